@@ -1,0 +1,188 @@
+//! Applicant accounts: registration by SMS-verified mobile number, login with throttling,
+//! password reset and change, profile.
+
+use domain::password::PasswordError;
+use domain::{Email, FieldErrors, NewPassword, PersonName, Phone, SmsCode, SmsPurpose};
+use crate::crypto::{hash_password, verify_password};
+use crate::sessions::{CurrentUser, SessionToken};
+use crate::{App, Error, StoreError};
+
+/// Registration form.
+#[derive(Debug, Clone, Default)]
+pub struct Registration {
+    pub phone: String,
+    pub code: String,
+    pub password: String,
+    pub password_confirm: String,
+}
+
+/// Password-reset form (same fields as registration).
+pub type PasswordReset = Registration;
+
+/// Password-change form of a logged-in user.
+#[derive(Debug, Clone, Default)]
+pub struct PasswordChange {
+    pub old_password: String,
+    pub new_password: String,
+    pub new_password_confirm: String,
+}
+
+/// Profile form: both fields optional; empty clears them.
+#[derive(Debug, Clone, Default)]
+pub struct ProfileUpdate {
+    pub name: String,
+    pub email: String,
+}
+
+/// The account as its owner sees it.
+#[derive(Debug, Clone)]
+pub struct Profile {
+    pub phone_masked: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub registered_at: time::OffsetDateTime,
+}
+
+impl App {
+    /// Creates an account after checking the SMS code. The caller then logs in.
+    pub async fn register(&self, form: &Registration) -> Result<(), Error> {
+        let (phone, code, password) = parse_phone_code_password(form, &[])?;
+        self.consume_sms_code(&phone, SmsPurpose::Register, &code).await?;
+        let hash = hash_password(password.expose().to_owned()).await?;
+        match self.store.create_user(&phone, &hash, self.clock.now()).await {
+            Ok(_) => {
+                tracing::info!("account registered");
+                Ok(())
+            }
+            Err(StoreError::Duplicate(_)) => Err(Error::field("phone", "phone_registered", "该手机号已注册，请直接登录或找回密码")),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Checks phone + password and starts a new session. Failures are counted per account and per
+    /// client address; past the limit, attempts are refused unevaluated until the window passes or
+    /// the owner resets the password by SMS (which clears the account's count).
+    pub async fn login(&self, phone: &str, password: &str, client: &str) -> Result<SessionToken, Error> {
+        let now = self.clock.now();
+        let Ok(phone) = Phone::parse(phone) else {
+            return Err(Error::field("phone", "phone_invalid", "请输入正确的11位手机号"));
+        };
+        if password.is_empty() {
+            return Err(Error::field("password", "password_required", "请输入密码"));
+        }
+        let account_key = format!("login:phone:{}", phone.as_str());
+        let client_key = format!("login:client:{client}");
+        let since = now - self.policy.login_window;
+        for (key, limit) in [(&account_key, self.policy.login_failures_per_account), (&client_key, self.policy.login_failures_per_ip)] {
+            let failures = self.store.failures_since(key, since).await?;
+            if failures.len() as i64 >= limit {
+                let wait = failures.first().map_or(0, |first| (*first + self.policy.login_window - now).whole_seconds());
+                tracing::warn!(throttle = if key == &account_key { "account" } else { "client" }, "login refused while throttled");
+                return Err(Error::RateLimited {
+                    code: "login_throttled",
+                    message: format!("登录失败次数过多，请{}分钟后再试，或通过“忘记密码”用短信验证码重置密码", (wait + 59) / 60),
+                    retry_after_secs: wait.max(1),
+                });
+            }
+        }
+        let user = self.store.user_by_phone(&phone).await?;
+        let hash = user.as_ref().map(|u| u.password_hash.clone());
+        match user {
+            Some(user) if verify_password(password.to_owned(), hash).await => {
+                self.store.clear_failures(&account_key).await?;
+                tracing::info!(user = %user.id, "login succeeded");
+                self.start_session(user.id).await
+            }
+            _ => {
+                self.store.record_failure(&account_key, now).await?;
+                self.store.record_failure(&client_key, now).await?;
+                tracing::warn!(account = %phone, "login failed");
+                Err(Error::InvalidCredentials)
+            }
+        }
+    }
+
+    /// Sets a new password after checking an SMS code, ends every session of the account and
+    /// lifts a login throttle on it.
+    pub async fn reset_password(&self, form: &PasswordReset) -> Result<(), Error> {
+        let (phone, code, password) = parse_phone_code_password(form, &[])?;
+        self.consume_sms_code(&phone, SmsPurpose::ResetPassword, &code).await?;
+        let Some(user) = self.store.user_by_phone(&phone).await? else {
+            // Unreachable in practice (no code is sent to unknown numbers), and must look the same.
+            return Err(Error::field("code", "sms_code_wrong", "验证码错误或已过期，请重新获取"));
+        };
+        let hash = hash_password(password.expose().to_owned()).await?;
+        self.store.set_password(user.id, &hash, None, self.clock.now()).await?;
+        self.store.clear_failures(&format!("login:phone:{}", phone.as_str())).await?;
+        tracing::info!(user = %user.id, "password reset by sms");
+        Ok(())
+    }
+
+    /// Changes the password of a logged-in user. Ends all their other sessions and replaces the
+    /// current one; returns the new session token.
+    pub async fn change_password(&self, user: &CurrentUser, form: &PasswordChange) -> Result<SessionToken, Error> {
+        let mut errors = FieldErrors::new();
+        if form.old_password.is_empty() {
+            errors.add("old_password", "password_required", "请输入原密码");
+        }
+        let new = check_new_password(
+            &mut errors,
+            ("new_password", "new_password_confirm"),
+            NewPassword::parse(&form.new_password, &form.new_password_confirm, &[user.phone.as_str()]),
+        );
+        let new = new.filter(|_| errors.is_empty()).ok_or(errors)?;
+        let record = self.store.user_by_id(user.id).await?.ok_or(Error::Unauthenticated)?;
+        if !verify_password(form.old_password.clone(), Some(record.password_hash)).await {
+            self.store.record_failure(&format!("login:phone:{}", user.phone.as_str()), self.clock.now()).await?;
+            return Err(Error::field("old_password", "old_password_wrong", "原密码不正确"));
+        }
+        let hash = hash_password(new.expose().to_owned()).await?;
+        self.store.set_password(user.id, &hash, None, self.clock.now()).await?;
+        tracing::info!(user = %user.id, "password changed; sessions ended");
+        self.start_session(user.id).await
+    }
+
+    pub async fn profile(&self, user: &CurrentUser) -> Result<Profile, Error> {
+        let record = self.store.user_by_id(user.id).await?.ok_or(Error::Unauthenticated)?;
+        Ok(Profile { phone_masked: record.phone.masked(), name: record.name, email: record.email, registered_at: record.created_at })
+    }
+
+    pub async fn update_profile(&self, user: &CurrentUser, form: &ProfileUpdate) -> Result<(), Error> {
+        let mut errors = FieldErrors::new();
+        let name = if form.name.trim().is_empty() { None } else { errors.check("name", PersonName::parse(&form.name)) };
+        let email = if form.email.trim().is_empty() { None } else { errors.check("email", Email::parse(&form.email)) };
+        if !errors.is_empty() {
+            return Err(errors.into());
+        }
+        self.store.update_profile(user.id, name.as_ref().map(PersonName::as_str), email.as_ref(), self.clock.now()).await?;
+        Ok(())
+    }
+}
+
+fn parse_phone_code_password(form: &Registration, personal: &[&str]) -> Result<(Phone, SmsCode, NewPassword), Error> {
+    let mut errors = FieldErrors::new();
+    let phone = errors.check("phone", Phone::parse(&form.phone));
+    let code = errors.check("code", SmsCode::parse(&form.code));
+    let mut words = personal.to_vec();
+    words.push(form.phone.as_str());
+    let password = check_new_password(
+        &mut errors,
+        ("password", "password_confirm"),
+        NewPassword::parse(&form.password, &form.password_confirm, &words),
+    );
+    match (phone, code, password) {
+        (Some(phone), Some(code), Some(password)) => Ok((phone, code, password)),
+        _ => Err(errors.into()),
+    }
+}
+
+/// Records a password error beside the password field, or beside the confirmation when the two
+/// did not match.
+fn check_new_password(
+    errors: &mut FieldErrors,
+    (field, confirm_field): (&'static str, &'static str),
+    parsed: Result<NewPassword, PasswordError>,
+) -> Option<NewPassword> {
+    let target = if matches!(parsed, Err(PasswordError::Mismatch)) { confirm_field } else { field };
+    errors.check(target, parsed)
+}

@@ -1,0 +1,92 @@
+//! Use cases of sealdesk and the ports they need.
+//!
+//! Each capability is one module (`accounts`, `addresses`, ...) working on [`App`], which holds the
+//! adapters behind the port traits of [`ports`]. Web handlers call these functions and nothing
+//! else, so the HTML pages and the JSON API share every rule.
+
+pub mod accounts;
+pub mod addresses;
+pub mod clock;
+pub mod crypto;
+pub mod error;
+pub mod outbox;
+pub mod ports;
+pub mod sessions;
+pub mod sms_codes;
+
+pub use error::{Error, StoreError};
+
+use clock::Clock;
+use crypto::Keys;
+use ports::{Mailer, SmsSender, Store};
+use std::sync::Arc;
+
+/// Tunable rules that are policy, not code.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// Idle timeout of applicant sessions (SECURITY A5: ≤ 30 min).
+    pub session_idle: time::Duration,
+    /// Absolute lifetime of applicant sessions (SECURITY A5: ≤ 12 h).
+    pub session_absolute: time::Duration,
+    /// Window in which login failures are counted.
+    pub login_window: time::Duration,
+    /// Failures per account within the window before it is throttled.
+    pub login_failures_per_account: i64,
+    /// Failures per client address within the window before it is throttled.
+    pub login_failures_per_ip: i64,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            session_idle: time::Duration::minutes(30),
+            session_absolute: time::Duration::hours(12),
+            login_window: time::Duration::minutes(15),
+            login_failures_per_account: 10,
+            login_failures_per_ip: 50,
+        }
+    }
+}
+
+/// The application: adapters plus policy. Cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) sms: Arc<dyn SmsSender>,
+    #[allow(dead_code)] // used by the notifications capability
+    pub(crate) mailer: Arc<dyn Mailer>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) keys: Arc<Keys>,
+    pub(crate) policy: Policy,
+}
+
+impl App {
+    pub fn new(
+        store: Arc<dyn Store>,
+        sms: Arc<dyn SmsSender>,
+        mailer: Arc<dyn Mailer>,
+        clock: Arc<dyn Clock>,
+        keys: Keys,
+        policy: Policy,
+    ) -> Self {
+        Self { store, sms, mailer, clock, keys: Arc::new(keys), policy }
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    pub fn now(&self) -> time::OffsetDateTime {
+        self.clock.now()
+    }
+
+    /// Whether the database answers (for `/readyz`).
+    pub async fn is_ready(&self) -> bool {
+        self.store.ping().await.is_ok()
+    }
+
+    /// Deletes expired sessions, codes and throttle records; returns how many rows went.
+    pub async fn purge_expired(&self) -> Result<u64, Error> {
+        Ok(self.store.purge_expired(self.clock.now()).await?)
+    }
+}

@@ -1,0 +1,157 @@
+//! Ports: what the use cases need from the outside world, as traits. Adapters live in other
+//! crates (`store` for the database and the dev outbox; SMTP and SMS gateways come later).
+
+use async_trait::async_trait;
+use domain::{Address, AddressId, Email, Phone, SmsPurpose, UserId};
+use time::OffsetDateTime;
+
+use crate::StoreError;
+
+/// An applicant account as stored.
+#[derive(Debug, Clone)]
+pub struct UserRecord {
+    pub id: UserId,
+    pub phone: Phone,
+    pub password_hash: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub created_at: OffsetDateTime,
+}
+
+/// A logged-in session; the token itself is never stored, only its digest.
+#[derive(Debug, Clone)]
+pub struct SessionRecord {
+    pub token_digest: String,
+    pub user_id: UserId,
+    pub created_at: OffsetDateTime,
+    pub last_seen_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+/// An issued SMS code; only its keyed MAC is stored.
+#[derive(Debug, Clone)]
+pub struct SmsCodeRecord {
+    pub id: i64,
+    pub code_mac: String,
+    pub expires_at: OffsetDateTime,
+    pub wrong_guesses: i64,
+}
+
+/// A new SMS code to store.
+#[derive(Debug, Clone)]
+pub struct NewSmsCode<'a> {
+    pub phone: &'a Phone,
+    pub purpose: SmsPurpose,
+    pub code_mac: String,
+    pub client: &'a str,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+/// An address-book entry as stored, with the region's name frozen at write time so it reads the
+/// same even after the division table changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddressRecord {
+    pub id: AddressId,
+    pub recipient: String,
+    pub phone: String,
+    pub province_code: String,
+    pub city_code: String,
+    pub district_code: String,
+    pub region_name: String,
+    pub detail: String,
+    pub is_default: bool,
+}
+
+/// A message recorded by the development outbox.
+#[derive(Debug, Clone)]
+pub struct DevMessage {
+    pub id: i64,
+    pub channel: String,
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+    pub created_at: OffsetDateTime,
+}
+
+#[async_trait]
+pub trait UserRepo: Send + Sync {
+    /// Fails with `StoreError::Duplicate("users.phone")` when the number is taken.
+    async fn create_user(&self, phone: &Phone, password_hash: &str, now: OffsetDateTime) -> Result<UserId, StoreError>;
+    async fn user_by_phone(&self, phone: &Phone) -> Result<Option<UserRecord>, StoreError>;
+    async fn user_by_id(&self, id: UserId) -> Result<Option<UserRecord>, StoreError>;
+    async fn update_profile(&self, id: UserId, name: Option<&str>, email: Option<&Email>, now: OffsetDateTime) -> Result<(), StoreError>;
+    /// Sets the hash and ends every session of the user except `keep` (a token digest), in one
+    /// transaction.
+    async fn set_password(&self, id: UserId, password_hash: &str, keep: Option<&str>, now: OffsetDateTime) -> Result<(), StoreError>;
+}
+
+#[async_trait]
+pub trait SessionRepo: Send + Sync {
+    async fn create_session(&self, session: &SessionRecord) -> Result<(), StoreError>;
+    async fn session_by_digest(&self, digest: &str) -> Result<Option<SessionRecord>, StoreError>;
+    async fn touch_session(&self, digest: &str, now: OffsetDateTime) -> Result<(), StoreError>;
+    async fn delete_session(&self, digest: &str) -> Result<(), StoreError>;
+}
+
+#[async_trait]
+pub trait SmsCodeRepo: Send + Sync {
+    /// Stores a code and retires every earlier unused code for the same phone and purpose.
+    async fn insert_sms_code(&self, code: &NewSmsCode<'_>) -> Result<(), StoreError>;
+    /// The newest unused, unexpired code for phone + purpose.
+    async fn active_sms_code(&self, phone: &Phone, purpose: SmsPurpose, now: OffsetDateTime) -> Result<Option<SmsCodeRecord>, StoreError>;
+    /// Counts a wrong guess; at `kill_at` wrong guesses the code is retired. Returns the new count.
+    async fn record_wrong_guess(&self, id: i64, kill_at: i64, now: OffsetDateTime) -> Result<i64, StoreError>;
+    /// Marks the code used; `false` when it was already used (a concurrent request won).
+    async fn consume_sms_code(&self, id: i64, now: OffsetDateTime) -> Result<bool, StoreError>;
+    async fn sms_sends_to_phone_since(&self, phone: &Phone, since: OffsetDateTime) -> Result<Vec<OffsetDateTime>, StoreError>;
+    async fn sms_sends_from_client_since(&self, client: &str, since: OffsetDateTime) -> Result<i64, StoreError>;
+}
+
+#[async_trait]
+pub trait ThrottleRepo: Send + Sync {
+    async fn record_failure(&self, key: &str, now: OffsetDateTime) -> Result<(), StoreError>;
+    /// Times of failures for `key` since `since`, oldest first.
+    async fn failures_since(&self, key: &str, since: OffsetDateTime) -> Result<Vec<OffsetDateTime>, StoreError>;
+    async fn clear_failures(&self, key: &str) -> Result<(), StoreError>;
+}
+
+#[async_trait]
+pub trait AddressRepo: Send + Sync {
+    async fn list_addresses(&self, user: UserId) -> Result<Vec<AddressRecord>, StoreError>;
+    async fn address(&self, user: UserId, id: AddressId) -> Result<Option<AddressRecord>, StoreError>;
+    /// Adds an address; the first address of a user, or one marked default, becomes the only
+    /// default. `None` when the user already has `max` addresses.
+    async fn create_address(&self, user: UserId, address: &Address, max: usize, now: OffsetDateTime) -> Result<Option<AddressId>, StoreError>;
+    /// `false` when the address does not exist or is not the user's.
+    async fn update_address(&self, user: UserId, id: AddressId, address: &Address, now: OffsetDateTime) -> Result<bool, StoreError>;
+    /// Deletes; if it was the default, the newest remaining address becomes default.
+    async fn delete_address(&self, user: UserId, id: AddressId) -> Result<bool, StoreError>;
+    async fn set_default_address(&self, user: UserId, id: AddressId, now: OffsetDateTime) -> Result<bool, StoreError>;
+}
+
+#[async_trait]
+pub trait DevOutboxRepo: Send + Sync {
+    async fn record_message(&self, channel: &str, recipient: &str, subject: &str, body: &str, now: OffsetDateTime) -> Result<(), StoreError>;
+    async fn recent_messages(&self, limit: i64) -> Result<Vec<DevMessage>, StoreError>;
+}
+
+/// Everything the use cases need from the database.
+#[async_trait]
+pub trait Store: UserRepo + SessionRepo + SmsCodeRepo + ThrottleRepo + AddressRepo + DevOutboxRepo {
+    async fn ping(&self) -> Result<(), StoreError>;
+    /// Removes expired sessions, old codes and old throttle records.
+    async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
+}
+
+/// Outbound SMS.
+#[async_trait]
+pub trait SmsSender: Send + Sync {
+    async fn send_sms(&self, to: &Phone, text: &str) -> Result<(), StoreError>;
+}
+
+/// Outbound email.
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    async fn send_mail(&self, to: &Email, subject: &str, text: &str) -> Result<(), StoreError>;
+}

@@ -1,0 +1,86 @@
+//! Server-side sessions (SECURITY A4, A5): 256-bit random tokens, stored as digests, with idle and
+//! absolute timeouts; a new token at login and at every privilege change.
+
+use domain::{Phone, UserId};
+use time::{Duration, OffsetDateTime};
+
+use crate::crypto::{random_token, token_digest};
+use crate::ports::SessionRecord;
+use crate::{App, Error};
+
+/// Touch the session row at most this often, to keep reads read-only.
+const TOUCH_EVERY: Duration = Duration::seconds(60);
+
+/// The user behind a valid session.
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    pub id: UserId,
+    pub phone: Phone,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    /// Digest of the session token that authenticated this request.
+    pub session_digest: String,
+}
+
+impl CurrentUser {
+    /// What the page header shows: the profile name, else the masked phone number.
+    pub fn display_name(&self) -> String {
+        self.name.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| self.phone.masked())
+    }
+}
+
+/// A freshly issued session token: goes into the cookie, never into a URL or a log.
+#[derive(Clone)]
+pub struct SessionToken(pub String);
+
+impl std::fmt::Debug for SessionToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionToken(***)")
+    }
+}
+
+impl App {
+    pub(crate) async fn start_session(&self, user: UserId) -> Result<SessionToken, Error> {
+        let now = self.clock.now();
+        let token = random_token();
+        self.store
+            .create_session(&SessionRecord {
+                token_digest: token_digest(&token),
+                user_id: user,
+                created_at: now,
+                last_seen_at: now,
+                expires_at: now + self.policy.session_absolute,
+            })
+            .await?;
+        Ok(SessionToken(token))
+    }
+
+    /// The user of a session token, or `None` when it is unknown, idle too long or too old.
+    pub async fn authenticate(&self, token: &str) -> Result<Option<CurrentUser>, Error> {
+        let digest = token_digest(token);
+        let Some(session) = self.store.session_by_digest(&digest).await? else {
+            return Ok(None);
+        };
+        let now = self.clock.now();
+        if self.session_expired(&session, now) {
+            self.store.delete_session(&digest).await?;
+            return Ok(None);
+        }
+        let Some(user) = self.store.user_by_id(session.user_id).await? else {
+            return Ok(None);
+        };
+        if now - session.last_seen_at >= TOUCH_EVERY {
+            self.store.touch_session(&digest, now).await?;
+        }
+        Ok(Some(CurrentUser { id: user.id, phone: user.phone, name: user.name, email: user.email, session_digest: digest }))
+    }
+
+    fn session_expired(&self, session: &SessionRecord, now: OffsetDateTime) -> bool {
+        now >= session.expires_at || now - session.last_seen_at >= self.policy.session_idle
+    }
+
+    /// Ends the session (logout).
+    pub async fn end_session(&self, user: &CurrentUser) -> Result<(), Error> {
+        Ok(self.store.delete_session(&user.session_digest).await?)
+    }
+}

@@ -1,0 +1,25 @@
+//! Typed ids, so a user id can never be passed where an address id is expected.
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! id_type {
+    ($($(#[$meta:meta])* $name:ident),+ $(,)?) => {$(
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub i64);
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    )+};
+}
+
+id_type! {
+    /// An applicant account.
+    UserId,
+    /// An entry of an applicant's address book.
+    AddressId,
+}

@@ -1,0 +1,46 @@
+//! Database adapters for the app's ports, on SQLite (default, embedded, WAL) and PostgreSQL.
+//!
+//! One code path over sqlx's `Any` driver: the SQL is written once in the dialect both backends
+//! share (`$n` placeholders, `RETURNING`, partial unique indexes), and each backend has its own
+//! migration directory for the DDL where they differ. Times are stored as Unix seconds.
+
+mod addresses;
+mod db;
+mod outbox;
+mod sessions;
+mod sms_codes;
+mod throttle;
+mod users;
+
+#[cfg(feature = "testing")]
+#[allow(clippy::expect_used)]
+pub mod testing;
+
+pub use db::{Backend, Db};
+pub use outbox::DevOutbox;
+
+use app::StoreError;
+use time::OffsetDateTime;
+
+pub(crate) fn ts(t: OffsetDateTime) -> i64 {
+    t.unix_timestamp()
+}
+
+pub(crate) fn from_ts(secs: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(secs).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// Maps sqlx errors to the port's error; unique violations carry the constraint's logical name.
+pub(crate) fn db_err(err: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &err
+        && db.is_unique_violation()
+    {
+        let message = db.message();
+        let constraint = db.constraint().unwrap_or("");
+        if constraint == "users_phone_key" || message.contains("users.phone") {
+            return StoreError::Duplicate("users.phone");
+        }
+        return StoreError::Duplicate("unknown");
+    }
+    StoreError::Database(err.to_string())
+}

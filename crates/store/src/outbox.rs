@@ -1,0 +1,80 @@
+//! The development outbox: SMS and email adapters that record messages in the database instead of
+//! sending them, so a person trying sealdesk locally can read their verification code.
+
+use app::StoreError;
+use app::clock::Clock;
+use app::ports::{DevMessage, DevOutboxRepo, Mailer, SmsSender};
+use async_trait::async_trait;
+use domain::{Email, Phone};
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+use crate::{Db, db_err, from_ts, ts};
+
+#[derive(sqlx::FromRow)]
+struct MessageRow {
+    id: i64,
+    channel: String,
+    recipient: String,
+    subject: String,
+    body: String,
+    created_at: i64,
+}
+
+#[async_trait]
+impl DevOutboxRepo for Db {
+    async fn record_message(&self, channel: &str, recipient: &str, subject: &str, body: &str, now: OffsetDateTime) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO dev_outbox (channel, recipient, subject, body, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(channel)
+            .bind(recipient)
+            .bind(subject)
+            .bind(body)
+            .bind(ts(now))
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn recent_messages(&self, limit: i64) -> Result<Vec<DevMessage>, StoreError> {
+        let rows = sqlx::query_as::<_, MessageRow>(
+            "SELECT id, channel, recipient, subject, body, created_at FROM dev_outbox ORDER BY id DESC LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| DevMessage { id: r.id, channel: r.channel, recipient: r.recipient, subject: r.subject, body: r.body, created_at: from_ts(r.created_at) })
+            .collect())
+    }
+}
+
+/// SMS and email "delivery" into the `dev_outbox` table. Development and tests only: the server
+/// refuses to start with it in production mode.
+#[derive(Clone)]
+pub struct DevOutbox {
+    db: Db,
+    clock: Arc<dyn Clock>,
+}
+
+impl DevOutbox {
+    pub fn new(db: Db, clock: Arc<dyn Clock>) -> Self {
+        Self { db, clock }
+    }
+}
+
+#[async_trait]
+impl SmsSender for DevOutbox {
+    async fn send_sms(&self, to: &Phone, text: &str) -> Result<(), StoreError> {
+        self.db.record_message("sms", to.as_str(), "", text, self.clock.now()).await
+    }
+}
+
+#[async_trait]
+impl Mailer for DevOutbox {
+    async fn send_mail(&self, to: &Email, subject: &str, text: &str) -> Result<(), StoreError> {
+        self.db.record_message("email", to.as_str(), subject, text, self.clock.now()).await
+    }
+}

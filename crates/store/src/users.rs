@@ -1,0 +1,100 @@
+//! `UserRepo` over the `users` table.
+
+use app::StoreError;
+use app::ports::{UserRecord, UserRepo};
+use async_trait::async_trait;
+use domain::{Email, Phone, UserId};
+use time::OffsetDateTime;
+
+use crate::{Db, db_err, from_ts, ts};
+
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: i64,
+    phone: String,
+    password_hash: String,
+    name: Option<String>,
+    email: Option<String>,
+    created_at: i64,
+}
+
+impl UserRow {
+    fn into_record(self) -> Result<UserRecord, StoreError> {
+        Ok(UserRecord {
+            id: UserId(self.id),
+            phone: Phone::parse(&self.phone).map_err(|_| StoreError::Other("stored phone number is malformed".into()))?,
+            password_hash: self.password_hash,
+            name: self.name,
+            email: self.email,
+            created_at: from_ts(self.created_at),
+        })
+    }
+}
+
+const SELECT_USER: &str = "SELECT id, phone, password_hash, name, email, created_at FROM users";
+
+#[async_trait]
+impl UserRepo for Db {
+    async fn create_user(&self, phone: &Phone, password_hash: &str, now: OffsetDateTime) -> Result<UserId, StoreError> {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO users (phone, password_hash, created_at, updated_at) VALUES ($1, $2, $3, $3) RETURNING id",
+        )
+        .bind(phone.as_str())
+        .bind(password_hash)
+        .bind(ts(now))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(UserId(id))
+    }
+
+    async fn user_by_phone(&self, phone: &Phone) -> Result<Option<UserRecord>, StoreError> {
+        sqlx::query_as::<_, UserRow>(&format!("{SELECT_USER} WHERE phone = $1"))
+            .bind(phone.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .map(UserRow::into_record)
+            .transpose()
+    }
+
+    async fn user_by_id(&self, id: UserId) -> Result<Option<UserRecord>, StoreError> {
+        sqlx::query_as::<_, UserRow>(&format!("{SELECT_USER} WHERE id = $1"))
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .map(UserRow::into_record)
+            .transpose()
+    }
+
+    async fn update_profile(&self, id: UserId, name: Option<&str>, email: Option<&Email>, now: OffsetDateTime) -> Result<(), StoreError> {
+        sqlx::query("UPDATE users SET name = $1, email = $2, updated_at = $3 WHERE id = $4")
+            .bind(name.map(str::to_owned))
+            .bind(email.map(|e| e.as_str().to_owned()))
+            .bind(ts(now))
+            .bind(id.0)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn set_password(&self, id: UserId, password_hash: &str, keep: Option<&str>, now: OffsetDateTime) -> Result<(), StoreError> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
+            .bind(password_hash)
+            .bind(ts(now))
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_digest <> $2")
+            .bind(id.0)
+            .bind(keep.unwrap_or(""))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)
+    }
+}

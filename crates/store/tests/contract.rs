@@ -1,0 +1,278 @@
+//! The store contract: every test runs against SQLite and against PostgreSQL (when configured),
+//! each on a fresh database.
+
+use app::StoreError;
+use app::ports::{AddressRepo, DevOutboxRepo, NewSmsCode, SessionRecord, SessionRepo, SmsCodeRepo, Store, ThrottleRepo, UserRepo};
+use domain::{AddressDraft, AddressId, Email, Phone, SmsPurpose, UserId};
+use store::Db;
+use store::testing::TestDb;
+use time::{Duration, OffsetDateTime, macros::datetime};
+
+const T0: OffsetDateTime = datetime!(2026-11-25 08:00 UTC);
+
+macro_rules! contract {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {$(
+            #[tokio::test]
+            async fn $name() {
+                let t = store::testing::TestDb::sqlite().await;
+                super::$name(&t.db).await;
+                t.finish().await;
+            }
+        )+}
+        mod postgres {$(
+            #[tokio::test]
+            async fn $name() {
+                if let Some(t) = store::testing::TestDb::postgres().await {
+                    super::$name(&t.db).await;
+                    t.finish().await;
+                }
+            }
+        )+}
+    };
+}
+
+contract!(
+    phone_numbers_are_unique,
+    profile_updates_are_stored,
+    password_change_ends_other_sessions,
+    sessions_round_trip_and_expire,
+    new_code_retires_the_old_one,
+    wrong_guesses_kill_a_code,
+    a_code_is_consumed_once_even_under_concurrency,
+    sends_are_counted_per_phone_and_client,
+    throttle_counts_and_clears,
+    first_address_becomes_default,
+    address_limit_is_enforced,
+    addresses_are_invisible_to_other_users,
+    deleting_the_default_promotes_another,
+    exactly_one_default_after_set_default,
+    dev_outbox_lists_newest_first,
+);
+
+fn phone(n: u32) -> Phone {
+    Phone::parse(&format!("138{n:08}")).unwrap()
+}
+
+async fn user(db: &Db, n: u32) -> UserId {
+    db.create_user(&phone(n), "$argon2id$fake", T0).await.unwrap()
+}
+
+fn session(digest: &str, user: UserId, at: OffsetDateTime) -> SessionRecord {
+    SessionRecord { token_digest: digest.into(), user_id: user, created_at: at, last_seen_at: at, expires_at: at + Duration::hours(12) }
+}
+
+fn code<'a>(phone: &'a Phone, mac: &str, at: OffsetDateTime) -> NewSmsCode<'a> {
+    NewSmsCode {
+        phone,
+        purpose: SmsPurpose::Register,
+        code_mac: mac.into(),
+        client: "127.0.0.1",
+        created_at: at,
+        expires_at: at + Duration::minutes(10),
+    }
+}
+
+fn address(detail: &str, is_default: bool) -> domain::Address {
+    AddressDraft {
+        recipient: "王五".into(),
+        phone: "13712345678".into(),
+        province_code: "440000".into(),
+        city_code: "440300".into(),
+        district_code: "440305".into(),
+        detail: detail.into(),
+        is_default,
+    }
+    .validate()
+    .unwrap()
+}
+
+async fn phone_numbers_are_unique(db: &Db) {
+    let id = user(db, 1).await;
+    let err = db.create_user(&phone(1), "$argon2id$other", T0).await.unwrap_err();
+    assert!(matches!(err, StoreError::Duplicate("users.phone")), "{err:?}");
+    let found = db.user_by_phone(&phone(1)).await.unwrap().unwrap();
+    assert_eq!((found.id, found.password_hash.as_str()), (id, "$argon2id$fake"));
+    assert!(db.user_by_phone(&phone(2)).await.unwrap().is_none());
+    assert_eq!(db.user_by_id(id).await.unwrap().unwrap().phone, phone(1));
+}
+
+async fn profile_updates_are_stored(db: &Db) {
+    let id = user(db, 1).await;
+    let email = Email::parse("li@example.com").unwrap();
+    db.update_profile(id, Some("李雷"), Some(&email), T0).await.unwrap();
+    let u = db.user_by_id(id).await.unwrap().unwrap();
+    assert_eq!((u.name.as_deref(), u.email.as_deref()), (Some("李雷"), Some("li@example.com")));
+    db.update_profile(id, None, None, T0).await.unwrap();
+    let u = db.user_by_id(id).await.unwrap().unwrap();
+    assert_eq!((u.name, u.email), (None, None));
+}
+
+async fn password_change_ends_other_sessions(db: &Db) {
+    let a = user(db, 1).await;
+    let b = user(db, 2).await;
+    for (digest, owner) in [("a1", a), ("a2", a), ("b1", b)] {
+        db.create_session(&session(digest, owner, T0)).await.unwrap();
+    }
+    db.set_password(a, "$argon2id$new", Some("a2"), T0).await.unwrap();
+    assert!(db.session_by_digest("a1").await.unwrap().is_none());
+    assert!(db.session_by_digest("a2").await.unwrap().is_some());
+    assert!(db.session_by_digest("b1").await.unwrap().is_some(), "another user's session survives");
+    assert_eq!(db.user_by_id(a).await.unwrap().unwrap().password_hash, "$argon2id$new");
+    db.set_password(a, "$argon2id$newer", None, T0).await.unwrap();
+    assert!(db.session_by_digest("a2").await.unwrap().is_none());
+}
+
+async fn sessions_round_trip_and_expire(db: &Db) {
+    let a = user(db, 1).await;
+    db.create_session(&session("s1", a, T0)).await.unwrap();
+    db.touch_session("s1", T0 + Duration::minutes(5)).await.unwrap();
+    let s = db.session_by_digest("s1").await.unwrap().unwrap();
+    assert_eq!((s.user_id, s.last_seen_at, s.expires_at), (a, T0 + Duration::minutes(5), T0 + Duration::hours(12)));
+    db.create_session(&session("s2", a, T0 - Duration::hours(13))).await.unwrap();
+    assert_eq!(db.purge_expired(T0).await.unwrap(), 1);
+    assert!(db.session_by_digest("s2").await.unwrap().is_none());
+    db.delete_session("s1").await.unwrap();
+    assert!(db.session_by_digest("s1").await.unwrap().is_none());
+}
+
+async fn new_code_retires_the_old_one(db: &Db) {
+    let p = phone(1);
+    db.insert_sms_code(&code(&p, "first", T0)).await.unwrap();
+    db.insert_sms_code(&code(&p, "second", T0 + Duration::seconds(61))).await.unwrap();
+    let active = db.active_sms_code(&p, SmsPurpose::Register, T0 + Duration::seconds(62)).await.unwrap().unwrap();
+    assert_eq!(active.code_mac, "second");
+    assert!(db.active_sms_code(&p, SmsPurpose::ResetPassword, T0).await.unwrap().is_none(), "bound to purpose");
+    assert!(db.active_sms_code(&phone(2), SmsPurpose::Register, T0).await.unwrap().is_none(), "bound to phone");
+    let later = T0 + Duration::seconds(61) + Duration::minutes(10);
+    assert!(db.active_sms_code(&p, SmsPurpose::Register, later).await.unwrap().is_none(), "expires after 10 minutes");
+}
+
+async fn wrong_guesses_kill_a_code(db: &Db) {
+    let p = phone(1);
+    db.insert_sms_code(&code(&p, "mac", T0)).await.unwrap();
+    let id = db.active_sms_code(&p, SmsPurpose::Register, T0).await.unwrap().unwrap().id;
+    for expected in 1..=4 {
+        assert_eq!(db.record_wrong_guess(id, 5, T0).await.unwrap(), expected);
+        assert!(db.active_sms_code(&p, SmsPurpose::Register, T0).await.unwrap().is_some());
+    }
+    assert_eq!(db.record_wrong_guess(id, 5, T0).await.unwrap(), 5);
+    assert!(db.active_sms_code(&p, SmsPurpose::Register, T0).await.unwrap().is_none());
+}
+
+async fn a_code_is_consumed_once_even_under_concurrency(db: &Db) {
+    let p = phone(1);
+    db.insert_sms_code(&code(&p, "mac", T0)).await.unwrap();
+    let id = db.active_sms_code(&p, SmsPurpose::Register, T0).await.unwrap().unwrap().id;
+    let attempts = (0..8).map(|_| {
+        let db = db.clone();
+        tokio::spawn(async move { db.consume_sms_code(id, T0).await.unwrap() })
+    });
+    let mut wins = 0;
+    for attempt in attempts {
+        wins += usize::from(attempt.await.unwrap());
+    }
+    assert_eq!(wins, 1);
+    assert!(db.active_sms_code(&p, SmsPurpose::Register, T0).await.unwrap().is_none());
+}
+
+async fn sends_are_counted_per_phone_and_client(db: &Db) {
+    let (p1, p2) = (phone(1), phone(2));
+    for i in 0..3 {
+        db.insert_sms_code(&code(&p1, "m", T0 + Duration::minutes(i))).await.unwrap();
+    }
+    db.insert_sms_code(&NewSmsCode { client: "10.0.0.9", ..code(&p2, "m", T0) }).await.unwrap();
+    let times = db.sms_sends_to_phone_since(&p1, T0 + Duration::minutes(1)).await.unwrap();
+    assert_eq!(times, vec![T0 + Duration::minutes(1), T0 + Duration::minutes(2)]);
+    assert_eq!(db.sms_sends_from_client_since("127.0.0.1", T0).await.unwrap(), 3);
+    assert_eq!(db.sms_sends_from_client_since("10.0.0.9", T0).await.unwrap(), 1);
+}
+
+async fn throttle_counts_and_clears(db: &Db) {
+    for i in 0..3 {
+        db.record_failure("login:phone:1", T0 + Duration::minutes(i)).await.unwrap();
+    }
+    db.record_failure("login:client:x", T0).await.unwrap();
+    assert_eq!(db.failures_since("login:phone:1", T0 + Duration::minutes(1)).await.unwrap().len(), 2);
+    db.clear_failures("login:phone:1").await.unwrap();
+    assert!(db.failures_since("login:phone:1", T0).await.unwrap().is_empty());
+    assert_eq!(db.failures_since("login:client:x", T0).await.unwrap().len(), 1);
+}
+
+async fn first_address_becomes_default(db: &Db) {
+    let a = user(db, 1).await;
+    let first = db.create_address(a, &address("科技园一路1号", false), 20, T0).await.unwrap().unwrap();
+    let second = db.create_address(a, &address("科技园二路2号", false), 20, T0).await.unwrap().unwrap();
+    let list = db.list_addresses(a).await.unwrap();
+    assert_eq!(list.iter().map(|r| (r.id, r.is_default)).collect::<Vec<_>>(), vec![(first, true), (second, false)]);
+    let stored = &list[0];
+    assert_eq!((stored.region_name.as_str(), stored.district_code.as_str()), ("广东省深圳市南山区", "440305"));
+}
+
+async fn address_limit_is_enforced(db: &Db) {
+    let a = user(db, 1).await;
+    for i in 0..3 {
+        assert!(db.create_address(a, &address(&format!("科技园{i}号楼"), false), 3, T0).await.unwrap().is_some());
+    }
+    assert!(db.create_address(a, &address("科技园9号楼", false), 3, T0).await.unwrap().is_none());
+    assert_eq!(db.list_addresses(a).await.unwrap().len(), 3);
+}
+
+async fn addresses_are_invisible_to_other_users(db: &Db) {
+    let a = user(db, 1).await;
+    let b = user(db, 2).await;
+    let id = db.create_address(a, &address("科技园一路1号", false), 20, T0).await.unwrap().unwrap();
+    assert!(db.address(b, id).await.unwrap().is_none());
+    assert!(db.list_addresses(b).await.unwrap().is_empty());
+    assert!(!db.update_address(b, id, &address("被改掉了", true), T0).await.unwrap());
+    assert!(!db.set_default_address(b, id, T0).await.unwrap());
+    assert!(!db.delete_address(b, id).await.unwrap());
+    let still = db.address(a, id).await.unwrap().unwrap();
+    assert_eq!((still.detail.as_str(), still.is_default), ("科技园一路1号", true));
+    assert!(db.address(a, AddressId(id.0 + 1000)).await.unwrap().is_none());
+}
+
+async fn deleting_the_default_promotes_another(db: &Db) {
+    let a = user(db, 1).await;
+    let first = db.create_address(a, &address("科技园一路1号", false), 20, T0).await.unwrap().unwrap();
+    let second = db.create_address(a, &address("科技园二路2号", false), 20, T0).await.unwrap().unwrap();
+    assert!(db.delete_address(a, first).await.unwrap());
+    let list = db.list_addresses(a).await.unwrap();
+    assert_eq!(list.iter().map(|r| (r.id, r.is_default)).collect::<Vec<_>>(), vec![(second, true)]);
+}
+
+async fn exactly_one_default_after_set_default(db: &Db) {
+    let a = user(db, 1).await;
+    let ids: Vec<_> = [("一号楼101", false), ("二号楼202", true), ("三号楼303", false)]
+        .into_iter()
+        .map(|(detail, default)| (detail, default))
+        .collect();
+    let mut created = Vec::new();
+    for (detail, default) in ids {
+        created.push(db.create_address(a, &address(detail, default), 20, T0).await.unwrap().unwrap());
+    }
+    let defaults = |list: Vec<app::ports::AddressRecord>| list.into_iter().filter(|r| r.is_default).map(|r| r.id).collect::<Vec<_>>();
+    assert_eq!(defaults(db.list_addresses(a).await.unwrap()), vec![created[1]]);
+    assert!(db.set_default_address(a, created[2], T0).await.unwrap());
+    assert_eq!(defaults(db.list_addresses(a).await.unwrap()), vec![created[2]]);
+    assert!(db.update_address(a, created[0], &address("一号楼102", true), T0).await.unwrap());
+    assert_eq!(defaults(db.list_addresses(a).await.unwrap()), vec![created[0]]);
+    assert!(db.update_address(a, created[0], &address("一号楼103", false), T0).await.unwrap());
+    assert_eq!(defaults(db.list_addresses(a).await.unwrap()), vec![created[0]], "unticking keeps a default");
+}
+
+async fn dev_outbox_lists_newest_first(db: &Db) {
+    db.record_message("sms", "13800000001", "", "验证码 111111", T0).await.unwrap();
+    db.record_message("email", "a@example.com", "主题", "正文", T0 + Duration::seconds(1)).await.unwrap();
+    let list = db.recent_messages(10).await.unwrap();
+    assert_eq!(list.iter().map(|m| m.channel.as_str()).collect::<Vec<_>>(), ["email", "sms"]);
+    assert_eq!(db.recent_messages(1).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn migrations_are_idempotent() {
+    let t = TestDb::sqlite().await;
+    t.db.migrate().await.unwrap();
+    t.db.migrate().await.unwrap();
+    t.finish().await;
+}
