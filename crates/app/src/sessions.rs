@@ -84,3 +84,11 @@ impl App {
         Ok(self.store.delete_session(&user.session_digest).await?)
     }
 }
+
+impl App {
+    /// The CSRF token for a visitor, bound to their session token (or, before login, to their
+    /// anonymous cookie). Derived, not stored: a new session means a new token.
+    pub fn csrf_token(&self, binding: &str) -> String {
+        self.keys.mac_token("csrf", &[binding.as_bytes()])
+    }
+}

@@ -1,1 +1,197 @@
-fn main() {}
+//! `sealdesk`: the binary. Reads settings, wires adapters into the app, serves the web router,
+//! runs housekeeping, and shuts down gracefully on SIGTERM / Ctrl-C.
+
+mod config;
+
+use anyhow::{Context, bail};
+use app::clock::{Clock, SystemClock};
+use app::crypto::Keys;
+use app::{App, Policy};
+use clap::{Parser, Subcommand};
+use config::{LogFormat, Mode, Overrides, Settings};
+use secrecy::ExposeSecret;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use store::{Db, DevOutbox};
+
+#[derive(Parser)]
+#[command(name = "sealdesk", version, about = "电子签章（含数字证书）在线申请系统")]
+struct Cli {
+    /// TOML settings file (also `SEALDESK_CONFIG`).
+    #[arg(long, global = true, env = "SEALDESK_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the web service (migrations are applied first).
+    Serve {
+        /// Listen address, e.g. 127.0.0.1:8080 (also `SEALDESK_ADDR`).
+        #[arg(long)]
+        addr: Option<SocketAddr>,
+        /// Data directory (also `SEALDESK_DATA_DIR`).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Apply database migrations and exit.
+    Migrate {
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Print the effective settings, secrets redacted.
+    Config {
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let overrides = match &cli.command {
+        Command::Serve { addr, data_dir } => Overrides { addr: *addr, data_dir: data_dir.clone() },
+        Command::Migrate { data_dir } | Command::Config { data_dir } => Overrides { addr: None, data_dir: data_dir.clone() },
+    };
+    let settings = Settings::load(cli.config.as_deref(), &overrides).context("invalid settings")?;
+    init_logging(settings.log_format());
+    for var in Settings::unknown_env_vars() {
+        tracing::warn!(var, "unknown SEALDESK_* environment variable ignored");
+    }
+    match cli.command {
+        Command::Serve { .. } => serve(settings).await,
+        Command::Migrate { .. } => {
+            prepare_data_dir(&settings.data_dir)?;
+            let db = Db::connect(&settings.database_url()).await.context("database")?;
+            db.close().await;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Config { .. } => {
+            println!("{}", settings.redacted());
+            Ok(())
+        }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Pretty => builder.init(),
+    }
+}
+
+fn prepare_data_dir(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create data directory {}", dir.display()))
+}
+
+/// The configured key, or in development one generated once and kept in the data directory.
+fn load_keys(settings: &Settings) -> anyhow::Result<Keys> {
+    let hex_key = match (&settings.secret_key, settings.mode) {
+        (Some(key), _) => key.expose_secret().to_owned(),
+        (None, Mode::Production) => bail!("production mode needs secret_key (SEALDESK_SECRET_KEY): 64+ hex characters"),
+        (None, Mode::Development) => {
+            let path = settings.data_dir.join("secret.key");
+            if !path.exists() {
+                let mut bytes = [0u8; 32];
+                rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+                write_private(&path, &hex::encode(bytes))?;
+            }
+            std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?.trim().to_owned()
+        }
+    };
+    let bytes = hex::decode(&hex_key).context("secret_key must be hex")?;
+    Keys::new(bytes).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    let mut file = options.open(path).with_context(|| format!("cannot create {}", path.display()))?;
+    file.write_all(contents.as_bytes())?;
+    Ok(())
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    if settings.mode == Mode::Production {
+        // The dev outbox would swallow verification codes; real SMS and SMTP adapters come with the
+        // notifications work, and until then production cannot deliver codes.
+        bail!("production mode needs a real SMS gateway and mail relay, which this build does not have yet; run in development mode");
+    }
+    prepare_data_dir(&settings.data_dir)?;
+    let keys = load_keys(&settings)?;
+    let db = Db::connect(&settings.database_url()).await.context("cannot open the database")?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let outbox = Arc::new(DevOutbox::new(db.clone(), clock.clone()));
+    let app = App::new(Arc::new(db.clone()), outbox.clone(), outbox, clock, keys, Policy::default());
+
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder().ok();
+    let web_config = web::WebConfig {
+        dev_mode: settings.mode == Mode::Development,
+        secure_cookies: settings.secure_cookies(),
+        public_origin: settings.public_origin.clone(),
+        trust_forwarded_for: settings.trust_forwarded_for,
+        hotline: settings.hotline.clone(),
+        operator: settings.operator.clone(),
+        metrics,
+    };
+    let router = web::router(app.clone(), web_config);
+
+    let housekeeping = tokio::spawn(housekeeping(app));
+    let listener = tokio::net::TcpListener::bind(settings.addr).await.with_context(|| format!("cannot listen on {}", settings.addr))?;
+    let local = listener.local_addr()?;
+    println!("sealdesk is running at http://{local}/ (data in {}; press Ctrl-C to stop)", settings.data_dir.display());
+    tracing::info!(%local, mode = ?settings.mode, "listening");
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("server error")?;
+    housekeeping.abort();
+    db.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Periodic clean-up of expired sessions, codes and throttle records.
+async fn housekeeping(app: App) {
+    let mut tick = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        tick.tick().await;
+        match app.purge_expired().await {
+            Ok(removed) => tracing::debug!(removed, "housekeeping done"),
+            Err(err) => tracing::warn!(error = %err, "housekeeping failed"),
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,1 +1,91 @@
-//! placeholder
+//! The HTTP edge of sealdesk: one axum router serving the HTML pages (`pages`), the JSON API under
+//! `/api/v1` (`api`, documented at `/api/openapi.json`), static assets and operational endpoints.
+//!
+//! Handlers are thin: they parse the request, call one use case of [`app::App`], and render.
+
+mod api;
+mod assets;
+mod error;
+mod ops;
+mod pages;
+mod security;
+mod visitor;
+
+use app::App;
+use axum::Router;
+use metrics_exporter_prometheus::PrometheusHandle;
+use std::sync::Arc;
+use std::time::Duration;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+pub use api::openapi;
+
+/// Largest request body accepted anywhere (forms and JSON; uploads get their own limit).
+const BODY_LIMIT_BYTES: usize = 256 * 1024;
+
+/// Settings of the web edge.
+#[derive(Clone)]
+pub struct WebConfig {
+    /// Development mode: shows the dev outbox. Never on in production.
+    pub dev_mode: bool,
+    /// Served over TLS (directly or behind a proxy): `Secure` + `__Host-` cookies.
+    pub secure_cookies: bool,
+    /// The site's origin as browsers see it (`https://seal.example.cn`); `None` derives it from
+    /// the `Host` header.
+    pub public_origin: Option<String>,
+    /// Take the client address from the last `X-Forwarded-For` hop (only behind a proxy we run).
+    pub trust_forwarded_for: bool,
+    /// Customer-service hotline shown on every page.
+    pub hotline: String,
+    /// Operator name shown in the header and footer.
+    pub operator: String,
+    /// Where `/metrics` reads from; `None` disables the endpoint.
+    pub metrics: Option<PrometheusHandle>,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self {
+            dev_mode: false,
+            secure_cookies: false,
+            public_origin: None,
+            trust_forwarded_for: false,
+            hotline: "400-000-0000".into(),
+            operator: "电子签章服务中心".into(),
+            metrics: None,
+        }
+    }
+}
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub app: App,
+    pub config: Arc<WebConfig>,
+}
+
+/// The whole site.
+pub fn router(app: App, config: WebConfig) -> Router {
+    let state = AppState { app, config: Arc::new(config) };
+    let (api_router, _) = api::router(state.config.dev_mode).split_for_parts();
+    Router::new()
+        .merge(pages::router(state.config.dev_mode))
+        .merge(api_router)
+        .merge(ops::router())
+        .merge(assets::router())
+        .fallback(pages::not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), visitor::visitor_layer))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), security::headers_layer))
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
+        .layer(CatchPanicLayer::custom(error::panic_response))
+        .layer(axum::middleware::from_fn(ops::track_metrics))
+        .layer(TraceLayer::new_for_http().make_span_with(ops::make_span))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}

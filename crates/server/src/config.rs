@@ -1,0 +1,146 @@
+//! Settings: built-in defaults, then a TOML file, then `SEALDESK_*` environment variables, then
+//! command-line flags. Secrets are `secrecy` types and are never printed.
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Local use: dev outbox for SMS and email, generated secret key.
+    Development,
+    /// Real deployment: real gateways and a configured secret key are required.
+    Production,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub mode: Mode,
+    /// Address to listen on.
+    pub addr: SocketAddr,
+    /// Where the embedded database, the generated secret key and (later) uploads live.
+    pub data_dir: PathBuf,
+    /// `sqlite://...` or `postgres://...`; default: SQLite in `data_dir`.
+    #[serde(skip_serializing)]
+    pub database_url: Option<SecretString>,
+    /// At least 32 bytes, hex-encoded. Development generates one in `data_dir/secret.key`.
+    #[serde(skip_serializing)]
+    pub secret_key: Option<SecretString>,
+    /// The origin browsers use, e.g. `https://seal.example.cn`.
+    pub public_origin: Option<String>,
+    /// Use `Secure` + `__Host-` cookies; default: on when `public_origin` is https.
+    pub secure_cookies: Option<bool>,
+    /// Take the client address from `X-Forwarded-For` (only behind our own proxy).
+    pub trust_forwarded_for: bool,
+    pub hotline: String,
+    pub operator: String,
+    pub log_format: Option<LogFormat>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            mode: Mode::Development,
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("data-dev"),
+            database_url: None,
+            secret_key: None,
+            public_origin: None,
+            secure_cookies: None,
+            trust_forwarded_for: false,
+            hotline: "400-000-0000".into(),
+            operator: "电子签章服务中心".into(),
+            log_format: None,
+        }
+    }
+}
+
+/// Environment variables with the prefix that are not settings but still ours.
+const OTHER_VARS: [&str; 3] = ["SEALDESK_CONFIG", "SEALDESK_TEST_POSTGRES_URL", "SEALDESK_REQUIRE_POSTGRES"];
+const SETTING_KEYS: [&str; 11] = [
+    "mode", "addr", "data_dir", "database_url", "secret_key", "public_origin", "secure_cookies",
+    "trust_forwarded_for", "hotline", "operator", "log_format",
+];
+
+/// Flags that override everything else.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub addr: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+}
+
+impl Settings {
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Self, figment::Error> {
+        let mut figment = Figment::new().merge(Serialized::defaults(Self::default()));
+        if let Some(file) = file {
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        figment = figment.merge(Env::prefixed("SEALDESK_").filter(|key| SETTING_KEYS.contains(&key.as_str())));
+        if let Some(addr) = overrides.addr {
+            figment = figment.merge(Serialized::default("addr", addr));
+        }
+        if let Some(dir) = &overrides.data_dir {
+            figment = figment.merge(Serialized::default("data_dir", dir));
+        }
+        figment.extract()
+    }
+
+    /// `SEALDESK_*` variables that configure nothing (likely typos).
+    pub fn unknown_env_vars() -> Vec<String> {
+        std::env::vars()
+            .map(|(key, _)| key)
+            .filter(|key| key.starts_with("SEALDESK_") && !OTHER_VARS.contains(&key.as_str()))
+            .filter(|key| !SETTING_KEYS.contains(&key["SEALDESK_".len()..].to_lowercase().as_str()))
+            .collect()
+    }
+
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.expose_secret().to_owned(),
+            None => format!("sqlite://{}?mode=rwc", self.data_dir.join("sealdesk.db").display()),
+        }
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.secure_cookies.unwrap_or_else(|| self.public_origin.as_deref().is_some_and(|o| o.starts_with("https://")))
+    }
+
+    pub fn log_format(&self) -> LogFormat {
+        self.log_format.unwrap_or(match self.mode {
+            Mode::Development => LogFormat::Pretty,
+            Mode::Production => LogFormat::Json,
+        })
+    }
+
+    /// The effective settings, one per line, with secrets replaced (`sealdesk config`).
+    pub fn redacted(&self) -> String {
+        let secret = |s: &Option<SecretString>| if s.is_some() { "[redacted]" } else { "(not set)" };
+        let opt = |s: &Option<String>| s.clone().unwrap_or_else(|| "(not set)".into());
+        [
+            format!("mode = {:?}", self.mode),
+            format!("addr = {}", self.addr),
+            format!("data_dir = {}", self.data_dir.display()),
+            format!("database_url = {}", if self.database_url.is_some() { "[redacted]" } else { "(SQLite in data_dir)" }),
+            format!("secret_key = {}", secret(&self.secret_key)),
+            format!("public_origin = {}", opt(&self.public_origin)),
+            format!("secure_cookies = {}", self.secure_cookies()),
+            format!("trust_forwarded_for = {}", self.trust_forwarded_for),
+            format!("hotline = {}", self.hotline),
+            format!("operator = {}", self.operator),
+            format!("log_format = {:?}", self.log_format()),
+        ]
+        .join("\n")
+    }
+}

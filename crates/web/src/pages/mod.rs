@@ -1,0 +1,200 @@
+//! HTML pages (server-rendered with askama; progressive enhancement by `/static/app.js`).
+//! Every page works without JavaScript.
+
+mod account;
+mod addresses;
+mod auth;
+mod dev;
+mod site;
+
+use askama::Template;
+use axum::Router;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use domain::FieldErrors;
+use std::collections::HashMap;
+
+use crate::AppState;
+use crate::visitor::Visitor;
+
+pub fn router(dev_mode: bool) -> Router<AppState> {
+    let router = Router::new().merge(site::router()).merge(auth::router()).merge(account::router()).merge(addresses::router());
+    if dev_mode { router.merge(dev::router()) } else { router }
+}
+
+/// Which top-menu entry is active.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Nav {
+    Home,
+    Apply,
+    Orders,
+    Addresses,
+    Account,
+    None,
+}
+
+/// What every page shows around its content.
+pub struct Layout {
+    pub title: String,
+    pub nav: Nav,
+    pub user: Option<String>,
+    pub csrf: String,
+    pub hotline: String,
+    pub operator: String,
+    pub dev_mode: bool,
+    pub notice: Option<&'static str>,
+}
+
+impl Layout {
+    pub fn new(state: &AppState, visitor: &Visitor, title: &str, nav: Nav) -> Self {
+        Self {
+            title: title.to_owned(),
+            nav,
+            user: visitor.user.as_ref().map(app::sessions::CurrentUser::display_name),
+            csrf: visitor.csrf_token.clone(),
+            hotline: state.config.hotline.clone(),
+            operator: state.config.operator.clone(),
+            dev_mode: state.config.dev_mode,
+            notice: None,
+        }
+    }
+
+    pub fn with_notice(mut self, notice: Option<&str>) -> Self {
+        self.notice = notice.and_then(notice_text);
+        self
+    }
+
+    /// `"active"` for the current top-menu entry (`home`, `apply`, `orders`, `addresses`, `account`).
+    pub fn active(&self, key: &str) -> &'static str {
+        let current = match self.nav {
+            Nav::Home => "home",
+            Nav::Apply => "apply",
+            Nav::Orders => "orders",
+            Nav::Addresses => "addresses",
+            Nav::Account => "account",
+            Nav::None => "",
+        };
+        if current == key { "active" } else { "" }
+    }
+
+    pub fn in_center(&self) -> bool {
+        matches!(self.nav, Nav::Orders | Nav::Addresses | Nav::Account)
+    }
+}
+
+/// Notices shown after a redirect, chosen by key so no user text is ever reflected.
+fn notice_text(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "registered" => "注册成功，请使用手机号和密码登录。",
+        "password_reset" => "密码已重置，请使用新密码登录。",
+        "logged_out" => "您已安全退出。",
+        "password_changed" => "密码已修改，其他设备上的登录已全部退出。",
+        "profile_saved" => "个人信息已保存。",
+        "address_saved" => "收货地址已保存。",
+        "address_deleted" => "收货地址已删除。",
+        "default_set" => "已设为默认收货地址。",
+        _ => return None,
+    })
+}
+
+/// Submitted values and their errors, for re-rendering a form.
+#[derive(Debug, Default)]
+pub struct Form {
+    values: HashMap<&'static str, String>,
+    pub errors: FieldErrors,
+    /// A message for the whole form (wrong password, rate limit, ...).
+    pub message: Option<String>,
+    /// A success message for the whole form.
+    pub success: Option<String>,
+}
+
+impl Form {
+    pub fn with(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.values.insert(name, value.into());
+        self
+    }
+
+    pub fn value(&self, name: &str) -> &str {
+        self.values.get(name).map_or("", String::as_str)
+    }
+
+    pub fn error(&self, name: &str) -> Option<&str> {
+        self.errors.message_for(name)
+    }
+
+    /// Files a use-case error: field errors beside their fields, anything else above the form.
+    /// Returns the HTTP status the re-rendered page should carry.
+    pub fn fail(&mut self, err: app::Error) -> StatusCode {
+        let (status, _, message) = crate::error::describe(&err);
+        match err {
+            app::Error::Validation(errors) => self.errors = errors,
+            _ => self.message = Some(message),
+        }
+        status
+    }
+}
+
+/// Renders a page with a status.
+pub fn render(status: StatusCode, page: &impl Template) -> Response {
+    match page.render() {
+        Ok(html) => (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response(),
+        Err(err) => {
+            tracing::error!(error = %err, "template rendering failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "系统繁忙，请稍后再试").into_response()
+        }
+    }
+}
+
+/// A redirect after a successful POST (303, so a reload does not resubmit).
+pub fn see_other(to: &str) -> Response {
+    Redirect::to(to).into_response()
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    title: String,
+    message: String,
+    hotline: String,
+}
+
+/// A standalone error page (used where no visitor is at hand, e.g. a CSRF rejection).
+pub fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
+    render(status, &ErrorPage { title: title.into(), message: message.into(), hotline: String::new() })
+}
+
+/// The page for a use-case error that no form can show: login for 401, a message otherwise.
+pub fn failure(state: &AppState, err: app::Error) -> Response {
+    if matches!(err, app::Error::Unauthenticated) {
+        return see_other("/login");
+    }
+    let (status, _, message) = crate::error::describe(&err);
+    let title = if status == StatusCode::NOT_FOUND { "页面不存在" } else { "操作未完成" };
+    render(status, &ErrorPage { title: title.into(), message, hotline: state.config.hotline.clone() })
+}
+
+pub async fn not_found(axum::extract::State(state): axum::extract::State<AppState>) -> Response {
+    failure(&state, app::Error::NotFound)
+}
+
+/// Only same-site relative paths may be redirect targets (no `//host`, no scheme).
+pub fn safe_next(next: Option<&str>) -> &str {
+    match next {
+        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => path,
+        _ => "/",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn only_local_paths_are_redirect_targets() {
+        assert_eq!(safe_next(Some("/addresses")), "/addresses");
+        for bad in ["//evil.example", "https://evil.example", "/\\evil.example", "addresses"] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad}");
+        }
+        assert_eq!(safe_next(None), "/");
+    }
+}

@@ -1,0 +1,94 @@
+// sealdesk progressive enhancement. Every page works without this file; with it, SMS codes are
+// requested in place with a countdown, and the region selects refresh without a round trip.
+"use strict";
+
+const csrfToken = () => document.querySelector('meta[name="csrf-token"]')?.content ?? "";
+
+async function api(method, url, body) {
+  const response = await fetch(url, {
+    method,
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/json", "X-CSRF-Token": csrfToken() },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const data = response.status === 204 ? null : await response.json().catch(() => null);
+  return { ok: response.ok, status: response.status, data };
+}
+
+function countdown(button, seconds) {
+  const label = button.textContent;
+  button.disabled = true;
+  let left = seconds;
+  const tick = () => {
+    if (left <= 0) {
+      button.disabled = false;
+      button.textContent = label;
+      return;
+    }
+    button.textContent = `${left}秒后重新获取`;
+    left -= 1;
+    setTimeout(tick, 1000);
+  };
+  tick();
+}
+
+function setStatus(form, text, isError) {
+  let status = form.querySelector("[data-code-status]");
+  if (!status) {
+    status = document.createElement("p");
+    status.setAttribute("data-code-status", "");
+    form.querySelector("#f-code")?.closest(".field")?.appendChild(status);
+  }
+  status.className = isError ? "field-error" : "hint";
+  status.textContent = text;
+}
+
+document.querySelectorAll("form[data-code-form]").forEach((form) => {
+  const button = form.querySelector("[data-send-code]");
+  button?.addEventListener("click", async (event) => {
+    event.preventDefault();
+    const phone = form.querySelector('[name="phone"]').value;
+    const purpose = form.dataset.codeForm;
+    const { ok, data } = await api("POST", "/api/v1/sms-codes", { phone, purpose });
+    if (ok) {
+      setStatus(form, "验证码已发送，10分钟内有效。", false);
+      countdown(button, data.resend_after_secs);
+    } else {
+      const field = data?.fields?.[0];
+      setStatus(form, field ? field.message : (data?.message ?? "发送失败，请稍后再试"), true);
+    }
+  });
+});
+
+async function fillSelect(select, url, placeholder) {
+  select.innerHTML = "";
+  select.append(new Option(placeholder, ""));
+  if (!url) return 0;
+  const { ok, data } = await api("GET", url);
+  if (ok) data.forEach((d) => select.append(new Option(d.name, d.code)));
+  return ok ? data.length : 0;
+}
+
+document.querySelectorAll("form[data-region-form]").forEach((form) => {
+  const province = form.querySelector('[data-level="province"]');
+  const city = form.querySelector('[data-level="city"]');
+  const county = form.querySelector('[data-level="county"]');
+  const countyField = county.closest(".field");
+  const showCounty = (n) => { countyField.hidden = n === 0 && city.value !== ""; };
+  showCounty(county.options.length - 1);
+  province.addEventListener("change", async () => {
+    await fillSelect(city, province.value && `/api/v1/divisions?province=${province.value}`, "请选择城市");
+    await fillSelect(county, "", "请选择区县");
+    countyField.hidden = false;
+  });
+  city.addEventListener("change", async () => {
+    const n = await fillSelect(county, city.value && `/api/v1/divisions?city=${city.value}`, "请选择区县");
+    showCounty(n);
+  });
+});
+
+document.querySelectorAll("form[data-confirm]").forEach((form) => {
+  form.addEventListener("submit", (event) => {
+    if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+  });
+});
