@@ -1,0 +1,200 @@
+//! Cross-cutting protections: CSRF on every state-changing route (SECURITY B4), security headers
+//! on every response (C3), no personal data or secrets in logs (E6), the dev outbox only in
+//! development mode, operational endpoints.
+
+mod support;
+
+use axum::http::{Method, StatusCode};
+use serde_json::json;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use support::{PASSWORD, Payload, TestApp, address_body};
+
+const PHONE: &str = "13800138000";
+
+/// Every state-changing route with a concrete id: API routes come from the OpenAPI document,
+/// HTML form routes are listed.
+fn unsafe_routes(id: i64) -> Vec<(Method, String)> {
+    let doc = serde_json::to_value(web::openapi()).unwrap();
+    let mut routes = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            if method != "get" {
+                routes.push((Method::from_bytes(method.to_uppercase().as_bytes()).unwrap(), path.replace("{id}", &id.to_string())));
+            }
+        }
+    }
+    for path in ["/login", "/register", "/forgot-password", "/logout", "/account/profile", "/account/password", "/addresses"] {
+        routes.push((Method::POST, path.to_owned()));
+    }
+    for path in ["/addresses/{id}", "/addresses/{id}/delete", "/addresses/{id}/default"] {
+        routes.push((Method::POST, path.replace("{id}", &id.to_string())));
+    }
+    routes
+}
+
+#[tokio::test]
+async fn every_state_changing_route_needs_a_same_origin_token() {
+    let app = TestApp::new().await;
+    let mut c = app.user(PHONE).await;
+    let created = c.call(Method::POST, "/api/v1/addresses", Some(address_body("科技园1栋101"))).await.json();
+    let id = created["id"].as_i64().unwrap();
+    let token = c.csrf().await;
+    let routes = unsafe_routes(id);
+    assert!(routes.len() >= 20, "route inventory looks incomplete: {routes:?}");
+
+    for (method, path) in &routes {
+        let is_api = path.starts_with("/api/");
+        let payload = || if is_api { Payload::Json(address_body("攻击者写入")) } else { Payload::Form(vec![("detail".into(), "攻击者写入".into())]) };
+        let no_token = c.send(method.clone(), path, payload(), &[]).await;
+        assert_eq!(no_token.status, StatusCode::FORBIDDEN, "{method} {path} without token");
+        let wrong = c.send(method.clone(), path, payload(), &[("x-csrf-token", "forged")]).await;
+        assert_eq!(wrong.status, StatusCode::FORBIDDEN, "{method} {path} with a forged token");
+        let foreign = c.send(method.clone(), path, payload(), &[("x-csrf-token", &token), ("origin", "https://evil.example")]).await;
+        assert_eq!(foreign.status, StatusCode::FORBIDDEN, "{method} {path} from a foreign origin");
+        let cross = c.send(method.clone(), path, payload(), &[("x-csrf-token", &token), ("sec-fetch-site", "cross-site")]).await;
+        assert_eq!(cross.status, StatusCode::FORBIDDEN, "{method} {path} cross-site");
+        if is_api {
+            assert_eq!(no_token.code(), "csrf_failed");
+        } else {
+            assert!(no_token.body.contains("页面已过期"));
+        }
+    }
+    // Nothing changed: still logged in, the address is intact, the password still works.
+    let after = c.get(&format!("/api/v1/addresses/{id}")).await;
+    after.assert_status(StatusCode::OK);
+    assert_eq!(after.json()["detail"], "科技园1栋101");
+    app.client().login(PHONE, PASSWORD).await.assert_status(StatusCode::OK);
+
+    // Same-origin requests with the token work, from the API and from a form.
+    let same = c.send(Method::POST, &format!("/api/v1/addresses/{id}/default"), Payload::None, &[("x-csrf-token", &token), ("origin", "http://localhost"), ("sec-fetch-site", "same-origin")]).await;
+    same.assert_status(StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn state_changing_form_routes_refuse_get() {
+    let app = TestApp::new().await;
+    let mut c = app.user(PHONE).await;
+    for path in ["/logout", "/account/profile", "/account/password", "/addresses/1", "/addresses/1/delete", "/addresses/1/default"] {
+        assert_eq!(c.get(path).await.status, StatusCode::METHOD_NOT_ALLOWED, "GET {path}");
+    }
+    c.get("/api/v1/me").await.assert_status(StatusCode::OK);
+}
+
+#[tokio::test]
+async fn every_kind_of_response_carries_the_security_headers() {
+    let app = TestApp::new().await;
+    let mut c = app.user(PHONE).await;
+    let replies = vec![
+        ("page", c.get("/").await),
+        ("private page", c.get("/account").await),
+        ("api", c.get("/api/v1/me").await),
+        ("api error", app.client().get("/api/v1/me").await),
+        ("not found", c.get("/no/such/page").await),
+        ("static", c.get("/static/app.css").await),
+        ("csrf rejection", c.send(Method::POST, "/api/v1/addresses", Payload::Json(json!({})), &[]).await),
+        ("openapi", c.get("/api/openapi.json").await),
+    ];
+    for (what, reply) in &replies {
+        let csp = reply.header("content-security-policy").unwrap_or_default();
+        assert!(csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{what}: {csp}");
+        assert_eq!(reply.header("x-content-type-options"), Some("nosniff"), "{what}");
+        assert_eq!(reply.header("referrer-policy"), Some("same-origin"), "{what}");
+        assert!(reply.header("strict-transport-security").is_some_and(|v| v.contains("max-age=31536000") && v.contains("includeSubDomains")), "{what}");
+        let content_type = reply.header("content-type").unwrap_or_default();
+        assert!(content_type.contains("charset=utf-8") || content_type == "application/json", "{what}: {content_type}");
+    }
+    for (what, reply) in &replies[..5] {
+        assert_eq!(reply.header("cache-control"), Some("no-store"), "{what} may hold personal data");
+    }
+    assert!(replies[2].1.header("x-request-id").is_some());
+}
+
+#[tokio::test]
+async fn pages_load_no_script_inline_or_from_elsewhere() {
+    let app = TestApp::new().await;
+    let mut c = app.user(PHONE).await;
+    for path in ["/", "/login", "/register", "/account", "/addresses", "/addresses/new", "/orders", "/apply", "/dev/outbox"] {
+        let body = c.get(path).await.body;
+        assert!(!body.contains("<script>") && !body.contains("onclick=") && !body.contains("style=\""), "{path} has inline code");
+        assert!(!body.contains("http://") && !body.contains("https://"), "{path} references another origin");
+    }
+}
+
+#[tokio::test]
+async fn the_dev_outbox_exists_only_in_development() {
+    let dev = TestApp::new().await;
+    let mut c = dev.client();
+    c.send_code(PHONE, "register").await.assert_status(StatusCode::ACCEPTED);
+    let page = c.get("/dev/outbox").await;
+    page.assert_status(StatusCode::OK);
+    assert!(page.body.contains(&dev.last_code(PHONE).await));
+    assert_eq!(c.get("/api/v1/dev/outbox").await.json()[0]["channel"], "sms");
+
+    let prod = TestApp::with_config(|config| config.dev_mode = false).await;
+    let mut c = prod.client();
+    assert_eq!(c.get("/dev/outbox").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(c.get("/api/v1/dev/outbox").await.status, StatusCode::NOT_FOUND);
+    assert!(!c.get("/register").await.body.contains("开发发件箱"));
+}
+
+#[tokio::test]
+async fn health_readiness_and_metrics() {
+    let app = TestApp::new().await;
+    let mut c = app.client();
+    assert_eq!(c.get("/healthz").await.body, "ok");
+    assert_eq!(c.get("/readyz").await.body, "ready");
+    app.db.db.close().await;
+    c.get("/readyz").await.assert_status(StatusCode::SERVICE_UNAVAILABLE);
+    c.get("/healthz").await.assert_status(StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_broken_database_gives_a_generic_error_without_internals() {
+    let app = TestApp::new().await;
+    let mut c = app.client();
+    let token = c.csrf().await;
+    app.db.db.close().await;
+    let reply = c.send(Method::POST, "/api/v1/session", Payload::Json(json!({"phone": PHONE, "password": PASSWORD})), &[("x-csrf-token", &token)]).await;
+    reply.assert_status(StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(reply.code(), "internal_error");
+    for leak in ["sqlx", "SELECT", "pool", "/work", ".rs"] {
+        assert!(!reply.body.contains(leak), "error body leaks {leak}: {}", reply.body);
+    }
+}
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn logs_carry_no_personal_data_or_secrets() {
+    let captured = Captured::default();
+    let sink = captured.clone();
+    let subscriber = tracing_subscriber::fmt().with_max_level(tracing::Level::TRACE).with_ansi(false).with_writer(move || sink.clone()).finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let app = TestApp::new().await;
+    let mut c = app.user(PHONE).await;
+    let code = app.last_code(PHONE).await;
+    app.client().login(PHONE, "a wrong password").await;
+    c.call(Method::POST, "/api/v1/addresses", Some(address_body("科技园1栋101"))).await.assert_status(StatusCode::CREATED);
+    c.call(Method::PUT, "/api/v1/me", Some(json!({"name": "韩梅梅", "email": "han@example.com"}))).await;
+    let session = c.session_cookie().unwrap();
+    let csrf = c.csrf().await;
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("login failed") && logs.contains("138****8000"), "failures are logged, masked:\n{logs}");
+    for secret in [PHONE, "13912345678", &code, PASSWORD, "a wrong password", &session, &csrf, "科技园", "韩梅梅", "han@example.com"] {
+        assert!(!logs.contains(secret), "log contains {secret}:\n{logs}");
+    }
+}

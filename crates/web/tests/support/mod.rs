@@ -1,0 +1,239 @@
+//! Test harness: the real router over a fresh database, a clock the test moves, and a client that
+//! keeps cookies like a browser and knows how to fetch its CSRF token.
+
+#![allow(dead_code)]
+
+use app::clock::ManualClock;
+use app::crypto::Keys;
+use app::ports::DevOutboxRepo;
+use app::{App, Policy};
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use store::DevOutbox;
+use store::testing::TestDb;
+use time::macros::datetime;
+use tower::ServiceExt;
+use web::WebConfig;
+
+pub const PASSWORD: &str = "青山 绿水 2026 seal desk";
+
+pub struct TestApp {
+    pub router: Router,
+    pub clock: Arc<ManualClock>,
+    pub db: TestDb,
+}
+
+impl TestApp {
+    pub async fn new() -> Self {
+        Self::with_config(|_| {}).await
+    }
+
+    pub async fn with_config(tweak: impl FnOnce(&mut WebConfig)) -> Self {
+        let db = TestDb::sqlite().await;
+        let clock = Arc::new(ManualClock::new(datetime!(2026-11-25 02:00 UTC)));
+        let outbox = Arc::new(DevOutbox::new(db.db.clone(), clock.clone()));
+        let app = App::new(Arc::new(db.db.clone()), outbox.clone(), outbox, clock.clone(), Keys::new(vec![42; 32]).unwrap(), Policy::default());
+        let mut config = WebConfig { dev_mode: true, trust_forwarded_for: true, ..WebConfig::default() };
+        tweak(&mut config);
+        Self { router: web::router(app, config), clock, db }
+    }
+
+    pub fn client(&self) -> Client {
+        self.client_from("192.0.2.1")
+    }
+
+    /// A client whose requests come from `ip` (through the trusted proxy header).
+    pub fn client_from(&self, ip: &str) -> Client {
+        Client { router: self.router.clone(), cookies: BTreeMap::new(), csrf: None, ip: ip.into() }
+    }
+
+    pub fn advance(&self, by: time::Duration) {
+        self.clock.advance(by);
+    }
+
+    /// The newest SMS code sent to `phone`, read from the dev outbox.
+    pub async fn last_code(&self, phone: &str) -> String {
+        let messages = self.db.db.recent_messages(50).await.unwrap();
+        let message = messages.iter().find(|m| m.channel == "sms" && m.recipient == phone).expect("an sms to that phone");
+        message.body.split(|c: char| !c.is_ascii_digit()).find(|w| w.len() == 6).expect("a 6-digit code").to_owned()
+    }
+
+    pub async fn sms_count(&self, phone: &str) -> usize {
+        self.db.db.recent_messages(500).await.unwrap().iter().filter(|m| m.recipient == phone).count()
+    }
+
+    /// Registers `phone` through the API and returns a logged-in client.
+    pub async fn user(&self, phone: &str) -> Client {
+        let mut client = self.client();
+        client.register(self, phone).await;
+        client.login(phone, PASSWORD).await.assert_status(StatusCode::OK);
+        client
+    }
+}
+
+pub struct Client {
+    router: Router,
+    pub cookies: BTreeMap<String, String>,
+    csrf: Option<String>,
+    ip: String,
+}
+
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|_| panic!("not JSON: {}", self.body))
+    }
+
+    #[track_caller]
+    pub fn assert_status(&self, status: StatusCode) -> &Self {
+        assert_eq!(self.status, status, "body: {}", self.body);
+        self
+    }
+
+    /// The error code of a JSON error body.
+    pub fn code(&self) -> String {
+        self.json()["code"].as_str().unwrap_or_default().to_owned()
+    }
+
+    /// Field names of a validation error.
+    pub fn fields(&self) -> Vec<String> {
+        self.json()["fields"].as_array().map(|a| a.iter().map(|f| f["field"].as_str().unwrap().to_owned()).collect()).unwrap_or_default()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn set_cookies(&self) -> Vec<String> {
+        self.headers.get_all(header::SET_COOKIE).iter().map(|v| v.to_str().unwrap().to_owned()).collect()
+    }
+}
+
+pub enum Payload {
+    None,
+    Json(Value),
+    Form(Vec<(String, String)>),
+}
+
+impl Client {
+    pub async fn send(&mut self, method: Method, path: &str, payload: Payload, extra: &[(&str, &str)]) -> Reply {
+        let mut builder = Request::builder().method(method).uri(path).header("x-forwarded-for", &self.ip).header(header::HOST, "localhost");
+        if !self.cookies.is_empty() {
+            let jar: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            builder = builder.header(header::COOKIE, jar.join("; "));
+        }
+        for (name, value) in extra {
+            builder = builder.header(*name, *value);
+        }
+        let body = match payload {
+            Payload::None => Body::empty(),
+            Payload::Json(value) => {
+                builder = builder.header(header::CONTENT_TYPE, "application/json");
+                Body::from(value.to_string())
+            }
+            Payload::Form(pairs) => {
+                builder = builder.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+                Body::from(serde_urlencoded::to_string(pairs).unwrap())
+            }
+        };
+        let response = self.router.clone().oneshot(builder.body(body).unwrap()).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        for cookie in headers.get_all(header::SET_COOKIE) {
+            let text = cookie.to_str().unwrap();
+            let (pair, attrs) = text.split_once(';').unwrap_or((text, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            if value.is_empty() || attrs.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.into(), value.into());
+            }
+        }
+        let body = String::from_utf8(response.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+        Reply { status, headers, body }
+    }
+
+    /// The CSRF token for the current cookies (fetched once per session).
+    pub async fn csrf(&mut self) -> String {
+        if let Some(token) = &self.csrf {
+            return token.clone();
+        }
+        let reply = self.send(Method::GET, "/api/v1/session", Payload::None, &[]).await;
+        let token = reply.json()["csrf_token"].as_str().unwrap().to_owned();
+        self.csrf = Some(token.clone());
+        token
+    }
+
+    pub fn forget_csrf(&mut self) {
+        self.csrf = None;
+    }
+
+    pub async fn get(&mut self, path: &str) -> Reply {
+        self.send(Method::GET, path, Payload::None, &[]).await
+    }
+
+    /// A JSON call with the CSRF header.
+    pub async fn call(&mut self, method: Method, path: &str, body: Option<Value>) -> Reply {
+        let token = self.csrf().await;
+        let payload = body.map_or(Payload::None, Payload::Json);
+        let reply = self.send(method, path, payload, &[("x-csrf-token", &token)]).await;
+        if reply.set_cookies().iter().any(|c| c.starts_with("sid=") || c.starts_with("__Host-sid=")) {
+            self.csrf = None;
+        }
+        reply
+    }
+
+    /// An HTML form post with the CSRF field.
+    pub async fn submit(&mut self, path: &str, fields: &[(&str, &str)]) -> Reply {
+        let token = self.csrf().await;
+        let mut pairs: Vec<(String, String)> = fields.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
+        pairs.push(("_csrf".into(), token));
+        let reply = self.send(Method::POST, path, Payload::Form(pairs), &[]).await;
+        if reply.set_cookies().iter().any(|c| c.starts_with("sid=") || c.starts_with("__Host-sid=")) {
+            self.csrf = None;
+        }
+        reply
+    }
+
+    pub async fn send_code(&mut self, phone: &str, purpose: &str) -> Reply {
+        self.call(Method::POST, "/api/v1/sms-codes", Some(serde_json::json!({ "phone": phone, "purpose": purpose }))).await
+    }
+
+    pub async fn register(&mut self, app: &TestApp, phone: &str) {
+        self.send_code(phone, "register").await.assert_status(StatusCode::ACCEPTED);
+        let code = app.last_code(phone).await;
+        let body = serde_json::json!({ "phone": phone, "code": code, "password": PASSWORD, "password_confirm": PASSWORD });
+        self.call(Method::POST, "/api/v1/accounts", Some(body)).await.assert_status(StatusCode::CREATED);
+    }
+
+    pub async fn login(&mut self, phone: &str, password: &str) -> Reply {
+        self.call(Method::POST, "/api/v1/session", Some(serde_json::json!({ "phone": phone, "password": password }))).await
+    }
+
+    pub fn session_cookie(&self) -> Option<String> {
+        self.cookies.get("sid").or_else(|| self.cookies.get("__Host-sid")).cloned()
+    }
+}
+
+/// A valid address body.
+pub fn address_body(detail: &str) -> Value {
+    serde_json::json!({
+        "recipient": "张三",
+        "phone": "13912345678",
+        "province_code": "440000",
+        "city_code": "440300",
+        "district_code": "440305",
+        "detail": detail,
+    })
+}
