@@ -1,11 +1,11 @@
 //! Applicant accounts: registration by SMS-verified mobile number, login with throttling,
 //! password reset and change, profile.
 
-use domain::password::PasswordError;
-use domain::{Email, FieldErrors, NewPassword, PersonName, Phone, SmsCode, SmsPurpose};
 use crate::crypto::{hash_password, verify_password};
 use crate::sessions::{CurrentUser, SessionToken};
 use crate::{App, Error, StoreError};
+use domain::password::PasswordError;
+use domain::{Email, FieldErrors, NewPassword, PersonName, Phone, SmsCode, SmsPurpose};
 
 /// Registration form.
 #[derive(Debug, Clone, Default)]
@@ -54,7 +54,9 @@ impl App {
                 tracing::info!("account registered");
                 Ok(())
             }
-            Err(StoreError::Duplicate(_)) => Err(Error::field("phone", "phone_registered", "该手机号已注册，请直接登录或找回密码")),
+            Err(StoreError::Duplicate(_)) => {
+                Err(Error::field("phone", "phone_registered", "该手机号已注册，请直接登录或找回密码"))
+            }
             Err(err) => Err(err.into()),
         }
     }
@@ -73,14 +75,23 @@ impl App {
         let account_key = format!("login:phone:{}", phone.as_str());
         let client_key = format!("login:client:{client}");
         let since = now - self.policy.login_window;
-        for (key, limit) in [(&account_key, self.policy.login_failures_per_account), (&client_key, self.policy.login_failures_per_ip)] {
+        for (key, limit) in
+            [(&account_key, self.policy.login_failures_per_account), (&client_key, self.policy.login_failures_per_ip)]
+        {
             let failures = self.store.failures_since(key, since).await?;
-            if failures.len() as i64 >= limit {
-                let wait = failures.first().map_or(0, |first| (*first + self.policy.login_window - now).whole_seconds());
-                tracing::warn!(throttle = if key == &account_key { "account" } else { "client" }, "login refused while throttled");
+            if i64::try_from(failures.len()).unwrap_or(i64::MAX) >= limit {
+                let wait =
+                    failures.first().map_or(0, |first| (*first + self.policy.login_window - now).whole_seconds());
+                tracing::warn!(
+                    throttle = if key == &account_key { "account" } else { "client" },
+                    "login refused while throttled"
+                );
                 return Err(Error::RateLimited {
                     code: "login_throttled",
-                    message: format!("登录失败次数过多，请{}分钟后再试，或通过“忘记密码”用短信验证码重置密码", (wait + 59) / 60),
+                    message: format!(
+                        "登录失败次数过多，请{}分钟后再试，或通过“忘记密码”用短信验证码重置密码",
+                        (wait + 59) / 60
+                    ),
                     retry_after_secs: wait.max(1),
                 });
             }
@@ -144,7 +155,12 @@ impl App {
 
     pub async fn profile(&self, user: &CurrentUser) -> Result<Profile, Error> {
         let record = self.store.user_by_id(user.id).await?.ok_or(Error::Unauthenticated)?;
-        Ok(Profile { phone_masked: record.phone.masked(), name: record.name, email: record.email, registered_at: record.created_at })
+        Ok(Profile {
+            phone_masked: record.phone.masked(),
+            name: record.name,
+            email: record.email,
+            registered_at: record.created_at,
+        })
     }
 
     pub async fn update_profile(&self, user: &CurrentUser, form: &ProfileUpdate) -> Result<(), Error> {
@@ -154,7 +170,9 @@ impl App {
         if !errors.is_empty() {
             return Err(errors.into());
         }
-        self.store.update_profile(user.id, name.as_ref().map(PersonName::as_str), email.as_ref(), self.clock.now()).await?;
+        self.store
+            .update_profile(user.id, name.as_ref().map(PersonName::as_str), email.as_ref(), self.clock.now())
+            .await?;
         Ok(())
     }
 }

@@ -19,18 +19,22 @@ impl App {
 
     pub async fn add_address(&self, user: &CurrentUser, draft: &AddressDraft) -> Result<AddressRecord, Error> {
         let address = draft.validate()?;
-        let id = self
-            .store
-            .create_address(user.id, &address, MAX_ADDRESSES_PER_USER, self.clock.now())
-            .await?
-            .ok_or_else(|| Error::Conflict {
-                code: "address_limit",
-                message: format!("最多可保存{MAX_ADDRESSES_PER_USER}个收货地址，请先删除不用的地址"),
-            })?;
+        let id =
+            self.store.create_address(user.id, &address, MAX_ADDRESSES_PER_USER, self.clock.now()).await?.ok_or_else(
+                || Error::Conflict {
+                    code: "address_limit",
+                    message: format!("最多可保存{MAX_ADDRESSES_PER_USER}个收货地址，请先删除不用的地址"),
+                },
+            )?;
         self.address(user, id).await
     }
 
-    pub async fn update_address(&self, user: &CurrentUser, id: AddressId, draft: &AddressDraft) -> Result<AddressRecord, Error> {
+    pub async fn update_address(
+        &self,
+        user: &CurrentUser,
+        id: AddressId,
+        draft: &AddressDraft,
+    ) -> Result<AddressRecord, Error> {
         // Ownership first, so a foreign id answers 404 even when the form is invalid.
         self.address(user, id).await?;
         let address = draft.validate()?;

@@ -95,9 +95,8 @@ pub async fn hash_password(password: String) -> Result<String, StoreError> {
 /// Checks a password against a stored hash. With `None` it still does the full work against a
 /// dummy hash, so unknown accounts take as long as known ones.
 pub async fn verify_password(password: String, hash: Option<String>) -> bool {
-    static DUMMY: LazyLock<String> = LazyLock::new(|| {
-        argon2().hash_password(b"dummy password").map(|h| h.to_string()).unwrap_or_default()
-    });
+    static DUMMY: LazyLock<String> =
+        LazyLock::new(|| argon2().hash_password(b"dummy password").map(|h| h.to_string()).unwrap_or_default());
     let known = hash.is_some();
     tokio::task::spawn_blocking(move || {
         let hash = hash.unwrap_or_else(|| DUMMY.clone());

@@ -80,10 +80,22 @@ pub trait UserRepo: Send + Sync {
     async fn create_user(&self, phone: &Phone, password_hash: &str, now: OffsetDateTime) -> Result<UserId, StoreError>;
     async fn user_by_phone(&self, phone: &Phone) -> Result<Option<UserRecord>, StoreError>;
     async fn user_by_id(&self, id: UserId) -> Result<Option<UserRecord>, StoreError>;
-    async fn update_profile(&self, id: UserId, name: Option<&str>, email: Option<&Email>, now: OffsetDateTime) -> Result<(), StoreError>;
+    async fn update_profile(
+        &self,
+        id: UserId,
+        name: Option<&str>,
+        email: Option<&Email>,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
     /// Sets the hash and ends every session of the user except `keep` (a token digest), in one
     /// transaction.
-    async fn set_password(&self, id: UserId, password_hash: &str, keep: Option<&str>, now: OffsetDateTime) -> Result<(), StoreError>;
+    async fn set_password(
+        &self,
+        id: UserId,
+        password_hash: &str,
+        keep: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
 }
 
 #[async_trait]
@@ -99,12 +111,21 @@ pub trait SmsCodeRepo: Send + Sync {
     /// Stores a code and retires every earlier unused code for the same phone and purpose.
     async fn insert_sms_code(&self, code: &NewSmsCode<'_>) -> Result<(), StoreError>;
     /// The newest unused, unexpired code for phone + purpose.
-    async fn active_sms_code(&self, phone: &Phone, purpose: SmsPurpose, now: OffsetDateTime) -> Result<Option<SmsCodeRecord>, StoreError>;
+    async fn active_sms_code(
+        &self,
+        phone: &Phone,
+        purpose: SmsPurpose,
+        now: OffsetDateTime,
+    ) -> Result<Option<SmsCodeRecord>, StoreError>;
     /// Counts a wrong guess; at `kill_at` wrong guesses the code is retired. Returns the new count.
     async fn record_wrong_guess(&self, id: i64, kill_at: i64, now: OffsetDateTime) -> Result<i64, StoreError>;
     /// Marks the code used; `false` when it was already used (a concurrent request won).
     async fn consume_sms_code(&self, id: i64, now: OffsetDateTime) -> Result<bool, StoreError>;
-    async fn sms_sends_to_phone_since(&self, phone: &Phone, since: OffsetDateTime) -> Result<Vec<OffsetDateTime>, StoreError>;
+    async fn sms_sends_to_phone_since(
+        &self,
+        phone: &Phone,
+        since: OffsetDateTime,
+    ) -> Result<Vec<OffsetDateTime>, StoreError>;
     async fn sms_sends_from_client_since(&self, client: &str, since: OffsetDateTime) -> Result<i64, StoreError>;
 }
 
@@ -122,9 +143,21 @@ pub trait AddressRepo: Send + Sync {
     async fn address(&self, user: UserId, id: AddressId) -> Result<Option<AddressRecord>, StoreError>;
     /// Adds an address; the first address of a user, or one marked default, becomes the only
     /// default. `None` when the user already has `max` addresses.
-    async fn create_address(&self, user: UserId, address: &Address, max: usize, now: OffsetDateTime) -> Result<Option<AddressId>, StoreError>;
+    async fn create_address(
+        &self,
+        user: UserId,
+        address: &Address,
+        max: usize,
+        now: OffsetDateTime,
+    ) -> Result<Option<AddressId>, StoreError>;
     /// `false` when the address does not exist or is not the user's.
-    async fn update_address(&self, user: UserId, id: AddressId, address: &Address, now: OffsetDateTime) -> Result<bool, StoreError>;
+    async fn update_address(
+        &self,
+        user: UserId,
+        id: AddressId,
+        address: &Address,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
     /// Deletes; if it was the default, the newest remaining address becomes default.
     async fn delete_address(&self, user: UserId, id: AddressId) -> Result<bool, StoreError>;
     async fn set_default_address(&self, user: UserId, id: AddressId, now: OffsetDateTime) -> Result<bool, StoreError>;
@@ -132,7 +165,14 @@ pub trait AddressRepo: Send + Sync {
 
 #[async_trait]
 pub trait DevOutboxRepo: Send + Sync {
-    async fn record_message(&self, channel: &str, recipient: &str, subject: &str, body: &str, now: OffsetDateTime) -> Result<(), StoreError>;
+    async fn record_message(
+        &self,
+        channel: &str,
+        recipient: &str,
+        subject: &str,
+        body: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
     async fn recent_messages(&self, limit: i64) -> Result<Vec<DevMessage>, StoreError>;
 }
 

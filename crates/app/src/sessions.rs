@@ -72,7 +72,13 @@ impl App {
         if now - session.last_seen_at >= TOUCH_EVERY {
             self.store.touch_session(&digest, now).await?;
         }
-        Ok(Some(CurrentUser { id: user.id, phone: user.phone, name: user.name, email: user.email, session_digest: digest }))
+        Ok(Some(CurrentUser {
+            id: user.id,
+            phone: user.phone,
+            name: user.name,
+            email: user.email,
+            session_digest: digest,
+        }))
     }
 
     fn session_expired(&self, session: &SessionRecord, now: OffsetDateTime) -> bool {

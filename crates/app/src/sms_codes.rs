@@ -40,7 +40,7 @@ impl App {
                 return Err(rate_limited("sms_too_frequent", format!("验证码发送过于频繁，请{wait}秒后再试"), wait));
             }
         }
-        if sent.len() as i64 >= DAILY_SENDS_PER_PHONE {
+        if i64::try_from(sent.len()).unwrap_or(i64::MAX) >= DAILY_SENDS_PER_PHONE {
             let wait = sent.first().map_or(0, |first| (*first + Duration::hours(24) - now).whole_seconds());
             return Err(rate_limited("sms_daily_limit", "该手机号今日获取验证码次数已达上限，请明天再试".into(), wait));
         }
@@ -73,7 +73,12 @@ impl App {
     }
 
     /// Checks and consumes a code. Any failure is reported on the `code` field.
-    pub(crate) async fn consume_sms_code(&self, phone: &Phone, purpose: SmsPurpose, code: &SmsCode) -> Result<(), Error> {
+    pub(crate) async fn consume_sms_code(
+        &self,
+        phone: &Phone,
+        purpose: SmsPurpose,
+        code: &SmsCode,
+    ) -> Result<(), Error> {
         let now = self.clock.now();
         let invalid = || Error::field("code", "sms_code_wrong", "验证码错误或已过期，请重新获取");
         let Some(record) = self.store.active_sms_code(phone, purpose, now).await? else {
@@ -88,7 +93,8 @@ impl App {
     }
 
     fn code_mac(&self, phone: &Phone, purpose: SmsPurpose, code: &SmsCode) -> String {
-        self.keys.mac_token("sms-code", &[phone.as_str().as_bytes(), purpose.as_str().as_bytes(), code.expose().as_bytes()])
+        self.keys
+            .mac_token("sms-code", &[phone.as_str().as_bytes(), purpose.as_str().as_bytes(), code.expose().as_bytes()])
     }
 }
 

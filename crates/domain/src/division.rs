@@ -67,7 +67,9 @@ impl Divisions {
         let province = find(&self.provinces, province, RegionError::ProvinceRequired, RegionError::ProvinceUnknown)?;
         let city = pick(self.cities_of(province.code), city, RegionError::CityRequired, RegionError::CityUnknown)?;
         let county = match &city {
-            Some(city) => pick(self.counties_of(city.code), county, RegionError::CountyRequired, RegionError::CountyUnknown)?,
+            Some(city) => {
+                pick(self.counties_of(city.code), county, RegionError::CountyRequired, RegionError::CountyUnknown)?
+            }
             None => None,
         };
         Ok(Region { province, city, county })
@@ -81,7 +83,12 @@ fn find(list: &[Division], code: &str, missing: RegionError, unknown: RegionErro
     list.iter().find(|d| d.code == code).cloned().ok_or(unknown)
 }
 
-fn pick(list: &[Division], code: &str, missing: RegionError, unknown: RegionError) -> Result<Option<Division>, RegionError> {
+fn pick(
+    list: &[Division],
+    code: &str,
+    missing: RegionError,
+    unknown: RegionError,
+) -> Result<Option<Division>, RegionError> {
     if list.is_empty() { Ok(None) } else { find(list, code, missing, unknown).map(Some) }
 }
 

@@ -8,7 +8,7 @@ use serde::Serialize;
 pub struct FieldError {
     /// Name of the form / JSON field, e.g. `phone`.
     pub field: &'static str,
-    /// Stable snake_case code for API clients, e.g. `phone_invalid`.
+    /// Stable `snake_case` code for API clients, e.g. `phone_invalid`.
     pub code: &'static str,
     /// Message for people, in Simplified Chinese.
     pub message: String,

@@ -67,7 +67,9 @@ mod tests {
 
     #[test]
     fn rejects_wrong_shapes() {
-        for input in ["1381234567", "138123456789", "12812345678", "23812345678", "1381234567a", "１３８１２３４５６７８"] {
+        for input in
+            ["1381234567", "138123456789", "12812345678", "23812345678", "1381234567a", "１３８１２３４５６７８"]
+        {
             assert_eq!(Phone::parse(input), Err(PhoneError::Invalid), "{input}");
         }
         assert_eq!(Phone::parse("  "), Err(PhoneError::Empty));

@@ -36,7 +36,10 @@ impl SmsPurpose {
             Self::Register => "注册账号",
             Self::ResetPassword => "重置密码",
         };
-        format!("【电子签章申请】您正在{action}，验证码 {}，{CODE_TTL_MINUTES}分钟内有效。如非本人操作，请忽略本短信。", code.0)
+        format!(
+            "【电子签章申请】您正在{action}，验证码 {}，{CODE_TTL_MINUTES}分钟内有效。如非本人操作，请忽略本短信。",
+            code.0
+        )
     }
 }
 

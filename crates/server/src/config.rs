@@ -70,8 +70,17 @@ impl Default for Settings {
 /// Environment variables with the prefix that are not settings but still ours.
 const OTHER_VARS: [&str; 3] = ["SEALDESK_CONFIG", "SEALDESK_TEST_POSTGRES_URL", "SEALDESK_REQUIRE_POSTGRES"];
 const SETTING_KEYS: [&str; 11] = [
-    "mode", "addr", "data_dir", "database_url", "secret_key", "public_origin", "secure_cookies",
-    "trust_forwarded_for", "hotline", "operator", "log_format",
+    "mode",
+    "addr",
+    "data_dir",
+    "database_url",
+    "secret_key",
+    "public_origin",
+    "secure_cookies",
+    "trust_forwarded_for",
+    "hotline",
+    "operator",
+    "log_format",
 ];
 
 /// Flags that override everything else.
@@ -82,7 +91,7 @@ pub struct Overrides {
 }
 
 impl Settings {
-    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Self, figment::Error> {
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Self, Box<figment::Error>> {
         let mut figment = Figment::new().merge(Serialized::defaults(Self::default()));
         if let Some(file) = file {
             figment = figment.merge(Toml::file_exact(file));
@@ -94,7 +103,7 @@ impl Settings {
         if let Some(dir) = &overrides.data_dir {
             figment = figment.merge(Serialized::default("data_dir", dir));
         }
-        figment.extract()
+        figment.extract().map_err(Box::new)
     }
 
     /// `SEALDESK_*` variables that configure nothing (likely typos).
@@ -132,7 +141,10 @@ impl Settings {
             format!("mode = {:?}", self.mode),
             format!("addr = {}", self.addr),
             format!("data_dir = {}", self.data_dir.display()),
-            format!("database_url = {}", if self.database_url.is_some() { "[redacted]" } else { "(SQLite in data_dir)" }),
+            format!(
+                "database_url = {}",
+                if self.database_url.is_some() { "[redacted]" } else { "(SQLite in data_dir)" }
+            ),
             format!("secret_key = {}", secret(&self.secret_key)),
             format!("public_origin = {}", opt(&self.public_origin)),
             format!("secure_cookies = {}", self.secure_cookies()),

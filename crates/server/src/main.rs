@@ -54,9 +54,12 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let overrides = match &cli.command {
         Command::Serve { addr, data_dir } => Overrides { addr: *addr, data_dir: data_dir.clone() },
-        Command::Migrate { data_dir } | Command::Config { data_dir } => Overrides { addr: None, data_dir: data_dir.clone() },
+        Command::Migrate { data_dir } | Command::Config { data_dir } => {
+            Overrides { addr: None, data_dir: data_dir.clone() }
+        }
     };
-    let settings = Settings::load(cli.config.as_deref(), &overrides).context("invalid settings")?;
+    let settings =
+        Settings::load(cli.config.as_deref(), &overrides).map_err(|e| anyhow::anyhow!("invalid settings: {e}"))?;
     init_logging(settings.log_format());
     for var in Settings::unknown_env_vars() {
         tracing::warn!(var, "unknown SEALDESK_* environment variable ignored");
@@ -78,7 +81,8 @@ async fn main() -> anyhow::Result<()> {
 }
 
 fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into());
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into());
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     match format {
         LogFormat::Json => builder.json().init(),
@@ -126,7 +130,9 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     if settings.mode == Mode::Production {
         // The dev outbox would swallow verification codes; real SMS and SMTP adapters come with the
         // notifications work, and until then production cannot deliver codes.
-        bail!("production mode needs a real SMS gateway and mail relay, which this build does not have yet; run in development mode");
+        bail!(
+            "production mode needs a real SMS gateway and mail relay, which this build does not have yet; run in development mode"
+        );
     }
     prepare_data_dir(&settings.data_dir)?;
     let keys = load_keys(&settings)?;
@@ -148,7 +154,9 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let router = web::router(app.clone(), web_config);
 
     let housekeeping = tokio::spawn(housekeeping(app));
-    let listener = tokio::net::TcpListener::bind(settings.addr).await.with_context(|| format!("cannot listen on {}", settings.addr))?;
+    let listener = tokio::net::TcpListener::bind(settings.addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.addr))?;
     let local = listener.local_addr()?;
     println!("sealdesk is running at http://{local}/ (data in {}; press Ctrl-C to stop)", settings.data_dir.display());
     tracing::info!(%local, mode = ?settings.mode, "listening");

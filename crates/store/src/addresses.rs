@@ -39,7 +39,8 @@ impl From<AddressRow> for AddressRecord {
     }
 }
 
-const SELECT_ADDRESS: &str = "SELECT id, recipient, phone, province_code, city_code, district_code, region_name, detail, is_default
+const SELECT_ADDRESS: &str =
+    "SELECT id, recipient, phone, province_code, city_code, district_code, region_name, detail, is_default
      FROM addresses";
 
 fn codes(address: &Address) -> (&str, &str, &str) {
@@ -59,11 +60,13 @@ async fn clear_default(tx: &mut Transaction<'static, Any>, user: UserId) -> Resu
 #[async_trait]
 impl AddressRepo for Db {
     async fn list_addresses(&self, user: UserId) -> Result<Vec<AddressRecord>, StoreError> {
-        let rows = sqlx::query_as::<_, AddressRow>(&format!("{SELECT_ADDRESS} WHERE user_id = $1 ORDER BY is_default DESC, id DESC"))
-            .bind(user.0)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err)?;
+        let rows = sqlx::query_as::<_, AddressRow>(&format!(
+            "{SELECT_ADDRESS} WHERE user_id = $1 ORDER BY is_default DESC, id DESC"
+        ))
+        .bind(user.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
@@ -77,7 +80,13 @@ impl AddressRepo for Db {
         Ok(row.map(Into::into))
     }
 
-    async fn create_address(&self, user: UserId, address: &Address, max: usize, now: OffsetDateTime) -> Result<Option<AddressId>, StoreError> {
+    async fn create_address(
+        &self,
+        user: UserId,
+        address: &Address,
+        max: usize,
+        now: OffsetDateTime,
+    ) -> Result<Option<AddressId>, StoreError> {
         let mut tx = self.write_tx().await?;
         let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM addresses WHERE user_id = $1")
             .bind(user.0)
@@ -114,7 +123,13 @@ impl AddressRepo for Db {
         Ok(Some(AddressId(id)))
     }
 
-    async fn update_address(&self, user: UserId, id: AddressId, address: &Address, now: OffsetDateTime) -> Result<bool, StoreError> {
+    async fn update_address(
+        &self,
+        user: UserId,
+        id: AddressId,
+        address: &Address,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
         let mut tx = self.write_tx().await?;
         if address.is_default {
             clear_default(&mut tx, user).await?;
@@ -149,12 +164,13 @@ impl AddressRepo for Db {
 
     async fn delete_address(&self, user: UserId, id: AddressId) -> Result<bool, StoreError> {
         let mut tx = self.write_tx().await?;
-        let was_default: Option<i64> = sqlx::query_scalar("DELETE FROM addresses WHERE user_id = $1 AND id = $2 RETURNING is_default")
-            .bind(user.0)
-            .bind(id.0)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?;
+        let was_default: Option<i64> =
+            sqlx::query_scalar("DELETE FROM addresses WHERE user_id = $1 AND id = $2 RETURNING is_default")
+                .bind(user.0)
+                .bind(id.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?;
         let Some(was_default) = was_default else {
             return Ok(false);
         };

@@ -31,6 +31,7 @@ pub(crate) fn from_ts(secs: i64) -> OffsetDateTime {
 }
 
 /// Maps sqlx errors to the port's error; unique violations carry the constraint's logical name.
+#[allow(clippy::needless_pass_by_value)] // shaped for `.map_err(db_err)`
 pub(crate) fn db_err(err: sqlx::Error) -> StoreError {
     if let sqlx::Error::Database(db) = &err
         && db.is_unique_violation()

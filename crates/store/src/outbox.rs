@@ -23,16 +23,25 @@ struct MessageRow {
 
 #[async_trait]
 impl DevOutboxRepo for Db {
-    async fn record_message(&self, channel: &str, recipient: &str, subject: &str, body: &str, now: OffsetDateTime) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO dev_outbox (channel, recipient, subject, body, created_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(channel)
-            .bind(recipient)
-            .bind(subject)
-            .bind(body)
-            .bind(ts(now))
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
+    async fn record_message(
+        &self,
+        channel: &str,
+        recipient: &str,
+        subject: &str,
+        body: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO dev_outbox (channel, recipient, subject, body, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(channel)
+        .bind(recipient)
+        .bind(subject)
+        .bind(body)
+        .bind(ts(now))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
         Ok(())
     }
 
@@ -46,7 +55,14 @@ impl DevOutboxRepo for Db {
         .map_err(db_err)?;
         Ok(rows
             .into_iter()
-            .map(|r| DevMessage { id: r.id, channel: r.channel, recipient: r.recipient, subject: r.subject, body: r.body, created_at: from_ts(r.created_at) })
+            .map(|r| DevMessage {
+                id: r.id,
+                channel: r.channel,
+                recipient: r.recipient,
+                subject: r.subject,
+                body: r.body,
+                created_at: from_ts(r.created_at),
+            })
             .collect())
     }
 }

@@ -62,7 +62,11 @@ impl SessionRepo for Db {
     }
 
     async fn delete_session(&self, digest: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM sessions WHERE token_digest = $1").bind(digest).execute(&self.pool).await.map_err(db_err)?;
+        sqlx::query("DELETE FROM sessions WHERE token_digest = $1")
+            .bind(digest)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
         Ok(())
     }
 }

@@ -42,7 +42,12 @@ impl SmsCodeRepo for Db {
         tx.commit().await.map_err(db_err)
     }
 
-    async fn active_sms_code(&self, phone: &Phone, purpose: SmsPurpose, now: OffsetDateTime) -> Result<Option<SmsCodeRecord>, StoreError> {
+    async fn active_sms_code(
+        &self,
+        phone: &Phone,
+        purpose: SmsPurpose,
+        now: OffsetDateTime,
+    ) -> Result<Option<SmsCodeRecord>, StoreError> {
         let row = sqlx::query_as::<_, CodeRow>(
             "SELECT id, code_mac, expires_at, wrong_guesses FROM sms_codes
              WHERE phone = $1 AND purpose = $2 AND consumed_at IS NULL AND expires_at > $3
@@ -54,7 +59,12 @@ impl SmsCodeRepo for Db {
         .fetch_optional(&self.pool)
         .await
         .map_err(db_err)?;
-        Ok(row.map(|r| SmsCodeRecord { id: r.id, code_mac: r.code_mac, expires_at: from_ts(r.expires_at), wrong_guesses: r.wrong_guesses }))
+        Ok(row.map(|r| SmsCodeRecord {
+            id: r.id,
+            code_mac: r.code_mac,
+            expires_at: from_ts(r.expires_at),
+            wrong_guesses: r.wrong_guesses,
+        }))
     }
 
     async fn record_wrong_guess(&self, id: i64, kill_at: i64, now: OffsetDateTime) -> Result<i64, StoreError> {
@@ -81,14 +91,19 @@ impl SmsCodeRepo for Db {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn sms_sends_to_phone_since(&self, phone: &Phone, since: OffsetDateTime) -> Result<Vec<OffsetDateTime>, StoreError> {
-        let times: Vec<i64> =
-            sqlx::query_scalar("SELECT created_at FROM sms_codes WHERE phone = $1 AND created_at >= $2 ORDER BY created_at")
-                .bind(phone.as_str())
-                .bind(ts(since))
-                .fetch_all(&self.pool)
-                .await
-                .map_err(db_err)?;
+    async fn sms_sends_to_phone_since(
+        &self,
+        phone: &Phone,
+        since: OffsetDateTime,
+    ) -> Result<Vec<OffsetDateTime>, StoreError> {
+        let times: Vec<i64> = sqlx::query_scalar(
+            "SELECT created_at FROM sms_codes WHERE phone = $1 AND created_at >= $2 ORDER BY created_at",
+        )
+        .bind(phone.as_str())
+        .bind(ts(since))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
         Ok(times.into_iter().map(from_ts).collect())
     }
 

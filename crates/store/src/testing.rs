@@ -76,7 +76,10 @@ mod tests {
     #[test]
     fn database_name_is_swapped() {
         assert_eq!(super::replace_database("postgres://u@h:5432/postgres", "x"), "postgres://u@h:5432/x");
-        assert_eq!(super::replace_database("postgres://u@h/db?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
+        assert_eq!(
+            super::replace_database("postgres://u@h/db?sslmode=disable", "x"),
+            "postgres://u@h/x?sslmode=disable"
+        );
         assert_eq!(super::replace_database("postgres://u@h", "x"), "postgres://u@h/x");
     }
 }

@@ -20,12 +20,13 @@ impl ThrottleRepo for Db {
     }
 
     async fn failures_since(&self, key: &str, since: OffsetDateTime) -> Result<Vec<OffsetDateTime>, StoreError> {
-        let times: Vec<i64> = sqlx::query_scalar("SELECT at FROM login_failures WHERE key = $1 AND at >= $2 ORDER BY at")
-            .bind(key)
-            .bind(ts(since))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err)?;
+        let times: Vec<i64> =
+            sqlx::query_scalar("SELECT at FROM login_failures WHERE key = $1 AND at >= $2 ORDER BY at")
+                .bind(key)
+                .bind(ts(since))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
         Ok(times.into_iter().map(from_ts).collect())
     }
 

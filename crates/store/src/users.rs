@@ -22,7 +22,8 @@ impl UserRow {
     fn into_record(self) -> Result<UserRecord, StoreError> {
         Ok(UserRecord {
             id: UserId(self.id),
-            phone: Phone::parse(&self.phone).map_err(|_| StoreError::Other("stored phone number is malformed".into()))?,
+            phone: Phone::parse(&self.phone)
+                .map_err(|_| StoreError::Other("stored phone number is malformed".into()))?,
             password_hash: self.password_hash,
             name: self.name,
             email: self.email,
@@ -68,7 +69,13 @@ impl UserRepo for Db {
             .transpose()
     }
 
-    async fn update_profile(&self, id: UserId, name: Option<&str>, email: Option<&Email>, now: OffsetDateTime) -> Result<(), StoreError> {
+    async fn update_profile(
+        &self,
+        id: UserId,
+        name: Option<&str>,
+        email: Option<&Email>,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
         sqlx::query("UPDATE users SET name = $1, email = $2, updated_at = $3 WHERE id = $4")
             .bind(name.map(str::to_owned))
             .bind(email.map(|e| e.as_str().to_owned()))
@@ -80,7 +87,13 @@ impl UserRepo for Db {
         Ok(())
     }
 
-    async fn set_password(&self, id: UserId, password_hash: &str, keep: Option<&str>, now: OffsetDateTime) -> Result<(), StoreError> {
+    async fn set_password(
+        &self,
+        id: UserId,
+        password_hash: &str,
+        keep: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
         let mut tx = self.write_tx().await?;
         sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
             .bind(password_hash)

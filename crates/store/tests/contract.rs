@@ -1,8 +1,12 @@
 //! The store contract: every test runs against SQLite and against PostgreSQL (when configured),
 //! each on a fresh database.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use app::StoreError;
-use app::ports::{AddressRepo, DevOutboxRepo, NewSmsCode, SessionRecord, SessionRepo, SmsCodeRepo, Store, ThrottleRepo, UserRepo};
+use app::ports::{
+    AddressRepo, DevOutboxRepo, NewSmsCode, SessionRecord, SessionRepo, SmsCodeRepo, Store, ThrottleRepo, UserRepo,
+};
 use domain::{AddressDraft, AddressId, Email, Phone, SmsPurpose, UserId};
 use store::Db;
 use store::testing::TestDb;
@@ -59,7 +63,13 @@ async fn user(db: &Db, n: u32) -> UserId {
 }
 
 fn session(digest: &str, user: UserId, at: OffsetDateTime) -> SessionRecord {
-    SessionRecord { token_digest: digest.into(), user_id: user, created_at: at, last_seen_at: at, expires_at: at + Duration::hours(12) }
+    SessionRecord {
+        token_digest: digest.into(),
+        user_id: user,
+        created_at: at,
+        last_seen_at: at,
+        expires_at: at + Duration::hours(12),
+    }
 }
 
 fn code<'a>(phone: &'a Phone, mac: &str, at: OffsetDateTime) -> NewSmsCode<'a> {
@@ -243,15 +253,14 @@ async fn deleting_the_default_promotes_another(db: &Db) {
 
 async fn exactly_one_default_after_set_default(db: &Db) {
     let a = user(db, 1).await;
-    let ids: Vec<_> = [("一号楼101", false), ("二号楼202", true), ("三号楼303", false)]
-        .into_iter()
-        .map(|(detail, default)| (detail, default))
-        .collect();
+    let ids = [("一号楼101", false), ("二号楼202", true), ("三号楼303", false)];
     let mut created = Vec::new();
     for (detail, default) in ids {
         created.push(db.create_address(a, &address(detail, default), 20, T0).await.unwrap().unwrap());
     }
-    let defaults = |list: Vec<app::ports::AddressRecord>| list.into_iter().filter(|r| r.is_default).map(|r| r.id).collect::<Vec<_>>();
+    let defaults = |list: Vec<app::ports::AddressRecord>| {
+        list.into_iter().filter(|r| r.is_default).map(|r| r.id).collect::<Vec<_>>()
+    };
     assert_eq!(defaults(db.list_addresses(a).await.unwrap()), vec![created[1]]);
     assert!(db.set_default_address(a, created[2], T0).await.unwrap());
     assert_eq!(defaults(db.list_addresses(a).await.unwrap()), vec![created[2]]);

@@ -26,7 +26,11 @@ async fn asset(Path(path): Path<String>) -> Response {
             } else {
                 mime.to_string()
             };
-            ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "public, max-age=3600".to_owned())], file.data).into_response()
+            (
+                [(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "public, max-age=3600".to_owned())],
+                file.data,
+            )
+                .into_response()
         }
         None => StatusCode::NOT_FOUND.into_response(),
     }

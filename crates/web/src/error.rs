@@ -44,7 +44,11 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &str, message: &str) -> Self {
-        Self { status, body: ErrorBody { code: code.into(), message: message.into(), fields: Vec::new() }, retry_after: None }
+        Self {
+            status,
+            body: ErrorBody { code: code.into(), message: message.into(), fields: Vec::new() },
+            retry_after: None,
+        }
     }
 
     pub fn not_found() -> Self {
@@ -56,7 +60,9 @@ impl ApiError {
 pub fn describe(err: &app::Error) -> (StatusCode, &'static str, String) {
     use app::Error as E;
     match err {
-        E::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "提交的信息有误，请按提示修改".into()),
+        E::Validation(_) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "提交的信息有误，请按提示修改".into())
+        }
         E::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated", "请先登录".into()),
         E::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials", "手机号或密码错误".into()),
         E::NotFound => (StatusCode::NOT_FOUND, "not_found", "请求的内容不存在".into()),

@@ -145,16 +145,18 @@ async fn check_csrf(config: &WebConfig, visitor: &Visitor, request: Request) -> 
     let (token, body) = match header_token {
         Some(token) => (Some(token), body),
         None if is_form => {
-            let bytes = to_bytes(body, crate::BODY_LIMIT_BYTES).await.map_err(|_| {
-                (StatusCode::PAYLOAD_TOO_LARGE, "请求内容过大").into_response()
-            })?;
+            let bytes = to_bytes(body, crate::BODY_LIMIT_BYTES)
+                .await
+                .map_err(|_| (StatusCode::PAYLOAD_TOO_LARGE, "请求内容过大").into_response())?;
             let token = form_urlencoded_value(&bytes, CSRF_FIELD);
             (token, Body::from(bytes))
         }
         None => (None, body),
     };
     match token {
-        Some(token) if app::crypto::constant_time_eq(&token, &visitor.csrf_token) => Ok(Request::from_parts(parts, body)),
+        Some(token) if app::crypto::constant_time_eq(&token, &visitor.csrf_token) => {
+            Ok(Request::from_parts(parts, body))
+        }
         Some(_) => Err(csrf_rejection_logged(is_api, "token mismatch")),
         None => Err(csrf_rejection_logged(is_api, "token missing")),
     }
@@ -169,7 +171,11 @@ fn csrf_rejection(is_api: bool) -> Response {
     if is_api {
         ApiError::new(StatusCode::FORBIDDEN, "csrf_failed", "请求校验失败（CSRF），请刷新页面后重试").into_response()
     } else {
-        pages::error_page(StatusCode::FORBIDDEN, "页面已过期", "页面已过期或请求来源不明。请返回上一页，刷新后重新提交。")
+        pages::error_page(
+            StatusCode::FORBIDDEN,
+            "页面已过期",
+            "页面已过期或请求来源不明。请返回上一页，刷新后重新提交。",
+        )
     }
 }
 
@@ -214,14 +220,11 @@ impl<S: Send + Sync> FromRequestParts<S> for PageUser {
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let visitor = Visitor::from_request_parts(parts, state).await?;
-        match visitor.user.clone() {
-            Some(user) => Ok(Self(user, visitor)),
-            None => {
-                let back = if parts.method == Method::GET { parts.uri.path() } else { "/" };
-                let target = format!("/login?next={}", urlencode(back));
-                Err(Redirect::to(&target).into_response())
-            }
+        if let Some(user) = visitor.user.clone() {
+            return Ok(Self(user, visitor));
         }
+        let back = if parts.method == Method::GET { parts.uri.path() } else { "/" };
+        Err(Redirect::to(&format!("/login?next={}", urlencode(back))).into_response())
     }
 }
 

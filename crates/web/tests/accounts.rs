@@ -1,6 +1,8 @@
 //! Accounts over HTTP: registration by SMS code, login, logout, throttling, password reset and
 //! change, profile — with the rules of SECURITY A2, A3, A4.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 use axum::http::{Method, StatusCode};
@@ -26,7 +28,9 @@ async fn register_login_profile_logout() {
     assert_eq!(me.json()["phone_masked"], "138****8000");
     assert!(!me.body.contains(PHONE), "full phone number never shown");
 
-    c.call(Method::PUT, "/api/v1/me", Some(json!({"name": "李雷", "email": "li@example.com"}))).await.assert_status(StatusCode::NO_CONTENT);
+    c.call(Method::PUT, "/api/v1/me", Some(json!({"name": "李雷", "email": "li@example.com"})))
+        .await
+        .assert_status(StatusCode::NO_CONTENT);
     let me = c.get("/api/v1/me").await.json();
     assert_eq!((me["name"].as_str(), me["email"].as_str()), (Some("李雷"), Some("li@example.com")));
 
@@ -42,7 +46,13 @@ async fn register_login_profile_logout() {
 async fn registration_rejects_bad_input_beside_each_field() {
     let app = TestApp::new().await;
     let mut c = app.client();
-    let reply = c.call(Method::POST, "/api/v1/accounts", Some(json!({"phone": "1234", "code": "12", "password": "123456", "password_confirm": "x"}))).await;
+    let reply = c
+        .call(
+            Method::POST,
+            "/api/v1/accounts",
+            Some(json!({"phone": "1234", "code": "12", "password": "123456", "password_confirm": "x"})),
+        )
+        .await;
     reply.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(reply.code(), "validation_failed");
     assert_eq!(reply.fields(), ["phone", "code", "password"]);
@@ -50,12 +60,30 @@ async fn registration_rejects_bad_input_beside_each_field() {
 
     c.send_code(PHONE, "register").await.assert_status(StatusCode::ACCEPTED);
     let code = app.last_code(PHONE).await;
-    let weak = c.call(Method::POST, "/api/v1/accounts", Some(json!({"phone": PHONE, "code": code, "password": "password1", "password_confirm": "password1"}))).await;
+    let weak = c
+        .call(
+            Method::POST,
+            "/api/v1/accounts",
+            Some(json!({"phone": PHONE, "code": code, "password": "password1", "password_confirm": "password1"})),
+        )
+        .await;
     assert_eq!(weak.fields(), ["password"]);
-    let mismatch = c.call(Method::POST, "/api/v1/accounts", Some(json!({"phone": PHONE, "code": code, "password": PASSWORD, "password_confirm": "other"}))).await;
+    let mismatch = c
+        .call(
+            Method::POST,
+            "/api/v1/accounts",
+            Some(json!({"phone": PHONE, "code": code, "password": PASSWORD, "password_confirm": "other"})),
+        )
+        .await;
     assert_eq!(mismatch.fields(), ["password_confirm"]);
     // Neither attempt used up the code.
-    let ok = c.call(Method::POST, "/api/v1/accounts", Some(json!({"phone": PHONE, "code": code, "password": PASSWORD, "password_confirm": PASSWORD}))).await;
+    let ok = c
+        .call(
+            Method::POST,
+            "/api/v1/accounts",
+            Some(json!({"phone": PHONE, "code": code, "password": PASSWORD, "password_confirm": PASSWORD})),
+        )
+        .await;
     ok.assert_status(StatusCode::CREATED);
 
     let again = c.send_code(PHONE, "register").await;
@@ -82,7 +110,13 @@ async fn sms_codes_are_single_use_bound_and_expire() {
     let code = app.last_code(PHONE).await;
     let reset = c.call(Method::POST, "/api/v1/password-resets", Some(body(&code))).await;
     assert_eq!(reset.fields(), ["code"]);
-    let other = c.call(Method::POST, "/api/v1/accounts", Some(json!({"phone": "13900139000", "code": code, "password": PASSWORD, "password_confirm": PASSWORD}))).await;
+    let other = c
+        .call(
+            Method::POST,
+            "/api/v1/accounts",
+            Some(json!({"phone": "13900139000", "code": code, "password": PASSWORD, "password_confirm": PASSWORD})),
+        )
+        .await;
     assert_eq!(other.fields(), ["code"]);
 
     // Used once, then never again.
@@ -239,13 +273,31 @@ async fn changing_the_password_needs_the_old_one_and_ends_other_sessions() {
     phone.login(PHONE, PASSWORD).await.assert_status(StatusCode::OK);
 
     let new_password = "另一个 足够长的 新密码 2026";
-    let wrong = laptop.call(Method::PUT, "/api/v1/me/password", Some(json!({"old_password": "not it", "new_password": new_password, "new_password_confirm": new_password}))).await;
+    let wrong = laptop
+        .call(
+            Method::PUT,
+            "/api/v1/me/password",
+            Some(json!({"old_password": "not it", "new_password": new_password, "new_password_confirm": new_password})),
+        )
+        .await;
     assert_eq!(wrong.fields(), ["old_password"]);
-    let weak = laptop.call(Method::PUT, "/api/v1/me/password", Some(json!({"old_password": PASSWORD, "new_password": "12345678", "new_password_confirm": "12345678"}))).await;
+    let weak = laptop
+        .call(
+            Method::PUT,
+            "/api/v1/me/password",
+            Some(json!({"old_password": PASSWORD, "new_password": "12345678", "new_password_confirm": "12345678"})),
+        )
+        .await;
     assert_eq!(weak.fields(), ["new_password"]);
 
     let old_cookie = laptop.session_cookie().unwrap();
-    let ok = laptop.call(Method::PUT, "/api/v1/me/password", Some(json!({"old_password": PASSWORD, "new_password": new_password, "new_password_confirm": new_password}))).await;
+    let ok = laptop
+        .call(
+            Method::PUT,
+            "/api/v1/me/password",
+            Some(json!({"old_password": PASSWORD, "new_password": new_password, "new_password_confirm": new_password})),
+        )
+        .await;
     ok.assert_status(StatusCode::OK);
     assert_ne!(laptop.session_cookie().unwrap(), old_cookie, "the session is replaced");
     laptop.get("/api/v1/me").await.assert_status(StatusCode::OK);
@@ -268,7 +320,14 @@ async fn a_password_reset_ends_every_session() {
     other.send_code(PHONE, "reset_password").await.assert_status(StatusCode::ACCEPTED);
     let code = app.last_code(PHONE).await;
     let pw = "重置后的 新密码 足够长";
-    other.call(Method::POST, "/api/v1/password-resets", Some(json!({"phone": PHONE, "code": code, "password": pw, "password_confirm": pw}))).await.assert_status(StatusCode::NO_CONTENT);
+    other
+        .call(
+            Method::POST,
+            "/api/v1/password-resets",
+            Some(json!({"phone": PHONE, "code": code, "password": pw, "password_confirm": pw})),
+        )
+        .await
+        .assert_status(StatusCode::NO_CONTENT);
     c.get("/api/v1/me").await.assert_status(StatusCode::UNAUTHORIZED);
 }
 
@@ -287,9 +346,19 @@ async fn bad_json_gets_a_stable_error_code() {
     let app = TestApp::new().await;
     let mut c = app.client();
     let token = c.csrf().await;
-    let reply = c.send(Method::POST, "/api/v1/session", support::Payload::Form(vec![("phone".into(), "1".into())]), &[("x-csrf-token", &token)]).await;
-    assert_eq!((reply.status, reply.code().as_str()), (StatusCode::UNSUPPORTED_MEDIA_TYPE, "json_content_type_required"));
-    let reply = c.call(Method::POST, "/api/v1/session", Some(json!({"phone": 13800138000_u64}))).await;
+    let reply = c
+        .send(
+            Method::POST,
+            "/api/v1/session",
+            support::Payload::Form(vec![("phone".into(), "1".into())]),
+            &[("x-csrf-token", &token)],
+        )
+        .await;
+    assert_eq!(
+        (reply.status, reply.code().as_str()),
+        (StatusCode::UNSUPPORTED_MEDIA_TYPE, "json_content_type_required")
+    );
+    let reply = c.call(Method::POST, "/api/v1/session", Some(json!({"phone": 13_800_138_000_u64}))).await;
     assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(reply.code(), "json_invalid");
 }

@@ -1,6 +1,8 @@
 //! The address book over HTTP (JSON API and HTML pages), including that no user can see or change
 //! another user's addresses on any route.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 use axum::http::{Method, StatusCode};
@@ -39,7 +41,10 @@ async fn add_list_edit_default_delete() {
 
     c.call(Method::POST, &format!("/api/v1/addresses/{id}/default"), None).await.assert_status(StatusCode::NO_CONTENT);
     let list = c.get("/api/v1/addresses").await.json();
-    assert_eq!((list[0]["id"].as_i64(), list[0]["is_default"].as_bool(), list[1]["is_default"].as_bool()), (Some(id), Some(true), Some(false)));
+    assert_eq!(
+        (list[0]["id"].as_i64(), list[0]["is_default"].as_bool(), list[1]["is_default"].as_bool()),
+        (Some(id), Some(true), Some(false))
+    );
 
     c.call(Method::DELETE, &format!("/api/v1/addresses/{id}"), None).await.assert_status(StatusCode::NO_CONTENT);
     let list = c.get("/api/v1/addresses").await.json();
@@ -56,7 +61,8 @@ async fn every_field_is_validated_with_a_chinese_message() {
     let reply = c.call(Method::POST, "/api/v1/addresses", Some(bad)).await;
     reply.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(reply.fields(), ["recipient", "phone", "city_code", "detail"]);
-    for message in ["请输入姓名", "请输入正确的11位手机号", "城市不属于所选省份，请重新选择", "请填写详细地址"] {
+    for message in ["请输入姓名", "请输入正确的11位手机号", "城市不属于所选省份，请重新选择", "请填写详细地址"]
+    {
         assert!(reply.body.contains(message), "{message} missing from {}", reply.body);
     }
     assert_eq!(c.get("/api/v1/addresses").await.json().as_array().unwrap().len(), 0, "nothing stored");
@@ -67,7 +73,9 @@ async fn the_address_book_has_a_limit() {
     let app = TestApp::new().await;
     let mut c = app.user("13800138000").await;
     for i in 0..domain::address::MAX_ADDRESSES_PER_USER {
-        c.call(Method::POST, "/api/v1/addresses", Some(address_body(&format!("科技园{i}号楼")))).await.assert_status(StatusCode::CREATED);
+        c.call(Method::POST, "/api/v1/addresses", Some(address_body(&format!("科技园{i}号楼"))))
+            .await
+            .assert_status(StatusCode::CREATED);
     }
     let over = c.call(Method::POST, "/api/v1/addresses", Some(address_body("科技园99号楼"))).await;
     assert_eq!((over.status, over.code().as_str()), (StatusCode::CONFLICT, "address_limit"));
@@ -77,10 +85,24 @@ async fn the_address_book_has_a_limit() {
 async fn anonymous_callers_must_log_in() {
     let app = TestApp::new().await;
     let mut anon = app.client();
-    for (method, path) in [(Method::GET, "/api/v1/addresses"), (Method::POST, "/api/v1/addresses"), (Method::GET, "/api/v1/addresses/1"), (Method::PUT, "/api/v1/addresses/1"), (Method::DELETE, "/api/v1/addresses/1"), (Method::POST, "/api/v1/addresses/1/default"), (Method::GET, "/api/v1/me"), (Method::PUT, "/api/v1/me"), (Method::PUT, "/api/v1/me/password")] {
+    for (method, path) in [
+        (Method::GET, "/api/v1/addresses"),
+        (Method::POST, "/api/v1/addresses"),
+        (Method::GET, "/api/v1/addresses/1"),
+        (Method::PUT, "/api/v1/addresses/1"),
+        (Method::DELETE, "/api/v1/addresses/1"),
+        (Method::POST, "/api/v1/addresses/1/default"),
+        (Method::GET, "/api/v1/me"),
+        (Method::PUT, "/api/v1/me"),
+        (Method::PUT, "/api/v1/me/password"),
+    ] {
         let body = matches!(method, Method::POST | Method::PUT).then(|| address_body("科技园1号楼"));
         let reply = anon.call(method.clone(), path, body).await;
-        assert_eq!((reply.status, reply.code().as_str()), (StatusCode::UNAUTHORIZED, "unauthenticated"), "{method} {path}");
+        assert_eq!(
+            (reply.status, reply.code().as_str()),
+            (StatusCode::UNAUTHORIZED, "unauthenticated"),
+            "{method} {path}"
+        );
     }
     for path in ["/addresses", "/addresses/new", "/addresses/1/edit", "/account", "/orders"] {
         let reply = anon.get(path).await;
@@ -99,7 +121,10 @@ async fn no_route_shows_or_changes_another_users_address() {
     let mut other = app.user("13900139000").await;
     let created = owner.call(Method::POST, "/api/v1/addresses", Some(address_body("机密大厦8层808"))).await.json();
     let id = created["id"].as_i64().unwrap();
-    other.call(Method::POST, "/api/v1/addresses", Some(address_body("别人的地址1号"))).await.assert_status(StatusCode::CREATED);
+    other
+        .call(Method::POST, "/api/v1/addresses", Some(address_body("别人的地址1号")))
+        .await
+        .assert_status(StatusCode::CREATED);
 
     let covered: &[(&str, &str)] = &[
         ("get", "/api/v1/addresses/{id}"),
@@ -136,7 +161,14 @@ async fn no_route_shows_or_changes_another_users_address() {
         assert_eq!(reply.status, StatusCode::NOT_FOUND, "{path}");
         assert!(!reply.body.contains("机密大厦"));
     }
-    let form = [("recipient", "坏人"), ("phone", "13712345678"), ("province_code", "440000"), ("city_code", "440300"), ("district_code", "440305"), ("detail", "被别人改掉了")];
+    let form = [
+        ("recipient", "坏人"),
+        ("phone", "13712345678"),
+        ("province_code", "440000"),
+        ("city_code", "440300"),
+        ("district_code", "440305"),
+        ("detail", "被别人改掉了"),
+    ];
     for path in [format!("/addresses/{id}"), format!("/addresses/{id}/delete"), format!("/addresses/{id}/default")] {
         let reply = other.submit(&path, &form).await;
         assert_eq!(reply.status, StatusCode::NOT_FOUND, "POST {path}");
@@ -160,24 +192,55 @@ async fn html_pages_add_edit_and_delete_addresses() {
     assert!(form_page.body.contains("请选择省份") && form_page.body.contains("广东省"));
 
     // Only the province chosen: the page comes back with that province's cities and the reason.
-    let partial = c.submit("/addresses", &[("recipient", "张三"), ("phone", "13912345678"), ("province_code", "440000"), ("detail", "科技园1栋")]).await;
+    let partial = c
+        .submit(
+            "/addresses",
+            &[("recipient", "张三"), ("phone", "13912345678"), ("province_code", "440000"), ("detail", "科技园1栋")],
+        )
+        .await;
     partial.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
     assert!(partial.body.contains("请选择城市") && partial.body.contains("深圳市"));
     assert!(partial.body.contains("value=\"张三\""), "typed values are kept");
 
     let saved = c
-        .submit("/addresses", &[("recipient", "张三"), ("phone", "13912345678"), ("province_code", "440000"), ("city_code", "440300"), ("district_code", "440305"), ("detail", "科技园1栋"), ("is_default", "1")])
+        .submit(
+            "/addresses",
+            &[
+                ("recipient", "张三"),
+                ("phone", "13912345678"),
+                ("province_code", "440000"),
+                ("city_code", "440300"),
+                ("district_code", "440305"),
+                ("detail", "科技园1栋"),
+                ("is_default", "1"),
+            ],
+        )
         .await;
     saved.assert_status(StatusCode::SEE_OTHER);
     let list = c.get("/addresses?notice=address_saved").await;
-    assert!(list.body.contains("收货地址已保存") && list.body.contains("广东省深圳市南山区 科技园1栋") && list.body.contains("139****5678"));
+    assert!(
+        list.body.contains("收货地址已保存")
+            && list.body.contains("广东省深圳市南山区 科技园1栋")
+            && list.body.contains("139****5678")
+    );
     assert!(!list.body.contains("13912345678"));
 
     let id = c.get("/api/v1/addresses").await.json()[0]["id"].as_i64().unwrap();
     let edit = c.get(&format!("/addresses/{id}/edit")).await;
     assert!(edit.body.contains("value=\"13912345678\""), "the owner edits the full number");
     assert!(edit.body.contains("<option value=\"440305\" selected>南山区</option>"));
-    c.submit(&format!("/addresses/{id}"), &[("recipient", "李四"), ("phone", "13912345678"), ("province_code", "440000"), ("city_code", "441900"), ("detail", "松山湖1号")]).await.assert_status(StatusCode::SEE_OTHER);
+    c.submit(
+        &format!("/addresses/{id}"),
+        &[
+            ("recipient", "李四"),
+            ("phone", "13912345678"),
+            ("province_code", "440000"),
+            ("city_code", "441900"),
+            ("detail", "松山湖1号"),
+        ],
+    )
+    .await
+    .assert_status(StatusCode::SEE_OTHER);
     assert!(c.get("/addresses").await.body.contains("广东省东莞市 松山湖1号"));
     c.submit(&format!("/addresses/{id}/delete"), &[]).await.assert_status(StatusCode::SEE_OTHER);
     assert!(c.get("/addresses").await.body.contains("还没有收货地址"));

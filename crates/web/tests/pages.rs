@@ -1,6 +1,8 @@
 //! The HTML journey without JavaScript: every form works with plain posts, keeps what was typed,
 //! and explains problems in Chinese beside the field.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 use axum::http::StatusCode;
@@ -13,7 +15,18 @@ async fn home_page_explains_the_service_and_offers_register_and_login() {
     let app = TestApp::new().await;
     let home = app.client().get("/").await;
     home.assert_status(StatusCode::OK);
-    for text in ["电子签章（含数字证书）在线申请", "首页", "在线补办/新办", "个人中心", "我的订单", "收货地址", "我的账户", "href=\"/register\"", "href=\"/login\"", "客服热线"] {
+    for text in [
+        "电子签章（含数字证书）在线申请",
+        "首页",
+        "在线补办/新办",
+        "个人中心",
+        "我的订单",
+        "收货地址",
+        "我的账户",
+        "href=\"/register\"",
+        "href=\"/login\"",
+        "客服热线",
+    ] {
         assert!(home.body.contains(text), "home page lacks {text}");
     }
     assert!(home.header("set-cookie").is_some_and(|c| c.starts_with("anon=")), "an anonymous cookie binds the forms");
@@ -29,12 +42,28 @@ async fn register_with_forms_then_log_in_and_out() {
     assert!(sent.body.contains(&format!("value=\"{PHONE}\"")), "the number stays in the form");
 
     let code = app.last_code(PHONE).await;
-    let mismatch = c.submit("/register", &[("action", "submit"), ("phone", PHONE), ("code", &code), ("password", PASSWORD), ("password_confirm", "不一样")]).await;
+    let mismatch = c
+        .submit(
+            "/register",
+            &[
+                ("action", "submit"),
+                ("phone", PHONE),
+                ("code", &code),
+                ("password", PASSWORD),
+                ("password_confirm", "不一样"),
+            ],
+        )
+        .await;
     mismatch.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
     assert!(mismatch.body.contains("两次输入的密码不一致"));
     assert!(!mismatch.body.contains(PASSWORD), "passwords are never echoed back");
 
-    let done = c.submit("/register", &[("phone", PHONE), ("code", &code), ("password", PASSWORD), ("password_confirm", PASSWORD)]).await;
+    let done = c
+        .submit(
+            "/register",
+            &[("phone", PHONE), ("code", &code), ("password", PASSWORD), ("password_confirm", PASSWORD)],
+        )
+        .await;
     done.assert_status(StatusCode::SEE_OTHER);
     assert_eq!(done.header("location"), Some("/login?notice=registered"));
     assert!(c.get("/login?notice=registered").await.body.contains("注册成功"));
@@ -45,7 +74,8 @@ async fn register_with_forms_then_log_in_and_out() {
 
     let ok = c.submit("/login", &[("phone", PHONE), ("password", PASSWORD), ("next", "/addresses")]).await;
     assert_eq!((ok.status, ok.header("location")), (StatusCode::SEE_OTHER, Some("/addresses")));
-    let open_redirect = c.submit("/login", &[("phone", PHONE), ("password", PASSWORD), ("next", "//evil.example")]).await;
+    let open_redirect =
+        c.submit("/login", &[("phone", PHONE), ("password", PASSWORD), ("next", "//evil.example")]).await;
     assert_eq!(open_redirect.header("location"), Some("/"));
     assert!(c.get("/").await.body.contains("138****8000"), "the header shows who is logged in");
 
@@ -63,7 +93,12 @@ async fn forgot_password_with_forms() {
     c.submit("/forgot-password", &[("action", "send_code"), ("phone", PHONE)]).await.assert_status(StatusCode::OK);
     let code = app.last_code(PHONE).await;
     let new_password = "忘记之后 重新设置的 密码";
-    let done = c.submit("/forgot-password", &[("phone", PHONE), ("code", &code), ("password", new_password), ("password_confirm", new_password)]).await;
+    let done = c
+        .submit(
+            "/forgot-password",
+            &[("phone", PHONE), ("code", &code), ("password", new_password), ("password_confirm", new_password)],
+        )
+        .await;
     assert_eq!(done.header("location"), Some("/login?notice=password_reset"));
     c.submit("/login", &[("phone", PHONE), ("password", new_password)]).await.assert_status(StatusCode::SEE_OTHER);
 }
@@ -91,18 +126,38 @@ async fn account_page_edits_profile_and_changes_password() {
     let bad = c.submit("/account/profile", &[("name", "韩梅梅"), ("email", "坏邮箱")]).await;
     bad.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad.body.contains("请输入正确的邮箱地址") && bad.body.contains("value=\"韩梅梅\""));
-    c.submit("/account/profile", &[("name", "韩梅梅"), ("email", "han@example.com")]).await.assert_status(StatusCode::SEE_OTHER);
+    c.submit("/account/profile", &[("name", "韩梅梅"), ("email", "han@example.com")])
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
     let saved = c.get("/account?notice=profile_saved").await;
     assert!(saved.body.contains("个人信息已保存") && saved.body.contains("value=\"han@example.com\""));
     assert!(saved.body.contains("韩梅梅"), "the header greets by name");
 
-    let wrong_old = c.submit("/account/password", &[("old_password", "不是原密码"), ("new_password", "新的 足够长 密码"), ("new_password_confirm", "新的 足够长 密码")]).await;
+    let wrong_old = c
+        .submit(
+            "/account/password",
+            &[
+                ("old_password", "不是原密码"),
+                ("new_password", "新的 足够长 密码"),
+                ("new_password_confirm", "新的 足够长 密码"),
+            ],
+        )
+        .await;
     wrong_old.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
     assert!(wrong_old.body.contains("原密码不正确"));
 
     let mut elsewhere = app.client_from("192.0.2.200");
     elsewhere.login(PHONE, PASSWORD).await.assert_status(StatusCode::OK);
-    let changed = c.submit("/account/password", &[("old_password", PASSWORD), ("new_password", "新的 足够长 密码"), ("new_password_confirm", "新的 足够长 密码")]).await;
+    let changed = c
+        .submit(
+            "/account/password",
+            &[
+                ("old_password", PASSWORD),
+                ("new_password", "新的 足够长 密码"),
+                ("new_password_confirm", "新的 足够长 密码"),
+            ],
+        )
+        .await;
     assert_eq!(changed.header("location"), Some("/account?notice=password_changed"));
     assert!(c.get("/account?notice=password_changed").await.body.contains("其他设备上的登录已全部退出"));
     assert_eq!(elsewhere.get("/api/v1/me").await.status, StatusCode::UNAUTHORIZED);

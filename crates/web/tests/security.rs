@@ -2,6 +2,8 @@
 //! on every response (C3), no personal data or secrets in logs (E6), the dev outbox only in
 //! development mode, operational endpoints.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 use axum::http::{Method, StatusCode};
@@ -20,11 +22,16 @@ fn unsafe_routes(id: i64) -> Vec<(Method, String)> {
     for (path, item) in doc["paths"].as_object().unwrap() {
         for method in item.as_object().unwrap().keys() {
             if method != "get" {
-                routes.push((Method::from_bytes(method.to_uppercase().as_bytes()).unwrap(), path.replace("{id}", &id.to_string())));
+                routes.push((
+                    Method::from_bytes(method.to_uppercase().as_bytes()).unwrap(),
+                    path.replace("{id}", &id.to_string()),
+                ));
             }
         }
     }
-    for path in ["/login", "/register", "/forgot-password", "/logout", "/account/profile", "/account/password", "/addresses"] {
+    for path in
+        ["/login", "/register", "/forgot-password", "/logout", "/account/profile", "/account/password", "/addresses"]
+    {
         routes.push((Method::POST, path.to_owned()));
     }
     for path in ["/addresses/{id}", "/addresses/{id}/delete", "/addresses/{id}/default"] {
@@ -45,14 +52,24 @@ async fn every_state_changing_route_needs_a_same_origin_token() {
 
     for (method, path) in &routes {
         let is_api = path.starts_with("/api/");
-        let payload = || if is_api { Payload::Json(address_body("攻击者写入")) } else { Payload::Form(vec![("detail".into(), "攻击者写入".into())]) };
+        let payload = || {
+            if is_api {
+                Payload::Json(address_body("攻击者写入"))
+            } else {
+                Payload::Form(vec![("detail".into(), "攻击者写入".into())])
+            }
+        };
         let no_token = c.send(method.clone(), path, payload(), &[]).await;
         assert_eq!(no_token.status, StatusCode::FORBIDDEN, "{method} {path} without token");
         let wrong = c.send(method.clone(), path, payload(), &[("x-csrf-token", "forged")]).await;
         assert_eq!(wrong.status, StatusCode::FORBIDDEN, "{method} {path} with a forged token");
-        let foreign = c.send(method.clone(), path, payload(), &[("x-csrf-token", &token), ("origin", "https://evil.example")]).await;
+        let foreign = c
+            .send(method.clone(), path, payload(), &[("x-csrf-token", &token), ("origin", "https://evil.example")])
+            .await;
         assert_eq!(foreign.status, StatusCode::FORBIDDEN, "{method} {path} from a foreign origin");
-        let cross = c.send(method.clone(), path, payload(), &[("x-csrf-token", &token), ("sec-fetch-site", "cross-site")]).await;
+        let cross = c
+            .send(method.clone(), path, payload(), &[("x-csrf-token", &token), ("sec-fetch-site", "cross-site")])
+            .await;
         assert_eq!(cross.status, StatusCode::FORBIDDEN, "{method} {path} cross-site");
         if is_api {
             assert_eq!(no_token.code(), "csrf_failed");
@@ -67,7 +84,14 @@ async fn every_state_changing_route_needs_a_same_origin_token() {
     app.client().login(PHONE, PASSWORD).await.assert_status(StatusCode::OK);
 
     // Same-origin requests with the token work, from the API and from a form.
-    let same = c.send(Method::POST, &format!("/api/v1/addresses/{id}/default"), Payload::None, &[("x-csrf-token", &token), ("origin", "http://localhost"), ("sec-fetch-site", "same-origin")]).await;
+    let same = c
+        .send(
+            Method::POST,
+            &format!("/api/v1/addresses/{id}/default"),
+            Payload::None,
+            &[("x-csrf-token", &token), ("origin", "http://localhost"), ("sec-fetch-site", "same-origin")],
+        )
+        .await;
     same.assert_status(StatusCode::NO_CONTENT);
 }
 
@@ -75,7 +99,14 @@ async fn every_state_changing_route_needs_a_same_origin_token() {
 async fn state_changing_form_routes_refuse_get() {
     let app = TestApp::new().await;
     let mut c = app.user(PHONE).await;
-    for path in ["/logout", "/account/profile", "/account/password", "/addresses/1", "/addresses/1/delete", "/addresses/1/default"] {
+    for path in [
+        "/logout",
+        "/account/profile",
+        "/account/password",
+        "/addresses/1",
+        "/addresses/1/delete",
+        "/addresses/1/default",
+    ] {
         assert_eq!(c.get(path).await.status, StatusCode::METHOD_NOT_ALLOWED, "GET {path}");
     }
     c.get("/api/v1/me").await.assert_status(StatusCode::OK);
@@ -97,10 +128,20 @@ async fn every_kind_of_response_carries_the_security_headers() {
     ];
     for (what, reply) in &replies {
         let csp = reply.header("content-security-policy").unwrap_or_default();
-        assert!(csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{what}: {csp}");
+        assert!(
+            csp.contains("frame-ancestors 'none'")
+                && csp.contains("script-src 'self'")
+                && !csp.contains("unsafe-inline"),
+            "{what}: {csp}"
+        );
         assert_eq!(reply.header("x-content-type-options"), Some("nosniff"), "{what}");
         assert_eq!(reply.header("referrer-policy"), Some("same-origin"), "{what}");
-        assert!(reply.header("strict-transport-security").is_some_and(|v| v.contains("max-age=31536000") && v.contains("includeSubDomains")), "{what}");
+        assert!(
+            reply
+                .header("strict-transport-security")
+                .is_some_and(|v| v.contains("max-age=31536000") && v.contains("includeSubDomains")),
+            "{what}"
+        );
         let content_type = reply.header("content-type").unwrap_or_default();
         assert!(content_type.contains("charset=utf-8") || content_type == "application/json", "{what}: {content_type}");
     }
@@ -114,9 +155,14 @@ async fn every_kind_of_response_carries_the_security_headers() {
 async fn pages_load_no_script_inline_or_from_elsewhere() {
     let app = TestApp::new().await;
     let mut c = app.user(PHONE).await;
-    for path in ["/", "/login", "/register", "/account", "/addresses", "/addresses/new", "/orders", "/apply", "/dev/outbox"] {
+    for path in
+        ["/", "/login", "/register", "/account", "/addresses", "/addresses/new", "/orders", "/apply", "/dev/outbox"]
+    {
         let body = c.get(path).await.body;
-        assert!(!body.contains("<script>") && !body.contains("onclick=") && !body.contains("style=\""), "{path} has inline code");
+        assert!(
+            !body.contains("<script>") && !body.contains("onclick=") && !body.contains("style=\""),
+            "{path} has inline code"
+        );
         assert!(!body.contains("http://") && !body.contains("https://"), "{path} references another origin");
     }
 }
@@ -155,7 +201,14 @@ async fn a_broken_database_gives_a_generic_error_without_internals() {
     let mut c = app.client();
     let token = c.csrf().await;
     app.db.db.close().await;
-    let reply = c.send(Method::POST, "/api/v1/session", Payload::Json(json!({"phone": PHONE, "password": PASSWORD})), &[("x-csrf-token", &token)]).await;
+    let reply = c
+        .send(
+            Method::POST,
+            "/api/v1/session",
+            Payload::Json(json!({"phone": PHONE, "password": PASSWORD})),
+            &[("x-csrf-token", &token)],
+        )
+        .await;
     reply.assert_status(StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(reply.code(), "internal_error");
     for leak in ["sqlx", "SELECT", "pool", "/work", ".rs"] {
@@ -180,21 +233,38 @@ impl Write for Captured {
 async fn logs_carry_no_personal_data_or_secrets() {
     let captured = Captured::default();
     let sink = captured.clone();
-    let subscriber = tracing_subscriber::fmt().with_max_level(tracing::Level::TRACE).with_ansi(false).with_writer(move || sink.clone()).finish();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || sink.clone())
+        .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
 
     let app = TestApp::new().await;
     let mut c = app.user(PHONE).await;
     let code = app.last_code(PHONE).await;
     app.client().login(PHONE, "a wrong password").await;
-    c.call(Method::POST, "/api/v1/addresses", Some(address_body("科技园1栋101"))).await.assert_status(StatusCode::CREATED);
+    c.call(Method::POST, "/api/v1/addresses", Some(address_body("科技园1栋101")))
+        .await
+        .assert_status(StatusCode::CREATED);
     c.call(Method::PUT, "/api/v1/me", Some(json!({"name": "韩梅梅", "email": "han@example.com"}))).await;
     let session = c.session_cookie().unwrap();
     let csrf = c.csrf().await;
 
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(logs.contains("login failed") && logs.contains("138****8000"), "failures are logged, masked:\n{logs}");
-    for secret in [PHONE, "13912345678", &code, PASSWORD, "a wrong password", &session, &csrf, "科技园", "韩梅梅", "han@example.com"] {
+    for secret in [
+        PHONE,
+        "13912345678",
+        &code,
+        PASSWORD,
+        "a wrong password",
+        &session,
+        &csrf,
+        "科技园",
+        "韩梅梅",
+        "han@example.com",
+    ] {
         assert!(!logs.contains(secret), "log contains {secret}:\n{logs}");
     }
 }

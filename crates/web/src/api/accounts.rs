@@ -49,7 +49,11 @@ pub struct SendCodeResponse {
 #[utoipa::path(post, path = "/api/v1/sms-codes", tag = "accounts", request_body = SendCodeRequest,
     responses((status = 202, body = SendCodeResponse), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
               (status = 403, body = ErrorBody, description = "CSRF check failed")))]
-pub async fn send_sms_code(State(state): State<AppState>, visitor: Visitor, ApiJson(req): ApiJson<SendCodeRequest>) -> Result<Response, ApiError> {
+pub async fn send_sms_code(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    ApiJson(req): ApiJson<SendCodeRequest>,
+) -> Result<Response, ApiError> {
     let sent = state.app.send_sms_code(&req.phone, req.purpose.into(), &visitor.client).await?;
     Ok((StatusCode::ACCEPTED, Json(SendCodeResponse { resend_after_secs: sent.resend_after_secs })).into_response())
 }
@@ -72,7 +76,10 @@ impl From<RegisterRequest> for Registration {
 /// Create an account with a verified mobile number. Log in afterwards.
 #[utoipa::path(post, path = "/api/v1/accounts", tag = "accounts", request_body = RegisterRequest,
     responses((status = 201, description = "Account created"), (status = 422, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn register(State(state): State<AppState>, ApiJson(req): ApiJson<RegisterRequest>) -> Result<Response, ApiError> {
+pub async fn register(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<RegisterRequest>,
+) -> Result<Response, ApiError> {
     state.app.register(&req.into()).await?;
     Ok(StatusCode::CREATED.into_response())
 }
@@ -100,7 +107,11 @@ fn summary(user: &app::sessions::CurrentUser) -> UserSummary {
 /// The current session and the CSRF token to use with it.
 #[utoipa::path(get, path = "/api/v1/session", tag = "accounts", responses((status = 200, body = SessionResponse)))]
 pub async fn get_session(visitor: Visitor) -> Json<SessionResponse> {
-    Json(SessionResponse { authenticated: visitor.user.is_some(), user: visitor.user.as_ref().map(summary), csrf_token: visitor.csrf_token })
+    Json(SessionResponse {
+        authenticated: visitor.user.is_some(),
+        user: visitor.user.as_ref().map(summary),
+        csrf_token: visitor.csrf_token,
+    })
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -114,10 +125,15 @@ pub struct LoginRequest {
 #[utoipa::path(post, path = "/api/v1/session", tag = "accounts", request_body = LoginRequest,
     responses((status = 200, body = SessionResponse), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody),
               (status = 429, body = ErrorBody, description = "Too many failures; see Retry-After")))]
-pub async fn login(State(state): State<AppState>, visitor: Visitor, ApiJson(req): ApiJson<LoginRequest>) -> Result<Response, ApiError> {
+pub async fn login(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> Result<Response, ApiError> {
     let token = state.app.login(&req.phone, &req.password, &visitor.client).await?;
     let user = state.app.authenticate(&token.0).await?.ok_or(app::Error::Unauthenticated)?;
-    let body = SessionResponse { authenticated: true, user: Some(summary(&user)), csrf_token: state.app.csrf_token(&token.0) };
+    let body =
+        SessionResponse { authenticated: true, user: Some(summary(&user)), csrf_token: state.app.csrf_token(&token.0) };
     Ok(([(header::SET_COOKIE, session_cookie(&state.config, &token))], Json(body)).into_response())
 }
 
@@ -134,7 +150,10 @@ pub async fn logout(State(state): State<AppState>, visitor: Visitor) -> Result<R
 /// account and lifts a login lock.
 #[utoipa::path(post, path = "/api/v1/password-resets", tag = "accounts", request_body = RegisterRequest,
     responses((status = 204), (status = 422, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn reset_password(State(state): State<AppState>, ApiJson(req): ApiJson<RegisterRequest>) -> Result<Response, ApiError> {
+pub async fn reset_password(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<RegisterRequest>,
+) -> Result<Response, ApiError> {
     state.app.reset_password(&req.into()).await?;
     Ok(no_content())
 }
@@ -150,7 +169,10 @@ pub struct ProfileResponse {
 
 /// The logged-in user's profile (我的账户).
 #[utoipa::path(get, path = "/api/v1/me", tag = "accounts", responses((status = 200, body = ProfileResponse), (status = 401, body = ErrorBody)))]
-pub async fn get_profile(State(state): State<AppState>, ApiUser(user): ApiUser) -> Result<Json<ProfileResponse>, ApiError> {
+pub async fn get_profile(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+) -> Result<Json<ProfileResponse>, ApiError> {
     let p = state.app.profile(&user).await?;
     Ok(Json(ProfileResponse {
         phone_masked: p.phone_masked,
@@ -173,7 +195,11 @@ pub struct ProfileRequest {
 /// Replace the profile's name and email.
 #[utoipa::path(put, path = "/api/v1/me", tag = "accounts", request_body = ProfileRequest,
     responses((status = 204), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn update_profile(State(state): State<AppState>, ApiUser(user): ApiUser, ApiJson(req): ApiJson<ProfileRequest>) -> Result<Response, ApiError> {
+pub async fn update_profile(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    ApiJson(req): ApiJson<ProfileRequest>,
+) -> Result<Response, ApiError> {
     state.app.update_profile(&user, &ProfileUpdate { name: req.name, email: req.email }).await?;
     Ok(no_content())
 }
@@ -194,8 +220,13 @@ pub async fn change_password(
     ApiUser(user): ApiUser,
     ApiJson(req): ApiJson<PasswordChangeRequest>,
 ) -> Result<Response, ApiError> {
-    let form = PasswordChange { old_password: req.old_password, new_password: req.new_password, new_password_confirm: req.new_password_confirm };
+    let form = PasswordChange {
+        old_password: req.old_password,
+        new_password: req.new_password,
+        new_password_confirm: req.new_password_confirm,
+    };
     let token = state.app.change_password(&user, &form).await?;
-    let body = SessionResponse { authenticated: true, user: Some(summary(&user)), csrf_token: state.app.csrf_token(&token.0) };
+    let body =
+        SessionResponse { authenticated: true, user: Some(summary(&user)), csrf_token: state.app.csrf_token(&token.0) };
     Ok(([(header::SET_COOKIE, session_cookie(&state.config, &token))], Json(body)).into_response())
 }

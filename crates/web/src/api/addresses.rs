@@ -105,7 +105,10 @@ impl From<AddressRecord> for AddressDetail {
 /// The user's addresses, default first.
 #[utoipa::path(get, path = "/api/v1/addresses", tag = "addresses",
     responses((status = 200, body = Vec<AddressSummary>), (status = 401, body = ErrorBody)))]
-pub async fn list_addresses(State(state): State<AppState>, ApiUser(user): ApiUser) -> Result<Json<Vec<AddressSummary>>, ApiError> {
+pub async fn list_addresses(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+) -> Result<Json<Vec<AddressSummary>>, ApiError> {
     Ok(Json(state.app.list_addresses(&user).await?.into_iter().map(Into::into).collect()))
 }
 
@@ -113,7 +116,11 @@ pub async fn list_addresses(State(state): State<AppState>, ApiUser(user): ApiUse
 #[utoipa::path(post, path = "/api/v1/addresses", tag = "addresses", request_body = AddressRequest,
     responses((status = 201, body = AddressDetail), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody),
               (status = 422, body = ErrorBody)))]
-pub async fn create_address(State(state): State<AppState>, ApiUser(user): ApiUser, ApiJson(req): ApiJson<AddressRequest>) -> Result<Response, ApiError> {
+pub async fn create_address(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    ApiJson(req): ApiJson<AddressRequest>,
+) -> Result<Response, ApiError> {
     let record = state.app.add_address(&user, &req.into()).await?;
     Ok((StatusCode::CREATED, Json(AddressDetail::from(record))).into_response())
 }
@@ -121,7 +128,11 @@ pub async fn create_address(State(state): State<AppState>, ApiUser(user): ApiUse
 /// One address of the user.
 #[utoipa::path(get, path = "/api/v1/addresses/{id}", tag = "addresses", params(("id" = i64, Path)),
     responses((status = 200, body = AddressDetail), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn get_address(State(state): State<AppState>, ApiUser(user): ApiUser, ApiPath(id): ApiPath<i64>) -> Result<Json<AddressDetail>, ApiError> {
+pub async fn get_address(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<AddressDetail>, ApiError> {
     Ok(Json(state.app.address(&user, AddressId(id)).await?.into()))
 }
 
@@ -141,7 +152,11 @@ pub async fn update_address(
 /// Delete an address. If it was the default, the newest remaining one becomes default.
 #[utoipa::path(delete, path = "/api/v1/addresses/{id}", tag = "addresses", params(("id" = i64, Path)),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn delete_address(State(state): State<AppState>, ApiUser(user): ApiUser, ApiPath(id): ApiPath<i64>) -> Result<Response, ApiError> {
+pub async fn delete_address(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Response, ApiError> {
     state.app.delete_address(&user, AddressId(id)).await?;
     Ok(no_content())
 }
@@ -149,7 +164,11 @@ pub async fn delete_address(State(state): State<AppState>, ApiUser(user): ApiUse
 /// Make an address the default.
 #[utoipa::path(post, path = "/api/v1/addresses/{id}/default", tag = "addresses", params(("id" = i64, Path)),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn set_default_address(State(state): State<AppState>, ApiUser(user): ApiUser, ApiPath(id): ApiPath<i64>) -> Result<Response, ApiError> {
+pub async fn set_default_address(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Response, ApiError> {
     state.app.set_default_address(&user, AddressId(id)).await?;
     Ok(no_content())
 }

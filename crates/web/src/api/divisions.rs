@@ -33,6 +33,7 @@ pub async fn list_divisions(Query(q): Query<DivisionQuery>) -> Response {
         (None, Some(province)) => table.cities_of(province),
         (None, None) => table.provinces(),
     };
-    let items: Vec<DivisionItem> = list.iter().map(|d| DivisionItem { code: d.code.into(), name: d.name.into() }).collect();
+    let items: Vec<DivisionItem> =
+        list.iter().map(|d| DivisionItem { code: d.code.into(), name: d.name.into() }).collect();
     ([(header::CACHE_CONTROL, "public, max-age=86400")], Json(items)).into_response()
 }

@@ -63,7 +63,9 @@ pub struct ApiJson<T>(pub T);
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
         let (status, code) = match rejection {
-            JsonRejection::MissingJsonContentType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "json_content_type_required"),
+            JsonRejection::MissingJsonContentType(_) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "json_content_type_required")
+            }
             JsonRejection::JsonSyntaxError(_) => (StatusCode::BAD_REQUEST, "json_syntax_error"),
             _ => (StatusCode::UNPROCESSABLE_ENTITY, "json_invalid"),
         };

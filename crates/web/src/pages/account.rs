@@ -36,13 +36,23 @@ pub struct NoticeQuery {
     notice: Option<String>,
 }
 
-async fn page(state: &AppState, visitor: &Visitor, user: &app::sessions::CurrentUser, status: StatusCode, profile: Option<Form>, password: Form, notice: Option<&str>) -> Response {
+async fn page(
+    state: &AppState,
+    visitor: &Visitor,
+    user: &app::sessions::CurrentUser,
+    status: StatusCode,
+    profile: Option<Form>,
+    password: Form,
+    notice: Option<&str>,
+) -> Response {
     let current = match state.app.profile(user).await {
         Ok(p) => p,
-        Err(err) => return super::failure(state, err),
+        Err(err) => return super::failure(state, &err),
     };
     let profile = profile.unwrap_or_else(|| {
-        Form::default().with("name", current.name.clone().unwrap_or_default()).with("email", current.email.clone().unwrap_or_default())
+        Form::default()
+            .with("name", current.name.clone().unwrap_or_default())
+            .with("email", current.email.clone().unwrap_or_default())
     });
     let layout = Layout::new(state, visitor, "我的账户", Nav::Account).with_notice(notice);
     let registered_at = current
@@ -53,7 +63,11 @@ async fn page(state: &AppState, visitor: &Visitor, user: &app::sessions::Current
     render(status, &AccountPage { layout, phone_masked: current.phone_masked, registered_at, profile, password })
 }
 
-async fn account_page(State(state): State<AppState>, PageUser(user, visitor): PageUser, Query(q): Query<NoticeQuery>) -> Response {
+async fn account_page(
+    State(state): State<AppState>,
+    PageUser(user, visitor): PageUser,
+    Query(q): Query<NoticeQuery>,
+) -> Response {
     page(&state, &visitor, &user, StatusCode::OK, None, Form::default(), q.notice.as_deref()).await
 }
 
@@ -64,7 +78,11 @@ pub struct ProfileForm {
     email: String,
 }
 
-async fn save_profile(State(state): State<AppState>, PageUser(user, visitor): PageUser, FormBody(f): FormBody<ProfileForm>) -> Response {
+async fn save_profile(
+    State(state): State<AppState>,
+    PageUser(user, visitor): PageUser,
+    FormBody(f): FormBody<ProfileForm>,
+) -> Response {
     let update = ProfileUpdate { name: f.name.clone(), email: f.email.clone() };
     match state.app.update_profile(&user, &update).await {
         Ok(()) => see_other("/account?notice=profile_saved"),
@@ -84,8 +102,16 @@ pub struct PasswordForm {
     new_password_confirm: String,
 }
 
-async fn change_password(State(state): State<AppState>, PageUser(user, visitor): PageUser, FormBody(f): FormBody<PasswordForm>) -> Response {
-    let change = PasswordChange { old_password: f.old_password, new_password: f.new_password, new_password_confirm: f.new_password_confirm };
+async fn change_password(
+    State(state): State<AppState>,
+    PageUser(user, visitor): PageUser,
+    FormBody(f): FormBody<PasswordForm>,
+) -> Response {
+    let change = PasswordChange {
+        old_password: f.old_password,
+        new_password: f.new_password,
+        new_password_confirm: f.new_password_confirm,
+    };
     match state.app.change_password(&user, &change).await {
         Ok(token) => {
             let mut response = see_other("/account?notice=password_changed");

@@ -62,13 +62,17 @@ pub struct NoticeQuery {
     notice: Option<String>,
 }
 
-async fn list(State(state): State<AppState>, PageUser(user, visitor): PageUser, Query(q): Query<NoticeQuery>) -> Response {
+async fn list(
+    State(state): State<AppState>,
+    PageUser(user, visitor): PageUser,
+    Query(q): Query<NoticeQuery>,
+) -> Response {
     match state.app.list_addresses(&user).await {
         Ok(records) => {
             let layout = Layout::new(&state, &visitor, "收货地址", Nav::Addresses).with_notice(q.notice.as_deref());
             render(StatusCode::OK, &ListPage { layout, addresses: records.into_iter().map(Into::into).collect() })
         }
-        Err(err) => failure(&state, err),
+        Err(err) => failure(&state, &err),
     }
 }
 
@@ -85,10 +89,21 @@ struct FormPage {
     is_default: bool,
 }
 
-fn form_page(state: &AppState, visitor: &Visitor, status: StatusCode, id: Option<i64>, form: Form, is_default: bool) -> Response {
+fn form_page(
+    state: &AppState,
+    visitor: &Visitor,
+    status: StatusCode,
+    id: Option<i64>,
+    form: Form,
+    is_default: bool,
+) -> Response {
     let table = Divisions::get();
     let cities = table.cities_of(form.value("province_code"));
-    let counties = if cities.iter().any(|c| c.code == form.value("city_code")) { table.counties_of(form.value("city_code")) } else { &[] };
+    let counties = if cities.iter().any(|c| c.code == form.value("city_code")) {
+        table.counties_of(form.value("city_code"))
+    } else {
+        &[]
+    };
     let title = if id.is_some() { "修改收货地址" } else { "新增收货地址" };
     let page = FormPage {
         layout: Layout::new(state, visitor, title, Nav::Addresses),
@@ -106,8 +121,12 @@ async fn new_form(State(state): State<AppState>, PageUser(_, visitor): PageUser)
     form_page(&state, &visitor, StatusCode::OK, None, Form::default(), false)
 }
 
-async fn edit_form(State(state): State<AppState>, PageUser(user, visitor): PageUser, Path(id): Path<String>) -> Response {
-    let Some(id) = parse_id(&id) else { return failure(&state, app::Error::NotFound) };
+async fn edit_form(
+    State(state): State<AppState>,
+    PageUser(user, visitor): PageUser,
+    Path(id): Path<String>,
+) -> Response {
+    let Some(id) = parse_id(&id) else { return failure(&state, &app::Error::NotFound) };
     match state.app.address(&user, id).await {
         Ok(r) => {
             let form = Form::default()
@@ -119,7 +138,7 @@ async fn edit_form(State(state): State<AppState>, PageUser(user, visitor): PageU
                 .with("detail", r.detail);
             form_page(&state, &visitor, StatusCode::OK, Some(id.0), form, r.is_default)
         }
-        Err(err) => failure(&state, err),
+        Err(err) => failure(&state, &err),
     }
 }
 
@@ -159,7 +178,11 @@ impl AddressForm {
     }
 }
 
-async fn create(State(state): State<AppState>, PageUser(user, visitor): PageUser, FormBody(f): FormBody<AddressForm>) -> Response {
+async fn create(
+    State(state): State<AppState>,
+    PageUser(user, visitor): PageUser,
+    FormBody(f): FormBody<AddressForm>,
+) -> Response {
     match state.app.add_address(&user, &f.draft()).await {
         Ok(_) => see_other("/addresses?notice=address_saved"),
         Err(err) => {
@@ -171,11 +194,16 @@ async fn create(State(state): State<AppState>, PageUser(user, visitor): PageUser
     }
 }
 
-async fn update(State(state): State<AppState>, PageUser(user, visitor): PageUser, Path(id): Path<String>, FormBody(f): FormBody<AddressForm>) -> Response {
-    let Some(id) = parse_id(&id) else { return failure(&state, app::Error::NotFound) };
+async fn update(
+    State(state): State<AppState>,
+    PageUser(user, visitor): PageUser,
+    Path(id): Path<String>,
+    FormBody(f): FormBody<AddressForm>,
+) -> Response {
+    let Some(id) = parse_id(&id) else { return failure(&state, &app::Error::NotFound) };
     match state.app.update_address(&user, id, &f.draft()).await {
         Ok(_) => see_other("/addresses?notice=address_saved"),
-        Err(app::Error::NotFound) => failure(&state, app::Error::NotFound),
+        Err(app::Error::NotFound) => failure(&state, &app::Error::NotFound),
         Err(err) => {
             let is_default = f.is_default.is_some();
             let mut form = f.into_form();
@@ -186,18 +214,18 @@ async fn update(State(state): State<AppState>, PageUser(user, visitor): PageUser
 }
 
 async fn delete(State(state): State<AppState>, PageUser(user, _): PageUser, Path(id): Path<String>) -> Response {
-    let Some(id) = parse_id(&id) else { return failure(&state, app::Error::NotFound) };
+    let Some(id) = parse_id(&id) else { return failure(&state, &app::Error::NotFound) };
     match state.app.delete_address(&user, id).await {
         Ok(()) => see_other("/addresses?notice=address_deleted"),
-        Err(err) => failure(&state, err),
+        Err(err) => failure(&state, &err),
     }
 }
 
 async fn set_default(State(state): State<AppState>, PageUser(user, _): PageUser, Path(id): Path<String>) -> Response {
-    let Some(id) = parse_id(&id) else { return failure(&state, app::Error::NotFound) };
+    let Some(id) = parse_id(&id) else { return failure(&state, &app::Error::NotFound) };
     match state.app.set_default_address(&user, id).await {
         Ok(()) => see_other("/addresses?notice=default_set"),
-        Err(err) => failure(&state, err),
+        Err(err) => failure(&state, &err),
     }
 }
 

@@ -74,7 +74,7 @@ async fn logout(State(state): State<AppState>, visitor: Visitor) -> Response {
     if let Some(user) = &visitor.user
         && let Err(err) = state.app.end_session(user).await
     {
-        return super::failure(&state, err);
+        return super::failure(&state, &err);
     }
     let mut response = see_other("/login?notice=logged_out");
     response.headers_mut().append(header::SET_COOKIE, clear_session_cookie(&state.config));
@@ -108,8 +108,10 @@ struct Flow {
     done_notice: &'static str,
 }
 
-const REGISTER: Flow = Flow { mode: "register", title: "注册", purpose: SmsPurpose::Register, done_notice: "registered" };
-const FORGOT: Flow = Flow { mode: "forgot", title: "找回密码", purpose: SmsPurpose::ResetPassword, done_notice: "password_reset" };
+const REGISTER: Flow =
+    Flow { mode: "register", title: "注册", purpose: SmsPurpose::Register, done_notice: "registered" };
+const FORGOT: Flow =
+    Flow { mode: "forgot", title: "找回密码", purpose: SmsPurpose::ResetPassword, done_notice: "password_reset" };
 
 fn code_password_page(state: &AppState, visitor: &Visitor, flow: &Flow, status: StatusCode, form: Form) -> Response {
     let layout = Layout::new(state, visitor, flow.title, Nav::None);
@@ -124,7 +126,11 @@ async fn forgot_page(State(state): State<AppState>, visitor: Visitor) -> Respons
     code_password_page(&state, &visitor, &FORGOT, StatusCode::OK, Form::default())
 }
 
-async fn register(State(state): State<AppState>, visitor: Visitor, FormBody(f): FormBody<CodePasswordForm>) -> Response {
+async fn register(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    FormBody(f): FormBody<CodePasswordForm>,
+) -> Response {
     submit_code_password(&state, &visitor, &REGISTER, f).await
 }
 
@@ -146,7 +152,12 @@ async fn submit_code_password(state: &AppState, visitor: &Visitor, flow: &Flow, 
         };
         return code_password_page(state, visitor, flow, status, form);
     }
-    let submitted = Registration { phone: f.phone.clone(), code: f.code, password: f.password, password_confirm: f.password_confirm };
+    let submitted = Registration {
+        phone: f.phone.clone(),
+        code: f.code,
+        password: f.password,
+        password_confirm: f.password_confirm,
+    };
     let result = match flow.purpose {
         SmsPurpose::Register => state.app.register(&submitted).await,
         SmsPurpose::ResetPassword => state.app.reset_password(&submitted).await,

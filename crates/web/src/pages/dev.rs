@@ -35,7 +35,10 @@ impl OutboxPage {
 
 async fn outbox(State(state): State<AppState>, visitor: Visitor) -> Response {
     match state.app.dev_messages(100).await {
-        Ok(messages) => render(StatusCode::OK, &OutboxPage { layout: Layout::new(&state, &visitor, "开发发件箱", Nav::None), messages }),
-        Err(err) => super::failure(&state, err),
+        Ok(messages) => render(
+            StatusCode::OK,
+            &OutboxPage { layout: Layout::new(&state, &visitor, "开发发件箱", Nav::None), messages },
+        ),
+        Err(err) => super::failure(&state, &err),
     }
 }

@@ -18,7 +18,8 @@ use crate::AppState;
 use crate::visitor::Visitor;
 
 pub fn router(dev_mode: bool) -> Router<AppState> {
-    let router = Router::new().merge(site::router()).merge(auth::router()).merge(account::router()).merge(addresses::router());
+    let router =
+        Router::new().merge(site::router()).merge(auth::router()).merge(account::router()).merge(addresses::router());
     if dev_mode { router.merge(dev::router()) } else { router }
 }
 
@@ -140,7 +141,12 @@ pub fn render(status: StatusCode, page: &impl Template) -> Response {
         Ok(html) => (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response(),
         Err(err) => {
             tracing::error!(error = %err, "template rendering failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "系统繁忙，请稍后再试").into_response()
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                "系统繁忙，请稍后再试",
+            )
+                .into_response()
         }
     }
 }
@@ -164,17 +170,17 @@ pub fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
 }
 
 /// The page for a use-case error that no form can show: login for 401, a message otherwise.
-pub fn failure(state: &AppState, err: app::Error) -> Response {
+pub fn failure(state: &AppState, err: &app::Error) -> Response {
     if matches!(err, app::Error::Unauthenticated) {
         return see_other("/login");
     }
-    let (status, _, message) = crate::error::describe(&err);
+    let (status, _, message) = crate::error::describe(err);
     let title = if status == StatusCode::NOT_FOUND { "页面不存在" } else { "操作未完成" };
     render(status, &ErrorPage { title: title.into(), message, hotline: state.config.hotline.clone() })
 }
 
 pub async fn not_found(axum::extract::State(state): axum::extract::State<AppState>) -> Response {
-    failure(&state, app::Error::NotFound)
+    failure(&state, &app::Error::NotFound)
 }
 
 /// Only same-site relative paths may be redirect targets (no `//host`, no scheme).

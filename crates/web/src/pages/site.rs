@@ -53,5 +53,10 @@ struct OrdersPage {
 /// 我的订单: tabs by status; empty until orders exist.
 async fn orders(State(state): State<AppState>, PageUser(_, visitor): PageUser) -> Response {
     let layout = Layout::new(&state, &visitor, "我的订单", Nav::Orders);
-    render(StatusCode::OK, &OrdersPage { layout, tabs: ["待支付", "审核中", "待处理", "待收货", "已完成", "审核不通过", "已取消"] })
+    render(
+        StatusCode::OK,
+        &OrdersPage {
+            layout, tabs: ["待支付", "审核中", "待处理", "待收货", "已完成", "审核不通过", "已取消"]
+        },
+    )
 }

@@ -1,7 +1,7 @@
 //! Test harness: the real router over a fresh database, a clock the test moves, and a client that
 //! keeps cookies like a browser and knows how to fetch its CSRF token.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use app::clock::ManualClock;
 use app::crypto::Keys;
@@ -37,7 +37,14 @@ impl TestApp {
         let db = TestDb::sqlite().await;
         let clock = Arc::new(ManualClock::new(datetime!(2026-11-25 02:00 UTC)));
         let outbox = Arc::new(DevOutbox::new(db.db.clone(), clock.clone()));
-        let app = App::new(Arc::new(db.db.clone()), outbox.clone(), outbox, clock.clone(), Keys::new(vec![42; 32]).unwrap(), Policy::default());
+        let app = App::new(
+            Arc::new(db.db.clone()),
+            outbox.clone(),
+            outbox,
+            clock.clone(),
+            Keys::new(vec![42; 32]).unwrap(),
+            Policy::default(),
+        );
         let mut config = WebConfig { dev_mode: true, trust_forwarded_for: true, ..WebConfig::default() };
         tweak(&mut config);
         Self { router: web::router(app, config), clock, db }
@@ -59,7 +66,8 @@ impl TestApp {
     /// The newest SMS code sent to `phone`, read from the dev outbox.
     pub async fn last_code(&self, phone: &str) -> String {
         let messages = self.db.db.recent_messages(50).await.unwrap();
-        let message = messages.iter().find(|m| m.channel == "sms" && m.recipient == phone).expect("an sms to that phone");
+        let message =
+            messages.iter().find(|m| m.channel == "sms" && m.recipient == phone).expect("an sms to that phone");
         message.body.split(|c: char| !c.is_ascii_digit()).find(|w| w.len() == 6).expect("a 6-digit code").to_owned()
     }
 
@@ -108,7 +116,10 @@ impl Reply {
 
     /// Field names of a validation error.
     pub fn fields(&self) -> Vec<String> {
-        self.json()["fields"].as_array().map(|a| a.iter().map(|f| f["field"].as_str().unwrap().to_owned()).collect()).unwrap_or_default()
+        self.json()["fields"]
+            .as_array()
+            .map(|a| a.iter().map(|f| f["field"].as_str().unwrap().to_owned()).collect())
+            .unwrap_or_default()
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -128,7 +139,11 @@ pub enum Payload {
 
 impl Client {
     pub async fn send(&mut self, method: Method, path: &str, payload: Payload, extra: &[(&str, &str)]) -> Reply {
-        let mut builder = Request::builder().method(method).uri(path).header("x-forwarded-for", &self.ip).header(header::HOST, "localhost");
+        let mut builder = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("x-forwarded-for", &self.ip)
+            .header(header::HOST, "localhost");
         if !self.cookies.is_empty() {
             let jar: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
             builder = builder.header(header::COOKIE, jar.join("; "));
@@ -207,18 +222,21 @@ impl Client {
     }
 
     pub async fn send_code(&mut self, phone: &str, purpose: &str) -> Reply {
-        self.call(Method::POST, "/api/v1/sms-codes", Some(serde_json::json!({ "phone": phone, "purpose": purpose }))).await
+        self.call(Method::POST, "/api/v1/sms-codes", Some(serde_json::json!({ "phone": phone, "purpose": purpose })))
+            .await
     }
 
     pub async fn register(&mut self, app: &TestApp, phone: &str) {
         self.send_code(phone, "register").await.assert_status(StatusCode::ACCEPTED);
         let code = app.last_code(phone).await;
-        let body = serde_json::json!({ "phone": phone, "code": code, "password": PASSWORD, "password_confirm": PASSWORD });
+        let body =
+            serde_json::json!({ "phone": phone, "code": code, "password": PASSWORD, "password_confirm": PASSWORD });
         self.call(Method::POST, "/api/v1/accounts", Some(body)).await.assert_status(StatusCode::CREATED);
     }
 
     pub async fn login(&mut self, phone: &str, password: &str) -> Reply {
-        self.call(Method::POST, "/api/v1/session", Some(serde_json::json!({ "phone": phone, "password": password }))).await
+        self.call(Method::POST, "/api/v1/session", Some(serde_json::json!({ "phone": phone, "password": password })))
+            .await
     }
 
     pub fn session_cookie(&self) -> Option<String> {

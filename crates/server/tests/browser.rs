@@ -1,0 +1,184 @@
+//! The main journey in headless Chromium against the real binary on a real port: register with
+//! the code read from the dev outbox, log in, add an address through the cascading selects,
+//! change the password, log out and back in with the new one.
+//!
+//! Needs Debian's `chromium` and `chromium-driver` (the README's test command installs them).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+use thirtyfour::prelude::*;
+
+const PHONE: &str = "13800138000";
+const PASSWORD: &str = "浏览器 测试 用的 密码 2026";
+const NEW_PASSWORD: &str = "改过之后的 新密码 也够长";
+
+/// Kills the child when the test ends, pass or fail.
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Starts `sealdesk serve` on a free port in a fresh data dir; returns its base URL.
+fn start_server(data_dir: &std::path::Path) -> (Guard, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sealdesk"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .env_remove("SEALDESK_DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start sealdesk");
+    let stdout = child.stdout.take().unwrap();
+    let line = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .find(|l| l.contains("running at"))
+        .expect("sealdesk prints its address");
+    let url = line.split_whitespace().find(|w| w.starts_with("http://")).unwrap().trim_end_matches('/').to_owned();
+    (Guard(child), url)
+}
+
+fn start_chromedriver() -> (Guard, String) {
+    let port = free_port();
+    let guard = Guard(
+        Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver not found: install Debian packages chromium and chromium-driver (scripts/test does)"),
+    );
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return (guard, format!("http://127.0.0.1:{port}"));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("chromedriver did not start");
+}
+
+async fn browser(driver_url: &str, profile: &std::path::Path) -> WebDriver {
+    let mut caps = DesiredCapabilities::chrome();
+    caps.set_binary("/usr/bin/chromium").unwrap();
+    for arg in [
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-sync",
+        "--window-size=1280,900",
+    ] {
+        caps.add_arg(arg).unwrap();
+    }
+    caps.add_arg(&format!("--user-data-dir={}", profile.display())).unwrap();
+    WebDriver::new(driver_url, caps).await.expect("start a chromium session")
+}
+
+async fn fill(driver: &WebDriver, css: &str, text: &str) {
+    let input = driver.find(By::Css(css)).await.unwrap();
+    input.clear().await.unwrap();
+    input.send_keys(text).await.unwrap();
+}
+
+async fn text_of(driver: &WebDriver, css: &str) -> String {
+    driver.query(By::Css(css)).first().await.unwrap().text().await.unwrap()
+}
+
+/// Picks an option once the cascade has loaded it.
+async fn choose(driver: &WebDriver, select: &str, value: &str) {
+    let option = driver.query(By::Css(format!("{select} option[value='{value}']"))).first().await.unwrap();
+    option.click().await.unwrap();
+}
+
+#[tokio::test]
+async fn register_login_add_address_change_password() {
+    let data = tempfile::tempdir().unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let (_server, base) = start_server(data.path());
+    let (_chromedriver, driver_url) = start_chromedriver();
+    let driver = browser(&driver_url, profile.path()).await;
+    let result = journey(&driver, &base).await;
+    let _ = driver.quit().await;
+    result.unwrap();
+}
+
+async fn journey(driver: &WebDriver, base: &str) -> WebDriverResult<()> {
+    // Register: the code button works in place (app.js) and the code is read from the dev outbox.
+    driver.goto(format!("{base}/")).await?;
+    driver.find(By::LinkText("注册")).await?.click().await?;
+    fill(driver, "#f-phone", PHONE).await;
+    driver.find(By::Css("[data-send-code]")).await?.click().await?;
+    driver.query(By::XPath("//*[@data-code-status][contains(., '验证码已发送')]")).first().await?;
+    assert!(driver.find(By::Css("[data-send-code]")).await?.text().await?.contains("秒后重新获取"), "countdown runs");
+
+    driver.goto(format!("{base}/dev/outbox")).await?;
+    let body = text_of(driver, "[data-testid=outbox-message] .message-body").await;
+    let code: String =
+        body.split(|c: char| !c.is_ascii_digit()).find(|w| w.len() == 6).expect("code in the outbox").to_owned();
+
+    driver.goto(format!("{base}/register")).await?;
+    fill(driver, "#f-phone", PHONE).await;
+    fill(driver, "#f-code", &code).await;
+    fill(driver, "#f-password", PASSWORD).await;
+    fill(driver, "#f-password_confirm", PASSWORD).await;
+    driver.find(By::Css("#f-password_confirm")).await?.send_keys(Key::Enter).await?;
+    assert!(
+        text_of(driver, ".notice").await.contains("注册成功"),
+        "Enter submits the registration, not the code button"
+    );
+
+    // Log in.
+    fill(driver, "#f-phone", PHONE).await;
+    fill(driver, "#f-password", PASSWORD).await;
+    driver.find(By::Css("form[action='/login'] button[type=submit]")).await?.click().await?;
+    assert_eq!(text_of(driver, "[data-testid=current-user]").await, "138****8000");
+
+    // Add an address through the cascading selects.
+    driver.goto(format!("{base}/addresses")).await?;
+    driver.find(By::LinkText("新增收货地址")).await?.click().await?;
+    fill(driver, "#f-recipient", "张三").await;
+    fill(driver, "#f-phone", "13912345678").await;
+    choose(driver, "#f-province_code", "440000").await;
+    choose(driver, "#f-city_code", "440300").await;
+    choose(driver, "#f-district_code", "440305").await;
+    fill(driver, "#f-detail", "科技园南区1栋101").await;
+    driver.find(By::Css("form[data-region-form] button[type=submit]")).await?.click().await?;
+    assert!(text_of(driver, ".notice").await.contains("收货地址已保存"));
+    let row = text_of(driver, "[data-testid=address]").await;
+    assert!(row.contains("广东省深圳市南山区") && row.contains("139****5678") && row.contains("默认"), "{row}");
+
+    // Change the password, then log out and in with the new one.
+    driver.find(By::LinkText("我的账户")).await?.click().await?;
+    fill(driver, "#f-old_password", PASSWORD).await;
+    fill(driver, "#f-new_password", NEW_PASSWORD).await;
+    fill(driver, "#f-new_password_confirm", NEW_PASSWORD).await;
+    driver.find(By::Css("form[action='/account/password'] button[type=submit]")).await?.click().await?;
+    assert!(text_of(driver, ".notice").await.contains("密码已修改"));
+
+    driver.find(By::Css("form[action='/logout'] button")).await?.click().await?;
+    assert!(text_of(driver, ".notice").await.contains("您已安全退出"));
+    fill(driver, "#f-phone", PHONE).await;
+    fill(driver, "#f-password", PASSWORD).await;
+    driver.find(By::Css("form[action='/login'] button[type=submit]")).await?.click().await?;
+    assert!(text_of(driver, ".alert").await.contains("手机号或密码错误"), "the old password no longer works");
+    fill(driver, "#f-password", NEW_PASSWORD).await;
+    driver.find(By::Css("form[action='/login'] button[type=submit]")).await?.click().await?;
+    assert_eq!(text_of(driver, "[data-testid=current-user]").await, "138****8000");
+    Ok(())
+}

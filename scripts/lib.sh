@@ -1,0 +1,53 @@
+# Shared helpers for scripts/run, scripts/test and .ci/run. Source it; every step is idempotent.
+
+# Runs a command as root (directly, or through sudo when we are not root).
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# Installs Debian packages that are missing.
+ensure_apt() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "==> installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  as_root apt-get install -y -q "${missing[@]}" >&2 || { as_root apt-get update -q >&2 && as_root apt-get install -y -q "${missing[@]}" >&2; }
+}
+
+pg_ok() {
+  psql "$1" -qtAc 'select 1' >/dev/null 2>&1
+}
+
+# Makes a PostgreSQL server reachable for the store tests and exports SEALDESK_TEST_POSTGRES_URL.
+# Uses the given URL, else a local server (started if installed but stopped, installed if absent).
+ensure_postgres() {
+  if [ -n "${SEALDESK_TEST_POSTGRES_URL:-}" ]; then
+    command -v psql >/dev/null || ensure_apt postgresql-client
+  else
+    command -v psql >/dev/null || ensure_apt postgresql
+    [ -d /etc/postgresql ] || ensure_apt postgresql
+    local trust="postgres://postgres@127.0.0.1:5432/postgres"
+    local password="postgres://postgres:sealdesk-test@127.0.0.1:5432/postgres"
+    if ! pg_ok "$trust" && ! pg_ok "$password"; then
+      local version
+      version=$(ls /etc/postgresql | sort -V | tail -n1)
+      echo "==> starting PostgreSQL $version" >&2
+      as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start >&2 || true
+      for _ in $(seq 1 30); do pg_ok "$trust" || pg_ok "$password" && break; as_root su postgres -c "psql -qtAc 'select 1'" >/dev/null 2>&1 && break; sleep 1; done
+    fi
+    if pg_ok "$trust"; then
+      export SEALDESK_TEST_POSTGRES_URL="$trust"
+    else
+      # A stock Debian server asks for a password over TCP: give the postgres role a test-only one.
+      pg_ok "$password" || as_root su postgres -c "psql -qc \"ALTER USER postgres PASSWORD 'sealdesk-test'\"" >&2
+      export SEALDESK_TEST_POSTGRES_URL="$password"
+    fi
+  fi
+  pg_ok "$SEALDESK_TEST_POSTGRES_URL" || { echo "PostgreSQL at $SEALDESK_TEST_POSTGRES_URL is not reachable" >&2; return 1; }
+  # Databases left by interrupted runs.
+  psql "$SEALDESK_TEST_POSTGRES_URL" -qtAc "select datname from pg_database where datname like 'sealdesk_t_%'" |
+    while read -r db; do psql "$SEALDESK_TEST_POSTGRES_URL" -qc "drop database if exists $db with (force)" >/dev/null; done
+}
