@@ -96,7 +96,9 @@ impl Settings {
         if let Some(file) = file {
             figment = figment.merge(Toml::file_exact(file));
         }
-        figment = figment.merge(Env::prefixed("SEALDESK_").filter(|key| SETTING_KEYS.contains(&key.as_str())));
+        figment = figment.merge(
+            Env::prefixed("SEALDESK_").filter(|key| SETTING_KEYS.iter().any(|k| key.as_str().eq_ignore_ascii_case(k))),
+        );
         if let Some(addr) = overrides.addr {
             figment = figment.merge(Serialized::default("addr", addr));
         }

@@ -96,8 +96,26 @@ async fn fill(driver: &WebDriver, css: &str, text: &str) {
     input.send_keys(text).await.unwrap();
 }
 
-async fn text_of(driver: &WebDriver, css: &str) -> String {
-    driver.query(By::Css(css)).first().await.unwrap().text().await.unwrap()
+/// Waits (up to 15 s) until an element matching `css` contains `expected`, riding out page loads
+/// that replace the element under our feet. Returns its text.
+async fn wait_for(driver: &WebDriver, css: &str, expected: &str) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let mut seen = Vec::new();
+    while std::time::Instant::now() < deadline {
+        seen.clear();
+        if let Ok(elements) = driver.find_all(By::Css(css)).await {
+            for element in elements {
+                if let Ok(text) = element.text().await {
+                    if text.contains(expected) {
+                        return text;
+                    }
+                    seen.push(text);
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no {css} containing {expected:?}; saw {seen:?}");
 }
 
 /// Picks an option once the cascade has loaded it.
@@ -124,11 +142,11 @@ async fn journey(driver: &WebDriver, base: &str) -> WebDriverResult<()> {
     driver.find(By::LinkText("注册")).await?.click().await?;
     fill(driver, "#f-phone", PHONE).await;
     driver.find(By::Css("[data-send-code]")).await?.click().await?;
-    driver.query(By::XPath("//*[@data-code-status][contains(., '验证码已发送')]")).first().await?;
+    wait_for(driver, "[data-code-status]", "验证码已发送").await;
     assert!(driver.find(By::Css("[data-send-code]")).await?.text().await?.contains("秒后重新获取"), "countdown runs");
 
     driver.goto(format!("{base}/dev/outbox")).await?;
-    let body = text_of(driver, "[data-testid=outbox-message] .message-body").await;
+    let body = wait_for(driver, "[data-testid=outbox-message] .message-body", "验证码").await;
     let code: String =
         body.split(|c: char| !c.is_ascii_digit()).find(|w| w.len() == 6).expect("code in the outbox").to_owned();
 
@@ -138,16 +156,14 @@ async fn journey(driver: &WebDriver, base: &str) -> WebDriverResult<()> {
     fill(driver, "#f-password", PASSWORD).await;
     fill(driver, "#f-password_confirm", PASSWORD).await;
     driver.find(By::Css("#f-password_confirm")).await?.send_keys(Key::Enter).await?;
-    assert!(
-        text_of(driver, ".notice").await.contains("注册成功"),
-        "Enter submits the registration, not the code button"
-    );
+    // Enter submits the registration, not the code button.
+    wait_for(driver, ".notice", "注册成功").await;
 
     // Log in.
     fill(driver, "#f-phone", PHONE).await;
     fill(driver, "#f-password", PASSWORD).await;
     driver.find(By::Css("form[action='/login'] button[type=submit]")).await?.click().await?;
-    assert_eq!(text_of(driver, "[data-testid=current-user]").await, "138****8000");
+    wait_for(driver, "[data-testid=current-user]", "138****8000").await;
 
     // Add an address through the cascading selects.
     driver.goto(format!("{base}/addresses")).await?;
@@ -159,9 +175,9 @@ async fn journey(driver: &WebDriver, base: &str) -> WebDriverResult<()> {
     choose(driver, "#f-district_code", "440305").await;
     fill(driver, "#f-detail", "科技园南区1栋101").await;
     driver.find(By::Css("form[data-region-form] button[type=submit]")).await?.click().await?;
-    assert!(text_of(driver, ".notice").await.contains("收货地址已保存"));
-    let row = text_of(driver, "[data-testid=address]").await;
-    assert!(row.contains("广东省深圳市南山区") && row.contains("139****5678") && row.contains("默认"), "{row}");
+    wait_for(driver, ".notice", "收货地址已保存").await;
+    let row = wait_for(driver, "[data-testid=address]", "广东省深圳市南山区").await;
+    assert!(row.contains("139****5678") && row.contains("默认"), "{row}");
 
     // Change the password, then log out and in with the new one.
     driver.find(By::LinkText("我的账户")).await?.click().await?;
@@ -169,16 +185,17 @@ async fn journey(driver: &WebDriver, base: &str) -> WebDriverResult<()> {
     fill(driver, "#f-new_password", NEW_PASSWORD).await;
     fill(driver, "#f-new_password_confirm", NEW_PASSWORD).await;
     driver.find(By::Css("form[action='/account/password'] button[type=submit]")).await?.click().await?;
-    assert!(text_of(driver, ".notice").await.contains("密码已修改"));
+    wait_for(driver, ".notice", "密码已修改").await;
 
     driver.find(By::Css("form[action='/logout'] button")).await?.click().await?;
-    assert!(text_of(driver, ".notice").await.contains("您已安全退出"));
+    wait_for(driver, ".notice", "您已安全退出").await;
     fill(driver, "#f-phone", PHONE).await;
     fill(driver, "#f-password", PASSWORD).await;
     driver.find(By::Css("form[action='/login'] button[type=submit]")).await?.click().await?;
-    assert!(text_of(driver, ".alert").await.contains("手机号或密码错误"), "the old password no longer works");
+    // The old password no longer works.
+    wait_for(driver, ".alert", "手机号或密码错误").await;
     fill(driver, "#f-password", NEW_PASSWORD).await;
     driver.find(By::Css("form[action='/login'] button[type=submit]")).await?.click().await?;
-    assert_eq!(text_of(driver, "[data-testid=current-user]").await, "138****8000");
+    wait_for(driver, "[data-testid=current-user]", "138****8000").await;
     Ok(())
 }

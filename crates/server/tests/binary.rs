@@ -1,0 +1,150 @@
+//! The `sealdesk` binary as an operator meets it: it starts on a printed address in a fresh data
+//! directory, serves health, readiness and metrics, keeps secrets out of its output, refuses a
+//! production start it cannot honour, and stops cleanly on SIGTERM.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn sealdesk() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sealdesk"));
+    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("SEALDESK_")) {
+        command.env_remove(key);
+    }
+    command
+}
+
+/// Starts `serve` and returns the child with the base URL it printed.
+fn serve(
+    data_dir: &std::path::Path,
+    extra_env: &[(&str, &str)],
+) -> (Child, String, BufReader<std::process::ChildStdout>) {
+    let mut command = sealdesk();
+    command
+        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    for (key, value) in extra_env {
+        command.env(key, value);
+    }
+    let mut child = command.spawn().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert!(line.contains("sealdesk is running at http://127.0.0.1:"), "{line}");
+    let url = line.split_whitespace().find(|w| w.starts_with("http://")).unwrap().trim_end_matches('/').to_owned();
+    (child, url, stdout)
+}
+
+async fn get(url: &str) -> (u16, String) {
+    let response = reqwest::get(url).await.unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn serves_a_fresh_instance_and_stops_on_sigterm() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().join("fresh");
+    let (mut child, base, _stdout) = serve(&dir, &[]);
+
+    assert_eq!(get(&format!("{base}/healthz")).await, (200, "ok".into()));
+    assert_eq!(get(&format!("{base}/readyz")).await, (200, "ready".into()));
+    let (status, home) = get(&format!("{base}/")).await;
+    assert!(status == 200 && home.contains("在线申请"));
+    let (_, metrics) = get(&format!("{base}/metrics")).await;
+    assert!(metrics.contains("http_requests_total") && metrics.contains("route=\"/healthz\""), "{metrics}");
+
+    assert!(dir.join("sealdesk.db").exists(), "embedded database in the data dir");
+    let key = dir.join("secret.key");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+            0o600,
+            "the generated key is private"
+        );
+    }
+
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let started = Instant::now();
+    let code = loop {
+        if let Some(code) = child.try_wait().unwrap() {
+            break code;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(code.success(), "clean exit on SIGTERM: {code:?}");
+}
+
+#[test]
+fn config_shows_settings_but_never_secrets() {
+    let secret = "ab".repeat(32);
+    let output = sealdesk()
+        .args(["config"])
+        .env("SEALDESK_SECRET_KEY", &secret)
+        .env("SEALDESK_DATABASE_URL", "postgres://app:hunter2@db/sealdesk")
+        .env("SEALDESK_HOTLNE", "typo")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stdout.contains("secret_key = [redacted]") && stdout.contains("database_url = [redacted]"), "{stdout}");
+    assert!(!stdout.contains(&secret) && !stdout.contains("hunter2") && !stderr.contains("hunter2"));
+    assert!(stderr.contains("SEALDESK_HOTLNE"), "unknown variables are reported: {stderr}");
+}
+
+#[test]
+fn migrate_prepares_the_database() {
+    let data = tempfile::tempdir().unwrap();
+    let output = sealdesk().args(["migrate", "--data-dir"]).arg(data.path()).output().unwrap();
+    assert!(output.status.success());
+    assert!(String::from_utf8_lossy(&output.stdout).contains("migrations applied"));
+    assert!(data.path().join("sealdesk.db").exists());
+}
+
+/// Runs a command that must finish by itself; kills it and fails after ten seconds.
+fn run_briefly(command: &mut Command) -> (bool, String) {
+    let mut child = command.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(10) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the command kept running");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    (status.success(), stderr)
+}
+
+#[test]
+fn production_mode_refuses_to_swallow_verification_codes() {
+    let data = tempfile::tempdir().unwrap();
+    let (ok, stderr) = run_briefly(
+        sealdesk()
+            .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+            .arg(data.path())
+            .env("SEALDESK_MODE", "production")
+            .env("SEALDESK_SECRET_KEY", "cd".repeat(32)),
+    );
+    assert!(!ok);
+    assert!(stderr.contains("SMS gateway"), "{stderr}");
+}
+
+#[test]
+fn bad_settings_are_explained() {
+    let output = sealdesk().args(["config"]).env("SEALDESK_ADDR", "not an address").output().unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("invalid settings"));
+}
