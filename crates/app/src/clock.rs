@@ -1,6 +1,5 @@
 //! The time port: every use case reads "now" from here, so tests can move time.
 
-use std::sync::Mutex;
 use time::OffsetDateTime;
 
 pub trait Clock: Send + Sync {
@@ -19,12 +18,14 @@ impl Clock for SystemClock {
 }
 
 /// A clock that only moves when told to (tests, simulations).
+#[cfg(any(test, feature = "testing"))]
 #[derive(Debug)]
-pub struct ManualClock(Mutex<OffsetDateTime>);
+pub struct ManualClock(std::sync::Mutex<OffsetDateTime>);
 
+#[cfg(any(test, feature = "testing"))]
 impl ManualClock {
     pub fn new(start: OffsetDateTime) -> Self {
-        Self(Mutex::new(start))
+        Self(std::sync::Mutex::new(start))
     }
 
     pub fn advance(&self, by: time::Duration) {
@@ -33,6 +34,7 @@ impl ManualClock {
     }
 }
 
+#[cfg(any(test, feature = "testing"))]
 impl Clock for ManualClock {
     fn now(&self) -> OffsetDateTime {
         *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)

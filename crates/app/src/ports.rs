@@ -63,6 +63,13 @@ pub struct AddressRecord {
     pub is_default: bool,
 }
 
+impl AddressRecord {
+    /// The recipient's phone as every list shows it (`139****5678`).
+    pub fn phone_masked(&self) -> String {
+        domain::mask::mask_middle(&self.phone, 3, 4)
+    }
+}
+
 /// A message recorded by the development outbox.
 #[derive(Debug, Clone)]
 pub struct DevMessage {

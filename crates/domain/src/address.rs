@@ -2,7 +2,6 @@
 
 use crate::division::{Divisions, Region};
 use crate::field::FieldErrors;
-use crate::mask::mask_middle;
 use crate::person::PersonName;
 use crate::phone::Phone;
 use serde::Serialize;
@@ -63,13 +62,6 @@ impl AddressDraft {
     }
 }
 
-impl Address {
-    /// Recipient's phone as shown in lists.
-    pub fn masked_phone(&self) -> String {
-        mask_middle(self.phone.as_str(), 3, 4)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,7 +82,7 @@ mod tests {
     fn a_complete_draft_validates() {
         let address = draft().validate().unwrap();
         assert_eq!(address.region.full_name(), "广东省深圳市南山区");
-        assert_eq!(address.masked_phone(), "139****5678");
+        assert_eq!(address.phone.masked(), "139****5678");
     }
 
     #[test]

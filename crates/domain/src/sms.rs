@@ -87,6 +87,23 @@ impl std::fmt::Debug for SmsCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn every_drawn_code_parses_back(n in 0u32..1_000_000) {
+            let code = SmsCode::from_number(n);
+            let parsed = SmsCode::parse(code.expose()).unwrap();
+            prop_assert_eq!(parsed.expose(), code.expose());
+        }
+
+        #[test]
+        fn only_six_digits_parse(input in "\\PC{0,10}") {
+            let trimmed = input.trim();
+            let valid = trimmed.len() == 6 && trimmed.bytes().all(|b| b.is_ascii_digit());
+            prop_assert_eq!(SmsCode::parse(&input).is_ok(), valid);
+        }
+    }
 
     #[test]
     fn codes_are_six_digits_with_leading_zeros() {

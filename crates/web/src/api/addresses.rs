@@ -6,7 +6,6 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use domain::mask::mask_middle;
 use domain::{AddressDraft, AddressId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -62,9 +61,9 @@ pub struct AddressSummary {
 impl From<AddressRecord> for AddressSummary {
     fn from(r: AddressRecord) -> Self {
         Self {
+            phone_masked: r.phone_masked(),
             id: r.id.0,
             recipient: r.recipient,
-            phone_masked: mask_middle(&r.phone, 3, 4),
             region_name: r.region_name,
             detail: r.detail,
             is_default: r.is_default,

@@ -8,7 +8,6 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form as FormBody, Router};
-use domain::mask::mask_middle;
 use domain::{AddressDraft, AddressId, Division, Divisions};
 use serde::Deserialize;
 
@@ -26,34 +25,11 @@ pub fn router() -> Router<AppState> {
         .route("/addresses/{id}/default", post(set_default))
 }
 
-/// A row of the list, phone masked.
-pub struct AddressRow {
-    pub id: i64,
-    pub recipient: String,
-    pub phone_masked: String,
-    pub region_name: String,
-    pub detail: String,
-    pub is_default: bool,
-}
-
-impl From<AddressRecord> for AddressRow {
-    fn from(r: AddressRecord) -> Self {
-        Self {
-            id: r.id.0,
-            recipient: r.recipient,
-            phone_masked: mask_middle(&r.phone, 3, 4),
-            region_name: r.region_name,
-            detail: r.detail,
-            is_default: r.is_default,
-        }
-    }
-}
-
 #[derive(Template)]
 #[template(path = "addresses.html")]
 struct ListPage {
     layout: Layout,
-    addresses: Vec<AddressRow>,
+    addresses: Vec<AddressRecord>,
 }
 
 #[derive(Deserialize, Default)]
@@ -70,7 +46,7 @@ async fn list(
     match state.app.list_addresses(&user).await {
         Ok(records) => {
             let layout = Layout::new(&state, &visitor, "收货地址", Nav::Addresses).with_notice(q.notice.as_deref());
-            render(StatusCode::OK, &ListPage { layout, addresses: records.into_iter().map(Into::into).collect() })
+            render(StatusCode::OK, &ListPage { layout, addresses: records })
         }
         Err(err) => failure(&state, &err),
     }
