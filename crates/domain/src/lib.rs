@@ -4,22 +4,31 @@
 //! that holds one never re-checks it. No IO, no async, no clock: callers pass the time in.
 
 pub mod address;
+pub mod credit_code;
 pub mod division;
 pub mod email;
 pub mod field;
 pub mod ids;
 pub mod mask;
+pub mod money;
+pub mod order_status;
 pub mod password;
 pub mod person;
 pub mod phone;
+pub mod pricing;
+pub mod resident_id;
 pub mod sms;
 
 pub use address::{Address, AddressDraft};
+pub use credit_code::CreditCode;
 pub use division::{Division, Divisions, Region};
 pub use email::Email;
 pub use field::{FieldError, FieldErrors};
 pub use ids::{AddressId, UserId};
+pub use money::Money;
+pub use order_status::{Actor, OrderEvent, OrderStatus};
 pub use password::NewPassword;
 pub use person::PersonName;
 pub use phone::Phone;
+pub use resident_id::ResidentId;
 pub use sms::{SmsCode, SmsPurpose};
