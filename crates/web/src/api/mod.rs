@@ -42,17 +42,62 @@ pub fn router(dev_mode: bool) -> OpenApiRouter<AppState> {
         .routes(routes!(addresses::set_default_address))
         .routes(routes!(divisions::list_divisions));
     let api = if dev_mode { api.routes(routes!(dev::list_outbox)) } else { api };
-    api.route("/api/openapi.json", get(openapi_json))
+    api.route("/api/openapi.json", get(move || openapi_json(dev_mode)))
 }
 
 /// The OpenAPI 3 document of the full API (development routes included).
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    router(true).into_openapi()
+    document(true)
 }
 
-async fn openapi_json() -> Response {
-    static DOC: LazyLock<String> = LazyLock::new(|| openapi().to_json().unwrap_or_default());
-    ([(header::CONTENT_TYPE, "application/json")], DOC.as_str()).into_response()
+fn document(dev_mode: bool) -> utoipa::openapi::OpenApi {
+    let mut doc = router(dev_mode).into_openapi();
+    document_edge_errors(&mut doc);
+    doc
+}
+
+/// Adds the answers the edge gives before any handler runs, so the document states every status
+/// a client can see: 403 for a failed CSRF check on state-changing calls, 400 and 415 for a body
+/// that is not JSON.
+fn document_edge_errors(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let error = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content("application/json", ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build())
+            .build()
+    };
+    for item in doc.paths.paths.values_mut() {
+        for (operation, state_changing) in [
+            (item.get.as_mut(), false),
+            (item.post.as_mut(), true),
+            (item.put.as_mut(), true),
+            (item.delete.as_mut(), true),
+            (item.patch.as_mut(), true),
+        ] {
+            let Some(operation) = operation else { continue };
+            let responses = &mut operation.responses.responses;
+            if state_changing {
+                responses.entry("403".into()).or_insert_with(|| error("CSRF check failed (`csrf_failed`)").into());
+            }
+            if operation.request_body.is_some() {
+                responses
+                    .entry("400".into())
+                    .or_insert_with(|| error("Body is not valid JSON (`json_syntax_error`)").into());
+                responses
+                    .entry("415".into())
+                    .or_insert_with(|| error("Body is not `application/json` (`json_content_type_required`)").into());
+            }
+        }
+    }
+}
+
+/// The document of the routes this instance serves, built once per mode.
+async fn openapi_json(dev_mode: bool) -> Response {
+    static DEV: LazyLock<String> = LazyLock::new(|| document(true).to_json().unwrap_or_default());
+    static PRODUCTION: LazyLock<String> = LazyLock::new(|| document(false).to_json().unwrap_or_default());
+    let doc = if dev_mode { DEV.as_str() } else { PRODUCTION.as_str() };
+    ([(header::CONTENT_TYPE, "application/json")], doc).into_response()
 }
 
 /// `Json` whose rejections are API errors with stable codes.
