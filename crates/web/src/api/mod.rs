@@ -42,7 +42,7 @@ pub fn router(dev_mode: bool) -> OpenApiRouter<AppState> {
         .routes(routes!(addresses::set_default_address))
         .routes(routes!(divisions::list_divisions));
     let api = if dev_mode { api.routes(routes!(dev::list_outbox)) } else { api };
-    api.route("/api/openapi.json", get(move || openapi_json(dev_mode)))
+    api.route("/api/openapi.json", get(move || async move { openapi_json(dev_mode) }))
 }
 
 /// The OpenAPI 3 document of the full API (development routes included).
@@ -93,7 +93,7 @@ fn document_edge_errors(doc: &mut utoipa::openapi::OpenApi) {
 }
 
 /// The document of the routes this instance serves, built once per mode.
-async fn openapi_json(dev_mode: bool) -> Response {
+fn openapi_json(dev_mode: bool) -> Response {
     static DEV: LazyLock<String> = LazyLock::new(|| document(true).to_json().unwrap_or_default());
     static PRODUCTION: LazyLock<String> = LazyLock::new(|| document(false).to_json().unwrap_or_default());
     let doc = if dev_mode { DEV.as_str() } else { PRODUCTION.as_str() };
