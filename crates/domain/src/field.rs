@@ -92,3 +92,33 @@ macro_rules! rejection {
         }
     };
 }
+
+/// Declares a closed set of named values: each variant gets a stable storage/API name
+/// (`as_str` / `parse`), the Chinese label people see, and `ALL` in declaration order.
+#[macro_export]
+macro_rules! named_enum {
+    ($(#[$meta:meta])* $vis:vis enum $name:ident { $($(#[$vmeta:meta])* $variant:ident => ($key:literal, $label:literal)),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        $vis enum $name { $($(#[$vmeta])* $variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
+
+            /// Stable name for storage and the API.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $key),+ }
+            }
+
+            /// The label people see.
+            pub fn label(self) -> &'static str {
+                match self { $(Self::$variant => $label),+ }
+            }
+
+            pub fn parse(name: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|v| v.as_str() == name)
+            }
+        }
+    };
+}

@@ -4,6 +4,7 @@
 //! that holds one never re-checks it. No IO, no async, no clock: callers pass the time in.
 
 pub mod address;
+pub mod application;
 pub mod credit_code;
 pub mod division;
 pub mod email;

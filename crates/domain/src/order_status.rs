@@ -2,74 +2,26 @@
 //! order between them, and who may cause each event. Anything else is an error, never a silent
 //! change; the caller records every accepted transition with its history row in one transaction.
 
+use crate::named_enum;
 use serde::{Deserialize, Serialize};
 
-/// Where an order stands, as the applicant sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OrderStatus {
-    /// 待支付
-    PendingPayment,
-    /// 审核中
-    UnderReview,
-    /// 审核不通过
-    Rejected,
-    /// 待处理: approved, key being produced.
-    Processing,
-    /// 待收货: shipped, or ready for pickup (待自提).
-    Delivering,
-    /// 已完成
-    Completed,
-    /// 已取消
-    Cancelled,
-    /// 已退款
-    Refunded,
+named_enum! {
+    /// Where an order stands, as the applicant sees it.
+    pub enum OrderStatus {
+        PendingPayment => ("pending_payment", "待支付"),
+        UnderReview => ("under_review", "审核中"),
+        Rejected => ("rejected", "审核不通过"),
+        /// Approved, key being produced.
+        Processing => ("processing", "待处理"),
+        /// Shipped, or ready for pickup (待自提).
+        Delivering => ("delivering", "待收货"),
+        Completed => ("completed", "已完成"),
+        Cancelled => ("cancelled", "已取消"),
+        Refunded => ("refunded", "已退款"),
+    }
 }
 
 impl OrderStatus {
-    pub const ALL: [Self; 8] = [
-        Self::PendingPayment,
-        Self::UnderReview,
-        Self::Rejected,
-        Self::Processing,
-        Self::Delivering,
-        Self::Completed,
-        Self::Cancelled,
-        Self::Refunded,
-    ];
-
-    /// The label the applicant sees.
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::PendingPayment => "待支付",
-            Self::UnderReview => "审核中",
-            Self::Rejected => "审核不通过",
-            Self::Processing => "待处理",
-            Self::Delivering => "待收货",
-            Self::Completed => "已完成",
-            Self::Cancelled => "已取消",
-            Self::Refunded => "已退款",
-        }
-    }
-
-    /// Stable name for storage and the API.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::PendingPayment => "pending_payment",
-            Self::UnderReview => "under_review",
-            Self::Rejected => "rejected",
-            Self::Processing => "processing",
-            Self::Delivering => "delivering",
-            Self::Completed => "completed",
-            Self::Cancelled => "cancelled",
-            Self::Refunded => "refunded",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.as_str() == name)
-    }
-
     /// Position on the main path; review and its rework loop share a step.
     pub fn step(self) -> u8 {
         match self {
@@ -250,7 +202,7 @@ mod tests {
     #[test]
     fn names_round_trip() {
         for s in OrderStatus::ALL {
-            assert_eq!(OrderStatus::parse(s.as_str()), Some(s));
+            assert_eq!(OrderStatus::parse(s.as_str()), Some(*s));
         }
     }
 

@@ -2,33 +2,23 @@
 //! fen and all computed here, never taken from the client.
 
 use crate::money::{Money, MoneyError};
+use crate::named_enum;
 use serde::{Deserialize, Serialize};
 
-/// 主锁 (the main key) or 副锁 (an additional key for the same certificate holder).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum KeyType {
-    Main,
-    Secondary,
-}
-
-impl KeyType {
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Main => "主锁",
-            Self::Secondary => "副锁",
-        }
+named_enum! {
+    /// 主锁 (the main key) or 副锁 (an additional key for the same certificate holder).
+    pub enum KeyType {
+        Main => ("main", "主锁"),
+        Secondary => ("secondary", "副锁"),
     }
 }
 
-/// How the key reaches the applicant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Delivery {
-    /// 快递
-    Courier,
-    /// 自提
-    Pickup,
+named_enum! {
+    /// How the key reaches the applicant.
+    pub enum Delivery {
+        Courier => ("courier", "快递"),
+        Pickup => ("pickup", "自提"),
+    }
 }
 
 /// Fees that do not depend on the package; set by staff.

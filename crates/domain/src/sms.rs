@@ -1,7 +1,6 @@
 //! SMS verification codes: what they are for and what a valid one looks like.
 
-use crate::rejection;
-use serde::{Deserialize, Serialize};
+use crate::{named_enum, rejection};
 
 /// Minutes a code stays valid (ASVS 6.6.3: at most 10).
 pub const CODE_TTL_MINUTES: i64 = 10;
@@ -14,30 +13,20 @@ pub const DAILY_SENDS_PER_PHONE: i64 = 10;
 /// Sends requested from one client address in any hour (documented cap, SECURITY A2).
 pub const HOURLY_SENDS_PER_IP: i64 = 20;
 
-/// What a code may be used for. A code is bound to one purpose and one phone number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SmsPurpose {
-    Register,
-    ResetPassword,
+named_enum! {
+    /// What a code may be used for. A code is bound to one purpose and one phone number.
+    pub enum SmsPurpose {
+        Register => ("register", "注册账号"),
+        ResetPassword => ("reset_password", "重置密码"),
+    }
 }
 
 impl SmsPurpose {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Register => "register",
-            Self::ResetPassword => "reset_password",
-        }
-    }
-
     /// The text of the message, in Chinese.
     pub fn message(self, code: &SmsCode) -> String {
-        let action = match self {
-            Self::Register => "注册账号",
-            Self::ResetPassword => "重置密码",
-        };
         format!(
-            "【电子签章申请】您正在{action}，验证码 {}，{CODE_TTL_MINUTES}分钟内有效。如非本人操作，请忽略本短信。",
+            "【电子签章申请】您正在{}，验证码 {}，{CODE_TTL_MINUTES}分钟内有效。如非本人操作，请忽略本短信。",
+            self.label(),
             code.0
         )
     }
