@@ -62,6 +62,46 @@ fn hmac_sha256(key: &[u8]) -> Hmac<Sha256> {
     }
 }
 
+impl Keys {
+    /// Encrypts `plaintext` with AES-256-GCM under a key derived for `purpose` (a random 96-bit
+    /// nonce per call; `purpose` is also the associated data, so a value sealed for one column
+    /// cannot be opened as another). Returns `nonce || ciphertext` as URL-safe Base64.
+    pub fn seal(&self, purpose: &str, plaintext: &str) -> Result<String, StoreError> {
+        use aes_gcm::aead::{Aead, KeyInit, Payload};
+        let cipher = aes_gcm::Aes256Gcm::new(&self.mac("seal", &[purpose.as_bytes()]).into());
+        let mut nonce = [0u8; 12];
+        rand::rng().fill_bytes(&mut nonce);
+        let sealed = cipher
+            .encrypt(&nonce.into(), Payload { msg: plaintext.as_bytes(), aad: purpose.as_bytes() })
+            .map_err(|_| StoreError::Other("encryption failed".into()))?;
+        let mut out = nonce.to_vec();
+        out.extend(sealed);
+        Ok(URL_SAFE_NO_PAD.encode(out))
+    }
+
+    /// Reverses [`Keys::seal`]; fails on any tampering or a wrong purpose.
+    pub fn open(&self, purpose: &str, sealed: &str) -> Result<String, StoreError> {
+        use aes_gcm::aead::{Aead, KeyInit, Payload};
+        let bytes =
+            URL_SAFE_NO_PAD.decode(sealed).map_err(|_| StoreError::Other("sealed value is not base64".into()))?;
+        if bytes.len() < 12 + 16 {
+            return Err(StoreError::Other("sealed value too short".into()));
+        }
+        let (nonce, ciphertext) = bytes.split_at(12);
+        let cipher = aes_gcm::Aes256Gcm::new(&self.mac("seal", &[purpose.as_bytes()]).into());
+        let plain = cipher
+            .decrypt(nonce.into(), Payload { msg: ciphertext, aad: purpose.as_bytes() })
+            .map_err(|_| StoreError::Other("sealed value does not open".into()))?;
+        String::from_utf8(plain).map_err(|_| StoreError::Other("sealed value is not text".into()))
+    }
+
+    /// A keyed, deterministic index of a sensitive value, for equality lookups without storing
+    /// the value (a different key from sealing, so the index reveals nothing about ciphertexts).
+    pub fn blind_index(&self, purpose: &str, value: &str) -> String {
+        self.mac_token("blind-index", &[purpose.as_bytes(), value.as_bytes()])
+    }
+}
+
 /// 256 bits from the OS-seeded CSPRNG, URL-safe Base64.
 pub fn random_token() -> String {
     let mut bytes = [0u8; 32];
@@ -148,6 +188,22 @@ mod tests {
         assert_ne!(keys.mac("csrf", &[b"x"]), keys.mac("sms", &[b"x"]));
         assert_ne!(keys.mac("csrf", &[b"ab", b"c"]), keys.mac("csrf", &[b"a", b"bc"]));
         assert!(Keys::new(vec![1; 16]).is_err());
+    }
+
+    #[test]
+    fn sealed_values_open_only_with_the_same_key_and_purpose() {
+        let keys = Keys::new(vec![7; 32]).unwrap();
+        let sealed = keys.seal("holder_id", "11010519491231002X").unwrap();
+        assert!(!sealed.contains("11010519491231002X"));
+        assert_ne!(sealed, keys.seal("holder_id", "11010519491231002X").unwrap(), "fresh nonce each time");
+        assert_eq!(keys.open("holder_id", &sealed).unwrap(), "11010519491231002X");
+        assert!(keys.open("agent_id", &sealed).is_err(), "bound to its purpose");
+        assert!(Keys::new(vec![8; 32]).unwrap().open("holder_id", &sealed).is_err(), "bound to the key");
+        let mut tampered = URL_SAFE_NO_PAD.decode(&sealed).unwrap();
+        tampered[20] ^= 1;
+        assert!(keys.open("holder_id", &URL_SAFE_NO_PAD.encode(tampered)).is_err());
+        assert_eq!(keys.blind_index("id", "x"), keys.blind_index("id", "x"));
+        assert_ne!(keys.blind_index("id", "x"), keys.blind_index("id", "y"));
     }
 
     #[test]

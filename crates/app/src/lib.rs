@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod addresses;
+pub mod applications;
 pub mod clock;
 pub mod crypto;
 pub mod error;

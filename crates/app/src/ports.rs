@@ -2,7 +2,9 @@
 //! crates (`store` for the database and the dev outbox; SMTP and SMS gateways come later).
 
 use async_trait::async_trait;
-use domain::{Address, AddressId, Email, Phone, SmsPurpose, UserId};
+use domain::application::{Business, ReplacementReason, SubjectKind, UserType};
+use domain::pricing::{Fees, KeyType};
+use domain::{Address, AddressId, ApplicationId, Email, Money, PackageId, Phone, SmsPurpose, UserId};
 use time::OffsetDateTime;
 
 use crate::StoreError;
@@ -183,9 +185,144 @@ pub trait DevOutboxRepo: Send + Sync {
     async fn recent_messages(&self, limit: i64) -> Result<Vec<DevMessage>, StoreError>;
 }
 
+/// A package of the catalog (套餐).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackageRecord {
+    pub id: PackageId,
+    pub code: String,
+    pub subject_kind: SubjectKind,
+    pub key_type: KeyType,
+    pub years: i64,
+    pub price: Money,
+    pub active: bool,
+}
+
+impl PackageRecord {
+    /// `主锁 · 2年`.
+    pub fn name(&self) -> String {
+        format!("{} · {}年", self.key_type.label(), self.years)
+    }
+}
+
+/// Where a key can be collected (自提点).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PickupPoint {
+    pub id: i64,
+    pub name: String,
+    pub address: String,
+    pub phone: String,
+    pub hours: String,
+}
+
+/// Everything an applicant chooses from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Catalog {
+    pub packages: Vec<PackageRecord>,
+    pub fees: Fees,
+    pub pickup_points: Vec<PickupPoint>,
+}
+
+#[async_trait]
+pub trait CatalogRepo: Send + Sync {
+    /// Active packages in display order, the fees and the active pickup points.
+    async fn catalog(&self) -> Result<Catalog, StoreError>;
+}
+
+/// An application as stored; ID numbers only sealed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApplicationRecord {
+    pub id: ApplicationId,
+    pub subject_kind: SubjectKind,
+    pub business: Business,
+    pub replacement_reason: Option<ReplacementReason>,
+    pub replaced_serial: Option<String>,
+    pub package_id: Option<PackageId>,
+    pub company_name: Option<String>,
+    pub credit_code: Option<String>,
+    pub credit_code_checksum_ok: Option<bool>,
+    pub user_type: Option<UserType>,
+    pub holder_name: Option<String>,
+    pub holder_id_sealed: Option<String>,
+    pub agent_name: Option<String>,
+    pub agent_id_sealed: Option<String>,
+    pub agent_phone: Option<String>,
+    pub agent_email: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+/// The first step: what the application is about.
+#[derive(Debug, Clone)]
+pub struct NewApplication {
+    pub subject_kind: SubjectKind,
+    pub business: Business,
+    pub replacement_reason: Option<ReplacementReason>,
+    pub replaced_serial: Option<String>,
+}
+
+/// The certificate holder: the company and its legal representative, or the person.
+#[derive(Debug, Clone)]
+pub struct SubjectFields {
+    pub company_name: Option<String>,
+    pub credit_code: Option<String>,
+    pub credit_code_checksum_ok: Option<bool>,
+    pub user_type: UserType,
+    pub holder_name: String,
+    pub holder_id_sealed: String,
+    pub holder_id_index: String,
+}
+
+/// The agent (经办人) who handles the application.
+#[derive(Debug, Clone)]
+pub struct AgentFields {
+    pub name: String,
+    pub id_sealed: String,
+    pub id_index: String,
+    pub phone: String,
+    pub email: String,
+}
+
+/// Applications, always scoped to their owner: another user's id behaves as unknown.
+#[async_trait]
+pub trait ApplicationRepo: Send + Sync {
+    async fn create_application(
+        &self,
+        user: UserId,
+        new: &NewApplication,
+        now: OffsetDateTime,
+    ) -> Result<ApplicationId, StoreError>;
+    /// Newest first.
+    async fn applications(&self, user: UserId) -> Result<Vec<ApplicationRecord>, StoreError>;
+    async fn application(&self, user: UserId, id: ApplicationId) -> Result<Option<ApplicationRecord>, StoreError>;
+    async fn set_application_package(
+        &self,
+        user: UserId,
+        id: ApplicationId,
+        package: PackageId,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+    async fn set_application_subject(
+        &self,
+        user: UserId,
+        id: ApplicationId,
+        subject: &SubjectFields,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+    async fn set_application_agent(
+        &self,
+        user: UserId,
+        id: ApplicationId,
+        agent: &AgentFields,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+    async fn delete_application(&self, user: UserId, id: ApplicationId) -> Result<bool, StoreError>;
+}
+
 /// Everything the use cases need from the database.
 #[async_trait]
-pub trait Store: UserRepo + SessionRepo + SmsCodeRepo + ThrottleRepo + AddressRepo + DevOutboxRepo {
+pub trait Store:
+    UserRepo + SessionRepo + SmsCodeRepo + ThrottleRepo + AddressRepo + DevOutboxRepo + CatalogRepo + ApplicationRepo
+{
     async fn ping(&self) -> Result<(), StoreError>;
     /// Removes expired sessions, old codes and old throttle records.
     async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError>;

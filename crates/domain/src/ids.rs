@@ -22,4 +22,8 @@ id_type! {
     UserId,
     /// An entry of an applicant's address book.
     AddressId,
+    /// An application (draft until it becomes an order).
+    ApplicationId,
+    /// A package of the catalog.
+    PackageId,
 }

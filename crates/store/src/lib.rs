@@ -5,6 +5,8 @@
 //! migration directory for the DDL where they differ. Times are stored as Unix seconds.
 
 mod addresses;
+mod applications;
+mod catalog;
 mod db;
 mod outbox;
 mod sessions;

@@ -13,7 +13,7 @@ pub const REQUIRE_POSTGRES_VAR: &str = "SEALDESK_REQUIRE_POSTGRES";
 /// A database that lives as long as the test.
 pub struct TestDb {
     pub db: Db,
-    _dir: Option<tempfile::TempDir>,
+    dir: Option<tempfile::TempDir>,
     postgres: Option<(String, String)>,
 }
 
@@ -23,7 +23,7 @@ impl TestDb {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
         let db = Db::connect(&url).await.expect("sqlite test database");
-        Self { db, _dir: Some(dir), postgres: None }
+        Self { db, dir: Some(dir), postgres: None }
     }
 
     /// A new database on the test PostgreSQL server; `None` when none is configured (and not
@@ -43,7 +43,12 @@ impl TestDb {
         admin.close().await;
         let url = replace_database(&admin_url, &name);
         let db = Db::connect(&url).await.expect("postgres test database");
-        Some(Self { db, _dir: None, postgres: Some((admin_url, name)) })
+        Some(Self { db, dir: None, postgres: Some((admin_url, name)) })
+    }
+
+    /// The directory holding a SQLite test database (with its WAL), for scanning its bytes.
+    pub fn sqlite_dir(&self) -> Option<&std::path::Path> {
+        self.dir.as_ref().map(tempfile::TempDir::path)
     }
 
     /// Closes the pool and drops a PostgreSQL test database.

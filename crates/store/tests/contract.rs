@@ -5,8 +5,10 @@
 
 use app::StoreError;
 use app::ports::{
-    AddressRepo, DevOutboxRepo, NewSmsCode, SessionRecord, SessionRepo, SmsCodeRepo, Store, ThrottleRepo, UserRepo,
+    AddressRepo, AgentFields, ApplicationRepo, CatalogRepo, DevOutboxRepo, NewApplication, NewSmsCode, SessionRecord,
+    SessionRepo, SmsCodeRepo, Store, SubjectFields, ThrottleRepo, UserRepo,
 };
+use domain::application::{Business, ReplacementReason, SubjectKind, UserType};
 use domain::{AddressDraft, AddressId, Email, Phone, SmsPurpose, UserId};
 use store::Db;
 use store::testing::TestDb;
@@ -52,6 +54,8 @@ contract!(
     deleting_the_default_promotes_another,
     exactly_one_default_after_set_default,
     dev_outbox_lists_newest_first,
+    the_catalog_is_seeded,
+    applications_round_trip_and_stay_with_their_owner,
 );
 
 fn phone(n: u32) -> Phone {
@@ -276,6 +280,76 @@ async fn dev_outbox_lists_newest_first(db: &Db) {
     let list = db.recent_messages(10).await.unwrap();
     assert_eq!(list.iter().map(|m| m.channel.as_str()).collect::<Vec<_>>(), ["email", "sms"]);
     assert_eq!(db.recent_messages(1).await.unwrap().len(), 1);
+}
+
+async fn the_catalog_is_seeded(db: &Db) {
+    let catalog = db.catalog().await.unwrap();
+    assert_eq!(catalog.packages.len(), 10);
+    let first = &catalog.packages[0];
+    assert_eq!(
+        (first.code.as_str(), first.subject_kind, first.years, first.price.fen()),
+        ("ent-main-1", SubjectKind::Enterprise, 1, 40_000)
+    );
+    assert_eq!(first.name(), "主锁 · 1年");
+    assert_eq!((catalog.fees.courier.fen(), catalog.fees.pickup.fen()), (1500, 0));
+    assert_eq!(catalog.pickup_points.len(), 1);
+}
+
+async fn applications_round_trip_and_stay_with_their_owner(db: &Db) {
+    let a = user(db, 1).await;
+    let b = user(db, 2).await;
+    let new = NewApplication {
+        subject_kind: SubjectKind::Enterprise,
+        business: Business::Replacement,
+        replacement_reason: Some(ReplacementReason::Lost),
+        replaced_serial: Some("SN-001".into()),
+    };
+    let id = db.create_application(a, &new, T0).await.unwrap();
+    let fresh = db.application(a, id).await.unwrap().unwrap();
+    assert_eq!(
+        (fresh.business, fresh.replacement_reason, fresh.package_id),
+        (Business::Replacement, Some(ReplacementReason::Lost), None)
+    );
+    assert_eq!(fresh.credit_code_checksum_ok, None);
+
+    let package = db.catalog().await.unwrap().packages[1].id;
+    assert!(db.set_application_package(a, id, package, T0).await.unwrap());
+    let subject = SubjectFields {
+        company_name: Some("示例科技有限公司".into()),
+        credit_code: Some("91350100M000100Y43".into()),
+        credit_code_checksum_ok: Some(false),
+        user_type: UserType::Enterprise,
+        holder_name: "王五".into(),
+        holder_id_sealed: "sealed-holder".into(),
+        holder_id_index: "index-holder".into(),
+    };
+    assert!(db.set_application_subject(a, id, &subject, T0).await.unwrap());
+    let agent = AgentFields {
+        name: "赵六".into(),
+        id_sealed: "sealed-agent".into(),
+        id_index: "index-agent".into(),
+        phone: "13700000000".into(),
+        email: "z@example.com".into(),
+    };
+    assert!(db.set_application_agent(a, id, &agent, T0 + Duration::minutes(1)).await.unwrap());
+    let full = db.application(a, id).await.unwrap().unwrap();
+    assert_eq!(full.package_id, Some(package));
+    assert_eq!((full.credit_code_checksum_ok, full.user_type), (Some(false), Some(UserType::Enterprise)));
+    assert_eq!(
+        (full.holder_id_sealed.as_deref(), full.agent_id_sealed.as_deref()),
+        (Some("sealed-holder"), Some("sealed-agent"))
+    );
+    assert_eq!(full.updated_at, T0 + Duration::minutes(1));
+
+    assert!(db.application(b, id).await.unwrap().is_none());
+    assert!(db.applications(b).await.unwrap().is_empty());
+    assert!(!db.set_application_package(b, id, package, T0).await.unwrap());
+    assert!(!db.set_application_subject(b, id, &subject, T0).await.unwrap());
+    assert!(!db.set_application_agent(b, id, &agent, T0).await.unwrap());
+    assert!(!db.delete_application(b, id).await.unwrap());
+    assert_eq!(db.applications(a).await.unwrap().len(), 1);
+    assert!(db.delete_application(a, id).await.unwrap());
+    assert!(db.application(a, id).await.unwrap().is_none());
 }
 
 #[tokio::test]

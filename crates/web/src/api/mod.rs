@@ -3,6 +3,8 @@
 
 mod accounts;
 mod addresses;
+mod applications;
+mod catalog;
 mod dev;
 mod divisions;
 
@@ -24,7 +26,7 @@ use crate::error::ApiError;
 #[openapi(
     info(title = "sealdesk API", description = "电子签章（含数字证书）在线申请系统 JSON API. Cookie sessions; every \
         state-changing call needs the `X-CSRF-Token` header from `GET /api/v1/session`."),
-    tags((name = "accounts"), (name = "addresses"), (name = "divisions"), (name = "dev"))
+    tags((name = "accounts"), (name = "addresses"), (name = "divisions"), (name = "applications"), (name = "dev"))
 )]
 struct ApiDoc;
 
@@ -40,7 +42,13 @@ pub fn router(dev_mode: bool) -> OpenApiRouter<AppState> {
         .routes(routes!(addresses::list_addresses, addresses::create_address))
         .routes(routes!(addresses::get_address, addresses::update_address, addresses::delete_address))
         .routes(routes!(addresses::set_default_address))
-        .routes(routes!(divisions::list_divisions));
+        .routes(routes!(divisions::list_divisions))
+        .routes(routes!(catalog::get_catalog))
+        .routes(routes!(applications::list_applications, applications::start_application))
+        .routes(routes!(applications::get_application, applications::discard_application))
+        .routes(routes!(applications::choose_package))
+        .routes(routes!(applications::save_subject))
+        .routes(routes!(applications::save_agent));
     let api = if dev_mode { api.routes(routes!(dev::list_outbox)) } else { api };
     api.route("/api/openapi.json", get(move || async move { openapi_json(dev_mode) }))
 }

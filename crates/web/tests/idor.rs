@@ -1,0 +1,120 @@
+//! SECURITY B1: every id-bearing route, called by another user, answers 404 and reveals nothing;
+//! called anonymously, 401. The API side of the matrix is read from the OpenAPI document, so a
+//! new id route that is not listed here fails the test.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use axum::http::{Method, StatusCode};
+use serde_json::{Value, json};
+use support::{TestApp, address_body};
+
+/// Every id-bearing API route with a body that would be valid for its owner.
+fn matrix() -> Vec<(&'static str, &'static str, Option<Value>)> {
+    let subject = json!({"company_name": "被人改掉", "credit_code": "91350100M000100Y43", "user_type": "enterprise", "holder_name": "坏人", "holder_id_number": "11010519491231002X"});
+    let agent =
+        json!({"name": "坏人", "id_number": "11010519491231002X", "phone": "13700000000", "email": "x@example.com"});
+    vec![
+        ("get", "/api/v1/addresses/{id}", None),
+        ("put", "/api/v1/addresses/{id}", Some(address_body("被别人改掉"))),
+        ("delete", "/api/v1/addresses/{id}", None),
+        ("post", "/api/v1/addresses/{id}/default", None),
+        ("get", "/api/v1/applications/{id}", None),
+        ("delete", "/api/v1/applications/{id}", None),
+        ("put", "/api/v1/applications/{id}/package", Some(json!({"package_id": 1}))),
+        ("put", "/api/v1/applications/{id}/subject", Some(subject)),
+        ("put", "/api/v1/applications/{id}/agent", Some(agent)),
+    ]
+}
+
+#[tokio::test]
+async fn the_matrix_lists_every_id_route() {
+    let doc = serde_json::to_value(web::openapi()).unwrap();
+    let mut documented: Vec<(String, String)> = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        if path.contains('{') {
+            for method in item.as_object().unwrap().keys() {
+                documented.push((method.clone(), path.clone()));
+            }
+        }
+    }
+    documented.sort();
+    let mut listed: Vec<(String, String)> = matrix().into_iter().map(|(m, p, _)| (m.into(), p.into())).collect();
+    listed.sort();
+    assert_eq!(documented, listed, "an id-bearing API route is missing from the IDOR matrix");
+}
+
+#[tokio::test]
+async fn no_route_shows_or_changes_another_users_objects() {
+    let app = TestApp::new().await;
+    let mut owner = app.user("13800138000").await;
+    let mut other = app.user("13900139000").await;
+    let address =
+        owner.call(Method::POST, "/api/v1/addresses", Some(address_body("机密大厦8层808"))).await.json()["id"]
+            .as_i64()
+            .unwrap();
+    let application = owner
+        .call(Method::POST, "/api/v1/applications", Some(json!({"subject_kind": "enterprise", "business": "new"})))
+        .await
+        .json()["id"]
+        .as_i64()
+        .unwrap();
+    let subject = json!({"company_name": "机密科技有限公司", "credit_code": "91350100M000100Y43", "user_type": "enterprise", "holder_name": "王五", "holder_id_number": "11010519491231002X"});
+    owner
+        .call(Method::PUT, &format!("/api/v1/applications/{application}/subject"), Some(subject))
+        .await
+        .assert_status(StatusCode::OK);
+    // The intruder owns objects of their own, so ids exist on both sides.
+    other
+        .call(Method::POST, "/api/v1/addresses", Some(address_body("别人的地址1号")))
+        .await
+        .assert_status(StatusCode::CREATED);
+    other
+        .call(Method::POST, "/api/v1/applications", Some(json!({"subject_kind": "personal", "business": "new"})))
+        .await
+        .assert_status(StatusCode::CREATED);
+
+    for (method, template, body) in matrix() {
+        let id = if template.contains("addresses") { address } else { application };
+        let path = template.replace("{id}", &id.to_string());
+        let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+        let reply = other.call(method.clone(), &path, body.clone()).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{method} {path}");
+        for secret in ["机密大厦", "机密科技", "王五", "002X"] {
+            assert!(!reply.body.contains(secret), "{method} {path} leaked {secret}");
+        }
+        let anon = app.client().call(method.clone(), &path, body).await;
+        assert_eq!(anon.status, StatusCode::UNAUTHORIZED, "anonymous {method} {path}");
+    }
+
+    // HTML routes that carry an address id.
+    let reply = other.get(&format!("/addresses/{address}/edit")).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    assert!(!reply.body.contains("机密大厦"));
+    let form = [
+        ("recipient", "坏人"),
+        ("phone", "13712345678"),
+        ("province_code", "440000"),
+        ("city_code", "440300"),
+        ("district_code", "440305"),
+        ("detail", "被别人改掉了"),
+    ];
+    for path in [
+        format!("/addresses/{address}"),
+        format!("/addresses/{address}/delete"),
+        format!("/addresses/{address}/default"),
+    ] {
+        let reply = other.submit(&path, &form).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "POST {path}");
+        assert!(!reply.body.contains("机密大厦"));
+    }
+    assert!(!other.get("/api/v1/addresses").await.body.contains("机密大厦"));
+    assert!(!other.get("/api/v1/applications").await.body.contains("机密科技"));
+
+    // The owner's objects are untouched.
+    let after = owner.get(&format!("/api/v1/addresses/{address}")).await.json();
+    assert_eq!((after["detail"].as_str(), after["is_default"].as_bool()), (Some("机密大厦8层808"), Some(true)));
+    let mine = owner.get(&format!("/api/v1/applications/{application}")).await.json();
+    assert_eq!((mine["company_name"].as_str(), mine["package_id"].as_i64()), (Some("机密科技有限公司"), None));
+}
