@@ -13,7 +13,7 @@ use crate::{App, Error};
 const HOLDER_ID: &str = "application.holder_id";
 const AGENT_ID: &str = "application.agent_id";
 /// China Standard Time, for "today" in birth-date checks.
-const CST: UtcOffset = match UtcOffset::from_hms(8, 0, 0) {
+pub(crate) const CST: UtcOffset = match UtcOffset::from_hms(8, 0, 0) {
     Ok(offset) => offset,
     Err(_) => UtcOffset::UTC,
 };
@@ -140,6 +140,7 @@ impl App {
         package: i64,
     ) -> Result<ApplicationView, Error> {
         let current = self.application(user, id).await?;
+        self.ensure_editable(id).await?;
         let catalog = self.store.catalog().await?;
         let valid = catalog
             .packages
@@ -159,6 +160,7 @@ impl App {
         form: &SubjectForm,
     ) -> Result<ApplicationView, Error> {
         let current = self.application(user, id).await?;
+        self.ensure_editable(id).await?;
         let kind = current.record.subject_kind;
         let mut errors = FieldErrors::new();
         let (mut company_name, mut credit_code) = (None, None);
@@ -204,6 +206,7 @@ impl App {
         form: &AgentForm,
     ) -> Result<ApplicationView, Error> {
         let current = self.application(user, id).await?;
+        self.ensure_editable(id).await?;
         let mut errors = FieldErrors::new();
         let name = errors.check("name", PersonName::parse(&form.name));
         let id_number = self.id_number(
@@ -230,6 +233,11 @@ impl App {
     }
 
     pub async fn discard_application(&self, user: &CurrentUser, id: ApplicationId) -> Result<(), Error> {
+        self.application(user, id).await?;
+        // Orders keep a reference to their application, so only never-ordered drafts go.
+        if !self.store.orders(user.id).await?.iter().all(|o| o.order.application_id != id) {
+            return Err(submitted_draft());
+        }
         if self.store.delete_application(user.id, id).await? { Ok(()) } else { Err(Error::NotFound) }
     }
 
@@ -291,4 +299,8 @@ fn check_company_name(errors: &mut FieldErrors, input: &str) -> Option<String> {
     } else {
         Some(name.to_owned())
     }
+}
+
+fn submitted_draft() -> Error {
+    Error::Conflict { code: "application_submitted", message: "该申请已提交过订单，不能删除".into() }
 }

@@ -10,6 +10,7 @@ pub mod applications;
 pub mod clock;
 pub mod crypto;
 pub mod error;
+pub mod orders;
 pub mod outbox;
 pub mod ports;
 pub mod sessions;
@@ -35,6 +36,8 @@ pub struct Policy {
     pub login_failures_per_account: i64,
     /// Failures per client address within the window before it is throttled.
     pub login_failures_per_ip: i64,
+    /// How long an order may wait for payment before it is cancelled.
+    pub unpaid_order_ttl: time::Duration,
 }
 
 impl Default for Policy {
@@ -45,6 +48,7 @@ impl Default for Policy {
             login_window: time::Duration::minutes(15),
             login_failures_per_account: 10,
             login_failures_per_ip: 50,
+            unpaid_order_ttl: time::Duration::hours(24),
         }
     }
 }

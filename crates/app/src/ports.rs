@@ -3,8 +3,11 @@
 
 use async_trait::async_trait;
 use domain::application::{Business, ReplacementReason, SubjectKind, UserType};
+use domain::pricing::{Delivery, FeeBreakdown};
 use domain::pricing::{Fees, KeyType};
-use domain::{Address, AddressId, ApplicationId, Email, Money, PackageId, Phone, SmsPurpose, UserId};
+use domain::{
+    Actor, Address, AddressId, ApplicationId, Email, Money, OrderId, OrderStatus, PackageId, Phone, SmsPurpose, UserId,
+};
 use time::OffsetDateTime;
 
 use crate::StoreError;
@@ -318,10 +321,109 @@ pub trait ApplicationRepo: Send + Sync {
     async fn delete_application(&self, user: UserId, id: ApplicationId) -> Result<bool, StoreError>;
 }
 
+/// An order to create, with every snapshot it shows later.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOrder {
+    pub order_no: String,
+    pub user_id: UserId,
+    pub application_id: ApplicationId,
+    pub idempotency_key: String,
+    /// Digest of what was submitted, to tell a retry from a different request with a reused key.
+    pub request_hash: String,
+    pub subject_kind: SubjectKind,
+    pub business: Business,
+    pub subject_index: String,
+    /// Company name, or the person's name.
+    pub subject_name: String,
+    pub package_name: String,
+    pub delivery: Delivery,
+    /// Courier: recipient, phone and address as one line.
+    pub ship_to: Option<String>,
+    /// Pickup: the point's name, address, phone and hours as one block.
+    pub pickup_point: Option<String>,
+    pub invoice: Option<OrderInvoice>,
+    pub fees: FeeBreakdown,
+    /// Needs the reviewer's attention (e.g. a credit code that fails its checksum).
+    pub flagged: bool,
+}
+
+/// The invoice request as stored on an order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderInvoice {
+    pub kind: String,
+    pub title: String,
+    pub taxpayer_no: Option<String>,
+    pub address_phone: Option<String>,
+    pub bank_account: Option<String>,
+    pub delivery: String,
+    pub email: Option<String>,
+    pub ship_to: Option<String>,
+}
+
+/// An order as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderRecord {
+    pub id: OrderId,
+    pub status: OrderStatus,
+    pub created_at: OffsetDateTime,
+    pub order: NewOrder,
+}
+
+/// One row of an order's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderEventRecord {
+    pub from: Option<OrderStatus>,
+    pub to: OrderStatus,
+    pub actor: Actor,
+    pub reason: Option<String>,
+    pub at: OffsetDateTime,
+}
+
+#[async_trait]
+pub trait OrderRepo: Send + Sync {
+    /// Inserts the order in `PendingPayment` with its first history row, in one transaction.
+    /// Fails with `Duplicate("orders.idempotency")` for a reused key and
+    /// `Duplicate("orders.open_subject")` when the subject already has an open order of this type.
+    async fn create_order(&self, order: &NewOrder, now: OffsetDateTime) -> Result<OrderId, StoreError>;
+    async fn order_by_idempotency_key(&self, user: UserId, key: &str) -> Result<Option<OrderRecord>, StoreError>;
+    async fn open_order_for_subject(
+        &self,
+        subject_index: &str,
+        business: Business,
+    ) -> Result<Option<(UserId, String)>, StoreError>;
+    async fn open_order_for_application(&self, application: ApplicationId) -> Result<Option<OrderId>, StoreError>;
+    /// Newest first.
+    async fn orders(&self, user: UserId) -> Result<Vec<OrderRecord>, StoreError>;
+    async fn order(&self, user: UserId, id: OrderId) -> Result<Option<OrderRecord>, StoreError>;
+    /// Oldest first.
+    async fn order_events(&self, id: OrderId) -> Result<Vec<OrderEventRecord>, StoreError>;
+    /// Moves the order from `from` to `to` only if it is still in `from`, and records the history
+    /// row, in one transaction. `false` when the order was no longer in `from`.
+    async fn transition_order(
+        &self,
+        id: OrderId,
+        from: OrderStatus,
+        to: OrderStatus,
+        actor: Actor,
+        reason: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+    /// Orders still in `PendingPayment` that were created before `before`.
+    async fn unpaid_orders_created_before(&self, before: OffsetDateTime) -> Result<Vec<OrderId>, StoreError>;
+}
+
 /// Everything the use cases need from the database.
 #[async_trait]
 pub trait Store:
-    UserRepo + SessionRepo + SmsCodeRepo + ThrottleRepo + AddressRepo + DevOutboxRepo + CatalogRepo + ApplicationRepo
+    UserRepo
+    + SessionRepo
+    + SmsCodeRepo
+    + ThrottleRepo
+    + AddressRepo
+    + DevOutboxRepo
+    + CatalogRepo
+    + ApplicationRepo
+    + OrderRepo
 {
     async fn ping(&self) -> Result<(), StoreError>;
     /// Removes expired sessions, old codes and old throttle records.

@@ -26,4 +26,6 @@ id_type! {
     ApplicationId,
     /// A package of the catalog.
     PackageId,
+    /// An order (from 待支付 on).
+    OrderId,
 }

@@ -45,18 +45,18 @@ impl OrderStatus {
     }
 }
 
-/// Who caused an event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Actor {
-    Applicant,
-    Reviewer,
-    Fulfilment,
-    Finance,
-    /// A verified payment notification or an active query of the gateway.
-    PaymentGateway,
-    /// A background job (auto-cancel, auto-complete).
-    System,
+named_enum! {
+    /// Who caused an event.
+    pub enum Actor {
+        Applicant => ("applicant", "申请人"),
+        Reviewer => ("reviewer", "审核人员"),
+        Fulfilment => ("fulfilment", "制证发货人员"),
+        Finance => ("finance", "财务人员"),
+        /// A verified payment notification or an active query of the gateway.
+        PaymentGateway => ("payment_gateway", "支付平台"),
+        /// A background job (auto-cancel, auto-complete).
+        System => ("system", "系统"),
+    }
 }
 
 /// Something that happens to an order.

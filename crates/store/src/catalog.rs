@@ -21,7 +21,6 @@ struct PackageRow {
 }
 
 #[derive(sqlx::FromRow)]
-#[allow(clippy::struct_field_names)] // column names carry their unit
 struct FeesRow {
     courier_fen: i64,
     pickup_fen: i64,

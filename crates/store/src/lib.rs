@@ -8,6 +8,7 @@ mod addresses;
 mod applications;
 mod catalog;
 mod db;
+mod orders;
 mod outbox;
 mod sessions;
 mod sms_codes;

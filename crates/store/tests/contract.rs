@@ -5,10 +5,12 @@
 
 use app::StoreError;
 use app::ports::{
-    AddressRepo, AgentFields, ApplicationRepo, CatalogRepo, DevOutboxRepo, NewApplication, NewSmsCode, SessionRecord,
-    SessionRepo, SmsCodeRepo, Store, SubjectFields, ThrottleRepo, UserRepo,
+    AddressRepo, AgentFields, ApplicationRepo, CatalogRepo, DevOutboxRepo, NewApplication, NewOrder, NewSmsCode,
+    OrderInvoice, OrderRepo, SessionRecord, SessionRepo, SmsCodeRepo, Store, SubjectFields, ThrottleRepo, UserRepo,
 };
 use domain::application::{Business, ReplacementReason, SubjectKind, UserType};
+use domain::pricing::{Delivery, FeeBreakdown};
+use domain::{Actor, ApplicationId, Money, OrderStatus};
 use domain::{AddressDraft, AddressId, Email, Phone, SmsPurpose, UserId};
 use store::Db;
 use store::testing::TestDb;
@@ -56,6 +58,8 @@ contract!(
     dev_outbox_lists_newest_first,
     the_catalog_is_seeded,
     applications_round_trip_and_stay_with_their_owner,
+    orders_are_created_once_per_key_and_per_open_subject,
+    order_transitions_are_conditional_and_recorded,
 );
 
 fn phone(n: u32) -> Phone {
@@ -350,6 +354,125 @@ async fn applications_round_trip_and_stay_with_their_owner(db: &Db) {
     assert_eq!(db.applications(a).await.unwrap().len(), 1);
     assert!(db.delete_application(a, id).await.unwrap());
     assert!(db.application(a, id).await.unwrap().is_none());
+}
+
+async fn draft(db: &Db, user: UserId) -> ApplicationId {
+    let new = NewApplication {
+        subject_kind: SubjectKind::Enterprise,
+        business: Business::New,
+        replacement_reason: None,
+        replaced_serial: None,
+    };
+    db.create_application(user, &new, T0).await.unwrap()
+}
+
+fn new_order(user: UserId, application: ApplicationId, key: &str, subject: &str) -> NewOrder {
+    let fen = |n| Money::from_fen(n).unwrap();
+    NewOrder {
+        order_no: format!("SD-{key}-{subject}"),
+        user_id: user,
+        application_id: application,
+        idempotency_key: key.into(),
+        request_hash: "hash".into(),
+        subject_kind: SubjectKind::Enterprise,
+        business: Business::New,
+        subject_index: subject.into(),
+        subject_name: "示例科技有限公司".into(),
+        package_name: "主锁 · 1年".into(),
+        delivery: Delivery::Courier,
+        ship_to: Some("张三\n13912345678\n广东省深圳市南山区科技园".into()),
+        pickup_point: None,
+        invoice: Some(OrderInvoice {
+            kind: "normal".into(),
+            title: "示例科技有限公司".into(),
+            taxpayer_no: Some("91350100M000100Y43".into()),
+            address_phone: None,
+            bank_account: None,
+            delivery: "email".into(),
+            email: Some("f@example.com".into()),
+            ship_to: None,
+        }),
+        fees: FeeBreakdown { package: fen(40_000), delivery: fen(1500), service: fen(0), total: fen(41_500) },
+        flagged: true,
+    }
+}
+
+async fn orders_are_created_once_per_key_and_per_open_subject(db: &Db) {
+    let a = user(db, 1).await;
+    let application = draft(db, a).await;
+    let order = new_order(a, application, "key-1", "subject-1");
+    let id = db.create_order(&order, T0).await.unwrap();
+    let stored = db.order(a, id).await.unwrap().unwrap();
+    assert_eq!((stored.status, &stored.order), (OrderStatus::PendingPayment, &order), "every snapshot round-trips");
+    assert_eq!(db.order_by_idempotency_key(a, "key-1").await.unwrap().unwrap().id, id);
+
+    let err = db.create_order(&new_order(a, application, "key-1", "subject-2"), T0).await.unwrap_err();
+    assert!(matches!(err, StoreError::Duplicate("orders.idempotency")), "{err:?}");
+    let err = db.create_order(&new_order(a, application, "key-2", "subject-1"), T0).await.unwrap_err();
+    assert!(matches!(err, StoreError::Duplicate("orders.open_subject")), "{err:?}");
+    assert_eq!(
+        db.open_order_for_subject("subject-1", Business::New).await.unwrap(),
+        Some((a, "SD-key-1-subject-1".into()))
+    );
+    assert_eq!(db.open_order_for_subject("subject-1", Business::Replacement).await.unwrap(), None);
+    assert_eq!(db.open_order_for_application(application).await.unwrap(), Some(id));
+
+    // Another user's view and a cancelled order free the slot.
+    let b = user(db, 2).await;
+    assert!(db.order(b, id).await.unwrap().is_none());
+    assert!(db.orders(b).await.unwrap().is_empty());
+    assert!(
+        db.transition_order(id, OrderStatus::PendingPayment, OrderStatus::Cancelled, Actor::Applicant, None, T0)
+            .await
+            .unwrap()
+    );
+    assert_eq!(db.open_order_for_application(application).await.unwrap(), None);
+    db.create_order(&new_order(a, application, "key-3", "subject-1"), T0).await.unwrap();
+    assert_eq!(db.orders(a).await.unwrap().len(), 2);
+}
+
+async fn order_transitions_are_conditional_and_recorded(db: &Db) {
+    let a = user(db, 1).await;
+    let application = draft(db, a).await;
+    let id = db.create_order(&new_order(a, application, "key-1", "subject-1"), T0).await.unwrap();
+    assert_eq!(db.unpaid_orders_created_before(T0 + Duration::seconds(1)).await.unwrap(), vec![id]);
+    assert!(db.unpaid_orders_created_before(T0).await.unwrap().is_empty());
+
+    let later = T0 + Duration::minutes(5);
+    assert!(
+        db.transition_order(
+            id,
+            OrderStatus::PendingPayment,
+            OrderStatus::UnderReview,
+            Actor::PaymentGateway,
+            None,
+            later
+        )
+        .await
+        .unwrap()
+    );
+    // A second writer that still believes the order is unpaid changes nothing.
+    assert!(
+        !db.transition_order(
+            id,
+            OrderStatus::PendingPayment,
+            OrderStatus::Cancelled,
+            Actor::System,
+            Some("超时"),
+            later
+        )
+        .await
+        .unwrap()
+    );
+    assert_eq!(db.order(a, id).await.unwrap().unwrap().status, OrderStatus::UnderReview);
+    let events = db.order_events(id).await.unwrap();
+    assert_eq!(events.len(), 2);
+    assert_eq!((events[0].from, events[0].to, events[0].actor), (None, OrderStatus::PendingPayment, Actor::Applicant));
+    assert_eq!(
+        (events[1].from, events[1].to, events[1].actor, events[1].at),
+        (Some(OrderStatus::PendingPayment), OrderStatus::UnderReview, Actor::PaymentGateway, later)
+    );
+    assert!(db.unpaid_orders_created_before(later).await.unwrap().is_empty());
 }
 
 #[tokio::test]

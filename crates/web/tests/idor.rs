@@ -25,6 +25,9 @@ fn matrix() -> Vec<(&'static str, &'static str, Option<Value>)> {
         ("put", "/api/v1/applications/{id}/package", Some(json!({"package_id": 1}))),
         ("put", "/api/v1/applications/{id}/subject", Some(subject)),
         ("put", "/api/v1/applications/{id}/agent", Some(agent)),
+        ("post", "/api/v1/applications/{id}/order", Some(support::pickup_order_body())),
+        ("get", "/api/v1/orders/{id}", None),
+        ("post", "/api/v1/orders/{id}/cancel", None),
     ]
 }
 
@@ -65,6 +68,11 @@ async fn no_route_shows_or_changes_another_users_objects() {
         .call(Method::PUT, &format!("/api/v1/applications/{application}/subject"), Some(subject))
         .await
         .assert_status(StatusCode::OK);
+    // A second, complete application of the owner's, turned into an order (another subject).
+    let ordered = support::complete_application(&mut owner, "enterprise", "91350100M000200Y4T").await;
+    let placed = owner.order(ordered, "key-idor-0001", support::pickup_order_body()).await;
+    placed.assert_status(StatusCode::CREATED);
+    let order = placed.json()["id"].as_i64().unwrap();
     // The intruder owns objects of their own, so ids exist on both sides.
     other
         .call(Method::POST, "/api/v1/addresses", Some(address_body("别人的地址1号")))
@@ -76,7 +84,13 @@ async fn no_route_shows_or_changes_another_users_objects() {
         .assert_status(StatusCode::CREATED);
 
     for (method, template, body) in matrix() {
-        let id = if template.contains("addresses") { address } else { application };
+        let id = if template.contains("addresses") {
+            address
+        } else if template.starts_with("/api/v1/orders") {
+            order
+        } else {
+            application
+        };
         let path = template.replace("{id}", &id.to_string());
         let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
         let reply = other.call(method.clone(), &path, body.clone()).await;
@@ -117,4 +131,6 @@ async fn no_route_shows_or_changes_another_users_objects() {
     assert_eq!((after["detail"].as_str(), after["is_default"].as_bool()), (Some("机密大厦8层808"), Some(true)));
     let mine = owner.get(&format!("/api/v1/applications/{application}")).await.json();
     assert_eq!((mine["company_name"].as_str(), mine["package_id"].as_i64()), (Some("机密科技有限公司"), None));
+    assert_eq!(owner.get(&format!("/api/v1/orders/{order}")).await.json()["status"], "pending_payment");
+    assert!(!other.get("/api/v1/orders").await.body.contains("机密科技"));
 }

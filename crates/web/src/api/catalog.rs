@@ -24,7 +24,6 @@ pub struct PackageItem {
 
 /// Amounts in integer fen; the unit is in every name on purpose.
 #[derive(Debug, Serialize, ToSchema)]
-#[allow(clippy::struct_field_names)]
 pub struct FeesItem {
     pub courier_fen: i64,
     pub pickup_fen: i64,

@@ -7,6 +7,7 @@ mod applications;
 mod catalog;
 mod dev;
 mod divisions;
+mod orders;
 
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection};
@@ -26,7 +27,7 @@ use crate::error::ApiError;
 #[openapi(
     info(title = "sealdesk API", description = "电子签章（含数字证书）在线申请系统 JSON API. Cookie sessions; every \
         state-changing call needs the `X-CSRF-Token` header from `GET /api/v1/session`."),
-    tags((name = "accounts"), (name = "addresses"), (name = "divisions"), (name = "applications"), (name = "dev"))
+    tags((name = "accounts"), (name = "addresses"), (name = "divisions"), (name = "applications"), (name = "orders"), (name = "dev"))
 )]
 struct ApiDoc;
 
@@ -48,7 +49,11 @@ pub fn router(dev_mode: bool) -> OpenApiRouter<AppState> {
         .routes(routes!(applications::get_application, applications::discard_application))
         .routes(routes!(applications::choose_package))
         .routes(routes!(applications::save_subject))
-        .routes(routes!(applications::save_agent));
+        .routes(routes!(applications::save_agent))
+        .routes(routes!(orders::confirm_order))
+        .routes(routes!(orders::list_orders))
+        .routes(routes!(orders::get_order))
+        .routes(routes!(orders::cancel_order));
     let api = if dev_mode { api.routes(routes!(dev::list_outbox)) } else { api };
     api.route("/api/openapi.json", get(move || async move { openapi_json(dev_mode) }))
 }

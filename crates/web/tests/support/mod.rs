@@ -23,6 +23,7 @@ use web::WebConfig;
 pub const PASSWORD: &str = "青山 绿水 2026 seal desk";
 
 pub struct TestApp {
+    pub app: App,
     pub router: Router,
     pub clock: Arc<ManualClock>,
     pub db: TestDb,
@@ -47,7 +48,7 @@ impl TestApp {
         );
         let mut config = WebConfig { dev_mode: true, trust_forwarded_for: true, ..WebConfig::default() };
         tweak(&mut config);
-        Self { router: web::router(app, config), clock, db }
+        Self { router: web::router(app.clone(), config), app, clock, db }
     }
 
     pub fn client(&self) -> Client {
@@ -254,4 +255,63 @@ pub fn address_body(detail: &str) -> Value {
         "district_code": "440305",
         "detail": detail,
     })
+}
+
+/// A valid 18-digit resident ID for index `n` (check character per GB 11643).
+pub fn resident_id(n: u32) -> String {
+    let first17 = format!("44030519900101{:03}", n % 1000);
+    let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    let sum: u32 = first17.bytes().zip(weights).map(|(d, w)| u32::from(d - b'0') * w).sum();
+    format!("{first17}{}", char::from(b"10X98765432"[(sum % 11) as usize]))
+}
+
+/// Confirm-order body for pickup without an invoice.
+pub fn pickup_order_body() -> serde_json::Value {
+    serde_json::json!({"delivery": "pickup", "pickup_point_id": 1, "invoice_kind": "none"})
+}
+
+/// Starts an application and fills every step; `subject` is a credit code for companies or an
+/// ID number for people. Returns the application id.
+pub async fn complete_application(c: &mut Client, kind: &str, subject: &str) -> i64 {
+    let draft = c
+        .call(Method::POST, "/api/v1/applications", Some(serde_json::json!({"subject_kind": kind, "business": "new"})))
+        .await;
+    draft.assert_status(StatusCode::CREATED);
+    let id = draft.json()["id"].as_i64().unwrap();
+    let catalog = c.get("/api/v1/catalog").await.json();
+    let package = catalog["packages"].as_array().unwrap().iter().find(|p| p["subject_kind"] == kind).unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    c.call(
+        Method::PUT,
+        &format!("/api/v1/applications/{id}/package"),
+        Some(serde_json::json!({"package_id": package})),
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    let holder = if kind == "enterprise" {
+        serde_json::json!({"company_name": "示例科技有限公司", "credit_code": subject, "user_type": "enterprise", "holder_name": "王五", "holder_id_number": resident_id(1)})
+    } else {
+        serde_json::json!({"user_type": "individual", "holder_name": "李雷", "holder_id_number": subject})
+    };
+    c.call(Method::PUT, &format!("/api/v1/applications/{id}/subject"), Some(holder))
+        .await
+        .assert_status(StatusCode::OK);
+    let agent = serde_json::json!({"name": "赵六", "id_number": resident_id(2), "phone": "13700137000", "email": "agent@example.com"});
+    c.call(Method::PUT, &format!("/api/v1/applications/{id}/agent"), Some(agent)).await.assert_status(StatusCode::OK);
+    id
+}
+
+impl Client {
+    /// 确认订单 with an idempotency key.
+    pub async fn order(&mut self, application: i64, key: &str, body: serde_json::Value) -> Reply {
+        let token = self.csrf().await;
+        self.send(
+            Method::POST,
+            &format!("/api/v1/applications/{application}/order"),
+            Payload::Json(body),
+            &[("x-csrf-token", &token), ("idempotency-key", key)],
+        )
+        .await
+    }
 }

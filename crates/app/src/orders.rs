@@ -1,0 +1,349 @@
+//! Orders: confirming an application (delivery, invoice, fees computed here) creates an order in
+//! 待支付; the applicant lists, reads and cancels their orders; a job cancels orders left unpaid.
+//! Every state change goes through the domain's transition table and is stored with its history
+//! row in one transaction.
+
+use domain::application::SubjectKind;
+use domain::invoice::{InvoiceDelivery, InvoiceDraft};
+use domain::mask::mask_middle;
+use domain::pricing::{Delivery, FeeBreakdown};
+use domain::{Actor, AddressId, ApplicationId, FieldErrors, OrderEvent, OrderId, OrderStatus, order_status};
+use rand::Rng;
+use sha2::{Digest, Sha256};
+
+use crate::ports::{AddressRecord, Catalog, NewOrder, OrderEventRecord, OrderInvoice, OrderRecord};
+use crate::sessions::CurrentUser;
+use crate::{App, Error, StoreError};
+
+/// The confirm-order form (确认订单).
+#[derive(Debug, Clone, Default)]
+pub struct ConfirmForm {
+    /// `courier` or `pickup`.
+    pub delivery: String,
+    pub address_id: Option<i64>,
+    pub pickup_point_id: Option<i64>,
+    pub invoice: InvoiceDraft,
+    /// For a paper invoice posted to another address.
+    pub invoice_address_id: Option<i64>,
+}
+
+/// An order with its history, as its owner sees it.
+#[derive(Debug, Clone)]
+pub struct OrderView {
+    pub record: OrderRecord,
+    pub events: Vec<OrderEventRecord>,
+}
+
+impl OrderView {
+    /// The courier address with the phone masked, line by line.
+    pub fn ship_to_masked(&self) -> Option<String> {
+        self.record.order.ship_to.as_deref().map(mask_snapshot)
+    }
+}
+
+/// Snapshots store `name\nphone\naddress`; shown with the phone masked.
+fn mask_snapshot(snapshot: &str) -> String {
+    let mut lines = snapshot.lines();
+    let (name, phone, rest) =
+        (lines.next().unwrap_or(""), lines.next().unwrap_or(""), lines.collect::<Vec<_>>().join(" "));
+    format!("{name} {} {rest}", mask_middle(phone, 3, 4))
+}
+
+/// How the key and the invoice reach the applicant, resolved to snapshots.
+struct Handover {
+    delivery: Delivery,
+    ship_to: Option<String>,
+    pickup_point: Option<String>,
+    invoice: Option<OrderInvoice>,
+}
+
+fn address_snapshot(a: &AddressRecord) -> String {
+    format!("{}\n{}\n{}{}", a.recipient, a.phone, a.region_name, a.detail)
+}
+
+impl App {
+    /// Turns a complete application into an order in 待支付. Retrying with the same
+    /// `idempotency_key` returns the same order; reusing the key for a different request is a
+    /// conflict.
+    pub async fn confirm_order(
+        &self,
+        user: &CurrentUser,
+        application: ApplicationId,
+        form: &ConfirmForm,
+        idempotency_key: &str,
+    ) -> Result<OrderView, Error> {
+        // Ownership first: someone else's application is "not found", whatever else is wrong.
+        let draft = self.application(user, application).await?;
+        let key = idempotency_key.trim();
+        if !(8..=64).contains(&key.len()) || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+            return Err(Error::field("idempotency_key", "idempotency_key_invalid", "请求标识无效，请刷新页面后重试"));
+        }
+        let request_hash = request_hash(application, form);
+        if let Some(existing) = self.store.order_by_idempotency_key(user.id, key).await? {
+            return self.replay(user, existing, &request_hash).await;
+        }
+        let missing = draft.missing_steps();
+        if !missing.is_empty() {
+            return Err(Error::Conflict {
+                code: "application_incomplete",
+                message: "申请信息尚未填写完整，请先完成套餐、主体和经办人信息".into(),
+            });
+        }
+        if self.store.open_order_for_application(application).await?.is_some() {
+            return Err(submitted());
+        }
+        let record = &draft.record;
+        let catalog = self.store.catalog().await?;
+        let package = draft
+            .package
+            .clone()
+            .filter(|p| catalog.packages.iter().any(|c| c.id == p.id))
+            .ok_or_else(|| Error::field("package_id", "package_unavailable", "所选套餐已下架，请重新选择套餐"))?;
+
+        let handover = self.handover(user, form, record.subject_kind == SubjectKind::Enterprise, &catalog).await?;
+        let delivery = handover.delivery;
+        let fees = FeeBreakdown::compute(package.price, delivery, &catalog.fees)
+            .map_err(|_| Error::Conflict {
+                code: "amount_out_of_range", message: "订单金额超出允许范围".into()
+            })?;
+        let subject_plain = match record.subject_kind {
+            SubjectKind::Enterprise => record.credit_code.clone().unwrap_or_default(),
+            SubjectKind::Personal => {
+                self.keys.open("application.holder_id", record.holder_id_sealed.as_deref().unwrap_or_default())?
+            }
+        };
+        let subject_index =
+            self.keys.blind_index("order-subject", &format!("{}:{subject_plain}", record.subject_kind.as_str()));
+        if let Some((owner, order_no)) = self.store.open_order_for_subject(&subject_index, record.business).await? {
+            return Err(open_order_exists(owner == user.id, &order_no, record.business.label()));
+        }
+        let now = self.clock.now();
+        let mut order = NewOrder {
+            order_no: order_number(now),
+            user_id: user.id,
+            application_id: application,
+            idempotency_key: key.to_owned(),
+            request_hash: request_hash.clone(),
+            subject_kind: record.subject_kind,
+            business: record.business,
+            subject_index,
+            subject_name: record.company_name.clone().or_else(|| record.holder_name.clone()).unwrap_or_default(),
+            package_name: package.name(),
+            delivery,
+            ship_to: handover.ship_to,
+            pickup_point: handover.pickup_point,
+            invoice: handover.invoice,
+            fees,
+            flagged: record.credit_code_checksum_ok == Some(false),
+        };
+        let mut created = self.store.create_order(&order, now).await;
+        if matches!(created, Err(StoreError::Duplicate("orders.order_no"))) {
+            // One in a hundred million per day; a second draw settles it.
+            order.order_no = order_number(now);
+            created = self.store.create_order(&order, now).await;
+        }
+        match created {
+            Ok(id) => {
+                tracing::info!(order = %id, "order created");
+                self.order(user, id).await
+            }
+            Err(StoreError::Duplicate("orders.idempotency")) => {
+                let existing = self.store.order_by_idempotency_key(user.id, key).await?.ok_or(Error::NotFound)?;
+                self.replay(user, existing, &request_hash).await
+            }
+            Err(StoreError::Duplicate("orders.open_subject")) => {
+                Err(open_order_exists(false, "", record.business.label()))
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Delivery and invoice of the confirm form, checked together so every problem is reported
+    /// at once.
+    async fn handover(
+        &self,
+        user: &CurrentUser,
+        form: &ConfirmForm,
+        is_company: bool,
+        catalog: &Catalog,
+    ) -> Result<Handover, Error> {
+        let mut errors = FieldErrors::new();
+        let delivery = Delivery::parse(&form.delivery);
+        let (mut ship_to, mut pickup_point) = (None, None);
+        match delivery {
+            Some(Delivery::Courier) => match self.owned_address(user, form.address_id).await? {
+                Some(address) => ship_to = Some(address_snapshot(&address)),
+                None => errors.add("address_id", "address_required", "请选择收货地址"),
+            },
+            Some(Delivery::Pickup) => match catalog.pickup_points.iter().find(|p| Some(p.id) == form.pickup_point_id) {
+                Some(p) => pickup_point = Some(format!("{}\n{}\n{}\n{}", p.name, p.address, p.phone, p.hours)),
+                None => errors.add("pickup_point_id", "pickup_point_required", "请选择自提点"),
+            },
+            None => errors.add("delivery", "delivery_invalid", "请选择配送方式（快递或自提）"),
+        }
+        let invoice = match form.invoice.validate(is_company) {
+            Ok(invoice) => invoice,
+            Err(invoice_errors) => {
+                for e in invoice_errors.iter() {
+                    errors.add(e.field, e.code, e.message.clone());
+                }
+                None
+            }
+        };
+        let mut invoice_ship_to = None;
+        if invoice.as_ref().is_some_and(|i| i.delivery == InvoiceDelivery::ToAddress) {
+            match self.owned_address(user, form.invoice_address_id).await? {
+                Some(address) => invoice_ship_to = Some(address_snapshot(&address)),
+                None => errors.add("invoice_address_id", "invoice_address_required", "请选择发票邮寄地址"),
+            }
+        }
+        let Some(delivery) = delivery.filter(|_| errors.is_empty()) else { return Err(errors.into()) };
+        Ok(Handover {
+            delivery,
+            ship_to,
+            pickup_point,
+            invoice: invoice.map(|i| OrderInvoice {
+                kind: i.kind.as_str().into(),
+                title: i.title,
+                taxpayer_no: i.taxpayer_no.map(|c| c.as_str().to_owned()),
+                address_phone: i.address_phone,
+                bank_account: i.bank_account,
+                delivery: i.delivery.as_str().into(),
+                email: i.email.map(|e| e.as_str().to_owned()),
+                ship_to: invoice_ship_to,
+            }),
+        })
+    }
+
+    async fn replay(&self, user: &CurrentUser, existing: OrderRecord, request_hash: &str) -> Result<OrderView, Error> {
+        if existing.order.request_hash != request_hash {
+            return Err(Error::Conflict {
+                code: "idempotency_key_reused",
+                message: "该请求标识已用于另一份订单，请刷新页面后重新提交".into(),
+            });
+        }
+        self.order(user, existing.id).await
+    }
+
+    async fn owned_address(&self, user: &CurrentUser, id: Option<i64>) -> Result<Option<AddressRecord>, Error> {
+        match id {
+            Some(id) => Ok(self.store.address(user.id, AddressId(id)).await?),
+            None => Ok(None),
+        }
+    }
+
+    /// Newest first.
+    pub async fn orders(&self, user: &CurrentUser) -> Result<Vec<OrderRecord>, Error> {
+        Ok(self.store.orders(user.id).await?)
+    }
+
+    pub async fn order(&self, user: &CurrentUser, id: OrderId) -> Result<OrderView, Error> {
+        let record = self.store.order(user.id, id).await?.ok_or(Error::NotFound)?;
+        let events = self.store.order_events(id).await?;
+        Ok(OrderView { record, events })
+    }
+
+    /// 取消: only an unpaid order.
+    pub async fn cancel_order(&self, user: &CurrentUser, id: OrderId) -> Result<OrderView, Error> {
+        let current = self.order(user, id).await?;
+        self.apply(id, current.record.status, OrderEvent::Cancel, Actor::Applicant, None).await?;
+        self.order(user, id).await
+    }
+
+    /// Cancels orders still unpaid after `Policy::unpaid_order_ttl`; returns how many.
+    pub async fn cancel_unpaid_orders(&self) -> Result<usize, Error> {
+        let before = self.clock.now() - self.policy.unpaid_order_ttl;
+        let mut cancelled = 0;
+        for id in self.store.unpaid_orders_created_before(before).await? {
+            let reason = "超时未支付，系统已自动取消";
+            match self.apply(id, OrderStatus::PendingPayment, OrderEvent::Cancel, Actor::System, Some(reason)).await {
+                Ok(()) => cancelled += 1,
+                // Paid or cancelled in the meantime: nothing to do.
+                Err(Error::Conflict { .. }) => {}
+                Err(err) => return Err(err),
+            }
+        }
+        if cancelled > 0 {
+            tracing::info!(cancelled, "unpaid orders cancelled");
+        }
+        Ok(cancelled)
+    }
+
+    /// One transition: checked against the table, then a conditional update with its history row.
+    async fn apply(
+        &self,
+        id: OrderId,
+        from: OrderStatus,
+        event: OrderEvent,
+        actor: Actor,
+        reason: Option<&str>,
+    ) -> Result<(), Error> {
+        let to = order_status::transition(from, event, actor)
+            .map_err(|e| Error::Conflict { code: "order_state_conflict", message: e.message() })?;
+        if self.store.transition_order(id, from, to, actor, reason, self.clock.now()).await? {
+            Ok(())
+        } else {
+            Err(Error::Conflict {
+                code: "order_state_conflict", message: "订单状态已变化，请刷新后查看".into()
+            })
+        }
+    }
+
+    /// Applications behind an open order are frozen.
+    pub(crate) async fn ensure_editable(&self, application: ApplicationId) -> Result<(), Error> {
+        if self.store.open_order_for_application(application).await?.is_some() { Err(submitted()) } else { Ok(()) }
+    }
+}
+
+/// `SD` + the date in China + 8 random digits, e.g. `SD2026112503141592`.
+fn order_number(now: time::OffsetDateTime) -> String {
+    let date = now.to_offset(crate::applications::CST).date();
+    format!(
+        "SD{:04}{:02}{:02}{:08}",
+        date.year(),
+        u8::from(date.month()),
+        date.day(),
+        rand::rng().random_range(0..100_000_000)
+    )
+}
+
+fn submitted() -> Error {
+    Error::Conflict {
+        code: "application_submitted",
+        message: "该申请已提交为订单，不能再修改；如需修改，请先取消订单".into(),
+    }
+}
+
+fn open_order_exists(own: bool, order_no: &str, business: &str) -> Error {
+    let message = if own {
+        format!("该主体已有进行中的{business}订单（订单号 {order_no}），请先完成或取消该订单")
+    } else {
+        format!("该主体已有进行中的{business}订单，不能重复申请；如有疑问请联系客服")
+    };
+    Error::Conflict { code: "open_order_exists", message }
+}
+
+/// A digest of everything that shapes the order, to recognise a retry.
+fn request_hash(application: ApplicationId, f: &ConfirmForm) -> String {
+    let i = &f.invoice;
+    let parts = [
+        application.0.to_string(),
+        f.delivery.clone(),
+        format!("{:?}", f.address_id),
+        format!("{:?}", f.pickup_point_id),
+        i.kind.clone(),
+        i.title.clone(),
+        i.taxpayer_no.clone(),
+        i.address_phone.clone(),
+        i.bank_account.clone(),
+        i.delivery.clone(),
+        i.email.clone(),
+        format!("{:?}", f.invoice_address_id),
+    ];
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update((part.len() as u64).to_be_bytes());
+        hasher.update(part.as_bytes());
+    }
+    hex::encode(hasher.finalize())
+}

@@ -1,0 +1,327 @@
+//! `OrderRepo` over `orders` and `order_events`. State changes are conditional updates written in
+//! the same transaction as their history row.
+
+use app::StoreError;
+use app::ports::{NewOrder, OrderEventRecord, OrderInvoice, OrderRecord, OrderRepo};
+use async_trait::async_trait;
+use domain::application::{Business, SubjectKind};
+use domain::pricing::{Delivery, FeeBreakdown};
+use domain::{Actor, ApplicationId, Money, OrderId, OrderStatus, UserId};
+use time::OffsetDateTime;
+
+use crate::{Db, db_err, from_ts, ts};
+
+/// Statuses that hold the one-open-order slot (must match the partial index in the migration).
+const OPEN: &str = "('pending_payment', 'under_review', 'rejected', 'processing', 'delivering')";
+
+#[derive(sqlx::FromRow)]
+struct OrderRow {
+    id: i64,
+    order_no: String,
+    user_id: i64,
+    application_id: i64,
+    idempotency_key: String,
+    request_hash: String,
+    status: String,
+    subject_kind: String,
+    business: String,
+    subject_index: String,
+    subject_name: String,
+    package_name: String,
+    delivery: String,
+    ship_to: Option<String>,
+    pickup_point: Option<String>,
+    invoice_kind: String,
+    invoice_title: Option<String>,
+    invoice_taxpayer_no: Option<String>,
+    invoice_address_phone: Option<String>,
+    invoice_bank_account: Option<String>,
+    invoice_delivery: Option<String>,
+    invoice_email: Option<String>,
+    invoice_ship_to: Option<String>,
+    package_fen: i64,
+    delivery_fen: i64,
+    service_fen: i64,
+    total_fen: i64,
+    flagged: i64,
+    created_at: i64,
+}
+
+const SELECT_ORDER: &str = "SELECT id, order_no, user_id, application_id, idempotency_key, request_hash, status, subject_kind,
+        business, subject_index, subject_name, package_name, delivery, ship_to, pickup_point, invoice_kind, invoice_title,
+        invoice_taxpayer_no, invoice_address_phone, invoice_bank_account, invoice_delivery, invoice_email, invoice_ship_to,
+        package_fen, delivery_fen, service_fen, total_fen, flagged, created_at
+     FROM orders";
+
+fn unknown(what: &str, value: &str) -> StoreError {
+    StoreError::Other(format!("stored order has an unknown {what}: {value}"))
+}
+
+fn money(fen: i64) -> Result<Money, StoreError> {
+    Money::from_fen(fen).map_err(|_| StoreError::Other(format!("stored amount out of range: {fen}")))
+}
+
+impl OrderRow {
+    fn into_record(self) -> Result<OrderRecord, StoreError> {
+        let invoice = match (self.invoice_kind.as_str(), self.invoice_title, self.invoice_delivery) {
+            ("none", _, _) => None,
+            (_, Some(title), Some(delivery)) => Some(OrderInvoice {
+                kind: self.invoice_kind.clone(),
+                title,
+                taxpayer_no: self.invoice_taxpayer_no,
+                address_phone: self.invoice_address_phone,
+                bank_account: self.invoice_bank_account,
+                delivery,
+                email: self.invoice_email,
+                ship_to: self.invoice_ship_to,
+            }),
+            _ => return Err(unknown("invoice", &self.invoice_kind)),
+        };
+        Ok(OrderRecord {
+            id: OrderId(self.id),
+            status: OrderStatus::parse(&self.status).ok_or_else(|| unknown("status", &self.status))?,
+            created_at: from_ts(self.created_at),
+            order: NewOrder {
+                order_no: self.order_no,
+                user_id: UserId(self.user_id),
+                application_id: ApplicationId(self.application_id),
+                idempotency_key: self.idempotency_key,
+                request_hash: self.request_hash,
+                subject_kind: SubjectKind::parse(&self.subject_kind)
+                    .ok_or_else(|| unknown("subject", &self.subject_kind))?,
+                business: Business::parse(&self.business).ok_or_else(|| unknown("business", &self.business))?,
+                subject_index: self.subject_index,
+                subject_name: self.subject_name,
+                package_name: self.package_name,
+                delivery: Delivery::parse(&self.delivery).ok_or_else(|| unknown("delivery", &self.delivery))?,
+                ship_to: self.ship_to,
+                pickup_point: self.pickup_point,
+                invoice,
+                fees: FeeBreakdown {
+                    package: money(self.package_fen)?,
+                    delivery: money(self.delivery_fen)?,
+                    service: money(self.service_fen)?,
+                    total: money(self.total_fen)?,
+                },
+                flagged: self.flagged != 0,
+            },
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct EventRow {
+    from_status: Option<String>,
+    to_status: String,
+    actor: String,
+    reason: Option<String>,
+    at: i64,
+}
+
+/// Unique violations of the orders table, named for the app.
+fn order_err(err: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &err
+        && db.is_unique_violation()
+    {
+        let said = format!("{} {}", db.constraint().unwrap_or(""), db.message());
+        if said.contains("idempotency") {
+            return StoreError::Duplicate("orders.idempotency");
+        }
+        if said.contains("subject_index") || said.contains("one_open") {
+            return StoreError::Duplicate("orders.open_subject");
+        }
+        if said.contains("order_no") {
+            return StoreError::Duplicate("orders.order_no");
+        }
+    }
+    db_err(err)
+}
+
+#[async_trait]
+impl OrderRepo for Db {
+    async fn create_order(&self, o: &NewOrder, now: OffsetDateTime) -> Result<OrderId, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let inv = o.invoice.as_ref();
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO orders (order_no, user_id, application_id, idempotency_key, request_hash, status, subject_kind,
+                 business, subject_index, subject_name, package_name, delivery, ship_to, pickup_point, invoice_kind,
+                 invoice_title, invoice_taxpayer_no, invoice_address_phone, invoice_bank_account, invoice_delivery,
+                 invoice_email, invoice_ship_to, package_fen, delivery_fen, service_fen, total_fen, flagged, created_at,
+                 updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22,
+                 $23, $24, $25, $26, $27, $28, $28)
+             RETURNING id",
+        )
+        .bind(&o.order_no)
+        .bind(o.user_id.0)
+        .bind(o.application_id.0)
+        .bind(&o.idempotency_key)
+        .bind(&o.request_hash)
+        .bind(OrderStatus::PendingPayment.as_str())
+        .bind(o.subject_kind.as_str())
+        .bind(o.business.as_str())
+        .bind(&o.subject_index)
+        .bind(&o.subject_name)
+        .bind(&o.package_name)
+        .bind(o.delivery.as_str())
+        .bind(o.ship_to.clone())
+        .bind(o.pickup_point.clone())
+        .bind(inv.map_or_else(|| "none".to_owned(), |i| i.kind.clone()))
+        .bind(inv.map(|i| i.title.clone()))
+        .bind(inv.and_then(|i| i.taxpayer_no.clone()))
+        .bind(inv.and_then(|i| i.address_phone.clone()))
+        .bind(inv.and_then(|i| i.bank_account.clone()))
+        .bind(inv.map(|i| i.delivery.clone()))
+        .bind(inv.and_then(|i| i.email.clone()))
+        .bind(inv.and_then(|i| i.ship_to.clone()))
+        .bind(o.fees.package.fen())
+        .bind(o.fees.delivery.fen())
+        .bind(o.fees.service.fen())
+        .bind(o.fees.total.fen())
+        .bind(i64::from(o.flagged))
+        .bind(ts(now))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(order_err)?;
+        sqlx::query("INSERT INTO order_events (order_id, from_status, to_status, actor, reason, at) VALUES ($1, NULL, $2, $3, NULL, $4)")
+            .bind(id)
+            .bind(OrderStatus::PendingPayment.as_str())
+            .bind(Actor::Applicant.as_str())
+            .bind(ts(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(OrderId(id))
+    }
+
+    async fn order_by_idempotency_key(&self, user: UserId, key: &str) -> Result<Option<OrderRecord>, StoreError> {
+        sqlx::query_as::<_, OrderRow>(&format!("{SELECT_ORDER} WHERE user_id = $1 AND idempotency_key = $2"))
+            .bind(user.0)
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .map(OrderRow::into_record)
+            .transpose()
+    }
+
+    async fn open_order_for_subject(
+        &self,
+        subject_index: &str,
+        business: Business,
+    ) -> Result<Option<(UserId, String)>, StoreError> {
+        let row: Option<(i64, String)> = sqlx::query_as(&format!(
+            "SELECT user_id, order_no FROM orders WHERE subject_index = $1 AND business = $2 AND status IN {OPEN}"
+        ))
+        .bind(subject_index)
+        .bind(business.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(row.map(|(user, no)| (UserId(user), no)))
+    }
+
+    async fn open_order_for_application(&self, application: ApplicationId) -> Result<Option<OrderId>, StoreError> {
+        let id: Option<i64> =
+            sqlx::query_scalar(&format!("SELECT id FROM orders WHERE application_id = $1 AND status IN {OPEN}"))
+                .bind(application.0)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?;
+        Ok(id.map(OrderId))
+    }
+
+    async fn orders(&self, user: UserId) -> Result<Vec<OrderRecord>, StoreError> {
+        sqlx::query_as::<_, OrderRow>(&format!("{SELECT_ORDER} WHERE user_id = $1 ORDER BY id DESC"))
+            .bind(user.0)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?
+            .into_iter()
+            .map(OrderRow::into_record)
+            .collect()
+    }
+
+    async fn order(&self, user: UserId, id: OrderId) -> Result<Option<OrderRecord>, StoreError> {
+        sqlx::query_as::<_, OrderRow>(&format!("{SELECT_ORDER} WHERE user_id = $1 AND id = $2"))
+            .bind(user.0)
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .map(OrderRow::into_record)
+            .transpose()
+    }
+
+    async fn order_events(&self, id: OrderId) -> Result<Vec<OrderEventRecord>, StoreError> {
+        let rows = sqlx::query_as::<_, EventRow>(
+            "SELECT from_status, to_status, actor, reason, at FROM order_events WHERE order_id = $1 ORDER BY id",
+        )
+        .bind(id.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(OrderEventRecord {
+                    from: r
+                        .from_status
+                        .as_deref()
+                        .map(|s| OrderStatus::parse(s).ok_or_else(|| unknown("status", s)))
+                        .transpose()?,
+                    to: OrderStatus::parse(&r.to_status).ok_or_else(|| unknown("status", &r.to_status))?,
+                    actor: Actor::parse(&r.actor).ok_or_else(|| unknown("actor", &r.actor))?,
+                    reason: r.reason,
+                    at: from_ts(r.at),
+                })
+            })
+            .collect()
+    }
+
+    async fn transition_order(
+        &self,
+        id: OrderId,
+        from: OrderStatus,
+        to: OrderStatus,
+        actor: Actor,
+        reason: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let moved = sqlx::query("UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4")
+            .bind(to.as_str())
+            .bind(ts(now))
+            .bind(id.0)
+            .bind(from.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(order_err)?;
+        if moved.rows_affected() != 1 {
+            return Ok(false);
+        }
+        sqlx::query("INSERT INTO order_events (order_id, from_status, to_status, actor, reason, at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(id.0)
+            .bind(from.as_str())
+            .bind(to.as_str())
+            .bind(actor.as_str())
+            .bind(reason.map(str::to_owned))
+            .bind(ts(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(true)
+    }
+
+    async fn unpaid_orders_created_before(&self, before: OffsetDateTime) -> Result<Vec<OrderId>, StoreError> {
+        let ids: Vec<i64> =
+            sqlx::query_scalar("SELECT id FROM orders WHERE status = $1 AND created_at < $2 ORDER BY id")
+                .bind(OrderStatus::PendingPayment.as_str())
+                .bind(ts(before))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+        Ok(ids.into_iter().map(OrderId).collect())
+    }
+}

@@ -1,0 +1,245 @@
+//! Orders API: confirm an application into an order (待支付), list and read orders with their
+//! timeline, cancel an unpaid one.
+
+use app::orders::{ConfirmForm, OrderView};
+use app::ports::OrderRecord;
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use domain::invoice::InvoiceDraft;
+use domain::{ApplicationId, OrderId, OrderStatus};
+use serde::{Deserialize, Serialize};
+use time::format_description::well_known::Rfc3339;
+use utoipa::{IntoParams, ToSchema};
+
+use super::{ApiJson, ApiPath};
+use crate::AppState;
+use crate::error::{ApiError, ErrorBody};
+use crate::visitor::ApiUser;
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ConfirmRequest {
+    /// `courier` (快递) or `pickup` (自提).
+    pub delivery: String,
+    /// Courier: an address from the address book.
+    pub address_id: Option<i64>,
+    /// Pickup: one of the catalog's pickup points.
+    pub pickup_point_id: Option<i64>,
+    /// `none`, `normal` (普通发票) or `special` (增值税专用发票).
+    pub invoice_kind: String,
+    #[serde(default)]
+    pub invoice_title: String,
+    /// Required for companies; validated like a credit code.
+    #[serde(default)]
+    pub invoice_taxpayer_no: String,
+    /// 专票 only.
+    #[serde(default)]
+    pub invoice_address_phone: String,
+    /// 专票 only.
+    #[serde(default)]
+    pub invoice_bank_account: String,
+    /// `email`, `with_key` or `to_address`.
+    #[serde(default)]
+    pub invoice_delivery: String,
+    #[serde(default)]
+    pub invoice_email: String,
+    /// For `to_address`.
+    pub invoice_address_id: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FeesBody {
+    pub package_fen: i64,
+    pub delivery_fen: i64,
+    pub service_fen: i64,
+    pub total_fen: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvoiceBody {
+    pub kind: String,
+    pub title: String,
+    pub taxpayer_no: Option<String>,
+    pub address_phone: Option<String>,
+    pub bank_account: Option<String>,
+    pub delivery: String,
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TimelineEntry {
+    pub from: Option<String>,
+    pub to: String,
+    /// The status as the applicant sees it, e.g. `待支付`.
+    pub label: String,
+    pub actor: String,
+    pub reason: Option<String>,
+    pub at: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderSummaryBody {
+    pub id: i64,
+    pub order_no: String,
+    pub status: String,
+    pub status_label: String,
+    pub business: String,
+    pub subject_kind: String,
+    pub subject_name: String,
+    pub package_name: String,
+    pub total_fen: i64,
+    pub created_at: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderBody {
+    #[serde(flatten)]
+    pub summary: OrderSummaryBody,
+    pub delivery: String,
+    /// Recipient, masked phone and address.
+    pub ship_to: Option<String>,
+    pub pickup_point: Option<String>,
+    pub invoice: Option<InvoiceBody>,
+    pub fees: FeesBody,
+    pub timeline: Vec<TimelineEntry>,
+}
+
+fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_default()
+}
+
+fn summary(r: &OrderRecord) -> OrderSummaryBody {
+    OrderSummaryBody {
+        id: r.id.0,
+        order_no: r.order.order_no.clone(),
+        status: r.status.as_str().into(),
+        status_label: r.status.label().into(),
+        business: r.order.business.as_str().into(),
+        subject_kind: r.order.subject_kind.as_str().into(),
+        subject_name: r.order.subject_name.clone(),
+        package_name: r.order.package_name.clone(),
+        total_fen: r.order.fees.total.fen(),
+        created_at: rfc3339(r.created_at),
+    }
+}
+
+impl From<OrderView> for OrderBody {
+    fn from(v: OrderView) -> Self {
+        let ship_to = v.ship_to_masked();
+        let o = &v.record.order;
+        Self {
+            summary: summary(&v.record),
+            delivery: o.delivery.as_str().into(),
+            ship_to,
+            pickup_point: o.pickup_point.clone(),
+            invoice: o.invoice.as_ref().map(|i| InvoiceBody {
+                kind: i.kind.clone(),
+                title: i.title.clone(),
+                taxpayer_no: i.taxpayer_no.clone(),
+                address_phone: i.address_phone.clone(),
+                bank_account: i.bank_account.clone(),
+                delivery: i.delivery.clone(),
+                email: i.email.clone(),
+            }),
+            fees: FeesBody {
+                package_fen: o.fees.package.fen(),
+                delivery_fen: o.fees.delivery.fen(),
+                service_fen: o.fees.service.fen(),
+                total_fen: o.fees.total.fen(),
+            },
+            timeline: v
+                .events
+                .into_iter()
+                .map(|e| TimelineEntry {
+                    from: e.from.map(|s| s.as_str().into()),
+                    to: e.to.as_str().into(),
+                    label: e.to.label().into(),
+                    actor: e.actor.as_str().into(),
+                    reason: e.reason,
+                    at: rfc3339(e.at),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// 确认订单: turn a complete application into an order in 待支付. Send an `Idempotency-Key`
+/// header (8–64 of `A-Z a-z 0-9 - _`); a retry with the same key returns the same order.
+#[utoipa::path(post, path = "/api/v1/applications/{id}/order", tag = "orders", params(("id" = i64, Path),
+        ("Idempotency-Key" = String, Header, description = "Unique per order attempt")),
+    request_body = ConfirmRequest,
+    responses((status = 201, body = OrderBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn confirm_order(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    ApiPath(id): ApiPath<i64>,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<ConfirmRequest>,
+) -> Result<Response, ApiError> {
+    let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let form = ConfirmForm {
+        delivery: req.delivery,
+        address_id: req.address_id,
+        pickup_point_id: req.pickup_point_id,
+        invoice: InvoiceDraft {
+            kind: req.invoice_kind,
+            title: req.invoice_title,
+            taxpayer_no: req.invoice_taxpayer_no,
+            address_phone: req.invoice_address_phone,
+            bank_account: req.invoice_bank_account,
+            delivery: req.invoice_delivery,
+            email: req.invoice_email,
+        },
+        invoice_address_id: req.invoice_address_id,
+    };
+    let view = state.app.confirm_order(&user, ApplicationId(id), &form, key).await?;
+    Ok((StatusCode::CREATED, Json(OrderBody::from(view))).into_response())
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct OrdersQuery {
+    /// Only orders in this status, e.g. `pending_payment`.
+    pub status: Option<String>,
+}
+
+/// 我的订单, newest first, optionally one status tab.
+#[utoipa::path(get, path = "/api/v1/orders", tag = "orders", params(OrdersQuery),
+    responses((status = 200, body = Vec<OrderSummaryBody>), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn list_orders(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Query(q): Query<OrdersQuery>,
+) -> Result<Json<Vec<OrderSummaryBody>>, ApiError> {
+    let filter = match q.status.as_deref() {
+        None | Some("") => None,
+        Some(name) => Some(
+            OrderStatus::parse(name).ok_or_else(|| app::Error::field("status", "status_invalid", "订单状态不存在"))?,
+        ),
+    };
+    let orders = state.app.orders(&user).await?;
+    Ok(Json(orders.iter().filter(|o| filter.is_none_or(|s| o.status == s)).map(summary).collect()))
+}
+
+/// One order with everything submitted, the fee breakdown and its timeline.
+#[utoipa::path(get, path = "/api/v1/orders/{id}", tag = "orders", params(("id" = i64, Path)),
+    responses((status = 200, body = OrderBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get_order(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<OrderBody>, ApiError> {
+    Ok(Json(state.app.order(&user, OrderId(id)).await?.into()))
+}
+
+/// 取消: cancel an unpaid order.
+#[utoipa::path(post, path = "/api/v1/orders/{id}/cancel", tag = "orders", params(("id" = i64, Path)),
+    responses((status = 200, body = OrderBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn cancel_order(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<OrderBody>, ApiError> {
+    Ok(Json(state.app.cancel_order(&user, OrderId(id)).await?.into()))
+}

@@ -1,0 +1,168 @@
+//! Orders over HTTP: 确认订单 with fees computed on the server, idempotent submission, one open
+//! order per subject, frozen applications, cancel, auto-cancel, and the timeline.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use axum::http::{Method, StatusCode};
+use serde_json::json;
+use support::{TestApp, address_body, complete_application, pickup_order_body, resident_id};
+use time::Duration;
+
+const CREDIT_CODE: &str = "91350100M000100Y43";
+
+#[tokio::test]
+async fn a_courier_order_with_an_e_invoice_is_created_unpaid() {
+    let app = TestApp::new().await;
+    let mut c = app.user("13800138000").await;
+    let address = c.call(Method::POST, "/api/v1/addresses", Some(address_body("科技园1栋101"))).await.json()["id"]
+        .as_i64()
+        .unwrap();
+    let application = complete_application(&mut c, "enterprise", CREDIT_CODE).await;
+    let body = json!({
+        "delivery": "courier", "address_id": address,
+        "invoice_kind": "normal", "invoice_title": "示例科技有限公司", "invoice_taxpayer_no": CREDIT_CODE,
+        "invoice_delivery": "email", "invoice_email": "finance@example.com",
+        // Whatever a client claims about money is ignored.
+        "total_fen": 1, "status": "completed"
+    });
+    let reply = c.order(application, "order-attempt-0001", body).await;
+    reply.assert_status(StatusCode::CREATED);
+    let order = reply.json();
+    assert_eq!((order["status"].as_str(), order["status_label"].as_str()), (Some("pending_payment"), Some("待支付")));
+    assert!(order["order_no"].as_str().unwrap().starts_with("SD2026"));
+    assert_eq!(
+        order["fees"],
+        json!({"package_fen": 40_000, "delivery_fen": 1500, "service_fen": 0, "total_fen": 41_500})
+    );
+    assert_eq!(order["ship_to"], "张三 139****5678 广东省深圳市南山区科技园1栋101");
+    assert_eq!(order["invoice"]["email"], "finance@example.com");
+    assert_eq!(order["timeline"].as_array().unwrap().len(), 1);
+    assert_eq!(order["timeline"][0]["label"], "待支付");
+    assert!(!reply.body.contains("13912345678"), "the phone is masked");
+    assert!(!reply.body.contains("flagged"), "internal flags stay internal");
+
+    let list = c.get("/api/v1/orders?status=pending_payment").await.json();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(c.get("/api/v1/orders?status=completed").await.json(), json!([]));
+    assert_eq!(c.get("/api/v1/orders?status=bogus").await.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // The application is frozen while its order is open.
+    let edit = c
+        .call(
+            Method::PUT,
+            &format!("/api/v1/applications/{application}/agent"),
+            Some(json!({"name": "改名", "id_number": "", "phone": "13700137000", "email": "a@example.com"})),
+        )
+        .await;
+    assert_eq!((edit.status, edit.code().as_str()), (StatusCode::CONFLICT, "application_submitted"));
+}
+
+#[tokio::test]
+async fn a_retry_never_creates_a_second_order() {
+    let app = TestApp::new().await;
+    let mut c = app.user("13800138000").await;
+    let application = complete_application(&mut c, "personal", &resident_id(7)).await;
+    let first = c.order(application, "double-click-0001", pickup_order_body()).await;
+    first.assert_status(StatusCode::CREATED);
+    let again = c.order(application, "double-click-0001", pickup_order_body()).await;
+    again.assert_status(StatusCode::CREATED);
+    assert_eq!(first.json()["id"], again.json()["id"]);
+    assert_eq!(c.get("/api/v1/orders").await.json().as_array().unwrap().len(), 1);
+    assert_eq!(first.json()["fees"]["delivery_fen"], 0, "pickup costs no postage");
+
+    let changed = c.order(application, "double-click-0001", json!({"delivery": "pickup", "pickup_point_id": 1, "invoice_kind": "normal", "invoice_title": "李雷", "invoice_delivery": "with_key"})).await;
+    assert_eq!((changed.status, changed.code().as_str()), (StatusCode::CONFLICT, "idempotency_key_reused"));
+    let no_key = c.order(application, "", pickup_order_body()).await;
+    assert_eq!(no_key.fields(), ["idempotency_key"]);
+}
+
+#[tokio::test]
+async fn one_open_order_per_subject_and_business() {
+    let app = TestApp::new().await;
+    let mut c = app.user("13800138000").await;
+    let first = complete_application(&mut c, "enterprise", CREDIT_CODE).await;
+    let order = c.order(first, "subject-order-01", pickup_order_body()).await.json();
+    let second = complete_application(&mut c, "enterprise", &CREDIT_CODE.to_lowercase()).await;
+    let refused = c.order(second, "subject-order-02", pickup_order_body()).await;
+    assert_eq!((refused.status, refused.code().as_str()), (StatusCode::CONFLICT, "open_order_exists"));
+    assert!(refused.body.contains(order["order_no"].as_str().unwrap()), "points at the existing order");
+
+    // Someone else applying for the same company is refused without learning the order number.
+    let mut stranger = app.user("13900139000").await;
+    let theirs = complete_application(&mut stranger, "enterprise", CREDIT_CODE).await;
+    let refused = stranger.order(theirs, "subject-order-03", pickup_order_body()).await;
+    assert_eq!(refused.code(), "open_order_exists");
+    assert!(!refused.body.contains(order["order_no"].as_str().unwrap()));
+
+    // Once the first order is cancelled, the subject is free again.
+    c.call(Method::POST, &format!("/api/v1/orders/{}/cancel", order["id"]), None).await.assert_status(StatusCode::OK);
+    c.order(second, "subject-order-04", pickup_order_body()).await.assert_status(StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn incomplete_or_invalid_confirmations_are_explained() {
+    let app = TestApp::new().await;
+    let mut c = app.user("13800138000").await;
+    let draft = c
+        .call(Method::POST, "/api/v1/applications", Some(json!({"subject_kind": "personal", "business": "new"})))
+        .await
+        .json()["id"]
+        .as_i64()
+        .unwrap();
+    let incomplete = c.order(draft, "incomplete-0001", pickup_order_body()).await;
+    assert_eq!((incomplete.status, incomplete.code().as_str()), (StatusCode::CONFLICT, "application_incomplete"));
+
+    let application = complete_application(&mut c, "personal", &resident_id(9)).await;
+    let bad = c.order(application, "invalid-0001", json!({"delivery": "courier", "address_id": 999, "invoice_kind": "special", "invoice_title": "", "invoice_delivery": "to_address"})).await;
+    bad.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        bad.fields(),
+        ["address_id", "invoice_kind", "invoice_title", "invoice_address_phone", "invoice_bank_account"]
+    );
+    assert!(bad.body.contains("请选择收货地址") && bad.body.contains("增值税专用发票只能开给单位"));
+    assert_eq!(c.get("/api/v1/orders").await.json(), json!([]), "nothing was created");
+}
+
+#[tokio::test]
+async fn cancelling_records_the_change_and_only_works_once() {
+    let app = TestApp::new().await;
+    let mut c = app.user("13800138000").await;
+    let application = complete_application(&mut c, "personal", &resident_id(3)).await;
+    let id = c.order(application, "cancel-me-0001", pickup_order_body()).await.json()["id"].as_i64().unwrap();
+    let cancelled = c.call(Method::POST, &format!("/api/v1/orders/{id}/cancel"), None).await.json();
+    assert_eq!(cancelled["status_label"], "已取消");
+    let timeline = cancelled["timeline"].as_array().unwrap();
+    assert_eq!(
+        (timeline.len(), timeline[1]["from"].as_str(), timeline[1]["actor"].as_str()),
+        (2, Some("pending_payment"), Some("applicant"))
+    );
+    let again = c.call(Method::POST, &format!("/api/v1/orders/{id}/cancel"), None).await;
+    again.assert_status(StatusCode::CONFLICT);
+    assert!(again.body.contains("订单当前状态为“已取消”"));
+    // The application can be edited again.
+    c.call(Method::PUT, &format!("/api/v1/applications/{application}/package"), Some(json!({"package_id": 7})))
+        .await
+        .assert_status(StatusCode::OK);
+}
+
+#[tokio::test]
+async fn unpaid_orders_are_cancelled_after_a_day() {
+    let app = TestApp::new().await;
+    let mut c = app.user("13800138000").await;
+    let application = complete_application(&mut c, "personal", &resident_id(4)).await;
+    let id = c.order(application, "left-unpaid-0001", pickup_order_body()).await.json()["id"].as_i64().unwrap();
+    app.advance(Duration::hours(23));
+    assert_eq!(app.app.cancel_unpaid_orders().await.unwrap(), 0);
+    app.advance(Duration::hours(2));
+    assert_eq!(app.app.cancel_unpaid_orders().await.unwrap(), 1);
+    // A day later the session has expired too.
+    c.forget_csrf();
+    c.login("13800138000", support::PASSWORD).await.assert_status(StatusCode::OK);
+    let order = c.get(&format!("/api/v1/orders/{id}")).await.json();
+    assert_eq!(order["status"], "cancelled");
+    assert_eq!(order["timeline"][1]["actor"], "system");
+    assert_eq!(order["timeline"][1]["reason"], "超时未支付，系统已自动取消");
+    assert_eq!(app.app.cancel_unpaid_orders().await.unwrap(), 0, "nothing twice");
+}
