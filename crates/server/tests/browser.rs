@@ -136,6 +136,83 @@ async fn register_login_add_address_change_password() {
     result.unwrap();
 }
 
+/// Registers `phone` with `password` through the pages and logs in.
+async fn register_and_login(driver: &WebDriver, base: &str, phone: &str, password: &str) -> WebDriverResult<()> {
+    driver.goto(format!("{base}/register")).await?;
+    fill(driver, "#f-phone", phone).await;
+    driver.find(By::Css("[data-send-code]")).await?.click().await?;
+    wait_for(driver, "[data-code-status]", "验证码已发送").await;
+    driver.goto(format!("{base}/dev/outbox")).await?;
+    let body = wait_for(driver, "[data-testid=outbox-message] .message-body", "验证码").await;
+    let code: String = body.split(|c: char| !c.is_ascii_digit()).find(|w| w.len() == 6).expect("code").to_owned();
+    driver.goto(format!("{base}/register")).await?;
+    fill(driver, "#f-phone", phone).await;
+    fill(driver, "#f-code", &code).await;
+    fill(driver, "#f-password", password).await;
+    fill(driver, "#f-password_confirm", password).await;
+    driver.find(By::Css("form[data-code-form] button[value=submit]:not(.offscreen)")).await?.click().await?;
+    wait_for(driver, ".notice", "注册成功").await;
+    fill(driver, "#f-phone", phone).await;
+    fill(driver, "#f-password", password).await;
+    driver.find(By::Css("form[action='/login'] button[type=submit]")).await?.click().await?;
+    wait_for(driver, "[data-testid=current-user]", &phone[7..]).await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_person_applies_confirms_pickup_and_cancels() {
+    let data = tempfile::tempdir().unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let (_server, base) = start_server(data.path());
+    let (_chromedriver, driver_url) = start_chromedriver();
+    let driver = browser(&driver_url, profile.path()).await;
+    let result = apply_journey(&driver, &base).await;
+    let _ = driver.quit().await;
+    result.unwrap();
+}
+
+async fn apply_journey(driver: &WebDriver, base: &str) -> WebDriverResult<()> {
+    register_and_login(driver, base, "13900139000", PASSWORD).await?;
+    driver.find(By::LinkText("在线补办/新办")).await?.click().await?;
+    driver.find(By::Css("input[name=subject_kind][value=personal]")).await?.click().await?;
+    driver.find(By::Css("input[name=business][value=new]")).await?.click().await?;
+    driver.find(By::Css("form[action='/apply'] button[type=submit]")).await?.click().await?;
+
+    wait_for(driver, "h1", "个人新办").await;
+    driver.find(By::Css("input[name=package_id]")).await?.click().await?;
+    driver.find(By::Css("form[data-step=package] button[type=submit]")).await?.click().await?;
+
+    wait_for(driver, "h2", "本人身份信息").await;
+    choose(driver, "#f-user_type", "individual").await;
+    fill(driver, "#f-holder_name", "李雷").await;
+    fill(driver, "#f-holder_id_number", "11010519491231002X").await;
+    driver.find(By::Css("form[data-step=subject] button[type=submit]")).await?.click().await?;
+
+    wait_for(driver, "h2", "经办人信息").await;
+    fill(driver, "#f-name", "李雷").await;
+    fill(driver, "#f-id_number", "11010519491231002X").await;
+    fill(driver, "#f-phone", "13900139000").await;
+    fill(driver, "#f-email", "lilei@example.com").await;
+    driver.find(By::Css("form[data-step=agent] button[type=submit]")).await?.click().await?;
+
+    wait_for(driver, "h2", "核对申请信息").await;
+    let facts = wait_for(driver, ".facts", "110***********002X").await;
+    assert!(!facts.contains("11010519491231002X"), "the ID number is masked");
+    driver.find(By::Css("input[name=delivery][value=pickup]")).await?.click().await?;
+    driver.find(By::Css("form[data-step=confirm] button[type=submit]")).await?.click().await?;
+
+    wait_for(driver, ".notice", "订单已提交").await;
+    wait_for(driver, "[data-testid=order-status]", "待支付").await;
+    wait_for(driver, "[data-testid=order-total]", "¥200.00").await;
+    driver.find(By::Css("form[action$='/cancel'] button")).await?.click().await?;
+    driver.accept_alert().await?;
+    wait_for(driver, "[data-testid=order-status]", "已取消").await;
+
+    driver.goto(format!("{base}/orders?status=cancelled")).await?;
+    wait_for(driver, "[data-testid=order]", "个人新办").await;
+    Ok(())
+}
+
 async fn journey(driver: &WebDriver, base: &str) -> WebDriverResult<()> {
     // Register: the code button works in place (app.js) and the code is read from the dev outbox.
     driver.goto(format!("{base}/")).await?;

@@ -48,8 +48,18 @@ async fn the_matrix_lists_every_id_route() {
     assert_eq!(documented, listed, "an id-bearing API route is missing from the IDOR matrix");
 }
 
-#[tokio::test]
-async fn no_route_shows_or_changes_another_users_objects() {
+/// The owner's objects (an address, a draft, an order) and an intruder who owns objects too.
+struct Fixture {
+    app: TestApp,
+    owner: support::Client,
+    other: support::Client,
+    address: i64,
+    application: i64,
+    ordered: i64,
+    order: i64,
+}
+
+async fn fixture() -> Fixture {
     let app = TestApp::new().await;
     let mut owner = app.user("13800138000").await;
     let mut other = app.user("13900139000").await;
@@ -83,6 +93,12 @@ async fn no_route_shows_or_changes_another_users_objects() {
         .await
         .assert_status(StatusCode::CREATED);
 
+    Fixture { app, owner, other, address, application, ordered, order }
+}
+
+#[tokio::test]
+async fn no_api_route_shows_or_changes_another_users_objects() {
+    let Fixture { app, mut owner, mut other, address, application, order, .. } = fixture().await;
     for (method, template, body) in matrix() {
         let id = if template.contains("addresses") {
             address
@@ -102,6 +118,19 @@ async fn no_route_shows_or_changes_another_users_objects() {
         assert_eq!(anon.status, StatusCode::UNAUTHORIZED, "anonymous {method} {path}");
     }
 
+    // The owner's objects are untouched.
+    let after = owner.get(&format!("/api/v1/addresses/{address}")).await.json();
+    assert_eq!((after["detail"].as_str(), after["is_default"].as_bool()), (Some("机密大厦8层808"), Some(true)));
+    let mine = owner.get(&format!("/api/v1/applications/{application}")).await.json();
+    assert_eq!((mine["company_name"].as_str(), mine["package_id"].as_i64()), (Some("机密科技有限公司"), None));
+    assert_eq!(owner.get(&format!("/api/v1/orders/{order}")).await.json()["status"], "pending_payment");
+    assert!(!other.get("/api/v1/orders").await.body.contains("机密科技"));
+}
+
+#[tokio::test]
+async fn no_page_shows_or_changes_another_users_objects() {
+    // `_app` keeps the database alive for the whole test.
+    let Fixture { app: _app, mut owner, mut other, address, application, ordered, order } = fixture().await;
     // HTML routes that carry an address id.
     let reply = other.get(&format!("/addresses/{address}/edit")).await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
@@ -123,14 +152,39 @@ async fn no_route_shows_or_changes_another_users_objects() {
         assert_eq!(reply.status, StatusCode::NOT_FOUND, "POST {path}");
         assert!(!reply.body.contains("机密大厦"));
     }
+    for path in [
+        format!("/applications/{application}"),
+        format!("/applications/{application}/subject"),
+        format!("/orders/{order}"),
+    ] {
+        let reply = other.get(&path).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "GET {path}");
+        assert!(!reply.body.contains("机密科技") && !reply.body.contains("示例科技"), "GET {path} leaked");
+    }
+    for path in [
+        format!("/applications/{application}/package"),
+        format!("/applications/{ordered}/confirm"),
+        format!("/orders/{order}/cancel"),
+    ] {
+        let reply = other
+            .submit(
+                &path,
+                &[
+                    ("package_id", "1"),
+                    ("delivery", "pickup"),
+                    ("pickup_point_id", "1"),
+                    ("invoice_kind", "none"),
+                    ("idempotency_key", "intruder-0001"),
+                ],
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "POST {path}");
+    }
+    assert!(!other.get("/orders").await.body.contains("示例科技"));
     assert!(!other.get("/api/v1/addresses").await.body.contains("机密大厦"));
     assert!(!other.get("/api/v1/applications").await.body.contains("机密科技"));
 
-    // The owner's objects are untouched.
     let after = owner.get(&format!("/api/v1/addresses/{address}")).await.json();
-    assert_eq!((after["detail"].as_str(), after["is_default"].as_bool()), (Some("机密大厦8层808"), Some(true)));
-    let mine = owner.get(&format!("/api/v1/applications/{application}")).await.json();
-    assert_eq!((mine["company_name"].as_str(), mine["package_id"].as_i64()), (Some("机密科技有限公司"), None));
+    assert_eq!(after["detail"].as_str(), Some("机密大厦8层808"));
     assert_eq!(owner.get(&format!("/api/v1/orders/{order}")).await.json()["status"], "pending_payment");
-    assert!(!other.get("/api/v1/orders").await.body.contains("机密科技"));
 }

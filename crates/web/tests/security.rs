@@ -34,7 +34,16 @@ fn unsafe_routes(id: i64) -> Vec<(Method, String)> {
     {
         routes.push((Method::POST, path.to_owned()));
     }
-    for path in ["/addresses/{id}", "/addresses/{id}/delete", "/addresses/{id}/default"] {
+    for path in [
+        "/addresses/{id}",
+        "/addresses/{id}/delete",
+        "/addresses/{id}/default",
+        "/applications/{id}/package",
+        "/applications/{id}/subject",
+        "/applications/{id}/agent",
+        "/applications/{id}/confirm",
+        "/orders/{id}/cancel",
+    ] {
         routes.push((Method::POST, path.replace("{id}", &id.to_string())));
     }
     routes

@@ -3,8 +3,10 @@
 
 mod account;
 mod addresses;
+mod applications;
 mod auth;
 mod dev;
+mod orders;
 mod site;
 
 use askama::Template;
@@ -18,8 +20,13 @@ use crate::AppState;
 use crate::visitor::Visitor;
 
 pub fn router(dev_mode: bool) -> Router<AppState> {
-    let router =
-        Router::new().merge(site::router()).merge(auth::router()).merge(account::router()).merge(addresses::router());
+    let router = Router::new()
+        .merge(site::router())
+        .merge(auth::router())
+        .merge(account::router())
+        .merge(addresses::router())
+        .merge(applications::router())
+        .merge(orders::router());
     if dev_mode { router.merge(dev::router()) } else { router }
 }
 
@@ -94,6 +101,8 @@ fn notice_text(key: &str) -> Option<&'static str> {
         "address_saved" => "收货地址已保存。",
         "address_deleted" => "收货地址已删除。",
         "default_set" => "已设为默认收货地址。",
+        "order_created" => "订单已提交，请在24小时内完成支付，超时订单将自动取消。",
+        "order_cancelled" => "订单已取消。",
         _ => return None,
     })
 }
@@ -113,6 +122,11 @@ impl Form {
     pub fn with(mut self, name: &'static str, value: impl Into<String>) -> Self {
         self.values.insert(name, value.into());
         self
+    }
+
+    /// Whether `name` currently holds `value` (for checked radios and selected options).
+    pub fn is(&self, name: &str, value: &str) -> bool {
+        self.value(name) == value
     }
 
     pub fn value(&self, name: &str) -> &str {

@@ -1,0 +1,333 @@
+//! 在线补办/新办 in the browser: choose the business type, then fill 套餐, 主体 and 经办人 step by
+//! step (each step saved as it is submitted, so a reload or a later visit resumes), then 确认订单.
+
+use app::applications::{AgentForm, ApplicationView, StartForm, SubjectForm};
+use app::orders::ConfirmForm;
+use app::ports::{AddressRecord, Catalog, PackageRecord};
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use axum::{Form as FormBody, Router};
+use domain::application::{ReplacementReason, SubjectKind, UserType};
+use domain::invoice::InvoiceDraft;
+use domain::{ApplicationId, Money};
+use serde::Deserialize;
+
+use super::{Form, Layout, Nav, failure, render, see_other};
+use crate::AppState;
+use crate::visitor::{PageUser, Visitor};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/apply", get(apply_page).post(start))
+        .route("/applications/{id}", get(resume))
+        .route("/applications/{id}/{step}", get(step_page).post(save_step))
+}
+
+#[derive(Template)]
+#[template(path = "apply.html")]
+struct ApplyPage {
+    layout: Layout,
+    form: Form,
+    reasons: &'static [ReplacementReason],
+    drafts: Vec<ApplicationView>,
+}
+
+async fn apply_page(State(state): State<AppState>, visitor: Visitor) -> Response {
+    let drafts = match &visitor.user {
+        Some(user) => match state.app.applications(user).await {
+            Ok(list) => list,
+            Err(err) => return failure(&state, &err),
+        },
+        None => Vec::new(),
+    };
+    let layout = Layout::new(&state, &visitor, "在线补办/新办", Nav::Apply);
+    render(StatusCode::OK, &ApplyPage { layout, form: Form::default(), reasons: ReplacementReason::ALL, drafts })
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct StartFields {
+    subject_kind: String,
+    business: String,
+    replacement_reason: String,
+    replaced_serial: String,
+}
+
+async fn start(
+    State(state): State<AppState>,
+    PageUser(user, visitor): PageUser,
+    FormBody(f): FormBody<StartFields>,
+) -> Response {
+    let form = StartForm {
+        subject_kind: f.subject_kind.clone(),
+        business: f.business.clone(),
+        replacement_reason: f.replacement_reason.clone(),
+        replaced_serial: f.replaced_serial.clone(),
+    };
+    match state.app.start_application(&user, &form).await {
+        Ok(view) => see_other(&format!("/applications/{}/package", view.record.id)),
+        Err(err) => {
+            let mut form = Form::default()
+                .with("subject_kind", f.subject_kind)
+                .with("business", f.business)
+                .with("replacement_reason", f.replacement_reason)
+                .with("replaced_serial", f.replaced_serial);
+            let status = form.fail(err);
+            let layout = Layout::new(&state, &visitor, "在线补办/新办", Nav::Apply);
+            render(status, &ApplyPage { layout, form, reasons: ReplacementReason::ALL, drafts: Vec::new() })
+        }
+    }
+}
+
+/// The steps of the form, in order.
+const STEPS: [(&str, &str); 4] =
+    [("package", "选择套餐"), ("subject", "主体信息"), ("agent", "经办人信息"), ("confirm", "确认订单")];
+
+#[derive(Template)]
+#[template(path = "application_step.html")]
+struct StepPage {
+    layout: Layout,
+    view: ApplicationView,
+    step: &'static str,
+    steps: [(&'static str, &'static str); 4],
+    form: Form,
+    packages: Vec<PackageRecord>,
+    user_types: &'static [UserType],
+    catalog: Catalog,
+    addresses: Vec<AddressRecord>,
+    idempotency_key: String,
+}
+
+impl StepPage {
+    fn is_enterprise(&self) -> bool {
+        self.view.record.subject_kind == SubjectKind::Enterprise
+    }
+
+    /// The fee breakdown for a delivery method, as the confirm step shows it.
+    fn total_with(&self, courier: bool) -> String {
+        let price = self.view.package.as_ref().map_or(Money::ZERO, |p| p.price);
+        let fees = &self.catalog.fees;
+        let delivery = if courier { fees.courier } else { fees.pickup };
+        price
+            .checked_add(delivery)
+            .and_then(|t| t.checked_add(fees.service))
+            .map_or_else(|_| "-".into(), |m| m.to_string())
+    }
+
+    fn step_class(&self, key: &str) -> &'static str {
+        let current = STEPS.iter().position(|(k, _)| *k == self.step).unwrap_or(0);
+        let this = STEPS.iter().position(|(k, _)| *k == key).unwrap_or(0);
+        match this.cmp(&current) {
+            std::cmp::Ordering::Less => "done",
+            std::cmp::Ordering::Equal => "current",
+            std::cmp::Ordering::Greater => "",
+        }
+    }
+}
+
+async fn resume(State(state): State<AppState>, PageUser(user, _): PageUser, Path(id): Path<String>) -> Response {
+    let Some(id) = parse_id(&id) else { return failure(&state, &app::Error::NotFound) };
+    match state.app.application(&user, id).await {
+        Ok(view) => {
+            let next = view.missing_steps().first().copied().unwrap_or("confirm");
+            see_other(&format!("/applications/{}/{next}", id.0))
+        }
+        Err(err) => failure(&state, &err),
+    }
+}
+
+async fn step_page(
+    State(state): State<AppState>,
+    PageUser(user, visitor): PageUser,
+    Path((id, step)): Path<(String, String)>,
+) -> Response {
+    let Some(id) = parse_id(&id) else { return failure(&state, &app::Error::NotFound) };
+    let view = match state.app.application(&user, id).await {
+        Ok(view) => view,
+        Err(err) => return failure(&state, &err),
+    };
+    let form = prefill(&view, &step);
+    show_step(&state, &visitor, &user, view, &step, form, StatusCode::OK).await
+}
+
+fn prefill(view: &ApplicationView, step: &str) -> Form {
+    let r = &view.record;
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    match step {
+        "package" => Form::default().with("package_id", r.package_id.map(|p| p.0.to_string()).unwrap_or_default()),
+        "subject" => Form::default()
+            .with("company_name", text(&r.company_name))
+            .with("credit_code", text(&r.credit_code))
+            .with("user_type", r.user_type.map(|t| t.as_str().to_owned()).unwrap_or_default())
+            .with("holder_name", text(&r.holder_name)),
+        "agent" => Form::default()
+            .with("name", text(&r.agent_name))
+            .with("phone", text(&r.agent_phone))
+            .with("email", text(&r.agent_email)),
+        _ => Form::default().with("delivery", "courier").with("invoice_kind", "none").with("invoice_delivery", "email"),
+    }
+}
+
+async fn show_step(
+    state: &AppState,
+    visitor: &Visitor,
+    user: &app::sessions::CurrentUser,
+    view: ApplicationView,
+    step: &str,
+    form: Form,
+    status: StatusCode,
+) -> Response {
+    let Some(&(step, title)) = STEPS.iter().find(|(k, _)| *k == step) else {
+        return failure(state, &app::Error::NotFound);
+    };
+    let (catalog, addresses) = match (state.app.catalog().await, state.app.list_addresses(user).await) {
+        (Ok(c), Ok(a)) => (c, a),
+        (Err(err), _) | (_, Err(err)) => return failure(state, &err),
+    };
+    let packages = catalog.packages.iter().filter(|p| p.subject_kind == view.record.subject_kind).cloned().collect();
+    let page = StepPage {
+        layout: Layout::new(state, visitor, title, Nav::Apply),
+        user_types: view.record.subject_kind.user_types(),
+        view,
+        step,
+        steps: STEPS,
+        form,
+        packages,
+        catalog,
+        addresses,
+        idempotency_key: app::crypto::random_token(),
+    };
+    render(status, &page)
+}
+
+/// Every step's fields; each step reads the ones it owns.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct StepFields {
+    package_id: String,
+    company_name: String,
+    credit_code: String,
+    user_type: String,
+    holder_name: String,
+    holder_id_number: String,
+    name: String,
+    id_number: String,
+    phone: String,
+    email: String,
+    delivery: String,
+    address_id: String,
+    pickup_point_id: String,
+    invoice_kind: String,
+    invoice_title: String,
+    invoice_taxpayer_no: String,
+    invoice_address_phone: String,
+    invoice_bank_account: String,
+    invoice_delivery: String,
+    invoice_email: String,
+    invoice_address_id: String,
+    idempotency_key: String,
+}
+
+async fn save_step(
+    State(state): State<AppState>,
+    PageUser(user, visitor): PageUser,
+    Path((id, step)): Path<(String, String)>,
+    FormBody(f): FormBody<StepFields>,
+) -> Response {
+    let Some(id) = parse_id(&id) else { return failure(&state, &app::Error::NotFound) };
+    let app = &state.app;
+    let (result, next) = match step.as_str() {
+        "package" => {
+            (app.choose_package(&user, id, f.package_id.parse().unwrap_or(-1)).await.map(|_| ()), "subject".to_owned())
+        }
+        "subject" => {
+            let form = SubjectForm {
+                company_name: f.company_name.clone(),
+                credit_code: f.credit_code.clone(),
+                user_type: f.user_type.clone(),
+                holder_name: f.holder_name.clone(),
+                holder_id_number: f.holder_id_number.clone(),
+            };
+            (app.save_subject(&user, id, &form).await.map(|_| ()), "agent".to_owned())
+        }
+        "agent" => {
+            let form = AgentForm {
+                name: f.name.clone(),
+                id_number: f.id_number.clone(),
+                phone: f.phone.clone(),
+                email: f.email.clone(),
+            };
+            (app.save_agent(&user, id, &form).await.map(|_| ()), "confirm".to_owned())
+        }
+        "confirm" => {
+            let form = confirm_form(&f);
+            match app.confirm_order(&user, id, &form, &f.idempotency_key).await {
+                Ok(order) => return see_other(&format!("/orders/{}?notice=order_created", order.record.id)),
+                Err(err) => (Err(err), String::new()),
+            }
+        }
+        _ => return failure(&state, &app::Error::NotFound),
+    };
+    match result {
+        Ok(()) => see_other(&format!("/applications/{}/{next}", id.0)),
+        Err(err @ (app::Error::NotFound | app::Error::Unauthenticated)) => failure(&state, &err),
+        Err(err) => {
+            let view = match app.application(&user, id).await {
+                Ok(view) => view,
+                Err(err) => return failure(&state, &err),
+            };
+            let mut form = refill(f);
+            let status = form.fail(err);
+            show_step(&state, &visitor, &user, view, &step, form, status).await
+        }
+    }
+}
+
+fn confirm_form(f: &StepFields) -> ConfirmForm {
+    ConfirmForm {
+        delivery: f.delivery.clone(),
+        address_id: f.address_id.parse().ok(),
+        pickup_point_id: f.pickup_point_id.parse().ok(),
+        invoice: InvoiceDraft {
+            kind: f.invoice_kind.clone(),
+            title: f.invoice_title.clone(),
+            taxpayer_no: f.invoice_taxpayer_no.clone(),
+            address_phone: f.invoice_address_phone.clone(),
+            bank_account: f.invoice_bank_account.clone(),
+            delivery: f.invoice_delivery.clone(),
+            email: f.invoice_email.clone(),
+        },
+        invoice_address_id: f.invoice_address_id.parse().ok(),
+    }
+}
+
+/// What was typed comes back into the form (ID numbers never do).
+fn refill(f: StepFields) -> Form {
+    Form::default()
+        .with("package_id", f.package_id)
+        .with("company_name", f.company_name)
+        .with("credit_code", f.credit_code)
+        .with("user_type", f.user_type)
+        .with("holder_name", f.holder_name)
+        .with("name", f.name)
+        .with("phone", f.phone)
+        .with("email", f.email)
+        .with("delivery", f.delivery)
+        .with("address_id", f.address_id)
+        .with("pickup_point_id", f.pickup_point_id)
+        .with("invoice_kind", f.invoice_kind)
+        .with("invoice_title", f.invoice_title)
+        .with("invoice_taxpayer_no", f.invoice_taxpayer_no)
+        .with("invoice_address_phone", f.invoice_address_phone)
+        .with("invoice_bank_account", f.invoice_bank_account)
+        .with("invoice_delivery", f.invoice_delivery)
+        .with("invoice_email", f.invoice_email)
+        .with("invoice_address_id", f.invoice_address_id)
+}
+
+fn parse_id(raw: &str) -> Option<ApplicationId> {
+    raw.parse().ok().map(ApplicationId)
+}

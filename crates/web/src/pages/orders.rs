@@ -1,0 +1,126 @@
+//! 我的订单: orders by status tab, an order's details with its fee breakdown and timeline, and
+//! 取消 for an unpaid order.
+
+use app::orders::OrderView;
+use app::ports::OrderRecord;
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use domain::{OrderId, OrderStatus};
+use serde::Deserialize;
+
+use super::{Layout, Nav, failure, render, see_other};
+use crate::AppState;
+use crate::visitor::PageUser;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/orders", get(list))
+        .route("/orders/{id}", get(detail))
+        .route("/orders/{id}/cancel", post(cancel))
+}
+
+/// Tabs of the list, in the manual's order.
+const TABS: [OrderStatus; 8] = [
+    OrderStatus::PendingPayment,
+    OrderStatus::UnderReview,
+    OrderStatus::Processing,
+    OrderStatus::Delivering,
+    OrderStatus::Completed,
+    OrderStatus::Rejected,
+    OrderStatus::Cancelled,
+    OrderStatus::Refunded,
+];
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ListQuery {
+    status: Option<String>,
+    notice: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "orders.html")]
+struct ListPage {
+    layout: Layout,
+    tabs: [OrderStatus; 8],
+    current: Option<OrderStatus>,
+    orders: Vec<OrderRecord>,
+}
+
+impl ListPage {
+    #[allow(clippy::trivially_copy_pass_by_ref)] // askama hands loop items over by reference
+    fn tab_class(&self, tab: &OrderStatus) -> &'static str {
+        if self.current == Some(*tab) { "active" } else { "" }
+    }
+
+    fn when(order: &OrderRecord) -> String {
+        local_time(order.created_at)
+    }
+}
+
+fn local_time(t: time::OffsetDateTime) -> String {
+    t.to_offset(time::macros::offset!(+8))
+        .format(time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]"))
+        .unwrap_or_default()
+}
+
+async fn list(
+    State(state): State<AppState>,
+    PageUser(user, visitor): PageUser,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    let current = q.status.as_deref().and_then(OrderStatus::parse);
+    match state.app.orders(&user).await {
+        Ok(all) => {
+            let orders = all.into_iter().filter(|o| current.is_none_or(|s| o.status == s)).collect();
+            let layout = Layout::new(&state, &visitor, "我的订单", Nav::Orders).with_notice(q.notice.as_deref());
+            render(StatusCode::OK, &ListPage { layout, tabs: TABS, current, orders })
+        }
+        Err(err) => failure(&state, &err),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "order.html")]
+struct DetailPage {
+    layout: Layout,
+    view: OrderView,
+}
+
+impl DetailPage {
+    fn when(t: &time::OffsetDateTime) -> String {
+        local_time(*t)
+    }
+
+    fn can_cancel(&self) -> bool {
+        self.view.record.status == OrderStatus::PendingPayment
+    }
+}
+
+async fn detail(
+    State(state): State<AppState>,
+    PageUser(user, visitor): PageUser,
+    Path(id): Path<String>,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    let Ok(id) = id.parse().map(OrderId) else { return failure(&state, &app::Error::NotFound) };
+    match state.app.order(&user, id).await {
+        Ok(view) => {
+            let layout = Layout::new(&state, &visitor, "订单详情", Nav::Orders).with_notice(q.notice.as_deref());
+            render(StatusCode::OK, &DetailPage { layout, view })
+        }
+        Err(err) => failure(&state, &err),
+    }
+}
+
+async fn cancel(State(state): State<AppState>, PageUser(user, _): PageUser, Path(id): Path<String>) -> Response {
+    let Ok(id) = id.parse().map(OrderId) else { return failure(&state, &app::Error::NotFound) };
+    match state.app.cancel_order(&user, id).await {
+        Ok(_) => see_other(&format!("/orders/{}?notice=order_cancelled", id.0)),
+        Err(err) => failure(&state, &err),
+    }
+}

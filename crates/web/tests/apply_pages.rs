@@ -1,0 +1,115 @@
+//! The application journey in HTML, without JavaScript: business type, the three steps with
+//! errors beside fields, 确认订单, the order under 待支付, and 取消.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use axum::http::{Method, StatusCode};
+use support::{TestApp, address_body, resident_id};
+
+#[tokio::test]
+async fn a_company_replacement_from_business_type_to_cancelled_order() {
+    let app = TestApp::new().await;
+    let mut c = app.user("13800138000").await;
+    c.call(Method::POST, "/api/v1/addresses", Some(address_body("科技园南区1栋101")))
+        .await
+        .assert_status(StatusCode::CREATED);
+
+    let missing = c.submit("/apply", &[("subject_kind", "enterprise"), ("business", "replacement")]).await;
+    missing.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(missing.body.contains("请选择补办原因"));
+    let started = c
+        .submit(
+            "/apply",
+            &[("subject_kind", "enterprise"), ("business", "replacement"), ("replacement_reason", "lost")],
+        )
+        .await;
+    assert_eq!(started.status, StatusCode::SEE_OTHER);
+    let step = started.header("location").unwrap().to_owned();
+    assert!(step.ends_with("/package"), "{step}");
+    let base = step.trim_end_matches("/package").to_owned();
+
+    let page = c.get(&step).await;
+    assert!(page.body.contains("企业补办（遗失）") && page.body.contains("¥400.00"));
+    let catalog = c.get("/api/v1/catalog").await.json();
+    let package = catalog["packages"][0]["id"].to_string();
+    assert_eq!(
+        c.submit(&step, &[("package_id", &package)]).await.header("location"),
+        Some(format!("{base}/subject").as_str())
+    );
+
+    let bad = c
+        .submit(
+            &format!("{base}/subject"),
+            &[
+                ("company_name", "示例科技有限公司"),
+                ("credit_code", "123"),
+                ("user_type", "enterprise"),
+                ("holder_name", "王五"),
+                ("holder_id_number", "110105194912310021"),
+            ],
+        )
+        .await;
+    bad.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("统一社会信用代码应为18位") && bad.body.contains("身份证号码校验位不正确"));
+    assert!(bad.body.contains("value=\"示例科技有限公司\""), "typed values stay");
+    assert!(!bad.body.contains("110105194912310021"), "ID numbers are never echoed");
+    c.submit(
+        &format!("{base}/subject"),
+        &[
+            ("company_name", "示例科技有限公司"),
+            ("credit_code", "91350100M000100Y43"),
+            ("user_type", "enterprise"),
+            ("holder_name", "王五"),
+            ("holder_id_number", "11010519491231002X"),
+        ],
+    )
+    .await
+    .assert_status(StatusCode::SEE_OTHER);
+    let agent_id = resident_id(5);
+    c.submit(
+        &format!("{base}/agent"),
+        &[("name", "赵六"), ("id_number", &agent_id), ("phone", "13700137000"), ("email", "agent@example.com")],
+    )
+    .await
+    .assert_status(StatusCode::SEE_OTHER);
+
+    // A reload resumes where the applicant stopped.
+    assert_eq!(c.get(&base).await.header("location"), Some(format!("{base}/confirm").as_str()));
+    let confirm = c.get(&format!("{base}/confirm")).await;
+    assert!(confirm.body.contains("110***********002X") && !confirm.body.contains("11010519491231002X"));
+    assert!(confirm.body.contains("快递 ¥415.00 / 自提 ¥400.00"));
+    let key =
+        confirm.body.split("name=\"idempotency_key\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+
+    let address = c.get("/api/v1/addresses").await.json()[0]["id"].to_string();
+    let fields = [
+        ("delivery", "courier"),
+        ("address_id", address.as_str()),
+        ("invoice_kind", "normal"),
+        ("invoice_title", "示例科技有限公司"),
+        ("invoice_taxpayer_no", "91350100M000100Y43"),
+        ("invoice_delivery", "email"),
+        ("invoice_email", "finance@example.com"),
+        ("idempotency_key", key.as_str()),
+    ];
+    let placed = c.submit(&format!("{base}/confirm"), &fields).await;
+    assert_eq!(placed.status, StatusCode::SEE_OTHER);
+    let order_page = placed.header("location").unwrap().to_owned();
+    // The same form sent twice (a double click) lands on the same order.
+    assert_eq!(c.submit(&format!("{base}/confirm"), &fields).await.header("location"), Some(order_page.as_str()));
+
+    let detail = c.get(&order_page).await;
+    assert!(detail.body.contains("订单已提交") && detail.body.contains("待支付") && detail.body.contains("¥415.00"));
+    assert!(detail.body.contains("139****5678") && !detail.body.contains("13912345678"));
+    let list = c.get("/orders?status=pending_payment").await;
+    assert!(list.body.contains("企业补办") && list.body.contains("¥415.00"));
+
+    let order_id = order_page.trim_start_matches("/orders/").split('?').next().unwrap().to_owned();
+    c.submit(&format!("/orders/{order_id}/cancel"), &[]).await.assert_status(StatusCode::SEE_OTHER);
+    let cancelled = c.get(&format!("/orders/{order_id}")).await;
+    assert!(cancelled.body.contains("已取消") && !cancelled.body.contains("取消订单</button>"));
+    assert!(c.get("/orders?status=cancelled").await.body.contains("企业补办"));
+    assert!(!c.get("/orders?status=pending_payment").await.body.contains("企业补办"));
+}
