@@ -46,7 +46,7 @@ pub struct Profile {
 impl App {
     /// Creates an account after checking the SMS code. The caller then logs in.
     pub async fn register(&self, form: &Registration) -> Result<(), Error> {
-        let (phone, code, password) = parse_phone_code_password(form, &[])?;
+        let (phone, code, password) = parse_phone_code_password(form)?;
         self.consume_sms_code(&phone, SmsPurpose::Register, &code).await?;
         let hash = hash_password(password.expose().to_owned()).await?;
         match self.store.create_user(&phone, &hash, self.clock.now()).await {
@@ -116,7 +116,7 @@ impl App {
     /// Sets a new password after checking an SMS code, ends every session of the account and
     /// lifts a login throttle on it.
     pub async fn reset_password(&self, form: &PasswordReset) -> Result<(), Error> {
-        let (phone, code, password) = parse_phone_code_password(form, &[])?;
+        let (phone, code, password) = parse_phone_code_password(form)?;
         self.consume_sms_code(&phone, SmsPurpose::ResetPassword, &code).await?;
         let Some(user) = self.store.user_by_phone(&phone).await? else {
             // Unreachable in practice (no code is sent to unknown numbers), and must look the same.
@@ -177,16 +177,16 @@ impl App {
     }
 }
 
-fn parse_phone_code_password(form: &Registration, personal: &[&str]) -> Result<(Phone, SmsCode, NewPassword), Error> {
+/// The phone number, SMS code and new password of a registration or reset; the phone number
+/// itself counts as a weak password.
+fn parse_phone_code_password(form: &Registration) -> Result<(Phone, SmsCode, NewPassword), Error> {
     let mut errors = FieldErrors::new();
     let phone = errors.check("phone", Phone::parse(&form.phone));
     let code = errors.check("code", SmsCode::parse(&form.code));
-    let mut words = personal.to_vec();
-    words.push(form.phone.as_str());
     let password = check_new_password(
         &mut errors,
         ("password", "password_confirm"),
-        NewPassword::parse(&form.password, &form.password_confirm, &words),
+        NewPassword::parse(&form.password, &form.password_confirm, &[form.phone.as_str()]),
     );
     match (phone, code, password) {
         (Some(phone), Some(code), Some(password)) => Ok((phone, code, password)),

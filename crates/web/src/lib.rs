@@ -79,7 +79,7 @@ pub fn router(app: App, config: WebConfig) -> Router {
         .merge(assets::router())
         .fallback(pages::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), visitor::visitor_layer))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), security::headers_layer))
+        .layer(axum::middleware::from_fn(security::headers_layer))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
         .layer(CatchPanicLayer::custom(error::panic_response))

@@ -2,18 +2,16 @@
 //! no sniffing, a strict referrer policy, HSTS, and `no-store` unless a handler chose a cache
 //! policy (only static assets do).
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
-
-use crate::AppState;
 
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
                    connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; \
                    form-action 'self'; frame-ancestors 'none'";
 
-pub async fn headers_layer(State(_state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn headers_layer(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     let fixed: [(HeaderName, &'static str); 7] = [

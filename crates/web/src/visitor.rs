@@ -181,11 +181,8 @@ fn csrf_rejection(is_api: bool) -> Response {
 
 /// The first value of `name` in an urlencoded body.
 fn form_urlencoded_value(body: &[u8], name: &str) -> Option<String> {
-    serde_urlencoded_pairs(body).into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
-}
-
-fn serde_urlencoded_pairs(body: &[u8]) -> Vec<(String, String)> {
-    serde_urlencoded::from_bytes::<Vec<(String, String)>>(body).unwrap_or_default()
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).unwrap_or_default();
+    pairs.into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
 }
 
 /// The visitor, whoever they are.
