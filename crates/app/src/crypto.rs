@@ -95,6 +95,41 @@ impl Keys {
         String::from_utf8(plain).map_err(|_| StoreError::Other("sealed value is not text".into()))
     }
 
+    /// Envelope-encrypts a blob: a fresh random data key per object encrypts it (AES-256-GCM,
+    /// `label` as associated data), and the data key is sealed under the master key. Returns
+    /// `(nonce || ciphertext, wrapped data key)`.
+    pub fn seal_blob(&self, label: &str, plaintext: &[u8]) -> Result<(Vec<u8>, String), StoreError> {
+        use aes_gcm::aead::{Aead, KeyInit, Payload};
+        let mut data_key = [0u8; 32];
+        rand::rng().fill_bytes(&mut data_key);
+        let mut nonce = [0u8; 12];
+        rand::rng().fill_bytes(&mut nonce);
+        let cipher = aes_gcm::Aes256Gcm::new(&data_key.into());
+        let sealed = cipher
+            .encrypt(&nonce.into(), Payload { msg: plaintext, aad: label.as_bytes() })
+            .map_err(|_| StoreError::Other("encryption failed".into()))?;
+        let mut blob = nonce.to_vec();
+        blob.extend(sealed);
+        Ok((blob, self.seal("blob-key", &URL_SAFE_NO_PAD.encode(data_key))?))
+    }
+
+    /// Reverses [`Keys::seal_blob`].
+    pub fn open_blob(&self, label: &str, blob: &[u8], wrapped_key: &str) -> Result<Vec<u8>, StoreError> {
+        use aes_gcm::aead::{Aead, KeyInit, Payload};
+        let data_key = URL_SAFE_NO_PAD
+            .decode(self.open("blob-key", wrapped_key)?)
+            .map_err(|_| StoreError::Other("data key is not base64".into()))?;
+        let data_key: [u8; 32] =
+            data_key.try_into().map_err(|_| StoreError::Other("data key has the wrong length".into()))?;
+        if blob.len() < 12 + 16 {
+            return Err(StoreError::Other("blob too short".into()));
+        }
+        let (nonce, ciphertext) = blob.split_at(12);
+        aes_gcm::Aes256Gcm::new(&data_key.into())
+            .decrypt(nonce.into(), Payload { msg: ciphertext, aad: label.as_bytes() })
+            .map_err(|_| StoreError::Other("blob does not open".into()))
+    }
+
     /// A keyed, deterministic index of a sensitive value, for equality lookups without storing
     /// the value (a different key from sealing, so the index reveals nothing about ciphertexts).
     pub fn blind_index(&self, purpose: &str, value: &str) -> String {
@@ -204,6 +239,19 @@ mod tests {
         assert!(keys.open("holder_id", &URL_SAFE_NO_PAD.encode(tampered)).is_err());
         assert_eq!(keys.blind_index("id", "x"), keys.blind_index("id", "x"));
         assert_ne!(keys.blind_index("id", "x"), keys.blind_index("id", "y"));
+    }
+
+    #[test]
+    fn blobs_are_sealed_per_object_and_bound_to_their_label() {
+        let keys = Keys::new(vec![7; 32]).unwrap();
+        let (blob, wrapped) = keys.seal_blob("file-a", b"\xFF\xD8 jpeg bytes").unwrap();
+        let (other_blob, other_wrapped) = keys.seal_blob("file-a", b"\xFF\xD8 jpeg bytes").unwrap();
+        assert_ne!(wrapped, other_wrapped, "a data key per object");
+        assert_ne!(blob, other_blob);
+        assert!(!blob.windows(4).any(|w| w == b"jpeg"));
+        assert_eq!(keys.open_blob("file-a", &blob, &wrapped).unwrap(), b"\xFF\xD8 jpeg bytes");
+        assert!(keys.open_blob("file-b", &blob, &wrapped).is_err(), "bound to its label");
+        assert!(keys.open_blob("file-a", &blob, &other_wrapped).is_err(), "needs its own key");
     }
 
     #[test]

@@ -9,7 +9,9 @@ pub mod addresses;
 pub mod applications;
 pub mod clock;
 pub mod crypto;
+pub mod documents;
 pub mod error;
+pub mod media;
 pub mod orders;
 pub mod outbox;
 pub mod ports;
@@ -20,7 +22,7 @@ pub use error::{Error, StoreError};
 
 use clock::Clock;
 use crypto::Keys;
-use ports::{Mailer, SmsSender, Store};
+use ports::{FileStore, Mailer, SmsSender, Store};
 use std::sync::Arc;
 
 /// Tunable rules that are policy, not code.
@@ -57,6 +59,7 @@ impl Default for Policy {
 #[derive(Clone)]
 pub struct App {
     pub(crate) store: Arc<dyn Store>,
+    pub(crate) files: Arc<dyn FileStore>,
     pub(crate) sms: Arc<dyn SmsSender>,
     #[allow(dead_code)] // used by the notifications capability
     pub(crate) mailer: Arc<dyn Mailer>,
@@ -68,13 +71,14 @@ pub struct App {
 impl App {
     pub fn new(
         store: Arc<dyn Store>,
+        files: Arc<dyn FileStore>,
         sms: Arc<dyn SmsSender>,
         mailer: Arc<dyn Mailer>,
         clock: Arc<dyn Clock>,
         keys: Keys,
         policy: Policy,
     ) -> Self {
-        Self { store, sms, mailer, clock, keys: Arc::new(keys), policy }
+        Self { store, files, sms, mailer, clock, keys: Arc::new(keys), policy }
     }
 
     pub fn policy(&self) -> &Policy {

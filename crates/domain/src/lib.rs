@@ -7,6 +7,7 @@ pub mod address;
 pub mod application;
 pub mod credit_code;
 pub mod division;
+pub mod document;
 pub mod email;
 pub mod field;
 pub mod ids;

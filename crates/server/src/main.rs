@@ -139,7 +139,8 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let db = Db::connect(&settings.database_url()).await.context("cannot open the database")?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let outbox = Arc::new(DevOutbox::new(db.clone(), clock.clone()));
-    let app = App::new(Arc::new(db.clone()), outbox.clone(), outbox, clock, keys, Policy::default());
+    let files = Arc::new(store::LocalFileStore::new(settings.data_dir.join("uploads")).context("upload directory")?);
+    let app = App::new(Arc::new(db.clone()), files, outbox.clone(), outbox, clock, keys, Policy::default());
 
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder().ok();
     let web_config = web::WebConfig {

@@ -8,6 +8,8 @@ mod addresses;
 mod applications;
 mod catalog;
 mod db;
+mod documents;
+mod files;
 mod orders;
 mod outbox;
 mod sessions;
@@ -20,6 +22,7 @@ mod users;
 pub mod testing;
 
 pub use db::{Backend, Db};
+pub use files::LocalFileStore;
 pub use outbox::DevOutbox;
 
 use app::StoreError;

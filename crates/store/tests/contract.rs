@@ -5,10 +5,12 @@
 
 use app::StoreError;
 use app::ports::{
-    AddressRepo, AgentFields, ApplicationRepo, CatalogRepo, DevOutboxRepo, NewApplication, NewOrder, NewSmsCode,
-    OrderInvoice, OrderRepo, SessionRecord, SessionRepo, SmsCodeRepo, Store, SubjectFields, ThrottleRepo, UserRepo,
+    AddressRepo, AgentFields, ApplicationRepo, CatalogRepo, ConsentRepo, DevOutboxRepo, DocumentRecord, DocumentRepo,
+    NewApplication, NewOrder, NewSmsCode, OrderInvoice, OrderRepo, SessionRecord, SessionRepo, SmsCodeRepo, Store,
+    SubjectFields, ThrottleRepo, UserRepo,
 };
 use domain::application::{Business, ReplacementReason, SubjectKind, UserType};
+use domain::document::DocumentKind;
 use domain::pricing::{Delivery, FeeBreakdown};
 use domain::{Actor, ApplicationId, Money, OrderStatus};
 use domain::{AddressDraft, AddressId, Email, Phone, SmsPurpose, UserId};
@@ -60,6 +62,8 @@ contract!(
     applications_round_trip_and_stay_with_their_owner,
     orders_are_created_once_per_key_and_per_open_subject,
     order_transitions_are_conditional_and_recorded,
+    documents_replace_per_kind_and_stay_with_their_owner,
+    consents_are_recorded_per_version,
 );
 
 fn phone(n: u32) -> Phone {
@@ -473,6 +477,56 @@ async fn order_transitions_are_conditional_and_recorded(db: &Db) {
         (Some(OrderStatus::PendingPayment), OrderStatus::UnderReview, Actor::PaymentGateway, later)
     );
     assert!(db.unpaid_orders_created_before(later).await.unwrap().is_empty());
+}
+
+fn document(application: ApplicationId, kind: DocumentKind, key: &str) -> DocumentRecord {
+    DocumentRecord {
+        application_id: application,
+        kind,
+        file_key: key.into(),
+        wrapped_key: "wrapped".into(),
+        content_type: "image/jpeg".into(),
+        size: 1234,
+        sha256: "ab".repeat(32),
+        uploaded_at: T0,
+    }
+}
+
+async fn documents_replace_per_kind_and_stay_with_their_owner(db: &Db) {
+    let a = user(db, 1).await;
+    let b = user(db, 2).await;
+    let application = draft(db, a).await;
+    assert_eq!(db.put_document(a, &document(application, DocumentKind::License, "k1.bin")).await.unwrap(), None);
+    assert_eq!(
+        db.put_document(a, &document(application, DocumentKind::License, "k2.bin")).await.unwrap(),
+        Some("k1.bin".into())
+    );
+    db.put_document(a, &document(application, DocumentKind::HolderIdFront, "k3.bin")).await.unwrap();
+    let docs = db.documents(a, application).await.unwrap();
+    assert_eq!(docs.iter().map(|d| d.file_key.as_str()).collect::<Vec<_>>(), ["k2.bin", "k3.bin"]);
+    assert_eq!(
+        db.document(a, application, DocumentKind::License).await.unwrap().unwrap(),
+        document(application, DocumentKind::License, "k2.bin")
+    );
+
+    assert!(
+        db.put_document(b, &document(application, DocumentKind::License, "k9.bin")).await.is_err(),
+        "not b's application"
+    );
+    assert!(db.documents(b, application).await.unwrap().is_empty());
+    assert!(db.document(b, application, DocumentKind::License).await.unwrap().is_none());
+    assert_eq!(db.delete_document(b, application, DocumentKind::License).await.unwrap(), None);
+    assert_eq!(db.delete_document(a, application, DocumentKind::License).await.unwrap(), Some("k2.bin".into()));
+    assert_eq!(db.documents(a, application).await.unwrap().len(), 1);
+}
+
+async fn consents_are_recorded_per_version(db: &Db) {
+    let a = user(db, 1).await;
+    assert!(!db.has_consent(a, "v1").await.unwrap());
+    db.record_consent(a, "v1", "digest", "identity_verification", "192.0.2.1", T0).await.unwrap();
+    assert!(db.has_consent(a, "v1").await.unwrap());
+    assert!(!db.has_consent(a, "v2").await.unwrap());
+    assert!(!db.has_consent(user(db, 2).await, "v1").await.unwrap());
 }
 
 #[tokio::test]

@@ -17,14 +17,13 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use std::sync::Arc;
 use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 pub use api::openapi;
 
-/// Largest request body accepted anywhere (forms and JSON; uploads get their own limit).
+/// Largest request body the extractors accept (forms and JSON; uploads get their own limit).
 const BODY_LIMIT_BYTES: usize = 256 * 1024;
 
 /// Settings of the web edge.
@@ -80,7 +79,7 @@ pub fn router(app: App, config: WebConfig) -> Router {
         .fallback(pages::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), visitor::visitor_layer))
         .layer(axum::middleware::from_fn(security::headers_layer))
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
         .layer(CatchPanicLayer::custom(error::panic_response))
         .layer(axum::middleware::from_fn(ops::track_metrics))

@@ -26,6 +26,10 @@ fn matrix() -> Vec<(&'static str, &'static str, Option<Value>)> {
         ("put", "/api/v1/applications/{id}/subject", Some(subject)),
         ("put", "/api/v1/applications/{id}/agent", Some(agent)),
         ("post", "/api/v1/applications/{id}/order", Some(support::pickup_order_body())),
+        ("get", "/api/v1/applications/{id}/documents", None),
+        ("get", "/api/v1/applications/{id}/documents/{kind}", None),
+        ("put", "/api/v1/applications/{id}/documents/{kind}", None),
+        ("delete", "/api/v1/applications/{id}/documents/{kind}", None),
         ("get", "/api/v1/orders/{id}", None),
         ("post", "/api/v1/orders/{id}/cancel", None),
     ]
@@ -83,6 +87,10 @@ async fn fixture() -> Fixture {
     let placed = owner.order(ordered, "key-idor-0001", support::pickup_order_body()).await;
     placed.assert_status(StatusCode::CREATED);
     let order = placed.json()["id"].as_i64().unwrap();
+    owner
+        .upload(&format!("/api/v1/applications/{application}/documents/license"), "license.png", &support::png(32, 32))
+        .await
+        .assert_status(StatusCode::CREATED);
     // The intruder owns objects of their own, so ids exist on both sides.
     other
         .call(Method::POST, "/api/v1/addresses", Some(address_body("别人的地址1号")))
@@ -107,9 +115,13 @@ async fn no_api_route_shows_or_changes_another_users_objects() {
         } else {
             application
         };
-        let path = template.replace("{id}", &id.to_string());
+        let path = template.replace("{id}", &id.to_string()).replace("{kind}", "license");
         let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-        let reply = other.call(method.clone(), &path, body.clone()).await;
+        let reply = if method == Method::PUT && path.contains("/documents/") {
+            other.upload(&path, "evil.png", &support::png(8, 8)).await
+        } else {
+            other.call(method.clone(), &path, body.clone()).await
+        };
         assert_eq!(reply.status, StatusCode::NOT_FOUND, "{method} {path}");
         for secret in ["机密大厦", "机密科技", "王五", "002X"] {
             assert!(!reply.body.contains(secret), "{method} {path} leaked {secret}");
@@ -121,6 +133,8 @@ async fn no_api_route_shows_or_changes_another_users_objects() {
     // The owner's objects are untouched.
     let after = owner.get(&format!("/api/v1/addresses/{address}")).await.json();
     assert_eq!((after["detail"].as_str(), after["is_default"].as_bool()), (Some("机密大厦8层808"), Some(true)));
+    let license = owner.get(&format!("/api/v1/applications/{application}/documents/license")).await;
+    assert_eq!(image::load_from_memory(&license.bytes).unwrap().width(), 32, "the owner's document is untouched");
     let mine = owner.get(&format!("/api/v1/applications/{application}")).await.json();
     assert_eq!((mine["company_name"].as_str(), mine["package_id"].as_i64()), (Some("机密科技有限公司"), None));
     assert_eq!(owner.get(&format!("/api/v1/orders/{order}")).await.json()["status"], "pending_payment");

@@ -7,6 +7,7 @@ mod applications;
 mod catalog;
 mod dev;
 mod divisions;
+mod documents;
 mod orders;
 
 use axum::Json;
@@ -53,7 +54,16 @@ pub fn router(dev_mode: bool) -> OpenApiRouter<AppState> {
         .routes(routes!(orders::confirm_order))
         .routes(routes!(orders::list_orders))
         .routes(routes!(orders::get_order))
-        .routes(routes!(orders::cancel_order));
+        .routes(routes!(orders::cancel_order))
+        .routes(routes!(documents::get_consent, documents::give_consent))
+        .routes(routes!(documents::list_documents))
+        .routes(routes!(documents::download_document, documents::delete_document))
+        .merge(
+            // Uploads get their own body limit; everything else keeps the small default.
+            OpenApiRouter::new()
+                .routes(routes!(documents::upload_document))
+                .layer(axum::extract::DefaultBodyLimit::max(domain::document::MAX_UPLOAD_BYTES + 64 * 1024)),
+        );
     let api = if dev_mode { api.routes(routes!(dev::list_outbox)) } else { api };
     api.route("/api/openapi.json", get(move || async move { openapi_json(dev_mode) }))
 }

@@ -27,6 +27,7 @@ pub struct TestApp {
     pub router: Router,
     pub clock: Arc<ManualClock>,
     pub db: TestDb,
+    pub uploads: tempfile::TempDir,
 }
 
 impl TestApp {
@@ -38,8 +39,11 @@ impl TestApp {
         let db = TestDb::sqlite().await;
         let clock = Arc::new(ManualClock::new(datetime!(2026-11-25 02:00 UTC)));
         let outbox = Arc::new(DevOutbox::new(db.db.clone(), clock.clone()));
+        let uploads = tempfile::tempdir().unwrap();
+        let files = Arc::new(store::LocalFileStore::new(uploads.path()).unwrap());
         let app = App::new(
             Arc::new(db.db.clone()),
+            files,
             outbox.clone(),
             outbox,
             clock.clone(),
@@ -48,7 +52,7 @@ impl TestApp {
         );
         let mut config = WebConfig { dev_mode: true, trust_forwarded_for: true, ..WebConfig::default() };
         tweak(&mut config);
-        Self { router: web::router(app.clone(), config), app, clock, db }
+        Self { router: web::router(app.clone(), config), app, clock, db, uploads }
     }
 
     pub fn client(&self) -> Client {
@@ -97,6 +101,7 @@ pub struct Reply {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: String,
+    pub bytes: Vec<u8>,
 }
 
 impl Reply {
@@ -176,8 +181,8 @@ impl Client {
                 self.cookies.insert(name.into(), value.into());
             }
         }
-        let body = String::from_utf8(response.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
-        Reply { status, headers, body }
+        let bytes = response.into_body().collect().await.unwrap().to_bytes().to_vec();
+        Reply { status, headers, body: String::from_utf8_lossy(&bytes).into_owned(), bytes }
     }
 
     /// The CSRF token for the current cookies (fetched once per session).
@@ -314,4 +319,56 @@ impl Client {
         )
         .await
     }
+}
+
+impl Client {
+    /// `PUT` a multipart upload with one `file` field.
+    pub async fn upload(&mut self, path: &str, filename: &str, bytes: &[u8]) -> Reply {
+        let token = self.csrf().await;
+        let boundary = "sealdesk-test-boundary-7c2f";
+        let mut body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: image/jpeg\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let content_type = format!("multipart/form-data; boundary={boundary}");
+        self.send_raw(Method::PUT, path, body, &[("x-csrf-token", &token), ("content-type", &content_type)]).await
+    }
+
+    /// A request with a raw body and explicit headers.
+    pub async fn send_raw(&mut self, method: Method, path: &str, body: Vec<u8>, headers: &[(&str, &str)]) -> Reply {
+        let mut builder = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("x-forwarded-for", &self.ip)
+            .header(header::HOST, "localhost");
+        if !self.cookies.is_empty() {
+            let jar: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            builder = builder.header(header::COOKIE, jar.join("; "));
+        }
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        let response = self.router.clone().oneshot(builder.body(Body::from(body)).unwrap()).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes().to_vec();
+        Reply { status, headers, body: String::from_utf8_lossy(&bytes).into_owned(), bytes }
+    }
+
+    pub async fn give_consent(&mut self) {
+        let version = self.get("/api/v1/consent").await.json()["version"].as_str().unwrap().to_owned();
+        self.call(Method::POST, "/api/v1/consent", Some(serde_json::json!({"version": version, "agree": true})))
+            .await
+            .assert_status(StatusCode::NO_CONTENT);
+    }
+}
+
+/// A PNG photo of `width`×`height`.
+pub fn png(width: u32, height: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(width, height, |x, y| image::Rgb([x.to_le_bytes()[0], y.to_le_bytes()[0], 90]));
+    let mut out = Vec::new();
+    image::DynamicImage::ImageRgb8(img).write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png).unwrap();
+    out
 }

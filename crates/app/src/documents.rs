@@ -1,0 +1,149 @@
+//! Documents of an application (license, ID cards, signed forms) and the separate consent that
+//! identity documents need first. Files are sanitised (see `media`), encrypted per object and
+//! stored under names we generate; they are read back only by their owner, as attachments.
+
+use domain::document::{CONSENT_PURPOSES, CONSENT_TEXT, CONSENT_VERSION, DocumentKind};
+use domain::{ApplicationId, FieldErrors};
+use sha2::{Digest, Sha256};
+
+use crate::media::{UploadError, sanitize};
+use crate::ports::DocumentRecord;
+use crate::sessions::CurrentUser;
+use crate::{App, Error, StoreError};
+
+impl App {
+    /// Whether the user has given the current separate consent.
+    pub async fn has_consent(&self, user: &CurrentUser) -> Result<bool, Error> {
+        Ok(self.store.has_consent(user.id, CONSENT_VERSION).await?)
+    }
+
+    /// Records the separate consent to the text of `version`, which must be the current one.
+    pub async fn give_consent(
+        &self,
+        user: &CurrentUser,
+        version: &str,
+        agreed: bool,
+        client: &str,
+    ) -> Result<(), Error> {
+        if !agreed {
+            return Err(Error::field("agree", "consent_not_given", "请阅读并勾选同意后再继续"));
+        }
+        if version != CONSENT_VERSION {
+            return Err(Error::Conflict {
+                code: "consent_outdated",
+                message: "同意书已更新，请刷新页面阅读最新内容后再同意".into(),
+            });
+        }
+        let text_sha256 = hex::encode(Sha256::digest(CONSENT_TEXT.as_bytes()));
+        self.store
+            .record_consent(user.id, CONSENT_VERSION, &text_sha256, CONSENT_PURPOSES, client, self.clock.now())
+            .await?;
+        tracing::info!(user = %user.id, version = CONSENT_VERSION, "sensitive-pi consent recorded");
+        Ok(())
+    }
+
+    /// Stores (or replaces) one document of an application.
+    pub async fn upload_document(
+        &self,
+        user: &CurrentUser,
+        application: ApplicationId,
+        kind: &str,
+        bytes: Vec<u8>,
+    ) -> Result<DocumentRecord, Error> {
+        let draft = self.application(user, application).await?;
+        self.ensure_editable(application).await?;
+        let kind = document_kind(kind)?;
+        if !kind.applies_to(draft.record.subject_kind) {
+            return Err(Error::field("kind", "document_not_applicable", "此类申请不需要该材料"));
+        }
+        if kind.is_identity() && !self.has_consent(user).await? {
+            return Err(Error::Conflict {
+                code: "consent_required",
+                message: "上传身份证件前，请先单独同意《敏感个人信息处理授权》".into(),
+            });
+        }
+        let accepts_pdf = kind.accepts_pdf();
+        let clean = tokio::task::spawn_blocking(move || sanitize(&bytes, accepts_pdf))
+            .await
+            .map_err(|e| StoreError::Other(format!("sanitising task failed: {e}")))?
+            .map_err(upload_error)?;
+        let file_key = format!("{}.bin", uuid::Uuid::new_v4().simple());
+        let (blob, wrapped_key) = self.keys.seal_blob(&file_key, &clean.bytes)?;
+        self.files.put(&file_key, blob).await?;
+        let record = DocumentRecord {
+            application_id: application,
+            kind,
+            file_key: file_key.clone(),
+            wrapped_key,
+            content_type: clean.content_type.into(),
+            size: i64::try_from(clean.bytes.len()).unwrap_or(i64::MAX),
+            sha256: hex::encode(Sha256::digest(&clean.bytes)),
+            uploaded_at: self.clock.now(),
+        };
+        let replaced = match self.store.put_document(user.id, &record).await {
+            Ok(replaced) => replaced,
+            Err(err) => {
+                self.discard_blob(&file_key).await;
+                return Err(err.into());
+            }
+        };
+        if let Some(old) = replaced {
+            self.discard_blob(&old).await;
+        }
+        tracing::info!(application = %application, kind = kind.as_str(), "document stored");
+        Ok(record)
+    }
+
+    pub async fn documents(
+        &self,
+        user: &CurrentUser,
+        application: ApplicationId,
+    ) -> Result<Vec<DocumentRecord>, Error> {
+        self.application(user, application).await?;
+        Ok(self.store.documents(user.id, application).await?)
+    }
+
+    /// The document and its decrypted bytes.
+    pub async fn download_document(
+        &self,
+        user: &CurrentUser,
+        application: ApplicationId,
+        kind: &str,
+    ) -> Result<(DocumentRecord, Vec<u8>), Error> {
+        let kind = document_kind(kind).map_err(|_| Error::NotFound)?;
+        let record = self.store.document(user.id, application, kind).await?.ok_or(Error::NotFound)?;
+        let blob = self.files.get(&record.file_key).await?;
+        let plain = self.keys.open_blob(&record.file_key, &blob, &record.wrapped_key)?;
+        Ok((record, plain))
+    }
+
+    pub async fn delete_document(
+        &self,
+        user: &CurrentUser,
+        application: ApplicationId,
+        kind: &str,
+    ) -> Result<(), Error> {
+        self.application(user, application).await?;
+        self.ensure_editable(application).await?;
+        let kind = document_kind(kind).map_err(|_| Error::NotFound)?;
+        let key = self.store.delete_document(user.id, application, kind).await?.ok_or(Error::NotFound)?;
+        self.discard_blob(&key).await;
+        Ok(())
+    }
+
+    async fn discard_blob(&self, key: &str) {
+        if let Err(err) = self.files.delete(key).await {
+            tracing::warn!(error = %err, "orphaned blob left for collection");
+        }
+    }
+}
+
+fn document_kind(name: &str) -> Result<DocumentKind, Error> {
+    DocumentKind::parse(name).ok_or_else(|| Error::field("kind", "document_kind_invalid", "材料类型不存在"))
+}
+
+fn upload_error(err: UploadError) -> Error {
+    let mut errors = FieldErrors::new();
+    errors.add("file", err.code(), err.to_string());
+    errors.into()
+}

@@ -1,0 +1,92 @@
+//! `FileStore` on the local disk: one directory, names chosen by us, each write to a temporary
+//! file that is fsynced and renamed into place, so a crash never leaves half a blob under a real
+//! name.
+
+use app::StoreError;
+use app::ports::FileStore;
+use async_trait::async_trait;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone)]
+pub struct LocalFileStore {
+    root: PathBuf,
+}
+
+impl LocalFileStore {
+    /// Creates the directory if needed.
+    pub fn new(root: impl Into<PathBuf>) -> Result<Self, StoreError> {
+        let root = root.into();
+        std::fs::create_dir_all(&root)
+            .map_err(|e| StoreError::Other(format!("cannot create upload directory: {e}")))?;
+        Ok(Self { root })
+    }
+
+    /// Keys are ours (`<hex>.bin`); anything else is refused rather than joined into a path.
+    fn path(&self, key: &str) -> Result<PathBuf, StoreError> {
+        let valid = !key.is_empty()
+            && key.len() <= 80
+            && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.')
+            && !key.starts_with('.');
+        if valid { Ok(self.root.join(key)) } else { Err(StoreError::Other("invalid file key".into())) }
+    }
+}
+
+#[allow(clippy::needless_pass_by_value)] // shaped for `.map_err(io)`
+fn io(err: std::io::Error) -> StoreError {
+    StoreError::Other(format!("file store: {err}"))
+}
+
+fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension("tmp");
+    let mut file = std::fs::File::create(&tmp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl FileStore for LocalFileStore {
+    async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), StoreError> {
+        let path = self.path(key)?;
+        tokio::task::spawn_blocking(move || write_durably(&path, &bytes))
+            .await
+            .map_err(|e| StoreError::Other(format!("file task failed: {e}")))?
+            .map_err(io)
+    }
+
+    async fn get(&self, key: &str) -> Result<Vec<u8>, StoreError> {
+        tokio::fs::read(self.path(key)?).await.map_err(io)
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        match tokio::fs::remove_file(self.path(key)?).await {
+            Err(err) if err.kind() != std::io::ErrorKind::NotFound => Err(io(err)),
+            _ => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn blobs_round_trip_and_keys_cannot_escape_the_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = LocalFileStore::new(dir.path().join("uploads")).unwrap();
+        files.put("abc123.bin", b"sealed".to_vec()).await.unwrap();
+        assert_eq!(files.get("abc123.bin").await.unwrap(), b"sealed");
+        files.delete("abc123.bin").await.unwrap();
+        files.delete("abc123.bin").await.unwrap();
+        assert!(files.get("abc123.bin").await.is_err());
+        for bad in ["../x.bin", "/etc/passwd", "a/b.bin", "..", ".hidden", "x\\0.bin", ""] {
+            assert!(files.put(bad, b"x".to_vec()).await.is_err(), "{bad:?}");
+        }
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "nothing written outside the upload root");
+    }
+}

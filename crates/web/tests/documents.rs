@@ -1,0 +1,176 @@
+//! Uploads over HTTP (SECURITY D1–D3, E1, E2): separate consent before identity documents, type
+//! by magic bytes and a bounded decode, re-encoded images, encrypted blobs under our own names,
+//! downloads only as attachments to the owner.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use axum::http::{Method, StatusCode};
+use serde_json::json;
+use support::{TestApp, complete_application, pickup_order_body, png, resident_id};
+
+async fn enterprise_draft(c: &mut support::Client) -> i64 {
+    c.call(Method::POST, "/api/v1/applications", Some(json!({"subject_kind": "enterprise", "business": "new"})))
+        .await
+        .json()["id"]
+        .as_i64()
+        .unwrap()
+}
+
+fn blobs(app: &TestApp) -> Vec<Vec<u8>> {
+    std::fs::read_dir(app.uploads.path()).unwrap().map(|e| std::fs::read(e.unwrap().path()).unwrap()).collect()
+}
+
+#[tokio::test]
+async fn identity_documents_need_the_separate_consent_first() {
+    let app = TestApp::new().await;
+    let mut c = app.user("13800138000").await;
+    let id = enterprise_draft(&mut c).await;
+    let consent = c.get("/api/v1/consent").await.json();
+    assert_eq!(consent["granted"], false);
+    assert!(consent["text"].as_str().unwrap().contains("敏感个人信息"));
+
+    let refused =
+        c.upload(&format!("/api/v1/applications/{id}/documents/holder_id_front"), "id.png", &png(64, 40)).await;
+    assert_eq!((refused.status, refused.code().as_str()), (StatusCode::CONFLICT, "consent_required"));
+    assert!(blobs(&app).is_empty(), "nothing stored");
+    c.upload(&format!("/api/v1/applications/{id}/documents/license"), "license.png", &png(64, 40))
+        .await
+        .assert_status(StatusCode::CREATED);
+
+    let unticked =
+        c.call(Method::POST, "/api/v1/consent", Some(json!({"version": consent["version"], "agree": false}))).await;
+    assert_eq!(unticked.fields(), ["agree"]);
+    let stale = c.call(Method::POST, "/api/v1/consent", Some(json!({"version": "2020-old", "agree": true}))).await;
+    assert_eq!(stale.code(), "consent_outdated");
+    c.give_consent().await;
+    assert_eq!(c.get("/api/v1/consent").await.json()["granted"], true);
+    c.upload(&format!("/api/v1/applications/{id}/documents/holder_id_front"), "id.png", &png(64, 40))
+        .await
+        .assert_status(StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn images_are_reencoded_encrypted_and_served_only_as_attachments() {
+    let app = TestApp::new().await;
+    let mut c = app.user("13800138000").await;
+    let id = enterprise_draft(&mut c).await;
+    let stored = c
+        .upload(&format!("/api/v1/applications/{id}/documents/license"), "../../etc/cron.d/x.html", &png(120, 80))
+        .await;
+    stored.assert_status(StatusCode::CREATED);
+    let stored = stored.json();
+    assert_eq!((stored["content_type"].as_str(), stored["label"].as_str()), (Some("image/jpeg"), Some("营业执照")));
+
+    let list = c.get(&format!("/api/v1/applications/{id}/documents")).await.json();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+
+    let download = c.get(&format!("/api/v1/applications/{id}/documents/license")).await;
+    download.assert_status(StatusCode::OK);
+    assert_eq!(download.header("content-type"), Some("image/jpeg"));
+    assert_eq!(download.header("content-disposition"), Some("attachment; filename=\"license.jpg\""));
+    assert_eq!(download.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(download.header("cache-control"), Some("no-store"));
+    let picture = image::load_from_memory(&download.bytes).unwrap();
+    assert_eq!((picture.width(), picture.height()), (120, 80));
+
+    // On disk: one blob under a name we chose, and no readable image in it.
+    let names: Vec<String> =
+        std::fs::read_dir(app.uploads.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    assert_eq!(names.len(), 1);
+    let name = std::path::Path::new(&names[0]);
+    assert_eq!(name.extension().and_then(|e| e.to_str()), Some("bin"));
+    assert!(!names[0].contains("cron") && !names[0].contains(".."), "{names:?}");
+    for blob in blobs(&app) {
+        assert!(!blob.starts_with(&[0xFF, 0xD8]) && !blob.starts_with(b"\x89PNG"));
+        assert!(!blob.windows(4).any(|w| w == b"JFIF"), "blob is not plaintext JPEG");
+    }
+}
+
+#[tokio::test]
+async fn bad_files_are_refused_with_a_reason() {
+    let app = TestApp::new().await;
+    let mut c = app.user("13800138000").await;
+    let id = enterprise_draft(&mut c).await;
+    c.give_consent().await;
+    let path = |kind: &str| format!("/api/v1/applications/{id}/documents/{kind}");
+    let cases: Vec<(&str, Vec<u8>, StatusCode, &str)> = vec![
+        (
+            "license",
+            b"<html><script>alert(1)</script></html>".to_vec(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "upload_type_unsupported",
+        ),
+        ("license", Vec::new(), StatusCode::UNPROCESSABLE_ENTITY, "upload_empty"),
+        ("license", png(64, 64)[..40].to_vec(), StatusCode::UNPROCESSABLE_ENTITY, "upload_undecodable"),
+        (
+            "holder_id_front",
+            b"%PDF-1.7\n1 0 obj <<>> endobj\n%%EOF\n".to_vec(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "upload_type_unsupported",
+        ),
+        (
+            "authorization",
+            b"%PDF-1.7\n1 0 obj << /OpenAction << /S /JavaScript /JS (x) >> >> endobj\n%%EOF\n".to_vec(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "upload_pdf_unsafe",
+        ),
+        ("license", vec![0xFF; 11 * 1024 * 1024], StatusCode::PAYLOAD_TOO_LARGE, "upload_too_large"),
+        ("passport", png(8, 8), StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+    ];
+    for (kind, bytes, status, code) in cases {
+        let reply = c.upload(&path(kind), "x.jpg", &bytes).await;
+        assert_eq!(reply.status, status, "{kind} {code}: {}", reply.body);
+        let got = reply.json();
+        let field_code = got["fields"][0]["code"].as_str().unwrap_or_default().to_owned();
+        assert!(reply.code() == code || field_code == code, "{kind}: expected {code}, got {}", reply.body);
+    }
+    let pdf = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
+    let ok = c.upload(&path("authorization"), "scan.pdf", pdf).await;
+    ok.assert_status(StatusCode::CREATED);
+    assert_eq!(ok.json()["content_type"], "application/pdf");
+    let not_multipart = c.call(Method::PUT, &path("license"), Some(json!({"file": "x"}))).await;
+    assert_eq!(
+        (not_multipart.status, not_multipart.code().as_str()),
+        (StatusCode::UNSUPPORTED_MEDIA_TYPE, "multipart_required")
+    );
+    assert_eq!(blobs(&app).len(), 1, "only the good PDF was stored");
+
+    let personal = c
+        .call(Method::POST, "/api/v1/applications", Some(json!({"subject_kind": "personal", "business": "new"})))
+        .await
+        .json()["id"]
+        .as_i64()
+        .unwrap();
+    let not_needed = c.upload(&format!("/api/v1/applications/{personal}/documents/license"), "l.png", &png(8, 8)).await;
+    assert_eq!(not_needed.fields(), ["kind"]);
+}
+
+#[tokio::test]
+async fn replacing_or_deleting_a_document_removes_its_blob() {
+    let app = TestApp::new().await;
+    let mut c = app.user("13800138000").await;
+    let id = enterprise_draft(&mut c).await;
+    let path = format!("/api/v1/applications/{id}/documents/license");
+    let first = c.upload(&path, "a.png", &png(30, 30)).await.json();
+    let second = c.upload(&path, "b.png", &png(40, 40)).await.json();
+    assert_ne!(first["sha256"], second["sha256"]);
+    assert_eq!(blobs(&app).len(), 1, "the replaced blob is gone");
+    let picture = image::load_from_memory(&c.get(&path).await.bytes).unwrap();
+    assert_eq!(picture.width(), 40, "the newest upload is served");
+    c.call(Method::DELETE, &path, None).await.assert_status(StatusCode::NO_CONTENT);
+    assert!(blobs(&app).is_empty());
+    c.get(&path).await.assert_status(StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn documents_are_frozen_once_ordered() {
+    let app = TestApp::new().await;
+    let mut c = app.user("13800138000").await;
+    let id = complete_application(&mut c, "personal", &resident_id(8)).await;
+    c.order(id, "frozen-docs-0001", pickup_order_body()).await.assert_status(StatusCode::CREATED);
+    c.give_consent().await;
+    let late = c.upload(&format!("/api/v1/applications/{id}/documents/holder_id_front"), "id.png", &png(20, 20)).await;
+    assert_eq!((late.status, late.code().as_str()), (StatusCode::CONFLICT, "application_submitted"));
+}
