@@ -3,10 +3,13 @@
 //! masked; a credit code that fails its checksum is kept with a warning for the reviewer.
 
 use domain::application::{Business, ReplacementReason, SubjectKind, UserType};
+use domain::document::DocumentKind;
 use domain::{ApplicationId, CreditCode, Email, FieldErrors, PackageId, PersonName, Phone, ResidentId};
 use time::{Date, UtcOffset};
 
-use crate::ports::{AgentFields, ApplicationRecord, Catalog, NewApplication, PackageRecord, SubjectFields};
+use crate::ports::{
+    AgentFields, ApplicationRecord, Catalog, DocumentRecord, NewApplication, PackageRecord, SubjectFields,
+};
 use crate::sessions::CurrentUser;
 use crate::{App, Error};
 
@@ -57,6 +60,8 @@ pub struct ApplicationView {
     pub agent_id_masked: Option<String>,
     /// Problems that do not block the applicant but are shown to them and the reviewer.
     pub warnings: Vec<String>,
+    /// Uploaded documents (metadata).
+    pub documents: Vec<DocumentRecord>,
 }
 
 impl ApplicationView {
@@ -73,7 +78,24 @@ impl ApplicationView {
         if r.agent_id_sealed.is_none() {
             missing.push("agent");
         }
+        if !self.missing_documents().is_empty() {
+            missing.push("materials");
+        }
         missing
+    }
+
+    /// Documents this application needs that are not uploaded yet.
+    pub fn missing_documents(&self) -> Vec<DocumentKind> {
+        DocumentKind::ALL
+            .iter()
+            .copied()
+            .filter(|k| k.applies_to(self.record.subject_kind) && !self.documents.iter().any(|d| d.kind == *k))
+            .collect()
+    }
+
+    /// The uploaded document of a kind, if any.
+    pub fn document(&self, kind: DocumentKind) -> Option<&DocumentRecord> {
+        self.documents.iter().find(|d| d.kind == kind)
     }
 }
 
@@ -122,7 +144,8 @@ impl App {
         let catalog = self.store.catalog().await?;
         let mut views = Vec::new();
         for record in self.store.applications(user.id).await? {
-            views.push(self.view(record, &catalog)?);
+            let documents = self.store.documents(user.id, record.id).await?;
+            views.push(self.view(record, &catalog, documents)?);
         }
         Ok(views)
     }
@@ -130,7 +153,8 @@ impl App {
     pub async fn application(&self, user: &CurrentUser, id: ApplicationId) -> Result<ApplicationView, Error> {
         let record = self.store.application(user.id, id).await?.ok_or(Error::NotFound)?;
         let catalog = self.store.catalog().await?;
-        self.view(record, &catalog)
+        let documents = self.store.documents(user.id, id).await?;
+        self.view(record, &catalog, documents)
     }
 
     pub async fn choose_package(
@@ -263,7 +287,12 @@ impl App {
         self.clock.now().to_offset(CST).date()
     }
 
-    fn view(&self, record: ApplicationRecord, catalog: &Catalog) -> Result<ApplicationView, Error> {
+    fn view(
+        &self,
+        record: ApplicationRecord,
+        catalog: &Catalog,
+        documents: Vec<DocumentRecord>,
+    ) -> Result<ApplicationView, Error> {
         let mask = |sealed: &Option<String>, purpose: &str| -> Result<Option<String>, Error> {
             sealed
                 .as_deref()
@@ -282,6 +311,7 @@ impl App {
             holder_id_masked: mask(&record.holder_id_sealed, HOLDER_ID)?,
             agent_id_masked: mask(&record.agent_id_sealed, AGENT_ID)?,
             warnings,
+            documents,
             record,
         })
     }

@@ -86,7 +86,7 @@ impl App {
         if !missing.is_empty() {
             return Err(Error::Conflict {
                 code: "application_incomplete",
-                message: "申请信息尚未填写完整，请先完成套餐、主体和经办人信息".into(),
+                message: "申请信息尚未填写完整，请先完成套餐、主体、经办人信息并上传全部材料".into(),
             });
         }
         if self.store.open_order_for_application(application).await?.is_some() {

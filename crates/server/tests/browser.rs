@@ -169,6 +169,32 @@ async fn a_person_applies_confirms_pickup_and_cancels() {
     let result = apply_journey(&driver, &base).await;
     let _ = driver.quit().await;
     result.unwrap();
+    assert_no_plaintext(data.path());
+}
+
+/// After the journey, neither the database files nor the upload store hold the ID number in
+/// plaintext, and no upload is a readable image (SECURITY E2).
+fn assert_no_plaintext(dir: &std::path::Path) {
+    let mut files = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(path) = stack.pop() {
+        if path.is_dir() {
+            stack.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+            continue;
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        files += 1;
+        let id = b"11010519491231002X";
+        assert!(!bytes.windows(id.len()).any(|w| w == id), "plaintext ID number in {}", path.display());
+        if path.parent().is_some_and(|p| p.ends_with("uploads")) {
+            assert!(
+                !bytes.starts_with(&[0xFF, 0xD8]) && !bytes.starts_with(b"\x89PNG"),
+                "readable image in {}",
+                path.display()
+            );
+        }
+    }
+    assert!(files >= 8, "the database and the uploads were scanned ({files} files)");
 }
 
 async fn apply_journey(driver: &WebDriver, base: &str) -> WebDriverResult<()> {
@@ -194,6 +220,34 @@ async fn apply_journey(driver: &WebDriver, base: &str) -> WebDriverResult<()> {
     fill(driver, "#f-phone", "13900139000").await;
     fill(driver, "#f-email", "lilei@example.com").await;
     driver.find(By::Css("form[data-step=agent] button[type=submit]")).await?.click().await?;
+
+    // Uploads: the separate consent first (unchecked by default), then one photo per box.
+    wait_for(driver, "h2", "上传签字盖章的材料").await;
+    let photo = std::env::temp_dir().join(format!("sealdesk-browser-{}.png", std::process::id()));
+    image::RgbImage::from_pixel(64, 40, image::Rgb([200, 60, 60])).save(&photo).unwrap();
+    let photo = photo.to_string_lossy().into_owned();
+    for step in ["subject", "agent", "materials"] {
+        let url = driver.current_url().await?;
+        let id = url.path().split('/').nth(2).unwrap().to_owned();
+        driver.goto(format!("{base}/applications/{id}/{step}")).await?;
+        if let Ok(consent) = driver.find(By::Css("[data-testid=consent] input[name=agree]")).await {
+            assert!(!consent.is_selected().await?, "the consent box starts unchecked");
+            consent.click().await?;
+            driver.find(By::Css("[data-testid=consent] button")).await?.click().await?;
+            wait_for(driver, "h2", "上传证件照片").await;
+        }
+        let mut kinds = Vec::new();
+        for form in driver.find_all(By::Css("form.upload")).await? {
+            kinds.push(form.attr("data-testid").await?.unwrap_or_default());
+        }
+        for kind in kinds {
+            let form = driver.find(By::Css(format!("[data-testid={kind}]"))).await?;
+            form.find(By::Css("input[type=file]")).await?.send_keys(&photo).await?;
+            form.find(By::Css("button")).await?.click().await?;
+            wait_for(driver, &format!("[data-testid={kind}] .upload-status"), "已上传").await;
+        }
+    }
+    driver.find(By::Css("form[data-step=materials] button[type=submit]")).await?.click().await?;
 
     wait_for(driver, "h2", "核对申请信息").await;
     let facts = wait_for(driver, ".facts", "110***********002X").await;

@@ -137,18 +137,21 @@ async fn check_csrf(config: &WebConfig, visitor: &Visitor, request: Request) -> 
         return Err(reject("cross-site fetch"));
     }
     let header_token = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let is_form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
     let (parts, body) = request.into_parts();
+    let too_large = || (StatusCode::PAYLOAD_TOO_LARGE, "请求内容过大").into_response();
     let (token, body) = match header_token {
         Some(token) => (Some(token), body),
-        None if is_form => {
-            let bytes = to_bytes(body, crate::BODY_LIMIT_BYTES)
-                .await
-                .map_err(|_| (StatusCode::PAYLOAD_TOO_LARGE, "请求内容过大").into_response())?;
+        None if content_type.starts_with("application/x-www-form-urlencoded") => {
+            let bytes = to_bytes(body, crate::BODY_LIMIT_BYTES).await.map_err(|_| too_large())?;
             let token = form_urlencoded_value(&bytes, CSRF_FIELD);
+            (token, Body::from(bytes))
+        }
+        // File upload forms without JavaScript: the token is the form's first field.
+        None if content_type.starts_with("multipart/form-data") => {
+            let limit = domain::document::MAX_UPLOAD_BYTES + 64 * 1024;
+            let bytes = to_bytes(body, limit).await.map_err(|_| too_large())?;
+            let token = multipart_value(&content_type, bytes.clone(), CSRF_FIELD).await;
             (token, Body::from(bytes))
         }
         None => (None, body),
@@ -177,6 +180,19 @@ fn csrf_rejection(is_api: bool) -> Response {
             "页面已过期或请求来源不明。请返回上一页，刷新后重新提交。",
         )
     }
+}
+
+/// The value of the text field `name` in a multipart body, looking no further than that field.
+async fn multipart_value(content_type: &str, body: axum::body::Bytes, name: &str) -> Option<String> {
+    let boundary = multer::parse_boundary(content_type).ok()?;
+    let stream = futures_util::stream::once(async move { Ok::<_, std::convert::Infallible>(body) });
+    let mut multipart = multer::Multipart::new(stream, boundary);
+    while let Ok(Some(field)) = multipart.next_field().await {
+        if field.name() == Some(name) {
+            return field.text().await.ok();
+        }
+    }
+    None
 }
 
 /// The first value of `name` in an urlencoded body.

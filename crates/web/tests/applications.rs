@@ -52,7 +52,7 @@ async fn an_enterprise_replacement_fills_step_by_step() {
         (draft["replacement_reason"].as_str(), draft["replaced_serial"].as_str()),
         (Some("damaged"), Some("SN-2024-0001"))
     );
-    assert_eq!(draft["missing_steps"], json!(["package", "subject", "agent"]));
+    assert_eq!(draft["missing_steps"], json!(["package", "subject", "agent", "materials"]));
 
     let catalog = c.get("/api/v1/catalog").await.json();
     let package = catalog["packages"]
@@ -92,7 +92,7 @@ async fn an_enterprise_replacement_fills_step_by_step() {
     let done = c.call(Method::PUT, &format!("/api/v1/applications/{id}/agent"), Some(agent)).await;
     done.assert_status(StatusCode::OK);
     let done = done.json();
-    assert_eq!(done["missing_steps"], json!([]));
+    assert_eq!(done["missing_steps"], json!(["materials"]), "documents still to upload");
     assert_eq!(done["agent_phone_masked"], "137****7000");
 
     // Everything reads back masked; the full numbers never appear.

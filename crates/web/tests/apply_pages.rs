@@ -75,8 +75,7 @@ async fn a_company_replacement_from_business_type_to_cancelled_order() {
     .await
     .assert_status(StatusCode::SEE_OTHER);
 
-    // A reload resumes where the applicant stopped.
-    assert_eq!(c.get(&base).await.header("location"), Some(format!("{base}/confirm").as_str()));
+    uploads_with_consent(&mut c, &base).await;
     let confirm = c.get(&format!("{base}/confirm")).await;
     assert!(confirm.body.contains("110***********002X") && !confirm.body.contains("11010519491231002X"));
     assert!(confirm.body.contains("快递 ¥415.00 / 自提 ¥400.00"));
@@ -112,4 +111,36 @@ async fn a_company_replacement_from_business_type_to_cancelled_order() {
     assert!(cancelled.body.contains("已取消") && !cancelled.body.contains("取消订单</button>"));
     assert!(c.get("/orders?status=cancelled").await.body.contains("企业补办"));
     assert!(!c.get("/orders?status=pending_payment").await.body.contains("企业补办"));
+}
+
+/// The upload boxes of the subject, agent and materials steps, with the consent box before any
+/// identity document; ends on 确认订单.
+async fn uploads_with_consent(c: &mut support::Client, base: &str) {
+    // A reload resumes where the applicant stopped: the uploads.
+    assert_eq!(c.get(base).await.header("location"), Some(format!("{base}/materials").as_str()));
+    let id = base.trim_start_matches("/applications/").to_owned();
+    let subject_page = c.get(&format!("{base}/subject")).await;
+    assert!(subject_page.body.contains("data-testid=\"consent\"") && subject_page.body.contains("请先勾选上方同意"));
+    let refused = c.submit_file(&format!("/applications/{id}/documents/holder_id_front"), &support::png(40, 30)).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "no identity upload before consent");
+    let version = c.get("/api/v1/consent").await.json()["version"].as_str().unwrap().to_owned();
+    let consent =
+        c.submit("/consent", &[("version", &version), ("agree", "1"), ("return_to", &format!("{base}/subject"))]).await;
+    assert_eq!(consent.header("location"), Some(format!("{base}/subject").as_str()));
+    assert!(!c.get(&format!("{base}/subject")).await.body.contains("data-testid=\"consent\""));
+    let bad = c.submit_file(&format!("/applications/{id}/documents/license"), b"<html>not a photo</html>").await;
+    bad.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("营业执照：只支持 JPG、PNG、WebP 图片"));
+    let early = c.submit(&format!("{base}/materials"), &[]).await;
+    assert!(early.body.contains("还有材料未上传"), "materials step lists what is missing");
+    for kind in support::ALL_DOCUMENTS {
+        let uploaded = c.submit_file(&format!("/applications/{id}/documents/{kind}"), &support::png(40, 30)).await;
+        assert_eq!(uploaded.status, StatusCode::SEE_OTHER, "{kind}: {}", uploaded.body);
+    }
+    assert!(c.get(&format!("{base}/materials?notice=document_uploaded")).await.body.contains("已上传（"));
+    assert_eq!(
+        c.submit(&format!("{base}/materials"), &[]).await.header("location"),
+        Some(format!("{base}/confirm").as_str())
+    );
+    assert_eq!(c.get(base).await.header("location"), Some(format!("{base}/confirm").as_str()));
 }

@@ -5,12 +5,13 @@ use app::applications::{AgentForm, ApplicationView, StartForm, SubjectForm};
 use app::orders::ConfirmForm;
 use app::ports::{AddressRecord, Catalog, PackageRecord};
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Form as FormBody, Router};
 use domain::application::{ReplacementReason, SubjectKind, UserType};
+use domain::document::{CONSENT_TEXT, CONSENT_VERSION, DocumentKind};
 use domain::invoice::InvoiceDraft;
 use domain::{ApplicationId, Money};
 use serde::Deserialize;
@@ -22,8 +23,73 @@ use crate::visitor::{PageUser, Visitor};
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/apply", get(apply_page).post(start))
+        .route("/consent", post(give_consent))
         .route("/applications/{id}", get(resume))
         .route("/applications/{id}/{step}", get(step_page).post(save_step))
+        .route(
+            "/applications/{id}/documents/{kind}",
+            post(upload).layer(axum::extract::DefaultBodyLimit::max(domain::document::MAX_UPLOAD_BYTES + 64 * 1024)),
+        )
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ConsentFields {
+    version: String,
+    agree: Option<String>,
+    return_to: String,
+}
+
+/// The separate consent box: recorded, then back to the step that asked for it.
+async fn give_consent(
+    State(state): State<AppState>,
+    PageUser(user, visitor): PageUser,
+    FormBody(f): FormBody<ConsentFields>,
+) -> Response {
+    match state.app.give_consent(&user, &f.version, f.agree.is_some(), &visitor.client).await {
+        Ok(()) => see_other(super::safe_next(Some(&f.return_to))),
+        Err(err) => failure(&state, &err),
+    }
+}
+
+/// A file chosen in one of the upload boxes of a step.
+async fn upload(
+    State(state): State<AppState>,
+    PageUser(user, visitor): PageUser,
+    Path((id, kind)): Path<(String, String)>,
+    multipart: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Response {
+    let Some(id) = parse_id(&id) else { return failure(&state, &app::Error::NotFound) };
+    let Some(document) = DocumentKind::parse(&kind) else { return failure(&state, &app::Error::NotFound) };
+    let bytes = match multipart {
+        Ok(mut multipart) => {
+            let mut file = Vec::new();
+            while let Ok(Some(field)) = multipart.next_field().await {
+                if field.name() == Some("file") {
+                    file = field.bytes().await.map(|b| b.to_vec()).unwrap_or_default();
+                    break;
+                }
+            }
+            file
+        }
+        Err(_) => Vec::new(),
+    };
+    let step = step_of(document);
+    match state.app.upload_document(&user, id, &kind, bytes).await {
+        Ok(_) => see_other(&format!("/applications/{}/{step}?notice=document_uploaded", id.0)),
+        Err(err @ (app::Error::NotFound | app::Error::Unauthenticated)) => failure(&state, &err),
+        Err(err) => match state.app.application(&user, id).await {
+            Ok(view) => {
+                let mut form = prefill(&view, step);
+                let status = form.fail(err);
+                if let Some(message) = form.errors.message_for("file").map(str::to_owned) {
+                    form.message = Some(format!("{}：{message}", document.label()));
+                }
+                show_step(&state, &visitor, &user, view, step, form, status).await
+            }
+            Err(err) => failure(&state, &err),
+        },
+    }
 }
 
 #[derive(Template)]
@@ -83,8 +149,22 @@ async fn start(
 }
 
 /// The steps of the form, in order.
-const STEPS: [(&str, &str); 4] =
-    [("package", "选择套餐"), ("subject", "主体信息"), ("agent", "经办人信息"), ("confirm", "确认订单")];
+const STEPS: [(&str, &str); 5] = [
+    ("package", "选择套餐"),
+    ("subject", "主体信息"),
+    ("agent", "经办人信息"),
+    ("materials", "其他材料"),
+    ("confirm", "确认订单"),
+];
+
+/// The step whose page holds the upload of a document.
+fn step_of(kind: DocumentKind) -> &'static str {
+    match kind {
+        DocumentKind::License | DocumentKind::HolderIdFront | DocumentKind::HolderIdBack => "subject",
+        DocumentKind::AgentIdFront | DocumentKind::AgentIdBack => "agent",
+        DocumentKind::ApplicationForm | DocumentKind::Authorization | DocumentKind::ServiceAgreement => "materials",
+    }
+}
 
 #[derive(Template)]
 #[template(path = "application_step.html")]
@@ -92,16 +172,49 @@ struct StepPage {
     layout: Layout,
     view: ApplicationView,
     step: &'static str,
-    steps: [(&'static str, &'static str); 4],
+    steps: [(&'static str, &'static str); 5],
     form: Form,
     packages: Vec<PackageRecord>,
     user_types: &'static [UserType],
     catalog: Catalog,
     addresses: Vec<AddressRecord>,
     idempotency_key: String,
+    consented: bool,
+    consent_text: &'static str,
+    consent_version: &'static str,
 }
 
 impl StepPage {
+    /// The documents uploaded on this step.
+    fn uploads(&self) -> Vec<DocumentKind> {
+        DocumentKind::ALL
+            .iter()
+            .copied()
+            .filter(|k| step_of(*k) == self.step && k.applies_to(self.view.record.subject_kind))
+            .collect()
+    }
+
+    fn needs_consent(&self) -> bool {
+        !self.consented && self.uploads().iter().any(|k| k.is_identity())
+    }
+
+    #[allow(clippy::trivially_copy_pass_by_ref)] // askama hands loop items over by reference
+    fn uploaded(&self, kind: &DocumentKind) -> Option<String> {
+        self.view.document(*kind).map(|d| {
+            let kib = (d.size + 1023) / 1024;
+            format!("已上传（{kib} KB）")
+        })
+    }
+
+    #[allow(clippy::trivially_copy_pass_by_ref)]
+    fn accept(kind: &DocumentKind) -> &'static str {
+        if kind.accepts_pdf() {
+            "image/jpeg,image/png,image/webp,application/pdf"
+        } else {
+            "image/jpeg,image/png,image/webp"
+        }
+    }
+
     fn is_enterprise(&self) -> bool {
         self.view.record.subject_kind == SubjectKind::Enterprise
     }
@@ -139,17 +252,25 @@ async fn resume(State(state): State<AppState>, PageUser(user, _): PageUser, Path
     }
 }
 
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct NoticeQuery {
+    notice: Option<String>,
+}
+
 async fn step_page(
     State(state): State<AppState>,
     PageUser(user, visitor): PageUser,
     Path((id, step)): Path<(String, String)>,
+    Query(q): Query<NoticeQuery>,
 ) -> Response {
     let Some(id) = parse_id(&id) else { return failure(&state, &app::Error::NotFound) };
     let view = match state.app.application(&user, id).await {
         Ok(view) => view,
         Err(err) => return failure(&state, &err),
     };
-    let form = prefill(&view, &step);
+    let mut form = prefill(&view, &step);
+    form.notice = q.notice;
     show_step(&state, &visitor, &user, view, &step, form, StatusCode::OK).await
 }
 
@@ -188,8 +309,13 @@ async fn show_step(
         (Err(err), _) | (_, Err(err)) => return failure(state, &err),
     };
     let packages = catalog.packages.iter().filter(|p| p.subject_kind == view.record.subject_kind).cloned().collect();
+    let consented = match state.app.has_consent(user).await {
+        Ok(consented) => consented,
+        Err(err) => return failure(state, &err),
+    };
+    let notice = form.notice.clone();
     let page = StepPage {
-        layout: Layout::new(state, visitor, title, Nav::Apply),
+        layout: Layout::new(state, visitor, title, Nav::Apply).with_notice(notice.as_deref()),
         user_types: view.record.subject_kind.user_types(),
         view,
         step,
@@ -199,6 +325,9 @@ async fn show_step(
         catalog,
         addresses,
         idempotency_key: app::crypto::random_token(),
+        consented,
+        consent_text: CONSENT_TEXT,
+        consent_version: CONSENT_VERSION,
     };
     render(status, &page)
 }
@@ -260,8 +389,17 @@ async fn save_step(
                 phone: f.phone.clone(),
                 email: f.email.clone(),
             };
-            (app.save_agent(&user, id, &form).await.map(|_| ()), "confirm".to_owned())
+            (app.save_agent(&user, id, &form).await.map(|_| ()), "materials".to_owned())
         }
+        "materials" => match app.application(&user, id).await {
+            Ok(view) if view.missing_documents().is_empty() => (Ok(()), "confirm".to_owned()),
+            Ok(view) => {
+                let missing: Vec<&str> = view.missing_documents().iter().map(|k| k.label()).collect();
+                let message = format!("还有材料未上传：{}", missing.join("、"));
+                (Err(app::Error::Conflict { code: "documents_missing", message }), String::new())
+            }
+            Err(err) => (Err(err), String::new()),
+        },
         "confirm" => {
             let form = confirm_form(&f);
             match app.confirm_order(&user, id, &form, &f.idempotency_key).await {

@@ -103,6 +103,7 @@ fn notice_text(key: &str) -> Option<&'static str> {
         "default_set" => "已设为默认收货地址。",
         "order_created" => "订单已提交，请在24小时内完成支付，超时订单将自动取消。",
         "order_cancelled" => "订单已取消。",
+        "document_uploaded" => "材料已上传，已加密保存。",
         _ => return None,
     })
 }
@@ -116,6 +117,8 @@ pub struct Form {
     pub message: Option<String>,
     /// A success message for the whole form.
     pub success: Option<String>,
+    /// The key of a notice to show after a redirect (see `notice_text`).
+    pub notice: Option<String>,
 }
 
 impl Form {

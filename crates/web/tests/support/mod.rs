@@ -304,8 +304,27 @@ pub async fn complete_application(c: &mut Client, kind: &str, subject: &str) -> 
         .assert_status(StatusCode::OK);
     let agent = serde_json::json!({"name": "赵六", "id_number": resident_id(2), "phone": "13700137000", "email": "agent@example.com"});
     c.call(Method::PUT, &format!("/api/v1/applications/{id}/agent"), Some(agent)).await.assert_status(StatusCode::OK);
+    c.give_consent().await;
+    let documents = if kind == "enterprise" { &ALL_DOCUMENTS[..] } else { &ALL_DOCUMENTS[1..] };
+    for document in documents {
+        c.upload(&format!("/api/v1/applications/{id}/documents/{document}"), "photo.png", &png(32, 20))
+            .await
+            .assert_status(StatusCode::CREATED);
+    }
     id
 }
+
+/// Every document kind; a company needs all, a person all but the license.
+pub const ALL_DOCUMENTS: [&str; 8] = [
+    "license",
+    "holder_id_front",
+    "holder_id_back",
+    "agent_id_front",
+    "agent_id_back",
+    "application_form",
+    "authorization",
+    "service_agreement",
+];
 
 impl Client {
     /// 确认订单 with an idempotency key.
@@ -334,6 +353,20 @@ impl Client {
         body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
         let content_type = format!("multipart/form-data; boundary={boundary}");
         self.send_raw(Method::PUT, path, body, &[("x-csrf-token", &token), ("content-type", &content_type)]).await
+    }
+
+    /// A file posted from an HTML upload box: multipart with the CSRF token as the first field.
+    pub async fn submit_file(&mut self, path: &str, bytes: &[u8]) -> Reply {
+        let token = self.csrf().await;
+        let boundary = "sealdesk-form-boundary-19ab";
+        let mut body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{token}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"photo.png\"\r\nContent-Type: image/png\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let content_type = format!("multipart/form-data; boundary={boundary}");
+        self.send_raw(Method::POST, path, body, &[("content-type", &content_type)]).await
     }
 
     /// A request with a raw body and explicit headers.
