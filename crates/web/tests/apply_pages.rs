@@ -144,3 +144,41 @@ async fn uploads_with_consent(c: &mut support::Client, base: &str) {
     );
     assert_eq!(c.get(base).await.header("location"), Some(format!("{base}/confirm").as_str()));
 }
+
+#[tokio::test]
+async fn the_three_forms_print_blank_or_prefilled_without_full_id_numbers() {
+    let app = TestApp::new().await;
+    let mut c = app.user("13800138000").await;
+    for doc in ["application_form", "authorization", "service_agreement"] {
+        let blank = app.client().get(&format!("/templates/{doc}")).await;
+        blank.assert_status(StatusCode::OK);
+        assert!(blank.body.contains("签字/盖章"), "{doc}");
+    }
+    assert_eq!(
+        app.client().get("/templates/holder_id_front").await.status,
+        StatusCode::NOT_FOUND,
+        "only the forms print"
+    );
+
+    let id = support::complete_application(&mut c, "enterprise", "91350100M000100Y43").await;
+    let filled = c.get(&format!("/applications/{id}/print/application_form")).await;
+    filled.assert_status(StatusCode::OK);
+    for text in ["示例科技有限公司", "91350100M000100Y43", "王五", "赵六", "企业新办", "请手写完整号码"]
+    {
+        assert!(filled.body.contains(text), "pre-filled form lacks {text}");
+    }
+    assert!(
+        filled.body.contains(&resident_id(1)[..3]) && !filled.body.contains(&resident_id(1)),
+        "ID numbers print masked"
+    );
+    assert!(!filled.body.contains("13700137000"), "phone numbers print masked");
+    let authorization = c.get(&format!("/applications/{id}/print/authorization")).await;
+    assert!(authorization.body.contains("兹授权") && authorization.body.contains("赵六"));
+
+    let mut stranger = app.user("13900139000").await;
+    assert_eq!(stranger.get(&format!("/applications/{id}/print/application_form")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.client().get(&format!("/applications/{id}/print/application_form")).await.status,
+        StatusCode::SEE_OTHER
+    );
+}

@@ -7,6 +7,7 @@ mod applications;
 mod auth;
 mod dev;
 mod orders;
+mod print;
 mod site;
 
 use askama::Template;
@@ -26,7 +27,8 @@ pub fn router(dev_mode: bool) -> Router<AppState> {
         .merge(account::router())
         .merge(addresses::router())
         .merge(applications::router())
-        .merge(orders::router());
+        .merge(orders::router())
+        .merge(print::router());
     if dev_mode { router.merge(dev::router()) } else { router }
 }
 
