@@ -157,6 +157,7 @@ impl App {
         self.view(record, &catalog, documents)
     }
 
+    /// The package is part of what was paid for: it cannot change once an order exists.
     pub async fn choose_package(
         &self,
         user: &CurrentUser,
@@ -164,7 +165,12 @@ impl App {
         package: i64,
     ) -> Result<ApplicationView, Error> {
         let current = self.application(user, id).await?;
-        self.ensure_editable(id).await?;
+        if self.store.open_order_for_application(id).await?.is_some() {
+            return Err(Error::Conflict {
+                code: "package_locked",
+                message: "订单已提交，套餐不能再更改；如需更换请取消订单后重新申请".into(),
+            });
+        }
         let catalog = self.store.catalog().await?;
         let valid = catalog
             .packages

@@ -289,9 +289,32 @@ impl App {
         }
     }
 
-    /// Applications behind an open order are frozen.
+    /// Applications behind an open order are frozen, except while the order is rejected
+    /// (修改订单): then the applicant corrects what the reviewer flagged.
     pub(crate) async fn ensure_editable(&self, application: ApplicationId) -> Result<(), Error> {
-        if self.store.open_order_for_application(application).await?.is_some() { Err(submitted()) } else { Ok(()) }
+        match self.store.open_order_for_application(application).await? {
+            Some((_, OrderStatus::Rejected)) | None => Ok(()),
+            Some(_) => Err(submitted()),
+        }
+    }
+
+    /// 重新提交: a corrected, rejected order goes back to review.
+    pub async fn resubmit_order(&self, user: &CurrentUser, id: OrderId) -> Result<OrderView, Error> {
+        let current = self.order(user, id).await?;
+        let draft = self.application(user, current.record.order.application_id).await?;
+        if !draft.missing_steps().is_empty() {
+            return Err(Error::Conflict {
+                code: "application_incomplete",
+                message: "申请信息尚未填写完整，请补全后再重新提交".into(),
+            });
+        }
+        let reason = "申请人已修改并重新提交";
+        self.apply(id, current.record.status, OrderEvent::Resubmit, Actor::Applicant, Some(reason)).await?;
+        let record = &draft.record;
+        if let Some(name) = record.company_name.clone().or_else(|| record.holder_name.clone()) {
+            self.store.set_order_subject_name(id, &name, self.clock.now()).await?;
+        }
+        self.order(user, id).await
     }
 }
 

@@ -391,7 +391,18 @@ pub trait OrderRepo: Send + Sync {
         subject_index: &str,
         business: Business,
     ) -> Result<Option<(UserId, String)>, StoreError>;
-    async fn open_order_for_application(&self, application: ApplicationId) -> Result<Option<OrderId>, StoreError>;
+    /// The open order made from an application, with its status.
+    async fn open_order_for_application(
+        &self,
+        application: ApplicationId,
+    ) -> Result<Option<(OrderId, OrderStatus)>, StoreError>;
+    /// Refreshes the subject name shown on an order after the applicant edited a rejected one.
+    async fn set_order_subject_name(
+        &self,
+        id: OrderId,
+        subject_name: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
     /// Newest first.
     async fn orders(&self, user: UserId) -> Result<Vec<OrderRecord>, StoreError>;
     async fn order(&self, user: UserId, id: OrderId) -> Result<Option<OrderRecord>, StoreError>;

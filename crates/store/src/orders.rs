@@ -222,14 +222,36 @@ impl OrderRepo for Db {
         Ok(row.map(|(user, no)| (UserId(user), no)))
     }
 
-    async fn open_order_for_application(&self, application: ApplicationId) -> Result<Option<OrderId>, StoreError> {
-        let id: Option<i64> =
-            sqlx::query_scalar(&format!("SELECT id FROM orders WHERE application_id = $1 AND status IN {OPEN}"))
+    async fn open_order_for_application(
+        &self,
+        application: ApplicationId,
+    ) -> Result<Option<(OrderId, OrderStatus)>, StoreError> {
+        let row: Option<(i64, String)> =
+            sqlx::query_as(&format!("SELECT id, status FROM orders WHERE application_id = $1 AND status IN {OPEN}"))
                 .bind(application.0)
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(db_err)?;
-        Ok(id.map(OrderId))
+        row.map(|(id, status)| {
+            Ok((OrderId(id), OrderStatus::parse(&status).ok_or_else(|| unknown("status", &status))?))
+        })
+        .transpose()
+    }
+
+    async fn set_order_subject_name(
+        &self,
+        id: OrderId,
+        subject_name: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE orders SET subject_name = $1, updated_at = $2 WHERE id = $3")
+            .bind(subject_name)
+            .bind(ts(now))
+            .bind(id.0)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
     }
 
     async fn orders(&self, user: UserId) -> Result<Vec<OrderRecord>, StoreError> {

@@ -419,7 +419,7 @@ async fn orders_are_created_once_per_key_and_per_open_subject(db: &Db) {
         Some((a, "SD-key-1-subject-1".into()))
     );
     assert_eq!(db.open_order_for_subject("subject-1", Business::Replacement).await.unwrap(), None);
-    assert_eq!(db.open_order_for_application(application).await.unwrap(), Some(id));
+    assert_eq!(db.open_order_for_application(application).await.unwrap(), Some((id, OrderStatus::PendingPayment)));
 
     // Another user's view and a cancelled order free the slot.
     let b = user(db, 2).await;

@@ -32,6 +32,7 @@ fn matrix() -> Vec<(&'static str, &'static str, Option<Value>)> {
         ("delete", "/api/v1/applications/{id}/documents/{kind}", None),
         ("get", "/api/v1/orders/{id}", None),
         ("post", "/api/v1/orders/{id}/cancel", None),
+        ("post", "/api/v1/orders/{id}/resubmit", None),
     ]
 }
 
@@ -179,6 +180,7 @@ async fn no_page_shows_or_changes_another_users_objects() {
         format!("/applications/{application}/package"),
         format!("/applications/{ordered}/confirm"),
         format!("/orders/{order}/cancel"),
+        format!("/orders/{order}/resubmit"),
     ] {
         let reply = other
             .submit(

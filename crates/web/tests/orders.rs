@@ -166,3 +166,84 @@ async fn unpaid_orders_are_cancelled_after_a_day() {
     assert_eq!(order["timeline"][1]["reason"], "超时未支付，系统已自动取消");
     assert_eq!(app.app.cancel_unpaid_orders().await.unwrap(), 0, "nothing twice");
 }
+
+/// Moves an order the way payment and review will (those capabilities are not built yet): a test
+/// helper only, straight through the store with the actors the state machine allows.
+async fn pay_and_reject(app: &TestApp, order: i64, reason: &str) {
+    use app::ports::OrderRepo;
+    use domain::{Actor, OrderId, OrderStatus};
+    let now = app.app.now();
+    let id = OrderId(order);
+    assert!(
+        app.db
+            .db
+            .transition_order(
+                id,
+                OrderStatus::PendingPayment,
+                OrderStatus::UnderReview,
+                Actor::PaymentGateway,
+                None,
+                now
+            )
+            .await
+            .unwrap()
+    );
+    assert!(
+        app.db
+            .db
+            .transition_order(id, OrderStatus::UnderReview, OrderStatus::Rejected, Actor::Reviewer, Some(reason), now)
+            .await
+            .unwrap()
+    );
+}
+
+#[tokio::test]
+async fn a_rejected_order_is_corrected_and_resubmitted() {
+    let app = TestApp::new().await;
+    let mut c = app.user("13800138000").await;
+    let application = complete_application(&mut c, "enterprise", CREDIT_CODE).await;
+    let order = c.order(application, "reject-me-0001", pickup_order_body()).await.json()["id"].as_i64().unwrap();
+
+    // Not under review yet: nothing to resubmit, and the application stays frozen.
+    let early = c.call(Method::POST, &format!("/api/v1/orders/{order}/resubmit"), None).await;
+    assert_eq!(early.status, StatusCode::CONFLICT);
+    pay_and_reject(&app, order, "营业执照照片不清晰").await;
+
+    let page = c.get(&format!("/orders/{order}")).await;
+    assert!(
+        page.body.contains("审核不通过") && page.body.contains("营业执照照片不清晰") && page.body.contains("修改订单")
+    );
+
+    // 修改订单: holder details and documents can change, the paid-for package cannot.
+    let fixed = json!({"company_name": "示例科技股份有限公司", "credit_code": CREDIT_CODE, "user_type": "enterprise", "holder_name": "王五", "holder_id_number": ""});
+    c.call(Method::PUT, &format!("/api/v1/applications/{application}/subject"), Some(fixed))
+        .await
+        .assert_status(StatusCode::OK);
+    c.upload(&format!("/api/v1/applications/{application}/documents/license"), "clear.png", &support::png(64, 64))
+        .await
+        .assert_status(StatusCode::CREATED);
+    let package = c
+        .call(Method::PUT, &format!("/api/v1/applications/{application}/package"), Some(json!({"package_id": 2})))
+        .await;
+    assert_eq!(package.code(), "package_locked");
+
+    let resubmitted = c.submit(&format!("/orders/{order}/resubmit"), &[]).await;
+    assert_eq!(resubmitted.header("location"), Some(format!("/orders/{order}?notice=order_resubmitted").as_str()));
+    let detail = c.get(&format!("/api/v1/orders/{order}")).await.json();
+    assert_eq!(
+        (detail["status"].as_str(), detail["subject_name"].as_str()),
+        (Some("under_review"), Some("示例科技股份有限公司"))
+    );
+    let labels: Vec<&str> =
+        detail["timeline"].as_array().unwrap().iter().map(|e| e["label"].as_str().unwrap()).collect();
+    assert_eq!(labels, ["待支付", "审核中", "审核不通过", "审核中"]);
+    // Under review again: frozen.
+    let frozen = c
+        .call(
+            Method::PUT,
+            &format!("/api/v1/applications/{application}/agent"),
+            Some(json!({"name": "赵六", "id_number": "", "phone": "13700137000", "email": "a@example.com"})),
+        )
+        .await;
+    assert_eq!(frozen.code(), "application_submitted");
+}

@@ -43,6 +43,7 @@ fn unsafe_routes(id: i64) -> Vec<(Method, String)> {
         "/applications/{id}/agent",
         "/applications/{id}/confirm",
         "/orders/{id}/cancel",
+        "/orders/{id}/resubmit",
     ] {
         routes.push((Method::POST, path.replace("{id}", &id.to_string())));
     }

@@ -55,6 +55,7 @@ pub fn router(dev_mode: bool) -> OpenApiRouter<AppState> {
         .routes(routes!(orders::list_orders))
         .routes(routes!(orders::get_order))
         .routes(routes!(orders::cancel_order))
+        .routes(routes!(orders::resubmit_order))
         .routes(routes!(documents::get_consent, documents::give_consent))
         .routes(routes!(documents::list_documents))
         .routes(routes!(documents::download_document, documents::delete_document))

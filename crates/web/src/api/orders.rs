@@ -103,6 +103,8 @@ pub struct OrderBody {
     pub invoice: Option<InvoiceBody>,
     pub fees: FeesBody,
     pub timeline: Vec<TimelineEntry>,
+    /// The application behind the order (for 修改订单).
+    pub application_id: i64,
 }
 
 fn rfc3339(t: time::OffsetDateTime) -> String {
@@ -160,6 +162,7 @@ impl From<OrderView> for OrderBody {
                     at: rfc3339(e.at),
                 })
                 .collect(),
+            application_id: v.record.order.application_id.0,
         }
     }
 }
@@ -242,4 +245,15 @@ pub async fn cancel_order(
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<OrderBody>, ApiError> {
     Ok(Json(state.app.cancel_order(&user, OrderId(id)).await?.into()))
+}
+
+/// 重新提交: after 修改订单, send a rejected order back to review.
+#[utoipa::path(post, path = "/api/v1/orders/{id}/resubmit", tag = "orders", params(("id" = i64, Path)),
+    responses((status = 200, body = OrderBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn resubmit_order(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<OrderBody>, ApiError> {
+    Ok(Json(state.app.resubmit_order(&user, OrderId(id)).await?.into()))
 }

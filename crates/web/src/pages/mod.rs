@@ -105,6 +105,7 @@ fn notice_text(key: &str) -> Option<&'static str> {
         "default_set" => "已设为默认收货地址。",
         "order_created" => "订单已提交，请在24小时内完成支付，超时订单将自动取消。",
         "order_cancelled" => "订单已取消。",
+        "order_resubmitted" => "已重新提交，业务人员会尽快重新审核。",
         "document_uploaded" => "材料已上传，已加密保存。",
         _ => return None,
     })

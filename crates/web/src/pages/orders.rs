@@ -21,6 +21,7 @@ pub fn router() -> Router<AppState> {
         .route("/orders", get(list))
         .route("/orders/{id}", get(detail))
         .route("/orders/{id}/cancel", post(cancel))
+        .route("/orders/{id}/resubmit", post(resubmit))
 }
 
 /// Tabs of the list, in the manual's order.
@@ -99,6 +100,15 @@ impl DetailPage {
     fn can_cancel(&self) -> bool {
         self.view.record.status == OrderStatus::PendingPayment
     }
+
+    fn is_rejected(&self) -> bool {
+        self.view.record.status == OrderStatus::Rejected
+    }
+
+    /// The reviewer's reasons from the latest rejection.
+    fn rejection_reason(&self) -> Option<String> {
+        self.view.events.iter().rev().find(|e| e.to == OrderStatus::Rejected).and_then(|e| e.reason.clone())
+    }
 }
 
 async fn detail(
@@ -121,6 +131,14 @@ async fn cancel(State(state): State<AppState>, PageUser(user, _): PageUser, Path
     let Ok(id) = id.parse().map(OrderId) else { return failure(&state, &app::Error::NotFound) };
     match state.app.cancel_order(&user, id).await {
         Ok(_) => see_other(&format!("/orders/{}?notice=order_cancelled", id.0)),
+        Err(err) => failure(&state, &err),
+    }
+}
+
+async fn resubmit(State(state): State<AppState>, PageUser(user, _): PageUser, Path(id): Path<String>) -> Response {
+    let Ok(id) = id.parse().map(OrderId) else { return failure(&state, &app::Error::NotFound) };
+    match state.app.resubmit_order(&user, id).await {
+        Ok(_) => see_other(&format!("/orders/{}?notice=order_resubmitted", id.0)),
         Err(err) => failure(&state, &err),
     }
 }
