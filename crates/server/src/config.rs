@@ -47,6 +47,8 @@ pub struct Settings {
     pub hotline: String,
     pub operator: String,
     pub log_format: Option<LogFormat>,
+    /// Minutes an order may stay unpaid before it is cancelled automatically.
+    pub unpaid_order_ttl_minutes: u32,
 }
 
 impl Default for Settings {
@@ -63,6 +65,7 @@ impl Default for Settings {
             hotline: "400-000-0000".into(),
             operator: "电子签章服务中心".into(),
             log_format: None,
+            unpaid_order_ttl_minutes: 24 * 60,
         }
     }
 }
@@ -154,6 +157,7 @@ impl Settings {
             format!("hotline = {}", self.hotline),
             format!("operator = {}", self.operator),
             format!("log_format = {:?}", self.log_format()),
+            format!("unpaid_order_ttl_minutes = {}", self.unpaid_order_ttl_minutes),
         ]
         .join("\n")
     }

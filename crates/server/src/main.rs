@@ -140,7 +140,11 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let outbox = Arc::new(DevOutbox::new(db.clone(), clock.clone()));
     let files = Arc::new(store::LocalFileStore::new(settings.data_dir.join("uploads")).context("upload directory")?);
-    let app = App::new(Arc::new(db.clone()), files, outbox.clone(), outbox, clock, keys, Policy::default());
+    let policy = Policy {
+        unpaid_order_ttl: time::Duration::minutes(settings.unpaid_order_ttl_minutes.into()),
+        ..Policy::default()
+    };
+    let app = App::new(Arc::new(db.clone()), files, outbox.clone(), outbox, clock, keys, policy);
 
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder().ok();
     let web_config = web::WebConfig {

@@ -221,7 +221,30 @@ async fn apply_journey(driver: &WebDriver, base: &str) -> WebDriverResult<()> {
     fill(driver, "#f-email", "lilei@example.com").await;
     driver.find(By::Css("form[data-step=agent] button[type=submit]")).await?.click().await?;
 
-    // Uploads: the separate consent first (unchecked by default), then one photo per box.
+    upload_everything(driver, base).await?;
+    driver.find(By::Css("form[data-step=materials] button[type=submit]")).await?.click().await?;
+
+    wait_for(driver, "h2", "核对申请信息").await;
+    let facts = wait_for(driver, ".facts", "110***********002X").await;
+    assert!(!facts.contains("11010519491231002X"), "the ID number is masked");
+    driver.find(By::Css("input[name=delivery][value=pickup]")).await?.click().await?;
+    driver.find(By::Css("form[data-step=confirm] button[type=submit]")).await?.click().await?;
+
+    wait_for(driver, ".notice", "订单已提交").await;
+    wait_for(driver, "[data-testid=order-status]", "待支付").await;
+    wait_for(driver, "[data-testid=order-total]", "¥200.00").await;
+    driver.find(By::Css("form[action$='/cancel'] button")).await?.click().await?;
+    driver.accept_alert().await?;
+    wait_for(driver, "[data-testid=order-status]", "已取消").await;
+
+    driver.goto(format!("{base}/orders?status=cancelled")).await?;
+    wait_for(driver, "[data-testid=order]", "个人新办").await;
+    Ok(())
+}
+
+/// Uploads a photo into every box of the holder, agent and materials steps, ticking the separate
+/// consent (which must start unchecked) when it is asked for.
+async fn upload_everything(driver: &WebDriver, base: &str) -> WebDriverResult<()> {
     wait_for(driver, "h2", "上传签字盖章的材料").await;
     let photo = std::env::temp_dir().join(format!("sealdesk-browser-{}.png", std::process::id()));
     image::RgbImage::from_pixel(64, 40, image::Rgb([200, 60, 60])).save(&photo).unwrap();
@@ -247,23 +270,103 @@ async fn apply_journey(driver: &WebDriver, base: &str) -> WebDriverResult<()> {
             wait_for(driver, &format!("[data-testid={kind}] .upload-status"), "已上传").await;
         }
     }
-    driver.find(By::Css("form[data-step=materials] button[type=submit]")).await?.click().await?;
+    Ok(())
+}
 
+#[tokio::test]
+async fn a_company_replacement_is_rejected_fixed_and_resubmitted() {
+    let data = tempfile::tempdir().unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let (_server, base) = start_server(data.path());
+    let (_chromedriver, driver_url) = start_chromedriver();
+    let driver = browser(&driver_url, profile.path()).await;
+    let result = rejection_journey(&driver, &base, data.path()).await;
+    let _ = driver.quit().await;
+    result.unwrap();
+    assert_no_plaintext(data.path());
+}
+
+/// Payment and review are not built yet: the test moves the order as they will, straight in the
+/// database of the running server (a test-only adapter).
+async fn move_order(
+    data: &std::path::Path,
+    order: i64,
+    steps: &[(domain::OrderStatus, domain::OrderStatus, domain::Actor, Option<&str>)],
+) {
+    use app::ports::OrderRepo;
+    let db = store::Db::connect(&format!("sqlite://{}?mode=rwc", data.join("sealdesk.db").display())).await.unwrap();
+    let now = app::clock::Clock::now(&app::clock::SystemClock);
+    for (from, to, actor, reason) in steps {
+        assert!(db.transition_order(domain::OrderId(order), *from, *to, *actor, *reason, now).await.unwrap());
+    }
+    db.close().await;
+}
+
+async fn rejection_journey(driver: &WebDriver, base: &str, data: &std::path::Path) -> WebDriverResult<()> {
+    use domain::{Actor, OrderStatus};
+    register_and_login(driver, base, "13700137000", PASSWORD).await?;
+    driver.goto(format!("{base}/apply")).await?;
+    driver.find(By::Css("input[name=subject_kind][value=enterprise]")).await?.click().await?;
+    driver.find(By::Css("input[name=business][value=replacement]")).await?.click().await?;
+    driver.find(By::Css("input[name=replacement_reason][value=lost]")).await?.click().await?;
+    driver.find(By::Css("form[action='/apply'] button[type=submit]")).await?.click().await?;
+    wait_for(driver, "h1", "企业补办（遗失）").await;
+    driver.find(By::Css("input[name=package_id]")).await?.click().await?;
+    driver.find(By::Css("form[data-step=package] button[type=submit]")).await?.click().await?;
+    wait_for(driver, "h2", "企业信息").await;
+    fill(driver, "#f-company_name", "示例科技有限公司").await;
+    fill(driver, "#f-credit_code", "91350100M000100Y43").await;
+    choose(driver, "#f-user_type", "enterprise").await;
+    fill(driver, "#f-holder_name", "王五").await;
+    fill(driver, "#f-holder_id_number", "11010519491231002X").await;
+    driver.find(By::Css("form[data-step=subject] button[type=submit]")).await?.click().await?;
+    wait_for(driver, "h2", "经办人信息").await;
+    fill(driver, "#f-name", "赵六").await;
+    fill(driver, "#f-id_number", "11010519491231002X").await;
+    fill(driver, "#f-phone", "13700137000").await;
+    fill(driver, "#f-email", "zhao@example.com").await;
+    driver.find(By::Css("form[data-step=agent] button[type=submit]")).await?.click().await?;
+    wait_for(driver, "h2", "上传").await;
+    upload_everything(driver, base).await?;
+    driver.find(By::Css("form[data-step=materials] button[type=submit]")).await?.click().await?;
     wait_for(driver, "h2", "核对申请信息").await;
-    let facts = wait_for(driver, ".facts", "110***********002X").await;
-    assert!(!facts.contains("11010519491231002X"), "the ID number is masked");
     driver.find(By::Css("input[name=delivery][value=pickup]")).await?.click().await?;
     driver.find(By::Css("form[data-step=confirm] button[type=submit]")).await?.click().await?;
-
-    wait_for(driver, ".notice", "订单已提交").await;
     wait_for(driver, "[data-testid=order-status]", "待支付").await;
-    wait_for(driver, "[data-testid=order-total]", "¥200.00").await;
-    driver.find(By::Css("form[action$='/cancel'] button")).await?.click().await?;
-    driver.accept_alert().await?;
-    wait_for(driver, "[data-testid=order-status]", "已取消").await;
 
-    driver.goto(format!("{base}/orders?status=cancelled")).await?;
-    wait_for(driver, "[data-testid=order]", "个人新办").await;
+    let url = driver.current_url().await?;
+    let order: i64 = url.path().trim_start_matches("/orders/").parse().unwrap();
+    move_order(
+        data,
+        order,
+        &[
+            (OrderStatus::PendingPayment, OrderStatus::UnderReview, Actor::PaymentGateway, None),
+            (
+                OrderStatus::UnderReview,
+                OrderStatus::Rejected,
+                Actor::Reviewer,
+                Some("营业执照照片不清晰，请重新拍摄上传"),
+            ),
+        ],
+    )
+    .await;
+    driver.goto(format!("{base}/orders/{order}")).await?;
+    wait_for(driver, "[data-testid=order-status]", "审核不通过").await;
+    wait_for(driver, "[data-testid=rejected]", "营业执照照片不清晰").await;
+
+    driver.find(By::LinkText("修改订单")).await?.click().await?;
+    wait_for(driver, "h2", "企业信息").await;
+    let photo = std::env::temp_dir().join(format!("sealdesk-browser-clear-{}.png", std::process::id()));
+    image::RgbImage::from_pixel(80, 50, image::Rgb([20, 120, 200])).save(&photo).unwrap();
+    let form = driver.find(By::Css("[data-testid=upload-license]")).await?;
+    form.find(By::Css("input[type=file]")).await?.send_keys(photo.to_string_lossy().as_ref()).await?;
+    form.find(By::Css("button")).await?.click().await?;
+    wait_for(driver, ".notice", "材料已上传").await;
+
+    driver.goto(format!("{base}/orders/{order}")).await?;
+    driver.find(By::Css("form[action$='/resubmit'] button")).await?.click().await?;
+    wait_for(driver, ".notice", "已重新提交").await;
+    wait_for(driver, "[data-testid=order-status]", "审核中").await;
     Ok(())
 }
 
