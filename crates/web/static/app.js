@@ -92,3 +92,19 @@ document.querySelectorAll("form[data-confirm]").forEach((form) => {
     if (!window.confirm(form.dataset.confirm)) event.preventDefault();
   });
 });
+
+// Parts of a form that only matter for one choice (专票 fields, the e-invoice email, a new
+// address) are shown only while that choice is made. Without JavaScript everything stays visible.
+function syncConditional(form) {
+  form.querySelectorAll("[data-show-for]").forEach((el) => {
+    const [name, values] = el.dataset.showFor.split("=");
+    const control = form.querySelector(`[name="${name}"]:checked`) ?? form.querySelector(`select[name="${name}"]`);
+    el.hidden = !values.split("|").includes(control ? control.value : "");
+  });
+}
+
+document.querySelectorAll("form").forEach((form) => {
+  if (!form.querySelector("[data-show-for]")) return;
+  syncConditional(form);
+  form.addEventListener("change", () => syncConditional(form));
+});

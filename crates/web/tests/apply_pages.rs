@@ -102,6 +102,12 @@ async fn a_company_replacement_from_business_type_to_cancelled_order() {
     let detail = c.get(&order_page).await;
     assert!(detail.body.contains("订单已提交") && detail.body.contains("待支付") && detail.body.contains("¥415.00"));
     assert!(detail.body.contains("139****5678") && !detail.body.contains("13912345678"));
+    for submitted in
+        ["91350100M000100Y43", "110***********002X", "137****7000", "agent@example.com", "营业执照", "《服务协议》"]
+    {
+        assert!(detail.body.contains(submitted), "order detail lacks {submitted}");
+    }
+    assert!(!detail.body.contains("11010519491231002X") && !detail.body.contains("13700137000"));
     let list = c.get("/orders?status=pending_payment").await;
     assert!(list.body.contains("企业补办") && list.body.contains("¥415.00"));
 
@@ -181,4 +187,37 @@ async fn the_three_forms_print_blank_or_prefilled_without_full_id_numbers() {
         app.client().get(&format!("/applications/{id}/print/application_form")).await.status,
         StatusCode::SEE_OTHER
     );
+}
+
+#[tokio::test]
+async fn an_address_can_be_added_inline_while_confirming() {
+    let app = TestApp::new().await;
+    let mut c = app.user("13800138000").await;
+    let id = support::complete_application(&mut c, "personal", &resident_id(6)).await;
+    let page = c.get(&format!("/applications/{id}/confirm")).await;
+    let key =
+        page.body.split("name=\"idempotency_key\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let mut fields = vec![
+        ("delivery", "courier"),
+        ("address_id", "new"),
+        ("new_recipient", "韩梅梅"),
+        ("new_phone", "13612345678"),
+        ("new_province_code", "440000"),
+        ("invoice_kind", "none"),
+        ("idempotency_key", key.as_str()),
+    ];
+    let partial = c.submit(&format!("/applications/{id}/confirm"), &fields).await;
+    partial.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        partial.body.contains("请选择城市") && partial.body.contains("深圳市"),
+        "the cities of the chosen province come back"
+    );
+    assert!(partial.body.contains("value=\"韩梅梅\""));
+    fields.extend([("new_city_code", "440300"), ("new_district_code", "440305"), ("new_detail", "科技园北区9栋")]);
+    let placed = c.submit(&format!("/applications/{id}/confirm"), &fields).await;
+    assert_eq!(placed.status, StatusCode::SEE_OTHER, "{}", placed.body);
+    let order = c.get(placed.header("location").unwrap()).await;
+    assert!(order.body.contains("韩梅梅 136****5678 广东省深圳市南山区科技园北区9栋"));
+    let saved = c.get("/api/v1/addresses").await.json();
+    assert_eq!(saved[0]["recipient"], "韩梅梅", "the new address is kept in the address book");
 }

@@ -13,7 +13,7 @@ use axum::{Form as FormBody, Router};
 use domain::application::{ReplacementReason, SubjectKind, UserType};
 use domain::document::{CONSENT_TEXT, CONSENT_VERSION, DocumentKind};
 use domain::invoice::InvoiceDraft;
-use domain::{ApplicationId, Money};
+use domain::{AddressDraft, ApplicationId, Division, Divisions, FieldErrors, Money};
 use serde::Deserialize;
 
 use super::{Form, Layout, Nav, failure, render, see_other};
@@ -182,6 +182,9 @@ struct StepPage {
     consented: bool,
     consent_text: &'static str,
     consent_version: &'static str,
+    provinces: &'static [Division],
+    cities: &'static [Division],
+    counties: &'static [Division],
 }
 
 impl StepPage {
@@ -314,6 +317,13 @@ async fn show_step(
         Err(err) => return failure(state, &err),
     };
     let notice = form.notice.clone();
+    let divisions = Divisions::get();
+    let cities = divisions.cities_of(form.value("new_province_code"));
+    let counties = if cities.iter().any(|c| c.code == form.value("new_city_code")) {
+        divisions.counties_of(form.value("new_city_code"))
+    } else {
+        &[]
+    };
     let page = StepPage {
         layout: Layout::new(state, visitor, title, Nav::Apply).with_notice(notice.as_deref()),
         user_types: view.record.subject_kind.user_types(),
@@ -328,6 +338,9 @@ async fn show_step(
         consented,
         consent_text: CONSENT_TEXT,
         consent_version: CONSENT_VERSION,
+        provinces: divisions.provinces(),
+        cities,
+        counties,
     };
     render(status, &page)
 }
@@ -348,6 +361,12 @@ pub struct StepFields {
     email: String,
     delivery: String,
     address_id: String,
+    new_recipient: String,
+    new_phone: String,
+    new_province_code: String,
+    new_city_code: String,
+    new_district_code: String,
+    new_detail: String,
     pickup_point_id: String,
     invoice_kind: String,
     invoice_title: String,
@@ -364,7 +383,7 @@ async fn save_step(
     State(state): State<AppState>,
     PageUser(user, visitor): PageUser,
     Path((id, step)): Path<(String, String)>,
-    FormBody(f): FormBody<StepFields>,
+    FormBody(mut f): FormBody<StepFields>,
 ) -> Response {
     let Some(id) = parse_id(&id) else { return failure(&state, &app::Error::NotFound) };
     let app = &state.app;
@@ -401,7 +420,24 @@ async fn save_step(
             Err(err) => (Err(err), String::new()),
         },
         "confirm" => {
-            let form = confirm_form(&f);
+            let mut form = confirm_form(&f);
+            if f.delivery == "courier" && f.address_id == "new" {
+                match app.add_address(&user, &inline_address(&f)).await {
+                    Ok(address) => {
+                        // Saved now: a later error on this page must not save it twice.
+                        form.address_id = Some(address.id.0);
+                        f.address_id = address.id.0.to_string();
+                    }
+                    Err(app::Error::Validation(errors)) => {
+                        let mut inline = FieldErrors::new();
+                        for e in errors.iter() {
+                            inline.add(inline_field(e.field), e.code, e.message.clone());
+                        }
+                        return reshow(&state, &visitor, &user, id, &step, f, app::Error::Validation(inline)).await;
+                    }
+                    Err(err) => return reshow(&state, &visitor, &user, id, &step, f, err).await,
+                }
+            }
             match app.confirm_order(&user, id, &form, &f.idempotency_key).await {
                 Ok(order) => return see_other(&format!("/orders/{}?notice=order_created", order.record.id)),
                 Err(err) => (Err(err), String::new()),
@@ -412,15 +448,52 @@ async fn save_step(
     match result {
         Ok(()) => see_other(&format!("/applications/{}/{next}", id.0)),
         Err(err @ (app::Error::NotFound | app::Error::Unauthenticated)) => failure(&state, &err),
-        Err(err) => {
-            let view = match app.application(&user, id).await {
-                Ok(view) => view,
-                Err(err) => return failure(&state, &err),
-            };
-            let mut form = refill(f);
-            let status = form.fail(err);
-            show_step(&state, &visitor, &user, view, &step, form, status).await
-        }
+        Err(err) => reshow(&state, &visitor, &user, id, &step, f, err).await,
+    }
+}
+
+/// The step again, with what was typed and the error beside its field.
+async fn reshow(
+    state: &AppState,
+    visitor: &Visitor,
+    user: &app::sessions::CurrentUser,
+    id: ApplicationId,
+    step: &str,
+    f: StepFields,
+    err: app::Error,
+) -> Response {
+    let view = match state.app.application(user, id).await {
+        Ok(view) => view,
+        Err(err) => return failure(state, &err),
+    };
+    let mut form = refill(f);
+    let status = form.fail(err);
+    show_step(state, visitor, user, view, step, form, status).await
+}
+
+/// The address typed into 确认订单 when none of the saved ones fits.
+fn inline_address(f: &StepFields) -> AddressDraft {
+    AddressDraft {
+        recipient: f.new_recipient.clone(),
+        phone: f.new_phone.clone(),
+        province_code: f.new_province_code.clone(),
+        city_code: f.new_city_code.clone(),
+        district_code: f.new_district_code.clone(),
+        detail: f.new_detail.clone(),
+        is_default: false,
+    }
+}
+
+/// Address-book field names as they appear in the inline form.
+fn inline_field(field: &'static str) -> &'static str {
+    match field {
+        "recipient" => "new_recipient",
+        "phone" => "new_phone",
+        "province_code" => "new_province_code",
+        "city_code" => "new_city_code",
+        "district_code" => "new_district_code",
+        "detail" => "new_detail",
+        other => other,
     }
 }
 
@@ -455,6 +528,12 @@ fn refill(f: StepFields) -> Form {
         .with("email", f.email)
         .with("delivery", f.delivery)
         .with("address_id", f.address_id)
+        .with("new_recipient", f.new_recipient)
+        .with("new_phone", f.new_phone)
+        .with("new_province_code", f.new_province_code)
+        .with("new_city_code", f.new_city_code)
+        .with("new_district_code", f.new_district_code)
+        .with("new_detail", f.new_detail)
         .with("pickup_point_id", f.pickup_point_id)
         .with("invoice_kind", f.invoice_kind)
         .with("invoice_title", f.invoice_title)

@@ -1,6 +1,7 @@
 //! 我的订单: orders by status tab, an order's details with its fee breakdown and timeline, and
 //! 取消 for an unpaid order.
 
+use app::applications::ApplicationView;
 use app::orders::OrderView;
 use app::ports::OrderRecord;
 use askama::Template;
@@ -90,6 +91,8 @@ async fn list(
 struct DetailPage {
     layout: Layout,
     view: OrderView,
+    /// What was submitted, masked.
+    application: ApplicationView,
 }
 
 impl DetailPage {
@@ -99,6 +102,10 @@ impl DetailPage {
 
     fn can_cancel(&self) -> bool {
         self.view.record.status == OrderStatus::PendingPayment
+    }
+
+    fn agent_phone(&self) -> String {
+        self.application.record.agent_phone.as_deref().map(|p| domain::mask::mask_middle(p, 3, 4)).unwrap_or_default()
     }
 
     fn is_rejected(&self) -> bool {
@@ -118,10 +125,14 @@ async fn detail(
     Query(q): Query<ListQuery>,
 ) -> Response {
     let Ok(id) = id.parse().map(OrderId) else { return failure(&state, &app::Error::NotFound) };
-    match state.app.order(&user, id).await {
-        Ok(view) => {
+    let view = match state.app.order(&user, id).await {
+        Ok(view) => view,
+        Err(err) => return failure(&state, &err),
+    };
+    match state.app.application(&user, view.record.order.application_id).await {
+        Ok(application) => {
             let layout = Layout::new(&state, &visitor, "订单详情", Nav::Orders).with_notice(q.notice.as_deref());
-            render(StatusCode::OK, &DetailPage { layout, view })
+            render(StatusCode::OK, &DetailPage { layout, view, application })
         }
         Err(err) => failure(&state, &err),
     }
