@@ -145,44 +145,18 @@ pub enum Payload {
 
 impl Client {
     pub async fn send(&mut self, method: Method, path: &str, payload: Payload, extra: &[(&str, &str)]) -> Reply {
-        let mut builder = Request::builder()
-            .method(method)
-            .uri(path)
-            .header("x-forwarded-for", &self.ip)
-            .header(header::HOST, "localhost");
-        if !self.cookies.is_empty() {
-            let jar: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            builder = builder.header(header::COOKIE, jar.join("; "));
-        }
-        for (name, value) in extra {
-            builder = builder.header(*name, *value);
-        }
-        let body = match payload {
-            Payload::None => Body::empty(),
-            Payload::Json(value) => {
-                builder = builder.header(header::CONTENT_TYPE, "application/json");
-                Body::from(value.to_string())
-            }
+        let (body, content_type) = match payload {
+            Payload::None => (Vec::new(), None),
+            Payload::Json(value) => (value.to_string().into_bytes(), Some("application/json")),
             Payload::Form(pairs) => {
-                builder = builder.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-                Body::from(serde_urlencoded::to_string(pairs).unwrap())
+                (serde_urlencoded::to_string(pairs).unwrap().into_bytes(), Some("application/x-www-form-urlencoded"))
             }
         };
-        let response = self.router.clone().oneshot(builder.body(body).unwrap()).await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        for cookie in headers.get_all(header::SET_COOKIE) {
-            let text = cookie.to_str().unwrap();
-            let (pair, attrs) = text.split_once(';').unwrap_or((text, ""));
-            let (name, value) = pair.split_once('=').unwrap();
-            if value.is_empty() || attrs.contains("Max-Age=0") {
-                self.cookies.remove(name);
-            } else {
-                self.cookies.insert(name.into(), value.into());
-            }
+        let mut headers = extra.to_vec();
+        if let Some(content_type) = content_type {
+            headers.push(("content-type", content_type));
         }
-        let bytes = response.into_body().collect().await.unwrap().to_bytes().to_vec();
-        Reply { status, headers, body: String::from_utf8_lossy(&bytes).into_owned(), bytes }
+        self.send_raw(method, path, body, &headers).await
     }
 
     /// The CSRF token for the current cookies (fetched once per session).
@@ -369,7 +343,7 @@ impl Client {
         self.send_raw(Method::POST, path, body, &[("content-type", &content_type)]).await
     }
 
-    /// A request with a raw body and explicit headers.
+    /// A request with a raw body and explicit headers; cookies are sent and kept like a browser.
     pub async fn send_raw(&mut self, method: Method, path: &str, body: Vec<u8>, headers: &[(&str, &str)]) -> Reply {
         let mut builder = Request::builder()
             .method(method)
@@ -386,6 +360,16 @@ impl Client {
         let response = self.router.clone().oneshot(builder.body(Body::from(body)).unwrap()).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();
+        for cookie in headers.get_all(header::SET_COOKIE) {
+            let text = cookie.to_str().unwrap();
+            let (pair, attrs) = text.split_once(';').unwrap_or((text, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            if value.is_empty() || attrs.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.into(), value.into());
+            }
+        }
         let bytes = response.into_body().collect().await.unwrap().to_bytes().to_vec();
         Reply { status, headers, body: String::from_utf8_lossy(&bytes).into_owned(), bytes }
     }
