@@ -55,6 +55,11 @@ impl CreditCode {
     }
 }
 
+/// Whether `c` belongs to the code's 31-character alphabet.
+pub fn is_code_char(c: char) -> bool {
+    u8::try_from(c).is_ok_and(|b| ALPHABET.contains(&b))
+}
+
 /// The check character for the first 17 characters, `None` if one is outside the alphabet.
 pub fn check_character(first17: &[u8]) -> Option<u8> {
     let mut sum = 0;
