@@ -4,6 +4,8 @@
 //! says honestly that they support none or several. Inference (PP-OCRv4 through rten) and field
 //! extraction build on it.
 
+pub mod fields;
 pub mod repair;
 
+pub use fields::{Extraction, Kind, TextLine, extract};
 pub use repair::{CharReading, Code, Outcome, Repair, repair};
