@@ -64,6 +64,7 @@ contract!(
     order_transitions_are_conditional_and_recorded,
     documents_replace_per_kind_and_stay_with_their_owner,
     consents_are_recorded_per_version,
+    concurrent_writers_never_see_a_locked_database,
 );
 
 fn phone(n: u32) -> Phone {
@@ -527,6 +528,30 @@ async fn consents_are_recorded_per_version(db: &Db) {
     assert!(db.has_consent(a, "v1").await.unwrap());
     assert!(!db.has_consent(a, "v2").await.unwrap());
     assert!(!db.has_consent(user(db, 2).await, "v1").await.unwrap());
+}
+
+/// SECURITY G2: fifty writers at once (transactions that read then write, and single inserts)
+/// all succeed; on SQLite that takes `BEGIN IMMEDIATE` and the busy timeout.
+async fn concurrent_writers_never_see_a_locked_database(db: &Db) {
+    let mut tasks = Vec::new();
+    for n in 0..50u32 {
+        let db = db.clone();
+        tasks.push(tokio::spawn(async move {
+            let owner = db.create_user(&phone(100 + n), "$argon2id$fake", T0).await?;
+            for i in 0..4 {
+                db.create_address(owner, &address(&format!("并发测试{i}号楼"), i == 0), 20, T0).await?;
+                db.record_failure(&format!("login:phone:{n}"), T0).await?;
+                let p = phone(100 + n);
+                db.insert_sms_code(&code(&p, "mac", T0 + Duration::seconds(i64::from(i)))).await?;
+            }
+            Ok::<_, StoreError>(owner)
+        }));
+    }
+    for task in tasks {
+        let owner = task.await.unwrap().unwrap();
+        let list = db.list_addresses(owner).await.unwrap();
+        assert_eq!((list.len(), list.iter().filter(|a| a.is_default).count()), (4, 1));
+    }
 }
 
 #[tokio::test]

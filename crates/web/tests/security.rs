@@ -278,3 +278,98 @@ async fn logs_carry_no_personal_data_or_secrets() {
         assert!(!logs.contains(secret), "log contains {secret}:\n{logs}");
     }
 }
+
+/// A digest of everything a user can change, excluding session bookkeeping (`last_seen_at`).
+async fn snapshot(app: &TestApp) -> Vec<String> {
+    use sqlx::Row;
+    let pool =
+        sqlx::AnyPool::connect(&format!("sqlite://{}?mode=ro", app.db.sqlite_dir().unwrap().join("test.db").display()))
+            .await
+            .unwrap();
+    let mut out = Vec::new();
+    for table in [
+        "users",
+        "addresses",
+        "applications",
+        "orders",
+        "order_events",
+        "documents",
+        "consents",
+        "sms_codes",
+        "login_failures",
+        "dev_outbox",
+    ] {
+        let rows = sqlx::query(&format!("SELECT COUNT(*) AS n, COALESCE(MAX(id), 0) AS m FROM {table}"))
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        out.push(format!("{table}:{}:{}", rows.get::<i64, _>("n"), rows.get::<i64, _>("m")));
+    }
+    let updated = sqlx::query("SELECT COALESCE(SUM(updated_at), 0) AS u FROM orders").fetch_one(&pool).await.unwrap();
+    out.push(format!("orders.updated:{}", updated.get::<i64, _>("u")));
+    pool.close().await;
+    out
+}
+
+/// SECURITY B4: a crawl of every GET route, as the owner and as a stranger, changes nothing.
+#[tokio::test]
+async fn no_get_route_changes_anything() {
+    sqlx::any::install_default_drivers();
+    let app = TestApp::new().await;
+    let mut c = app.user(PHONE).await;
+    c.call(Method::POST, "/api/v1/addresses", Some(address_body("科技园1栋101")))
+        .await
+        .assert_status(StatusCode::CREATED);
+    let application = support::complete_application(&mut c, "personal", &support::resident_id(3)).await;
+    let order =
+        c.order(application, "crawl-order-0001", support::pickup_order_body()).await.json()["id"].as_i64().unwrap();
+    let address = c.get("/api/v1/addresses").await.json()[0]["id"].as_i64().unwrap();
+
+    let doc = serde_json::to_value(web::openapi()).unwrap();
+    let mut paths: Vec<String> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, item)| item.get("get").is_some())
+        .map(|(p, _)| {
+            p.replace("/applications/{id}", &format!("/applications/{application}"))
+                .replace("/orders/{id}", &format!("/orders/{order}"))
+                .replace("/addresses/{id}", &format!("/addresses/{address}"))
+                .replace("{kind}", "holder_id_front")
+        })
+        .collect();
+    for page in [
+        "/",
+        "/login",
+        "/register",
+        "/forgot-password",
+        "/account",
+        "/addresses",
+        "/addresses/new",
+        "/apply",
+        "/orders",
+        "/dev/outbox",
+        "/templates/authorization",
+    ] {
+        paths.push(page.into());
+    }
+    paths.push(format!("/addresses/{address}/edit"));
+    paths.push(format!("/orders/{order}"));
+    paths.push(format!("/applications/{application}"));
+    for step in ["package", "subject", "agent", "materials", "confirm"] {
+        paths.push(format!("/applications/{application}/{step}"));
+    }
+    paths.push(format!("/applications/{application}/print/service_agreement"));
+
+    let before = snapshot(&app).await;
+    let mut stranger = app.user("13900139000").await;
+    let after_setup = snapshot(&app).await;
+    for path in &paths {
+        let reply = c.get(path).await;
+        assert!(reply.status.is_success() || reply.status.is_redirection(), "GET {path}: {}", reply.status);
+        stranger.get(path).await;
+        app.client().get(path).await;
+    }
+    assert_ne!(before, after_setup, "the snapshot sees changes");
+    assert_eq!(snapshot(&app).await, after_setup, "a GET changed stored data");
+}
