@@ -148,3 +148,27 @@ fn bad_settings_are_explained() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("invalid settings"));
 }
+
+#[test]
+fn settings_come_from_the_file_then_the_environment_then_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("sealdesk.toml");
+    std::fs::write(&file, "hotline = \"400-111-2222\"\noperator = \"测试运营方\"\ndata_dir = \"/srv/from-file\"\nunpaid_order_ttl_minutes = 90\n").unwrap();
+    let output = sealdesk()
+        .args(["--config"])
+        .arg(&file)
+        .args(["config", "--data-dir", "/srv/from-flag"])
+        .env("SEALDESK_OPERATOR", "环境变量运营方")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.contains("hotline = 400-111-2222"), "from the file: {stdout}");
+    assert!(stdout.contains("operator = 环境变量运营方"), "the environment wins over the file: {stdout}");
+    assert!(stdout.contains("data_dir = /srv/from-flag"), "a flag wins over both: {stdout}");
+    assert!(stdout.contains("unpaid_order_ttl_minutes = 90"));
+
+    std::fs::write(&file, "hotlien = \"typo\"\n").unwrap();
+    let output = sealdesk().args(["--config"]).arg(&file).arg("config").output().unwrap();
+    assert!(!output.status.success(), "an unknown key in the file is an error, not silently ignored");
+}
