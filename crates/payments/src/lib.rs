@@ -3,5 +3,6 @@
 //! asynchronous notifications and synchronous responses with Alipay's public key, exactly per
 //! the rules in REFERENCE §3.1. Gateway clients and the local simulator build on it.
 
+pub mod alipay;
 pub mod alipay_sign;
 pub mod keys;
