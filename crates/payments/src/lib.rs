@@ -4,5 +4,6 @@
 //! the rules in REFERENCE §3.1. Gateway clients and the local simulator build on it.
 
 pub mod alipay;
+pub mod alipay_notify;
 pub mod alipay_sign;
 pub mod keys;
