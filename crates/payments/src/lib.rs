@@ -6,4 +6,5 @@
 pub mod alipay;
 pub mod alipay_notify;
 pub mod alipay_sign;
+pub mod alipay_sim;
 pub mod keys;
