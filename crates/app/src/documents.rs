@@ -131,6 +131,25 @@ impl App {
         Ok(())
     }
 
+    /// Deletes drafts that were never ordered and not touched for `Policy::draft_retention`, with
+    /// their documents (rows and encrypted blobs); returns how many went (SECURITY E5).
+    pub async fn purge_abandoned_drafts(&self) -> Result<usize, Error> {
+        let before = self.clock.now() - self.policy.draft_retention;
+        let drafts = self.store.abandoned_drafts(before).await?;
+        for (user, id, keys) in &drafts {
+            // Rows first (documents cascade), then the blobs: a crash in between leaves only
+            // unreferenced ciphertext, never a row pointing at nothing.
+            self.store.delete_application(*user, *id).await?;
+            for key in keys {
+                self.discard_blob(key).await;
+            }
+        }
+        if !drafts.is_empty() {
+            tracing::info!(purged = drafts.len(), "abandoned drafts purged");
+        }
+        Ok(drafts.len())
+    }
+
     async fn discard_blob(&self, key: &str) {
         if let Err(err) = self.files.delete(key).await {
             tracing::warn!(error = %err, "orphaned blob left for collection");

@@ -40,6 +40,8 @@ pub struct Policy {
     pub login_failures_per_ip: i64,
     /// How long an order may wait for payment before it is cancelled.
     pub unpaid_order_ttl: time::Duration,
+    /// How long an untouched, never-ordered draft (with its ID numbers and photos) is kept.
+    pub draft_retention: time::Duration,
 }
 
 impl Default for Policy {
@@ -51,6 +53,7 @@ impl Default for Policy {
             login_failures_per_account: 10,
             login_failures_per_ip: 50,
             unpaid_order_ttl: time::Duration::hours(24),
+            draft_retention: time::Duration::days(30),
         }
     }
 }

@@ -319,6 +319,11 @@ pub trait ApplicationRepo: Send + Sync {
         now: OffsetDateTime,
     ) -> Result<bool, StoreError>;
     async fn delete_application(&self, user: UserId, id: ApplicationId) -> Result<bool, StoreError>;
+    /// Drafts never turned into an order and untouched since `before`: `(owner, id, file keys)`.
+    async fn abandoned_drafts(
+        &self,
+        before: OffsetDateTime,
+    ) -> Result<Vec<(UserId, ApplicationId, Vec<String>)>, StoreError>;
 }
 
 /// An order to create, with every snapshot it shows later.

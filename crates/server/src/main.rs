@@ -175,14 +175,17 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Periodic jobs: cancel orders left unpaid past their time, and clean up expired sessions,
-/// codes and throttle records.
+/// Periodic jobs: cancel orders left unpaid past their time, purge abandoned drafts, and clean
+/// up expired sessions, codes and throttle records.
 async fn housekeeping(app: App) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     loop {
         tick.tick().await;
         if let Err(err) = app.cancel_unpaid_orders().await {
             tracing::warn!(error = %err, "auto-cancel failed");
+        }
+        if let Err(err) = app.purge_abandoned_drafts().await {
+            tracing::warn!(error = %err, "draft purge failed");
         }
         match app.purge_expired().await {
             Ok(removed) => tracing::debug!(removed, "housekeeping done"),

@@ -190,6 +190,31 @@ impl ApplicationRepo for Db {
         Ok(done.rows_affected() == 1)
     }
 
+    async fn abandoned_drafts(
+        &self,
+        before: OffsetDateTime,
+    ) -> Result<Vec<(UserId, ApplicationId, Vec<String>)>, StoreError> {
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT user_id, id FROM applications a
+             WHERE updated_at < $1 AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.application_id = a.id)
+             ORDER BY id",
+        )
+        .bind(ts(before))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (user, id) in rows {
+            let keys: Vec<String> = sqlx::query_scalar("SELECT file_key FROM documents WHERE application_id = $1")
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+            out.push((UserId(user), ApplicationId(id), keys));
+        }
+        Ok(out)
+    }
+
     async fn delete_application(&self, user: UserId, id: ApplicationId) -> Result<bool, StoreError> {
         let done = sqlx::query("DELETE FROM applications WHERE user_id = $1 AND id = $2")
             .bind(user.0)

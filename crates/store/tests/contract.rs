@@ -65,6 +65,7 @@ contract!(
     documents_replace_per_kind_and_stay_with_their_owner,
     consents_are_recorded_per_version,
     concurrent_writers_never_see_a_locked_database,
+    abandoned_drafts_are_those_never_ordered,
 );
 
 fn phone(n: u32) -> Phone {
@@ -552,6 +553,17 @@ async fn concurrent_writers_never_see_a_locked_database(db: &Db) {
         let list = db.list_addresses(owner).await.unwrap();
         assert_eq!((list.len(), list.iter().filter(|a| a.is_default).count()), (4, 1));
     }
+}
+
+async fn abandoned_drafts_are_those_never_ordered(db: &Db) {
+    let a = user(db, 1).await;
+    let abandoned = draft(db, a).await;
+    db.put_document(a, &document(abandoned, DocumentKind::License, "gone.bin")).await.unwrap();
+    let ordered = draft(db, a).await;
+    db.create_order(&new_order(a, ordered, "key-1", "subject-1"), T0).await.unwrap();
+    assert!(db.abandoned_drafts(T0).await.unwrap().is_empty(), "nothing is older than its own creation");
+    let stale = db.abandoned_drafts(T0 + Duration::days(31)).await.unwrap();
+    assert_eq!(stale, vec![(a, abandoned, vec!["gone.bin".to_owned()])]);
 }
 
 #[tokio::test]

@@ -174,3 +174,27 @@ async fn documents_are_frozen_once_ordered() {
     let late = c.upload(&format!("/api/v1/applications/{id}/documents/holder_id_front"), "id.png", &png(20, 20)).await;
     assert_eq!((late.status, late.code().as_str()), (StatusCode::CONFLICT, "application_submitted"));
 }
+
+#[tokio::test]
+async fn abandoned_drafts_are_purged_with_their_files_after_thirty_days() {
+    let app = TestApp::new().await;
+    let mut c = app.user("13800138000").await;
+    let abandoned = enterprise_draft(&mut c).await;
+    c.upload(&format!("/api/v1/applications/{abandoned}/documents/license"), "l.png", &png(20, 20))
+        .await
+        .assert_status(StatusCode::CREATED);
+    let ordered = complete_application(&mut c, "personal", &resident_id(4)).await;
+    c.order(ordered, "kept-order-0001", pickup_order_body()).await.assert_status(StatusCode::CREATED);
+    let files_before = blobs(&app).len();
+
+    app.advance(time::Duration::days(29));
+    assert_eq!(app.app.purge_abandoned_drafts().await.unwrap(), 0, "not yet");
+    app.advance(time::Duration::days(2));
+    assert_eq!(app.app.purge_abandoned_drafts().await.unwrap(), 1, "only the draft never ordered");
+    assert_eq!(blobs(&app).len(), files_before - 1, "its encrypted file went with it");
+
+    c.forget_csrf();
+    c.login("13800138000", support::PASSWORD).await.assert_status(StatusCode::OK);
+    c.get(&format!("/api/v1/applications/{abandoned}")).await.assert_status(StatusCode::NOT_FOUND);
+    c.get(&format!("/api/v1/applications/{ordered}")).await.assert_status(StatusCode::OK);
+}
