@@ -108,9 +108,9 @@ impl App {
             })?;
         let subject_plain = match record.subject_kind {
             SubjectKind::Enterprise => record.credit_code.clone().unwrap_or_default(),
-            SubjectKind::Personal => {
-                self.keys.open("application.holder_id", record.holder_id_sealed.as_deref().unwrap_or_default())?
-            }
+            SubjectKind::Personal => self
+                .keys
+                .open(crate::applications::HOLDER_ID, record.holder_id_sealed.as_deref().unwrap_or_default())?,
         };
         let subject_index =
             self.keys.blind_index("order-subject", &format!("{}:{subject_plain}", record.subject_kind.as_str()));

@@ -77,6 +77,13 @@ impl DocumentRepo for Db {
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
+        // An upload is activity on the draft (it resets the abandoned-draft clock).
+        sqlx::query("UPDATE applications SET updated_at = $1 WHERE id = $2")
+            .bind(ts(d.uploaded_at))
+            .bind(d.application_id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
         tx.commit().await.map_err(db_err)?;
         Ok(old)
     }

@@ -562,7 +562,13 @@ async fn abandoned_drafts_are_those_never_ordered(db: &Db) {
     let ordered = draft(db, a).await;
     db.create_order(&new_order(a, ordered, "key-1", "subject-1"), T0).await.unwrap();
     assert!(db.abandoned_drafts(T0).await.unwrap().is_empty(), "nothing is older than its own creation");
-    let stale = db.abandoned_drafts(T0 + Duration::days(31)).await.unwrap();
+    let mut late = document(abandoned, DocumentKind::HolderIdFront, "late.bin");
+    late.uploaded_at = T0 + Duration::days(20);
+    db.put_document(a, &late).await.unwrap();
+    // Cut-off = now − retention: with the upload on day 20, a cut-off of day 1 finds nothing.
+    assert!(db.abandoned_drafts(T0 + Duration::days(1)).await.unwrap().is_empty(), "an upload counts as activity");
+    db.delete_document(a, abandoned, DocumentKind::HolderIdFront).await.unwrap();
+    let stale = db.abandoned_drafts(T0 + Duration::days(21)).await.unwrap();
     assert_eq!(stale, vec![(a, abandoned, vec!["gone.bin".to_owned()])]);
 }
 
