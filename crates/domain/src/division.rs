@@ -61,6 +61,14 @@ impl Divisions {
         self.counties.get(city).map_or(&[], Vec::as_slice)
     }
 
+    /// The cities of `province` and, when `city` is one of them, its counties: the options of the
+    /// second and third select for a partly filled form.
+    pub fn choices(&self, province: &str, city: &str) -> (&[Division], &[Division]) {
+        let cities = self.cities_of(province);
+        let counties = if cities.iter().any(|c| c.code == city) { self.counties_of(city) } else { &[] };
+        (cities, counties)
+    }
+
     /// Checks that the three codes form a path in the table. A level is required exactly when the
     /// level above it has children (Taiwan has no cities here; 东莞 has no counties).
     pub fn resolve(&self, province: &str, city: &str, county: &str) -> Result<Region, RegionError> {
@@ -179,6 +187,15 @@ mod tests {
     fn a_city_without_counties_needs_no_county() {
         let region = table().resolve("440000", "441900", "").unwrap();
         assert_eq!(region.full_name(), "广东省东莞市");
+    }
+
+    #[test]
+    fn choices_follow_the_selection_and_ignore_a_city_of_another_province() {
+        let (cities, counties) = table().choices("440000", "440300");
+        assert!(cities.iter().any(|c| c.name == "深圳市") && counties.iter().any(|c| c.name == "南山区"));
+        let (_, none) = table().choices("440000", "110000");
+        assert!(none.is_empty());
+        assert_eq!(table().choices("", ""), (&[][..], &[][..]));
     }
 
     #[test]

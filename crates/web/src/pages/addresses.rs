@@ -74,12 +74,7 @@ fn form_page(
     is_default: bool,
 ) -> Response {
     let table = Divisions::get();
-    let cities = table.cities_of(form.value("province_code"));
-    let counties = if cities.iter().any(|c| c.code == form.value("city_code")) {
-        table.counties_of(form.value("city_code"))
-    } else {
-        &[]
-    };
+    let (cities, counties) = table.choices(form.value("province_code"), form.value("city_code"));
     let title = if id.is_some() { "修改收货地址" } else { "新增收货地址" };
     let page = FormPage {
         layout: Layout::new(state, visitor, title, Nav::Addresses),

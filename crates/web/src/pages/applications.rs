@@ -318,12 +318,7 @@ async fn show_step(
     };
     let notice = form.notice.clone();
     let divisions = Divisions::get();
-    let cities = divisions.cities_of(form.value("new_province_code"));
-    let counties = if cities.iter().any(|c| c.code == form.value("new_city_code")) {
-        divisions.counties_of(form.value("new_city_code"))
-    } else {
-        &[]
-    };
+    let (cities, counties) = divisions.choices(form.value("new_province_code"), form.value("new_city_code"));
     let page = StepPage {
         layout: Layout::new(state, visitor, title, Nav::Apply).with_notice(notice.as_deref()),
         user_types: view.record.subject_kind.user_types(),
