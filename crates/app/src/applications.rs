@@ -93,6 +93,11 @@ impl ApplicationView {
             .collect()
     }
 
+    /// The agent's phone as every surface shows it (`137****7000`).
+    pub fn agent_phone_masked(&self) -> Option<String> {
+        self.record.agent_phone.as_deref().map(|p| domain::mask::mask_middle(p, 3, 4))
+    }
+
     /// The uploaded document of a kind, if any.
     pub fn document(&self, kind: DocumentKind) -> Option<&DocumentRecord> {
         self.documents.iter().find(|d| d.kind == kind)

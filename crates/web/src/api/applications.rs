@@ -92,6 +92,7 @@ pub struct ApplicationResponse {
 impl From<ApplicationView> for ApplicationResponse {
     fn from(v: ApplicationView) -> Self {
         let missing_steps = v.missing_steps().into_iter().map(str::to_owned).collect();
+        let agent_phone_masked = v.agent_phone_masked();
         let r = v.record;
         Self {
             id: r.id.0,
@@ -109,7 +110,7 @@ impl From<ApplicationView> for ApplicationResponse {
             holder_id_masked: v.holder_id_masked,
             agent_name: r.agent_name,
             agent_id_masked: v.agent_id_masked,
-            agent_phone_masked: r.agent_phone.as_deref().map(|p| domain::mask::mask_middle(p, 3, 4)),
+            agent_phone_masked,
             agent_email: r.agent_email,
             warnings: v.warnings,
             missing_steps,

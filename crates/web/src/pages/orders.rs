@@ -105,7 +105,7 @@ impl DetailPage {
     }
 
     fn agent_phone(&self) -> String {
-        self.application.record.agent_phone.as_deref().map(|p| domain::mask::mask_middle(p, 3, 4)).unwrap_or_default()
+        self.application.agent_phone_masked().unwrap_or_default()
     }
 
     fn is_rejected(&self) -> bool {

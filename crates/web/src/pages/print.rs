@@ -60,7 +60,7 @@ impl PrintPage {
     }
 
     fn agent_phone(&self) -> String {
-        self.field(|v| v.record.agent_phone.as_deref().map(|p| domain::mask::mask_middle(p, 3, 4)))
+        self.field(ApplicationView::agent_phone_masked)
     }
 
     fn agent_email(&self) -> String {
