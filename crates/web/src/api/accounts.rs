@@ -178,7 +178,7 @@ pub async fn get_profile(
         phone_masked: p.phone_masked,
         name: p.name,
         email: p.email,
-        registered_at: p.registered_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+        registered_at: super::rfc3339(p.registered_at),
     }))
 }
 

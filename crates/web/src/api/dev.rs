@@ -32,7 +32,7 @@ pub async fn list_outbox(State(state): State<AppState>) -> Result<Json<Vec<DevMe
                 recipient: m.recipient,
                 subject: m.subject,
                 body: m.body,
-                created_at: m.created_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+                created_at: super::rfc3339(m.created_at),
             })
             .collect(),
     ))

@@ -75,7 +75,7 @@ impl From<app::ports::DocumentRecord> for DocumentBody {
             content_type: d.content_type,
             size: d.size,
             sha256: d.sha256,
-            uploaded_at: d.uploaded_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+            uploaded_at: super::rfc3339(d.uploaded_at),
         }
     }
 }

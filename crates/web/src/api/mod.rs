@@ -153,6 +153,11 @@ impl From<PathRejection> for ApiError {
     }
 }
 
+/// Times in the API: RFC 3339, UTC.
+fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
 /// 204 with no body.
 fn no_content() -> Response {
     StatusCode::NO_CONTENT.into_response()

@@ -10,10 +10,9 @@ use axum::response::{IntoResponse, Response};
 use domain::invoice::InvoiceDraft;
 use domain::{ApplicationId, OrderId, OrderStatus};
 use serde::{Deserialize, Serialize};
-use time::format_description::well_known::Rfc3339;
 use utoipa::{IntoParams, ToSchema};
 
-use super::{ApiJson, ApiPath};
+use super::{ApiJson, ApiPath, rfc3339};
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
 use crate::visitor::ApiUser;
@@ -105,10 +104,6 @@ pub struct OrderBody {
     pub timeline: Vec<TimelineEntry>,
     /// The application behind the order (for 修改订单).
     pub application_id: i64,
-}
-
-fn rfc3339(t: time::OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_default()
 }
 
 fn summary(r: &OrderRecord) -> OrderSummaryBody {

@@ -9,7 +9,7 @@ use axum::routing::{get, post};
 use axum::{Form as FormBody, Router};
 use serde::Deserialize;
 
-use super::{Form, Layout, Nav, render, see_other};
+use super::{Form, Layout, Nav, NoticeQuery, render, see_other};
 use crate::AppState;
 use crate::visitor::{PageUser, Visitor, session_cookie};
 
@@ -28,12 +28,6 @@ struct AccountPage {
     registered_at: String,
     profile: Form,
     password: Form,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub struct NoticeQuery {
-    notice: Option<String>,
 }
 
 async fn page(
@@ -55,11 +49,7 @@ async fn page(
             .with("email", current.email.clone().unwrap_or_default())
     });
     let layout = Layout::new(state, visitor, "我的账户", Nav::Account).with_notice(notice);
-    let registered_at = current
-        .registered_at
-        .to_offset(time::macros::offset!(+8))
-        .format(time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]"))
-        .unwrap_or_default();
+    let registered_at = super::local_time(current.registered_at);
     render(status, &AccountPage { layout, phone_masked: current.phone_masked, registered_at, profile, password })
 }
 

@@ -11,7 +11,7 @@ use axum::{Form as FormBody, Router};
 use domain::{AddressDraft, AddressId, Division, Divisions};
 use serde::Deserialize;
 
-use super::{Form, Layout, Nav, failure, render, see_other};
+use super::{Form, Layout, Nav, NoticeQuery, failure, render, see_other};
 use crate::AppState;
 use crate::visitor::{PageUser, Visitor};
 
@@ -30,12 +30,6 @@ pub fn router() -> Router<AppState> {
 struct ListPage {
     layout: Layout,
     addresses: Vec<AddressRecord>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub struct NoticeQuery {
-    notice: Option<String>,
 }
 
 async fn list(

@@ -16,7 +16,7 @@ use domain::invoice::InvoiceDraft;
 use domain::{AddressDraft, ApplicationId, Division, Divisions, FieldErrors, Money};
 use serde::Deserialize;
 
-use super::{Form, Layout, Nav, failure, render, see_other};
+use super::{Form, Layout, Nav, NoticeQuery, failure, render, see_other};
 use crate::AppState;
 use crate::visitor::{PageUser, Visitor};
 
@@ -253,12 +253,6 @@ async fn resume(State(state): State<AppState>, PageUser(user, _): PageUser, Path
         }
         Err(err) => failure(&state, &err),
     }
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub struct NoticeQuery {
-    notice: Option<String>,
 }
 
 async fn step_page(

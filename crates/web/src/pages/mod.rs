@@ -92,6 +92,20 @@ impl Layout {
     }
 }
 
+/// `?notice=key` of a page reached by a redirect.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct NoticeQuery {
+    pub notice: Option<String>,
+}
+
+/// A time as people here read it: China Standard Time, to the minute.
+pub fn local_time(t: time::OffsetDateTime) -> String {
+    t.to_offset(time::macros::offset!(+8))
+        .format(time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]"))
+        .unwrap_or_default()
+}
+
 /// Notices shown after a redirect, chosen by key so no user text is ever reflected.
 fn notice_text(key: &str) -> Option<&'static str> {
     Some(match key {

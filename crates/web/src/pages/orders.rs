@@ -13,7 +13,7 @@ use axum::routing::{get, post};
 use domain::{OrderId, OrderStatus};
 use serde::Deserialize;
 
-use super::{Layout, Nav, failure, render, see_other};
+use super::{Layout, Nav, failure, local_time, render, see_other};
 use crate::AppState;
 use crate::visitor::PageUser;
 
@@ -62,12 +62,6 @@ impl ListPage {
     fn when(order: &OrderRecord) -> String {
         local_time(order.created_at)
     }
-}
-
-fn local_time(t: time::OffsetDateTime) -> String {
-    t.to_offset(time::macros::offset!(+8))
-        .format(time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]"))
-        .unwrap_or_default()
 }
 
 async fn list(

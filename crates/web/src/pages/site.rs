@@ -6,19 +6,13 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
-use serde::Deserialize;
 
-use super::{Layout, Nav, render};
+use super::{Layout, Nav, NoticeQuery, render};
 use crate::AppState;
 use crate::visitor::Visitor;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/", get(home))
-}
-
-#[derive(Deserialize)]
-pub struct NoticeQuery {
-    notice: Option<String>,
 }
 
 #[derive(Template)]
