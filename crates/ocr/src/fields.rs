@@ -79,6 +79,15 @@ pub struct Extraction {
     pub repairs: Vec<String>,
 }
 
+impl Extraction {
+    /// Records a field that was found; a field that was not stays absent.
+    fn put(&mut self, field: &'static str, value: Option<String>) {
+        if let Some(value) = value {
+            self.fields.insert(field, value);
+        }
+    }
+}
+
 fn compact(text: &str) -> String {
     text.chars().filter(|c| !c.is_whitespace()).collect()
 }
@@ -222,40 +231,27 @@ fn code(lines: &[TextLine], label: &str, kind: Code, out: &mut Extraction, field
 pub fn extract(kind: Kind, lines: &[TextLine], today: Date) -> Extraction {
     let mut out = Extraction::default();
     let page = Page::new(lines);
+    let date = |v: Option<String>| v.and_then(|v| parse_date(&v)).map(iso);
     match kind {
         Kind::IdFront => {
             let labels = ["姓名", "性别", "民族", "出生", "住址", "公民身份号码"];
-            if let Some(v) = page.after(&["姓名"], &labels[1..]) {
-                out.fields.insert("name", v);
-            }
-            if let Some(v) = page.after(&["性别"], &["民族"]) {
-                out.fields.insert("sex", v);
-            }
-            if let Some(v) = page.after(&["民族"], &["出生"]) {
-                out.fields.insert("ethnicity", v);
-            }
-            if let Some(d) = page.after(&["出生"], &["住址"]).and_then(|v| parse_date(&v)) {
-                out.fields.insert("birth_date", iso(d));
-            }
-            if let Some(v) = page.block(&["住址"], &["公民身份号码"]) {
-                out.fields.insert("address", v);
-            }
+            out.put("name", page.after(&["姓名"], &labels[1..]));
+            out.put("sex", page.after(&["性别"], &["民族"]));
+            out.put("ethnicity", page.after(&["民族"], &["出生"]));
+            out.put("birth_date", date(page.after(&["出生"], &["住址"])));
+            out.put("address", page.block(&["住址"], &["公民身份号码"]));
             code(lines, "公民身份号码", Code::ResidentId { today }, &mut out, "id_number");
             cross_check_front(&mut out);
         }
         Kind::IdBack => {
-            if let Some(v) = page.after(&["签发机关"], &["有效期限"]) {
-                out.fields.insert("issuer", v);
-            }
+            out.put("issuer", page.after(&["签发机关"], &["有效期限"]));
             if let Some(v) = page.after(&["有效期限"], &[]) {
                 let (from, to) = v.split_once(['-', '—', '至']).unwrap_or((&v, ""));
-                if let Some(d) = parse_date(from) {
-                    out.fields.insert("valid_from", iso(d));
-                }
+                out.put("valid_from", parse_date(from).map(iso));
                 if to.contains("长期") {
-                    out.fields.insert("valid_to", "长期".into());
+                    out.put("valid_to", Some("长期".into()));
                 } else if let Some(d) = parse_date(to) {
-                    out.fields.insert("valid_to", iso(d));
+                    out.put("valid_to", Some(iso(d)));
                     if d < today {
                         out.warnings.push("身份证已过期".into());
                     }
@@ -275,25 +271,12 @@ pub fn extract(kind: Kind, lines: &[TextLine], today: Date) -> Extraction {
                 "经营范围",
                 "营业期限",
             ];
-            if let Some(v) = page.block(&["名称"], &stops) {
-                out.fields.insert("company_name", v);
-            }
-            if let Some(v) = page.after(&["类型"], &stops) {
-                out.fields.insert("company_type", v);
-            }
-            if let Some(v) = page.after(&["法定代表人", "经营者", "负责人"], &stops) {
-                out.fields.insert("legal_representative", v);
-            }
-            if let Some(v) = page.after(&["注册资本"], &stops) {
-                out.fields.insert("registered_capital", v);
-            }
-            if let Some(d) = page.after(&["成立日期"], &stops).and_then(|v| parse_date(&v)) {
-                out.fields.insert("established_date", iso(d));
-            }
-            if let Some(v) = page.block(&["住所", "经营场所"], &["经营范围", "营业期限", "登记机关"])
-            {
-                out.fields.insert("address", v);
-            }
+            out.put("company_name", page.block(&["名称"], &stops));
+            out.put("company_type", page.after(&["类型"], &stops));
+            out.put("legal_representative", page.after(&["法定代表人", "经营者", "负责人"], &stops));
+            out.put("registered_capital", page.after(&["注册资本"], &stops));
+            out.put("established_date", date(page.after(&["成立日期"], &stops)));
+            out.put("address", page.block(&["住所", "经营场所"], &["经营范围", "营业期限", "登记机关"]));
             code(lines, "统一社会信用代码", Code::CreditCode, &mut out, "credit_code");
         }
     }
