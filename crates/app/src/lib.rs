@@ -14,6 +14,7 @@ pub mod error;
 pub mod media;
 pub mod orders;
 pub mod outbox;
+pub mod payment;
 pub mod ports;
 pub mod sessions;
 pub mod sms_codes;
@@ -42,6 +43,8 @@ pub struct Policy {
     pub unpaid_order_ttl: time::Duration,
     /// How long an untouched, never-ordered draft (with its ID numbers and photos) is kept.
     pub draft_retention: time::Duration,
+    /// How long a payment may stay pending before the reconciliation job asks the gateway.
+    pub reconcile_after: time::Duration,
 }
 
 impl Default for Policy {
@@ -54,6 +57,7 @@ impl Default for Policy {
             login_failures_per_ip: 50,
             unpaid_order_ttl: time::Duration::hours(24),
             draft_retention: time::Duration::days(30),
+            reconcile_after: time::Duration::minutes(5),
         }
     }
 }
@@ -69,6 +73,7 @@ pub struct App {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) keys: Arc<Keys>,
     pub(crate) policy: Policy,
+    pub(crate) gateways: payment::Gateways,
 }
 
 impl App {
@@ -81,7 +86,14 @@ impl App {
         keys: Keys,
         policy: Policy,
     ) -> Self {
-        Self { store, files, sms, mailer, clock, keys: Arc::new(keys), policy }
+        Self { store, files, sms, mailer, clock, keys: Arc::new(keys), policy, gateways: payment::Gateways::default() }
+    }
+
+    /// The same app, paying through `gateways`.
+    #[must_use]
+    pub fn with_gateways(mut self, gateways: payment::Gateways) -> Self {
+        self.gateways = gateways;
+        self
     }
 
     pub fn policy(&self) -> &Policy {

@@ -243,9 +243,18 @@ impl App {
         Ok(OrderView { record, events })
     }
 
-    /// 取消: only an unpaid order.
+    /// 取消: only an unpaid order. Its open trades are closed at the gateway first; one that
+    /// was paid meanwhile makes the order paid instead.
     pub async fn cancel_order(&self, user: &CurrentUser, id: OrderId) -> Result<OrderView, Error> {
         let current = self.order(user, id).await?;
+        order_status::transition(current.record.status, OrderEvent::Cancel, Actor::Applicant)
+            .map_err(|e| Error::Conflict { code: "order_state_conflict", message: e.message() })?;
+        if self.close_trades(id).await? {
+            return Err(Error::Conflict {
+                code: "order_paid",
+                message: "该订单已支付成功，不能取消；如需退款请联系客服".into(),
+            });
+        }
         self.apply(id, current.record.status, OrderEvent::Cancel, Actor::Applicant, None).await?;
         self.order(user, id).await
     }
@@ -256,6 +265,15 @@ impl App {
         let mut cancelled = 0;
         for id in self.store.unpaid_orders_created_before(before).await? {
             let reason = "超时未支付，系统已自动取消";
+            match self.close_trades(id).await {
+                Ok(false) => {}
+                // Paid after all.
+                Ok(true) => continue,
+                Err(err) => {
+                    tracing::warn!(order = %id, error = %err, "auto-cancel postponed: trades could not be closed");
+                    continue;
+                }
+            }
             match self.apply(id, OrderStatus::PendingPayment, OrderEvent::Cancel, Actor::System, Some(reason)).await {
                 Ok(()) => cancelled += 1,
                 // Paid or cancelled in the meantime: nothing to do.

@@ -411,6 +411,8 @@ pub trait OrderRepo: Send + Sync {
     /// Newest first.
     async fn orders(&self, user: UserId) -> Result<Vec<OrderRecord>, StoreError>;
     async fn order(&self, user: UserId, id: OrderId) -> Result<Option<OrderRecord>, StoreError>;
+    /// Any order, whoever owns it (payment notifications and jobs; never for a user's request).
+    async fn order_by_id(&self, id: OrderId) -> Result<Option<OrderRecord>, StoreError>;
     /// Oldest first.
     async fn order_events(&self, id: OrderId) -> Result<Vec<OrderEventRecord>, StoreError>;
     /// Moves the order from `from` to `to` only if it is still in `from`, and records the history
@@ -503,6 +505,7 @@ pub trait Store:
     + OrderRepo
     + DocumentRepo
     + ConsentRepo
+    + PaymentRepo
 {
     async fn ping(&self) -> Result<(), StoreError>;
     /// Removes expired sessions, old codes and old throttle records.
@@ -519,4 +522,108 @@ pub trait SmsSender: Send + Sync {
 #[async_trait]
 pub trait Mailer: Send + Sync {
     async fn send_mail(&self, to: &Email, subject: &str, text: &str) -> Result<(), StoreError>;
+}
+
+/// One trade at one channel for an order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentRecord {
+    pub id: i64,
+    pub order_id: OrderId,
+    /// `alipay` or `cpcn`.
+    pub channel: String,
+    pub out_trade_no: String,
+    pub amount: domain::Money,
+    pub status: domain::payment::PaymentStatus,
+    pub trade_no: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub paid_at: Option<OffsetDateTime>,
+}
+
+/// A refund owed or made for a payment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundRecord {
+    pub id: i64,
+    pub payment_id: i64,
+    pub order_id: OrderId,
+    pub channel: String,
+    pub out_trade_no: String,
+    pub out_request_no: String,
+    pub amount: domain::Money,
+    pub reason: String,
+    pub status: domain::payment::RefundStatus,
+}
+
+/// What applying a confirmed payment did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Settlement {
+    /// The order moved from 待支付 to 审核中.
+    Applied,
+    /// This payment was applied before (a duplicate notification, a query after a notify).
+    AlreadySettled,
+    /// The money arrived but the order could not take it (cancelled, or paid through another
+    /// channel): a refund was recorded, to be made.
+    RefundOwed(RefundRecord),
+}
+
+/// A received notification, for the finance record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoticeLog {
+    pub channel: String,
+    pub verified: bool,
+    pub out_trade_no: Option<String>,
+    pub outcome: String,
+    /// The fields as received, without the signature.
+    pub summary: String,
+    pub received_at: OffsetDateTime,
+}
+
+/// Something finance must look at (a signed notification that does not match, a refund owed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FinanceAlert {
+    pub kind: String,
+    pub order_id: Option<OrderId>,
+    pub out_trade_no: Option<String>,
+    pub detail: String,
+    pub created_at: OffsetDateTime,
+}
+
+/// Payments, refunds, notifications and finance alerts.
+#[async_trait]
+pub trait PaymentRepo: Send + Sync {
+    /// The order's trade at `channel`, created in `Pending` if there is none yet.
+    async fn open_payment(
+        &self,
+        order: OrderId,
+        channel: &str,
+        out_trade_no: &str,
+        amount: domain::Money,
+        now: OffsetDateTime,
+    ) -> Result<PaymentRecord, StoreError>;
+    async fn payment_by_trade(&self, out_trade_no: &str) -> Result<Option<PaymentRecord>, StoreError>;
+    async fn payments_of_order(&self, order: OrderId) -> Result<Vec<PaymentRecord>, StoreError>;
+    /// In one transaction: marks the payment paid with the gateway's `trade_no` (only if it is
+    /// not paid yet), then moves the order 待支付 → 审核中 with its history row, or, when the
+    /// order can no longer take the money, records the one refund it is owed and an alert.
+    async fn settle_payment(
+        &self,
+        payment_id: i64,
+        trade_no: &str,
+        reason: &str,
+        now: OffsetDateTime,
+    ) -> Result<Settlement, StoreError>;
+    /// Pending → closed; `false` if it was not pending.
+    async fn close_payment(&self, payment_id: i64, now: OffsetDateTime) -> Result<bool, StoreError>;
+    /// Payments still pending that were opened before `before`, oldest first.
+    async fn pending_payments_before(&self, before: OffsetDateTime) -> Result<Vec<PaymentRecord>, StoreError>;
+    async fn pending_refunds(&self) -> Result<Vec<RefundRecord>, StoreError>;
+    async fn refunds_of_order(&self, order: OrderId) -> Result<Vec<RefundRecord>, StoreError>;
+    /// In one transaction: the refund is done, its payment refunded, and a cancelled order
+    /// becomes 已退款 with its history row. `false` if it was done already.
+    async fn finish_refund(&self, refund_id: i64, now: OffsetDateTime) -> Result<bool, StoreError>;
+    async fn log_notice(&self, notice: &NoticeLog) -> Result<(), StoreError>;
+    /// Newest first.
+    async fn notices(&self, out_trade_no: Option<&str>, limit: i64) -> Result<Vec<NoticeLog>, StoreError>;
+    async fn add_finance_alert(&self, alert: &FinanceAlert) -> Result<(), StoreError>;
+    /// Newest first.
+    async fn finance_alerts(&self, limit: i64) -> Result<Vec<FinanceAlert>, StoreError>;
 }

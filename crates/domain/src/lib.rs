@@ -16,6 +16,7 @@ pub mod mask;
 pub mod money;
 pub mod order_status;
 pub mod password;
+pub mod payment;
 pub mod person;
 pub mod phone;
 pub mod pricing;

@@ -15,16 +15,7 @@ pub struct Expected<'a> {
     pub seller_id: &'a str,
 }
 
-/// What to do with a verified notification.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision {
-    /// Paid in full: apply once per `trade_no`.
-    Paid { trade_no: String },
-    /// Not paid (yet): nothing changes, the notification is acknowledged.
-    NotPaid { status: String },
-    /// Signed, but not for this order as we know it: nothing changes, finance is alerted.
-    Mismatch(&'static str),
-}
+pub use crate::gateway::Decision;
 
 /// Checks the business fields of a verified notification.
 pub fn decide(fields: &BTreeMap<String, String>, expected: &Expected<'_>) -> Decision {

@@ -74,6 +74,11 @@ impl VerifyingKey {
         let Ok(signature) = STANDARD.decode(signature_b64.trim()) else { return false };
         UnparsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, &self.0).verify(message, &signature).is_ok()
     }
+
+    /// Whether `signature` (raw bytes) verifies under `algorithm` (CPCN's SHA1withRSA).
+    pub fn verify_with(&self, algorithm: &'static signature::RsaParameters, message: &[u8], signature: &[u8]) -> bool {
+        UnparsedPublicKey::new(algorithm, &self.0).verify(message, signature).is_ok()
+    }
 }
 
 fn pem(label: &str, der: &[u8]) -> String {

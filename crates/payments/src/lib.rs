@@ -1,10 +1,18 @@
-//! Payment protocols. This first part is Alipay's signature layer (open platform v2, RSA2 =
-//! SHA256withRSA): the canonical strings that get signed, signing with the app key, and verifying
-//! asynchronous notifications and synchronous responses with Alipay's public key, exactly per
-//! the rules in REFERENCE §3.1. Gateway clients and the local simulator build on it.
+//! Payment protocols, with no web-framework types: Alipay open platform v2 (RSA2) and CFCA /
+//! CPCN market payment, each as a production client behind [`gateway::Gateway`], plus the trade
+//! ledgers their local simulators use. Signing strings, answer verification and notification
+//! checks follow REFERENCE §3 exactly.
 
 pub mod alipay;
+pub mod alipay_client;
 pub mod alipay_notify;
 pub mod alipay_sign;
 pub mod alipay_sim;
+pub mod cpcn;
+pub mod gateway;
+pub mod http;
 pub mod keys;
+
+pub use gateway::{
+    Channel, Charge, Checkout, CloseOutcome, Decision, Gateway, GatewayError, Method, Notice, TradeState,
+};

@@ -49,6 +49,41 @@ pub struct Settings {
     pub log_format: Option<LogFormat>,
     /// Minutes an order may stay unpaid before it is cancelled automatically.
     pub unpaid_order_ttl_minutes: u32,
+    /// Serve the local Alipay and CPCN simulators at `/sim/…` and pay through them; default: on
+    /// in development, refused in production.
+    pub payment_simulators: Option<bool>,
+    /// The real Alipay gateway (TOML table `[alipay]`); ignored while simulators are on.
+    pub alipay: Option<AlipaySettings>,
+    /// The real CPCN gateway (TOML table `[cpcn]`); ignored while simulators are on.
+    pub cpcn: Option<CpcnSettings>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlipaySettings {
+    /// `https://openapi.alipay.com/gateway.do`
+    pub gateway: String,
+    pub app_id: String,
+    /// Our seller (partner) id, `2088…`.
+    pub seller_id: String,
+    /// Our app private key, PKCS#8 PEM.
+    pub app_private_key_file: PathBuf,
+    /// Alipay's public key, X.509 SPKI PEM.
+    pub alipay_public_key_file: PathBuf,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CpcnSettings {
+    /// `https://www.china-clearing.com/Gateway/InterfaceI`
+    pub browser_gateway: String,
+    /// `https://www.china-clearing.com/Gateway/InterfaceII`
+    pub api_gateway: String,
+    pub institution_id: String,
+    /// Our institution private key, PKCS#8 PEM (converted from the issued `.pfx`).
+    pub private_key_file: PathBuf,
+    /// CPCN's public key, X.509 SPKI PEM.
+    pub cpcn_public_key_file: PathBuf,
 }
 
 impl Default for Settings {
@@ -66,13 +101,16 @@ impl Default for Settings {
             operator: "电子签章服务中心".into(),
             log_format: None,
             unpaid_order_ttl_minutes: 24 * 60,
+            payment_simulators: None,
+            alipay: None,
+            cpcn: None,
         }
     }
 }
 
 /// Environment variables with the prefix that are not settings but still ours.
 const OTHER_VARS: [&str; 3] = ["SEALDESK_CONFIG", "SEALDESK_TEST_POSTGRES_URL", "SEALDESK_REQUIRE_POSTGRES"];
-const SETTING_KEYS: [&str; 11] = [
+const SETTING_KEYS: [&str; 13] = [
     "mode",
     "addr",
     "data_dir",
@@ -84,6 +122,8 @@ const SETTING_KEYS: [&str; 11] = [
     "hotline",
     "operator",
     "log_format",
+    "unpaid_order_ttl_minutes",
+    "payment_simulators",
 ];
 
 /// Flags that override everything else.
@@ -127,6 +167,10 @@ impl Settings {
         }
     }
 
+    pub fn payment_simulators(&self) -> bool {
+        self.payment_simulators.unwrap_or(self.mode == Mode::Development)
+    }
+
     pub fn secure_cookies(&self) -> bool {
         self.secure_cookies.unwrap_or_else(|| self.public_origin.as_deref().is_some_and(|o| o.starts_with("https://")))
     }
@@ -158,6 +202,17 @@ impl Settings {
             format!("operator = {}", self.operator),
             format!("log_format = {:?}", self.log_format()),
             format!("unpaid_order_ttl_minutes = {}", self.unpaid_order_ttl_minutes),
+            format!("payment_simulators = {}", self.payment_simulators()),
+            format!(
+                "alipay = {}",
+                self.alipay.as_ref().map_or("(not set)".into(), |a| format!("{} app_id={}", a.gateway, a.app_id))
+            ),
+            format!(
+                "cpcn = {}",
+                self.cpcn
+                    .as_ref()
+                    .map_or("(not set)".into(), |c| format!("{} institution_id={}", c.api_gateway, c.institution_id))
+            ),
         ]
         .join("\n")
     }

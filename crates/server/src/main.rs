@@ -2,6 +2,7 @@
 //! runs housekeeping, and shuts down gracefully on SIGTERM / Ctrl-C.
 
 mod config;
+mod gateways;
 
 use anyhow::{Context, bail};
 use app::clock::{Clock, SystemClock};
@@ -113,7 +114,7 @@ fn load_keys(settings: &Settings) -> anyhow::Result<Keys> {
     Keys::new(bytes).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
-fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+pub(crate) fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
     use std::io::Write;
     #[cfg(unix)]
     use std::os::unix::fs::OpenOptionsExt;
@@ -144,7 +145,17 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         unpaid_order_ttl: time::Duration::minutes(settings.unpaid_order_ttl_minutes.into()),
         ..Policy::default()
     };
-    let app = App::new(Arc::new(db.clone()), files, outbox.clone(), outbox, clock, keys, policy);
+    let listener = tokio::net::TcpListener::bind(settings.addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.addr))?;
+    let local = listener.local_addr()?;
+    let base = settings.public_origin.clone().unwrap_or_else(|| {
+        let host = if local.ip().is_unspecified() { SocketAddr::from(([127, 0, 0, 1], local.port())) } else { local };
+        format!("http://{host}")
+    });
+    let channels = gateways::build(&settings, &base)?;
+    let app = App::new(Arc::new(db.clone()), files, outbox.clone(), outbox, clock, keys, policy)
+        .with_gateways(channels.gateways);
 
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder().ok();
     let web_config = web::WebConfig {
@@ -156,13 +167,13 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         operator: settings.operator.clone(),
         metrics,
     };
-    let router = web::router(app.clone(), web_config);
+    let mut router = web::router(app.clone(), web_config);
+    if let Some(simulators) = channels.simulators {
+        tracing::info!("payment simulators at {base}/sim/alipay and {base}/sim/cpcn");
+        router = simulators.merge(router);
+    }
 
     let housekeeping = tokio::spawn(housekeeping(app));
-    let listener = tokio::net::TcpListener::bind(settings.addr)
-        .await
-        .with_context(|| format!("cannot listen on {}", settings.addr))?;
-    let local = listener.local_addr()?;
     println!("sealdesk is running at http://{local}/ (data in {}; press Ctrl-C to stop)", settings.data_dir.display());
     tracing::info!(%local, mode = ?settings.mode, "listening");
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
@@ -175,12 +186,16 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Periodic jobs: cancel orders left unpaid past their time, purge abandoned drafts, and clean
+/// Periodic jobs: reconcile pending payments and owed refunds with the gateways, cancel orders
+/// left unpaid past their time, purge abandoned drafts, and clean
 /// up expired sessions, codes and throttle records.
 async fn housekeeping(app: App) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     loop {
         tick.tick().await;
+        if let Err(err) = app.reconcile_payments().await {
+            tracing::warn!(error = %err, "payment reconciliation failed");
+        }
         if let Err(err) = app.cancel_unpaid_orders().await {
             tracing::warn!(error = %err, "auto-cancel failed");
         }

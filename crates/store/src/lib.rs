@@ -12,6 +12,7 @@ mod documents;
 mod files;
 mod orders;
 mod outbox;
+mod payments;
 mod sessions;
 mod sms_codes;
 mod throttle;

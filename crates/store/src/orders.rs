@@ -276,6 +276,16 @@ impl OrderRepo for Db {
             .transpose()
     }
 
+    async fn order_by_id(&self, id: OrderId) -> Result<Option<OrderRecord>, StoreError> {
+        sqlx::query_as::<_, OrderRow>(&format!("{SELECT_ORDER} WHERE id = $1"))
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .map(OrderRow::into_record)
+            .transpose()
+    }
+
     async fn order_events(&self, id: OrderId) -> Result<Vec<OrderEventRecord>, StoreError> {
         let rows = sqlx::query_as::<_, EventRow>(
             "SELECT from_status, to_status, actor, reason, at FROM order_events WHERE order_id = $1 ORDER BY id",

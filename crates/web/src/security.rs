@@ -11,11 +11,33 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-
                    connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; \
                    form-action 'self'; frame-ancestors 'none'";
 
+/// Set on a response whose page posts a form to another origin (a payment gateway): the CSP's
+/// `form-action` then allows that one origin too.
+#[derive(Debug, Clone)]
+pub struct FormTarget(pub String);
+
+impl FormTarget {
+    /// The origin (`scheme://host[:port]`) of an absolute URL; `None` for anything else.
+    pub fn of(url: &str) -> Option<Self> {
+        let (scheme, rest) = url.split_once("://")?;
+        let host = rest.split(['/', '?', '#']).next()?;
+        let clean = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c));
+        (matches!(scheme, "http" | "https") && clean(host)).then(|| Self(format!("{scheme}://{host}")))
+    }
+}
+
 pub async fn headers_layer(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
+    let csp = match response.extensions().get::<FormTarget>() {
+        Some(FormTarget(origin)) => {
+            HeaderValue::from_str(&CSP.replace("form-action 'self'", &format!("form-action 'self' {origin}")))
+                .unwrap_or(HeaderValue::from_static(CSP))
+        }
+        None => HeaderValue::from_static(CSP),
+    };
     let headers = response.headers_mut();
-    let fixed: [(HeaderName, &'static str); 7] = [
-        (header::CONTENT_SECURITY_POLICY, CSP),
+    headers.insert(header::CONTENT_SECURITY_POLICY, csp);
+    let fixed: [(HeaderName, &'static str); 6] = [
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::REFERRER_POLICY, "same-origin"),

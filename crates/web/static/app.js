@@ -108,3 +108,7 @@ document.querySelectorAll("form").forEach((form) => {
   syncConditional(form);
   form.addEventListener("change", () => syncConditional(form));
 });
+
+// Payment: the page that carries the signed gateway form sends it on at once (the button stays
+// for browsers without JavaScript).
+document.querySelectorAll("form[data-autosubmit]").forEach((form) => form.submit());

@@ -33,6 +33,9 @@ fn matrix() -> Vec<(&'static str, &'static str, Option<Value>)> {
         ("get", "/api/v1/orders/{id}", None),
         ("post", "/api/v1/orders/{id}/cancel", None),
         ("post", "/api/v1/orders/{id}/resubmit", None),
+        ("get", "/api/v1/orders/{id}/payments", None),
+        ("post", "/api/v1/orders/{id}/payments", Some(json!({"method": "alipay_page"}))),
+        ("post", "/api/v1/orders/{id}/payments/refresh", None),
     ]
 }
 
@@ -171,6 +174,7 @@ async fn no_page_shows_or_changes_another_users_objects() {
         format!("/applications/{application}"),
         format!("/applications/{application}/subject"),
         format!("/orders/{order}"),
+        format!("/orders/{order}/pay"),
     ] {
         let reply = other.get(&path).await;
         assert_eq!(reply.status, StatusCode::NOT_FOUND, "GET {path}");
@@ -181,6 +185,8 @@ async fn no_page_shows_or_changes_another_users_objects() {
         format!("/applications/{ordered}/confirm"),
         format!("/orders/{order}/cancel"),
         format!("/orders/{order}/resubmit"),
+        format!("/orders/{order}/pay"),
+        format!("/orders/{order}/pay/refresh"),
     ] {
         let reply = other
             .submit(
@@ -191,6 +197,7 @@ async fn no_page_shows_or_changes_another_users_objects() {
                     ("pickup_point_id", "1"),
                     ("invoice_kind", "none"),
                     ("idempotency_key", "intruder-0001"),
+                    ("method", "alipay_page"),
                 ],
             )
             .await;

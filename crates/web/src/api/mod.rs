@@ -9,6 +9,7 @@ mod dev;
 mod divisions;
 mod documents;
 mod orders;
+mod payments;
 
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection};
@@ -56,6 +57,8 @@ pub fn router(dev_mode: bool) -> OpenApiRouter<AppState> {
         .routes(routes!(orders::get_order))
         .routes(routes!(orders::cancel_order))
         .routes(routes!(orders::resubmit_order))
+        .routes(routes!(payments::list_payments, payments::start_payment))
+        .routes(routes!(payments::refresh_payment))
         .routes(routes!(documents::get_consent, documents::give_consent))
         .routes(routes!(documents::list_documents))
         .routes(routes!(documents::download_document, documents::delete_document))

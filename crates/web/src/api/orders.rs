@@ -231,9 +231,11 @@ pub async fn get_order(
     Ok(Json(state.app.order(&user, OrderId(id)).await?.into()))
 }
 
-/// 取消: cancel an unpaid order.
+/// 取消: cancel an unpaid order (its trades are closed at the gateway first; 503 when the
+/// gateway cannot be reached, 409 `order_paid` when it was paid meanwhile).
 #[utoipa::path(post, path = "/api/v1/orders/{id}/cancel", tag = "orders", params(("id" = i64, Path)),
-    responses((status = 200, body = OrderBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = OrderBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 503, body = ErrorBody)))]
 pub async fn cancel_order(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,

@@ -28,6 +28,29 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub db: TestDb,
     pub uploads: tempfile::TempDir,
+    /// The payment simulators, when the app pays through them.
+    pub pay: Option<Paying>,
+}
+
+/// The payment simulators serving beside the app on a real socket (notifications arrive over
+/// HTTP, as from the real gateways).
+pub struct Paying {
+    pub alipay: paysim::alipay::AlipaySim,
+    pub cpcn: paysim::cpcn::CpcnSim,
+    pub base: String,
+    /// The production clients, for signing test messages with the merchant's key.
+    pub gateways: Vec<Arc<dyn payments::Gateway>>,
+}
+
+/// One set of simulator keys per test binary (RSA key generation is slow in debug builds).
+pub fn sim_keys() -> paysim::SimKeys {
+    static PEMS: std::sync::OnceLock<[String; 4]> = std::sync::OnceLock::new();
+    let pems = PEMS.get_or_init(|| {
+        let k = paysim::SimKeys::generate().unwrap();
+        [&k.alipay_app, &k.alipay_gateway, &k.cpcn_institution, &k.cpcn_gateway].map(|k| k.to_pem().unwrap())
+    });
+    let key = |i: usize| payments::keys::SigningKey::from_pkcs8(&pems[i]).unwrap();
+    paysim::SimKeys { alipay_app: key(0), alipay_gateway: key(1), cpcn_institution: key(2), cpcn_gateway: key(3) }
 }
 
 impl TestApp {
@@ -36,7 +59,15 @@ impl TestApp {
     }
 
     pub async fn with_config(tweak: impl FnOnce(&mut WebConfig)) -> Self {
-        let db = TestDb::sqlite().await;
+        Self::build(TestDb::sqlite().await, tweak, None).await
+    }
+
+    /// An app that pays through the simulators, which retry notifications on `schedule`.
+    pub async fn paying(db: TestDb, schedule: &[std::time::Duration]) -> Self {
+        Self::build(db, |_| {}, Some(schedule)).await
+    }
+
+    async fn build(db: TestDb, tweak: impl FnOnce(&mut WebConfig), schedule: Option<&[std::time::Duration]>) -> Self {
         let clock = Arc::new(ManualClock::new(datetime!(2026-11-25 02:00 UTC)));
         let outbox = Arc::new(DevOutbox::new(db.db.clone(), clock.clone()));
         let uploads = tempfile::tempdir().unwrap();
@@ -52,7 +83,24 @@ impl TestApp {
         );
         let mut config = WebConfig { dev_mode: true, trust_forwarded_for: true, ..WebConfig::default() };
         tweak(&mut config);
-        Self { router: web::router(app.clone(), config), app, clock, db, uploads }
+        let Some(schedule) = schedule else {
+            return Self { router: web::router(app.clone(), config), app, clock, db, uploads, pay: None };
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let sim = paysim::simulated(&base, &sim_keys(), schedule).unwrap();
+        let app = app.with_gateways(app::payment::Gateways::new(sim.gateways.clone()));
+        let router = web::router(app.clone(), config);
+        let served = sim.router.clone().merge(router.clone());
+        tokio::spawn(async move {
+            axum::serve(listener, served.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.unwrap();
+        });
+        let pay = Paying { alipay: sim.alipay, cpcn: sim.cpcn, base, gateways: sim.gateways };
+        Self { router, app, clock, db, uploads, pay: Some(pay) }
+    }
+
+    pub fn pay(&self) -> &Paying {
+        self.pay.as_ref().expect("an app built with TestApp::paying")
     }
 
     pub fn client(&self) -> Client {

@@ -1,0 +1,440 @@
+//! `PaymentRepo`: trades, refunds, notifications and finance alerts. Settling a payment and
+//! moving its order happen in one write transaction, each step a conditional update, so 50
+//! copies of one notification racing each other change the order exactly once.
+
+use app::StoreError;
+use app::ports::{FinanceAlert, NoticeLog, PaymentRecord, PaymentRepo, RefundRecord, Settlement};
+use async_trait::async_trait;
+use domain::payment::{PaymentStatus, RefundStatus, refund_request_no};
+use domain::{Actor, Money, OrderId, OrderStatus};
+use sqlx::Any;
+use time::OffsetDateTime;
+
+use crate::{Db, db_err, from_ts, ts};
+
+#[derive(sqlx::FromRow)]
+struct PaymentRow {
+    id: i64,
+    order_id: i64,
+    channel: String,
+    out_trade_no: String,
+    amount_fen: i64,
+    status: String,
+    trade_no: Option<String>,
+    created_at: i64,
+    paid_at: Option<i64>,
+}
+
+const SELECT_PAYMENT: &str =
+    "SELECT id, order_id, channel, out_trade_no, amount_fen, status, trade_no, created_at, paid_at FROM payments";
+
+fn money(fen: i64) -> Result<Money, StoreError> {
+    Money::from_fen(fen).map_err(|_| StoreError::Other(format!("stored amount out of range: {fen}")))
+}
+
+impl TryFrom<PaymentRow> for PaymentRecord {
+    type Error = StoreError;
+
+    fn try_from(r: PaymentRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            id: r.id,
+            order_id: OrderId(r.order_id),
+            status: PaymentStatus::parse(&r.status)
+                .ok_or_else(|| StoreError::Other(format!("unknown payment status {}", r.status)))?,
+            channel: r.channel,
+            out_trade_no: r.out_trade_no,
+            amount: money(r.amount_fen)?,
+            trade_no: r.trade_no,
+            created_at: from_ts(r.created_at),
+            paid_at: r.paid_at.map(from_ts),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct RefundRow {
+    id: i64,
+    payment_id: i64,
+    order_id: i64,
+    channel: String,
+    out_trade_no: String,
+    out_request_no: String,
+    amount_fen: i64,
+    reason: String,
+    status: String,
+}
+
+const SELECT_REFUND: &str = "SELECT r.id, r.payment_id, p.order_id, p.channel, p.out_trade_no, r.out_request_no,
+        r.amount_fen, r.reason, r.status
+     FROM refunds r JOIN payments p ON p.id = r.payment_id";
+
+impl TryFrom<RefundRow> for RefundRecord {
+    type Error = StoreError;
+
+    fn try_from(r: RefundRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            id: r.id,
+            payment_id: r.payment_id,
+            order_id: OrderId(r.order_id),
+            channel: r.channel,
+            out_trade_no: r.out_trade_no,
+            out_request_no: r.out_request_no,
+            amount: money(r.amount_fen)?,
+            reason: r.reason,
+            status: RefundStatus::parse(&r.status)
+                .ok_or_else(|| StoreError::Other(format!("unknown refund status {}", r.status)))?,
+        })
+    }
+}
+
+async fn insert_event(
+    tx: &mut sqlx::Transaction<'static, Any>,
+    order: i64,
+    from: OrderStatus,
+    to: OrderStatus,
+    actor: Actor,
+    reason: &str,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO order_events (order_id, from_status, to_status, actor, reason, at) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(order)
+        .bind(from.as_str())
+        .bind(to.as_str())
+        .bind(actor.as_str())
+        .bind(reason.to_owned())
+        .bind(ts(now))
+        .execute(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
+async fn insert_alert(tx: &mut sqlx::Transaction<'static, Any>, alert: &FinanceAlert) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO finance_alerts (kind, order_id, out_trade_no, detail, created_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(alert.kind.clone())
+    .bind(alert.order_id.map(|o| o.0))
+    .bind(alert.out_trade_no.clone())
+    .bind(alert.detail.clone())
+    .bind(ts(alert.created_at))
+    .execute(&mut **tx)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+#[async_trait]
+impl PaymentRepo for Db {
+    async fn open_payment(
+        &self,
+        order: OrderId,
+        channel: &str,
+        out_trade_no: &str,
+        amount: Money,
+        now: OffsetDateTime,
+    ) -> Result<PaymentRecord, StoreError> {
+        let inserted = sqlx::query(
+            "INSERT INTO payments (order_id, channel, out_trade_no, amount_fen, status, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT DO NOTHING",
+        )
+        .bind(order.0)
+        .bind(channel.to_owned())
+        .bind(out_trade_no.to_owned())
+        .bind(amount.fen())
+        .bind(PaymentStatus::Pending.as_str())
+        .bind(ts(now))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        let _ = inserted;
+        let row: PaymentRow = sqlx::query_as(&format!("{SELECT_PAYMENT} WHERE order_id = $1 AND channel = $2"))
+            .bind(order.0)
+            .bind(channel.to_owned())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err)?;
+        row.try_into()
+    }
+
+    async fn payment_by_trade(&self, out_trade_no: &str) -> Result<Option<PaymentRecord>, StoreError> {
+        let row: Option<PaymentRow> = sqlx::query_as(&format!("{SELECT_PAYMENT} WHERE out_trade_no = $1"))
+            .bind(out_trade_no.to_owned())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        row.map(TryInto::try_into).transpose()
+    }
+
+    async fn payments_of_order(&self, order: OrderId) -> Result<Vec<PaymentRecord>, StoreError> {
+        let rows: Vec<PaymentRow> = sqlx::query_as(&format!("{SELECT_PAYMENT} WHERE order_id = $1 ORDER BY id"))
+            .bind(order.0)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    async fn settle_payment(
+        &self,
+        payment_id: i64,
+        trade_no: &str,
+        reason: &str,
+        now: OffsetDateTime,
+    ) -> Result<Settlement, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let marked = sqlx::query(
+            "UPDATE payments SET status = $1, trade_no = $2, paid_at = $3, updated_at = $3
+             WHERE id = $4 AND status IN ($5, $6)",
+        )
+        .bind(PaymentStatus::Paid.as_str())
+        .bind(trade_no.to_owned())
+        .bind(ts(now))
+        .bind(payment_id)
+        .bind(PaymentStatus::Pending.as_str())
+        .bind(PaymentStatus::Closed.as_str())
+        .execute(&mut *tx)
+        .await;
+        match marked {
+            Ok(done) if done.rows_affected() == 1 => {}
+            // Already paid (or the trade number belongs to a payment settled before).
+            Ok(_) => return Ok(Settlement::AlreadySettled),
+            Err(err) => {
+                return match db_err(err) {
+                    StoreError::Duplicate(_) => Ok(Settlement::AlreadySettled),
+                    other => Err(other),
+                };
+            }
+        }
+        let row: PaymentRow = sqlx::query_as(&format!("{SELECT_PAYMENT} WHERE id = $1"))
+            .bind(payment_id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let moved = sqlx::query("UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4")
+            .bind(OrderStatus::UnderReview.as_str())
+            .bind(ts(now))
+            .bind(row.order_id)
+            .bind(OrderStatus::PendingPayment.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if moved.rows_affected() == 1 {
+            insert_event(
+                &mut tx,
+                row.order_id,
+                OrderStatus::PendingPayment,
+                OrderStatus::UnderReview,
+                Actor::PaymentGateway,
+                reason,
+                now,
+            )
+            .await?;
+            tx.commit().await.map_err(db_err)?;
+            return Ok(Settlement::Applied);
+        }
+        let order_status: String = sqlx::query_scalar("SELECT status FROM orders WHERE id = $1")
+            .bind(row.order_id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let label = OrderStatus::parse(&order_status).map_or_else(|| order_status.clone(), |s| s.label().to_owned());
+        let refund_reason = if order_status == OrderStatus::Cancelled.as_str() {
+            "订单已取消后到账，原路退回".to_owned()
+        } else {
+            format!("订单已通过其他方式支付（当前状态：{label}），重复付款原路退回")
+        };
+        let out_request_no = refund_request_no(&row.out_trade_no);
+        sqlx::query(
+            "INSERT INTO refunds (payment_id, out_request_no, amount_fen, reason, status, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(payment_id)
+        .bind(out_request_no.clone())
+        .bind(row.amount_fen)
+        .bind(refund_reason.clone())
+        .bind(RefundStatus::Pending.as_str())
+        .bind(ts(now))
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        insert_alert(
+            &mut tx,
+            &FinanceAlert {
+                kind: "refund_owed".into(),
+                order_id: Some(OrderId(row.order_id)),
+                out_trade_no: Some(row.out_trade_no.clone()),
+                detail: format!("{refund_reason}：{} 元", money(row.amount_fen)?.to_yuan()),
+                created_at: now,
+            },
+        )
+        .await?;
+        let refund: RefundRow = sqlx::query_as(&format!("{SELECT_REFUND} WHERE r.payment_id = $1"))
+            .bind(payment_id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(Settlement::RefundOwed(refund.try_into()?))
+    }
+
+    async fn close_payment(&self, payment_id: i64, now: OffsetDateTime) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE payments SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4")
+            .bind(PaymentStatus::Closed.as_str())
+            .bind(ts(now))
+            .bind(payment_id)
+            .bind(PaymentStatus::Pending.as_str())
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn pending_payments_before(&self, before: OffsetDateTime) -> Result<Vec<PaymentRecord>, StoreError> {
+        let rows: Vec<PaymentRow> =
+            sqlx::query_as(&format!("{SELECT_PAYMENT} WHERE status = $1 AND created_at < $2 ORDER BY id"))
+                .bind(PaymentStatus::Pending.as_str())
+                .bind(ts(before))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    async fn pending_refunds(&self) -> Result<Vec<RefundRecord>, StoreError> {
+        let rows: Vec<RefundRow> = sqlx::query_as(&format!("{SELECT_REFUND} WHERE r.status = $1 ORDER BY r.id"))
+            .bind(RefundStatus::Pending.as_str())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    async fn refunds_of_order(&self, order: OrderId) -> Result<Vec<RefundRecord>, StoreError> {
+        let rows: Vec<RefundRow> = sqlx::query_as(&format!("{SELECT_REFUND} WHERE p.order_id = $1 ORDER BY r.id"))
+            .bind(order.0)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    async fn finish_refund(&self, refund_id: i64, now: OffsetDateTime) -> Result<bool, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let done = sqlx::query("UPDATE refunds SET status = $1, done_at = $2 WHERE id = $3 AND status = $4")
+            .bind(RefundStatus::Done.as_str())
+            .bind(ts(now))
+            .bind(refund_id)
+            .bind(RefundStatus::Pending.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        let (payment_id, order_id): (i64, i64) = sqlx::query_as(
+            "SELECT p.id, p.order_id FROM refunds r JOIN payments p ON p.id = r.payment_id WHERE r.id = $1",
+        )
+        .bind(refund_id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        sqlx::query("UPDATE payments SET status = $1, updated_at = $2 WHERE id = $3")
+            .bind(PaymentStatus::Refunded.as_str())
+            .bind(ts(now))
+            .bind(payment_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let moved = sqlx::query("UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4")
+            .bind(OrderStatus::Refunded.as_str())
+            .bind(ts(now))
+            .bind(order_id)
+            .bind(OrderStatus::Cancelled.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if moved.rows_affected() == 1 {
+            let reason = "订单取消后到账的款项已原路退回";
+            insert_event(&mut tx, order_id, OrderStatus::Cancelled, OrderStatus::Refunded, Actor::System, reason, now)
+                .await?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(true)
+    }
+
+    async fn log_notice(&self, notice: &NoticeLog) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO payment_notices (channel, received_at, verified, out_trade_no, outcome, summary)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(notice.channel.clone())
+        .bind(ts(notice.received_at))
+        .bind(i64::from(notice.verified))
+        .bind(notice.out_trade_no.clone())
+        .bind(notice.outcome.clone())
+        .bind(notice.summary.clone())
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn notices(&self, out_trade_no: Option<&str>, limit: i64) -> Result<Vec<NoticeLog>, StoreError> {
+        type Row = (String, i64, i64, Option<String>, String, String);
+        let rows: Vec<Row> = match out_trade_no {
+            Some(no) => sqlx::query_as(
+                "SELECT channel, received_at, verified, out_trade_no, outcome, summary FROM payment_notices
+                 WHERE out_trade_no = $1 ORDER BY id DESC LIMIT $2",
+            )
+            .bind(no.to_owned())
+            .bind(limit),
+            None => sqlx::query_as(
+                "SELECT channel, received_at, verified, out_trade_no, outcome, summary FROM payment_notices
+                 ORDER BY id DESC LIMIT $1",
+            )
+            .bind(limit),
+        }
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(rows
+            .into_iter()
+            .map(|(channel, at, verified, out_trade_no, outcome, summary)| NoticeLog {
+                channel,
+                verified: verified != 0,
+                out_trade_no,
+                outcome,
+                summary,
+                received_at: from_ts(at),
+            })
+            .collect())
+    }
+
+    async fn add_finance_alert(&self, alert: &FinanceAlert) -> Result<(), StoreError> {
+        let mut tx = self.write_tx().await?;
+        insert_alert(&mut tx, alert).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn finance_alerts(&self, limit: i64) -> Result<Vec<FinanceAlert>, StoreError> {
+        type Row = (String, Option<i64>, Option<String>, String, i64);
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT kind, order_id, out_trade_no, detail, created_at FROM finance_alerts ORDER BY id DESC LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(rows
+            .into_iter()
+            .map(|(kind, order_id, out_trade_no, detail, at)| FinanceAlert {
+                kind,
+                order_id: order_id.map(OrderId),
+                out_trade_no,
+                detail,
+                created_at: from_ts(at),
+            })
+            .collect())
+    }
+}
