@@ -17,6 +17,12 @@ ensure_apt() {
   as_root apt-get install -y -q "${missing[@]}" >&2 || { as_root apt-get update -q >&2 && as_root apt-get install -y -q "${missing[@]}" >&2; }
 }
 
+# What the build itself needs beyond the Rust toolchain: the CPCN client signs SHA1withRSA with the
+# system OpenSSL (aws-lc-rs only verifies SHA-1).
+ensure_build_deps() {
+  ensure_apt pkg-config libssl-dev
+}
+
 pg_ok() {
   psql "$1" -qtAc 'select 1' >/dev/null 2>&1
 }

@@ -18,6 +18,11 @@ use crate::ports::{FinanceAlert, NoticeLog, PaymentRecord, RefundRecord, Settlem
 use crate::sessions::CurrentUser;
 use crate::{App, Error};
 
+/// Refused notifications within this window …
+const FORGERY_WINDOW: time::Duration = time::Duration::minutes(10);
+/// … that raise an alert when they reach this many.
+const FORGERY_ALERT_AT: i64 = 5;
+
 /// The configured payment channels.
 #[derive(Clone, Default)]
 pub struct Gateways(BTreeMap<Channel, Arc<dyn Gateway>>);
@@ -149,7 +154,7 @@ impl App {
                     summary: String::new(),
                     received_at: now,
                 };
-                if let Err(err) = self.store.log_notice(&log).await {
+                if let Err(err) = self.note_forgery(&log).await {
                     tracing::error!(error = %err, "could not record a refused notification");
                 }
                 return gateway.nack();
@@ -179,6 +184,18 @@ impl App {
                 gateway.nack()
             }
         }
+    }
+
+    /// Records a refused notification; the fifth within ten minutes raises one alert (SECURITY F1).
+    async fn note_forgery(&self, log: &NoticeLog) -> Result<(), Error> {
+        self.store.log_notice(log).await?;
+        let recent = self.store.refused_notices_since(log.received_at - FORGERY_WINDOW).await?;
+        if recent == FORGERY_ALERT_AT {
+            let detail = format!("10 分钟内收到 {recent} 条验签失败的付款通知，可能有人在伪造支付结果");
+            tracing::error!(security_event = "forged_payment_notices", recent, "payment notification forgeries");
+            self.alert("forged_notices", None, None, &detail).await?;
+        }
+        Ok(())
     }
 
     async fn apply_notice(&self, gateway: &dyn Gateway, notice: &payments::Notice) -> Result<String, Error> {

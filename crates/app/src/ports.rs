@@ -623,6 +623,8 @@ pub trait PaymentRepo: Send + Sync {
     async fn log_notice(&self, notice: &NoticeLog) -> Result<(), StoreError>;
     /// Newest first.
     async fn notices(&self, out_trade_no: Option<&str>, limit: i64) -> Result<Vec<NoticeLog>, StoreError>;
+    /// How many notifications failed verification since `since`.
+    async fn refused_notices_since(&self, since: OffsetDateTime) -> Result<i64, StoreError>;
     async fn add_finance_alert(&self, alert: &FinanceAlert) -> Result<(), StoreError>;
     /// Newest first.
     async fn finance_alerts(&self, limit: i64) -> Result<Vec<FinanceAlert>, StoreError>;

@@ -411,6 +411,14 @@ impl PaymentRepo for Db {
             .collect())
     }
 
+    async fn refused_notices_since(&self, since: OffsetDateTime) -> Result<i64, StoreError> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM payment_notices WHERE verified = 0 AND received_at >= $1")
+            .bind(ts(since))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err)
+    }
+
     async fn add_finance_alert(&self, alert: &FinanceAlert) -> Result<(), StoreError> {
         let mut tx = self.write_tx().await?;
         insert_alert(&mut tx, alert).await?;

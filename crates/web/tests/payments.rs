@@ -301,6 +301,8 @@ async fn forged_notifications_change_nothing(db: TestDb) {
     assert_eq!(timeline_len(&mut c, order).await, 1);
     let notices = app.app.payment_notices(None, 50).await.unwrap();
     assert_eq!(notices.iter().filter(|n| !n.verified).count(), 10, "every refused notification is kept");
+    let alerts = app.app.finance_alerts(50).await.unwrap();
+    assert_eq!(alerts.iter().filter(|a| a.kind == "forged_notices").count(), 1, "one alert at the fifth forgery");
     // The genuine one, finally, is applied and acknowledged.
     let reply = notify(&app, "alipay", &signed).await;
     assert_eq!((reply.body.as_str(), reply.header("content-type")), ("success", Some("text/plain; charset=utf-8")));
