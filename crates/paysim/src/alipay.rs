@@ -365,7 +365,10 @@ async fn fail(State(sim): State<AlipaySim>, Path(out_trade_no): Path<String>) ->
     let back = lock(&sim.0.meta)
         .get(&out_trade_no)
         .and_then(|m| m.return_url.clone())
-        .map(|url| format!(r#"<p><a href="{}">返回商户</a></p>"#, esc(&url)))
+        .map(|url| {
+            let separator = if url.contains('?') { '&' } else { '?' };
+            format!(r#"<p><a href="{}{separator}out_trade_no={}">返回商户</a></p>"#, esc(&url), esc(&out_trade_no))
+        })
         .unwrap_or_default();
     Html(page(
         "支付宝收银台（模拟）",

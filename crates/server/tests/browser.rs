@@ -160,7 +160,7 @@ async fn register_and_login(driver: &WebDriver, base: &str, phone: &str, passwor
 }
 
 #[tokio::test]
-async fn a_person_applies_confirms_pickup_and_cancels() {
+async fn a_person_applies_and_pays_with_alipay_after_a_failed_attempt() {
     let data = tempfile::tempdir().unwrap();
     let profile = tempfile::tempdir().unwrap();
     let (_server, base) = start_server(data.path());
@@ -233,11 +233,27 @@ async fn apply_journey(driver: &WebDriver, base: &str) -> WebDriverResult<()> {
     wait_for(driver, ".notice", "订单已提交").await;
     wait_for(driver, "[data-testid=order-status]", "待支付").await;
     wait_for(driver, "[data-testid=order-total]", "¥200.00").await;
-    driver.find(By::Css("form[action$='/cancel'] button")).await?.click().await?;
-    driver.accept_alert().await?;
-    wait_for(driver, "[data-testid=order-status]", "已取消").await;
 
-    driver.goto(format!("{base}/orders?status=cancelled")).await?;
+    // 去支付 → 支付宝: the first attempt fails at the cashier, the second pays.
+    driver.find(By::Css("[data-testid=pay]")).await?.click().await?;
+    wait_for(driver, "[data-testid=pay-amount]", "¥200.00").await;
+    driver.find(By::Css("input[name=method][value=alipay_page]")).await?.click().await?;
+    driver.find(By::Css("[data-testid=pay-form] button[type=submit]")).await?.click().await?;
+    wait_for(driver, "header", "支付宝收银台").await;
+    wait_for(driver, ".amount", "200.00").await;
+    driver.find(By::Css("form[action$='/fail'] button")).await?.click().await?;
+    driver.find(By::LinkText("返回商户")).await?.click().await?;
+    wait_for(driver, "[data-testid=pay-result]", "支付失败").await;
+    driver.find(By::LinkText("重新支付")).await?.click().await?;
+    driver.find(By::Css("[data-testid=pay-form] button[type=submit]")).await?.click().await?;
+    wait_for(driver, "header", "支付宝收银台").await;
+    driver.find(By::Css("form[action$='/pay'] button")).await?.click().await?;
+    wait_for(driver, "[data-testid=pay-result]", "支付成功").await;
+    driver.find(By::LinkText("查看订单")).await?.click().await?;
+    wait_for(driver, "[data-testid=order-status]", "审核中").await;
+    wait_for(driver, ".timeline", "支付宝支付成功").await;
+
+    driver.goto(format!("{base}/orders?status=under_review")).await?;
     wait_for(driver, "[data-testid=order]", "个人新办").await;
     Ok(())
 }
@@ -286,8 +302,8 @@ async fn a_company_replacement_is_rejected_fixed_and_resubmitted() {
     assert_no_plaintext(data.path());
 }
 
-/// Payment and review are not built yet: the test moves the order as they will, straight in the
-/// database of the running server (a test-only adapter).
+/// Review is not built yet: the test moves the order as it will, straight in the database of the
+/// running server (a test-only adapter).
 async fn move_order(
     data: &std::path::Path,
     order: i64,
@@ -336,18 +352,27 @@ async fn rejection_journey(driver: &WebDriver, base: &str, data: &std::path::Pat
 
     let url = driver.current_url().await?;
     let order: i64 = url.path().trim_start_matches("/orders/").parse().unwrap();
+
+    // 去支付 → 中金支付 with a chosen bank.
+    driver.find(By::Css("[data-testid=pay]")).await?.click().await?;
+    driver.find(By::Css("input[name=method][value=cpcn_bank]")).await?.click().await?;
+    choose(driver, "#bank_id", "105").await;
+    driver.find(By::Css("[data-testid=pay-form] button[type=submit]")).await?.click().await?;
+    wait_for(driver, "main", "中国建设银行").await;
+    driver.find(By::Css("form[action$='/pay'] button")).await?.click().await?;
+    wait_for(driver, "[data-testid=pay-result]", "支付成功").await;
+    driver.goto(format!("{base}/orders/{order}")).await?;
+    wait_for(driver, "[data-testid=order-status]", "审核中").await;
+
     move_order(
         data,
         order,
-        &[
-            (OrderStatus::PendingPayment, OrderStatus::UnderReview, Actor::PaymentGateway, None),
-            (
-                OrderStatus::UnderReview,
-                OrderStatus::Rejected,
-                Actor::Reviewer,
-                Some("营业执照照片不清晰，请重新拍摄上传"),
-            ),
-        ],
+        &[(
+            OrderStatus::UnderReview,
+            OrderStatus::Rejected,
+            Actor::Reviewer,
+            Some("营业执照照片不清晰，请重新拍摄上传"),
+        )],
     )
     .await;
     driver.goto(format!("{base}/orders/{order}")).await?;
