@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use domain::Money;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use crate::alipay_sign::{request_content, response_text, sign_request};
 use crate::keys::{KeyError, SigningKey, VerifyingKey};
@@ -43,7 +43,14 @@ pub struct PostForm {
     pub fields: Vec<(String, String)>,
 }
 
-fn common(merchant: &Merchant, method: &str, timestamp: &str, biz: &Value) -> BTreeMap<String, String> {
+/// `biz_content`: a JSON object of string fields in exactly the given order (independent of how
+/// `serde_json` orders maps in this build, so the signed bytes are reproducible).
+pub fn biz_content(fields: &[(&str, &str)]) -> String {
+    let members: Vec<String> = fields.iter().map(|(k, v)| format!("{}:{}", Value::from(*k), Value::from(*v))).collect();
+    format!("{{{}}}", members.join(","))
+}
+
+fn common(merchant: &Merchant, method: &str, timestamp: &str, biz: &str) -> BTreeMap<String, String> {
     [
         ("app_id", merchant.app_id.as_str()),
         ("method", method),
@@ -56,7 +63,7 @@ fn common(merchant: &Merchant, method: &str, timestamp: &str, biz: &Value) -> BT
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .chain([("biz_content".to_owned(), biz.to_string())])
+    .chain([("biz_content".to_owned(), biz.to_owned())])
     .collect()
 }
 
@@ -66,13 +73,13 @@ fn clean_subject(subject: &str) -> String {
 
 /// `alipay.trade.page.pay` as a form to post. `timestamp` is `yyyy-MM-dd HH:mm:ss` (China time).
 pub fn page_pay(merchant: &Merchant, key: &SigningKey, trade: &Trade, timestamp: &str) -> Result<PostForm, KeyError> {
-    let biz = json!({
-        "out_trade_no": trade.out_trade_no,
-        "total_amount": trade.total.to_yuan(),
-        "subject": clean_subject(&trade.subject),
-        "product_code": "FAST_INSTANT_TRADE_PAY",
-        "timeout_express": format!("{}m", trade.timeout_minutes),
-    });
+    let biz = biz_content(&[
+        ("out_trade_no", &trade.out_trade_no),
+        ("product_code", "FAST_INSTANT_TRADE_PAY"),
+        ("subject", &clean_subject(&trade.subject)),
+        ("timeout_express", &format!("{}m", trade.timeout_minutes)),
+        ("total_amount", &trade.total.to_yuan()),
+    ]);
     let mut params = common(merchant, "alipay.trade.page.pay", timestamp, &biz);
     params.insert("return_url".into(), merchant.return_url.clone());
     sign_request(&mut params, key)?;
@@ -84,7 +91,7 @@ pub fn api_call(
     merchant: &Merchant,
     key: &SigningKey,
     method: &str,
-    biz: &Value,
+    biz: &str,
     timestamp: &str,
 ) -> Result<BTreeMap<String, String>, KeyError> {
     let mut params = common(merchant, method, timestamp, biz);
@@ -99,12 +106,12 @@ pub fn precreate(
     trade: &Trade,
     timestamp: &str,
 ) -> Result<BTreeMap<String, String>, KeyError> {
-    let biz = json!({
-        "out_trade_no": trade.out_trade_no,
-        "total_amount": trade.total.to_yuan(),
-        "subject": clean_subject(&trade.subject),
-        "timeout_express": format!("{}m", trade.timeout_minutes),
-    });
+    let biz = biz_content(&[
+        ("out_trade_no", &trade.out_trade_no),
+        ("subject", &clean_subject(&trade.subject)),
+        ("timeout_express", &format!("{}m", trade.timeout_minutes)),
+        ("total_amount", &trade.total.to_yuan()),
+    ]);
     api_call(merchant, key, "alipay.trade.precreate", &biz, timestamp)
 }
 
@@ -116,7 +123,7 @@ pub fn by_order(
     out_trade_no: &str,
     timestamp: &str,
 ) -> Result<BTreeMap<String, String>, KeyError> {
-    api_call(merchant, key, method, &json!({ "out_trade_no": out_trade_no }), timestamp)
+    api_call(merchant, key, method, &biz_content(&[("out_trade_no", out_trade_no)]), timestamp)
 }
 
 /// `alipay.trade.refund`; `out_request_no` makes a retry refund once only.
@@ -129,12 +136,12 @@ pub fn refund(
     reason: &str,
     timestamp: &str,
 ) -> Result<BTreeMap<String, String>, KeyError> {
-    let biz = json!({
-        "out_trade_no": out_trade_no,
-        "refund_amount": amount.to_yuan(),
-        "out_request_no": out_request_no,
-        "refund_reason": reason,
-    });
+    let biz = biz_content(&[
+        ("out_request_no", out_request_no),
+        ("out_trade_no", out_trade_no),
+        ("refund_amount", &amount.to_yuan()),
+        ("refund_reason", reason),
+    ]);
     api_call(merchant, key, "alipay.trade.refund", &biz, timestamp)
 }
 
@@ -222,6 +229,16 @@ mod tests {
         let biz: Value = serde_json::from_str(&params["biz_content"]).unwrap();
         assert_eq!((biz["total_amount"].as_str(), biz["subject"].as_str()), (Some("415.00"), Some("电子签章 主锁1年")));
         assert!(app_public.verify(signed_content(&params).as_bytes(), &params["sign"]), "what the gateway checks");
+    }
+
+    #[test]
+    fn biz_content_keeps_its_order_and_escapes_values() {
+        assert_eq!(
+            biz_content(&[("subject", "主锁 \"A\"\n"), ("out_trade_no", "SD1")]),
+            r#"{"subject":"主锁 \"A\"\n","out_trade_no":"SD1"}"#
+        );
+        let parsed: Value = serde_json::from_str(&biz_content(&[("subject", "a\\b")])).unwrap();
+        assert_eq!(parsed["subject"], "a\\b");
     }
 
     #[test]

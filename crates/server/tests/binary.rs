@@ -60,14 +60,18 @@ async fn serves_a_fresh_instance_and_stops_on_sigterm() {
     assert!(dir.join("sealdesk.db").exists(), "embedded database in the data dir");
     let key = dir.join("secret.key");
     #[cfg(unix)]
-    {
+    for key in [key, dir.join("dev-keys/alipay-app.pem"), dir.join("dev-keys/cpcn-gateway.pem")] {
         use std::os::unix::fs::PermissionsExt;
         assert_eq!(
             std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
             0o600,
-            "the generated key is private"
+            "the generated key {} is private",
+            key.display()
         );
     }
+    // The payment simulators answer beside the site, and a cashier URL for nothing is refused.
+    let (status, page) = get(&format!("{base}/sim/alipay/cashier/SD1A")).await;
+    assert!(status == 404 && page.contains("ACQ.TRADE_NOT_EXIST"), "{status} {page}");
 
     let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(status.success());
@@ -140,6 +144,26 @@ fn production_mode_refuses_to_swallow_verification_codes() {
     );
     assert!(!ok);
     assert!(stderr.contains("SMS gateway"), "{stderr}");
+}
+
+#[test]
+fn real_gateways_need_readable_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("sealdesk.toml");
+    std::fs::write(
+        &file,
+        "payment_simulators = false\n[alipay]\ngateway = \"https://openapi.alipay.com/gateway.do\"\napp_id = \"2021000000000009\"\nseller_id = \"2088000000000009\"\napp_private_key_file = \"/nonexistent/app.pem\"\nalipay_public_key_file = \"/nonexistent/alipay.pem\"\n",
+    )
+    .unwrap();
+    let config = sealdesk().args(["--config"]).arg(&file).args(["config"]).output().unwrap();
+    let stdout = String::from_utf8(config.stdout).unwrap();
+    assert!(stdout.contains("payment_simulators = false"), "{stdout}");
+    assert!(stdout.contains("alipay = https://openapi.alipay.com/gateway.do app_id=2021000000000009"), "{stdout}");
+    let (ok, stderr) = run_briefly(
+        sealdesk().args(["--config"]).arg(&file).args(["serve", "--addr", "127.0.0.1:0", "--data-dir"]).arg(dir.path()),
+    );
+    assert!(!ok);
+    assert!(stderr.contains("cannot read key file /nonexistent/app.pem"), "{stderr}");
 }
 
 #[test]

@@ -501,3 +501,48 @@ async fn money_that_arrives_after_a_cancel_is_refunded_exactly_once(db: TestDb) 
     let labels: Vec<_> = timeline.as_array().unwrap().iter().map(|e| e["label"].as_str().unwrap().to_owned()).collect();
     assert_eq!(labels, ["待支付", "已取消", "已退款"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pay_pages_offer_every_method_and_hand_over_the_signed_form() {
+    let app = TestApp::paying(store::testing::TestDb::sqlite().await, &fast()).await;
+    let (mut c, order) = unpaid_order(&app, "13800138010", 10).await;
+    let page = c.get(&format!("/orders/{order}")).await;
+    assert!(page.body.contains(&format!("href=\"/orders/{order}/pay\"")), "去支付 is offered");
+    let choose = c.get(&format!("/orders/{order}/pay")).await;
+    for text in ["支付宝 · 网页支付", "支付宝 · 扫码支付", "中金支付 · 网上银行", "中国工商银行", "¥200.00"]
+    {
+        assert!(choose.body.contains(text), "{text}");
+    }
+    let no_bank = c.submit(&format!("/orders/{order}/pay"), &[("method", "cpcn_bank"), ("bank_id", "")]).await;
+    assert_eq!(no_bank.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(no_bank.body.contains("请选择付款银行"));
+    let nothing = c.submit(&format!("/orders/{order}/pay"), &[("method", "bitcoin")]).await;
+    assert!(nothing.body.contains("请选择支付方式"));
+
+    let redirect = c.submit(&format!("/orders/{order}/pay"), &[("method", "alipay_page")]).await;
+    redirect.assert_status(StatusCode::OK);
+    let base = &app.pay().base;
+    assert!(redirect.body.contains(&format!("action=\"{base}/sim/alipay/gateway.do?charset=utf-8\"")));
+    assert!(redirect.body.contains("data-autosubmit") && redirect.body.contains("name=\"sign\""));
+    let csp = redirect.header("content-security-policy").unwrap();
+    assert!(csp.contains(&format!("form-action 'self' {base};")), "{csp}");
+    assert!(!c.get("/").await.header("content-security-policy").unwrap().contains(base.as_str()), "only that page");
+
+    let qr = c.submit(&format!("/orders/{order}/pay"), &[("method", "alipay_qr")]).await;
+    assert!(qr.body.contains("<svg") && qr.body.contains("我已支付，刷新状态"), "{}", qr.body);
+    let not_yet = c.submit(&format!("/orders/{order}/pay/refresh"), &[]).await;
+    assert_eq!(not_yet.header("location"), Some(format!("/orders/{order}?notice=payment_not_received").as_str()));
+
+    let no = format!("{}A", c.get(&format!("/api/v1/orders/{order}")).await.json()["order_no"].as_str().unwrap());
+    app.pay().alipay.set_faults(Faults { drop: true, ..Faults::default() });
+    app.pay().alipay.scan(&no).unwrap();
+    app.pay().alipay.pay(&no).unwrap();
+    let refreshed = c.submit(&format!("/orders/{order}/pay/refresh"), &[]).await;
+    assert_eq!(refreshed.header("location"), Some(format!("/orders/{order}?notice=payment_received").as_str()));
+    let detail = c.get(&format!("/orders/{order}?notice=payment_received")).await;
+    for text in ["支付成功，订单已进入审核", "支付记录", "支付宝", &no, "已支付", "审核中"] {
+        assert!(detail.body.contains(text), "{text}");
+    }
+    let gone = c.get(&format!("/orders/{order}/pay")).await;
+    assert_eq!(gone.header("location"), Some(format!("/orders/{order}").as_str()), "a paid order is not paid again");
+}

@@ -3,7 +3,7 @@
 
 use app::applications::ApplicationView;
 use app::orders::OrderView;
-use app::ports::OrderRecord;
+use app::ports::{OrderRecord, PaymentRecord, RefundRecord};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -87,11 +87,21 @@ struct DetailPage {
     view: OrderView,
     /// What was submitted, masked.
     application: ApplicationView,
+    payments: Vec<PaymentRecord>,
+    refunds: Vec<RefundRecord>,
 }
 
 impl DetailPage {
     fn when(t: &time::OffsetDateTime) -> String {
         local_time(*t)
+    }
+
+    fn channel(payment: &PaymentRecord) -> &'static str {
+        payments::Channel::parse(&payment.channel).map_or("", payments::Channel::label)
+    }
+
+    fn paid_at(payment: &PaymentRecord) -> String {
+        payment.paid_at.map(local_time).unwrap_or_default()
     }
 
     fn can_cancel(&self) -> bool {
@@ -123,10 +133,14 @@ async fn detail(
         Ok(view) => view,
         Err(err) => return failure(&state, &err),
     };
-    match state.app.application(&user, view.record.order.application_id).await {
-        Ok(application) => {
+    let application = match state.app.application(&user, view.record.order.application_id).await {
+        Ok(application) => application,
+        Err(err) => return failure(&state, &err),
+    };
+    match state.app.order_payments(&user, id).await {
+        Ok((payments, refunds)) => {
             let layout = Layout::new(&state, &visitor, "订单详情", Nav::Orders).with_notice(q.notice.as_deref());
-            render(StatusCode::OK, &DetailPage { layout, view, application })
+            render(StatusCode::OK, &DetailPage { layout, view, application, payments, refunds })
         }
         Err(err) => failure(&state, &err),
     }
