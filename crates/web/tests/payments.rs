@@ -44,6 +44,7 @@ both!(
     fifty_concurrent_copies_of_a_notification_apply_once,
     notifications_are_retried_until_the_endpoint_recovers,
     reconciliation_finds_every_payment_whose_notification_was_lost,
+    corrupted_and_duplicated_deliveries_from_the_simulator_end_right,
     cancelling_closes_the_trade_first_and_a_paid_trade_wins,
     money_that_arrives_after_a_cancel_is_refunded_exactly_once,
 );
@@ -351,9 +352,11 @@ async fn fifty_concurrent_copies_of_a_notification_apply_once(db: TestDb) {
     app.pay().alipay.pay(&no).unwrap();
     let fields = app.pay().alipay.notification(&no).unwrap();
     let body = serde_urlencoded::to_string(&fields).unwrap();
+    // Split across two instances of the service, as behind a load balancer.
+    let routers = [app.router.clone(), app.second_instance()];
     let sends: Vec<_> = (0..50)
-        .map(|_| {
-            let (router, body) = (app.router.clone(), body.clone());
+        .map(|i| {
+            let (router, body) = (routers[i % 2].clone(), body.clone());
             tokio::spawn(async move {
                 use tower::ServiceExt;
                 let request = axum::http::Request::post("/pay/notify/alipay")
@@ -545,4 +548,45 @@ async fn the_pay_pages_offer_every_method_and_hand_over_the_signed_form() {
     }
     let gone = c.get(&format!("/orders/{order}/pay")).await;
     assert_eq!(gone.header("location"), Some(format!("/orders/{order}").as_str()), "a paid order is not paid again");
+}
+
+async fn corrupted_and_duplicated_deliveries_from_the_simulator_end_right(db: TestDb) {
+    let gaps = vec![StdDuration::from_millis(20); 8];
+    let app = TestApp::paying(db, &gaps).await;
+    // Every attempt is spoiled after signing: all eight are refused, nothing changes.
+    app.pay().alipay.set_faults(Faults { corrupt: true, ..Faults::default() });
+    let (mut c, order, no) = opened_trade(&app, "13800138011", 11).await;
+    app.pay().alipay.scan(&no).unwrap();
+    app.pay().alipay.pay(&no).unwrap();
+    for _ in 0..250 {
+        if app.pay().alipay.deliveries().len() == 8 {
+            break;
+        }
+        tokio::time::sleep(StdDuration::from_millis(20)).await;
+    }
+    let deliveries = app.pay().alipay.deliveries();
+    assert_eq!(deliveries.len(), 8, "the whole schedule was used: {deliveries:?}");
+    assert!(deliveries.iter().all(|d| d.answer.as_deref() == Some("fail")));
+    assert_eq!(status(&mut c, order).await, "pending_payment");
+    // The reconciliation job's query finds the payment.
+    app.advance(Duration::minutes(6));
+    assert_eq!(app.app.reconcile_payments().await.unwrap().paid, 1);
+    assert_eq!(status(&mut c, order).await, "under_review");
+
+    // Five copies of each attempt race each other: applied once, all acknowledged.
+    app.pay().alipay.set_faults(Faults { duplicate: 5, ..Faults::default() });
+    let (mut c2, order2, no2) = opened_trade(&app, "13800138012", 12).await;
+    app.pay().alipay.scan(&no2).unwrap();
+    app.pay().alipay.pay(&no2).unwrap();
+    wait_for(&mut c2, order2, "under_review").await;
+    for _ in 0..250 {
+        if app.pay().alipay.deliveries().iter().filter(|d| d.out_trade_no == no2).count() == 5 {
+            break;
+        }
+        tokio::time::sleep(StdDuration::from_millis(20)).await;
+    }
+    let copies: Vec<_> = app.pay().alipay.deliveries().into_iter().filter(|d| d.out_trade_no == no2).collect();
+    assert_eq!(copies.len(), 5, "{copies:?}");
+    assert!(copies.iter().all(|d| d.answer.as_deref() == Some("success")));
+    assert_eq!(timeline_len(&mut c2, order2).await, 2);
 }

@@ -99,6 +99,26 @@ impl TestApp {
         Self { router, app, clock, db, uploads, pay: Some(pay) }
     }
 
+    /// Another instance of the service over the same database and gateways (as a second
+    /// process behind a load balancer would be).
+    pub fn second_instance(&self) -> Router {
+        let outbox = Arc::new(DevOutbox::new(self.db.db.clone(), self.clock.clone()));
+        let files = Arc::new(store::LocalFileStore::new(self.uploads.path()).unwrap());
+        let mut app = App::new(
+            Arc::new(self.db.db.clone()),
+            files,
+            outbox.clone(),
+            outbox,
+            self.clock.clone(),
+            Keys::new(vec![42; 32]).unwrap(),
+            Policy::default(),
+        );
+        if let Some(pay) = &self.pay {
+            app = app.with_gateways(app::payment::Gateways::new(pay.gateways.clone()));
+        }
+        web::router(app, WebConfig { dev_mode: true, trust_forwarded_for: true, ..WebConfig::default() })
+    }
+
     pub fn pay(&self) -> &Paying {
         self.pay.as_ref().expect("an app built with TestApp::paying")
     }
