@@ -298,7 +298,7 @@ impl App {
         self.clock.now().to_offset(CST).date()
     }
 
-    fn view(
+    pub(crate) fn view(
         &self,
         record: ApplicationRecord,
         catalog: &Catalog,

@@ -18,6 +18,9 @@ pub enum Error {
     /// No such object, or it belongs to someone else (the two are never told apart).
     #[error("not found")]
     NotFound,
+    /// Authenticated, but the role does not allow this (staff routes).
+    #[error("forbidden")]
+    Forbidden,
     /// The request clashes with the current state.
     #[error("conflict: {code}")]
     Conflict { code: &'static str, message: String },

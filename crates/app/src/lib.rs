@@ -16,8 +16,10 @@ pub mod orders;
 pub mod outbox;
 pub mod payment;
 pub mod ports;
+pub mod review;
 pub mod sessions;
 pub mod sms_codes;
+pub mod staff;
 
 pub use error::{Error, StoreError};
 

@@ -506,6 +506,8 @@ pub trait Store:
     + DocumentRepo
     + ConsentRepo
     + PaymentRepo
+    + StaffRepo
+    + ReviewRepo
 {
     async fn ping(&self) -> Result<(), StoreError>;
     /// Removes expired sessions, old codes and old throttle records.
@@ -628,4 +630,117 @@ pub trait PaymentRepo: Send + Sync {
     async fn add_finance_alert(&self, alert: &FinanceAlert) -> Result<(), StoreError>;
     /// Newest first.
     async fn finance_alerts(&self, limit: i64) -> Result<Vec<FinanceAlert>, StoreError>;
+}
+
+/// A back-office account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffRecord {
+    pub id: i64,
+    pub username: String,
+    pub name: String,
+    /// Their own mobile number, if they also apply as a user (they may not review their orders).
+    pub phone: Option<String>,
+    pub password_hash: String,
+    pub roles: domain::staff::Roles,
+    /// The TOTP secret, sealed; `None` until enrollment starts.
+    pub totp_secret: Option<String>,
+    pub totp_enabled: bool,
+    pub disabled: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewStaff {
+    pub username: String,
+    pub name: String,
+    pub phone: Option<String>,
+    pub password_hash: String,
+    pub roles: domain::staff::Roles,
+}
+
+/// A staff session: `password` until the second factor is given, then `full`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffSessionRecord {
+    pub token_digest: String,
+    pub staff_id: i64,
+    pub stage: String,
+    pub created_at: OffsetDateTime,
+    pub last_seen_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+/// One line of the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub at: OffsetDateTime,
+    pub staff_id: Option<i64>,
+    /// `order.approve`, `order.reject`, `document.view`, `id_number.reveal`, `staff.login`, …
+    pub action: String,
+    pub order_id: Option<OrderId>,
+    pub detail: String,
+}
+
+/// Staff accounts, sessions and the audit log.
+#[async_trait]
+pub trait StaffRepo: Send + Sync {
+    /// Fails with `Duplicate("staff.username")`.
+    async fn create_staff(&self, staff: &NewStaff, now: OffsetDateTime) -> Result<i64, StoreError>;
+    async fn staff_by_username(&self, username: &str) -> Result<Option<StaffRecord>, StoreError>;
+    async fn staff_by_id(&self, id: i64) -> Result<Option<StaffRecord>, StoreError>;
+    async fn list_staff(&self) -> Result<Vec<StaffRecord>, StoreError>;
+    async fn set_staff_totp(
+        &self,
+        id: i64,
+        sealed_secret: Option<&str>,
+        enabled: bool,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// Records that a TOTP time step was used; `false` if it (or a later one) was used before,
+    /// so no code is accepted twice.
+    async fn use_totp_step(&self, id: i64, step: i64) -> Result<bool, StoreError>;
+    async fn create_staff_session(&self, session: &StaffSessionRecord) -> Result<(), StoreError>;
+    async fn staff_session(&self, digest: &str) -> Result<Option<StaffSessionRecord>, StoreError>;
+    async fn touch_staff_session(&self, digest: &str, now: OffsetDateTime) -> Result<(), StoreError>;
+    async fn delete_staff_session(&self, digest: &str) -> Result<(), StoreError>;
+    async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError>;
+    /// Newest first, optionally for one order.
+    async fn audit_log(&self, order: Option<OrderId>, limit: i64) -> Result<Vec<AuditEntry>, StoreError>;
+}
+
+/// A reviewer's decision, written whole or not at all.
+#[derive(Debug, Clone)]
+pub struct ReviewDecision<'a> {
+    pub id: OrderId,
+    pub from: OrderStatus,
+    pub to: OrderStatus,
+    /// Must hold the claim.
+    pub staff: i64,
+    /// Shown to the applicant on the order's timeline.
+    pub reason: Option<&'a str>,
+    /// (kind, sha256) of the approved documents; replaces earlier pins.
+    pub pins: &'a [(String, String)],
+    pub audit: &'a AuditEntry,
+}
+
+/// Review state of orders.
+#[async_trait]
+pub trait ReviewRepo: Send + Sync {
+    /// Orders in 审核中, oldest first, with who has claimed them (and since when).
+    async fn review_queue(&self) -> Result<Vec<(OrderRecord, Option<i64>, Option<OffsetDateTime>)>, StoreError>;
+    /// Claims an order in 审核中 for `staff`, unless someone else claimed it after `stale_before`.
+    /// `false` when it is not in review or is someone else's.
+    async fn claim_order(
+        &self,
+        id: OrderId,
+        staff: i64,
+        stale_before: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+    /// Who has claimed the order, if anyone.
+    async fn order_claim(&self, id: OrderId) -> Result<Option<(i64, OffsetDateTime)>, StoreError>;
+    /// In one transaction: moves the order from `from` to `to` if `staff` holds the claim, records
+    /// the history row (actor: reviewer), pins the approved documents, releases the claim and
+    /// appends the audit entry. `false` when the order moved or the claim is not theirs.
+    async fn decide_review(&self, decision: &ReviewDecision<'_>) -> Result<bool, StoreError>;
+    /// The document versions approved for an order: (kind, sha256).
+    async fn review_pins(&self, id: OrderId) -> Result<Vec<(String, String)>, StoreError>;
 }

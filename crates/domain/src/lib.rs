@@ -21,7 +21,9 @@ pub mod person;
 pub mod phone;
 pub mod pricing;
 pub mod resident_id;
+pub mod review;
 pub mod sms;
+pub mod staff;
 
 pub use address::{Address, AddressDraft};
 pub use credit_code::CreditCode;

@@ -48,6 +48,32 @@ enum Command {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
+    /// Manage back-office staff.
+    Staff {
+        #[command(subcommand)]
+        action: StaffCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum StaffCommand {
+    /// Create a staff account and print its initial password (shown once).
+    Add {
+        /// Login name: lowercase letters, digits, `.`, `_`, `-`.
+        #[arg(long)]
+        username: String,
+        /// Full name, shown in queues and the audit log.
+        #[arg(long)]
+        name: String,
+        /// Comma-separated: reviewer, fulfilment, finance, admin.
+        #[arg(long)]
+        roles: String,
+        /// Their own mobile number, so they can never review their own orders.
+        #[arg(long)]
+        phone: Option<String>,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
 }
 
 #[tokio::main]
@@ -55,7 +81,9 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let overrides = match &cli.command {
         Command::Serve { addr, data_dir } => Overrides { addr: *addr, data_dir: data_dir.clone() },
-        Command::Migrate { data_dir } | Command::Config { data_dir } => {
+        Command::Migrate { data_dir }
+        | Command::Config { data_dir }
+        | Command::Staff { action: StaffCommand::Add { data_dir, .. } } => {
             Overrides { addr: None, data_dir: data_dir.clone() }
         }
     };
@@ -76,6 +104,28 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Config { .. } => {
             println!("{}", settings.redacted());
+            Ok(())
+        }
+        Command::Staff { action: StaffCommand::Add { username, name, roles, phone, .. } } => {
+            let roles = domain::staff::Roles::parse(&roles).map_err(|e| anyhow::anyhow!("--roles: {e}"))?;
+            prepare_data_dir(&settings.data_dir)?;
+            let keys = load_keys(&settings)?;
+            let db = Db::connect(&settings.database_url()).await.context("database")?;
+            let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+            let outbox = Arc::new(DevOutbox::new(db.clone(), clock.clone()));
+            let files = Arc::new(store::LocalFileStore::new(settings.data_dir.join("uploads")).context("uploads")?);
+            let app = App::new(Arc::new(db.clone()), files, outbox.clone(), outbox, clock, keys, Policy::default());
+            let created = app.add_staff(&username, &name, roles, phone.as_deref(), None).await;
+            db.close().await;
+            let created = created.map_err(|e| match e {
+                app::Error::Validation(errors) => {
+                    anyhow::anyhow!(errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("; "))
+                }
+                other => anyhow::anyhow!("{other}"),
+            })?;
+            println!("staff account created: {} ({})", created.username, roles.labels());
+            println!("initial password: {}", created.initial_password);
+            println!("(shown once; sign in at /admin, where the first login sets up the authenticator app)");
             Ok(())
         }
     }

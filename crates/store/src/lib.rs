@@ -13,8 +13,10 @@ mod files;
 mod orders;
 mod outbox;
 mod payments;
+mod review;
 mod sessions;
 mod sms_codes;
+mod staff;
 mod throttle;
 mod users;
 
@@ -47,6 +49,9 @@ pub(crate) fn db_err(err: sqlx::Error) -> StoreError {
         let constraint = db.constraint().unwrap_or("");
         if constraint == "users_phone_key" || message.contains("users.phone") {
             return StoreError::Duplicate("users.phone");
+        }
+        if constraint == "staff_username_key" || message.contains("staff.username") {
+            return StoreError::Duplicate("staff.username");
         }
         return StoreError::Duplicate("unknown");
     }

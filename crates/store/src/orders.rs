@@ -15,7 +15,7 @@ use crate::{Db, db_err, from_ts, ts};
 const OPEN: &str = "('pending_payment', 'under_review', 'rejected', 'processing', 'delivering')";
 
 #[derive(sqlx::FromRow)]
-struct OrderRow {
+pub(crate) struct OrderRow {
     id: i64,
     order_no: String,
     user_id: i64,
@@ -47,7 +47,7 @@ struct OrderRow {
     created_at: i64,
 }
 
-const SELECT_ORDER: &str = "SELECT id, order_no, user_id, application_id, idempotency_key, request_hash, status, subject_kind,
+pub(crate) const SELECT_ORDER: &str = "SELECT id, order_no, user_id, application_id, idempotency_key, request_hash, status, subject_kind,
         business, subject_index, subject_name, package_name, delivery, ship_to, pickup_point, invoice_kind, invoice_title,
         invoice_taxpayer_no, invoice_address_phone, invoice_bank_account, invoice_delivery, invoice_email, invoice_ship_to,
         package_fen, delivery_fen, service_fen, total_fen, flagged, created_at
@@ -62,7 +62,7 @@ fn money(fen: i64) -> Result<Money, StoreError> {
 }
 
 impl OrderRow {
-    fn into_record(self) -> Result<OrderRecord, StoreError> {
+    pub(crate) fn into_record(self) -> Result<OrderRecord, StoreError> {
         let invoice = match (self.invoice_kind.as_str(), self.invoice_title, self.invoice_delivery) {
             ("none", _, _) => None,
             (_, Some(title), Some(delivery)) => Some(OrderInvoice {

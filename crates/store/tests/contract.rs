@@ -66,6 +66,10 @@ contract!(
     consents_are_recorded_per_version,
     concurrent_writers_never_see_a_locked_database,
     abandoned_drafts_are_those_never_ordered,
+    audit_rows_can_be_added_but_never_changed_or_removed,
+    staff_accounts_sessions_and_totp_steps,
+    a_review_decision_needs_the_claim_and_is_written_whole,
+    a_payment_settles_once_and_a_late_one_owes_one_refund,
 );
 
 fn phone(n: u32) -> Phone {
@@ -578,4 +582,171 @@ async fn migrations_are_idempotent() {
     t.db.migrate().await.unwrap();
     t.db.migrate().await.unwrap();
     t.finish().await;
+}
+
+async fn audit_rows_can_be_added_but_never_changed_or_removed(db: &Db) {
+    use app::ports::{AuditEntry, StaffRepo};
+    let entry = AuditEntry {
+        at: T0,
+        staff_id: Some(1),
+        action: "document.view".into(),
+        order_id: Some(domain::OrderId(7)),
+        detail: "holder_id_front：核对身份".into(),
+    };
+    db.append_audit(&entry).await.unwrap();
+    db.append_audit(&AuditEntry { action: "order.approve".into(), ..entry.clone() }).await.unwrap();
+    for sql in [
+        "UPDATE audit_log SET detail = 'nothing to see'",
+        "DELETE FROM audit_log",
+        "UPDATE audit_log SET staff_id = NULL WHERE action = 'document.view'",
+    ] {
+        let refused = db.execute_raw(sql).await;
+        assert!(refused.is_err(), "{sql} must be refused");
+    }
+    let log = db.audit_log(Some(domain::OrderId(7)), 10).await.unwrap();
+    assert_eq!(log.len(), 2);
+    assert_eq!(log[1], entry, "unchanged, oldest last");
+}
+
+async fn staff_accounts_sessions_and_totp_steps(db: &Db) {
+    use app::ports::{NewStaff, StaffRepo, StaffSessionRecord};
+    use domain::staff::{Role, Roles};
+    let new = NewStaff {
+        username: "wang.wu".into(),
+        name: "王五".into(),
+        phone: Some("13800138000".into()),
+        password_hash: "$argon2id$fake".into(),
+        roles: Roles::of(&[Role::Reviewer, Role::Admin]),
+    };
+    let id = db.create_staff(&new, T0).await.unwrap();
+    let err = db.create_staff(&new, T0).await.unwrap_err();
+    assert!(matches!(err, StoreError::Duplicate("staff.username")), "{err:?}");
+    let stored = db.staff_by_username("wang.wu").await.unwrap().unwrap();
+    assert_eq!((stored.id, stored.roles, stored.totp_enabled), (id, new.roles, false));
+    db.set_staff_totp(id, Some("sealed"), true, T0).await.unwrap();
+    assert!(db.staff_by_id(id).await.unwrap().unwrap().totp_enabled);
+    assert!(db.use_totp_step(id, 100).await.unwrap());
+    assert!(!db.use_totp_step(id, 100).await.unwrap(), "a step is used once");
+    assert!(!db.use_totp_step(id, 99).await.unwrap(), "and never an older one");
+    assert!(db.use_totp_step(id, 101).await.unwrap());
+    let session = StaffSessionRecord {
+        token_digest: "d1".into(),
+        staff_id: id,
+        stage: "password".into(),
+        created_at: T0,
+        last_seen_at: T0,
+        expires_at: T0 + Duration::hours(8),
+    };
+    db.create_staff_session(&session).await.unwrap();
+    assert_eq!(db.staff_session("d1").await.unwrap(), Some(session));
+    db.delete_staff_session("d1").await.unwrap();
+    assert_eq!(db.staff_session("d1").await.unwrap(), None);
+    assert_eq!(db.list_staff().await.unwrap().len(), 1);
+}
+
+async fn a_review_decision_needs_the_claim_and_is_written_whole(db: &Db) {
+    use app::ports::{AuditEntry, NewStaff, ReviewDecision, ReviewRepo, StaffRepo};
+    use domain::staff::{Role, Roles};
+    let staff = |name: &str| NewStaff {
+        username: name.into(),
+        name: name.into(),
+        phone: None,
+        password_hash: "x".into(),
+        roles: Roles::of(&[Role::Reviewer]),
+    };
+    let (r1, r2) =
+        (db.create_staff(&staff("rev.one"), T0).await.unwrap(), db.create_staff(&staff("rev.two"), T0).await.unwrap());
+    let a = user(db, 1).await;
+    let application = draft(db, a).await;
+    let id = db.create_order(&new_order(a, application, "key-r", "subject-r"), T0).await.unwrap();
+    assert!(!db.claim_order(id, r1, T0, T0).await.unwrap(), "not in review yet");
+    assert!(
+        db.transition_order(id, OrderStatus::PendingPayment, OrderStatus::UnderReview, Actor::PaymentGateway, None, T0)
+            .await
+            .unwrap()
+    );
+    assert_eq!(db.review_queue().await.unwrap().len(), 1);
+    assert!(db.claim_order(id, r1, T0 - Duration::minutes(30), T0).await.unwrap());
+    assert!(!db.claim_order(id, r2, T0 - Duration::minutes(30), T0).await.unwrap(), "held by the first reviewer");
+    assert!(db.claim_order(id, r1, T0 - Duration::minutes(30), T0).await.unwrap(), "kept by its holder");
+    let audit = |action: &str| AuditEntry {
+        at: T0,
+        staff_id: Some(r2),
+        action: action.into(),
+        order_id: Some(id),
+        detail: String::new(),
+    };
+    let pins = vec![("license".to_owned(), "ab".repeat(32))];
+    let approve = audit("order.approve");
+    let decision = ReviewDecision {
+        id,
+        from: OrderStatus::UnderReview,
+        to: OrderStatus::Processing,
+        staff: r2,
+        reason: Some("审核通过"),
+        pins: &pins,
+        audit: &approve,
+    };
+    assert!(!db.decide_review(&decision).await.unwrap(), "only the claim holder decides");
+    assert!(
+        db.review_pins(id).await.unwrap().is_empty() && db.audit_log(Some(id), 5).await.unwrap().is_empty(),
+        "nothing half-written"
+    );
+    // A stale claim can be taken over.
+    let later = T0 + Duration::minutes(31);
+    assert!(db.claim_order(id, r2, later - Duration::minutes(30), later).await.unwrap());
+    assert!(db.decide_review(&decision).await.unwrap());
+    assert_eq!(db.order(a, id).await.unwrap().unwrap().status, OrderStatus::Processing);
+    assert_eq!(db.review_pins(id).await.unwrap(), pins);
+    assert_eq!(db.audit_log(Some(id), 5).await.unwrap().len(), 1);
+    let events = db.order_events(id).await.unwrap();
+    assert_eq!(
+        (events.last().unwrap().actor, events.last().unwrap().reason.as_deref()),
+        (Actor::Reviewer, Some("审核通过"))
+    );
+    assert_eq!(db.order_claim(id).await.unwrap(), None, "the claim is released");
+    assert!(db.review_queue().await.unwrap().is_empty());
+}
+
+async fn a_payment_settles_once_and_a_late_one_owes_one_refund(db: &Db) {
+    use app::ports::{PaymentRepo, Settlement};
+    use domain::payment::{PaymentStatus, RefundStatus};
+    let a = user(db, 1).await;
+    let application = draft(db, a).await;
+    let paid = db.create_order(&new_order(a, application, "key-p1", "subject-p1"), T0).await.unwrap();
+    let total = Money::from_fen(41_500).unwrap();
+    let p = db.open_payment(paid, "alipay", "SDP1A", total, T0).await.unwrap();
+    assert_eq!(
+        db.open_payment(paid, "alipay", "SDP1A", total, T0).await.unwrap(),
+        p,
+        "one trade per order and channel"
+    );
+    assert_eq!(db.settle_payment(p.id, "T1", "支付宝支付成功", T0).await.unwrap(), Settlement::Applied);
+    assert_eq!(db.settle_payment(p.id, "T1", "支付宝支付成功", T0).await.unwrap(), Settlement::AlreadySettled);
+    assert_eq!(db.order(a, paid).await.unwrap().unwrap().status, OrderStatus::UnderReview);
+    assert_eq!(db.payment_by_trade("SDP1A").await.unwrap().unwrap().status, PaymentStatus::Paid);
+
+    let cancelled = db.create_order(&new_order(a, application, "key-p2", "subject-p2"), T0).await.unwrap();
+    let q = db.open_payment(cancelled, "alipay", "SDP2A", total, T0).await.unwrap();
+    assert!(db.close_payment(q.id, T0).await.unwrap());
+    assert!(
+        db.transition_order(cancelled, OrderStatus::PendingPayment, OrderStatus::Cancelled, Actor::Applicant, None, T0)
+            .await
+            .unwrap()
+    );
+    let Settlement::RefundOwed(refund) = db.settle_payment(q.id, "T2", "支付宝支付成功", T0).await.unwrap()
+    else {
+        panic!("a payment for a cancelled order is owed back");
+    };
+    assert_eq!(
+        (refund.out_request_no.as_str(), refund.amount, refund.status),
+        ("SDP2AR1", total, RefundStatus::Pending)
+    );
+    assert_eq!(db.settle_payment(q.id, "T2", "", T0).await.unwrap(), Settlement::AlreadySettled, "owed once");
+    assert_eq!(db.pending_refunds().await.unwrap().len(), 1);
+    assert!(db.finish_refund(refund.id, T0).await.unwrap());
+    assert!(!db.finish_refund(refund.id, T0).await.unwrap());
+    assert_eq!(db.order(a, cancelled).await.unwrap().unwrap().status, OrderStatus::Refunded);
+    assert!(db.pending_refunds().await.unwrap().is_empty());
+    assert_eq!(db.finance_alerts(10).await.unwrap().len(), 1);
 }

@@ -66,6 +66,7 @@ pub fn describe(err: &app::Error) -> (StatusCode, &'static str, String) {
         E::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated", "请先登录".into()),
         E::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials", "手机号或密码错误".into()),
         E::NotFound => (StatusCode::NOT_FOUND, "not_found", "请求的内容不存在".into()),
+        E::Forbidden => (StatusCode::FORBIDDEN, "forbidden", "您的角色无权进行此操作".into()),
         E::Conflict { code, message } => (StatusCode::CONFLICT, code, message.clone()),
         E::RateLimited { code, message, .. } => (StatusCode::TOO_MANY_REQUESTS, code, message.clone()),
         E::Unavailable { code, message } => (StatusCode::SERVICE_UNAVAILABLE, code, message.clone()),

@@ -3,6 +3,7 @@
 //!
 //! Handlers are thin: they parse the request, call one use case of [`app::App`], and render.
 
+mod admin;
 mod api;
 mod assets;
 mod error;
@@ -21,6 +22,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+pub use admin::{Access, policy as admin_policy};
 pub use api::openapi;
 
 /// Largest request body the extractors accept (forms and JSON; uploads get their own limit).
@@ -73,6 +75,7 @@ pub fn router(app: App, config: WebConfig) -> Router {
     let (api_router, _) = api::router(state.config.dev_mode).split_for_parts();
     Router::new()
         .merge(pages::router(state.config.dev_mode))
+        .merge(admin::router(&state))
         .merge(api_router)
         .merge(ops::router())
         .merge(assets::router())

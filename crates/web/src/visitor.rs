@@ -51,6 +51,26 @@ pub fn clear_session_cookie(config: &WebConfig) -> HeaderValue {
     header_value(&cookie)
 }
 
+/// `Set-Cookie` for a staff session (`ssid`): strict same-site, separate from applicants'.
+pub fn staff_cookie(config: &WebConfig, token: &str) -> HeaderValue {
+    let mut cookie = build_cookie(config, "ssid", token.to_owned());
+    cookie.set_same_site(SameSite::Strict);
+    header_value(&cookie)
+}
+
+/// `Set-Cookie` that removes the staff session cookie.
+pub fn clear_staff_cookie(config: &WebConfig) -> HeaderValue {
+    let mut cookie = build_cookie(config, "ssid", String::new());
+    cookie.set_same_site(SameSite::Strict);
+    cookie.make_removal();
+    header_value(&cookie)
+}
+
+/// The staff session token the browser sent, if any.
+pub fn staff_token(config: &WebConfig, headers: &HeaderMap) -> Option<String> {
+    CookieJar::from_headers(headers).get(&cookie_name(config, "ssid")).map(|c| c.value().to_owned())
+}
+
 fn header_value(cookie: &Cookie<'_>) -> HeaderValue {
     HeaderValue::from_str(&cookie.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
 }

@@ -457,3 +457,30 @@ pub fn png(width: u32, height: u32) -> Vec<u8> {
     image::DynamicImage::ImageRgb8(img).write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png).unwrap();
     out
 }
+
+/// Back-office helpers.
+impl TestApp {
+    /// Creates a staff account and logs it in through the pages (password, TOTP enrollment).
+    pub async fn staff(&self, username: &str, roles: &str, phone: Option<&str>) -> Client {
+        let roles = domain::staff::Roles::parse(roles).unwrap();
+        let created = self.app.add_staff(username, "测试员工", roles, phone, None).await.unwrap();
+        let mut c = self.client();
+        let page = c.submit("/admin/login", &[("username", username), ("password", &created.initial_password)]).await;
+        page.assert_status(StatusCode::OK);
+        let secret = page
+            .body
+            .split("data-testid=\"totp-secret\">")
+            .nth(1)
+            .and_then(|rest| rest.split('<').next())
+            .expect("the enrollment page shows the secret")
+            .to_owned();
+        let code = App::totp_code(&secret, self.clock_now()).unwrap();
+        let done = c.submit("/admin/totp", &[("code", &code)]).await;
+        assert_eq!(done.header("location"), Some("/admin"), "{}", done.body);
+        c
+    }
+
+    pub fn clock_now(&self) -> time::OffsetDateTime {
+        app::clock::Clock::now(self.clock.as_ref())
+    }
+}

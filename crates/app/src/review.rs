@@ -1,0 +1,238 @@
+//! 审核 (manual: "业务人员审核您递交的申请材料"): the queue of orders in 审核中, oldest first with
+//! their warnings; claiming an order so two reviewers do not collide; the case with every
+//! document; 通过 (→ 待处理, pinning the approved documents by SHA-256) or 不通过 with reasons the
+//! applicant sees. A reviewer never reviews an order they submitted. Opening an ID image needs
+//! a reason and is written to the audit log.
+
+use domain::document::DocumentKind;
+use domain::staff::Role;
+use domain::{OrderId, OrderStatus};
+use time::{Duration, OffsetDateTime};
+
+use crate::applications::ApplicationView;
+use crate::orders::OrderView;
+use crate::ports::{AuditEntry, DocumentRecord, OrderRecord, ReviewDecision};
+use crate::staff::CurrentStaff;
+use crate::{App, Error};
+
+/// A claim nobody acted on for this long may be taken over.
+pub const CLAIM_TIMEOUT: Duration = Duration::minutes(30);
+
+/// One line of the review queue.
+#[derive(Debug, Clone)]
+pub struct QueueItem {
+    pub order: OrderRecord,
+    /// Since it entered review.
+    pub waiting: Duration,
+    pub claimed_by: Option<String>,
+    pub warnings: Vec<String>,
+}
+
+/// Everything a reviewer looks at for one order.
+#[derive(Debug, Clone)]
+pub struct ReviewCase {
+    pub view: OrderView,
+    pub application: ApplicationView,
+    /// Who holds the claim (name), if anyone other than the viewer.
+    pub claimed_by_other: Option<String>,
+    pub mine: bool,
+    /// The reviewer submitted this order themselves.
+    pub own_order: bool,
+    pub pins: Vec<(String, String)>,
+}
+
+impl App {
+    pub async fn review_queue(&self, staff: &CurrentStaff) -> Result<Vec<QueueItem>, Error> {
+        staff.require(&[Role::Reviewer])?;
+        let now = self.clock.now();
+        let mut items = Vec::new();
+        for (order, claimed_by, claimed_at) in self.store.review_queue().await? {
+            let mut warnings = Vec::new();
+            if order.order.flagged {
+                warnings.push("统一社会信用代码未通过校验".to_owned());
+            }
+            if order.order.subject_kind == domain::application::SubjectKind::Personal
+                && let Some(record) = self.store.application(order.order.user_id, order.order.application_id).await?
+                && record.holder_name != record.agent_name
+            {
+                warnings.push("经办人与持有人不是同一人，请核对授权书".to_owned());
+            }
+            let live_claim = claimed_at.is_some_and(|at| now - at < CLAIM_TIMEOUT);
+            let claimed_by = match claimed_by.filter(|_| live_claim) {
+                Some(id) => Some(self.staff_name(id).await?),
+                None => None,
+            };
+            let since = self.store.order_events(order.id).await?.last().map_or(order.created_at, |e| e.at);
+            items.push(QueueItem { waiting: now - since, claimed_by, warnings, order });
+        }
+        items.sort_by_key(|i| std::cmp::Reverse(i.waiting));
+        Ok(items)
+    }
+
+    /// The case for one order (any state, for reviewers and fulfilment).
+    pub async fn review_case(&self, staff: &CurrentStaff, id: OrderId) -> Result<ReviewCase, Error> {
+        staff.require(&[Role::Reviewer, Role::Fulfilment])?;
+        let record = self.store.order_by_id(id).await?.ok_or(Error::NotFound)?;
+        let events = self.store.order_events(id).await?;
+        let owner = record.order.user_id;
+        let application = self.store.application(owner, record.order.application_id).await?.ok_or(Error::NotFound)?;
+        let catalog = self.store.catalog().await?;
+        let documents = self.store.documents(owner, record.order.application_id).await?;
+        let application = self.view(application, &catalog, documents)?;
+        let own_order = self.is_own_order(staff, &record).await?;
+        let claim = self.store.order_claim(id).await?.filter(|(_, at)| self.clock.now() - *at < CLAIM_TIMEOUT);
+        let mine = claim.is_some_and(|(by, _)| by == staff.id);
+        let claimed_by_other = match claim.filter(|(by, _)| *by != staff.id) {
+            Some((by, _)) => Some(self.staff_name(by).await?),
+            None => None,
+        };
+        let pins = self.store.review_pins(id).await?;
+        Ok(ReviewCase { view: OrderView { record, events }, application, claimed_by_other, mine, own_order, pins })
+    }
+
+    async fn is_own_order(&self, staff: &CurrentStaff, order: &OrderRecord) -> Result<bool, Error> {
+        let Some(phone) = &staff.phone else { return Ok(false) };
+        let owner = self.store.user_by_id(order.order.user_id).await?;
+        Ok(owner.is_some_and(|u| u.phone.as_str() == phone))
+    }
+
+    /// Takes the order for review (or keeps it); refused while another reviewer holds it.
+    pub async fn claim_review(&self, staff: &CurrentStaff, id: OrderId) -> Result<(), Error> {
+        staff.require(&[Role::Reviewer])?;
+        let record = self.store.order_by_id(id).await?.ok_or(Error::NotFound)?;
+        if self.is_own_order(staff, &record).await? {
+            return Err(own_order());
+        }
+        let now = self.clock.now();
+        if !self.store.claim_order(id, staff.id, now - CLAIM_TIMEOUT, now).await? {
+            return Err(match record.status {
+                OrderStatus::UnderReview => {
+                    Error::Conflict { code: "claimed_by_other", message: "该订单正由其他审核员处理".into() }
+                }
+                _ => not_in_review(),
+            });
+        }
+        self.audit(Some(staff.id), "order.claim", Some(id), "").await
+    }
+
+    /// 通过: the order goes to 待处理 with the current documents pinned.
+    pub async fn approve_review(&self, staff: &CurrentStaff, id: OrderId) -> Result<(), Error> {
+        self.claim_review(staff, id).await?;
+        let record = self.store.order_by_id(id).await?.ok_or(Error::NotFound)?;
+        let documents = self.store.documents(record.order.user_id, record.order.application_id).await?;
+        let pins: Vec<(String, String)> =
+            documents.iter().map(|d: &DocumentRecord| (d.kind.as_str().to_owned(), d.sha256.clone())).collect();
+        let detail = pins.iter().map(|(k, h)| format!("{k}={}", &h[..12.min(h.len())])).collect::<Vec<_>>().join(" ");
+        self.decide(staff, id, OrderStatus::Processing, "审核通过", &pins, "order.approve", &detail).await?;
+        self.tell_applicant(
+            &record,
+            &format!("【电子签章】您的订单 {} 已审核通过，我们将尽快为您制作证书。", record.order.order_no),
+        )
+        .await;
+        Ok(())
+    }
+
+    /// 不通过 with the reasons the applicant will see.
+    pub async fn reject_review(
+        &self,
+        staff: &CurrentStaff,
+        id: OrderId,
+        reasons: &[String],
+        note: &str,
+    ) -> Result<(), Error> {
+        let text = domain::review::rejection_text(reasons, note)?;
+        self.claim_review(staff, id).await?;
+        let record = self.store.order_by_id(id).await?.ok_or(Error::NotFound)?;
+        self.decide(staff, id, OrderStatus::Rejected, &text, &[], "order.reject", &text).await?;
+        self.tell_applicant(
+            &record,
+            &format!("【电子签章】您的订单 {} 审核未通过：{text}。请登录修改后重新提交。", record.order.order_no),
+        )
+        .await;
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn decide(
+        &self,
+        staff: &CurrentStaff,
+        id: OrderId,
+        to: OrderStatus,
+        reason: &str,
+        pins: &[(String, String)],
+        action: &str,
+        detail: &str,
+    ) -> Result<(), Error> {
+        domain::order_status::transition(OrderStatus::UnderReview, event_for(to), domain::Actor::Reviewer)
+            .map_err(|e| Error::Conflict { code: "order_state_conflict", message: e.message() })?;
+        let audit = AuditEntry {
+            at: self.clock.now(),
+            staff_id: Some(staff.id),
+            action: action.into(),
+            order_id: Some(id),
+            detail: detail.into(),
+        };
+        let decision = ReviewDecision {
+            id,
+            from: OrderStatus::UnderReview,
+            to,
+            staff: staff.id,
+            reason: Some(reason),
+            pins,
+            audit: &audit,
+        };
+        if self.store.decide_review(&decision).await? { Ok(()) } else { Err(not_in_review()) }
+    }
+
+    /// One SMS to the applicant after a decision (best effort; the order page shows it anyway).
+    async fn tell_applicant(&self, order: &OrderRecord, text: &str) {
+        let Ok(Some(user)) = self.store.user_by_id(order.order.user_id).await else { return };
+        if let Err(err) = self.sms.send_sms(&user.phone, text).await {
+            tracing::warn!(error = %err, "review notification not sent");
+        }
+    }
+
+    /// A document of an order, for staff. Identity images need a stated reason; every view is
+    /// written to the audit log.
+    pub async fn staff_document(
+        &self,
+        staff: &CurrentStaff,
+        id: OrderId,
+        kind: &str,
+        reason: &str,
+    ) -> Result<(DocumentRecord, Vec<u8>), Error> {
+        staff.require(&[Role::Reviewer])?;
+        let kind = DocumentKind::parse(kind).ok_or(Error::NotFound)?;
+        let reason = reason.trim();
+        if kind.is_identity() && reason.chars().count() < 2 {
+            return Err(Error::field("reason", "reason_required", "查看身份证件照片前，请填写查看原因"));
+        }
+        let record = self.store.order_by_id(id).await?.ok_or(Error::NotFound)?;
+        let document = self
+            .store
+            .document(record.order.user_id, record.order.application_id, kind)
+            .await?
+            .ok_or(Error::NotFound)?;
+        self.audit(Some(staff.id), "document.view", Some(id), &format!("{}：{reason}", kind.as_str())).await?;
+        let blob = self.files.get(&document.file_key).await?;
+        let plain = self.keys.open_blob(&document.file_key, &blob, &document.wrapped_key)?;
+        Ok((document, plain))
+    }
+
+    /// When the order entered its current state (for ages shown to staff).
+    pub fn since(view: &OrderView) -> OffsetDateTime {
+        view.events.last().map_or(view.record.created_at, |e| e.at)
+    }
+}
+
+fn event_for(to: OrderStatus) -> domain::OrderEvent {
+    if to == OrderStatus::Processing { domain::OrderEvent::Approve } else { domain::OrderEvent::Reject }
+}
+
+fn own_order() -> Error {
+    Error::Conflict { code: "own_order", message: "不能审核本人提交的订单".into() }
+}
+
+fn not_in_review() -> Error {
+    Error::Conflict { code: "not_in_review", message: "该订单已不在审核中，请刷新后查看".into() }
+}

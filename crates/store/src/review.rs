@@ -1,0 +1,134 @@
+//! `ReviewRepo`: the review queue, claims, and the reviewer's decision written with its history
+//! row, document pins and audit entry in one transaction.
+
+use app::StoreError;
+use app::ports::{OrderRecord, ReviewDecision, ReviewRepo};
+use async_trait::async_trait;
+use domain::{Actor, OrderId, OrderStatus};
+use time::OffsetDateTime;
+
+use crate::orders::{OrderRow, SELECT_ORDER};
+use crate::{Db, db_err, from_ts, ts};
+
+#[async_trait]
+impl ReviewRepo for Db {
+    async fn review_queue(&self) -> Result<Vec<(OrderRecord, Option<i64>, Option<OffsetDateTime>)>, StoreError> {
+        let orders =
+            sqlx::query_as::<_, OrderRow>(&format!("{SELECT_ORDER} WHERE status = $1 ORDER BY updated_at, id"))
+                .bind(OrderStatus::UnderReview.as_str())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+        let claims: Vec<(i64, Option<i64>, Option<i64>)> =
+            sqlx::query_as("SELECT id, claimed_by, claimed_at FROM orders WHERE status = $1")
+                .bind(OrderStatus::UnderReview.as_str())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+        orders
+            .into_iter()
+            .map(|row| {
+                let record = row.into_record()?;
+                let claim = claims.iter().find(|c| c.0 == record.id.0);
+                let by = claim.and_then(|c| c.1);
+                let at = claim.and_then(|c| c.2).map(from_ts);
+                Ok((record, by, at))
+            })
+            .collect()
+    }
+
+    async fn claim_order(
+        &self,
+        id: OrderId,
+        staff: i64,
+        stale_before: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE orders SET claimed_by = $1, claimed_at = $2
+             WHERE id = $3 AND status = $4 AND (claimed_by IS NULL OR claimed_by = $1 OR claimed_at < $5)",
+        )
+        .bind(staff)
+        .bind(ts(now))
+        .bind(id.0)
+        .bind(OrderStatus::UnderReview.as_str())
+        .bind(ts(stale_before))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn order_claim(&self, id: OrderId) -> Result<Option<(i64, OffsetDateTime)>, StoreError> {
+        let row: Option<(Option<i64>, Option<i64>)> =
+            sqlx::query_as("SELECT claimed_by, claimed_at FROM orders WHERE id = $1")
+                .bind(id.0)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?;
+        Ok(row.and_then(|(by, at)| Some((by?, from_ts(at?)))))
+    }
+
+    async fn decide_review(&self, decision: &ReviewDecision<'_>) -> Result<bool, StoreError> {
+        let ReviewDecision { id, from, to, staff, reason, pins, audit } = *decision;
+        let mut tx = self.write_tx().await?;
+        let moved = sqlx::query(
+            "UPDATE orders SET status = $1, updated_at = $2, claimed_by = NULL, claimed_at = NULL
+             WHERE id = $3 AND status = $4 AND claimed_by = $5",
+        )
+        .bind(to.as_str())
+        .bind(ts(audit.at))
+        .bind(id.0)
+        .bind(from.as_str())
+        .bind(staff)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if moved.rows_affected() != 1 {
+            return Ok(false);
+        }
+        sqlx::query("INSERT INTO order_events (order_id, from_status, to_status, actor, reason, at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(id.0)
+            .bind(from.as_str())
+            .bind(to.as_str())
+            .bind(Actor::Reviewer.as_str())
+            .bind(reason.map(str::to_owned))
+            .bind(ts(audit.at))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        sqlx::query("DELETE FROM review_pins WHERE order_id = $1")
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        for (kind, sha256) in pins {
+            sqlx::query("INSERT INTO review_pins (order_id, kind, sha256) VALUES ($1, $2, $3)")
+                .bind(id.0)
+                .bind(kind.clone())
+                .bind(sha256.clone())
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        sqlx::query("INSERT INTO audit_log (at, staff_id, action, order_id, detail) VALUES ($1, $2, $3, $4, $5)")
+            .bind(ts(audit.at))
+            .bind(audit.staff_id)
+            .bind(audit.action.clone())
+            .bind(audit.order_id.map(|o| o.0))
+            .bind(audit.detail.clone())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(true)
+    }
+
+    async fn review_pins(&self, id: OrderId) -> Result<Vec<(String, String)>, StoreError> {
+        sqlx::query_as("SELECT kind, sha256 FROM review_pins WHERE order_id = $1 ORDER BY kind")
+            .bind(id.0)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)
+    }
+}

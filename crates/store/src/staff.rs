@@ -1,0 +1,210 @@
+//! `StaffRepo`: back-office accounts, their sessions, and the append-only audit log (the database
+//! itself refuses to change or remove audit rows; see the migration).
+
+use app::StoreError;
+use app::ports::{AuditEntry, NewStaff, StaffRecord, StaffRepo, StaffSessionRecord};
+use async_trait::async_trait;
+use domain::OrderId;
+use domain::staff::Roles;
+use time::OffsetDateTime;
+
+use crate::{Db, db_err, from_ts, ts};
+
+#[derive(sqlx::FromRow)]
+struct StaffRow {
+    id: i64,
+    username: String,
+    name: String,
+    phone: Option<String>,
+    password_hash: String,
+    roles: String,
+    totp_secret: Option<String>,
+    totp_enabled: i64,
+    disabled: i64,
+}
+
+const SELECT_STAFF: &str =
+    "SELECT id, username, name, phone, password_hash, roles, totp_secret, totp_enabled, disabled FROM staff";
+
+impl TryFrom<StaffRow> for StaffRecord {
+    type Error = StoreError;
+
+    fn try_from(r: StaffRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            id: r.id,
+            roles: Roles::parse(&r.roles).map_err(StoreError::Other)?,
+            username: r.username,
+            name: r.name,
+            phone: r.phone,
+            password_hash: r.password_hash,
+            totp_secret: r.totp_secret,
+            totp_enabled: r.totp_enabled != 0,
+            disabled: r.disabled != 0,
+        })
+    }
+}
+
+#[async_trait]
+impl StaffRepo for Db {
+    async fn create_staff(&self, staff: &NewStaff, now: OffsetDateTime) -> Result<i64, StoreError> {
+        sqlx::query_scalar(
+            "INSERT INTO staff (username, name, phone, password_hash, roles, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
+        )
+        .bind(staff.username.clone())
+        .bind(staff.name.clone())
+        .bind(staff.phone.clone())
+        .bind(staff.password_hash.clone())
+        .bind(staff.roles.to_string())
+        .bind(ts(now))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_err)
+    }
+
+    async fn staff_by_username(&self, username: &str) -> Result<Option<StaffRecord>, StoreError> {
+        let row: Option<StaffRow> = sqlx::query_as(&format!("{SELECT_STAFF} WHERE username = $1"))
+            .bind(username.to_owned())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        row.map(TryInto::try_into).transpose()
+    }
+
+    async fn staff_by_id(&self, id: i64) -> Result<Option<StaffRecord>, StoreError> {
+        let row: Option<StaffRow> = sqlx::query_as(&format!("{SELECT_STAFF} WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        row.map(TryInto::try_into).transpose()
+    }
+
+    async fn list_staff(&self) -> Result<Vec<StaffRecord>, StoreError> {
+        let rows: Vec<StaffRow> =
+            sqlx::query_as(&format!("{SELECT_STAFF} ORDER BY id")).fetch_all(&self.pool).await.map_err(db_err)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    async fn set_staff_totp(
+        &self,
+        id: i64,
+        sealed_secret: Option<&str>,
+        enabled: bool,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE staff SET totp_secret = $1, totp_enabled = $2, updated_at = $3 WHERE id = $4")
+            .bind(sealed_secret.map(str::to_owned))
+            .bind(i64::from(enabled))
+            .bind(ts(now))
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn use_totp_step(&self, id: i64, step: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE staff SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1")
+            .bind(step)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn create_staff_session(&self, s: &StaffSessionRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO staff_sessions (token_digest, staff_id, stage, created_at, last_seen_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(s.token_digest.clone())
+        .bind(s.staff_id)
+        .bind(s.stage.clone())
+        .bind(ts(s.created_at))
+        .bind(ts(s.last_seen_at))
+        .bind(ts(s.expires_at))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn staff_session(&self, digest: &str) -> Result<Option<StaffSessionRecord>, StoreError> {
+        let row: Option<(String, i64, String, i64, i64, i64)> = sqlx::query_as(
+            "SELECT token_digest, staff_id, stage, created_at, last_seen_at, expires_at
+             FROM staff_sessions WHERE token_digest = $1",
+        )
+        .bind(digest.to_owned())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(row.map(|(token_digest, staff_id, stage, created, seen, expires)| StaffSessionRecord {
+            token_digest,
+            staff_id,
+            stage,
+            created_at: from_ts(created),
+            last_seen_at: from_ts(seen),
+            expires_at: from_ts(expires),
+        }))
+    }
+
+    async fn touch_staff_session(&self, digest: &str, now: OffsetDateTime) -> Result<(), StoreError> {
+        sqlx::query("UPDATE staff_sessions SET last_seen_at = $1 WHERE token_digest = $2")
+            .bind(ts(now))
+            .bind(digest.to_owned())
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn delete_staff_session(&self, digest: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM staff_sessions WHERE token_digest = $1")
+            .bind(digest.to_owned())
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn append_audit(&self, e: &AuditEntry) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO audit_log (at, staff_id, action, order_id, detail) VALUES ($1, $2, $3, $4, $5)")
+            .bind(ts(e.at))
+            .bind(e.staff_id)
+            .bind(e.action.clone())
+            .bind(e.order_id.map(|o| o.0))
+            .bind(e.detail.clone())
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn audit_log(&self, order: Option<OrderId>, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
+        type Row = (i64, Option<i64>, String, Option<i64>, String);
+        let query = match order {
+            Some(id) => sqlx::query_as::<_, Row>(
+                "SELECT at, staff_id, action, order_id, detail FROM audit_log WHERE order_id = $1 ORDER BY id DESC LIMIT $2",
+            )
+            .bind(id.0)
+            .bind(limit),
+            None => sqlx::query_as::<_, Row>(
+                "SELECT at, staff_id, action, order_id, detail FROM audit_log ORDER BY id DESC LIMIT $1",
+            )
+            .bind(limit),
+        };
+        let rows = query.fetch_all(&self.pool).await.map_err(db_err)?;
+        Ok(rows
+            .into_iter()
+            .map(|(at, staff_id, action, order_id, detail)| AuditEntry {
+                at: from_ts(at),
+                staff_id,
+                action,
+                order_id: order_id.map(OrderId),
+                detail,
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,181 @@
+//! The back office at `/admin`: staff log in with password + TOTP and work by role. Every route
+//! is declared in one table with the roles it admits ([`routes`]); the router is built from that
+//! table, so a route without an entry cannot exist, and the gate in front of each route denies
+//! everyone the entry does not name.
+
+mod review;
+mod session;
+mod staff;
+
+use app::staff::CurrentStaff;
+use askama::Template;
+use axum::Router;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{MethodRouter, get, post};
+use domain::staff::Role;
+
+use crate::AppState;
+use crate::pages::render;
+use crate::visitor::{Visitor, staff_token};
+
+/// Who may use a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone (the login steps).
+    Public,
+    /// Any logged-in staff member.
+    AnyStaff,
+    /// Staff holding at least one of these roles.
+    Roles(&'static [Role]),
+}
+
+impl Access {
+    pub fn admits(self, staff: &CurrentStaff) -> bool {
+        match self {
+            Self::Public | Self::AnyStaff => true,
+            Self::Roles(roles) => staff.roles.any(roles),
+        }
+    }
+}
+
+/// One back-office route.
+pub struct AdminRoute {
+    pub method: Method,
+    pub path: &'static str,
+    pub access: Access,
+    handler: MethodRouter<AppState>,
+}
+
+fn route(method: Method, path: &'static str, access: Access, handler: MethodRouter<AppState>) -> AdminRoute {
+    AdminRoute { method, path, access, handler }
+}
+
+const REVIEW: Access = Access::Roles(&[Role::Reviewer]);
+const CASE: Access = Access::Roles(&[Role::Reviewer, Role::Fulfilment]);
+const ADMIN: Access = Access::Roles(&[Role::Admin]);
+
+/// The role × route policy: every back-office route, and who may use it.
+pub fn routes() -> Vec<AdminRoute> {
+    use Method as M;
+    vec![
+        route(M::GET, "/admin/login", Access::Public, get(session::login_page)),
+        route(M::POST, "/admin/login", Access::Public, post(session::login)),
+        route(M::POST, "/admin/totp", Access::Public, post(session::second_factor)),
+        route(M::POST, "/admin/logout", Access::AnyStaff, post(session::logout)),
+        route(M::GET, "/admin", Access::AnyStaff, get(session::home)),
+        route(M::GET, "/admin/review", REVIEW, get(review::queue)),
+        route(M::GET, "/admin/orders/{id}", CASE, get(review::case)),
+        route(M::POST, "/admin/orders/{id}/claim", REVIEW, post(review::claim)),
+        route(M::POST, "/admin/orders/{id}/approve", REVIEW, post(review::approve)),
+        route(M::POST, "/admin/orders/{id}/reject", REVIEW, post(review::reject)),
+        route(M::GET, "/admin/orders/{id}/documents/{kind}", REVIEW, get(review::document)),
+        route(M::GET, "/admin/staff", ADMIN, get(staff::list)),
+        route(M::POST, "/admin/staff", ADMIN, post(staff::create)),
+        route(M::GET, "/admin/audit", ADMIN, get(staff::audit)),
+    ]
+}
+
+/// The policy as data: (method, path, access) of every back-office route.
+pub fn policy() -> Vec<(Method, &'static str, Access)> {
+    routes().into_iter().map(|r| (r.method, r.path, r.access)).collect()
+}
+
+pub fn router(state: &AppState) -> Router<AppState> {
+    routes().into_iter().fold(Router::new(), |router, r| {
+        let gate_state = (state.clone(), r.access);
+        router.route(r.path, r.handler.route_layer(axum::middleware::from_fn_with_state(gate_state, gate)))
+    })
+}
+
+/// The gate before every back-office handler.
+async fn gate(State((state, access)): State<(AppState, Access)>, mut request: Request, next: Next) -> Response {
+    if access == Access::Public {
+        return next.run(request).await;
+    }
+    let staff = match staff_token(&state.config, request.headers()) {
+        Some(token) => state.app.authenticate_staff(&token).await.ok().flatten(),
+        None => None,
+    };
+    let Some(staff) = staff else { return Redirect::to("/admin/login").into_response() };
+    if !access.admits(&staff) {
+        tracing::warn!(staff = staff.id, path = %request.uri().path(), "staff route denied by role");
+        return forbidden_page();
+    }
+    request.extensions_mut().insert(staff);
+    next.run(request).await
+}
+
+#[derive(Template)]
+#[template(path = "admin/denied.html")]
+struct Denied;
+
+fn forbidden_page() -> Response {
+    render(StatusCode::FORBIDDEN, &Denied)
+}
+
+/// The staff member the gate admitted, with the visitor (for the CSRF token).
+pub struct Staff(pub CurrentStaff, pub Visitor);
+
+impl<S: Send + Sync> FromRequestParts<S> for Staff {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let visitor = Visitor::from_request_parts(parts, state).await?;
+        match parts.extensions.get::<CurrentStaff>() {
+            Some(staff) => Ok(Self(staff.clone(), visitor)),
+            None => Err(Redirect::to("/admin/login").into_response()),
+        }
+    }
+}
+
+/// What every back-office page shows around its content.
+pub struct AdminLayout {
+    pub title: String,
+    pub csrf: String,
+    pub staff: Option<CurrentStaff>,
+    pub notice: Option<&'static str>,
+}
+
+impl AdminLayout {
+    pub fn new(title: &str, visitor: &Visitor, staff: Option<&CurrentStaff>) -> Self {
+        Self { title: title.into(), csrf: visitor.csrf_token.clone(), staff: staff.cloned(), notice: None }
+    }
+
+    pub fn with_notice(mut self, key: Option<&str>) -> Self {
+        self.notice = key.and_then(|k| {
+            Some(match k {
+                "approved" => "已审核通过，订单进入待处理。",
+                "rejected" => "已退回申请人修改。",
+                "claimed" => "已领取该订单。",
+                _ => return None,
+            })
+        });
+        self
+    }
+
+    pub fn can(&self, role: &str) -> bool {
+        self.staff.as_ref().is_some_and(|s| Role::parse(role).is_some_and(|r| s.has(r)))
+    }
+}
+
+/// An error as a back-office page.
+pub fn failure(err: &app::Error) -> Response {
+    if matches!(err, app::Error::Unauthenticated) {
+        return Redirect::to("/admin/login").into_response();
+    }
+    if matches!(err, app::Error::Forbidden) {
+        return forbidden_page();
+    }
+    let (status, _, message) = crate::error::describe(err);
+    render(status, &Failure { message })
+}
+
+#[derive(Template)]
+#[template(path = "admin/failure.html")]
+struct Failure {
+    message: String,
+}

@@ -1,0 +1,153 @@
+//! 审核 pages: the queue, one case with its documents, and the decision.
+
+use app::review::{QueueItem, ReviewCase};
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use domain::OrderId;
+use serde::Deserialize;
+
+use super::{AdminLayout, Staff, failure};
+use crate::AppState;
+use crate::pages::{NoticeQuery, local_time, render};
+
+#[derive(Template)]
+#[template(path = "admin/queue.html")]
+struct QueuePage {
+    layout: AdminLayout,
+    items: Vec<QueueItem>,
+}
+
+impl QueuePage {
+    fn age(waiting: &time::Duration) -> String {
+        let minutes = waiting.whole_minutes();
+        if minutes < 60 {
+            format!("{minutes} 分钟")
+        } else if minutes < 48 * 60 {
+            format!("{} 小时 {} 分钟", minutes / 60, minutes % 60)
+        } else {
+            format!("{} 天", minutes / (24 * 60))
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/case.html")]
+struct CasePage {
+    layout: AdminLayout,
+    case: ReviewCase,
+    reasons: [&'static str; 8],
+}
+
+impl CasePage {
+    fn when(t: &time::OffsetDateTime) -> String {
+        local_time(*t)
+    }
+
+    fn short(sha256: &str) -> &str {
+        &sha256[..12.min(sha256.len())]
+    }
+
+    fn reviewable(&self) -> bool {
+        self.case.view.record.status == domain::OrderStatus::UnderReview
+            && !self.case.own_order
+            && self.case.claimed_by_other.is_none()
+            && self.layout.can("reviewer")
+    }
+}
+
+fn parse_id(id: &str) -> Option<OrderId> {
+    id.parse().ok().map(OrderId)
+}
+
+pub async fn queue(State(state): State<AppState>, Staff(staff, visitor): Staff) -> Response {
+    match state.app.review_queue(&staff).await {
+        Ok(items) => {
+            let layout = AdminLayout::new("审核队列", &visitor, Some(&staff));
+            render(StatusCode::OK, &QueuePage { layout, items })
+        }
+        Err(err) => failure(&err),
+    }
+}
+
+pub async fn case(
+    State(state): State<AppState>,
+    Staff(staff, visitor): Staff,
+    Path(id): Path<String>,
+    Query(q): Query<NoticeQuery>,
+) -> Response {
+    let Some(id) = parse_id(&id) else { return failure(&app::Error::NotFound) };
+    match state.app.review_case(&staff, id).await {
+        Ok(case) => {
+            let layout = AdminLayout::new("订单审核", &visitor, Some(&staff)).with_notice(q.notice.as_deref());
+            render(StatusCode::OK, &CasePage { layout, case, reasons: domain::review::REJECTION_REASONS })
+        }
+        Err(err) => failure(&err),
+    }
+}
+
+pub async fn claim(State(state): State<AppState>, Staff(staff, _): Staff, Path(id): Path<String>) -> Response {
+    let Some(id) = parse_id(&id) else { return failure(&app::Error::NotFound) };
+    match state.app.claim_review(&staff, id).await {
+        Ok(()) => Redirect::to(&format!("/admin/orders/{}?notice=claimed", id.0)).into_response(),
+        Err(err) => failure(&err),
+    }
+}
+
+pub async fn approve(State(state): State<AppState>, Staff(staff, _): Staff, Path(id): Path<String>) -> Response {
+    let Some(id) = parse_id(&id) else { return failure(&app::Error::NotFound) };
+    match state.app.approve_review(&staff, id).await {
+        Ok(()) => Redirect::to(&format!("/admin/orders/{}?notice=approved", id.0)).into_response(),
+        Err(err) => failure(&err),
+    }
+}
+
+pub async fn reject(
+    State(state): State<AppState>,
+    Staff(staff, _): Staff,
+    Path(id): Path<String>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let Some(id) = parse_id(&id) else { return failure(&app::Error::NotFound) };
+    let reasons: Vec<String> = fields.iter().filter(|(k, _)| k == "reasons").map(|(_, v)| v.clone()).collect();
+    let note = fields.iter().find(|(k, _)| k == "note").map(|(_, v)| v.as_str()).unwrap_or_default();
+    match state.app.reject_review(&staff, id, &reasons, note).await {
+        Ok(()) => Redirect::to(&format!("/admin/orders/{}?notice=rejected", id.0)).into_response(),
+        Err(app::Error::Validation(errors)) => {
+            let message = errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("；");
+            failure(&app::Error::Conflict { code: "validation_failed", message })
+        }
+        Err(err) => failure(&err),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ReasonQuery {
+    reason: String,
+}
+
+/// A document, inline for viewing (never cached).
+pub async fn document(
+    State(state): State<AppState>,
+    Staff(staff, _): Staff,
+    Path((id, kind)): Path<(String, String)>,
+    Query(q): Query<ReasonQuery>,
+) -> Response {
+    let Some(id) = parse_id(&id) else { return failure(&app::Error::NotFound) };
+    match state.app.staff_document(&staff, id, &kind, &q.reason).await {
+        Ok((record, bytes)) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, record.content_type), (header::CONTENT_DISPOSITION, "inline".to_owned())],
+            bytes,
+        )
+            .into_response(),
+        Err(app::Error::Validation(errors)) => {
+            let message = errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("；");
+            failure(&app::Error::Conflict { code: "reason_required", message })
+        }
+        Err(err) => failure(&err),
+    }
+}

@@ -1,0 +1,130 @@
+//! Staff login: password, then the TOTP code (enrolling the authenticator by QR code the first
+//! time), then the work queue of their role.
+
+use app::staff::{CurrentStaff, StaffLogin};
+use askama::Template;
+use axum::Form;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::{AdminLayout, Staff, failure};
+use crate::AppState;
+use crate::pages::payments::qr_svg;
+use crate::pages::render;
+use crate::visitor::{Visitor, clear_staff_cookie, staff_cookie, staff_token};
+
+#[derive(Template)]
+#[template(path = "admin/login.html")]
+struct LoginPage {
+    layout: AdminLayout,
+    username: String,
+    message: Option<String>,
+}
+
+pub struct Enroll {
+    svg: String,
+    secret: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/totp.html")]
+struct TotpPage {
+    layout: AdminLayout,
+    enroll: Option<Enroll>,
+    message: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "admin/home.html")]
+struct HomePage {
+    layout: AdminLayout,
+    staff: CurrentStaff,
+    waiting: usize,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct LoginForm {
+    username: String,
+    password: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct CodeForm {
+    code: String,
+}
+
+pub async fn login_page(visitor: Visitor) -> Response {
+    let layout = AdminLayout::new("工作人员登录", &visitor, None);
+    render(StatusCode::OK, &LoginPage { layout, username: String::new(), message: None })
+}
+
+pub async fn login(State(state): State<AppState>, visitor: Visitor, Form(form): Form<LoginForm>) -> Response {
+    let result = state.app.staff_login(&form.username, &form.password).await;
+    let (token, enroll) = match result {
+        Ok(StaffLogin::Enroll { token, otpauth_url, secret_base32 }) => {
+            (token, Some(Enroll { svg: qr_svg(&otpauth_url), secret: secret_base32 }))
+        }
+        Ok(StaffLogin::Code { token }) => (token, None),
+        Err(err) => {
+            let (status, _, mut message) = crate::error::describe(&err);
+            if matches!(err, app::Error::InvalidCredentials) {
+                message = "用户名或密码错误".into();
+            }
+            let layout = AdminLayout::new("工作人员登录", &visitor, None);
+            return render(status, &LoginPage { layout, username: form.username, message: Some(message) });
+        }
+    };
+    let layout = AdminLayout::new("动态验证码", &visitor, None);
+    let mut response = render(StatusCode::OK, &TotpPage { layout, enroll, message: None });
+    response.headers_mut().append(header::SET_COOKIE, staff_cookie(&state.config, &token));
+    response
+}
+
+pub async fn second_factor(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    headers: HeaderMap,
+    Form(form): Form<CodeForm>,
+) -> Response {
+    let Some(token) = staff_token(&state.config, &headers) else { return Redirect::to("/admin/login").into_response() };
+    match state.app.staff_second_factor(&token, &form.code).await {
+        Ok(full) => {
+            let mut response = Redirect::to("/admin").into_response();
+            response.headers_mut().append(header::SET_COOKIE, staff_cookie(&state.config, &full));
+            response
+        }
+        Err(app::Error::Validation(errors)) => {
+            let layout = AdminLayout::new("动态验证码", &visitor, None);
+            let message = errors.iter().next().map(|e| e.message.clone());
+            render(StatusCode::UNPROCESSABLE_ENTITY, &TotpPage { layout, enroll: None, message })
+        }
+        Err(app::Error::Unauthenticated) => Redirect::to("/admin/login").into_response(),
+        Err(err) => failure(&err),
+    }
+}
+
+pub async fn logout(State(state): State<AppState>, Staff(staff, _): Staff) -> Response {
+    if let Err(err) = state.app.staff_logout(&staff).await {
+        return failure(&err);
+    }
+    let mut response = Redirect::to("/admin/login").into_response();
+    response.headers_mut().append(header::SET_COOKIE, clear_staff_cookie(&state.config));
+    response
+}
+
+pub async fn home(State(state): State<AppState>, Staff(staff, visitor): Staff) -> Response {
+    let waiting = if staff.has(domain::staff::Role::Reviewer) {
+        match state.app.review_queue(&staff).await {
+            Ok(items) => items.len(),
+            Err(err) => return failure(&err),
+        }
+    } else {
+        0
+    };
+    let layout = AdminLayout::new("工作台", &visitor, Some(&staff));
+    render(StatusCode::OK, &HomePage { layout, staff, waiting })
+}

@@ -1,0 +1,109 @@
+//! 管理: staff accounts and roles, and the audit log.
+
+use app::ports::{AuditEntry, StaffRecord};
+use app::staff::CreatedStaff;
+use askama::Template;
+use axum::Form;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use domain::staff::{Role, Roles};
+
+use super::{AdminLayout, Staff, failure};
+use crate::AppState;
+use crate::pages::{local_time, render};
+
+#[derive(Template)]
+#[template(path = "admin/staff.html")]
+struct StaffPage {
+    layout: AdminLayout,
+    staff: Vec<StaffRecord>,
+    roles: &'static [Role],
+    created: Option<CreatedStaff>,
+    message: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "admin/audit.html")]
+struct AuditPage {
+    layout: AdminLayout,
+    entries: Vec<(AuditEntry, String)>,
+}
+
+impl AuditPage {
+    fn when(t: &time::OffsetDateTime) -> String {
+        local_time(*t)
+    }
+
+    fn action(action: &str) -> &str {
+        match action {
+            "staff.login" => "登录",
+            "staff.login_failed" => "登录失败",
+            "staff.create" => "创建员工",
+            "order.claim" => "领取订单",
+            "order.approve" => "审核通过",
+            "order.reject" => "审核不通过",
+            "document.view" => "查看材料",
+            other => other,
+        }
+    }
+}
+
+async fn page(
+    state: &AppState,
+    staff: &app::staff::CurrentStaff,
+    visitor: &crate::visitor::Visitor,
+    created: Option<CreatedStaff>,
+    message: Option<String>,
+) -> Response {
+    match state.app.staff_list(staff).await {
+        Ok(list) => {
+            let layout = AdminLayout::new("员工与角色", visitor, Some(staff));
+            let status = if message.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+            render(status, &StaffPage { layout, staff: list, roles: Role::ALL, created, message })
+        }
+        Err(err) => failure(&err),
+    }
+}
+
+pub async fn list(State(state): State<AppState>, Staff(staff, visitor): Staff) -> Response {
+    page(&state, &staff, &visitor, None, None).await
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    Staff(staff, visitor): Staff,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let get = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or_default();
+    let chosen: Vec<&str> = fields.iter().filter(|(k, _)| k == "roles").map(|(_, v)| v.as_str()).collect();
+    let Ok(roles) = Roles::parse(&chosen.join(",")) else {
+        return page(&state, &staff, &visitor, None, Some("请至少选择一个角色".into())).await;
+    };
+    let phone = Some(get("phone")).filter(|p| !p.trim().is_empty());
+    match state.app.add_staff(get("username"), get("name"), roles, phone, Some(&staff)).await {
+        Ok(created) => page(&state, &staff, &visitor, Some(created), None).await,
+        Err(app::Error::Validation(errors)) => {
+            let message = errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("；");
+            page(&state, &staff, &visitor, None, Some(message)).await
+        }
+        Err(err) => failure(&err),
+    }
+}
+
+pub async fn audit(State(state): State<AppState>, Staff(staff, visitor): Staff) -> Response {
+    let entries = match state.app.audit_log(&staff, None, 200).await {
+        Ok(entries) => entries,
+        Err(err) => return failure(&err),
+    };
+    let mut named = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let who = match entry.staff_id {
+            Some(id) => state.app.staff_name(id).await.unwrap_or_default(),
+            None => "系统".to_owned(),
+        };
+        named.push((entry, who));
+    }
+    let layout = AdminLayout::new("审计日志", &visitor, Some(&staff));
+    render(StatusCode::OK, &AuditPage { layout, entries: named })
+}

@@ -1,0 +1,230 @@
+//! The back office over HTTP: staff log in with password + TOTP; the role × route policy denies
+//! by default; reviewers claim, approve (pinning documents) or reject with reasons the applicant
+//! sees; ID images need a reason and every view is audited; nobody reviews their own order.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use app::ports::OrderRepo;
+use axum::http::{Method, StatusCode};
+use domain::staff::{Role, Roles};
+use support::{Client, TestApp, complete_application, pickup_order_body, resident_id};
+use time::Duration;
+use web::Access;
+
+/// An order in 审核中 (paid, as the payment path would leave it) and its applicant.
+async fn order_in_review(app: &TestApp, phone: &str, n: u32) -> (Client, i64) {
+    let mut c = app.user(phone).await;
+    let application = complete_application(&mut c, "personal", &resident_id(n)).await;
+    let reply = c.order(application, &format!("review-order-{n:04}"), pickup_order_body()).await;
+    let id = reply.json()["id"].as_i64().unwrap();
+    let moved = app
+        .db
+        .db
+        .transition_order(
+            domain::OrderId(id),
+            domain::OrderStatus::PendingPayment,
+            domain::OrderStatus::UnderReview,
+            domain::Actor::PaymentGateway,
+            Some("支付成功"),
+            app.clock_now(),
+        )
+        .await
+        .unwrap();
+    assert!(moved);
+    (c, id)
+}
+
+async fn send(c: &mut Client, method: &Method, path: &str) -> support::Reply {
+    if *method == Method::GET { c.get(path).await } else { c.submit(path, &[]).await }
+}
+
+#[tokio::test]
+async fn every_back_office_route_admits_exactly_the_roles_its_policy_names() {
+    let app = TestApp::new().await;
+    let (_, order) = order_in_review(&app, "13800138100", 100).await;
+    let policy = web::admin_policy();
+    assert!(policy.len() >= 10);
+    let mut anonymous = app.client();
+    for (i, role) in Role::ALL.iter().enumerate() {
+        let mut staff = app.staff(&format!("{}{i}", role.as_str()), role.as_str(), None).await;
+        for (method, path, access) in &policy {
+            if *path == "/admin/logout" || *access == Access::Public {
+                continue;
+            }
+            let path = path.replace("{id}", &order.to_string()).replace("{kind}", "application_form");
+            let reply = send(&mut staff, method, &path).await;
+            let admitted = match access {
+                Access::Roles(roles) => roles.contains(role),
+                _ => true,
+            };
+            if admitted {
+                assert_ne!(reply.status, StatusCode::FORBIDDEN, "{role:?} must reach {method} {path}");
+                assert_ne!(reply.header("location"), Some("/admin/login"), "{role:?} {method} {path}");
+            } else {
+                assert_eq!(reply.status, StatusCode::FORBIDDEN, "{role:?} must not reach {method} {path}");
+                assert!(reply.body.contains("无权访问"));
+            }
+            let anon = send(&mut anonymous, method, &path).await;
+            assert_eq!(anon.header("location"), Some("/admin/login"), "anonymous {method} {path}");
+        }
+    }
+    // An applicant's session is not a staff session.
+    let mut applicant = app.user("13800138101").await;
+    assert_eq!(applicant.get("/admin/review").await.header("location"), Some("/admin/login"));
+}
+
+#[tokio::test]
+async fn login_needs_the_password_then_a_fresh_totp_code() {
+    let app = TestApp::new().await;
+    let created = app.app.add_staff("li.si", "李四", Roles::of(&[Role::Reviewer]), None, None).await.unwrap();
+    let mut c = app.client();
+    let wrong = c.submit("/admin/login", &[("username", "li.si"), ("password", "not it")]).await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(wrong.body.contains("用户名或密码错误"), "{}", wrong.body);
+    let page = c.submit("/admin/login", &[("username", "li.si"), ("password", &created.initial_password)]).await;
+    assert!(page.body.contains("设置身份验证器") && page.body.contains("<svg"), "first login enrolls");
+    // The password alone opens nothing.
+    assert_eq!(c.get("/admin/review").await.header("location"), Some("/admin/login"));
+    let bad = c.submit("/admin/totp", &[("code", "000000")]).await;
+    assert!(bad.body.contains("动态验证码不正确"), "{}", bad.body);
+    let secret = page.body.split("data-testid=\"totp-secret\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
+    let code = app::App::totp_code(&secret, app.clock_now()).unwrap();
+    let ok = c.submit("/admin/totp", &[("code", &code)]).await;
+    assert_eq!(ok.header("location"), Some("/admin"));
+    let cookie = ok.set_cookies().into_iter().find(|c| c.starts_with("ssid=")).unwrap();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    assert!(c.get("/admin/review").await.body.contains("审核队列"));
+
+    // Next login: a code, no QR; the same code cannot be used twice.
+    let mut again = app.client();
+    let page = again.submit("/admin/login", &[("username", "li.si"), ("password", &created.initial_password)]).await;
+    assert!(page.body.contains("动态验证码") && !page.body.contains("<svg"));
+    let replay = again.submit("/admin/totp", &[("code", &code)]).await;
+    assert!(replay.body.contains("已使用"), "a code works once");
+    app.advance(Duration::seconds(30));
+    let next = app::App::totp_code(&secret, app.clock_now()).unwrap();
+    assert_eq!(again.submit("/admin/totp", &[("code", &next)]).await.header("location"), Some("/admin"));
+
+    // Staff sessions end after 15 idle minutes (applicants get 30).
+    app.advance(Duration::minutes(16));
+    assert_eq!(c.get("/admin").await.header("location"), Some("/admin/login"));
+}
+
+#[tokio::test]
+async fn a_reviewer_rejects_with_reasons_the_applicant_sees_then_approves_the_fix() {
+    let app = TestApp::new().await;
+    let (mut applicant, order) = order_in_review(&app, "13800138102", 102).await;
+    let mut reviewer = app.staff("zhao.liu", "reviewer", None).await;
+    let mut other = app.staff("qian.qi", "reviewer", None).await;
+
+    let queue = reviewer.get("/admin/review").await;
+    assert!(queue.body.contains("data-testid=\"queue-item\"") && queue.body.contains("个人新办"));
+    let case = reviewer.get(&format!("/admin/orders/{order}")).await;
+    assert!(case.body.contains("110") || case.body.contains("440"), "masked ID shown");
+    assert!(!case.body.contains(&resident_id(102)), "never the full ID number");
+
+    reviewer.submit(&format!("/admin/orders/{order}/claim"), &[]).await;
+    let blocked = other.submit(&format!("/admin/orders/{order}/approve"), &[]).await;
+    assert_eq!(blocked.status, StatusCode::CONFLICT, "claimed by someone else");
+    assert!(blocked.body.contains("其他审核员"));
+
+    let empty = reviewer.submit(&format!("/admin/orders/{order}/reject"), &[("note", "")]).await;
+    assert_eq!(empty.status, StatusCode::CONFLICT);
+    let rejected = reviewer
+        .submit(
+            &format!("/admin/orders/{order}/reject"),
+            &[("reasons", "经办人身份证照片不清晰"), ("reasons", "证件已过期"), ("note", "请重新拍摄")],
+        )
+        .await;
+    assert_eq!(rejected.header("location"), Some(format!("/admin/orders/{order}?notice=rejected").as_str()));
+    let seen = applicant.get(&format!("/api/v1/orders/{order}")).await.json();
+    assert_eq!(seen["status"], "rejected");
+    let page = applicant.get(&format!("/orders/{order}")).await;
+    assert!(page.body.contains("经办人身份证照片不清晰；证件已过期；请重新拍摄"), "the applicant sees the reasons");
+    let sms = {
+        use app::ports::DevOutboxRepo;
+        app.db.db.recent_messages(20).await.unwrap()
+    };
+    assert!(sms.iter().any(|m| m.recipient == "13800138102" && m.body.contains("审核未通过：经办人身份证照片不清晰")));
+
+    applicant.call(Method::POST, &format!("/api/v1/orders/{order}/resubmit"), None).await.assert_status(StatusCode::OK);
+    let approved = reviewer.submit(&format!("/admin/orders/{order}/approve"), &[]).await;
+    assert_eq!(approved.header("location"), Some(format!("/admin/orders/{order}?notice=approved").as_str()));
+    assert_eq!(applicant.get(&format!("/api/v1/orders/{order}")).await.json()["status"], "processing");
+    let pins = {
+        use app::ports::ReviewRepo;
+        app.db.db.review_pins(domain::OrderId(order)).await.unwrap()
+    };
+    assert_eq!(pins.len(), 7, "every document of a personal application is pinned: {pins:?}");
+    let again = reviewer.submit(&format!("/admin/orders/{order}/approve"), &[]).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "not in review any more");
+
+    let log = app.app.audit_log(&admin(), Some(domain::OrderId(order)), 50).await.unwrap();
+    let actions: Vec<&str> = log.iter().rev().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["order.claim", "order.claim", "order.reject", "order.claim", "order.approve"], "{log:#?}");
+}
+
+fn admin() -> app::staff::CurrentStaff {
+    app::staff::CurrentStaff {
+        id: 0,
+        username: "root".into(),
+        name: "root".into(),
+        phone: None,
+        roles: Roles::of(&[Role::Admin]),
+        session_digest: String::new(),
+    }
+}
+
+#[tokio::test]
+async fn identity_images_need_a_reason_and_every_view_is_audited() {
+    let app = TestApp::new().await;
+    let (_, order) = order_in_review(&app, "13800138103", 103).await;
+    let mut reviewer = app.staff("sun.ba", "reviewer", None).await;
+    let no_reason = reviewer.get(&format!("/admin/orders/{order}/documents/holder_id_front")).await;
+    assert_eq!(no_reason.status, StatusCode::CONFLICT);
+    assert!(no_reason.body.contains("查看原因"));
+    let image = reviewer.get(&format!("/admin/orders/{order}/documents/holder_id_front?reason=核对持有人身份")).await;
+    image.assert_status(StatusCode::OK);
+    assert!(image.bytes.starts_with(&[0xFF, 0xD8]), "the decrypted, re-encoded photo");
+    let form = reviewer.get(&format!("/admin/orders/{order}/documents/application_form")).await;
+    form.assert_status(StatusCode::OK);
+    let log = app.app.audit_log(&admin(), Some(domain::OrderId(order)), 10).await.unwrap();
+    let views: Vec<&str> = log.iter().filter(|e| e.action == "document.view").map(|e| e.detail.as_str()).collect();
+    assert_eq!(views, ["application_form：", "holder_id_front：核对持有人身份"]);
+}
+
+#[tokio::test]
+async fn nobody_reviews_their_own_order() {
+    let app = TestApp::new().await;
+    let (_, order) = order_in_review(&app, "13800138104", 104).await;
+    let mut reviewer = app.staff("zhou.jiu", "reviewer", Some("13800138104")).await;
+    let case = reviewer.get(&format!("/admin/orders/{order}")).await;
+    assert!(case.body.contains("不能由您审核") && !case.body.contains("data-testid=\"review-actions\""));
+    let approve = reviewer.submit(&format!("/admin/orders/{order}/approve"), &[]).await;
+    assert_eq!(approve.status, StatusCode::CONFLICT);
+    assert!(approve.body.contains("不能审核本人提交的订单"));
+}
+
+#[tokio::test]
+async fn an_admin_creates_staff_and_reads_the_audit_log() {
+    let app = TestApp::new().await;
+    let mut admin = app.staff("wu.shi", "admin", None).await;
+    let created = admin
+        .submit(
+            "/admin/staff",
+            &[("username", "zheng.yi"), ("name", "郑一"), ("roles", "reviewer"), ("roles", "finance")],
+        )
+        .await;
+    created.assert_status(StatusCode::OK);
+    assert!(created.body.contains("已创建账号 <strong>zheng.yi</strong>") && created.body.contains("审核员、财务"));
+    let taken =
+        admin.submit("/admin/staff", &[("username", "zheng.yi"), ("name", "郑一"), ("roles", "reviewer")]).await;
+    assert!(taken.body.contains("该用户名已被使用"));
+    let none = admin.submit("/admin/staff", &[("username", "zheng.er"), ("name", "郑二")]).await;
+    assert!(none.body.contains("请至少选择一个角色"));
+    let audit = admin.get("/admin/audit").await;
+    assert!(audit.body.contains("创建员工") && audit.body.contains("zheng.yi (reviewer,finance)"), "{}", audit.body);
+    assert!(audit.body.contains("登录"));
+}
