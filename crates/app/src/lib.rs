@@ -11,6 +11,7 @@ pub mod clock;
 pub mod crypto;
 pub mod documents;
 pub mod error;
+pub mod fulfilment;
 pub mod media;
 pub mod orders;
 pub mod outbox;
@@ -47,6 +48,8 @@ pub struct Policy {
     pub draft_retention: time::Duration,
     /// How long a payment may stay pending before the reconciliation job asks the gateway.
     pub reconcile_after: time::Duration,
+    /// How long after shipping a courier order completes unless the applicant confirmed earlier.
+    pub auto_complete_after: time::Duration,
 }
 
 impl Default for Policy {
@@ -60,6 +63,7 @@ impl Default for Policy {
             unpaid_order_ttl: time::Duration::hours(24),
             draft_retention: time::Duration::days(30),
             reconcile_after: time::Duration::minutes(5),
+            auto_complete_after: time::Duration::days(10),
         }
     }
 }

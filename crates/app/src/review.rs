@@ -124,7 +124,7 @@ impl App {
             documents.iter().map(|d: &DocumentRecord| (d.kind.as_str().to_owned(), d.sha256.clone())).collect();
         let detail = pins.iter().map(|(k, h)| format!("{k}={}", &h[..12.min(h.len())])).collect::<Vec<_>>().join(" ");
         self.decide(staff, id, OrderStatus::Processing, "审核通过", &pins, "order.approve", &detail).await?;
-        self.tell_applicant(
+        self.tell_applicant_sms(
             &record,
             &format!("【电子签章】您的订单 {} 已审核通过，我们将尽快为您制作证书。", record.order.order_no),
         )
@@ -144,7 +144,7 @@ impl App {
         self.claim_review(staff, id).await?;
         let record = self.store.order_by_id(id).await?.ok_or(Error::NotFound)?;
         self.decide(staff, id, OrderStatus::Rejected, &text, &[], "order.reject", &text).await?;
-        self.tell_applicant(
+        self.tell_applicant_sms(
             &record,
             &format!("【电子签章】您的订单 {} 审核未通过：{text}。请登录修改后重新提交。", record.order.order_no),
         )
@@ -182,14 +182,6 @@ impl App {
             audit: &audit,
         };
         if self.store.decide_review(&decision).await? { Ok(()) } else { Err(not_in_review()) }
-    }
-
-    /// One SMS to the applicant after a decision (best effort; the order page shows it anyway).
-    async fn tell_applicant(&self, order: &OrderRecord, text: &str) {
-        let Ok(Some(user)) = self.store.user_by_id(order.order.user_id).await else { return };
-        if let Err(err) = self.sms.send_sms(&user.phone, text).await {
-            tracing::warn!(error = %err, "review notification not sent");
-        }
     }
 
     /// A document of an order, for staff. Identity images need a stated reason; every view is

@@ -10,6 +10,7 @@ pub mod division;
 pub mod document;
 pub mod email;
 pub mod field;
+pub mod fulfilment;
 pub mod ids;
 pub mod invoice;
 pub mod mask;

@@ -246,6 +246,9 @@ async fn housekeeping(app: App) {
         if let Err(err) = app.reconcile_payments().await {
             tracing::warn!(error = %err, "payment reconciliation failed");
         }
+        if let Err(err) = app.auto_complete_orders().await {
+            tracing::warn!(error = %err, "auto-complete failed");
+        }
         if let Err(err) = app.cancel_unpaid_orders().await {
             tracing::warn!(error = %err, "auto-cancel failed");
         }

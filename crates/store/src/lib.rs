@@ -10,6 +10,7 @@ mod catalog;
 mod db;
 mod documents;
 mod files;
+mod fulfilment;
 mod orders;
 mod outbox;
 mod payments;

@@ -70,6 +70,7 @@ contract!(
     staff_accounts_sessions_and_totp_steps,
     a_review_decision_needs_the_claim_and_is_written_whole,
     a_payment_settles_once_and_a_late_one_owes_one_refund,
+    nothing_ships_without_a_recorded_key_and_each_step_is_written_whole,
 );
 
 fn phone(n: u32) -> Phone {
@@ -749,4 +750,48 @@ async fn a_payment_settles_once_and_a_late_one_owes_one_refund(db: &Db) {
     assert_eq!(db.order(a, cancelled).await.unwrap().unwrap().status, OrderStatus::Refunded);
     assert!(db.pending_refunds().await.unwrap().is_empty());
     assert_eq!(db.finance_alerts(10).await.unwrap().len(), 1);
+}
+
+async fn nothing_ships_without_a_recorded_key_and_each_step_is_written_whole(db: &Db) {
+    use app::ports::{Dispatch, DispatchChange, FulfilmentRepo};
+    use domain::fulfilment::KeyDraft;
+    let a = user(db, 1).await;
+    let application = draft(db, a).await;
+    let id = db.create_order(&new_order(a, application, "key-f", "subject-f"), T0).await.unwrap();
+    let key = KeyDraft {
+        key_type: "main".into(),
+        serial: "4A3F001B9C77".into(),
+        valid_from: "2026-11-26".into(),
+        valid_to: "2027-11-25".into(),
+    }
+    .validate()
+    .unwrap();
+    assert!(!db.save_key(id, &key, 1, T0).await.unwrap(), "only while 待处理");
+    for (from, to, actor) in [
+        (OrderStatus::PendingPayment, OrderStatus::UnderReview, Actor::PaymentGateway),
+        (OrderStatus::UnderReview, OrderStatus::Processing, Actor::Reviewer),
+    ] {
+        assert!(db.transition_order(id, from, to, actor, None, T0).await.unwrap());
+    }
+    let ship = Dispatch {
+        id,
+        from: OrderStatus::Processing,
+        to: OrderStatus::Delivering,
+        actor: Actor::Fulfilment,
+        reason: "已发货",
+        change: DispatchChange::Shipped { courier: "顺丰速运".into(), tracking_no: "SF1234567890".into() },
+        audit: None,
+        now: T0,
+    };
+    assert!(!db.dispatch(&ship).await.unwrap(), "no key, no shipment");
+    assert_eq!(db.order(a, id).await.unwrap().unwrap().status, OrderStatus::Processing, "rolled back");
+    assert!(db.save_key(id, &key, 1, T0).await.unwrap());
+    assert_eq!(db.fulfilment_queue().await.unwrap().len(), 1);
+    assert!(db.dispatch(&ship).await.unwrap());
+    assert!(!db.dispatch(&ship).await.unwrap(), "once");
+    let stored = db.fulfilment(id).await.unwrap().unwrap();
+    assert_eq!((stored.key, stored.tracking_no.as_deref(), stored.shipped_at), (key, Some("SF1234567890"), Some(T0)));
+    assert!(db.shipped_before(T0).await.unwrap().is_empty());
+    assert_eq!(db.shipped_before(T0 + Duration::seconds(1)).await.unwrap(), vec![id]);
+    assert!(db.fulfilment_queue().await.unwrap().is_empty(), "couriered orders leave the list once shipped");
 }

@@ -228,3 +228,136 @@ async fn an_admin_creates_staff_and_reads_the_audit_log() {
     assert!(audit.body.contains("创建员工") && audit.body.contains("zheng.yi (reviewer,finance)"), "{}", audit.body);
     assert!(audit.body.contains("登录"));
 }
+
+/// An approved order (待处理) with the given delivery.
+async fn approved_order(app: &TestApp, reviewer: &mut Client, phone: &str, n: u32, courier: bool) -> (Client, i64) {
+    let mut c = app.user(phone).await;
+    let application = complete_application(&mut c, "personal", &resident_id(n)).await;
+    let body = if courier {
+        let address =
+            c.call(Method::POST, "/api/v1/addresses", Some(support::address_body("科技园1栋101"))).await.json()["id"]
+                .as_i64()
+                .unwrap();
+        serde_json::json!({"delivery": "courier", "address_id": address, "invoice_kind": "none"})
+    } else {
+        pickup_order_body()
+    };
+    let id = c.order(application, &format!("fulfil-order-{n:04}"), body).await.json()["id"].as_i64().unwrap();
+    let moved = app
+        .db
+        .db
+        .transition_order(
+            domain::OrderId(id),
+            domain::OrderStatus::PendingPayment,
+            domain::OrderStatus::UnderReview,
+            domain::Actor::PaymentGateway,
+            None,
+            app.clock_now(),
+        )
+        .await
+        .unwrap();
+    assert!(moved);
+    let approved = reviewer.submit(&format!("/admin/orders/{id}/approve"), &[]).await;
+    assert_eq!(approved.header("location"), Some(format!("/admin/orders/{id}?notice=approved").as_str()));
+    (c, id)
+}
+
+fn key_fields() -> [(&'static str, &'static str); 4] {
+    [("key_type", "main"), ("serial", "4A3F001B9C77"), ("valid_from", "2026-11-26"), ("valid_to", "2027-11-25")]
+}
+
+#[tokio::test]
+async fn a_couriered_key_is_recorded_shipped_and_received() {
+    let app = TestApp::new().await;
+    let mut reviewer = app.staff("rev.a", "reviewer", None).await;
+    let mut maker = app.staff("make.a", "fulfilment", None).await;
+    let (mut applicant, order) = approved_order(&app, &mut reviewer, "13800138110", 110, true).await;
+    let list = maker.get("/admin/fulfilment").await;
+    assert!(list.body.contains("data-testid=\"fulfilment-item\"") && list.body.contains("未登记"));
+
+    let early = maker
+        .submit(&format!("/admin/orders/{order}/ship"), &[("courier", "顺丰速运"), ("tracking_no", "SF1234567890")])
+        .await;
+    assert!(early.body.contains("请先登记制证信息"), "nothing leaves before the key is recorded");
+    let bad = maker.submit(&format!("/admin/orders/{order}/key"), &[("key_type", "main"), ("serial", "x")]).await;
+    assert!(bad.body.contains("证书序列号"));
+    let recorded = maker.submit(&format!("/admin/orders/{order}/key"), &key_fields()).await;
+    assert_eq!(recorded.header("location"), Some(format!("/admin/orders/{order}?notice=key_recorded").as_str()));
+    let wrong = maker.submit(&format!("/admin/orders/{order}/ready"), &[]).await;
+    assert!(wrong.body.contains("配送方式是快递"));
+    let shipped = maker
+        .submit(&format!("/admin/orders/{order}/ship"), &[("courier", "顺丰速运"), ("tracking_no", "sf 1234 567 890")])
+        .await;
+    assert_eq!(shipped.header("location"), Some(format!("/admin/orders/{order}?notice=shipped").as_str()));
+    let label = maker.get(&format!("/admin/orders/{order}/packing-list")).await;
+    assert!(
+        label.body.contains("4A3F001B9C77") && label.body.contains("快递面单") && label.body.contains("SF1234567890")
+    );
+
+    let page = applicant.get(&format!("/orders/{order}")).await;
+    assert!(page.body.contains("待收货") && page.body.contains("顺丰速运 运单号 <strong>SF1234567890</strong>"));
+    let sms = {
+        use app::ports::DevOutboxRepo;
+        app.db.db.recent_messages(20).await.unwrap()
+    };
+    assert!(sms.iter().any(|m| m.recipient == "13800138110" && m.body.contains("已发货：顺丰速运 SF1234567890")));
+    let done = applicant.call(Method::POST, &format!("/api/v1/orders/{order}/confirm-receipt"), None).await;
+    assert_eq!(done.json()["status"], "completed");
+    let page = applicant.get(&format!("/orders/{order}")).await;
+    assert!(page.body.contains("证书序列号 4A3F001B9C77"));
+    let log = app.app.audit_log(&admin(), Some(domain::OrderId(order)), 20).await.unwrap();
+    let actions: Vec<&str> = log.iter().rev().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["order.claim", "order.approve", "order.key_recorded", "order.ship"]);
+}
+
+#[tokio::test]
+async fn an_unconfirmed_delivery_completes_by_itself_after_ten_days() {
+    let app = TestApp::new().await;
+    let mut reviewer = app.staff("rev.b", "reviewer", None).await;
+    let mut maker = app.staff("make.b", "fulfilment", None).await;
+    let (_applicant, order) = approved_order(&app, &mut reviewer, "13800138111", 111, true).await;
+    maker.submit(&format!("/admin/orders/{order}/key"), &key_fields()).await;
+    maker
+        .submit(&format!("/admin/orders/{order}/ship"), &[("courier", "中国邮政EMS"), ("tracking_no", "EA123456789CN")])
+        .await;
+    app.advance(Duration::days(9));
+    assert_eq!(app.app.auto_complete_orders().await.unwrap(), 0);
+    app.advance(Duration::days(2));
+    assert_eq!(app.app.auto_complete_orders().await.unwrap(), 1);
+    // The applicant's session is long gone; log in again to look.
+    let mut again = app.client();
+    again.login("13800138111", support::PASSWORD).await;
+    let order_json = again.get(&format!("/api/v1/orders/{order}")).await.json();
+    assert_eq!(order_json["status"], "completed");
+    assert_eq!(order_json["timeline"].as_array().unwrap().last().unwrap()["actor"], "system");
+}
+
+#[tokio::test]
+async fn a_pickup_is_handed_over_only_against_the_code() {
+    let app = TestApp::new().await;
+    let mut reviewer = app.staff("rev.c", "reviewer", None).await;
+    let mut maker = app.staff("make.c", "fulfilment", None).await;
+    let (mut applicant, order) = approved_order(&app, &mut reviewer, "13800138112", 112, false).await;
+    maker.submit(&format!("/admin/orders/{order}/key"), &key_fields()).await;
+    let ready = maker.submit(&format!("/admin/orders/{order}/ready"), &[]).await;
+    assert_eq!(ready.header("location"), Some(format!("/admin/orders/{order}?notice=ready").as_str()));
+    let page = applicant.get(&format!("/orders/{order}")).await;
+    assert!(page.body.contains("待自提"), "{}", page.body);
+    let code = page.body.split("class=\"pickup-code\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
+    assert_eq!(code.len(), 6);
+    let sms = {
+        use app::ports::DevOutboxRepo;
+        app.db.db.recent_messages(20).await.unwrap()
+    };
+    assert!(sms.iter().any(|m| m.recipient == "13800138112" && m.body.contains(&format!("取件码 {code}"))));
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let refused = maker.submit(&format!("/admin/orders/{order}/hand-over"), &[("code", wrong)]).await;
+    assert!(refused.body.contains("取件码不正确"));
+    let handed = maker.submit(&format!("/admin/orders/{order}/hand-over"), &[("code", &code)]).await;
+    assert_eq!(handed.header("location"), Some(format!("/admin/orders/{order}?notice=handed_over").as_str()));
+    assert_eq!(applicant.get(&format!("/api/v1/orders/{order}")).await.json()["status"], "completed");
+    let page = applicant.get(&format!("/orders/{order}")).await;
+    assert!(!page.body.contains(&code), "the code is not shown once used");
+    let receipt = applicant.call(Method::POST, &format!("/api/v1/orders/{order}/confirm-receipt"), None).await;
+    assert_eq!(receipt.status, StatusCode::CONFLICT);
+}

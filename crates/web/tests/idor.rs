@@ -36,6 +36,7 @@ fn matrix() -> Vec<(&'static str, &'static str, Option<Value>)> {
         ("get", "/api/v1/orders/{id}/payments", None),
         ("post", "/api/v1/orders/{id}/payments", Some(json!({"method": "alipay_page"}))),
         ("post", "/api/v1/orders/{id}/payments/refresh", None),
+        ("post", "/api/v1/orders/{id}/confirm-receipt", None),
     ]
 }
 
@@ -187,6 +188,7 @@ async fn no_page_shows_or_changes_another_users_objects() {
         format!("/orders/{order}/resubmit"),
         format!("/orders/{order}/pay"),
         format!("/orders/{order}/pay/refresh"),
+        format!("/orders/{order}/confirm-receipt"),
     ] {
         let reply = other
             .submit(

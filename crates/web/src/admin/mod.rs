@@ -3,6 +3,7 @@
 //! table, so a route without an entry cannot exist, and the gate in front of each route denies
 //! everyone the entry does not name.
 
+mod fulfilment;
 mod review;
 mod session;
 mod staff;
@@ -56,6 +57,7 @@ fn route(method: Method, path: &'static str, access: Access, handler: MethodRout
 
 const REVIEW: Access = Access::Roles(&[Role::Reviewer]);
 const CASE: Access = Access::Roles(&[Role::Reviewer, Role::Fulfilment]);
+const FULFIL: Access = Access::Roles(&[Role::Fulfilment]);
 const ADMIN: Access = Access::Roles(&[Role::Admin]);
 
 /// The role × route policy: every back-office route, and who may use it.
@@ -73,6 +75,12 @@ pub fn routes() -> Vec<AdminRoute> {
         route(M::POST, "/admin/orders/{id}/approve", REVIEW, post(review::approve)),
         route(M::POST, "/admin/orders/{id}/reject", REVIEW, post(review::reject)),
         route(M::GET, "/admin/orders/{id}/documents/{kind}", REVIEW, get(review::document)),
+        route(M::GET, "/admin/fulfilment", FULFIL, get(fulfilment::list)),
+        route(M::POST, "/admin/orders/{id}/key", FULFIL, post(fulfilment::record_key)),
+        route(M::POST, "/admin/orders/{id}/ship", FULFIL, post(fulfilment::ship)),
+        route(M::POST, "/admin/orders/{id}/ready", FULFIL, post(fulfilment::ready)),
+        route(M::POST, "/admin/orders/{id}/hand-over", FULFIL, post(fulfilment::hand_over)),
+        route(M::GET, "/admin/orders/{id}/packing-list", FULFIL, get(fulfilment::packing)),
         route(M::GET, "/admin/staff", ADMIN, get(staff::list)),
         route(M::POST, "/admin/staff", ADMIN, post(staff::create)),
         route(M::GET, "/admin/audit", ADMIN, get(staff::audit)),
@@ -151,6 +159,10 @@ impl AdminLayout {
                 "approved" => "已审核通过，订单进入待处理。",
                 "rejected" => "已退回申请人修改。",
                 "claimed" => "已领取该订单。",
+                "key_recorded" => "制证信息已登记。",
+                "shipped" => "已发货，申请人会收到快递单号。",
+                "ready" => "已通知申请人到自提点领取，取件码已发送。",
+                "handed_over" => "已交付，订单完成。",
                 _ => return None,
             })
         });

@@ -39,6 +39,8 @@ struct CasePage {
     layout: AdminLayout,
     case: ReviewCase,
     reasons: [&'static str; 8],
+    fulfilment: Option<app::ports::FulfilmentRecord>,
+    couriers: [&'static str; 7],
 }
 
 impl CasePage {
@@ -79,13 +81,23 @@ pub async fn case(
     Query(q): Query<NoticeQuery>,
 ) -> Response {
     let Some(id) = parse_id(&id) else { return failure(&app::Error::NotFound) };
-    match state.app.review_case(&staff, id).await {
-        Ok(case) => {
-            let layout = AdminLayout::new("订单审核", &visitor, Some(&staff)).with_notice(q.notice.as_deref());
-            render(StatusCode::OK, &CasePage { layout, case, reasons: domain::review::REJECTION_REASONS })
-        }
-        Err(err) => failure(&err),
-    }
+    let case = match state.app.review_case(&staff, id).await {
+        Ok(case) => case,
+        Err(err) => return failure(&err),
+    };
+    let fulfilment = match state.app.fulfilment_of(&staff, id).await {
+        Ok(f) => f,
+        Err(err) => return failure(&err),
+    };
+    let layout = AdminLayout::new("订单详情", &visitor, Some(&staff)).with_notice(q.notice.as_deref());
+    let page = CasePage {
+        layout,
+        case,
+        reasons: domain::review::REJECTION_REASONS,
+        fulfilment,
+        couriers: domain::fulfilment::COURIERS,
+    };
+    render(StatusCode::OK, &page)
 }
 
 pub async fn claim(State(state): State<AppState>, Staff(staff, _): Staff, Path(id): Path<String>) -> Response {

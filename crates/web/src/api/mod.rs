@@ -57,6 +57,7 @@ pub fn router(dev_mode: bool) -> OpenApiRouter<AppState> {
         .routes(routes!(orders::get_order))
         .routes(routes!(orders::cancel_order))
         .routes(routes!(orders::resubmit_order))
+        .routes(routes!(orders::confirm_receipt))
         .routes(routes!(payments::list_payments, payments::start_payment))
         .routes(routes!(payments::refresh_payment))
         .routes(routes!(documents::get_consent, documents::give_consent))

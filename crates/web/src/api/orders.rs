@@ -254,3 +254,14 @@ pub async fn resubmit_order(
 ) -> Result<Json<OrderBody>, ApiError> {
     Ok(Json(state.app.resubmit_order(&user, OrderId(id)).await?.into()))
 }
+
+/// 确认收货: the applicant confirms a couriered key arrived (待收货 → 已完成).
+#[utoipa::path(post, path = "/api/v1/orders/{id}/confirm-receipt", tag = "orders", params(("id" = i64, Path)),
+    responses((status = 200, body = OrderBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn confirm_receipt(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<OrderBody>, ApiError> {
+    Ok(Json(state.app.confirm_receipt(&user, OrderId(id)).await?.into()))
+}

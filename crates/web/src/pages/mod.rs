@@ -123,6 +123,7 @@ fn notice_text(key: &str) -> Option<&'static str> {
         "order_cancelled" => "订单已取消。",
         "order_resubmitted" => "已重新提交，业务人员会尽快重新审核。",
         "document_uploaded" => "材料已上传，已加密保存。",
+        "receipt_confirmed" => "已确认收货，订单完成。感谢您的使用！",
         "payment_received" => "支付成功，订单已进入审核。",
         "payment_not_received" => "暂未收到付款。如果您已付款，请稍候片刻再刷新；也可以重新支付。",
         _ => return None,

@@ -23,6 +23,7 @@ pub fn router() -> Router<AppState> {
         .route("/orders/{id}", get(detail))
         .route("/orders/{id}/cancel", post(cancel))
         .route("/orders/{id}/resubmit", post(resubmit))
+        .route("/orders/{id}/confirm-receipt", post(confirm_receipt))
 }
 
 /// Tabs of the list, in the manual's order.
@@ -89,6 +90,7 @@ struct DetailPage {
     application: ApplicationView,
     payments: Vec<PaymentRecord>,
     refunds: Vec<RefundRecord>,
+    delivery: app::fulfilment::DeliveryView,
 }
 
 impl DetailPage {
@@ -102,6 +104,20 @@ impl DetailPage {
 
     fn paid_at(payment: &PaymentRecord) -> String {
         payment.paid_at.map(local_time).unwrap_or_default()
+    }
+
+    /// 待自提 for a key waiting at the pickup point, else the state's own label.
+    fn status_label(&self) -> &'static str {
+        if self.view.record.status == OrderStatus::Delivering && self.delivery.pickup_code.is_some() {
+            "待自提"
+        } else {
+            self.view.record.status.label()
+        }
+    }
+
+    fn can_confirm_receipt(&self) -> bool {
+        self.view.record.status == OrderStatus::Delivering
+            && self.view.record.order.delivery == domain::pricing::Delivery::Courier
     }
 
     fn can_cancel(&self) -> bool {
@@ -137,10 +153,14 @@ async fn detail(
         Ok(application) => application,
         Err(err) => return failure(&state, &err),
     };
-    match state.app.order_payments(&user, id).await {
-        Ok((payments, refunds)) => {
+    let (payments, refunds) = match state.app.order_payments(&user, id).await {
+        Ok(found) => found,
+        Err(err) => return failure(&state, &err),
+    };
+    match state.app.delivery_view(&user, id).await {
+        Ok(delivery) => {
             let layout = Layout::new(&state, &visitor, "订单详情", Nav::Orders).with_notice(q.notice.as_deref());
-            render(StatusCode::OK, &DetailPage { layout, view, application, payments, refunds })
+            render(StatusCode::OK, &DetailPage { layout, view, application, payments, refunds, delivery })
         }
         Err(err) => failure(&state, &err),
     }
@@ -158,6 +178,18 @@ async fn resubmit(State(state): State<AppState>, PageUser(user, _): PageUser, Pa
     let Ok(id) = id.parse().map(OrderId) else { return failure(&state, &app::Error::NotFound) };
     match state.app.resubmit_order(&user, id).await {
         Ok(_) => see_other(&format!("/orders/{}?notice=order_resubmitted", id.0)),
+        Err(err) => failure(&state, &err),
+    }
+}
+
+async fn confirm_receipt(
+    State(state): State<AppState>,
+    PageUser(user, _): PageUser,
+    Path(id): Path<String>,
+) -> Response {
+    let Ok(id) = id.parse().map(OrderId) else { return failure(&state, &app::Error::NotFound) };
+    match state.app.confirm_receipt(&user, id).await {
+        Ok(_) => see_other(&format!("/orders/{}?notice=receipt_confirmed", id.0)),
         Err(err) => failure(&state, &err),
     }
 }
