@@ -23,6 +23,14 @@ ensure_build_deps() {
   ensure_apt pkg-config libssl-dev
 }
 
+# Python packages the tests drive (the SMTP sink), installed for the current user when missing.
+ensure_pip() {
+  local module=$1 package=$2
+  python3 -c "import $module" 2>/dev/null && return 0
+  echo "==> installing $package from PyPI" >&2
+  python3 -m pip install -q "$package" >&2
+}
+
 pg_ok() {
   psql "$1" -qtAc 'select 1' >/dev/null 2>&1
 }

@@ -9,8 +9,9 @@ use domain::staff::Role;
 use domain::{Actor, OrderEvent, OrderId, OrderStatus, order_status};
 use rand::Rng;
 
+use crate::notifications::Tell;
 use crate::orders::OrderView;
-use crate::ports::{AuditEntry, Dispatch, DispatchChange, FulfilmentRecord, OrderRecord};
+use crate::ports::{AuditEntry, Dispatch, DispatchChange, FulfilmentRecord, NewNotification, OrderRecord};
 use crate::sessions::CurrentUser;
 use crate::staff::CurrentStaff;
 use crate::{App, Error};
@@ -99,13 +100,19 @@ impl App {
         let to = order_status::transition(order.status, OrderEvent::Ship, Actor::Fulfilment).map_err(conflict)?;
         let reason = format!("已发货：{courier} {tracking_no}");
         let audit = self.audit_entry(staff, "order.ship", id, &reason);
+        let sms = format!("【电子签章】您的订单 {} {reason}，请注意查收。", order.order.order_no);
+        let text =
+            format!("您的数字证书 USB-Key 已寄出：{courier}，快递单号 {tracking_no}。收到后请在“我的订单”中确认收货。");
+        let tell = Tell {
+            key: format!("order:{}:shipped", id.0),
+            sms: &sms,
+            subject: "【电子签章】USB-Key 已发货",
+            text: &text,
+        };
+        let notify = self.applicant_messages(&order, &tell).await?;
         let change = DispatchChange::Shipped { courier, tracking_no };
-        self.step(id, order.status, to, Actor::Fulfilment, &reason, change, Some(&audit)).await?;
-        self.tell_applicant_sms(
-            &order,
-            &format!("【电子签章】您的订单 {} {reason}，请注意查收。", order.order.order_no),
-        )
-        .await;
+        self.step(id, order.status, to, Actor::Fulfilment, &reason, change, Some(&audit), &notify).await?;
+        self.deliver_now().await;
         Ok(())
     }
 
@@ -119,25 +126,20 @@ impl App {
         let sealed_code = self.keys.seal(PICKUP_CODE, &code)?;
         let audit = self.audit_entry(staff, "order.ready_for_pickup", id, "");
         let reason = "证书已制作完成，请凭取件码到自提点领取";
-        self.step(
-            id,
-            order.status,
-            to,
-            Actor::Fulfilment,
-            reason,
-            DispatchChange::ReadyForPickup { sealed_code },
-            Some(&audit),
-        )
-        .await?;
         let point = order.order.pickup_point.as_deref().and_then(|p| p.lines().next()).unwrap_or("自提点");
-        self.tell_applicant_sms(
-            &order,
-            &format!(
-                "【电子签章】您的订单 {} 已可领取，取件码 {code}，请到{point}凭取件码领取。",
-                order.order.order_no
-            ),
-        )
-        .await;
+        let sms =
+            format!("【电子签章】您的订单 {} 已可领取，取件码 {code}，请到{point}凭取件码领取。", order.order.order_no);
+        let text = format!("您的数字证书 USB-Key 已制作完成，请携带身份证件到{point}领取，取件码 {code}。");
+        let tell = Tell {
+            key: format!("order:{}:ready", id.0),
+            sms: &sms,
+            subject: "【电子签章】USB-Key 可以领取了",
+            text: &text,
+        };
+        let notify = self.applicant_messages(&order, &tell).await?;
+        let change = DispatchChange::ReadyForPickup { sealed_code };
+        self.step(id, order.status, to, Actor::Fulfilment, reason, change, Some(&audit), &notify).await?;
+        self.deliver_now().await;
         Ok(())
     }
 
@@ -153,8 +155,17 @@ impl App {
         }
         let to = order_status::transition(order.status, OrderEvent::HandOver, Actor::Fulfilment).map_err(conflict)?;
         let audit = self.audit_entry(staff, "order.hand_over", id, "凭取件码交付");
-        self.step(id, order.status, to, Actor::Fulfilment, "已在自提点领取", DispatchChange::Completed, Some(&audit))
-            .await
+        self.step(
+            id,
+            order.status,
+            to,
+            Actor::Fulfilment,
+            "已在自提点领取",
+            DispatchChange::Completed,
+            Some(&audit),
+            &[],
+        )
+        .await
     }
 
     /// 确认收货 by the applicant (courier orders).
@@ -168,8 +179,17 @@ impl App {
         }
         let to = order_status::transition(view.record.status, OrderEvent::ConfirmReceipt, Actor::Applicant)
             .map_err(conflict)?;
-        self.step(id, view.record.status, to, Actor::Applicant, "申请人已确认收货", DispatchChange::Completed, None)
-            .await?;
+        self.step(
+            id,
+            view.record.status,
+            to,
+            Actor::Applicant,
+            "申请人已确认收货",
+            DispatchChange::Completed,
+            None,
+            &[],
+        )
+        .await?;
         self.order(user, id).await
     }
 
@@ -188,6 +208,7 @@ impl App {
                     reason,
                     DispatchChange::Completed,
                     None,
+                    &[],
                 )
                 .await
             {
@@ -236,15 +257,9 @@ impl App {
         reason: &str,
         change: DispatchChange,
         audit: Option<&AuditEntry>,
+        notify: &[NewNotification],
     ) -> Result<(), Error> {
-        let step = Dispatch { id, from, to, actor, reason, change, audit, now: self.clock.now() };
+        let step = Dispatch { id, from, to, actor, reason, change, audit, notify, now: self.clock.now() };
         if self.store.dispatch(&step).await? { Ok(()) } else { Err(moved()) }
-    }
-
-    pub(crate) async fn tell_applicant_sms(&self, order: &OrderRecord, text: &str) {
-        let Ok(Some(user)) = self.store.user_by_id(order.order.user_id).await else { return };
-        if let Err(err) = self.sms.send_sms(&user.phone, text).await {
-            tracing::warn!(error = %err, "applicant notification not sent");
-        }
     }
 }

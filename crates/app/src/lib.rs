@@ -13,6 +13,7 @@ pub mod documents;
 pub mod error;
 pub mod fulfilment;
 pub mod media;
+pub mod notifications;
 pub mod orders;
 pub mod outbox;
 pub mod payment;
@@ -74,7 +75,6 @@ pub struct App {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) files: Arc<dyn FileStore>,
     pub(crate) sms: Arc<dyn SmsSender>,
-    #[allow(dead_code)] // used by the notifications capability
     pub(crate) mailer: Arc<dyn Mailer>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) keys: Arc<Keys>,

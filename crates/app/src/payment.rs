@@ -13,6 +13,7 @@ use payments::gateway::{
     Ack, Channel, Charge, Checkout, CloseOutcome, Decision, Gateway, GatewayError, Method, TradeState,
 };
 
+use crate::notifications::Tell;
 use crate::orders::OrderView;
 use crate::ports::{FinanceAlert, NoticeLog, PaymentRecord, RefundRecord, Settlement};
 use crate::sessions::CurrentUser;
@@ -256,12 +257,27 @@ impl App {
     /// The one place a confirmed payment is applied.
     async fn settle(&self, payment: &PaymentRecord, trade_no: &str, channel: Channel) -> Result<Settlement, Error> {
         let reason = format!("{}支付成功，交易号 {trade_no}", channel.label());
-        let settlement = self.store.settle_payment(payment.id, trade_no, &reason, self.clock.now()).await?;
+        let order = self.store.order_by_id(payment.order_id).await?.ok_or(Error::NotFound)?;
+        let yuan = payment.amount.to_yuan();
+        let sms =
+            format!("【电子签章】您的订单 {} 已支付成功（{yuan} 元），我们将尽快审核您的材料。", order.order.order_no);
+        let text = format!(
+            "我们已收到您的付款 {yuan} 元（{}），订单进入审核，业务人员会尽快审核您递交的材料。",
+            channel.label()
+        );
+        let tell = Tell {
+            key: format!("order:{}:paid", payment.order_id.0),
+            sms: &sms,
+            subject: "【电子签章】支付成功，订单进入审核",
+            text: &text,
+        };
+        let notify = self.applicant_messages(&order, &tell).await?;
+        let settlement = self.store.settle_payment(payment.id, trade_no, &reason, &notify, self.clock.now()).await?;
         match &settlement {
             Settlement::Applied => {
                 tracing::info!(order = %payment.order_id, %channel, "order paid");
                 metrics::counter!("sealdesk_payments_total", "channel" => channel.as_str()).increment(1);
-                self.tell_paid(payment.order_id).await;
+                self.deliver_now().await;
             }
             Settlement::AlreadySettled => {}
             Settlement::RefundOwed(refund) => {
@@ -273,20 +289,6 @@ impl App {
             }
         }
         Ok(settlement)
-    }
-
-    /// One SMS to the applicant, after the transaction that moved the order.
-    async fn tell_paid(&self, id: OrderId) {
-        let Ok(Some(order)) = self.store.order_by_id(id).await else { return };
-        let Ok(Some(user)) = self.store.user_by_id(order.order.user_id).await else { return };
-        let text = format!(
-            "【电子签章】您的订单 {} 已支付成功（{} 元），我们将尽快审核您的材料。",
-            order.order.order_no,
-            order.order.fees.total.to_yuan()
-        );
-        if let Err(err) = self.sms.send_sms(&user.phone, &text).await {
-            tracing::warn!(error = %err, "payment confirmation SMS not sent");
-        }
     }
 
     async fn make_refund(&self, refund: &RefundRecord) -> Result<(), Error> {

@@ -509,6 +509,7 @@ pub trait Store:
     + StaffRepo
     + ReviewRepo
     + FulfilmentRepo
+    + NotificationRepo
 {
     async fn ping(&self) -> Result<(), StoreError>;
     /// Removes expired sessions, old codes and old throttle records.
@@ -521,10 +522,19 @@ pub trait SmsSender: Send + Sync {
     async fn send_sms(&self, to: &Phone, text: &str) -> Result<(), StoreError>;
 }
 
+/// An email: plain text, optionally with an HTML alternative.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mail {
+    pub to: Email,
+    pub subject: String,
+    pub text: String,
+    pub html: Option<String>,
+}
+
 /// Outbound email.
 #[async_trait]
 pub trait Mailer: Send + Sync {
-    async fn send_mail(&self, to: &Email, subject: &str, text: &str) -> Result<(), StoreError>;
+    async fn send_mail(&self, mail: &Mail) -> Result<(), StoreError>;
 }
 
 /// One trade at one channel for an order.
@@ -607,11 +617,13 @@ pub trait PaymentRepo: Send + Sync {
     /// In one transaction: marks the payment paid with the gateway's `trade_no` (only if it is
     /// not paid yet), then moves the order 待支付 → 审核中 with its history row, or, when the
     /// order can no longer take the money, records the one refund it is owed and an alert.
+    /// `notify` is enqueued in the same transaction when (and only when) the order moves.
     async fn settle_payment(
         &self,
         payment_id: i64,
         trade_no: &str,
         reason: &str,
+        notify: &[NewNotification],
         now: OffsetDateTime,
     ) -> Result<Settlement, StoreError>;
     /// Pending → closed; `false` if it was not pending.
@@ -720,6 +732,8 @@ pub struct ReviewDecision<'a> {
     /// (kind, sha256) of the approved documents; replaces earlier pins.
     pub pins: &'a [(String, String)],
     pub audit: &'a AuditEntry,
+    /// Messages to the applicant, enqueued in the same transaction.
+    pub notify: &'a [NewNotification],
 }
 
 /// Review state of orders.
@@ -780,6 +794,8 @@ pub struct Dispatch<'a> {
     pub reason: &'a str,
     pub change: DispatchChange,
     pub audit: Option<&'a AuditEntry>,
+    /// Messages to the applicant, enqueued in the same transaction.
+    pub notify: &'a [NewNotification],
     pub now: OffsetDateTime,
 }
 
@@ -800,4 +816,55 @@ pub trait FulfilmentRepo: Send + Sync {
     async fn fulfilment_queue(&self) -> Result<Vec<OrderRecord>, StoreError>;
     /// Couriered orders in 待收货 shipped before `before`.
     async fn shipped_before(&self, before: OffsetDateTime) -> Result<Vec<OrderId>, StoreError>;
+}
+
+/// A message to deliver later, enqueued with the state change it reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewNotification {
+    /// One delivery per key, however often the event is applied.
+    pub dedupe_key: String,
+    /// `sms` or `email`.
+    pub channel: String,
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+    pub html: Option<String>,
+}
+
+/// A queued message, leased to a worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotificationRecord {
+    pub id: i64,
+    pub dedupe_key: String,
+    pub channel: String,
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+    pub html: Option<String>,
+    pub attempts: i64,
+    /// `pending`, `sent` or `failed`.
+    pub status: String,
+}
+
+#[async_trait]
+pub trait NotificationRepo: Send + Sync {
+    /// Enqueues outside any other transaction (duplicates by key are ignored).
+    async fn enqueue_notifications(&self, messages: &[NewNotification], now: OffsetDateTime) -> Result<(), StoreError>;
+    /// Leases up to `limit` due messages until `now + lease`; no two workers get the same one.
+    async fn claim_notifications(
+        &self,
+        now: OffsetDateTime,
+        lease: time::Duration,
+        limit: i64,
+    ) -> Result<Vec<NotificationRecord>, StoreError>;
+    async fn notification_sent(&self, id: i64, now: OffsetDateTime) -> Result<(), StoreError>;
+    /// Records a failed attempt: retried at `retry_at`, or given up when `None`.
+    async fn notification_failed(
+        &self,
+        id: i64,
+        error: &str,
+        retry_at: Option<OffsetDateTime>,
+    ) -> Result<(), StoreError>;
+    /// Newest first (finance, tests).
+    async fn notifications(&self, limit: i64) -> Result<Vec<NotificationRecord>, StoreError>;
 }

@@ -10,6 +10,7 @@ use domain::{OrderId, OrderStatus};
 use time::{Duration, OffsetDateTime};
 
 use crate::applications::ApplicationView;
+use crate::notifications::Tell;
 use crate::orders::OrderView;
 use crate::ports::{AuditEntry, DocumentRecord, OrderRecord, ReviewDecision};
 use crate::staff::CurrentStaff;
@@ -123,12 +124,16 @@ impl App {
         let pins: Vec<(String, String)> =
             documents.iter().map(|d: &DocumentRecord| (d.kind.as_str().to_owned(), d.sha256.clone())).collect();
         let detail = pins.iter().map(|(k, h)| format!("{k}={}", &h[..12.min(h.len())])).collect::<Vec<_>>().join(" ");
-        self.decide(staff, id, OrderStatus::Processing, "审核通过", &pins, "order.approve", &detail).await?;
-        self.tell_applicant_sms(
-            &record,
-            &format!("【电子签章】您的订单 {} 已审核通过，我们将尽快为您制作证书。", record.order.order_no),
-        )
-        .await;
+        let sms = format!("【电子签章】您的订单 {} 已审核通过，我们将尽快为您制作证书。", record.order.order_no);
+        let tell = Tell {
+            key: format!("order:{}:approved:{}", id.0, self.store.order_events(id).await?.len()),
+            sms: &sms,
+            subject: "【电子签章】审核通过",
+            text: "您递交的申请材料已审核通过，我们将尽快为您制作数字证书 USB-Key。",
+        };
+        let notify = self.applicant_messages(&record, &tell).await?;
+        self.decide(staff, id, OrderStatus::Processing, "审核通过", &pins, &notify, "order.approve", &detail).await?;
+        self.deliver_now().await;
         Ok(())
     }
 
@@ -143,12 +148,19 @@ impl App {
         let text = domain::review::rejection_text(reasons, note)?;
         self.claim_review(staff, id).await?;
         let record = self.store.order_by_id(id).await?.ok_or(Error::NotFound)?;
-        self.decide(staff, id, OrderStatus::Rejected, &text, &[], "order.reject", &text).await?;
-        self.tell_applicant_sms(
-            &record,
-            &format!("【电子签章】您的订单 {} 审核未通过：{text}。请登录修改后重新提交。", record.order.order_no),
-        )
-        .await;
+        let sms = format!("【电子签章】您的订单 {} 审核未通过：{text}。请登录修改后重新提交。", record.order.order_no);
+        let body = format!(
+            "您递交的申请材料未通过审核，原因：{text}。\n请登录系统，在“我的订单”中点击“修改订单”，按原因修改后重新提交。"
+        );
+        let tell = Tell {
+            key: format!("order:{}:rejected:{}", id.0, self.store.order_events(id).await?.len()),
+            sms: &sms,
+            subject: "【电子签章】审核未通过，请修改后重新提交",
+            text: &body,
+        };
+        let notify = self.applicant_messages(&record, &tell).await?;
+        self.decide(staff, id, OrderStatus::Rejected, &text, &[], &notify, "order.reject", &text).await?;
+        self.deliver_now().await;
         Ok(())
     }
 
@@ -160,6 +172,7 @@ impl App {
         to: OrderStatus,
         reason: &str,
         pins: &[(String, String)],
+        notify: &[crate::ports::NewNotification],
         action: &str,
         detail: &str,
     ) -> Result<(), Error> {
@@ -180,6 +193,7 @@ impl App {
             reason: Some(reason),
             pins,
             audit: &audit,
+            notify,
         };
         if self.store.decide_review(&decision).await? { Ok(()) } else { Err(not_in_review()) }
     }

@@ -56,6 +56,43 @@ pub struct Settings {
     pub alipay: Option<AlipaySettings>,
     /// The real CPCN gateway (TOML table `[cpcn]`); ignored while simulators are on.
     pub cpcn: Option<CpcnSettings>,
+    /// The mail relay (TOML table `[smtp]`); without it, development mail goes to the dev outbox.
+    pub smtp: Option<SmtpConfig>,
+    /// The SMS gateway (TOML table `[sms]`); without it, development SMS go to the dev outbox.
+    pub sms: Option<SmsConfig>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    /// `starttls` (587), `tls` (465) or `plain` (a relay on the same host).
+    pub security: String,
+    pub username: Option<String>,
+    #[serde(skip_serializing)]
+    pub password: Option<SecretString>,
+    /// `电子签章服务中心 <noreply@seal.example.cn>`
+    pub from: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmsConfig {
+    /// `aliyun` (the one provider this build speaks).
+    pub provider: String,
+    #[serde(default = "aliyun_endpoint")]
+    pub endpoint: String,
+    pub access_key_id: String,
+    #[serde(skip_serializing)]
+    pub access_key_secret: SecretString,
+    pub sign_name: String,
+    /// An approved template whose only variable is `${content}`.
+    pub template_code: String,
+}
+
+fn aliyun_endpoint() -> String {
+    "https://dysmsapi.aliyuncs.com/".into()
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -104,6 +141,8 @@ impl Default for Settings {
             payment_simulators: None,
             alipay: None,
             cpcn: None,
+            smtp: None,
+            sms: None,
         }
     }
 }

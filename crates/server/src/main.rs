@@ -177,12 +177,60 @@ pub(crate) fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The configured SMS gateway and mail relay; each falls back to the dev outbox in development.
+fn messengers(
+    settings: &Settings,
+    outbox: &Arc<DevOutbox>,
+    clock: &Arc<dyn Clock>,
+) -> anyhow::Result<(Arc<dyn app::ports::SmsSender>, Arc<dyn app::ports::Mailer>)> {
+    if let Some(s) = &settings.sms
+        && s.provider != "aliyun"
+    {
+        bail!("[sms] provider {:?} is not supported; this build speaks \"aliyun\"", s.provider);
+    }
+    let sms: Arc<dyn app::ports::SmsSender> = match &settings.sms {
+        Some(s) => Arc::new(
+            delivery::aliyun::AliyunSms::new(
+                delivery::aliyun::AliyunSettings {
+                    endpoint: s.endpoint.clone(),
+                    access_key_id: s.access_key_id.clone(),
+                    access_key_secret: s.access_key_secret.clone(),
+                    sign_name: s.sign_name.clone(),
+                    template_code: s.template_code.clone(),
+                },
+                clock.clone(),
+            )
+            .map_err(|e| anyhow::anyhow!("[sms]: {e}"))?,
+        ),
+        None => outbox.clone(),
+    };
+    let mailer: Arc<dyn app::ports::Mailer> = match &settings.smtp {
+        Some(m) => Arc::new(
+            delivery::smtp::SmtpMailer::new(&delivery::smtp::SmtpSettings {
+                host: m.host.clone(),
+                port: m.port,
+                security: match m.security.as_str() {
+                    "tls" => delivery::smtp::Security::Tls,
+                    "plain" => delivery::smtp::Security::Plain,
+                    "starttls" => delivery::smtp::Security::StartTls,
+                    other => bail!("[smtp] security must be starttls, tls or plain, not {other:?}"),
+                },
+                username: m.username.clone(),
+                password: m.password.clone(),
+                from: m.from.clone(),
+            })
+            .map_err(|e| anyhow::anyhow!("[smtp]: {e}"))?,
+        ),
+        None => outbox.clone(),
+    };
+    Ok((sms, mailer))
+}
+
 async fn serve(settings: Settings) -> anyhow::Result<()> {
-    if settings.mode == Mode::Production {
-        // The dev outbox would swallow verification codes; real SMS and SMTP adapters come with the
-        // notifications work, and until then production cannot deliver codes.
+    if settings.mode == Mode::Production && (settings.sms.is_none() || settings.smtp.is_none()) {
+        // The dev outbox would swallow verification codes and every notification.
         bail!(
-            "production mode needs a real SMS gateway and mail relay, which this build does not have yet; run in development mode"
+            "production mode needs a real SMS gateway ([sms]) and mail relay ([smtp]); configure both, or run in development mode"
         );
     }
     prepare_data_dir(&settings.data_dir)?;
@@ -190,6 +238,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let db = Db::connect(&settings.database_url()).await.context("cannot open the database")?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let outbox = Arc::new(DevOutbox::new(db.clone(), clock.clone()));
+    let (sms, mailer) = messengers(&settings, &outbox, &clock)?;
     let files = Arc::new(store::LocalFileStore::new(settings.data_dir.join("uploads")).context("upload directory")?);
     let policy = Policy {
         unpaid_order_ttl: time::Duration::minutes(settings.unpaid_order_ttl_minutes.into()),
@@ -204,8 +253,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         format!("http://{host}")
     });
     let channels = gateways::build(&settings, &base)?;
-    let app = App::new(Arc::new(db.clone()), files, outbox.clone(), outbox, clock, keys, policy)
-        .with_gateways(channels.gateways);
+    let app = App::new(Arc::new(db.clone()), files, sms, mailer, clock, keys, policy).with_gateways(channels.gateways);
 
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder().ok();
     let web_config = web::WebConfig {
@@ -223,7 +271,8 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         router = simulators.merge(router);
     }
 
-    let housekeeping = tokio::spawn(housekeeping(app));
+    let housekeeping = tokio::spawn(housekeeping(app.clone()));
+    let notifier = tokio::spawn(notifier(app));
     println!("sealdesk is running at http://{local}/ (data in {}; press Ctrl-C to stop)", settings.data_dir.display());
     tracing::info!(%local, mode = ?settings.mode, "listening");
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
@@ -231,6 +280,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         .await
         .context("server error")?;
     housekeeping.abort();
+    notifier.abort();
     db.close().await;
     tracing::info!("stopped");
     Ok(())
@@ -258,6 +308,17 @@ async fn housekeeping(app: App) {
         match app.purge_expired().await {
             Ok(removed) => tracing::debug!(removed, "housekeeping done"),
             Err(err) => tracing::warn!(error = %err, "housekeeping failed"),
+        }
+    }
+}
+
+/// Delivers queued SMS and email every few seconds (each event also tries at once).
+async fn notifier(app: App) {
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        tick.tick().await;
+        if let Err(err) = app.deliver_notifications().await {
+            tracing::warn!(error = %err, "notification delivery failed");
         }
     }
 }

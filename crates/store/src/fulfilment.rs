@@ -183,6 +183,7 @@ impl FulfilmentRepo for Db {
                 .await
                 .map_err(db_err)?;
         }
+        crate::notifications::insert_notifications(&mut tx, step.notify, step.now).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(true)
     }

@@ -11,6 +11,7 @@ mod db;
 mod documents;
 mod files;
 mod fulfilment;
+mod notifications;
 mod orders;
 mod outbox;
 mod payments;

@@ -3,9 +3,9 @@
 
 use app::StoreError;
 use app::clock::Clock;
-use app::ports::{DevMessage, DevOutboxRepo, Mailer, SmsSender};
+use app::ports::{DevMessage, DevOutboxRepo, Mail, Mailer, SmsSender};
 use async_trait::async_trait;
-use domain::{Email, Phone};
+use domain::Phone;
 use std::sync::Arc;
 use time::OffsetDateTime;
 
@@ -90,7 +90,7 @@ impl SmsSender for DevOutbox {
 
 #[async_trait]
 impl Mailer for DevOutbox {
-    async fn send_mail(&self, to: &Email, subject: &str, text: &str) -> Result<(), StoreError> {
-        self.db.record_message("email", to.as_str(), subject, text, self.clock.now()).await
+    async fn send_mail(&self, mail: &Mail) -> Result<(), StoreError> {
+        self.db.record_message("email", mail.to.as_str(), &mail.subject, &mail.text, self.clock.now()).await
     }
 }

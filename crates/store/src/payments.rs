@@ -3,7 +3,7 @@
 //! copies of one notification racing each other change the order exactly once.
 
 use app::StoreError;
-use app::ports::{FinanceAlert, NoticeLog, PaymentRecord, PaymentRepo, RefundRecord, Settlement};
+use app::ports::{FinanceAlert, NewNotification, NoticeLog, PaymentRecord, PaymentRepo, RefundRecord, Settlement};
 use async_trait::async_trait;
 use domain::payment::{PaymentStatus, RefundStatus, refund_request_no};
 use domain::{Actor, Money, OrderId, OrderStatus};
@@ -180,6 +180,7 @@ impl PaymentRepo for Db {
         payment_id: i64,
         trade_no: &str,
         reason: &str,
+        notify: &[NewNotification],
         now: OffsetDateTime,
     ) -> Result<Settlement, StoreError> {
         let mut tx = self.write_tx().await?;
@@ -230,6 +231,7 @@ impl PaymentRepo for Db {
                 now,
             )
             .await?;
+            crate::notifications::insert_notifications(&mut tx, notify, now).await?;
             tx.commit().await.map_err(db_err)?;
             return Ok(Settlement::Applied);
         }

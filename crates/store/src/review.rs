@@ -70,7 +70,7 @@ impl ReviewRepo for Db {
     }
 
     async fn decide_review(&self, decision: &ReviewDecision<'_>) -> Result<bool, StoreError> {
-        let ReviewDecision { id, from, to, staff, reason, pins, audit } = *decision;
+        let ReviewDecision { id, from, to, staff, reason, pins, audit, notify } = *decision;
         let mut tx = self.write_tx().await?;
         let moved = sqlx::query(
             "UPDATE orders SET status = $1, updated_at = $2, claimed_by = NULL, claimed_at = NULL
@@ -120,6 +120,7 @@ impl ReviewRepo for Db {
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
+        crate::notifications::insert_notifications(&mut tx, notify, audit.at).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(true)
     }

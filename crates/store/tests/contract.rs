@@ -71,6 +71,7 @@ contract!(
     a_review_decision_needs_the_claim_and_is_written_whole,
     a_payment_settles_once_and_a_late_one_owes_one_refund,
     nothing_ships_without_a_recorded_key_and_each_step_is_written_whole,
+    notifications_are_queued_once_and_leased_to_one_worker,
 );
 
 fn phone(n: u32) -> Phone {
@@ -687,6 +688,7 @@ async fn a_review_decision_needs_the_claim_and_is_written_whole(db: &Db) {
         reason: Some("审核通过"),
         pins: &pins,
         audit: &approve,
+        notify: &[],
     };
     assert!(!db.decide_review(&decision).await.unwrap(), "only the claim holder decides");
     assert!(
@@ -722,8 +724,8 @@ async fn a_payment_settles_once_and_a_late_one_owes_one_refund(db: &Db) {
         p,
         "one trade per order and channel"
     );
-    assert_eq!(db.settle_payment(p.id, "T1", "支付宝支付成功", T0).await.unwrap(), Settlement::Applied);
-    assert_eq!(db.settle_payment(p.id, "T1", "支付宝支付成功", T0).await.unwrap(), Settlement::AlreadySettled);
+    assert_eq!(db.settle_payment(p.id, "T1", "支付宝支付成功", &[], T0).await.unwrap(), Settlement::Applied);
+    assert_eq!(db.settle_payment(p.id, "T1", "支付宝支付成功", &[], T0).await.unwrap(), Settlement::AlreadySettled);
     assert_eq!(db.order(a, paid).await.unwrap().unwrap().status, OrderStatus::UnderReview);
     assert_eq!(db.payment_by_trade("SDP1A").await.unwrap().unwrap().status, PaymentStatus::Paid);
 
@@ -735,7 +737,7 @@ async fn a_payment_settles_once_and_a_late_one_owes_one_refund(db: &Db) {
             .await
             .unwrap()
     );
-    let Settlement::RefundOwed(refund) = db.settle_payment(q.id, "T2", "支付宝支付成功", T0).await.unwrap()
+    let Settlement::RefundOwed(refund) = db.settle_payment(q.id, "T2", "支付宝支付成功", &[], T0).await.unwrap()
     else {
         panic!("a payment for a cancelled order is owed back");
     };
@@ -743,7 +745,7 @@ async fn a_payment_settles_once_and_a_late_one_owes_one_refund(db: &Db) {
         (refund.out_request_no.as_str(), refund.amount, refund.status),
         ("SDP2AR1", total, RefundStatus::Pending)
     );
-    assert_eq!(db.settle_payment(q.id, "T2", "", T0).await.unwrap(), Settlement::AlreadySettled, "owed once");
+    assert_eq!(db.settle_payment(q.id, "T2", "", &[], T0).await.unwrap(), Settlement::AlreadySettled, "owed once");
     assert_eq!(db.pending_refunds().await.unwrap().len(), 1);
     assert!(db.finish_refund(refund.id, T0).await.unwrap());
     assert!(!db.finish_refund(refund.id, T0).await.unwrap());
@@ -781,6 +783,7 @@ async fn nothing_ships_without_a_recorded_key_and_each_step_is_written_whole(db:
         reason: "已发货",
         change: DispatchChange::Shipped { courier: "顺丰速运".into(), tracking_no: "SF1234567890".into() },
         audit: None,
+        notify: &[],
         now: T0,
     };
     assert!(!db.dispatch(&ship).await.unwrap(), "no key, no shipment");
@@ -794,4 +797,42 @@ async fn nothing_ships_without_a_recorded_key_and_each_step_is_written_whole(db:
     assert!(db.shipped_before(T0).await.unwrap().is_empty());
     assert_eq!(db.shipped_before(T0 + Duration::seconds(1)).await.unwrap(), vec![id]);
     assert!(db.fulfilment_queue().await.unwrap().is_empty(), "couriered orders leave the list once shipped");
+}
+
+async fn notifications_are_queued_once_and_leased_to_one_worker(db: &Db) {
+    use app::ports::{NewNotification, NotificationRepo};
+    let message = |n: usize| NewNotification {
+        dedupe_key: format!("order:{n}:paid:sms"),
+        channel: "sms".into(),
+        recipient: "13800138000".into(),
+        subject: String::new(),
+        body: format!("message {n}"),
+        html: None,
+    };
+    let batch: Vec<_> = (0..10).map(message).collect();
+    db.enqueue_notifications(&batch, T0).await.unwrap();
+    db.enqueue_notifications(&batch, T0).await.unwrap();
+    assert_eq!(db.notifications(100).await.unwrap().len(), 10, "one row per key");
+    // Two workers at once: disjoint leases.
+    let (a, b) = tokio::join!(
+        db.claim_notifications(T0, Duration::minutes(5), 6),
+        db.claim_notifications(T0, Duration::minutes(5), 6)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    let mut ids: Vec<i64> = a.iter().chain(&b).map(|m| m.id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), a.len() + b.len(), "no message leased twice");
+    assert_eq!(a.len() + b.len(), 10);
+    assert!(db.claim_notifications(T0, Duration::minutes(5), 10).await.unwrap().is_empty(), "all leased");
+    db.notification_sent(a[0].id, T0).await.unwrap();
+    db.notification_failed(a[1].id, "relay down", Some(T0 + Duration::minutes(1))).await.unwrap();
+    db.notification_failed(a[2].id, "gave up", None).await.unwrap();
+    // After the lease, what was neither sent nor given up is due again.
+    let later = db.claim_notifications(T0 + Duration::minutes(6), Duration::minutes(5), 20).await.unwrap();
+    assert_eq!(later.len(), 8, "{later:?}");
+    assert!(later.iter().all(|m| m.attempts == 2));
+    let statuses: Vec<String> = db.notifications(100).await.unwrap().into_iter().map(|m| m.status).collect();
+    assert_eq!(statuses.iter().filter(|s| *s == "sent").count(), 1);
+    assert_eq!(statuses.iter().filter(|s| *s == "failed").count(), 1);
 }
