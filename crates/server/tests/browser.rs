@@ -1,6 +1,8 @@
-//! The main journey in headless Chromium against the real binary on a real port: register with
-//! the code read from the dev outbox, log in, add an address through the cascading selects,
-//! change the password, log out and back in with the new one.
+//! The main journeys in headless Chromium against the real binary on a real port: register with
+//! the code read from the dev outbox, log in, addresses, password change; apply and pay through
+//! the Alipay simulator; and a company replacement paid through CPCN, rejected by a reviewer who
+//! enrolled TOTP on first login, fixed, resubmitted, approved, produced and handed over against
+//! the pickup code — with the messages in the dev outbox and every step in the audit log.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (the README's test command installs them).
 
@@ -290,7 +292,7 @@ async fn upload_everything(driver: &WebDriver, base: &str) -> WebDriverResult<()
 }
 
 #[tokio::test]
-async fn a_company_replacement_is_rejected_fixed_and_resubmitted() {
+async fn a_company_replacement_is_paid_rejected_fixed_approved_and_handed_over() {
     let data = tempfile::tempdir().unwrap();
     let profile = tempfile::tempdir().unwrap();
     let (_server, base) = start_server(data.path());
@@ -302,24 +304,37 @@ async fn a_company_replacement_is_rejected_fixed_and_resubmitted() {
     assert_no_plaintext(data.path());
 }
 
-/// Review is not built yet: the test moves the order as it will, straight in the database of the
-/// running server (a test-only adapter).
-async fn move_order(
-    data: &std::path::Path,
-    order: i64,
-    steps: &[(domain::OrderStatus, domain::OrderStatus, domain::Actor, Option<&str>)],
-) {
-    use app::ports::OrderRepo;
-    let db = store::Db::connect(&format!("sqlite://{}?mode=rwc", data.join("sealdesk.db").display())).await.unwrap();
+/// Creates a staff account with the CLI against the running server's data directory; returns
+/// its initial password.
+fn add_staff(data: &std::path::Path, username: &str, roles: &str) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_sealdesk"))
+        .args(["staff", "add", "--username", username, "--name", "沈审核", "--roles", roles, "--data-dir"])
+        .arg(data)
+        .env_remove("SEALDESK_DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    stdout.lines().find_map(|l| l.strip_prefix("initial password: ")).unwrap().trim().to_owned()
+}
+
+/// Logs a staff member in through /admin, enrolling the authenticator from the QR page's secret.
+async fn staff_login(driver: &WebDriver, base: &str, username: &str, password: &str) -> WebDriverResult<()> {
+    driver.goto(format!("{base}/admin/login")).await?;
+    fill(driver, "#username", username).await;
+    fill(driver, "#password", password).await;
+    driver.find(By::Css("[data-testid=admin-login] button[type=submit]")).await?.click().await?;
+    let secret = wait_for(driver, "[data-testid=totp-secret]", "").await;
+    assert!(driver.find(By::Css(".qr-code svg")).await.is_ok(), "the enrollment page shows a QR code");
     let now = app::clock::Clock::now(&app::clock::SystemClock);
-    for (from, to, actor, reason) in steps {
-        assert!(db.transition_order(domain::OrderId(order), *from, *to, *actor, *reason, now).await.unwrap());
-    }
-    db.close().await;
+    let code = app::App::totp_code(&secret, now).unwrap();
+    fill(driver, "#code", &code).await;
+    driver.find(By::Css("[data-testid=admin-totp] button[type=submit]")).await?.click().await?;
+    wait_for(driver, "h1", "工作台").await;
+    Ok(())
 }
 
 async fn rejection_journey(driver: &WebDriver, base: &str, data: &std::path::Path) -> WebDriverResult<()> {
-    use domain::{Actor, OrderStatus};
     register_and_login(driver, base, "13700137000", PASSWORD).await?;
     driver.goto(format!("{base}/apply")).await?;
     driver.find(By::Css("input[name=subject_kind][value=enterprise]")).await?.click().await?;
@@ -364,20 +379,21 @@ async fn rejection_journey(driver: &WebDriver, base: &str, data: &std::path::Pat
     driver.goto(format!("{base}/orders/{order}")).await?;
     wait_for(driver, "[data-testid=order-status]", "审核中").await;
 
-    move_order(
-        data,
-        order,
-        &[(
-            OrderStatus::UnderReview,
-            OrderStatus::Rejected,
-            Actor::Reviewer,
-            Some("营业执照照片不清晰，请重新拍摄上传"),
-        )],
-    )
-    .await;
+    // The reviewer, enrolled on first login, sends it back with a reason.
+    let password = add_staff(data, "shen.he", "reviewer,fulfilment");
+    staff_login(driver, base, "shen.he", &password).await?;
+    driver.find(By::LinkText("审核队列")).await?.click().await?;
+    wait_for(driver, "[data-testid=queue-item]", "企业补办").await;
+    driver.goto(format!("{base}/admin/orders/{order}")).await?;
+    wait_for(driver, "[data-testid=case-status]", "审核中").await;
+    driver.find(By::Css("input[name=reasons][value='营业执照照片不清晰']")).await?.click().await?;
+    fill(driver, "#note", "请重新拍摄上传").await;
+    driver.find(By::Css("[data-testid=reject-form] button[type=submit]")).await?.click().await?;
+    wait_for(driver, ".notice", "已退回申请人修改").await;
+
     driver.goto(format!("{base}/orders/{order}")).await?;
     wait_for(driver, "[data-testid=order-status]", "审核不通过").await;
-    wait_for(driver, "[data-testid=rejected]", "营业执照照片不清晰").await;
+    wait_for(driver, "[data-testid=rejected]", "营业执照照片不清晰；请重新拍摄上传").await;
 
     driver.find(By::LinkText("修改订单")).await?.click().await?;
     wait_for(driver, "h2", "企业信息").await;
@@ -392,6 +408,42 @@ async fn rejection_journey(driver: &WebDriver, base: &str, data: &std::path::Pat
     driver.find(By::Css("form[action$='/resubmit'] button")).await?.click().await?;
     wait_for(driver, ".notice", "已重新提交").await;
     wait_for(driver, "[data-testid=order-status]", "审核中").await;
+
+    // Approved, produced, readied for pickup, handed over against the code.
+    driver.goto(format!("{base}/admin/orders/{order}")).await?;
+    driver.find(By::Css("form[action$='/approve'] button")).await?.click().await?;
+    driver.accept_alert().await?;
+    wait_for(driver, ".notice", "已审核通过").await;
+    choose(driver, "#key_type", "main").await;
+    fill(driver, "#serial", "4A3F001B9C77").await;
+    fill(driver, "#valid_from", "2026-11-26").await;
+    fill(driver, "#valid_to", "2027-11-25").await;
+    driver.find(By::Css("[data-testid=key-form] button[type=submit]")).await?.click().await?;
+    wait_for(driver, ".notice", "制证信息已登记").await;
+    driver.find(By::Css("[data-testid=ready-form] button[type=submit]")).await?.click().await?;
+    wait_for(driver, ".notice", "已通知申请人到自提点领取").await;
+
+    driver.goto(format!("{base}/orders/{order}")).await?;
+    wait_for(driver, "[data-testid=order-status]", "待自提").await;
+    let code = driver.find(By::Css(".pickup-code")).await?.text().await?;
+    driver.goto(format!("{base}/admin/orders/{order}")).await?;
+    fill(driver, "#code", &code).await;
+    driver.find(By::Css("[data-testid=handover-form] button[type=submit]")).await?.click().await?;
+    wait_for(driver, ".notice", "已交付").await;
+    driver.goto(format!("{base}/orders/{order}")).await?;
+    wait_for(driver, "[data-testid=order-status]", "已完成").await;
+
+    // The messages the applicant got, in the dev outbox; every step in the audit log.
+    driver.goto(format!("{base}/dev/outbox")).await?;
+    wait_for(driver, "body", "审核未通过：营业执照照片不清晰").await;
+    wait_for(driver, "body", "已审核通过").await;
+    wait_for(driver, "body", &format!("取件码 {code}")).await;
+    let password = add_staff(data, "guan.li", "admin");
+    staff_login(driver, base, "guan.li", &password).await?;
+    driver.goto(format!("{base}/admin/audit")).await?;
+    for action in ["审核不通过", "审核通过", "登记制证", "通知自提", "交付", "领取订单"] {
+        wait_for(driver, "[data-testid=audit-log]", action).await;
+    }
     Ok(())
 }
 

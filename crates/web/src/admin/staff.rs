@@ -44,6 +44,11 @@ impl AuditPage {
             "order.approve" => "审核通过",
             "order.reject" => "审核不通过",
             "document.view" => "查看材料",
+            "order.key_recorded" => "登记制证",
+            "order.ship" => "发货",
+            "order.ready_for_pickup" => "通知自提",
+            "order.hand_over" => "交付",
+            "order.handover_refused" => "交付被拒（取件码不符）",
             other => other,
         }
     }
