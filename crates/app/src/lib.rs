@@ -11,6 +11,7 @@ pub mod clock;
 pub mod crypto;
 pub mod documents;
 pub mod error;
+pub mod finance;
 pub mod fulfilment;
 pub mod media;
 pub mod notifications;
@@ -51,6 +52,8 @@ pub struct Policy {
     pub reconcile_after: time::Duration,
     /// How long after shipping a courier order completes unless the applicant confirmed earlier.
     pub auto_complete_after: time::Duration,
+    /// Refunds above this amount need a second finance person's approval.
+    pub refund_approval_above: domain::Money,
 }
 
 impl Default for Policy {
@@ -65,6 +68,7 @@ impl Default for Policy {
             draft_retention: time::Duration::days(30),
             reconcile_after: time::Duration::minutes(5),
             auto_complete_after: time::Duration::days(10),
+            refund_approval_above: domain::Money::from_fen(50_000).unwrap_or(domain::Money::ZERO),
         }
     }
 }

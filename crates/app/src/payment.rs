@@ -291,8 +291,8 @@ impl App {
         Ok(settlement)
     }
 
-    async fn make_refund(&self, refund: &RefundRecord) -> Result<(), Error> {
-        if refund.status == RefundStatus::Done {
+    pub(crate) async fn make_refund(&self, refund: &RefundRecord) -> Result<(), Error> {
+        if refund.status != RefundStatus::Pending {
             return Ok(());
         }
         let channel = Channel::parse(&refund.channel).ok_or(Error::NotFound)?;

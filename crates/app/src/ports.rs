@@ -510,6 +510,7 @@ pub trait Store:
     + ReviewRepo
     + FulfilmentRepo
     + NotificationRepo
+    + InvoiceRepo
 {
     async fn ping(&self) -> Result<(), StoreError>;
     /// Removes expired sessions, old codes and old throttle records.
@@ -564,6 +565,8 @@ pub struct RefundRecord {
     pub amount: domain::Money,
     pub reason: String,
     pub status: domain::payment::RefundStatus,
+    /// Finance staff who asked for it (`None`: the system, for money after a cancel).
+    pub requested_by: Option<i64>,
 }
 
 /// What applying a confirmed payment did.
@@ -632,8 +635,25 @@ pub trait PaymentRepo: Send + Sync {
     async fn pending_payments_before(&self, before: OffsetDateTime) -> Result<Vec<PaymentRecord>, StoreError>;
     async fn pending_refunds(&self) -> Result<Vec<RefundRecord>, StoreError>;
     async fn refunds_of_order(&self, order: OrderId) -> Result<Vec<RefundRecord>, StoreError>;
-    /// In one transaction: the refund is done, its payment refunded, and a cancelled order
-    /// becomes 已退款 with its history row. `false` if it was done already.
+    /// A refund asked for by finance: pending, or awaiting a second person's approval. Fails with
+    /// `Duplicate` when the payment already has its refund.
+    async fn request_refund(
+        &self,
+        payment_id: i64,
+        reason: &str,
+        staff: i64,
+        needs_approval: bool,
+        now: OffsetDateTime,
+    ) -> Result<RefundRecord, StoreError>;
+    /// Awaiting approval → pending, by someone other than the requester; `false` otherwise.
+    async fn approve_refund(&self, refund_id: i64, staff: i64) -> Result<bool, StoreError>;
+    /// Refunds awaiting a second approval.
+    async fn refunds_awaiting_approval(&self) -> Result<Vec<RefundRecord>, StoreError>;
+    /// Sum and count of payments settled since `since`.
+    async fn payments_since(&self, since: OffsetDateTime) -> Result<(i64, i64), StoreError>;
+    /// In one transaction: the refund is done, its payment refunded, and the order (cancelled,
+    /// in review, rejected or in production) becomes 已退款 with its history row. `false` if it
+    /// was done already.
     async fn finish_refund(&self, refund_id: i64, now: OffsetDateTime) -> Result<bool, StoreError>;
     async fn log_notice(&self, notice: &NoticeLog) -> Result<(), StoreError>;
     /// Newest first.
@@ -867,4 +887,29 @@ pub trait NotificationRepo: Send + Sync {
     ) -> Result<(), StoreError>;
     /// Newest first (finance, tests).
     async fn notifications(&self, limit: i64) -> Result<Vec<NotificationRecord>, StoreError>;
+}
+
+/// An issued e-invoice; the PDF is encrypted in the file store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvoiceRecord {
+    pub order_id: OrderId,
+    pub invoice_no: String,
+    pub issued_by: Option<i64>,
+    pub issued_at: OffsetDateTime,
+    pub file_key: String,
+    pub wrapped_key: String,
+    pub sha256: String,
+    pub size: i64,
+    pub sent_count: i64,
+}
+
+#[async_trait]
+pub trait InvoiceRepo: Send + Sync {
+    /// Records (or replaces) the order's invoice.
+    async fn save_invoice(&self, invoice: &InvoiceRecord) -> Result<(), StoreError>;
+    async fn invoice(&self, order: OrderId) -> Result<Option<InvoiceRecord>, StoreError>;
+    /// Counts one more sending; returns the new count.
+    async fn invoice_sent(&self, order: OrderId) -> Result<i64, StoreError>;
+    /// Paid orders that asked for an invoice and have none yet, oldest first.
+    async fn invoice_queue(&self) -> Result<Vec<OrderRecord>, StoreError>;
 }

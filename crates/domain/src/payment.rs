@@ -17,6 +17,8 @@ named_enum! {
 named_enum! {
     /// Where a refund stands: recorded first, then confirmed by the gateway.
     pub enum RefundStatus {
+        /// Above the set amount: waits for a second finance person.
+        AwaitingApproval => ("awaiting_approval", "待复核"),
         Pending => ("pending", "退款处理中"),
         Done => ("done", "已退款"),
     }

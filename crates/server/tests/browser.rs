@@ -244,9 +244,11 @@ async fn apply_journey(driver: &WebDriver, base: &str) -> WebDriverResult<()> {
     wait_for(driver, "header", "支付宝收银台").await;
     wait_for(driver, ".amount", "200.00").await;
     driver.find(By::Css("form[action$='/fail'] button")).await?.click().await?;
+    wait_for(driver, "main", "付款失败（模拟）").await;
     driver.find(By::LinkText("返回商户")).await?.click().await?;
     wait_for(driver, "[data-testid=pay-result]", "支付失败").await;
     driver.find(By::LinkText("重新支付")).await?.click().await?;
+    wait_for(driver, "[data-testid=pay-form]", "选择支付方式").await;
     driver.find(By::Css("[data-testid=pay-form] button[type=submit]")).await?.click().await?;
     wait_for(driver, "header", "支付宝收银台").await;
     driver.find(By::Css("form[action$='/pay'] button")).await?.click().await?;
@@ -370,6 +372,7 @@ async fn rejection_journey(driver: &WebDriver, base: &str, data: &std::path::Pat
 
     // 去支付 → 中金支付 with a chosen bank.
     driver.find(By::Css("[data-testid=pay]")).await?.click().await?;
+    wait_for(driver, "[data-testid=pay-form]", "选择支付方式").await;
     driver.find(By::Css("input[name=method][value=cpcn_bank]")).await?.click().await?;
     choose(driver, "#bank_id", "105").await;
     driver.find(By::Css("[data-testid=pay-form] button[type=submit]")).await?.click().await?;

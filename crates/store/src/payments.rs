@@ -62,10 +62,11 @@ struct RefundRow {
     amount_fen: i64,
     reason: String,
     status: String,
+    requested_by: Option<i64>,
 }
 
 const SELECT_REFUND: &str = "SELECT r.id, r.payment_id, p.order_id, p.channel, p.out_trade_no, r.out_request_no,
-        r.amount_fen, r.reason, r.status
+        r.amount_fen, r.reason, r.status, r.requested_by
      FROM refunds r JOIN payments p ON p.id = r.payment_id";
 
 impl TryFrom<RefundRow> for RefundRecord {
@@ -83,6 +84,7 @@ impl TryFrom<RefundRow> for RefundRecord {
             reason: r.reason,
             status: RefundStatus::parse(&r.status)
                 .ok_or_else(|| StoreError::Other(format!("unknown refund status {}", r.status)))?,
+            requested_by: r.requested_by,
         })
     }
 }
@@ -321,6 +323,78 @@ impl PaymentRepo for Db {
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
+    async fn request_refund(
+        &self,
+        payment_id: i64,
+        reason: &str,
+        staff: i64,
+        needs_approval: bool,
+        now: OffsetDateTime,
+    ) -> Result<RefundRecord, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let payment: PaymentRow = sqlx::query_as(&format!("{SELECT_PAYMENT} WHERE id = $1"))
+            .bind(payment_id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let status = if needs_approval { RefundStatus::AwaitingApproval } else { RefundStatus::Pending };
+        sqlx::query(
+            "INSERT INTO refunds (payment_id, out_request_no, amount_fen, reason, status, created_at, requested_by)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(payment_id)
+        .bind(refund_request_no(&payment.out_trade_no))
+        .bind(payment.amount_fen)
+        .bind(reason.to_owned())
+        .bind(status.as_str())
+        .bind(ts(now))
+        .bind(staff)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let refund: RefundRow = sqlx::query_as(&format!("{SELECT_REFUND} WHERE r.payment_id = $1"))
+            .bind(payment_id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        refund.try_into()
+    }
+
+    async fn approve_refund(&self, refund_id: i64, staff: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE refunds SET status = $1, approved_by = $2
+             WHERE id = $3 AND status = $4 AND (requested_by IS NULL OR requested_by <> $2)",
+        )
+        .bind(RefundStatus::Pending.as_str())
+        .bind(staff)
+        .bind(refund_id)
+        .bind(RefundStatus::AwaitingApproval.as_str())
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn refunds_awaiting_approval(&self) -> Result<Vec<RefundRecord>, StoreError> {
+        let rows: Vec<RefundRow> = sqlx::query_as(&format!("{SELECT_REFUND} WHERE r.status = $1 ORDER BY r.id"))
+            .bind(RefundStatus::AwaitingApproval.as_str())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    async fn payments_since(&self, since: OffsetDateTime) -> Result<(i64, i64), StoreError> {
+        let (sum, count): (Option<i64>, i64) =
+            sqlx::query_as("SELECT CAST(SUM(amount_fen) AS BIGINT), COUNT(*) FROM payments WHERE paid_at >= $1")
+                .bind(ts(since))
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db_err)?;
+        Ok((sum.unwrap_or(0), count))
+    }
+
     async fn finish_refund(&self, refund_id: i64, now: OffsetDateTime) -> Result<bool, StoreError> {
         let mut tx = self.write_tx().await?;
         let done = sqlx::query("UPDATE refunds SET status = $1, done_at = $2 WHERE id = $3 AND status = $4")
@@ -348,18 +422,45 @@ impl PaymentRepo for Db {
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
-        let moved = sqlx::query("UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4")
-            .bind(OrderStatus::Refunded.as_str())
-            .bind(ts(now))
-            .bind(order_id)
-            .bind(OrderStatus::Cancelled.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        if moved.rows_affected() == 1 {
-            let reason = "订单取消后到账的款项已原路退回";
-            insert_event(&mut tx, order_id, OrderStatus::Cancelled, OrderStatus::Refunded, Actor::System, reason, now)
-                .await?;
+        let (status, requested_by): (String, Option<i64>) =
+            sqlx::query_as("SELECT o.status, r.requested_by FROM orders o JOIN refunds r ON r.id = $2 WHERE o.id = $1")
+                .bind(order_id)
+                .bind(refund_id)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        let from = OrderStatus::parse(&status).unwrap_or(OrderStatus::Completed);
+        // Only an order the money still belongs to moves (a second payment refunded from an
+        // order paid another way leaves the order as it is).
+        let refundable = matches!(
+            from,
+            OrderStatus::Cancelled | OrderStatus::UnderReview | OrderStatus::Rejected | OrderStatus::Processing
+        );
+        let paid_elsewhere: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM payments WHERE order_id = $1 AND status = $2 AND id <> $3")
+                .bind(order_id)
+                .bind(PaymentStatus::Paid.as_str())
+                .bind(payment_id)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        if refundable && paid_elsewhere == 0 {
+            let moved = sqlx::query("UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4")
+                .bind(OrderStatus::Refunded.as_str())
+                .bind(ts(now))
+                .bind(order_id)
+                .bind(from.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            if moved.rows_affected() == 1 {
+                let (actor, reason) = if from == OrderStatus::Cancelled {
+                    (Actor::System, "订单取消后到账的款项已原路退回")
+                } else {
+                    (if requested_by.is_some() { Actor::Finance } else { Actor::System }, "款项已原路退回")
+                };
+                insert_event(&mut tx, order_id, from, OrderStatus::Refunded, actor, reason, now).await?;
+            }
         }
         tx.commit().await.map_err(db_err)?;
         Ok(true)

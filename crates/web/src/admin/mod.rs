@@ -3,6 +3,7 @@
 //! table, so a route without an entry cannot exist, and the gate in front of each route denies
 //! everyone the entry does not name.
 
+mod finance;
 mod fulfilment;
 mod review;
 mod session;
@@ -58,6 +59,7 @@ fn route(method: Method, path: &'static str, access: Access, handler: MethodRout
 const REVIEW: Access = Access::Roles(&[Role::Reviewer]);
 const CASE: Access = Access::Roles(&[Role::Reviewer, Role::Fulfilment]);
 const FULFIL: Access = Access::Roles(&[Role::Fulfilment]);
+const MONEY: Access = Access::Roles(&[Role::Finance]);
 const ADMIN: Access = Access::Roles(&[Role::Admin]);
 
 /// The role × route policy: every back-office route, and who may use it.
@@ -81,6 +83,18 @@ pub fn routes() -> Vec<AdminRoute> {
         route(M::POST, "/admin/orders/{id}/ready", FULFIL, post(fulfilment::ready)),
         route(M::POST, "/admin/orders/{id}/hand-over", FULFIL, post(fulfilment::hand_over)),
         route(M::GET, "/admin/orders/{id}/packing-list", FULFIL, get(fulfilment::packing)),
+        route(M::GET, "/admin/finance", MONEY, get(finance::desk)),
+        route(M::GET, "/admin/finance/orders/{id}", MONEY, get(finance::order)),
+        route(M::POST, "/admin/finance/orders/{id}/refund", MONEY, post(finance::refund)),
+        route(M::POST, "/admin/finance/refunds/{id}/approve", MONEY, post(finance::approve_refund)),
+        route(
+            M::POST,
+            "/admin/finance/orders/{id}/invoice",
+            MONEY,
+            post(finance::issue_invoice)
+                .layer(axum::extract::DefaultBodyLimit::max(domain::document::MAX_UPLOAD_BYTES + 64 * 1024)),
+        ),
+        route(M::POST, "/admin/finance/orders/{id}/invoice/resend", MONEY, post(finance::resend_invoice)),
         route(M::GET, "/admin/staff", ADMIN, get(staff::list)),
         route(M::POST, "/admin/staff", ADMIN, post(staff::create)),
         route(M::GET, "/admin/audit", ADMIN, get(staff::audit)),
@@ -163,6 +177,10 @@ impl AdminLayout {
                 "shipped" => "已发货，申请人会收到快递单号。",
                 "ready" => "已通知申请人到自提点领取，取件码已发送。",
                 "handed_over" => "已交付，订单完成。",
+                "refunded" => "退款已提交，款项将原路退回。",
+                "refund_awaiting" => "退款金额较大，已提交另一位财务人员复核。",
+                "invoice_issued" => "发票已开具并发送给申请人。",
+                "invoice_sent" => "发票已重新发送。",
                 _ => return None,
             })
         });

@@ -24,6 +24,7 @@ pub fn router() -> Router<AppState> {
         .route("/orders/{id}/cancel", post(cancel))
         .route("/orders/{id}/resubmit", post(resubmit))
         .route("/orders/{id}/confirm-receipt", post(confirm_receipt))
+        .route("/orders/{id}/invoice", get(invoice))
 }
 
 /// Tabs of the list, in the manual's order.
@@ -91,6 +92,7 @@ struct DetailPage {
     payments: Vec<PaymentRecord>,
     refunds: Vec<RefundRecord>,
     delivery: app::fulfilment::DeliveryView,
+    invoice_no: Option<String>,
 }
 
 impl DetailPage {
@@ -157,10 +159,14 @@ async fn detail(
         Ok(found) => found,
         Err(err) => return failure(&state, &err),
     };
-    match state.app.delivery_view(&user, id).await {
-        Ok(delivery) => {
+    let delivery = match state.app.delivery_view(&user, id).await {
+        Ok(delivery) => delivery,
+        Err(err) => return failure(&state, &err),
+    };
+    match state.app.invoice_no(&user, id).await {
+        Ok(invoice_no) => {
             let layout = Layout::new(&state, &visitor, "订单详情", Nav::Orders).with_notice(q.notice.as_deref());
-            render(StatusCode::OK, &DetailPage { layout, view, application, payments, refunds, delivery })
+            render(StatusCode::OK, &DetailPage { layout, view, application, payments, refunds, delivery, invoice_no })
         }
         Err(err) => failure(&state, &err),
     }
@@ -190,6 +196,24 @@ async fn confirm_receipt(
     let Ok(id) = id.parse().map(OrderId) else { return failure(&state, &app::Error::NotFound) };
     match state.app.confirm_receipt(&user, id).await {
         Ok(_) => see_other(&format!("/orders/{}?notice=receipt_confirmed", id.0)),
+        Err(err) => failure(&state, &err),
+    }
+}
+
+/// The order's e-invoice PDF, for its owner.
+async fn invoice(State(state): State<AppState>, PageUser(user, _): PageUser, Path(id): Path<String>) -> Response {
+    use axum::response::IntoResponse;
+    let Ok(id) = id.parse().map(OrderId) else { return failure(&state, &app::Error::NotFound) };
+    match state.app.download_invoice(&user, id).await {
+        Ok((number, pdf)) => (
+            StatusCode::OK,
+            [
+                (axum::http::header::CONTENT_TYPE, "application/pdf".to_owned()),
+                (axum::http::header::CONTENT_DISPOSITION, format!("attachment; filename=\"invoice-{number}.pdf\"")),
+            ],
+            pdf,
+        )
+            .into_response(),
         Err(err) => failure(&state, &err),
     }
 }

@@ -59,15 +59,25 @@ impl TestApp {
     }
 
     pub async fn with_config(tweak: impl FnOnce(&mut WebConfig)) -> Self {
-        Self::build(TestDb::sqlite().await, tweak, None).await
+        Self::build(TestDb::sqlite().await, tweak, None, Policy::default()).await
     }
 
     /// An app that pays through the simulators, which retry notifications on `schedule`.
     pub async fn paying(db: TestDb, schedule: &[std::time::Duration]) -> Self {
-        Self::build(db, |_| {}, Some(schedule)).await
+        Self::build(db, |_| {}, Some(schedule), Policy::default()).await
     }
 
-    async fn build(db: TestDb, tweak: impl FnOnce(&mut WebConfig), schedule: Option<&[std::time::Duration]>) -> Self {
+    /// Paying through the simulators, under `policy`.
+    pub async fn paying_with(db: TestDb, schedule: &[std::time::Duration], policy: Policy) -> Self {
+        Self::build(db, |_| {}, Some(schedule), policy).await
+    }
+
+    async fn build(
+        db: TestDb,
+        tweak: impl FnOnce(&mut WebConfig),
+        schedule: Option<&[std::time::Duration]>,
+        policy: Policy,
+    ) -> Self {
         let clock = Arc::new(ManualClock::new(datetime!(2026-11-25 02:00 UTC)));
         let outbox = Arc::new(DevOutbox::new(db.db.clone(), clock.clone()));
         let uploads = tempfile::tempdir().unwrap();
@@ -79,7 +89,7 @@ impl TestApp {
             outbox,
             clock.clone(),
             Keys::new(vec![42; 32]).unwrap(),
-            Policy::default(),
+            policy,
         );
         let mut config = WebConfig { dev_mode: true, trust_forwarded_for: true, ..WebConfig::default() };
         tweak(&mut config);

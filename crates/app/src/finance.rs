@@ -1,0 +1,256 @@
+//! 财务: payments and notifications per order, refunds (above a set amount a second finance
+//! person approves), and e-invoices — the queue of orders to invoice, issuing one (number + PDF,
+//! encrypted like every upload), emailing it, resending on request; applicants download theirs.
+
+use domain::payment::{PaymentStatus, RefundStatus};
+use domain::staff::Role;
+use domain::{Actor, Money, OrderEvent, OrderId, order_status};
+use sha2::{Digest, Sha256};
+
+use crate::media::sanitize;
+use crate::notifications::Tell;
+use crate::ports::{FinanceAlert, InvoiceRecord, NoticeLog, OrderRecord, PaymentRecord, RefundRecord};
+use crate::sessions::CurrentUser;
+use crate::staff::CurrentStaff;
+use crate::{App, Error, StoreError};
+
+/// The finance desk.
+#[derive(Debug, Clone)]
+pub struct FinanceDesk {
+    pub invoice_queue: Vec<OrderRecord>,
+    pub refunds_awaiting: Vec<RefundRecord>,
+    pub alerts: Vec<FinanceAlert>,
+    /// Settled today (China time).
+    pub today_total: Money,
+    pub today_count: i64,
+}
+
+/// Everything finance sees about one order.
+#[derive(Debug, Clone)]
+pub struct FinanceCase {
+    pub order: OrderRecord,
+    pub payments: Vec<PaymentRecord>,
+    pub notices: Vec<NoticeLog>,
+    pub refunds: Vec<RefundRecord>,
+    pub invoice: Option<InvoiceRecord>,
+    /// Whether a refund may be asked for now.
+    pub refundable: bool,
+}
+
+impl App {
+    pub async fn finance_desk(&self, staff: &CurrentStaff) -> Result<FinanceDesk, Error> {
+        staff.require(&[Role::Finance])?;
+        let now = self.clock.now().to_offset(crate::applications::CST);
+        let midnight = now.replace_time(time::Time::MIDNIGHT);
+        let (fen, count) = self.store.payments_since(midnight).await?;
+        Ok(FinanceDesk {
+            invoice_queue: self.store.invoice_queue().await?,
+            refunds_awaiting: self.store.refunds_awaiting_approval().await?,
+            alerts: self.store.finance_alerts(50).await?,
+            today_total: Money::from_fen(fen).unwrap_or(Money::ZERO),
+            today_count: count,
+        })
+    }
+
+    pub async fn finance_case(&self, staff: &CurrentStaff, id: OrderId) -> Result<FinanceCase, Error> {
+        staff.require(&[Role::Finance])?;
+        let order = self.store.order_by_id(id).await?.ok_or(Error::NotFound)?;
+        let payments = self.store.payments_of_order(id).await?;
+        let mut notices = Vec::new();
+        for p in &payments {
+            notices.extend(self.store.notices(Some(&p.out_trade_no), 50).await?);
+        }
+        let refunds = self.store.refunds_of_order(id).await?;
+        let refundable = refunds.is_empty()
+            && payments.iter().any(|p| p.status == PaymentStatus::Paid)
+            && order_status::transition(order.status, OrderEvent::Refund, Actor::Finance).is_ok();
+        Ok(FinanceCase { invoice: self.store.invoice(id).await?, order, payments, notices, refunds, refundable })
+    }
+
+    /// Refunds a paid order (abandoned after rejection, or cancelled by agreement before
+    /// production). Above `Policy::refund_approval_above` a second finance person approves.
+    pub async fn request_refund(&self, staff: &CurrentStaff, id: OrderId, reason: &str) -> Result<RefundRecord, Error> {
+        let case = self.finance_case(staff, id).await?;
+        let reason = reason.trim();
+        if reason.chars().count() < 2 {
+            return Err(Error::field("reason", "reason_required", "请填写退款原因"));
+        }
+        if !case.refundable {
+            return Err(Error::Conflict {
+                code: "not_refundable",
+                message: "该订单当前不能退款（未支付、已退款或已发货）".into(),
+            });
+        }
+        let payment = case.payments.iter().find(|p| p.status == PaymentStatus::Paid).ok_or(Error::NotFound)?;
+        let needs_approval = payment.amount > self.policy.refund_approval_above;
+        let refund =
+            match self.store.request_refund(payment.id, reason, staff.id, needs_approval, self.clock.now()).await {
+                Ok(refund) => refund,
+                Err(StoreError::Duplicate(_)) => {
+                    return Err(Error::Conflict {
+                        code: "refund_exists", message: "该笔付款已有退款申请".into()
+                    });
+                }
+                Err(err) => return Err(err.into()),
+            };
+        let detail =
+            format!("{} 元：{reason}{}", payment.amount.to_yuan(), if needs_approval { "（待复核）" } else { "" });
+        self.audit(Some(staff.id), "refund.request", Some(id), &detail).await?;
+        if !needs_approval {
+            self.refund_now(&refund).await?;
+        }
+        Ok(refund)
+    }
+
+    /// The second person's approval of a large refund; then the money goes back.
+    pub async fn approve_refund(&self, staff: &CurrentStaff, refund_id: i64) -> Result<(), Error> {
+        staff.require(&[Role::Finance])?;
+        let refund = self
+            .store
+            .refunds_awaiting_approval()
+            .await?
+            .into_iter()
+            .find(|r| r.id == refund_id)
+            .ok_or(Error::NotFound)?;
+        if refund.requested_by == Some(staff.id) || !self.store.approve_refund(refund_id, staff.id).await? {
+            return Err(Error::Conflict {
+                code: "second_approver_required",
+                message: "大额退款需由另一位财务人员复核".into(),
+            });
+        }
+        self.audit(Some(staff.id), "refund.approve", Some(refund.order_id), &format!("{} 元", refund.amount.to_yuan()))
+            .await?;
+        self.refund_now(&RefundRecord { status: RefundStatus::Pending, ..refund }).await
+    }
+
+    async fn refund_now(&self, refund: &RefundRecord) -> Result<(), Error> {
+        // A gateway that cannot be reached leaves the refund pending; the reconciliation job retries.
+        match self.make_refund(refund).await {
+            Ok(()) => {
+                if let Some(order) = self.store.order_by_id(refund.order_id).await? {
+                    let sms = format!(
+                        "【电子签章】您的订单 {} 已退款 {} 元，款项将原路退回。",
+                        order.order.order_no,
+                        refund.amount.to_yuan()
+                    );
+                    let text = format!(
+                        "您的订单已退款 {} 元，款项将按原支付方式退回。原因：{}",
+                        refund.amount.to_yuan(),
+                        refund.reason
+                    );
+                    let tell = Tell {
+                        key: format!("order:{}:refunded", order.id.0),
+                        sms: &sms,
+                        subject: "【电子签章】退款通知",
+                        text: &text,
+                    };
+                    let messages = self.applicant_messages(&order, &tell).await?;
+                    self.store.enqueue_notifications(&messages, self.clock.now()).await?;
+                    self.deliver_now().await;
+                }
+                Ok(())
+            }
+            Err(Error::Unavailable { .. }) => Ok(()),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// 开票: the invoice number and the e-invoice PDF; the applicant is emailed.
+    pub async fn issue_invoice(
+        &self,
+        staff: &CurrentStaff,
+        id: OrderId,
+        invoice_no: &str,
+        pdf: Vec<u8>,
+    ) -> Result<(), Error> {
+        staff.require(&[Role::Finance])?;
+        let order = self.store.order_by_id(id).await?.ok_or(Error::NotFound)?;
+        if order.order.invoice.is_none() {
+            return Err(Error::Conflict { code: "no_invoice_requested", message: "该订单未申请发票".into() });
+        }
+        let invoice_no = invoice_no.trim();
+        if !(8..=20).contains(&invoice_no.len()) || !invoice_no.chars().all(|c| c.is_ascii_digit()) {
+            return Err(Error::field("invoice_no", "invoice_no_invalid", "请填写 8–20 位数字的发票号码"));
+        }
+        let clean = tokio::task::spawn_blocking(move || sanitize(&pdf, true))
+            .await
+            .map_err(|e| StoreError::Other(format!("sanitising task failed: {e}")))?
+            .map_err(|e| Error::field("file", e.code(), "请上传电子发票 PDF 文件"))?;
+        if clean.content_type != "application/pdf" {
+            return Err(Error::field("file", "invoice_not_pdf", "请上传电子发票 PDF 文件"));
+        }
+        let file_key = format!("{}.bin", uuid::Uuid::new_v4().simple());
+        let (blob, wrapped_key) = self.keys.seal_blob(&file_key, &clean.bytes)?;
+        self.files.put(&file_key, blob).await?;
+        let record = InvoiceRecord {
+            order_id: id,
+            invoice_no: invoice_no.to_owned(),
+            issued_by: Some(staff.id),
+            issued_at: self.clock.now(),
+            file_key,
+            wrapped_key,
+            sha256: hex::encode(Sha256::digest(&clean.bytes)),
+            size: i64::try_from(clean.bytes.len()).unwrap_or(i64::MAX),
+            sent_count: 0,
+        };
+        self.store.save_invoice(&record).await?;
+        self.audit(Some(staff.id), "invoice.issue", Some(id), invoice_no).await?;
+        self.send_invoice(&order).await
+    }
+
+    /// Sends the invoice email again (resend on request).
+    pub async fn resend_invoice(&self, staff: &CurrentStaff, id: OrderId) -> Result<(), Error> {
+        staff.require(&[Role::Finance])?;
+        let order = self.store.order_by_id(id).await?.ok_or(Error::NotFound)?;
+        self.store.invoice(id).await?.ok_or(Error::NotFound)?;
+        self.audit(Some(staff.id), "invoice.resend", Some(id), "").await?;
+        self.send_invoice(&order).await
+    }
+
+    async fn send_invoice(&self, order: &OrderRecord) -> Result<(), Error> {
+        let count = self.store.invoice_sent(order.id).await?;
+        let invoice = self.store.invoice(order.id).await?.ok_or(Error::NotFound)?;
+        let sms = format!(
+            "【电子签章】您的订单 {} 的电子发票已开具（发票号码 {}），请登录“我的订单”下载。",
+            order.order.order_no, invoice.invoice_no
+        );
+        let text = format!(
+            "您的电子发票已开具，发票号码 {}。请登录系统，在“我的订单”中打开该订单下载发票 PDF。",
+            invoice.invoice_no
+        );
+        let mut messages = self
+            .applicant_messages(
+                order,
+                &Tell {
+                    key: format!("order:{}:invoice:{count}", order.id.0),
+                    sms: &sms,
+                    subject: "【电子签章】电子发票已开具",
+                    text: &text,
+                },
+            )
+            .await?;
+        // The invoice goes to the address given for it, when there is one.
+        if let Some(email) = order.order.invoice.as_ref().and_then(|i| i.email.clone()) {
+            for m in messages.iter_mut().filter(|m| m.channel == "email") {
+                m.recipient.clone_from(&email);
+            }
+        }
+        self.store.enqueue_notifications(&messages, self.clock.now()).await?;
+        self.deliver_now().await;
+        Ok(())
+    }
+
+    /// The invoice of the user's order, if issued: (invoice number, PDF bytes).
+    pub async fn download_invoice(&self, user: &CurrentUser, id: OrderId) -> Result<(String, Vec<u8>), Error> {
+        self.order(user, id).await?;
+        let invoice = self.store.invoice(id).await?.ok_or(Error::NotFound)?;
+        let blob = self.files.get(&invoice.file_key).await?;
+        Ok((invoice.invoice_no, self.keys.open_blob(&invoice.file_key, &blob, &invoice.wrapped_key)?))
+    }
+
+    /// The invoice number of the user's order, if issued.
+    pub async fn invoice_no(&self, user: &CurrentUser, id: OrderId) -> Result<Option<String>, Error> {
+        self.order(user, id).await?;
+        Ok(self.store.invoice(id).await?.map(|i| i.invoice_no))
+    }
+}

@@ -1,0 +1,151 @@
+//! 财务 pages: the desk (invoices to issue, refunds to approve, alerts, today's takings), one
+//! order's money (payments, notifications, refunds, invoice) and the actions on it.
+
+use app::finance::{FinanceCase, FinanceDesk};
+use askama::Template;
+use axum::Form;
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use domain::OrderId;
+use serde::Deserialize;
+
+use super::{AdminLayout, Staff, failure};
+use crate::AppState;
+use crate::pages::{NoticeQuery, local_time, render};
+
+#[derive(Template)]
+#[template(path = "admin/finance.html")]
+struct DeskPage {
+    layout: AdminLayout,
+    desk: FinanceDesk,
+}
+
+impl DeskPage {
+    fn when(t: &time::OffsetDateTime) -> String {
+        local_time(*t)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/finance_order.html")]
+struct CasePage {
+    layout: AdminLayout,
+    case: FinanceCase,
+}
+
+impl CasePage {
+    fn when(t: &time::OffsetDateTime) -> String {
+        local_time(*t)
+    }
+
+    fn paid_at(p: &app::ports::PaymentRecord) -> String {
+        p.paid_at.map(local_time).unwrap_or_default()
+    }
+}
+
+fn parse_id(id: &str) -> Option<OrderId> {
+    id.parse().ok().map(OrderId)
+}
+
+fn to_case(id: OrderId, notice: &str) -> Response {
+    Redirect::to(&format!("/admin/finance/orders/{}?notice={notice}", id.0)).into_response()
+}
+
+fn invalid(err: app::Error) -> Response {
+    match err {
+        app::Error::Validation(errors) => {
+            let message = errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("；");
+            failure(&app::Error::Conflict { code: "validation_failed", message })
+        }
+        other => failure(&other),
+    }
+}
+
+pub async fn desk(State(state): State<AppState>, Staff(staff, visitor): Staff) -> Response {
+    match state.app.finance_desk(&staff).await {
+        Ok(desk) => {
+            let layout = AdminLayout::new("财务", &visitor, Some(&staff));
+            render(StatusCode::OK, &DeskPage { layout, desk })
+        }
+        Err(err) => failure(&err),
+    }
+}
+
+pub async fn order(
+    State(state): State<AppState>,
+    Staff(staff, visitor): Staff,
+    Path(id): Path<String>,
+    Query(q): Query<NoticeQuery>,
+) -> Response {
+    let Some(id) = parse_id(&id) else { return failure(&app::Error::NotFound) };
+    match state.app.finance_case(&staff, id).await {
+        Ok(case) => {
+            let layout = AdminLayout::new("订单财务", &visitor, Some(&staff)).with_notice(q.notice.as_deref());
+            render(StatusCode::OK, &CasePage { layout, case })
+        }
+        Err(err) => failure(&err),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct RefundForm {
+    reason: String,
+}
+
+pub async fn refund(
+    State(state): State<AppState>,
+    Staff(staff, _): Staff,
+    Path(id): Path<String>,
+    Form(form): Form<RefundForm>,
+) -> Response {
+    let Some(id) = parse_id(&id) else { return failure(&app::Error::NotFound) };
+    match state.app.request_refund(&staff, id, &form.reason).await {
+        Ok(refund) if refund.status == domain::payment::RefundStatus::AwaitingApproval => {
+            to_case(id, "refund_awaiting")
+        }
+        Ok(_) => to_case(id, "refunded"),
+        Err(err) => invalid(err),
+    }
+}
+
+pub async fn approve_refund(State(state): State<AppState>, Staff(staff, _): Staff, Path(id): Path<String>) -> Response {
+    let Ok(id) = id.parse::<i64>() else { return failure(&app::Error::NotFound) };
+    match state.app.approve_refund(&staff, id).await {
+        Ok(()) => Redirect::to("/admin/finance?notice=refunded").into_response(),
+        Err(err) => invalid(err),
+    }
+}
+
+pub async fn issue_invoice(
+    State(state): State<AppState>,
+    Staff(staff, _): Staff,
+    Path(id): Path<String>,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Response {
+    let Some(id) = parse_id(&id) else { return failure(&app::Error::NotFound) };
+    let (mut number, mut file) = (String::new(), Vec::new());
+    if let Ok(mut multipart) = multipart {
+        while let Ok(Some(field)) = multipart.next_field().await {
+            match field.name() {
+                Some("invoice_no") => number = field.text().await.unwrap_or_default(),
+                Some("file") => file = field.bytes().await.map(|b| b.to_vec()).unwrap_or_default(),
+                _ => {}
+            }
+        }
+    }
+    match state.app.issue_invoice(&staff, id, &number, file).await {
+        Ok(()) => to_case(id, "invoice_issued"),
+        Err(err) => invalid(err),
+    }
+}
+
+pub async fn resend_invoice(State(state): State<AppState>, Staff(staff, _): Staff, Path(id): Path<String>) -> Response {
+    let Some(id) = parse_id(&id) else { return failure(&app::Error::NotFound) };
+    match state.app.resend_invoice(&staff, id).await {
+        Ok(()) => to_case(id, "invoice_sent"),
+        Err(err) => invalid(err),
+    }
+}

@@ -1,0 +1,165 @@
+//! 财务 over HTTP: e-invoices issued, emailed, resent and downloaded by their owner only; refunds
+//! of paid orders through the gateway, with a second person's approval above the set amount.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::time::Duration as StdDuration;
+
+use app::ports::{DevOutboxRepo, OrderRepo};
+use axum::http::{Method, StatusCode};
+use serde_json::json;
+use support::{Client, TestApp, complete_application, resident_id};
+
+const PDF: &[u8] = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
+
+/// A paid (审核中) order that asked for an e-invoice by email.
+async fn paid_order_with_invoice(app: &TestApp, phone: &str, n: u32) -> (Client, i64) {
+    let mut c = app.user(phone).await;
+    let application = complete_application(&mut c, "personal", &resident_id(n)).await;
+    let body = json!({
+        "delivery": "pickup", "pickup_point_id": 1,
+        "invoice_kind": "normal", "invoice_title": "李雷", "invoice_delivery": "email", "invoice_email": "lilei@example.com"
+    });
+    let reply = c.order(application, &format!("finance-order-{n:04}"), body).await;
+    reply.assert_status(StatusCode::CREATED);
+    let id = reply.json()["id"].as_i64().unwrap();
+    assert!(
+        app.db
+            .db
+            .transition_order(
+                domain::OrderId(id),
+                domain::OrderStatus::PendingPayment,
+                domain::OrderStatus::UnderReview,
+                domain::Actor::PaymentGateway,
+                None,
+                app.clock_now()
+            )
+            .await
+            .unwrap()
+    );
+    (c, id)
+}
+
+/// A multipart form post with the CSRF token as the first field.
+async fn post_invoice(c: &mut Client, order: i64, number: &str, file: &[u8]) -> support::Reply {
+    let token = c.csrf().await;
+    let boundary = "finance-test-boundary";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{token}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"invoice_no\"\r\n\r\n{number}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"invoice.pdf\"\r\nContent-Type: application/pdf\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(file);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let content_type = format!("multipart/form-data; boundary={boundary}");
+    c.send_raw(
+        Method::POST,
+        &format!("/admin/finance/orders/{order}/invoice"),
+        body,
+        &[("content-type", &content_type)],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn an_e_invoice_is_issued_emailed_resent_and_downloaded_by_its_owner_only() {
+    let app = TestApp::new().await;
+    let (mut applicant, order) = paid_order_with_invoice(&app, "13800138120", 120).await;
+    let mut finance = app.staff("cai.wu", "finance", None).await;
+    let desk = finance.get("/admin/finance").await;
+    assert!(desk.body.contains("待开票（1）") && desk.body.contains(&format!("/admin/finance/orders/{order}")));
+    assert!(applicant.get(&format!("/orders/{order}")).await.body.contains("待开具"));
+
+    let bad_number = post_invoice(&mut finance, order, "12AB", PDF).await;
+    assert!(bad_number.body.contains("发票号码"), "{}", bad_number.body);
+    let not_pdf = post_invoice(&mut finance, order, "12345678", &support::png(8, 8)).await;
+    assert!(not_pdf.body.contains("PDF"), "{}", not_pdf.body);
+    let issued = post_invoice(&mut finance, order, "044001900111", PDF).await;
+    assert_eq!(
+        issued.header("location"),
+        Some(format!("/admin/finance/orders/{order}?notice=invoice_issued").as_str())
+    );
+    assert!(finance.get("/admin/finance").await.body.contains("待开票（0）"));
+
+    let page = applicant.get(&format!("/orders/{order}")).await;
+    assert!(page.body.contains("发票号码 044001900111"));
+    let pdf = applicant.get(&format!("/orders/{order}/invoice")).await;
+    pdf.assert_status(StatusCode::OK);
+    assert_eq!(pdf.header("content-type"), Some("application/pdf"));
+    assert!(pdf.bytes.starts_with(b"%PDF"));
+    let mut stranger = app.user("13800138121").await;
+    assert_eq!(stranger.get(&format!("/orders/{order}/invoice")).await.status, StatusCode::NOT_FOUND);
+
+    finance.submit(&format!("/admin/finance/orders/{order}/invoice/resend"), &[]).await;
+    let mails: Vec<_> = app
+        .db
+        .db
+        .recent_messages(50)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.channel == "email" && m.subject.contains("电子发票已开具"))
+        .collect();
+    assert_eq!(mails.len(), 2, "issued, then resent");
+    assert!(mails.iter().all(|m| m.recipient == "lilei@example.com" && m.body.contains("044001900111")));
+}
+
+fn fast() -> Vec<StdDuration> {
+    vec![StdDuration::from_millis(10); 8]
+}
+
+/// Pays an order through the Alipay simulator (QR, scan, pay) and waits for 审核中.
+async fn paid_through_alipay(app: &TestApp, phone: &str, n: u32) -> (Client, i64, String) {
+    let mut c = app.user(phone).await;
+    let application = complete_application(&mut c, "personal", &resident_id(n)).await;
+    let order = c.order(application, &format!("refund-order-{n:04}"), support::pickup_order_body()).await.json()["id"]
+        .as_i64()
+        .unwrap();
+    c.call(Method::POST, &format!("/api/v1/orders/{order}/payments"), Some(json!({"method": "alipay_qr"}))).await;
+    let no = format!("{}A", c.get(&format!("/api/v1/orders/{order}")).await.json()["order_no"].as_str().unwrap());
+    app.pay().alipay.scan(&no).unwrap();
+    app.pay().alipay.pay(&no).unwrap();
+    for _ in 0..200 {
+        if c.get(&format!("/api/v1/orders/{order}")).await.json()["status"] == "under_review" {
+            return (c, order, no);
+        }
+        tokio::time::sleep(StdDuration::from_millis(20)).await;
+    }
+    panic!("never paid");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refund_goes_back_through_the_gateway_and_large_ones_need_a_second_person() {
+    let policy =
+        app::Policy { refund_approval_above: domain::Money::from_fen(10_000).unwrap(), ..app::Policy::default() };
+    let app = TestApp::paying_with(store::testing::TestDb::sqlite().await, &fast(), policy).await;
+    let (mut applicant, order, no) = paid_through_alipay(&app, "13800138122", 122).await;
+    let mut first = app.staff("cai.yi", "finance", None).await;
+    let mut second = app.staff("cai.er", "finance", None).await;
+
+    let case = first.get(&format!("/admin/finance/orders/{order}")).await;
+    assert!(case.body.contains(&no) && case.body.contains("验签通过"), "payments and notifications shown");
+    let no_reason = first.submit(&format!("/admin/finance/orders/{order}/refund"), &[("reason", "")]).await;
+    assert!(no_reason.body.contains("请填写退款原因"));
+    let asked = first.submit(&format!("/admin/finance/orders/{order}/refund"), &[("reason", "申请人放弃办理")]).await;
+    assert_eq!(
+        asked.header("location"),
+        Some(format!("/admin/finance/orders/{order}?notice=refund_awaiting").as_str())
+    );
+    assert_eq!(app.pay().alipay.net_received(), 20_000, "no money moved yet");
+
+    let desk = first.get("/admin/finance").await;
+    let refund_id: i64 =
+        desk.body.split("/admin/finance/refunds/").nth(1).unwrap().split('/').next().unwrap().parse().unwrap();
+    let own = first.submit(&format!("/admin/finance/refunds/{refund_id}/approve"), &[]).await;
+    assert!(own.body.contains("另一位财务人员复核"), "{}", own.body);
+    let approved = second.submit(&format!("/admin/finance/refunds/{refund_id}/approve"), &[]).await;
+    assert_eq!(approved.header("location"), Some("/admin/finance?notice=refunded"));
+    assert_eq!(app.pay().alipay.net_received(), 0, "the money went back");
+    assert_eq!(applicant.get(&format!("/api/v1/orders/{order}")).await.json()["status"], "refunded");
+    let again = first.submit(&format!("/admin/finance/orders/{order}/refund"), &[("reason", "再退一次")]).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "one refund per payment");
+    let sms = app.db.db.recent_messages(50).await.unwrap();
+    assert!(sms.iter().any(|m| m.recipient == "13800138122" && m.body.contains("已退款 200.00 元")));
+}
