@@ -14,7 +14,7 @@ use crate::sessions::CurrentUser;
 use crate::{App, Error};
 
 pub(crate) const HOLDER_ID: &str = "application.holder_id";
-const AGENT_ID: &str = "application.agent_id";
+pub(crate) const AGENT_ID: &str = "application.agent_id";
 /// China Standard Time, for "today" in birth-date checks.
 pub(crate) const CST: UtcOffset = match UtcOffset::from_hms(8, 0, 0) {
     Ok(offset) => offset,

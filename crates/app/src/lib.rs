@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod addresses;
 pub mod applications;
+pub mod catalog_admin;
 pub mod clock;
 pub mod crypto;
 pub mod documents;

@@ -229,6 +229,15 @@ pub struct Catalog {
 pub trait CatalogRepo: Send + Sync {
     /// Active packages in display order, the fees and the active pickup points.
     async fn catalog(&self) -> Result<Catalog, StoreError>;
+    /// Every package, offered or not, in display order (admin).
+    async fn all_packages(&self) -> Result<Vec<PackageRecord>, StoreError>;
+    /// A package's price and whether it is offered; `false` for an unknown package.
+    async fn set_package(&self, id: PackageId, price: Money, active: bool) -> Result<bool, StoreError>;
+    async fn set_fees(&self, fees: &Fees) -> Result<(), StoreError>;
+    /// Every pickup point with whether it is offered (admin).
+    async fn all_pickup_points(&self) -> Result<Vec<(PickupPoint, bool)>, StoreError>;
+    /// Inserts (id 0) or updates a pickup point; returns its id.
+    async fn save_pickup_point(&self, point: &PickupPoint, active: bool) -> Result<i64, StoreError>;
 }
 
 /// An application as stored; ID numbers only sealed.
@@ -426,6 +435,8 @@ pub trait OrderRepo: Send + Sync {
         reason: Option<&str>,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError>;
+    /// How many orders are in each state.
+    async fn order_counts(&self) -> Result<Vec<(OrderStatus, i64)>, StoreError>;
     /// Orders still in `PendingPayment` that were created before `before`.
     async fn unpaid_orders_created_before(&self, before: OffsetDateTime) -> Result<Vec<OrderId>, StoreError>;
 }

@@ -34,6 +34,7 @@ struct PickupRow {
     address: String,
     phone: String,
     hours: String,
+    active: i64,
 }
 
 fn money(fen: i64) -> Result<Money, StoreError> {
@@ -44,34 +45,42 @@ fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Other(format!("stored {what} is unknown: {value}"))
 }
 
-#[async_trait]
-impl CatalogRepo for Db {
-    async fn catalog(&self) -> Result<Catalog, StoreError> {
-        let rows = sqlx::query_as::<_, PackageRow>(
-            "SELECT id, code, subject_kind, key_type, years, price_fen, active FROM packages WHERE active = 1 ORDER BY sort_order, id",
-        )
+impl Db {
+    async fn packages_where(&self, only_active: bool) -> Result<Vec<PackageRecord>, StoreError> {
+        let filter = if only_active { "WHERE active = 1 " } else { "" };
+        let rows = sqlx::query_as::<_, PackageRow>(&format!(
+            "SELECT id, code, subject_kind, key_type, years, price_fen, active FROM packages {filter}ORDER BY sort_order, id"
+        ))
         .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
-        let mut packages = Vec::with_capacity(rows.len());
-        for r in rows {
-            packages.push(PackageRecord {
-                id: PackageId(r.id),
-                subject_kind: SubjectKind::parse(&r.subject_kind)
-                    .ok_or_else(|| corrupt("subject kind", &r.subject_kind))?,
-                key_type: KeyType::parse(&r.key_type).ok_or_else(|| corrupt("key type", &r.key_type))?,
-                code: r.code,
-                years: r.years,
-                price: money(r.price_fen)?,
-                active: r.active != 0,
-            });
-        }
+        rows.into_iter()
+            .map(|r| {
+                Ok(PackageRecord {
+                    id: PackageId(r.id),
+                    subject_kind: SubjectKind::parse(&r.subject_kind)
+                        .ok_or_else(|| corrupt("subject kind", &r.subject_kind))?,
+                    key_type: KeyType::parse(&r.key_type).ok_or_else(|| corrupt("key type", &r.key_type))?,
+                    code: r.code,
+                    years: r.years,
+                    price: money(r.price_fen)?,
+                    active: r.active != 0,
+                })
+            })
+            .collect()
+    }
+}
+
+#[async_trait]
+impl CatalogRepo for Db {
+    async fn catalog(&self) -> Result<Catalog, StoreError> {
+        let packages = self.packages_where(true).await?;
         let fees = sqlx::query_as::<_, FeesRow>("SELECT courier_fen, pickup_fen, service_fen FROM fees WHERE id = 1")
             .fetch_one(&self.pool)
             .await
             .map_err(db_err)?;
         let pickup_points = sqlx::query_as::<_, PickupRow>(
-            "SELECT id, name, address, phone, hours FROM pickup_points WHERE active = 1 ORDER BY id",
+            "SELECT id, name, address, phone, hours, active FROM pickup_points WHERE active = 1 ORDER BY id",
         )
         .fetch_all(&self.pool)
         .await
@@ -88,5 +97,78 @@ impl CatalogRepo for Db {
             },
             pickup_points,
         })
+    }
+
+    async fn all_packages(&self) -> Result<Vec<PackageRecord>, StoreError> {
+        self.packages_where(false).await
+    }
+
+    async fn set_package(&self, id: PackageId, price: Money, active: bool) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE packages SET price_fen = $1, active = $2 WHERE id = $3")
+            .bind(price.fen())
+            .bind(i64::from(active))
+            .bind(id.0)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn set_fees(&self, fees: &Fees) -> Result<(), StoreError> {
+        sqlx::query("UPDATE fees SET courier_fen = $1, pickup_fen = $2, service_fen = $3 WHERE id = 1")
+            .bind(fees.courier.fen())
+            .bind(fees.pickup.fen())
+            .bind(fees.service.fen())
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn all_pickup_points(&self) -> Result<Vec<(PickupPoint, bool)>, StoreError> {
+        let rows = sqlx::query_as::<_, PickupRow>(
+            "SELECT id, name, address, phone, hours, active FROM pickup_points ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                (
+                    PickupPoint { id: r.id, name: r.name, address: r.address, phone: r.phone, hours: r.hours },
+                    r.active != 0,
+                )
+            })
+            .collect())
+    }
+
+    async fn save_pickup_point(&self, p: &PickupPoint, active: bool) -> Result<i64, StoreError> {
+        if p.id == 0 {
+            return sqlx::query_scalar(
+                "INSERT INTO pickup_points (name, address, phone, hours, active) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            )
+            .bind(p.name.clone())
+            .bind(p.address.clone())
+            .bind(p.phone.clone())
+            .bind(p.hours.clone())
+            .bind(i64::from(active))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err);
+        }
+        sqlx::query(
+            "UPDATE pickup_points SET name = $1, address = $2, phone = $3, hours = $4, active = $5 WHERE id = $6",
+        )
+        .bind(p.name.clone())
+        .bind(p.address.clone())
+        .bind(p.phone.clone())
+        .bind(p.hours.clone())
+        .bind(i64::from(active))
+        .bind(p.id)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(p.id)
     }
 }

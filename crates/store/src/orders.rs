@@ -346,6 +346,14 @@ impl OrderRepo for Db {
         Ok(true)
     }
 
+    async fn order_counts(&self) -> Result<Vec<(OrderStatus, i64)>, StoreError> {
+        let rows: Vec<(String, i64)> = sqlx::query_as("SELECT status, COUNT(*) FROM orders GROUP BY status")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(rows.into_iter().filter_map(|(s, n)| OrderStatus::parse(&s).map(|s| (s, n))).collect())
+    }
+
     async fn unpaid_orders_created_before(&self, before: OffsetDateTime) -> Result<Vec<OrderId>, StoreError> {
         let ids: Vec<i64> =
             sqlx::query_scalar("SELECT id FROM orders WHERE status = $1 AND created_at < $2 ORDER BY id")

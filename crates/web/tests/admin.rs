@@ -361,3 +361,77 @@ async fn a_pickup_is_handed_over_only_against_the_code() {
     let receipt = applicant.call(Method::POST, &format!("/api/v1/orders/{order}/confirm-receipt"), None).await;
     assert_eq!(receipt.status, StatusCode::CONFLICT);
 }
+
+#[tokio::test]
+async fn an_admin_reprices_the_catalog_and_new_orders_use_it() {
+    let app = TestApp::new().await;
+    let mut boss = app.staff("guan.yi", "admin", None).await;
+    let catalog = boss.get("/admin/catalog").await;
+    assert!(catalog.body.contains("data-testid=\"packages\""));
+    let bad = boss.submit("/admin/catalog/packages/1", &[("price", "-3"), ("active", "1")]).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("请填写大于 0 的价格"));
+    // Personal packages: make the first one cost 188.80 yuan.
+    let public = app.client().get("/api/v1/catalog").await.json();
+    let personal =
+        public["packages"].as_array().unwrap().iter().find(|p| p["subject_kind"] == "personal").unwrap()["id"]
+            .as_i64()
+            .unwrap();
+    let saved =
+        boss.submit(&format!("/admin/catalog/packages/{personal}"), &[("price", "188.80"), ("active", "1")]).await;
+    assert_eq!(saved.header("location"), Some("/admin/catalog?notice=catalog_saved"));
+    boss.submit("/admin/catalog/fees", &[("courier", "12"), ("pickup", "0"), ("service", "1.5")]).await;
+    let point = boss
+        .submit(
+            "/admin/catalog/pickup-points",
+            &[
+                ("name", "鼓楼服务大厅"),
+                ("address", "福州市鼓楼区五四路 158 号"),
+                ("phone", "0591-88888888"),
+                ("hours", "工作日 9:00–17:00"),
+                ("active", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(point.header("location"), Some("/admin/catalog?notice=catalog_saved"));
+    let bad_point = boss
+        .submit("/admin/catalog/pickup-points", &[("name", "x"), ("address", "短"), ("phone", "abc"), ("hours", "")])
+        .await;
+    assert!(bad_point.body.contains("请填写完整的自提点地址") && bad_point.body.contains("联系电话"));
+
+    let public = app.client().get("/api/v1/catalog").await.json();
+    assert!(public.to_string().contains("鼓楼服务大厅"), "{public}");
+    let mut c = app.user("13800138130").await;
+    let application = complete_application(&mut c, "personal", &resident_id(130)).await;
+    let order = c.order(application, "reprice-0001", pickup_order_body()).await.json();
+    assert_eq!(order["fees"]["package_fen"], 18_880);
+    assert_eq!(order["fees"]["service_fen"], 150);
+    assert_eq!(order["fees"]["total_fen"], 19_030);
+
+    let home = boss.get("/admin").await;
+    assert!(home.body.contains("data-testid=\"dashboard\"") && home.body.contains("待支付"));
+    let log = app.app.audit_log(&admin(), None, 20).await.unwrap();
+    let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
+    assert!(
+        actions.contains(&"catalog.package")
+            && actions.contains(&"catalog.fees")
+            && actions.contains(&"catalog.pickup_point")
+    );
+}
+
+#[tokio::test]
+async fn a_full_id_number_is_shown_only_for_a_stated_reason_and_audited() {
+    let app = TestApp::new().await;
+    let (_, order) = order_in_review(&app, "13800138131", 131).await;
+    let mut reviewer = app.staff("rev.d", "reviewer", None).await;
+    let case = reviewer.get(&format!("/admin/orders/{order}")).await;
+    assert!(!case.body.contains(&resident_id(131)));
+    let no_reason = reviewer.submit(&format!("/admin/orders/{order}/reveal"), &[("reason", "")]).await;
+    assert!(no_reason.body.contains("请填写查看原因"));
+    let shown = reviewer.submit(&format!("/admin/orders/{order}/reveal"), &[("reason", "与身份证照片核对")]).await;
+    shown.assert_status(StatusCode::OK);
+    assert!(shown.body.contains(&resident_id(131)), "the full number, this once");
+    assert_eq!(shown.header("cache-control"), Some("no-store"));
+    let log = app.app.audit_log(&admin(), Some(domain::OrderId(order)), 10).await.unwrap();
+    assert!(log.iter().any(|e| e.action == "id_number.reveal" && e.detail == "与身份证照片核对"));
+}

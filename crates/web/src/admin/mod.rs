@@ -3,6 +3,7 @@
 //! table, so a route without an entry cannot exist, and the gate in front of each route denies
 //! everyone the entry does not name.
 
+mod catalog;
 mod finance;
 mod fulfilment;
 mod review;
@@ -77,6 +78,7 @@ pub fn routes() -> Vec<AdminRoute> {
         route(M::POST, "/admin/orders/{id}/approve", REVIEW, post(review::approve)),
         route(M::POST, "/admin/orders/{id}/reject", REVIEW, post(review::reject)),
         route(M::GET, "/admin/orders/{id}/documents/{kind}", REVIEW, get(review::document)),
+        route(M::POST, "/admin/orders/{id}/reveal", REVIEW, post(review::reveal)),
         route(M::GET, "/admin/fulfilment", FULFIL, get(fulfilment::list)),
         route(M::POST, "/admin/orders/{id}/key", FULFIL, post(fulfilment::record_key)),
         route(M::POST, "/admin/orders/{id}/ship", FULFIL, post(fulfilment::ship)),
@@ -95,6 +97,11 @@ pub fn routes() -> Vec<AdminRoute> {
                 .layer(axum::extract::DefaultBodyLimit::max(domain::document::MAX_UPLOAD_BYTES + 64 * 1024)),
         ),
         route(M::POST, "/admin/finance/orders/{id}/invoice/resend", MONEY, post(finance::resend_invoice)),
+        route(M::GET, "/admin/catalog", ADMIN, get(catalog::page)),
+        route(M::POST, "/admin/catalog/packages/{id}", ADMIN, post(catalog::package)),
+        route(M::POST, "/admin/catalog/fees", ADMIN, post(catalog::fees)),
+        route(M::POST, "/admin/catalog/pickup-points", ADMIN, post(catalog::new_point)),
+        route(M::POST, "/admin/catalog/pickup-points/{id}", ADMIN, post(catalog::edit_point)),
         route(M::GET, "/admin/staff", ADMIN, get(staff::list)),
         route(M::POST, "/admin/staff", ADMIN, post(staff::create)),
         route(M::GET, "/admin/audit", ADMIN, get(staff::audit)),
@@ -177,6 +184,7 @@ impl AdminLayout {
                 "shipped" => "已发货，申请人会收到快递单号。",
                 "ready" => "已通知申请人到自提点领取，取件码已发送。",
                 "handed_over" => "已交付，订单完成。",
+                "catalog_saved" => "已保存，之后提交的订单按新设置计价。",
                 "refunded" => "退款已提交，款项将原路退回。",
                 "refund_awaiting" => "退款金额较大，已提交另一位财务人员复核。",
                 "invoice_issued" => "发票已开具并发送给申请人。",

@@ -41,6 +41,8 @@ struct CasePage {
     reasons: [&'static str; 8],
     fulfilment: Option<app::ports::FulfilmentRecord>,
     couriers: [&'static str; 7],
+    /// Full ID numbers, only in the answer to a reveal with a reason.
+    revealed: Option<(Option<String>, Option<String>)>,
 }
 
 impl CasePage {
@@ -81,21 +83,33 @@ pub async fn case(
     Query(q): Query<NoticeQuery>,
 ) -> Response {
     let Some(id) = parse_id(&id) else { return failure(&app::Error::NotFound) };
-    let case = match state.app.review_case(&staff, id).await {
+    show_case(&state, &staff, &visitor, id, q.notice.as_deref(), None).await
+}
+
+async fn show_case(
+    state: &AppState,
+    staff: &app::staff::CurrentStaff,
+    visitor: &crate::visitor::Visitor,
+    id: OrderId,
+    notice: Option<&str>,
+    revealed: Option<(Option<String>, Option<String>)>,
+) -> Response {
+    let case = match state.app.review_case(staff, id).await {
         Ok(case) => case,
         Err(err) => return failure(&err),
     };
-    let fulfilment = match state.app.fulfilment_of(&staff, id).await {
+    let fulfilment = match state.app.fulfilment_of(staff, id).await {
         Ok(f) => f,
         Err(err) => return failure(&err),
     };
-    let layout = AdminLayout::new("订单详情", &visitor, Some(&staff)).with_notice(q.notice.as_deref());
+    let layout = AdminLayout::new("订单详情", visitor, Some(staff)).with_notice(notice);
     let page = CasePage {
         layout,
         case,
         reasons: domain::review::REJECTION_REASONS,
         fulfilment,
         couriers: domain::fulfilment::COURIERS,
+        revealed,
     };
     render(StatusCode::OK, &page)
 }
@@ -156,6 +170,24 @@ pub async fn document(
             bytes,
         )
             .into_response(),
+        Err(app::Error::Validation(errors)) => {
+            let message = errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("；");
+            failure(&app::Error::Conflict { code: "reason_required", message })
+        }
+        Err(err) => failure(&err),
+    }
+}
+
+/// 查看完整证件号码: the case page once, with the full numbers (never in a URL, never cached).
+pub async fn reveal(
+    State(state): State<AppState>,
+    Staff(staff, visitor): Staff,
+    Path(id): Path<String>,
+    Form(form): Form<ReasonQuery>,
+) -> Response {
+    let Some(id) = parse_id(&id) else { return failure(&app::Error::NotFound) };
+    match state.app.reveal_id_numbers(&staff, id, &form.reason).await {
+        Ok(numbers) => show_case(&state, &staff, &visitor, id, None, Some(numbers)).await,
         Err(app::Error::Validation(errors)) => {
             let message = errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("；");
             failure(&app::Error::Conflict { code: "reason_required", message })

@@ -42,6 +42,14 @@ struct HomePage {
     layout: AdminLayout,
     staff: CurrentStaff,
     waiting: usize,
+    dashboard: Option<app::catalog_admin::Dashboard>,
+}
+
+impl HomePage {
+    fn hours(d: &time::Duration) -> String {
+        let minutes = d.whole_minutes();
+        format!("{} 小时 {} 分钟", minutes / 60, minutes % 60)
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -125,6 +133,14 @@ pub async fn home(State(state): State<AppState>, Staff(staff, visitor): Staff) -
     } else {
         0
     };
+    let dashboard = if staff.has(domain::staff::Role::Admin) {
+        match state.app.dashboard(&staff).await {
+            Ok(d) => Some(d),
+            Err(err) => return failure(&err),
+        }
+    } else {
+        None
+    };
     let layout = AdminLayout::new("工作台", &visitor, Some(&staff));
-    render(StatusCode::OK, &HomePage { layout, staff, waiting })
+    render(StatusCode::OK, &HomePage { layout, staff, waiting, dashboard })
 }

@@ -49,6 +49,14 @@ impl AuditPage {
             "order.ready_for_pickup" => "通知自提",
             "order.hand_over" => "交付",
             "order.handover_refused" => "交付被拒（取件码不符）",
+            "catalog.package" => "修改套餐",
+            "catalog.fees" => "修改费用",
+            "catalog.pickup_point" => "修改自提点",
+            "refund.request" => "申请退款",
+            "refund.approve" => "复核退款",
+            "invoice.issue" => "开具发票",
+            "invoice.resend" => "重发发票",
+            "id_number.reveal" => "查看完整证件号码",
             other => other,
         }
     }

@@ -1,0 +1,148 @@
+//! 管理: packages and prices, delivery and service fees, pickup points — edited by admins, each
+//! change written to the audit log — and the dashboard (orders by state, review waiting times,
+//! today's payments). Orders keep the prices they were placed at: they store snapshots.
+
+use domain::pricing::Fees;
+use domain::staff::Role;
+use domain::{FieldErrors, Money, OrderStatus, PackageId};
+use time::Duration;
+
+use crate::ports::{PackageRecord, PickupPoint};
+use crate::staff::CurrentStaff;
+use crate::{App, Error};
+
+/// What the admin dashboard shows.
+#[derive(Debug, Clone)]
+pub struct Dashboard {
+    pub counts: Vec<(OrderStatus, i64)>,
+    pub in_review: usize,
+    /// How long the oldest order in review has waited.
+    pub oldest_review: Option<Duration>,
+    pub today_total: Money,
+    pub today_count: i64,
+}
+
+/// The catalog as admins edit it.
+#[derive(Debug, Clone)]
+pub struct CatalogAdmin {
+    pub packages: Vec<PackageRecord>,
+    pub fees: Fees,
+    pub pickup_points: Vec<(PickupPoint, bool)>,
+}
+
+fn yuan(field: &'static str, text: &str, errors: &mut FieldErrors) -> Option<Money> {
+    let parsed = Money::parse_yuan(text.trim()).ok();
+    if parsed.is_none() {
+        errors.add(field, "amount_invalid", "请填写正确的金额（元，最多两位小数）");
+    }
+    parsed
+}
+
+impl App {
+    pub async fn dashboard(&self, staff: &CurrentStaff) -> Result<Dashboard, Error> {
+        staff.require(&[Role::Admin])?;
+        let mut counts = self.store.order_counts().await?;
+        counts.sort_by_key(|(s, _)| OrderStatus::ALL.iter().position(|x| x == s));
+        let queue = self.store.review_queue().await?;
+        let now = self.clock.now();
+        let mut oldest = None;
+        for (order, _, _) in &queue {
+            let since = self.store.order_events(order.id).await?.last().map_or(order.created_at, |e| e.at);
+            oldest = oldest.max(Some(now - since));
+        }
+        let midnight = now.to_offset(crate::applications::CST).replace_time(time::Time::MIDNIGHT);
+        let (fen, today_count) = self.store.payments_since(midnight).await?;
+        Ok(Dashboard {
+            counts,
+            in_review: queue.len(),
+            oldest_review: oldest,
+            today_total: Money::from_fen(fen).unwrap_or(Money::ZERO),
+            today_count,
+        })
+    }
+
+    pub async fn catalog_admin(&self, staff: &CurrentStaff) -> Result<CatalogAdmin, Error> {
+        staff.require(&[Role::Admin])?;
+        Ok(CatalogAdmin {
+            packages: self.store.all_packages().await?,
+            fees: self.store.catalog().await?.fees,
+            pickup_points: self.store.all_pickup_points().await?,
+        })
+    }
+
+    /// A package's price (yuan text) and whether it is offered.
+    pub async fn set_package(&self, staff: &CurrentStaff, id: i64, price: &str, active: bool) -> Result<(), Error> {
+        staff.require(&[Role::Admin])?;
+        let mut errors = FieldErrors::new();
+        let price = yuan("price", price, &mut errors).filter(|p| *p > Money::ZERO);
+        let Some(price) = price.filter(|_| errors.is_empty()) else {
+            return Err(Error::field("price", "amount_invalid", "请填写大于 0 的价格（元，最多两位小数）"));
+        };
+        if !self.store.set_package(PackageId(id), price, active).await? {
+            return Err(Error::NotFound);
+        }
+        let state = if active { "上架" } else { "下架" };
+        self.audit(Some(staff.id), "catalog.package", None, &format!("套餐 {id}：{} 元，{state}", price.to_yuan()))
+            .await
+    }
+
+    pub async fn set_fees(
+        &self,
+        staff: &CurrentStaff,
+        courier: &str,
+        pickup: &str,
+        service: &str,
+    ) -> Result<(), Error> {
+        staff.require(&[Role::Admin])?;
+        let mut errors = FieldErrors::new();
+        let fees = (
+            yuan("courier", courier, &mut errors),
+            yuan("pickup", pickup, &mut errors),
+            yuan("service", service, &mut errors),
+        );
+        let (Some(courier), Some(pickup), Some(service)) = fees else { return Err(errors.into()) };
+        self.store.set_fees(&Fees { courier, pickup, service }).await?;
+        let detail =
+            format!("快递 {} 元，自提 {} 元，服务费 {} 元", courier.to_yuan(), pickup.to_yuan(), service.to_yuan());
+        self.audit(Some(staff.id), "catalog.fees", None, &detail).await
+    }
+
+    /// Adds (`id` 0) or edits a pickup point.
+    pub async fn save_pickup_point(
+        &self,
+        staff: &CurrentStaff,
+        point: &PickupPoint,
+        active: bool,
+    ) -> Result<i64, Error> {
+        staff.require(&[Role::Admin])?;
+        let mut errors = FieldErrors::new();
+        let clean = |s: &str| s.trim().to_owned();
+        let point = PickupPoint {
+            id: point.id,
+            name: clean(&point.name),
+            address: clean(&point.address),
+            phone: clean(&point.phone),
+            hours: clean(&point.hours),
+        };
+        if point.name.is_empty() || point.name.chars().count() > 40 {
+            errors.add("name", "name_invalid", "请填写自提点名称（不超过 40 个字）");
+        }
+        if point.address.chars().count() < 5 || point.address.chars().count() > 100 {
+            errors.add("address", "address_invalid", "请填写完整的自提点地址");
+        }
+        let phone_ok =
+            (7..=20).contains(&point.phone.len()) && point.phone.chars().all(|c| c.is_ascii_digit() || c == '-');
+        if !phone_ok {
+            errors.add("phone", "phone_invalid", "请填写自提点联系电话（如 0591-88888888）");
+        }
+        if point.hours.is_empty() || point.hours.chars().count() > 60 {
+            errors.add("hours", "hours_invalid", "请填写营业时间");
+        }
+        if !errors.is_empty() {
+            return Err(errors.into());
+        }
+        let id = self.store.save_pickup_point(&point, active).await?;
+        self.audit(Some(staff.id), "catalog.pickup_point", None, &format!("{}：{}", point.name, point.address)).await?;
+        Ok(id)
+    }
+}

@@ -1,0 +1,140 @@
+//! 管理 · 套餐与价格: packages, fees and pickup points.
+
+use app::catalog_admin::CatalogAdmin;
+use app::ports::PickupPoint;
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::{AdminLayout, Staff, failure};
+use crate::AppState;
+use crate::pages::{NoticeQuery, render};
+
+#[derive(Template)]
+#[template(path = "admin/catalog.html")]
+struct CatalogPage {
+    layout: AdminLayout,
+    catalog: CatalogAdmin,
+    message: Option<String>,
+}
+
+fn saved() -> Response {
+    Redirect::to("/admin/catalog?notice=catalog_saved").into_response()
+}
+
+async fn show(
+    state: &AppState,
+    staff: &app::staff::CurrentStaff,
+    visitor: &crate::visitor::Visitor,
+    notice: Option<&str>,
+    message: Option<String>,
+) -> Response {
+    match state.app.catalog_admin(staff).await {
+        Ok(catalog) => {
+            let layout = AdminLayout::new("套餐与价格", visitor, Some(staff)).with_notice(notice);
+            let status = if message.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+            render(status, &CatalogPage { layout, catalog, message })
+        }
+        Err(err) => failure(&err),
+    }
+}
+
+/// Saved → back to the page; invalid input → the page again with the message.
+async fn outcome<T>(
+    state: &AppState,
+    staff: &app::staff::CurrentStaff,
+    visitor: &crate::visitor::Visitor,
+    result: Result<T, app::Error>,
+) -> Response {
+    match result {
+        Ok(_) => saved(),
+        Err(app::Error::Validation(errors)) => {
+            let message = errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("；");
+            show(state, staff, visitor, None, Some(message)).await
+        }
+        Err(other) => failure(&other),
+    }
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    Staff(staff, visitor): Staff,
+    Query(q): Query<NoticeQuery>,
+) -> Response {
+    show(&state, &staff, &visitor, q.notice.as_deref(), None).await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct PackageForm {
+    price: String,
+    active: Option<String>,
+}
+
+pub async fn package(
+    State(state): State<AppState>,
+    Staff(staff, visitor): Staff,
+    Path(id): Path<i64>,
+    Form(form): Form<PackageForm>,
+) -> Response {
+    let result = state.app.set_package(&staff, id, &form.price, form.active.is_some()).await;
+    outcome(&state, &staff, &visitor, result).await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct FeesForm {
+    courier: String,
+    pickup: String,
+    service: String,
+}
+
+pub async fn fees(State(state): State<AppState>, Staff(staff, visitor): Staff, Form(form): Form<FeesForm>) -> Response {
+    let result = state.app.set_fees(&staff, &form.courier, &form.pickup, &form.service).await;
+    outcome(&state, &staff, &visitor, result).await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct PointForm {
+    name: String,
+    address: String,
+    phone: String,
+    hours: String,
+    active: Option<String>,
+}
+
+async fn save_point(
+    state: &AppState,
+    staff: &app::staff::CurrentStaff,
+    visitor: &crate::visitor::Visitor,
+    id: i64,
+    form: PointForm,
+) -> Response {
+    let point = PickupPoint { id, name: form.name, address: form.address, phone: form.phone, hours: form.hours };
+    let result = state.app.save_pickup_point(staff, &point, form.active.is_some()).await;
+    outcome(state, staff, visitor, result).await
+}
+
+pub async fn new_point(
+    State(state): State<AppState>,
+    Staff(staff, visitor): Staff,
+    Form(form): Form<PointForm>,
+) -> Response {
+    save_point(&state, &staff, &visitor, 0, form).await
+}
+
+pub async fn edit_point(
+    State(state): State<AppState>,
+    Staff(staff, visitor): Staff,
+    Path(id): Path<i64>,
+    Form(form): Form<PointForm>,
+) -> Response {
+    if id <= 0 {
+        return failure(&app::Error::NotFound);
+    }
+    save_point(&state, &staff, &visitor, id, form).await
+}
