@@ -731,6 +731,15 @@ pub trait StaffRepo: Send + Sync {
     async fn staff_by_username(&self, username: &str) -> Result<Option<StaffRecord>, StoreError>;
     async fn staff_by_id(&self, id: i64) -> Result<Option<StaffRecord>, StoreError>;
     async fn list_staff(&self) -> Result<Vec<StaffRecord>, StoreError>;
+    /// Sets roles and whether the account may log in; disabling ends its sessions. `false` for
+    /// an unknown account.
+    async fn update_staff(
+        &self,
+        id: i64,
+        roles: domain::staff::Roles,
+        disabled: bool,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
     async fn set_staff_totp(
         &self,
         id: i64,

@@ -136,6 +136,22 @@ impl App {
         Ok(self.store.list_staff().await?)
     }
 
+    /// Changes a staff member's roles, or disables the account (ending its sessions). Admins
+    /// cannot lock themselves out.
+    pub async fn update_staff(&self, admin: &CurrentStaff, id: i64, roles: Roles, disabled: bool) -> Result<(), Error> {
+        admin.require(&[Role::Admin])?;
+        if id == admin.id && (disabled || !roles.contains(Role::Admin)) {
+            return Err(Error::Conflict {
+                code: "self_lockout",
+                message: "不能停用自己的账号或取消自己的管理员角色".into(),
+            });
+        }
+        let target = self.store.staff_by_id(id).await?.ok_or(Error::NotFound)?;
+        self.store.update_staff(id, roles, disabled, self.clock.now()).await?;
+        let state = if disabled { "，已停用" } else { "" };
+        self.audit(Some(admin.id), "staff.update", None, &format!("{}：{roles}{state}", target.username)).await
+    }
+
     /// Step one: username and password. Never says which of the two was wrong.
     pub async fn staff_login(&self, username: &str, password: &str) -> Result<StaffLogin, Error> {
         let now = self.clock.now();

@@ -86,6 +86,33 @@ impl StaffRepo for Db {
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
+    async fn update_staff(
+        &self,
+        id: i64,
+        roles: Roles,
+        disabled: bool,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let done = sqlx::query("UPDATE staff SET roles = $1, disabled = $2, updated_at = $3 WHERE id = $4")
+            .bind(roles.to_string())
+            .bind(i64::from(disabled))
+            .bind(ts(now))
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if disabled {
+            sqlx::query("DELETE FROM staff_sessions WHERE staff_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn set_staff_totp(
         &self,
         id: i64,

@@ -218,7 +218,7 @@ async fn an_admin_creates_staff_and_reads_the_audit_log() {
         )
         .await;
     created.assert_status(StatusCode::OK);
-    assert!(created.body.contains("已创建账号 <strong>zheng.yi</strong>") && created.body.contains("审核员、财务"));
+    assert!(created.body.contains("已创建账号 <strong>zheng.yi</strong>") && created.body.contains("初始密码"));
     let taken =
         admin.submit("/admin/staff", &[("username", "zheng.yi"), ("name", "郑一"), ("roles", "reviewer")]).await;
     assert!(taken.body.contains("该用户名已被使用"));
@@ -434,4 +434,22 @@ async fn a_full_id_number_is_shown_only_for_a_stated_reason_and_audited() {
     assert_eq!(shown.header("cache-control"), Some("no-store"));
     let log = app.app.audit_log(&admin(), Some(domain::OrderId(order)), 10).await.unwrap();
     assert!(log.iter().any(|e| e.action == "id_number.reveal" && e.detail == "与身份证照片核对"));
+}
+
+#[tokio::test]
+async fn an_admin_changes_roles_and_a_disabled_account_is_out_at_once() {
+    let app = TestApp::new().await;
+    let mut boss = app.staff("guan.er", "admin", None).await;
+    let mut worker = app.staff("gong.ren", "reviewer", None).await;
+    assert_eq!(worker.get("/admin/fulfilment").await.status, StatusCode::FORBIDDEN);
+    let id = app.app.staff_list(&admin()).await.unwrap().into_iter().find(|s| s.username == "gong.ren").unwrap().id;
+    boss.submit(&format!("/admin/staff/{id}"), &[("roles", "reviewer"), ("roles", "fulfilment")])
+        .await
+        .assert_status(StatusCode::OK);
+    assert_eq!(worker.get("/admin/fulfilment").await.status, StatusCode::OK, "the new role applies at once");
+    boss.submit(&format!("/admin/staff/{id}"), &[("roles", "reviewer"), ("disabled", "1")]).await;
+    assert_eq!(worker.get("/admin/review").await.header("location"), Some("/admin/login"), "sessions end");
+    let me = app.app.staff_list(&admin()).await.unwrap().into_iter().find(|s| s.username == "guan.er").unwrap().id;
+    let lockout = boss.submit(&format!("/admin/staff/{me}"), &[("roles", "reviewer")]).await;
+    assert!(lockout.body.contains("不能停用自己的账号"));
 }

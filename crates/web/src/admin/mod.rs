@@ -104,6 +104,7 @@ pub fn routes() -> Vec<AdminRoute> {
         route(M::POST, "/admin/catalog/pickup-points/{id}", ADMIN, post(catalog::edit_point)),
         route(M::GET, "/admin/staff", ADMIN, get(staff::list)),
         route(M::POST, "/admin/staff", ADMIN, post(staff::create)),
+        route(M::POST, "/admin/staff/{id}", ADMIN, post(staff::update)),
         route(M::GET, "/admin/audit", ADMIN, get(staff::audit)),
     ]
 }

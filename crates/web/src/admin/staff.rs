@@ -40,6 +40,7 @@ impl AuditPage {
             "staff.login" => "登录",
             "staff.login_failed" => "登录失败",
             "staff.create" => "创建员工",
+            "staff.update" => "修改员工",
             "order.claim" => "领取订单",
             "order.approve" => "审核通过",
             "order.reject" => "审核不通过",
@@ -100,6 +101,23 @@ pub async fn create(
             let message = errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("；");
             page(&state, &staff, &visitor, None, Some(message)).await
         }
+        Err(err) => failure(&err),
+    }
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    Staff(staff, visitor): Staff,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let chosen: Vec<&str> = fields.iter().filter(|(k, _)| k == "roles").map(|(_, v)| v.as_str()).collect();
+    let Ok(roles) = Roles::parse(&chosen.join(",")) else {
+        return page(&state, &staff, &visitor, None, Some("请至少选择一个角色".into())).await;
+    };
+    let disabled = fields.iter().any(|(k, _)| k == "disabled");
+    match state.app.update_staff(&staff, id, roles, disabled).await {
+        Ok(()) => page(&state, &staff, &visitor, None, None).await,
         Err(err) => failure(&err),
     }
 }
