@@ -252,6 +252,24 @@ impl Settings {
                     .as_ref()
                     .map_or("(not set)".into(), |c| format!("{} institution_id={}", c.api_gateway, c.institution_id))
             ),
+            format!(
+                "smtp = {}",
+                self.smtp.as_ref().map_or("(dev outbox)".into(), |m| format!(
+                    "{}:{} {} from {} password={}",
+                    m.host,
+                    m.port,
+                    m.security,
+                    m.from,
+                    if m.password.is_some() { "[redacted]" } else { "(none)" }
+                ))
+            ),
+            format!(
+                "sms = {}",
+                self.sms.as_ref().map_or("(dev outbox)".into(), |s| format!(
+                    "{} {} key_id={} secret=[redacted]",
+                    s.provider, s.endpoint, s.access_key_id
+                ))
+            ),
         ]
         .join("\n")
     }

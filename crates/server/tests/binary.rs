@@ -147,6 +147,28 @@ fn production_mode_refuses_to_swallow_verification_codes() {
 }
 
 #[test]
+fn message_relays_are_shown_without_their_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("sealdesk.toml");
+    std::fs::write(
+        &file,
+        "[smtp]\nhost = \"smtp.example.cn\"\nport = 587\nsecurity = \"starttls\"\nusername = \"u\"\npassword = \"smtp-hunter2\"\nfrom = \"x <noreply@example.cn>\"\n[sms]\nprovider = \"aliyun\"\naccess_key_id = \"LTAIkey\"\naccess_key_secret = \"sms-hunter2\"\nsign_name = \"电子签章\"\ntemplate_code = \"SMS_1\"\n",
+    )
+    .unwrap();
+    let output = sealdesk().args(["--config"]).arg(&file).args(["config"]).output().unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        stdout.contains("smtp = smtp.example.cn:587 starttls") && stdout.contains("password=[redacted]"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("sms = aliyun https://dysmsapi.aliyuncs.com/ key_id=LTAIkey secret=[redacted]"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("hunter2"));
+}
+
+#[test]
 fn real_gateways_need_readable_keys() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("sealdesk.toml");
