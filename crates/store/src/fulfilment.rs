@@ -10,6 +10,7 @@ use domain::{OrderId, OrderStatus};
 use time::macros::format_description;
 use time::{Date, OffsetDateTime};
 
+use crate::history::{record_audit, record_event};
 use crate::orders::{OrderRow, SELECT_ORDER};
 use crate::{Db, db_err, from_ts, ts};
 
@@ -129,16 +130,7 @@ impl FulfilmentRepo for Db {
         if moved.rows_affected() != 1 {
             return Ok(false);
         }
-        sqlx::query("INSERT INTO order_events (order_id, from_status, to_status, actor, reason, at) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(step.id.0)
-            .bind(step.from.as_str())
-            .bind(step.to.as_str())
-            .bind(step.actor.as_str())
-            .bind(step.reason.to_owned())
-            .bind(ts(step.now))
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+        record_event(&mut *tx, step.id.0, step.from, step.to, step.actor, Some(step.reason), step.now).await?;
         let updated = match &step.change {
             DispatchChange::Shipped { courier, tracking_no } => {
                 sqlx::query(
@@ -173,15 +165,7 @@ impl FulfilmentRepo for Db {
             return Ok(false);
         }
         if let Some(audit) = step.audit {
-            sqlx::query("INSERT INTO audit_log (at, staff_id, action, order_id, detail) VALUES ($1, $2, $3, $4, $5)")
-                .bind(ts(audit.at))
-                .bind(audit.staff_id)
-                .bind(audit.action.clone())
-                .bind(audit.order_id.map(|o| o.0))
-                .bind(audit.detail.clone())
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
+            record_audit(&mut *tx, audit).await?;
         }
         crate::notifications::insert_notifications(&mut tx, step.notify, step.now).await?;
         tx.commit().await.map_err(db_err)?;

@@ -11,6 +11,7 @@ mod db;
 mod documents;
 mod files;
 mod fulfilment;
+mod history;
 mod invoices;
 mod notifications;
 mod orders;

@@ -332,16 +332,7 @@ impl OrderRepo for Db {
         if moved.rows_affected() != 1 {
             return Ok(false);
         }
-        sqlx::query("INSERT INTO order_events (order_id, from_status, to_status, actor, reason, at) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(id.0)
-            .bind(from.as_str())
-            .bind(to.as_str())
-            .bind(actor.as_str())
-            .bind(reason.map(str::to_owned))
-            .bind(ts(now))
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+        crate::history::record_event(&mut *tx, id.0, from, to, actor, reason, now).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(true)
     }

@@ -89,28 +89,6 @@ impl TryFrom<RefundRow> for RefundRecord {
     }
 }
 
-async fn insert_event(
-    tx: &mut sqlx::Transaction<'static, Any>,
-    order: i64,
-    from: OrderStatus,
-    to: OrderStatus,
-    actor: Actor,
-    reason: &str,
-    now: OffsetDateTime,
-) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO order_events (order_id, from_status, to_status, actor, reason, at) VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(order)
-        .bind(from.as_str())
-        .bind(to.as_str())
-        .bind(actor.as_str())
-        .bind(reason.to_owned())
-        .bind(ts(now))
-        .execute(&mut **tx)
-        .await
-        .map_err(db_err)?;
-    Ok(())
-}
-
 async fn insert_alert(tx: &mut sqlx::Transaction<'static, Any>, alert: &FinanceAlert) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO finance_alerts (kind, order_id, out_trade_no, detail, created_at) VALUES ($1, $2, $3, $4, $5)",
@@ -223,13 +201,13 @@ impl PaymentRepo for Db {
             .await
             .map_err(db_err)?;
         if moved.rows_affected() == 1 {
-            insert_event(
-                &mut tx,
+            crate::history::record_event(
+                &mut *tx,
                 row.order_id,
                 OrderStatus::PendingPayment,
                 OrderStatus::UnderReview,
                 Actor::PaymentGateway,
-                reason,
+                Some(reason),
                 now,
             )
             .await?;
@@ -459,7 +437,8 @@ impl PaymentRepo for Db {
                 } else {
                     (if requested_by.is_some() { Actor::Finance } else { Actor::System }, "款项已原路退回")
                 };
-                insert_event(&mut tx, order_id, from, OrderStatus::Refunded, actor, reason, now).await?;
+                crate::history::record_event(&mut *tx, order_id, from, OrderStatus::Refunded, actor, Some(reason), now)
+                    .await?;
             }
         }
         tx.commit().await.map_err(db_err)?;

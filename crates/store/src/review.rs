@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use domain::{Actor, OrderId, OrderStatus};
 use time::OffsetDateTime;
 
+use crate::history::{record_audit, record_event};
 use crate::orders::{OrderRow, SELECT_ORDER};
 use crate::{Db, db_err, from_ts, ts};
 
@@ -87,16 +88,7 @@ impl ReviewRepo for Db {
         if moved.rows_affected() != 1 {
             return Ok(false);
         }
-        sqlx::query("INSERT INTO order_events (order_id, from_status, to_status, actor, reason, at) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(id.0)
-            .bind(from.as_str())
-            .bind(to.as_str())
-            .bind(Actor::Reviewer.as_str())
-            .bind(reason.map(str::to_owned))
-            .bind(ts(audit.at))
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+        record_event(&mut *tx, id.0, from, to, Actor::Reviewer, reason, audit.at).await?;
         sqlx::query("DELETE FROM review_pins WHERE order_id = $1")
             .bind(id.0)
             .execute(&mut *tx)
@@ -111,15 +103,7 @@ impl ReviewRepo for Db {
                 .await
                 .map_err(db_err)?;
         }
-        sqlx::query("INSERT INTO audit_log (at, staff_id, action, order_id, detail) VALUES ($1, $2, $3, $4, $5)")
-            .bind(ts(audit.at))
-            .bind(audit.staff_id)
-            .bind(audit.action.clone())
-            .bind(audit.order_id.map(|o| o.0))
-            .bind(audit.detail.clone())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+        record_audit(&mut *tx, audit).await?;
         crate::notifications::insert_notifications(&mut tx, notify, audit.at).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(true)

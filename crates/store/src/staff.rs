@@ -197,16 +197,7 @@ impl StaffRepo for Db {
     }
 
     async fn append_audit(&self, e: &AuditEntry) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO audit_log (at, staff_id, action, order_id, detail) VALUES ($1, $2, $3, $4, $5)")
-            .bind(ts(e.at))
-            .bind(e.staff_id)
-            .bind(e.action.clone())
-            .bind(e.order_id.map(|o| o.0))
-            .bind(e.detail.clone())
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
-        Ok(())
+        crate::history::record_audit(&self.pool, e).await
     }
 
     async fn audit_log(&self, order: Option<OrderId>, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {

@@ -6,7 +6,6 @@
 
 mod support;
 
-use app::ports::OrderRepo;
 use axum::http::{Method, StatusCode};
 use domain::staff::{Role, Roles};
 use support::{Client, TestApp, complete_application, pickup_order_body, resident_id};
@@ -19,20 +18,7 @@ async fn order_in_review(app: &TestApp, phone: &str, n: u32) -> (Client, i64) {
     let application = complete_application(&mut c, "personal", &resident_id(n)).await;
     let reply = c.order(application, &format!("review-order-{n:04}"), pickup_order_body()).await;
     let id = reply.json()["id"].as_i64().unwrap();
-    let moved = app
-        .db
-        .db
-        .transition_order(
-            domain::OrderId(id),
-            domain::OrderStatus::PendingPayment,
-            domain::OrderStatus::UnderReview,
-            domain::Actor::PaymentGateway,
-            Some("支付成功"),
-            app.clock_now(),
-        )
-        .await
-        .unwrap();
-    assert!(moved);
+    app.mark_paid(id).await;
     (c, id)
 }
 
@@ -243,20 +229,7 @@ async fn approved_order(app: &TestApp, reviewer: &mut Client, phone: &str, n: u3
         pickup_order_body()
     };
     let id = c.order(application, &format!("fulfil-order-{n:04}"), body).await.json()["id"].as_i64().unwrap();
-    let moved = app
-        .db
-        .db
-        .transition_order(
-            domain::OrderId(id),
-            domain::OrderStatus::PendingPayment,
-            domain::OrderStatus::UnderReview,
-            domain::Actor::PaymentGateway,
-            None,
-            app.clock_now(),
-        )
-        .await
-        .unwrap();
-    assert!(moved);
+    app.mark_paid(id).await;
     let approved = reviewer.submit(&format!("/admin/orders/{id}/approve"), &[]).await;
     assert_eq!(approved.header("location"), Some(format!("/admin/orders/{id}?notice=approved").as_str()));
     (c, id)

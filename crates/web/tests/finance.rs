@@ -7,7 +7,7 @@ mod support;
 
 use std::time::Duration as StdDuration;
 
-use app::ports::{DevOutboxRepo, OrderRepo};
+use app::ports::DevOutboxRepo;
 use axum::http::{Method, StatusCode};
 use serde_json::json;
 use support::{Client, TestApp, complete_application, resident_id};
@@ -25,20 +25,7 @@ async fn paid_order_with_invoice(app: &TestApp, phone: &str, n: u32) -> (Client,
     let reply = c.order(application, &format!("finance-order-{n:04}"), body).await;
     reply.assert_status(StatusCode::CREATED);
     let id = reply.json()["id"].as_i64().unwrap();
-    assert!(
-        app.db
-            .db
-            .transition_order(
-                domain::OrderId(id),
-                domain::OrderStatus::PendingPayment,
-                domain::OrderStatus::UnderReview,
-                domain::Actor::PaymentGateway,
-                None,
-                app.clock_now()
-            )
-            .await
-            .unwrap()
-    );
+    app.mark_paid(id).await;
     (c, id)
 }
 

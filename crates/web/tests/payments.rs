@@ -97,6 +97,19 @@ async fn wait_for(c: &mut Client, order: i64, want: &str) {
     panic!("order {order} never reached {want}; it is {}", status(c, order).await);
 }
 
+/// The simulator's delivery log once it holds `n` entries (an attempt is logged when our answer
+/// reaches the simulator, which can be a moment after the order moved).
+async fn deliveries(get: impl Fn() -> Vec<paysim::Delivery>, n: usize) -> Vec<paysim::Delivery> {
+    for _ in 0..250 {
+        let log = get();
+        if log.len() >= n {
+            return log;
+        }
+        tokio::time::sleep(StdDuration::from_millis(20)).await;
+    }
+    get()
+}
+
 /// Posts a notification to our endpoint as a gateway would (no cookies, no token).
 async fn notify(app: &TestApp, channel: &str, fields: &[(String, String)]) -> support::Reply {
     let body = serde_urlencoded::to_string(fields).unwrap().into_bytes();
@@ -166,7 +179,7 @@ async fn paying_at_the_alipay_cashier_moves_the_order_to_review(db: TestDb) {
     assert_eq!(payments["payments"][0]["amount_fen"], 20_000);
     let sms = app.db.db.recent_messages(50).await.unwrap();
     assert_eq!(sms.iter().filter(|m| m.body.contains("已支付成功")).count(), 1, "one message to the applicant");
-    let answers: Vec<_> = app.pay().alipay.deliveries().into_iter().map(|d| d.answer).collect();
+    let answers: Vec<_> = deliveries(|| app.pay().alipay.deliveries(), 1).await.into_iter().map(|d| d.answer).collect();
     assert_eq!(answers, vec![Some("success".to_owned())], "acknowledged at the first attempt, exactly `success`");
     // A paid order cannot be paid again.
     let again =
@@ -203,7 +216,7 @@ async fn paying_through_cpcn_online_banking_moves_the_order_to_review(db: TestDb
     let paid = web.post(format!("{bank_url}/pay")).send().await.unwrap();
     assert!(paid.headers()["location"].to_str().unwrap().contains("/pay/return/cpcn?PaymentNo="));
     wait_for(&mut c, order, "under_review").await;
-    let answer = app.pay().cpcn.deliveries()[0].answer.clone().unwrap();
+    let answer = deliveries(|| app.pay().cpcn.deliveries(), 1).await[0].answer.clone().unwrap();
     assert!(answer.len() > 20 && !answer.contains('<'), "a Base64 XML answer: {answer}");
     assert_eq!(timeline_len(&mut c, order).await, 2);
 

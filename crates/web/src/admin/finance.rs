@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use domain::OrderId;
 use serde::Deserialize;
 
-use super::{AdminLayout, Staff, failure};
+use super::{AdminLayout, Staff, failure, order_id, refused};
 use crate::AppState;
 use crate::pages::{NoticeQuery, local_time, render};
 
@@ -45,22 +45,8 @@ impl CasePage {
     }
 }
 
-fn parse_id(id: &str) -> Option<OrderId> {
-    id.parse().ok().map(OrderId)
-}
-
 fn to_case(id: OrderId, notice: &str) -> Response {
     Redirect::to(&format!("/admin/finance/orders/{}?notice={notice}", id.0)).into_response()
-}
-
-fn invalid(err: app::Error) -> Response {
-    match err {
-        app::Error::Validation(errors) => {
-            let message = errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("；");
-            failure(&app::Error::Conflict { code: "validation_failed", message })
-        }
-        other => failure(&other),
-    }
 }
 
 pub async fn desk(State(state): State<AppState>, Staff(staff, visitor): Staff) -> Response {
@@ -79,7 +65,7 @@ pub async fn order(
     Path(id): Path<String>,
     Query(q): Query<NoticeQuery>,
 ) -> Response {
-    let Some(id) = parse_id(&id) else { return failure(&app::Error::NotFound) };
+    let Some(id) = order_id(&id) else { return failure(&app::Error::NotFound) };
     match state.app.finance_case(&staff, id).await {
         Ok(case) => {
             let layout = AdminLayout::new("订单财务", &visitor, Some(&staff)).with_notice(q.notice.as_deref());
@@ -101,13 +87,13 @@ pub async fn refund(
     Path(id): Path<String>,
     Form(form): Form<RefundForm>,
 ) -> Response {
-    let Some(id) = parse_id(&id) else { return failure(&app::Error::NotFound) };
+    let Some(id) = order_id(&id) else { return failure(&app::Error::NotFound) };
     match state.app.request_refund(&staff, id, &form.reason).await {
         Ok(refund) if refund.status == domain::payment::RefundStatus::AwaitingApproval => {
             to_case(id, "refund_awaiting")
         }
         Ok(_) => to_case(id, "refunded"),
-        Err(err) => invalid(err),
+        Err(err) => refused(err),
     }
 }
 
@@ -115,7 +101,7 @@ pub async fn approve_refund(State(state): State<AppState>, Staff(staff, _): Staf
     let Ok(id) = id.parse::<i64>() else { return failure(&app::Error::NotFound) };
     match state.app.approve_refund(&staff, id).await {
         Ok(()) => Redirect::to("/admin/finance?notice=refunded").into_response(),
-        Err(err) => invalid(err),
+        Err(err) => refused(err),
     }
 }
 
@@ -125,7 +111,7 @@ pub async fn issue_invoice(
     Path(id): Path<String>,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Response {
-    let Some(id) = parse_id(&id) else { return failure(&app::Error::NotFound) };
+    let Some(id) = order_id(&id) else { return failure(&app::Error::NotFound) };
     let (mut number, mut file) = (String::new(), Vec::new());
     if let Ok(mut multipart) = multipart {
         while let Ok(Some(field)) = multipart.next_field().await {
@@ -138,14 +124,14 @@ pub async fn issue_invoice(
     }
     match state.app.issue_invoice(&staff, id, &number, file).await {
         Ok(()) => to_case(id, "invoice_issued"),
-        Err(err) => invalid(err),
+        Err(err) => refused(err),
     }
 }
 
 pub async fn resend_invoice(State(state): State<AppState>, Staff(staff, _): Staff, Path(id): Path<String>) -> Response {
-    let Some(id) = parse_id(&id) else { return failure(&app::Error::NotFound) };
+    let Some(id) = order_id(&id) else { return failure(&app::Error::NotFound) };
     match state.app.resend_invoice(&staff, id).await {
         Ok(()) => to_case(id, "invoice_sent"),
-        Err(err) => invalid(err),
+        Err(err) => refused(err),
     }
 }

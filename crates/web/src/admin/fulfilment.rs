@@ -12,7 +12,7 @@ use domain::OrderId;
 use domain::fulfilment::KeyDraft;
 use serde::Deserialize;
 
-use super::{AdminLayout, Staff, failure};
+use super::{AdminLayout, Staff, failure, order_id, refused};
 use crate::AppState;
 use crate::pages::render;
 
@@ -31,22 +31,8 @@ struct PackingPage {
     operator: String,
 }
 
-fn parse_id(id: &str) -> Option<OrderId> {
-    id.parse().ok().map(OrderId)
-}
-
 fn done(id: OrderId, notice: &str) -> Response {
     Redirect::to(&format!("/admin/orders/{}?notice={notice}", id.0)).into_response()
-}
-
-fn invalid(err: app::Error) -> Response {
-    match err {
-        app::Error::Validation(errors) => {
-            let message = errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("；");
-            failure(&app::Error::Conflict { code: "validation_failed", message })
-        }
-        other => failure(&other),
-    }
 }
 
 pub async fn list(State(state): State<AppState>, Staff(staff, visitor): Staff) -> Response {
@@ -74,12 +60,12 @@ pub async fn record_key(
     Path(id): Path<String>,
     Form(form): Form<KeyForm>,
 ) -> Response {
-    let Some(id) = parse_id(&id) else { return failure(&app::Error::NotFound) };
+    let Some(id) = order_id(&id) else { return failure(&app::Error::NotFound) };
     let draft =
         KeyDraft { key_type: form.key_type, serial: form.serial, valid_from: form.valid_from, valid_to: form.valid_to };
     match state.app.record_key(&staff, id, &draft).await {
         Ok(()) => done(id, "key_recorded"),
-        Err(err) => invalid(err),
+        Err(err) => refused(err),
     }
 }
 
@@ -96,18 +82,18 @@ pub async fn ship(
     Path(id): Path<String>,
     Form(form): Form<ShipForm>,
 ) -> Response {
-    let Some(id) = parse_id(&id) else { return failure(&app::Error::NotFound) };
+    let Some(id) = order_id(&id) else { return failure(&app::Error::NotFound) };
     match state.app.ship(&staff, id, &form.courier, &form.tracking_no).await {
         Ok(()) => done(id, "shipped"),
-        Err(err) => invalid(err),
+        Err(err) => refused(err),
     }
 }
 
 pub async fn ready(State(state): State<AppState>, Staff(staff, _): Staff, Path(id): Path<String>) -> Response {
-    let Some(id) = parse_id(&id) else { return failure(&app::Error::NotFound) };
+    let Some(id) = order_id(&id) else { return failure(&app::Error::NotFound) };
     match state.app.ready_for_pickup(&staff, id).await {
         Ok(()) => done(id, "ready"),
-        Err(err) => invalid(err),
+        Err(err) => refused(err),
     }
 }
 
@@ -123,15 +109,15 @@ pub async fn hand_over(
     Path(id): Path<String>,
     Form(form): Form<CodeForm>,
 ) -> Response {
-    let Some(id) = parse_id(&id) else { return failure(&app::Error::NotFound) };
+    let Some(id) = order_id(&id) else { return failure(&app::Error::NotFound) };
     match state.app.hand_over(&staff, id, &form.code).await {
         Ok(()) => done(id, "handed_over"),
-        Err(err) => invalid(err),
+        Err(err) => refused(err),
     }
 }
 
 pub async fn packing(State(state): State<AppState>, Staff(staff, _): Staff, Path(id): Path<String>) -> Response {
-    let Some(id) = parse_id(&id) else { return failure(&app::Error::NotFound) };
+    let Some(id) = order_id(&id) else { return failure(&app::Error::NotFound) };
     let case = match state.app.review_case(&staff, id).await {
         Ok(case) => case,
         Err(err) => return failure(&err),

@@ -201,6 +201,22 @@ impl AdminLayout {
     }
 }
 
+/// An order id from the path.
+pub fn order_id(id: &str) -> Option<domain::OrderId> {
+    id.parse().ok().map(domain::OrderId)
+}
+
+/// A refused action as a page: field errors become one message.
+pub fn refused(err: app::Error) -> Response {
+    match err {
+        app::Error::Validation(errors) => {
+            let message = errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("；");
+            failure(&app::Error::Conflict { code: "validation_failed", message })
+        }
+        other => failure(&other),
+    }
+}
+
 /// An error as a back-office page.
 pub fn failure(err: &app::Error) -> Response {
     if matches!(err, app::Error::Unauthenticated) {

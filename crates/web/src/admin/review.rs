@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use domain::OrderId;
 use serde::Deserialize;
 
-use super::{AdminLayout, Staff, failure};
+use super::{AdminLayout, Staff, failure, order_id, refused};
 use crate::AppState;
 use crate::pages::{NoticeQuery, local_time, render};
 
@@ -62,10 +62,6 @@ impl CasePage {
     }
 }
 
-fn parse_id(id: &str) -> Option<OrderId> {
-    id.parse().ok().map(OrderId)
-}
-
 pub async fn queue(State(state): State<AppState>, Staff(staff, visitor): Staff) -> Response {
     match state.app.review_queue(&staff).await {
         Ok(items) => {
@@ -82,7 +78,7 @@ pub async fn case(
     Path(id): Path<String>,
     Query(q): Query<NoticeQuery>,
 ) -> Response {
-    let Some(id) = parse_id(&id) else { return failure(&app::Error::NotFound) };
+    let Some(id) = order_id(&id) else { return failure(&app::Error::NotFound) };
     show_case(&state, &staff, &visitor, id, q.notice.as_deref(), None).await
 }
 
@@ -115,7 +111,7 @@ async fn show_case(
 }
 
 pub async fn claim(State(state): State<AppState>, Staff(staff, _): Staff, Path(id): Path<String>) -> Response {
-    let Some(id) = parse_id(&id) else { return failure(&app::Error::NotFound) };
+    let Some(id) = order_id(&id) else { return failure(&app::Error::NotFound) };
     match state.app.claim_review(&staff, id).await {
         Ok(()) => Redirect::to(&format!("/admin/orders/{}?notice=claimed", id.0)).into_response(),
         Err(err) => failure(&err),
@@ -123,7 +119,7 @@ pub async fn claim(State(state): State<AppState>, Staff(staff, _): Staff, Path(i
 }
 
 pub async fn approve(State(state): State<AppState>, Staff(staff, _): Staff, Path(id): Path<String>) -> Response {
-    let Some(id) = parse_id(&id) else { return failure(&app::Error::NotFound) };
+    let Some(id) = order_id(&id) else { return failure(&app::Error::NotFound) };
     match state.app.approve_review(&staff, id).await {
         Ok(()) => Redirect::to(&format!("/admin/orders/{}?notice=approved", id.0)).into_response(),
         Err(err) => failure(&err),
@@ -136,16 +132,12 @@ pub async fn reject(
     Path(id): Path<String>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
-    let Some(id) = parse_id(&id) else { return failure(&app::Error::NotFound) };
+    let Some(id) = order_id(&id) else { return failure(&app::Error::NotFound) };
     let reasons: Vec<String> = fields.iter().filter(|(k, _)| k == "reasons").map(|(_, v)| v.clone()).collect();
     let note = fields.iter().find(|(k, _)| k == "note").map(|(_, v)| v.as_str()).unwrap_or_default();
     match state.app.reject_review(&staff, id, &reasons, note).await {
         Ok(()) => Redirect::to(&format!("/admin/orders/{}?notice=rejected", id.0)).into_response(),
-        Err(app::Error::Validation(errors)) => {
-            let message = errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("；");
-            failure(&app::Error::Conflict { code: "validation_failed", message })
-        }
-        Err(err) => failure(&err),
+        Err(err) => refused(err),
     }
 }
 
@@ -162,7 +154,7 @@ pub async fn document(
     Path((id, kind)): Path<(String, String)>,
     Query(q): Query<ReasonQuery>,
 ) -> Response {
-    let Some(id) = parse_id(&id) else { return failure(&app::Error::NotFound) };
+    let Some(id) = order_id(&id) else { return failure(&app::Error::NotFound) };
     match state.app.staff_document(&staff, id, &kind, &q.reason).await {
         Ok((record, bytes)) => (
             StatusCode::OK,
@@ -170,11 +162,7 @@ pub async fn document(
             bytes,
         )
             .into_response(),
-        Err(app::Error::Validation(errors)) => {
-            let message = errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("；");
-            failure(&app::Error::Conflict { code: "reason_required", message })
-        }
-        Err(err) => failure(&err),
+        Err(err) => refused(err),
     }
 }
 
@@ -185,13 +173,9 @@ pub async fn reveal(
     Path(id): Path<String>,
     Form(form): Form<ReasonQuery>,
 ) -> Response {
-    let Some(id) = parse_id(&id) else { return failure(&app::Error::NotFound) };
+    let Some(id) = order_id(&id) else { return failure(&app::Error::NotFound) };
     match state.app.reveal_id_numbers(&staff, id, &form.reason).await {
         Ok(numbers) => show_case(&state, &staff, &visitor, id, None, Some(numbers)).await,
-        Err(app::Error::Validation(errors)) => {
-            let message = errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("；");
-            failure(&app::Error::Conflict { code: "reason_required", message })
-        }
-        Err(err) => failure(&err),
+        Err(err) => refused(err),
     }
 }

@@ -494,3 +494,25 @@ impl TestApp {
         app::clock::Clock::now(self.clock.as_ref())
     }
 }
+
+impl TestApp {
+    /// Moves an unpaid order to 审核中 as a confirmed payment would (for tests about what
+    /// happens after payment).
+    pub async fn mark_paid(&self, order: i64) {
+        use app::ports::OrderRepo;
+        let moved = self
+            .db
+            .db
+            .transition_order(
+                domain::OrderId(order),
+                domain::OrderStatus::PendingPayment,
+                domain::OrderStatus::UnderReview,
+                domain::Actor::PaymentGateway,
+                Some("支付成功"),
+                self.clock_now(),
+            )
+            .await
+            .unwrap();
+        assert!(moved, "order {order} was not waiting for payment");
+    }
+}
