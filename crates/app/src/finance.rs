@@ -155,6 +155,36 @@ impl App {
         }
     }
 
+    /// The daily bill check (SECURITY F7): Alipay's trade bill for `day` (China time) against the
+    /// payments we settled that day. Differences are raised as finance alerts.
+    pub async fn compare_alipay_bill(
+        &self,
+        staff: &CurrentStaff,
+        day: time::Date,
+        bill: &str,
+    ) -> Result<payments::alipay_bill::BillDiff, Error> {
+        use payments::alipay_bill::{Recorded, diff, parse};
+        staff.require(&[Role::Finance])?;
+        let lines = parse(bill).map_err(|e| Error::field("bill", "bill_unreadable", &e.to_string()))?;
+        let from = day.midnight().assume_offset(crate::applications::CST);
+        let ours: Vec<Recorded> = self
+            .store
+            .payments_paid_between("alipay", from, from + time::Duration::days(1))
+            .await?
+            .into_iter()
+            .map(|p| Recorded { out_trade_no: p.out_trade_no, amount: p.amount })
+            .collect();
+        let result = diff(&lines, &ours);
+        for no in result.missing_here.iter().chain(&result.missing_there) {
+            self.alert("bill_mismatch", None, Some(no), &format!("{day} 支付宝账单与本系统记录不一致：{no}")).await?;
+        }
+        for (no, bill_fen, our_fen) in &result.amount_mismatch {
+            let detail = format!("{day} 账单金额 {bill_fen} 分，本系统 {our_fen} 分");
+            self.alert("bill_mismatch", None, Some(no), &detail).await?;
+        }
+        Ok(result)
+    }
+
     /// 开票: the invoice number and the e-invoice PDF; the applicant is emailed.
     pub async fn issue_invoice(
         &self,

@@ -307,7 +307,7 @@ impl App {
         Ok(())
     }
 
-    async fn alert(
+    pub(crate) async fn alert(
         &self,
         kind: &str,
         order: Option<OrderId>,

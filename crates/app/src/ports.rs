@@ -660,6 +660,13 @@ pub trait PaymentRepo: Send + Sync {
     async fn approve_refund(&self, refund_id: i64, staff: i64) -> Result<bool, StoreError>;
     /// Refunds awaiting a second approval.
     async fn refunds_awaiting_approval(&self) -> Result<Vec<RefundRecord>, StoreError>;
+    /// Payments of `channel` settled in `[from, to)` (for the daily bill comparison).
+    async fn payments_paid_between(
+        &self,
+        channel: &str,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> Result<Vec<PaymentRecord>, StoreError>;
     /// Sum and count of payments settled since `since`.
     async fn payments_since(&self, since: OffsetDateTime) -> Result<(i64, i64), StoreError>;
     /// In one transaction: the refund is done, its payment refunded, and the order (cancelled,

@@ -4,6 +4,7 @@
 //! checks follow REFERENCE §3 exactly.
 
 pub mod alipay;
+pub mod alipay_bill;
 pub mod alipay_client;
 pub mod alipay_notify;
 pub mod alipay_sign;

@@ -363,6 +363,24 @@ impl PaymentRepo for Db {
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
+    async fn payments_paid_between(
+        &self,
+        channel: &str,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> Result<Vec<PaymentRecord>, StoreError> {
+        let rows: Vec<PaymentRow> = sqlx::query_as(&format!(
+            "{SELECT_PAYMENT} WHERE channel = $1 AND paid_at >= $2 AND paid_at < $3 ORDER BY id"
+        ))
+        .bind(channel.to_owned())
+        .bind(ts(from))
+        .bind(ts(to))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
     async fn payments_since(&self, since: OffsetDateTime) -> Result<(i64, i64), StoreError> {
         let (sum, count): (Option<i64>, i64) =
             sqlx::query_as("SELECT CAST(SUM(amount_fen) AS BIGINT), COUNT(*) FROM payments WHERE paid_at >= $1")

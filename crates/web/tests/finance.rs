@@ -150,3 +150,49 @@ async fn a_refund_goes_back_through_the_gateway_and_large_ones_need_a_second_per
     let sms = app.db.db.recent_messages(50).await.unwrap();
     assert!(sms.iter().any(|m| m.recipient == "13800138122" && m.body.contains("已退款 200.00 元")));
 }
+
+/// A trade bill line for a payment, in Alipay's column layout.
+fn bill_line(trade_no: &str, out_trade_no: &str, yuan: &str) -> String {
+    format!(
+        "{trade_no}\t,{out_trade_no}\t,交易\t,电子签章\t,2026-11-25 10:00:00\t,2026-11-25 10:00:30\t,\t,\t,\t,\t,\t,{yuan}\t,{yuan}\t,"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daily_alipay_bill_matches_our_payments_and_differences_are_alerted() {
+    let app = TestApp::paying(store::testing::TestDb::sqlite().await, &fast()).await;
+    let (_, _, first) = paid_through_alipay(&app, "13800138140", 140).await;
+    let (_, _, second) = paid_through_alipay(&app, "13800138141", 141).await;
+    let header = "#支付宝业务明细查询\n支付宝交易号,商户订单号,业务类型,商品名称,创建时间,完成时间,门店编号,门店名称,操作员,终端号,对方账户,订单金额（元）,商家实收（元）,备注\n";
+    let staff = app::staff::CurrentStaff {
+        id: 0,
+        username: "cai".into(),
+        name: "财务".into(),
+        phone: None,
+        roles: domain::staff::Roles::of(&[domain::staff::Role::Finance]),
+        session_digest: String::new(),
+    };
+    let day = time::macros::date!(2026 - 11 - 25);
+    let clean = format!(
+        "{header}{}\n{}\n#交易合计：2笔\n",
+        bill_line("T1", &first, "200.00"),
+        bill_line("T2", &second, "200.00")
+    );
+    let report = app.app.compare_alipay_bill(&staff, day, &clean).await.unwrap();
+    assert!(report.is_clean(), "{report:?}");
+
+    let tampered = format!(
+        "{header}{}\n{}\n",
+        bill_line("T1", &first, "199.00"),
+        bill_line("T9", "SD2026112599999999A", "200.00")
+    );
+    let report = app.app.compare_alipay_bill(&staff, day, &tampered).await.unwrap();
+    assert_eq!(
+        (report.amount_mismatch.len(), report.missing_here.len(), report.missing_there.len()),
+        (1, 1, 1),
+        "{report:?}"
+    );
+    let alerts = app.app.finance_alerts(20).await.unwrap();
+    assert_eq!(alerts.iter().filter(|a| a.kind == "bill_mismatch").count(), 3);
+    assert!(app.app.compare_alipay_bill(&staff, day, "not a bill").await.is_err());
+}

@@ -1,0 +1,138 @@
+//! Alipay's daily trade bill (the 业务明细 CSV that `alipay.data.dataservice.bill.downloadurl.query`
+//! links to), and its difference from what we recorded (SECURITY F7). Comment lines start with
+//! `#`; columns are found by their header names, not positions, so added columns do not matter.
+//! (The real download is a zip of GBK text; unpacking and decoding happen before this parser.)
+
+use std::collections::BTreeMap;
+
+use domain::Money;
+
+/// One line of the bill.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BillLine {
+    pub trade_no: String,
+    pub out_trade_no: String,
+    /// `交易` (a payment) or `退款` (a refund).
+    pub kind: String,
+    /// The line's amount in fen, signed as Alipay prints it (refunds are negative).
+    pub amount_fen: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum BillError {
+    #[error("the bill has no header with 支付宝交易号, 商户订单号, 业务类型 and 订单金额（元）")]
+    NoHeader,
+    #[error("line {0} is not readable")]
+    BadLine(usize),
+}
+
+fn cells(line: &str) -> Vec<String> {
+    line.split(',').map(|c| c.trim().trim_matches('\t').trim_matches('"').trim().to_owned()).collect()
+}
+
+/// Reads the bill's trade lines.
+pub fn parse(text: &str) -> Result<Vec<BillLine>, BillError> {
+    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty() && !l.starts_with('#'));
+    let (_, header) = lines.next().ok_or(BillError::NoHeader)?;
+    let header = cells(header);
+    let column = |name: &str| header.iter().position(|h| h == name).ok_or(BillError::NoHeader);
+    let (trade, out, kind, amount) =
+        (column("支付宝交易号")?, column("商户订单号")?, column("业务类型")?, column("订单金额（元）")?);
+    let mut out_lines = Vec::new();
+    for (n, line) in lines {
+        let row = cells(line);
+        let get = |i: usize| row.get(i).cloned().ok_or(BillError::BadLine(n + 1));
+        let text = get(amount)?;
+        let (negative, digits) = text.strip_prefix('-').map_or((false, text.as_str()), |d| (true, d));
+        let fen = Money::parse_yuan(digits).map_err(|_| BillError::BadLine(n + 1))?.fen();
+        let amount_fen = if negative { -fen } else { fen };
+        out_lines.push(BillLine { trade_no: get(trade)?, out_trade_no: get(out)?, kind: get(kind)?, amount_fen });
+    }
+    Ok(out_lines)
+}
+
+/// A payment as we recorded it, for the comparison.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    pub out_trade_no: String,
+    pub amount: Money,
+}
+
+/// What differs between the bill and our records (empty when they agree).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BillDiff {
+    /// Paid at Alipay, not paid in our records.
+    pub missing_here: Vec<String>,
+    /// Paid in our records, absent from the bill.
+    pub missing_there: Vec<String>,
+    /// In both, with different amounts: (out_trade_no, bill fen, our fen).
+    pub amount_mismatch: Vec<(String, i64, i64)>,
+}
+
+impl BillDiff {
+    pub fn is_clean(&self) -> bool {
+        self.missing_here.is_empty() && self.missing_there.is_empty() && self.amount_mismatch.is_empty()
+    }
+}
+
+/// Compares the bill's payments (`交易` lines) with the payments we recorded for that day.
+pub fn diff(bill: &[BillLine], ours: &[Recorded]) -> BillDiff {
+    let paid: BTreeMap<&str, i64> =
+        bill.iter().filter(|l| l.kind == "交易").map(|l| (l.out_trade_no.as_str(), l.amount_fen)).collect();
+    let mine: BTreeMap<&str, i64> = ours.iter().map(|r| (r.out_trade_no.as_str(), r.amount.fen())).collect();
+    let mut d = BillDiff::default();
+    for (no, amount) in &paid {
+        match mine.get(no) {
+            None => d.missing_here.push((*no).to_owned()),
+            Some(recorded) if recorded != amount => d.amount_mismatch.push(((*no).to_owned(), *amount, *recorded)),
+            Some(_) => {}
+        }
+    }
+    d.missing_there = mine.keys().filter(|no| !paid.contains_key(*no)).map(|no| (*no).to_owned()).collect();
+    d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BILL: &str = include_str!("../tests/vectors/trade-bill.csv");
+
+    fn fen(n: i64) -> Money {
+        Money::from_fen(n).unwrap()
+    }
+
+    fn ours() -> Vec<Recorded> {
+        (1..=5).map(|n| Recorded { out_trade_no: format!("SD202611250000000{n}A"), amount: fen(20_000) }).collect()
+    }
+
+    #[test]
+    fn the_bill_is_read_by_column_name() {
+        let lines = parse(BILL).unwrap();
+        assert_eq!(lines.len(), 6);
+        assert_eq!(lines[0].out_trade_no, "SD2026112500000001A");
+        assert_eq!(lines[0].amount_fen, 20_000);
+        assert_eq!((lines[5].kind.as_str(), lines[5].amount_fen), ("退款", -20_000));
+        assert_eq!(parse("#只有注释\n"), Err(BillError::NoHeader));
+    }
+
+    #[test]
+    fn a_clean_day_has_no_differences() {
+        let d = diff(&parse(BILL).unwrap(), &ours());
+        assert!(d.is_clean(), "{d:?}");
+    }
+
+    #[test]
+    fn tampered_and_missing_payments_are_reported() {
+        let mut mine = ours();
+        mine[0].amount = fen(19_999);
+        mine[1].amount = fen(1);
+        mine[2].amount = fen(20_001);
+        mine.remove(4);
+        mine.push(Recorded { out_trade_no: "SD2026112500000009A".into(), amount: fen(20_000) });
+        let d = diff(&parse(BILL).unwrap(), &mine);
+        assert_eq!(d.amount_mismatch.len(), 3, "{d:?}");
+        assert_eq!(d.missing_here, ["SD2026112500000005A"]);
+        assert_eq!(d.missing_there, ["SD2026112500000009A"]);
+    }
+}
