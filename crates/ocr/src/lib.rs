@@ -1,9 +1,10 @@
-//! On-premise OCR of business licenses and ID cards (issue: OCR). This first part is the
-//! recogniser-independent post-processing: [`repair`] turns per-character readings of an ID
+//! On-premise OCR of business licenses and ID cards: [`engine`] finds and reads text lines with
+//! PP-OCRv4 through rten; [`fields`] turns lines into the document's fields by their printed
+//! labels and layout, with cross-check warnings; [`repair`] turns per-character readings of an ID
 //! number or a credit code that fail their check into the one value the readings support, or
-//! says honestly that they support none or several. Inference (PP-OCRv4 through rten) and field
-//! extraction build on it.
+//! says honestly that they support none or several.
 
+pub mod engine;
 pub mod fields;
 pub mod repair;
 

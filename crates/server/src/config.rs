@@ -148,7 +148,8 @@ impl Default for Settings {
 }
 
 /// Environment variables with the prefix that are not settings but still ours.
-const OTHER_VARS: [&str; 3] = ["SEALDESK_CONFIG", "SEALDESK_TEST_POSTGRES_URL", "SEALDESK_REQUIRE_POSTGRES"];
+const OTHER_VARS: [&str; 4] =
+    ["SEALDESK_CONFIG", "SEALDESK_TEST_POSTGRES_URL", "SEALDESK_REQUIRE_POSTGRES", "SEALDESK_MODELS_DIR"];
 const SETTING_KEYS: [&str; 13] = [
     "mode",
     "addr",

@@ -3,6 +3,7 @@
 
 mod config;
 mod gateways;
+mod ocr_command;
 
 use anyhow::{Context, bail};
 use app::clock::{Clock, SystemClock};
@@ -48,6 +49,17 @@ enum Command {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
+    /// Read license and ID card photos: one JSON object per file on its own line.
+    Ocr {
+        /// id-front, id-back, license or auto.
+        #[arg(long, default_value = "auto")]
+        kind: String,
+        /// Where the PP-OCRv4 models are (scripts/fetch-models puts them in the default).
+        #[arg(long, env = "SEALDESK_MODELS_DIR")]
+        models: Option<PathBuf>,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Manage back-office staff.
     Staff {
         #[command(subcommand)]
@@ -79,8 +91,12 @@ enum StaffCommand {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Command::Ocr { kind, models, files } = &cli.command {
+        return ocr_command::run(kind, models.clone(), files);
+    }
     let overrides = match &cli.command {
         Command::Serve { addr, data_dir } => Overrides { addr: *addr, data_dir: data_dir.clone() },
+        Command::Ocr { .. } => Overrides::default(),
         Command::Migrate { data_dir }
         | Command::Config { data_dir }
         | Command::Staff { action: StaffCommand::Add { data_dir, .. } } => {
@@ -95,6 +111,7 @@ async fn main() -> anyhow::Result<()> {
     }
     match cli.command {
         Command::Serve { .. } => serve(settings).await,
+        Command::Ocr { .. } => Ok(()),
         Command::Migrate { .. } => {
             prepare_data_dir(&settings.data_dir)?;
             let db = Db::connect(&settings.database_url()).await.context("database")?;
