@@ -91,6 +91,16 @@ impl App {
             self.discard_blob(&old).await;
         }
         tracing::info!(application = %application, kind = kind.as_str(), "document stored");
+        // A new photo: the old reading no longer applies; read the new one when OCR is on
+        // (a failed or busy reading leaves the form to be filled by hand).
+        if crate::recognition::ocr_kind(kind).is_some() {
+            self.store.set_reading(application, kind.as_str(), None, self.clock.now()).await?;
+            if self.ocr.is_some()
+                && let Err(err) = self.read_document(user, application, kind.as_str()).await
+            {
+                tracing::info!(error = %err, "upload not read by OCR");
+            }
+        }
         Ok(record)
     }
 
@@ -127,6 +137,7 @@ impl App {
         self.ensure_editable(application).await?;
         let kind = document_kind(kind).map_err(|_| Error::NotFound)?;
         let key = self.store.delete_document(user.id, application, kind).await?.ok_or(Error::NotFound)?;
+        self.store.set_reading(application, kind.as_str(), None, self.clock.now()).await?;
         self.discard_blob(&key).await;
         Ok(())
     }

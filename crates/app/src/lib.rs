@@ -20,6 +20,7 @@ pub mod orders;
 pub mod outbox;
 pub mod payment;
 pub mod ports;
+pub mod recognition;
 pub mod review;
 pub mod sessions;
 pub mod sms_codes;
@@ -85,6 +86,7 @@ pub struct App {
     pub(crate) keys: Arc<Keys>,
     pub(crate) policy: Policy,
     pub(crate) gateways: payment::Gateways,
+    pub(crate) ocr: Option<recognition::OcrPool>,
 }
 
 impl App {
@@ -97,7 +99,17 @@ impl App {
         keys: Keys,
         policy: Policy,
     ) -> Self {
-        Self { store, files, sms, mailer, clock, keys: Arc::new(keys), policy, gateways: payment::Gateways::default() }
+        Self {
+            store,
+            files,
+            sms,
+            mailer,
+            clock,
+            keys: Arc::new(keys),
+            policy,
+            gateways: payment::Gateways::default(),
+            ocr: None,
+        }
     }
 
     /// The same app, paying through `gateways`.

@@ -522,6 +522,7 @@ pub trait Store:
     + FulfilmentRepo
     + NotificationRepo
     + InvoiceRepo
+    + ReadingRepo
 {
     async fn ping(&self) -> Result<(), StoreError>;
     /// Removes expired sessions, old codes and old throttle records.
@@ -939,4 +940,35 @@ pub trait InvoiceRepo: Send + Sync {
     async fn invoice_sent(&self, order: OrderId) -> Result<i64, StoreError>;
     /// Paid orders that asked for an invoice and have none yet, oldest first.
     async fn invoice_queue(&self) -> Result<Vec<OrderRecord>, StoreError>;
+}
+
+/// What OCR read from one document photo.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OcrReading {
+    /// `license`, `id-front` or `id-back`.
+    pub kind: String,
+    pub fields: std::collections::BTreeMap<String, String>,
+    pub warnings: Vec<String>,
+    pub repairs: Vec<String>,
+}
+
+/// The OCR engine (blocking; the app runs it off the async threads, a bounded number at a time).
+pub trait OcrReader: Send + Sync {
+    /// Reads a photo expected to be `kind` (`license`, `id-front`, `id-back`).
+    fn read(&self, image: &[u8], kind: &str) -> Result<OcrReading, String>;
+}
+
+/// OCR readings kept with the documents.
+#[async_trait]
+pub trait ReadingRepo: Send + Sync {
+    /// Stores (or with `None` removes) the sealed reading of an application's document.
+    async fn set_reading(
+        &self,
+        application: ApplicationId,
+        kind: &str,
+        sealed: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// The sealed readings of an application, by document kind.
+    async fn readings(&self, application: ApplicationId) -> Result<Vec<(String, String)>, StoreError>;
 }

@@ -40,6 +40,8 @@ pub struct ReviewCase {
     /// The reviewer submitted this order themselves.
     pub own_order: bool,
     pub pins: Vec<(String, String)>,
+    /// What OCR read from the photos, by document kind (ID numbers masked).
+    pub readings: std::collections::BTreeMap<String, crate::ports::OcrReading>,
 }
 
 impl App {
@@ -88,7 +90,21 @@ impl App {
             None => None,
         };
         let pins = self.store.review_pins(id).await?;
-        Ok(ReviewCase { view: OrderView { record, events }, application, claimed_by_other, mine, own_order, pins })
+        let readings = self
+            .readings_of(record.order.application_id)
+            .await?
+            .into_iter()
+            .map(|(k, r)| (k, crate::recognition::masked(r)))
+            .collect();
+        Ok(ReviewCase {
+            view: OrderView { record, events },
+            application,
+            claimed_by_other,
+            mine,
+            own_order,
+            pins,
+            readings,
+        })
     }
 
     async fn is_own_order(&self, staff: &CurrentStaff, order: &OrderRecord) -> Result<bool, Error> {

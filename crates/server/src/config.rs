@@ -56,6 +56,14 @@ pub struct Settings {
     pub alipay: Option<AlipaySettings>,
     /// The real CPCN gateway (TOML table `[cpcn]`); ignored while simulators are on.
     pub cpcn: Option<CpcnSettings>,
+    /// Read uploaded licenses and ID cards with the on-premise OCR engine.
+    pub ocr: bool,
+    /// Where the PP-OCRv4 models are; default: `SEALDESK_MODELS_DIR`, else `~/.cache/sealdesk/models`.
+    pub ocr_models_dir: Option<PathBuf>,
+    /// Photos read at the same time (each uses a CPU core).
+    pub ocr_workers: usize,
+    /// Photos that may wait for a worker before uploads are told "busy, retry".
+    pub ocr_queue: usize,
     /// The mail relay (TOML table `[smtp]`); without it, development mail goes to the dev outbox.
     pub smtp: Option<SmtpConfig>,
     /// The SMS gateway (TOML table `[sms]`); without it, development SMS go to the dev outbox.
@@ -143,6 +151,10 @@ impl Default for Settings {
             cpcn: None,
             smtp: None,
             sms: None,
+            ocr: true,
+            ocr_models_dir: None,
+            ocr_workers: 1,
+            ocr_queue: 8,
         }
     }
 }
@@ -150,7 +162,7 @@ impl Default for Settings {
 /// Environment variables with the prefix that are not settings but still ours.
 const OTHER_VARS: [&str; 4] =
     ["SEALDESK_CONFIG", "SEALDESK_TEST_POSTGRES_URL", "SEALDESK_REQUIRE_POSTGRES", "SEALDESK_MODELS_DIR"];
-const SETTING_KEYS: [&str; 13] = [
+const SETTING_KEYS: [&str; 17] = [
     "mode",
     "addr",
     "data_dir",
@@ -164,6 +176,10 @@ const SETTING_KEYS: [&str; 13] = [
     "log_format",
     "unpaid_order_ttl_minutes",
     "payment_simulators",
+    "ocr",
+    "ocr_models_dir",
+    "ocr_workers",
+    "ocr_queue",
 ];
 
 /// Flags that override everything else.
@@ -243,6 +259,13 @@ impl Settings {
             format!("log_format = {:?}", self.log_format()),
             format!("unpaid_order_ttl_minutes = {}", self.unpaid_order_ttl_minutes),
             format!("payment_simulators = {}", self.payment_simulators()),
+            format!(
+                "ocr = {} (models in {}, {} workers, queue {})",
+                self.ocr,
+                self.ocr_models_dir.as_ref().map_or_else(|| "the default cache".into(), |d| d.display().to_string()),
+                self.ocr_workers,
+                self.ocr_queue
+            ),
             format!(
                 "alipay = {}",
                 self.alipay.as_ref().map_or("(not set)".into(), |a| format!("{} app_id={}", a.gateway, a.app_id))

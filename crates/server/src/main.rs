@@ -270,7 +270,24 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         format!("http://{host}")
     });
     let channels = gateways::build(&settings, &base)?;
-    let app = App::new(Arc::new(db.clone()), files, sms, mailer, clock, keys, policy).with_gateways(channels.gateways);
+    let mut app =
+        App::new(Arc::new(db.clone()), files, sms, mailer, clock, keys, policy).with_gateways(channels.gateways);
+    if settings.ocr {
+        let dir = settings
+            .ocr_models_dir
+            .clone()
+            .or_else(|| std::env::var_os("SEALDESK_MODELS_DIR").map(PathBuf::from))
+            .unwrap_or_else(ocr_command::default_models_dir);
+        let engine = ocr::engine::Engine::load(&dir)
+            .map_err(|e| anyhow::anyhow!("OCR: {e} (or set ocr = false to run without reading photos)"))?;
+        let reader = Arc::new(ocr_command::EngineReader(engine));
+        app = app.with_ocr(app::recognition::OcrPool::new(
+            reader,
+            settings.ocr_workers,
+            settings.ocr_queue,
+            Duration::from_secs(30),
+        ));
+    }
 
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder().ok();
     let web_config = web::WebConfig {

@@ -99,3 +99,29 @@ pub fn run(kind: &str, models: Option<PathBuf>, files: &[PathBuf]) -> anyhow::Re
     }
     Ok(())
 }
+
+/// The OCR engine behind the app's port: decodes an uploaded (already sanitised) photo, reads
+/// its lines and extracts the fields of the expected document.
+pub struct EngineReader(pub Engine);
+
+impl app::ports::OcrReader for EngineReader {
+    fn read(&self, image: &[u8], kind: &str) -> Result<app::ports::OcrReading, String> {
+        let kind = Kind::parse(kind).ok_or_else(|| format!("unknown kind {kind}"))?;
+        let mut reader =
+            image::ImageReader::new(std::io::Cursor::new(image)).with_guessed_format().map_err(|e| e.to_string())?;
+        let mut limits = image::Limits::default();
+        limits.max_image_width = Some(MAX_SIDE);
+        limits.max_image_height = Some(MAX_SIDE);
+        reader.limits(limits);
+        let picture = reader.decode().map_err(|e| e.to_string())?.to_rgb8();
+        let lines = self.0.read(&picture).map_err(|e| e.to_string())?;
+        let today = app::clock::Clock::now(&app::clock::SystemClock).to_offset(time::macros::offset!(+8)).date();
+        let found = extract(kind, &lines, today);
+        Ok(app::ports::OcrReading {
+            kind: kind.as_str().to_owned(),
+            fields: found.fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+            warnings: found.warnings,
+            repairs: found.repairs,
+        })
+    }
+}

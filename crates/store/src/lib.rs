@@ -17,6 +17,7 @@ mod notifications;
 mod orders;
 mod outbox;
 mod payments;
+mod readings;
 mod review;
 mod sessions;
 mod sms_codes;

@@ -30,6 +30,8 @@ fn matrix() -> Vec<(&'static str, &'static str, Option<Value>)> {
         ("get", "/api/v1/applications/{id}/documents/{kind}", None),
         ("put", "/api/v1/applications/{id}/documents/{kind}", None),
         ("delete", "/api/v1/applications/{id}/documents/{kind}", None),
+        ("post", "/api/v1/applications/{id}/documents/{kind}/ocr", None),
+        ("get", "/api/v1/applications/{id}/readings", None),
         ("get", "/api/v1/orders/{id}", None),
         ("post", "/api/v1/orders/{id}/cancel", None),
         ("post", "/api/v1/orders/{id}/resubmit", None),

@@ -187,3 +187,48 @@ pub async fn delete_document(
     state.app.delete_document(&user, ApplicationId(id), &kind).await?;
     Ok(no_content())
 }
+
+/// What OCR read from a document photo (ID numbers masked).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReadingBody {
+    /// `license`, `id-front` or `id-back`.
+    pub kind: String,
+    /// Field names of the output contract (`company_name`, `credit_code`, `name`, `id_number`, …).
+    pub fields: std::collections::BTreeMap<String, String>,
+    pub warnings: Vec<String>,
+    pub repairs: Vec<String>,
+}
+
+impl From<app::ports::OcrReading> for ReadingBody {
+    fn from(r: app::ports::OcrReading) -> Self {
+        Self { kind: r.kind, fields: r.fields, warnings: r.warnings, repairs: r.repairs }
+    }
+}
+
+/// Reads an uploaded license or ID card photo (OCR on our own server) and returns the fields
+/// to fill the form with; 503 `ocr_busy` when the engine is saturated (retry, or fill by hand).
+#[utoipa::path(post, path = "/api/v1/applications/{id}/documents/{kind}/ocr", tag = "applications",
+    params(("id" = i64, Path), ("kind" = String, Path)),
+    responses((status = 200, body = ReadingBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 503, body = ErrorBody)))]
+pub async fn read_document(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    ApiPath((id, kind)): ApiPath<(i64, String)>,
+) -> Result<Json<ReadingBody>, ApiError> {
+    Ok(Json(state.app.read_document(&user, ApplicationId(id), &kind).await?.into()))
+}
+
+/// What OCR read from each uploaded photo of the application, by document kind.
+#[utoipa::path(get, path = "/api/v1/applications/{id}/readings", tag = "applications",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = std::collections::BTreeMap<String, ReadingBody>), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub async fn list_readings(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<std::collections::BTreeMap<String, ReadingBody>>, ApiError> {
+    let readings = state.app.document_readings(&user, ApplicationId(id)).await?;
+    Ok(Json(readings.into_iter().map(|(k, r)| (k, r.into())).collect()))
+}

@@ -63,6 +63,8 @@ pub fn router(dev_mode: bool) -> OpenApiRouter<AppState> {
         .routes(routes!(documents::get_consent, documents::give_consent))
         .routes(routes!(documents::list_documents))
         .routes(routes!(documents::download_document, documents::delete_document))
+        .routes(routes!(documents::read_document))
+        .routes(routes!(documents::list_readings))
         .merge(
             // Uploads get their own body limit; everything else keeps the small default.
             OpenApiRouter::new()

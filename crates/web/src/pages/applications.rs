@@ -268,7 +268,57 @@ async fn step_page(
     };
     let mut form = prefill(&view, &step);
     form.notice = q.notice;
+    if step == "subject" || step == "agent" {
+        match state.app.document_readings(&user, id).await {
+            Ok(readings) => fill_from_readings(&mut form, &view, &step, &readings),
+            Err(err) => return failure(&state, &err),
+        }
+    }
     show_step(&state, &visitor, &user, view, &step, form, StatusCode::OK).await
+}
+
+/// Fills the fields the applicant left empty from what OCR read on their photos, and says so:
+/// the reading is a suggestion to check, never saved until they save the step.
+fn fill_from_readings(
+    form: &mut Form,
+    view: &ApplicationView,
+    step: &str,
+    readings: &std::collections::BTreeMap<String, app::ports::OcrReading>,
+) {
+    let field =
+        |kind: &str, name: &str| readings.get(kind).and_then(|r| r.fields.get(name)).cloned().unwrap_or_default();
+    let mut filled = false;
+    let mut notes = Vec::new();
+    if step == "subject" {
+        if view.record.subject_kind == SubjectKind::Enterprise {
+            filled |= form.fill_empty("company_name", &field("license", "company_name"));
+            filled |= form.fill_empty("credit_code", &field("license", "credit_code"));
+            filled |= form.fill_empty("holder_name", &field("license", "legal_representative"));
+        }
+        filled |= form.fill_empty("holder_name", &field("holder_id_front", "name"));
+        let id = field("holder_id_front", "id_number");
+        if !id.is_empty() {
+            notes.push(format!("身份证照片上的号码识别为 {id}，请与填写的号码核对"));
+        }
+        for kind in ["license", "holder_id_front", "holder_id_back"] {
+            notes.extend(readings.get(kind).map(|r| r.warnings.clone()).unwrap_or_default());
+        }
+    } else {
+        filled |= form.fill_empty("name", &field("agent_id_front", "name"));
+        let id = field("agent_id_front", "id_number");
+        if !id.is_empty() {
+            notes.push(format!("经办人身份证号码识别为 {id}，请与填写的号码核对"));
+        }
+        for kind in ["agent_id_front", "agent_id_back"] {
+            notes.extend(readings.get(kind).map(|r| r.warnings.clone()).unwrap_or_default());
+        }
+    }
+    if filled {
+        notes.insert(0, "已根据上传的证件照片预填，识别结果仅供参考，请逐项核对后保存".to_owned());
+    }
+    if !notes.is_empty() {
+        form.success = Some(notes.join("；"));
+    }
 }
 
 fn prefill(view: &ApplicationView, step: &str) -> Form {

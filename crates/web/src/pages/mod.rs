@@ -149,6 +149,15 @@ impl Form {
         self
     }
 
+    /// Sets `name` to `value` only when it is empty; returns whether it did.
+    pub fn fill_empty(&mut self, name: &'static str, value: &str) -> bool {
+        if self.value(name).is_empty() && !value.trim().is_empty() {
+            self.values.insert(name, value.trim().to_owned());
+            return true;
+        }
+        false
+    }
+
     /// Whether `name` currently holds `value` (for checked radios and selected options).
     pub fn is(&self, name: &str, value: &str) -> bool {
         self.value(name) == value

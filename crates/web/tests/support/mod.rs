@@ -67,6 +67,16 @@ impl TestApp {
         Self::build(db, |_| {}, Some(schedule), Policy::default()).await
     }
 
+    /// An app whose uploads are read by `reader` (a test double of the OCR engine).
+    pub async fn reading(reader: Arc<dyn app::ports::OcrReader>, workers: usize, queue: usize) -> Self {
+        let mut t = Self::build(TestDb::sqlite().await, |_| {}, None, Policy::default()).await;
+        let pool = app::recognition::OcrPool::new(reader, workers, queue, std::time::Duration::from_secs(5));
+        t.app = t.app.clone().with_ocr(pool);
+        let config = WebConfig { dev_mode: true, trust_forwarded_for: true, ..WebConfig::default() };
+        t.router = web::router(t.app.clone(), config);
+        t
+    }
+
     /// Paying through the simulators, under `policy`.
     pub async fn paying_with(db: TestDb, schedule: &[std::time::Duration], policy: Policy) -> Self {
         Self::build(db, |_| {}, Some(schedule), policy).await
@@ -246,6 +256,16 @@ impl Client {
         let token = reply.json()["csrf_token"].as_str().unwrap().to_owned();
         self.csrf = Some(token.clone());
         token
+    }
+
+    /// A second client with the same cookies (another tab of the same browser).
+    pub fn clone_session(&self) -> Client {
+        Client {
+            router: self.router.clone(),
+            cookies: self.cookies.clone(),
+            csrf: self.csrf.clone(),
+            ip: self.ip.clone(),
+        }
     }
 
     pub fn forget_csrf(&mut self) {

@@ -1,0 +1,119 @@
+//! Uploaded licenses and ID cards read by OCR (a scripted engine here; the real one is tested
+//! through `sealdesk ocr`): the reading fills the fields the applicant left empty, is kept sealed
+//! for the reviewer, is shown with the ID number masked, and a saturated engine answers
+//! "busy, retry" without losing the upload.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::ports::{OcrReader, OcrReading, ReadingRepo};
+use axum::http::{Method, StatusCode};
+use serde_json::json;
+use support::{TestApp, png};
+
+/// Reads every license as the same fictional company, every ID front as the same person.
+struct Scripted {
+    delay: Duration,
+}
+
+impl OcrReader for Scripted {
+    fn read(&self, _image: &[u8], kind: &str) -> Result<OcrReading, String> {
+        std::thread::sleep(self.delay);
+        let fields: &[(&str, &str)] = match kind {
+            "license" => &[
+                ("company_name", "示例科技有限公司"),
+                ("credit_code", "91350100M000100Y43"),
+                ("legal_representative", "王五"),
+            ],
+            "id-front" => &[("name", "王五"), ("id_number", "11010519491231002X"), ("sex", "男")],
+            _ => &[("issuer", "北京市公安局朝阳分局")],
+        };
+        Ok(OcrReading {
+            kind: kind.into(),
+            fields: fields.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            warnings: if kind == "id-front" {
+                vec!["证件上的性别与身份证号码不一致".into()]
+            } else {
+                Vec::new()
+            },
+            repairs: Vec::new(),
+        })
+    }
+}
+
+async fn enterprise_draft(c: &mut support::Client) -> i64 {
+    let draft = c
+        .call(Method::POST, "/api/v1/applications", Some(json!({"subject_kind": "enterprise", "business": "new"})))
+        .await;
+    draft.json()["id"].as_i64().unwrap()
+}
+
+#[tokio::test]
+async fn a_license_photo_fills_the_empty_fields_and_is_kept_for_the_reviewer() {
+    let app = TestApp::reading(Arc::new(Scripted { delay: Duration::ZERO }), 1, 4).await;
+    let mut c = app.user("13800138150").await;
+    let id = enterprise_draft(&mut c).await;
+    c.upload(&format!("/api/v1/applications/{id}/documents/license"), "license.jpg", &png(64, 40))
+        .await
+        .assert_status(StatusCode::CREATED);
+    c.give_consent().await;
+    c.upload(&format!("/api/v1/applications/{id}/documents/holder_id_front"), "id.jpg", &png(64, 40))
+        .await
+        .assert_status(StatusCode::CREATED);
+
+    let page = c.get(&format!("/applications/{id}/subject")).await;
+    assert!(page.body.contains("value=\"示例科技有限公司\""), "the company name is filled in");
+    assert!(page.body.contains("value=\"91350100M000100Y43\""));
+    assert!(page.body.contains("value=\"王五\""));
+    assert!(page.body.contains("已根据上传的证件照片预填"));
+    assert!(page.body.contains("110***********002X") && !page.body.contains("11010519491231002X"), "masked");
+    assert!(page.body.contains("证件上的性别与身份证号码不一致"), "cross-check warnings are shown");
+
+    let readings = c.get(&format!("/api/v1/applications/{id}/readings")).await.json();
+    assert_eq!(readings["license"]["fields"]["credit_code"], "91350100M000100Y43");
+    assert_eq!(readings["holder_id_front"]["fields"]["id_number"], "110***********002X");
+
+    // What the applicant typed wins over the reading.
+    let subject = json!({"company_name": "另一家公司", "credit_code": "91350100M000100Y43", "user_type": "enterprise", "holder_name": "赵六", "holder_id_number": "11010519491231002X"});
+    c.call(Method::PUT, &format!("/api/v1/applications/{id}/subject"), Some(subject))
+        .await
+        .assert_status(StatusCode::OK);
+    let page = c.get(&format!("/applications/{id}/subject")).await;
+    assert!(page.body.contains("value=\"另一家公司\"") && !page.body.contains("value=\"示例科技有限公司\""));
+
+    // Nobody else sees the readings; the photo's removal removes its reading.
+    let mut other = app.user("13800138151").await;
+    assert_eq!(other.get(&format!("/api/v1/applications/{id}/readings")).await.status, StatusCode::NOT_FOUND);
+    c.call(Method::DELETE, &format!("/api/v1/applications/{id}/documents/license"), None).await;
+    assert!(c.get(&format!("/api/v1/applications/{id}/readings")).await.json().get("license").is_none());
+
+    // Stored sealed: the database never holds the ID number in plaintext.
+    let raw = app.db.db.readings(domain::ApplicationId(id)).await.unwrap();
+    assert!(!raw.is_empty() && raw.iter().all(|(_, sealed)| !sealed.contains("11010519491231002X")));
+}
+
+#[tokio::test]
+async fn a_saturated_engine_says_busy_and_the_upload_still_counts() {
+    let app = TestApp::reading(Arc::new(Scripted { delay: Duration::from_millis(400) }), 1, 0).await;
+    let mut c = app.user("13800138152").await;
+    let id = enterprise_draft(&mut c).await;
+    c.upload(&format!("/api/v1/applications/{id}/documents/license"), "license.jpg", &png(64, 40))
+        .await
+        .assert_status(StatusCode::CREATED);
+    let path = format!("/api/v1/applications/{id}/documents/license/ocr");
+    let mut d = c.clone_session();
+    let (first, second) = tokio::join!(c.call(Method::POST, &path, None), async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        d.call(Method::POST, &path, None).await
+    });
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    assert_eq!((second.status, second.code().as_str()), (StatusCode::SERVICE_UNAVAILABLE, "ocr_busy"));
+    assert!(second.json()["message"].as_str().unwrap().contains("识别服务繁忙"));
+    let not_a_photo =
+        c.call(Method::POST, &format!("/api/v1/applications/{id}/documents/application_form/ocr"), None).await;
+    assert_eq!(not_a_photo.status, StatusCode::NOT_FOUND, "only licenses and ID cards are read");
+}
