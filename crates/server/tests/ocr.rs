@@ -73,3 +73,79 @@ fn a_wrong_kind_is_a_usage_error() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("--kind must be"));
 }
+
+/// Kills the server when the test ends.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn an_uploaded_license_is_read_by_the_running_service() {
+    use std::io::BufRead;
+    let data = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sealdesk"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+        .arg(data.path())
+        .env("SEALDESK_MODELS_DIR", models())
+        .env_remove("SEALDESK_DATABASE_URL")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let _server = Server(child);
+    let base = line.split_whitespace().find(|w| w.starts_with("http://")).unwrap().trim_end_matches('/').to_owned();
+
+    let web = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let token = |v: serde_json::Value| v["csrf_token"].as_str().unwrap().to_owned();
+    let session: serde_json::Value =
+        web.get(format!("{base}/api/v1/session")).send().await.unwrap().json().await.unwrap();
+    let mut csrf = token(session);
+    let post = |path: &str, body: serde_json::Value, csrf: &str| {
+        web.post(format!("{base}{path}")).header("x-csrf-token", csrf).json(&body).send()
+    };
+    post("/api/v1/sms-codes", serde_json::json!({"phone": "13800138160", "purpose": "register"}), &csrf).await.unwrap();
+    let outbox: serde_json::Value =
+        web.get(format!("{base}/api/v1/dev/outbox")).send().await.unwrap().json().await.unwrap();
+    let body = outbox[0]["body"].as_str().unwrap();
+    let code: String = body.split(|c: char| !c.is_ascii_digit()).find(|w| w.len() == 6).unwrap().to_owned();
+    let password = "识别 测试 用的 密码 2026";
+    let account =
+        serde_json::json!({"phone": "13800138160", "code": code, "password": password, "password_confirm": password});
+    assert!(post("/api/v1/accounts", account, &csrf).await.unwrap().status().is_success());
+    let login = post("/api/v1/session", serde_json::json!({"phone": "13800138160", "password": password}), &csrf)
+        .await
+        .unwrap();
+    csrf = token(login.json().await.unwrap());
+    let draft: serde_json::Value =
+        post("/api/v1/applications", serde_json::json!({"subject_kind": "enterprise", "business": "new"}), &csrf)
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    let id = draft["id"].as_i64().unwrap();
+    let photo = std::fs::read(fixture("license.png")).unwrap();
+    let form = reqwest::multipart::Form::new()
+        .part("file", reqwest::multipart::Part::bytes(photo).file_name("license.png").mime_str("image/png").unwrap());
+    let uploaded = web
+        .put(format!("{base}/api/v1/applications/{id}/documents/license"))
+        .header("x-csrf-token", &csrf)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(uploaded.status().as_u16(), 201, "{}", uploaded.text().await.unwrap());
+    let readings: serde_json::Value =
+        web.get(format!("{base}/api/v1/applications/{id}/readings")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(readings["license"]["fields"]["credit_code"], "91350100M000100Y43", "{readings}");
+    assert_eq!(readings["license"]["fields"]["company_name"], "示例科技有限公司");
+    let page = web.get(format!("{base}/applications/{id}/subject")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("value=\"91350100M000100Y43\"") && page.contains("已根据上传的证件照片预填"));
+}
