@@ -22,10 +22,23 @@ use ocr::{Kind, extract};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-const SURNAMES: &[&str] = &["王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭", "何", "林", "罗", "高"];
-const GIVEN: &[&str] = &["伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀兰", "霞", "平", "刚", "桂英", "建华", "文", "海燕"];
+const SURNAMES: &[&str] = &[
+    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭", "何", "林", "罗",
+    "高",
+];
+const GIVEN: &[&str] = &[
+    "伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超",
+    "秀兰", "霞", "平", "刚", "桂英", "建华", "文", "海燕",
+];
 const ETHNIC: &[&str] = &["汉", "汉", "汉", "回", "满", "壮", "苗", "蒙古"];
-const CITIES: &[(&str, &str)] = &[("110105", "北京市朝阳区"), ("310104", "上海市徐汇区"), ("440305", "广东省深圳市南山区"), ("350102", "福建省福州市鼓楼区"), ("330106", "浙江省杭州市西湖区"), ("510107", "四川省成都市武侯区")];
+const CITIES: &[(&str, &str)] = &[
+    ("110105", "北京市朝阳区"),
+    ("310104", "上海市徐汇区"),
+    ("440305", "广东省深圳市南山区"),
+    ("350102", "福建省福州市鼓楼区"),
+    ("330106", "浙江省杭州市西湖区"),
+    ("510107", "四川省成都市武侯区"),
+];
 const STREETS: &[&str] = &["建国路", "人民路", "解放路", "中山路", "科技园路", "五四路", "滨江大道", "学院路"];
 const WORDS: &[&str] = &["华信", "远航", "博创", "星辰", "瑞丰", "恒通", "嘉禾", "新元", "弘毅", "明德"];
 const TRADES: &[&str] = &["科技", "贸易", "信息技术", "咨询服务", "建设工程", "文化传媒"];
@@ -100,14 +113,20 @@ fn license(rng: &mut StdRng, font: &FontVec) -> (RgbImage, Truth) {
     text(&mut img, font, size, 80, 260, &format!("名称  {company}"));
     text(&mut img, font, size, 80, 340, &format!("类型  {kind}"));
     text(&mut img, font, size, 80, 420, &format!("法定代表人  {person}"));
-    let fields = [("company_name", company), ("credit_code", code), ("company_type", kind.to_owned()), ("legal_representative", person)];
+    let fields = [
+        ("company_name", company),
+        ("credit_code", code),
+        ("company_type", kind.to_owned()),
+        ("legal_representative", person),
+    ];
     (img, Truth { kind: Kind::License, fields: fields.into_iter().collect() })
 }
 
 /// Photographs a flat document; returns the picture and the name of the worst distortion.
 fn photograph(rng: &mut StdRng, doc: &RgbImage) -> (RgbImage, &'static str) {
     let (w, h) = doc.dimensions();
-    let distortion = ["clean", "rotation", "perspective", "light", "blur", "jpeg", "clutter", "lowres"][rng.random_range(0..8)];
+    let distortion =
+        ["clean", "rotation", "perspective", "light", "blur", "jpeg", "clutter", "lowres"][rng.random_range(0..8)];
     let mut canvas = RgbImage::from_fn(w + 160, h + 160, |x, y| {
         if distortion == "clutter" {
             let v = ((x * 7 + y * 13) % 97) as u8;
@@ -119,7 +138,12 @@ fn photograph(rng: &mut StdRng, doc: &RgbImage) -> (RgbImage, &'static str) {
     image::imageops::overlay(&mut canvas, doc, 80, 80);
     let white = Rgb([200u8, 200, 195]);
     let mut img = match distortion {
-        "rotation" => rotate_about_center(&canvas, rng.random_range(-10.0f32..10.0).to_radians(), Interpolation::Bilinear, Border::Constant(white)),
+        "rotation" => rotate_about_center(
+            &canvas,
+            rng.random_range(-10.0f32..10.0).to_radians(),
+            Interpolation::Bilinear,
+            Border::Constant(white),
+        ),
         "perspective" => {
             let (cw, ch) = (canvas.width() as f32, canvas.height() as f32);
             let j = |rng: &mut StdRng| rng.random_range(0.0..0.06);
@@ -156,7 +180,12 @@ fn photograph(rng: &mut StdRng, doc: &RgbImage) -> (RgbImage, &'static str) {
         "lowres" => {
             let scale = rng.random_range(0.45..0.7);
             let (iw, ih) = img.dimensions();
-            img = image::imageops::resize(&img, (iw as f32 * scale) as u32, (ih as f32 * scale) as u32, image::imageops::FilterType::Triangle);
+            img = image::imageops::resize(
+                &img,
+                (iw as f32 * scale) as u32,
+                (ih as f32 * scale) as u32,
+                image::imageops::FilterType::Triangle,
+            );
         }
         _ => {}
     }
@@ -165,10 +194,8 @@ fn photograph(rng: &mut StdRng, doc: &RgbImage) -> (RgbImage, &'static str) {
 
 fn main() {
     let count: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(300);
-    let models = std::env::var_os("SEALDESK_MODELS_DIR").map_or_else(
-        || PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/sealdesk/models"),
-        PathBuf::from,
-    );
+    let models = std::env::var_os("SEALDESK_MODELS_DIR")
+        .map_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/sealdesk/models"), PathBuf::from);
     let engine = Engine::load(&models).expect("models (run scripts/fetch-models)");
     let fonts: Vec<FontVec> = [
         ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 2),
@@ -206,7 +233,10 @@ fn main() {
     }
     let elapsed = started.elapsed();
     let rate = |(right, total): (usize, usize)| 100.0 * right as f64 / total.max(1) as f64;
-    println!("OCR accuracy on {count} synthetic photos ({:.0} ms per photo)", elapsed.as_millis() as f64 / count as f64);
+    println!(
+        "OCR accuracy on {count} synthetic photos ({:.0} ms per photo)",
+        elapsed.as_millis() as f64 / count as f64
+    );
     let targets: BTreeMap<&str, f64> = [("id_number", 99.5), ("credit_code", 99.5)].into_iter().collect();
     for (field, counts) in &by_field {
         let target = targets.get(field).map_or(String::new(), |t| format!("   target ≥ {t}%"));

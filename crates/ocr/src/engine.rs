@@ -28,6 +28,10 @@ const BOX_THRESHOLD: f32 = 0.5;
 const UNCLIP_RATIO: f32 = 1.6;
 const REC_HEIGHT: u32 = 48;
 const MIN_BOX_SIDE: usize = 3;
+/// Tilt below which a photo is read as it is.
+const MIN_SKEW_DEGREES: f32 = 1.0;
+/// Tilt beyond which the estimate is not trusted (upright documents, ±10° photos expected).
+const MAX_SKEW_DEGREES: f32 = 20.0;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -79,7 +83,16 @@ impl Engine {
 
     /// Every text line of the image, top to bottom, left to right.
     pub fn read(&self, image: &RgbImage) -> Result<Vec<TextLine>, EngineError> {
-        let boxes = self.detect(image)?;
+        let (mut boxes, skew) = self.detect(image)?;
+        // A tilted photo: straighten it by the text lines' own slope, then look again.
+        let straightened;
+        let image = if skew.abs() > MIN_SKEW_DEGREES.to_radians() {
+            straightened = rotate(image, skew);
+            boxes = self.detect(&straightened)?.0;
+            &straightened
+        } else {
+            image
+        };
         let mut lines = Vec::with_capacity(boxes.len());
         for b in boxes {
             let crop = image::imageops::crop_imm(image, b[0], b[1], b[2] - b[0], b[3] - b[1]).to_image();
@@ -93,8 +106,9 @@ impl Engine {
         Ok(lines)
     }
 
-    /// Boxes `[x0, y0, x1, y1]` in image pixels.
-    fn detect(&self, image: &RgbImage) -> Result<Vec<[u32; 4]>, EngineError> {
+    /// Boxes `[x0, y0, x1, y1]` in image pixels, and the text's slope in radians (positive when
+    /// lines fall to the right), from the orientation of the longer lines.
+    fn detect(&self, image: &RgbImage) -> Result<(Vec<[u32; 4]>, f32), EngineError> {
         let (w, h) = image.dimensions();
         let scale = (f64::from(DET_MAX_SIDE) / f64::from(w.max(h))).min(1.0);
         let side = |v: u32| {
@@ -119,6 +133,7 @@ impl Engine {
         let prob = |x: usize, y: usize| map[[0, 0, y, x]];
         let mut seen = vec![false; mh * mw];
         let mut boxes = Vec::new();
+        let mut slopes: Vec<(f32, usize)> = Vec::new();
         for start in 0..mh * mw {
             let (sx, sy) = (start % mw, start / mw);
             if seen[start] || prob(sx, sy) <= DET_THRESHOLD {
@@ -127,12 +142,16 @@ impl Engine {
             // Flood fill one component (4-connected), keeping its extent and score.
             let (mut x0, mut y0, mut x1, mut y1) = (sx, sy, sx, sy);
             let (mut sum, mut count) = (0.0f32, 0usize);
+            let (mut mx, mut my, mut mxx, mut myy, mut mxy) = (0.0f64, 0.0f64, 0.0f64, 0.0f64, 0.0f64);
             let mut stack = vec![start];
             seen[start] = true;
             while let Some(i) = stack.pop() {
                 let (x, y) = (i % mw, i / mw);
                 sum += prob(x, y);
                 count += 1;
+                #[allow(clippy::cast_precision_loss)]
+                let (fx, fy) = (x as f64, y as f64);
+                (mx, my, mxx, myy, mxy) = (mx + fx, my + fy, mxx + fx * fx, myy + fy * fy, mxy + fx * fy);
                 (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
                 let neighbours = [
                     (x > 0).then(|| i - 1),
@@ -152,6 +171,21 @@ impl Engine {
             let score = sum / count as f32;
             if bw.min(bh) < MIN_BOX_SIDE || score < BOX_THRESHOLD {
                 continue;
+            }
+            if bw > 4 * bh || count > 40 {
+                #[allow(clippy::cast_precision_loss)]
+                let n = count as f64;
+                let (cx, cy) = (mx / n, my / n);
+                let (vxx, vyy, vxy) = (mxx / n - cx * cx, myy / n - cy * cy, mxy / n - cx * cy);
+                #[allow(clippy::cast_possible_truncation)]
+                let angle = (0.5 * (2.0 * vxy).atan2(vxx - vyy)) as f32;
+                // Only elongated components (lines, not blobs) say which way the text runs.
+                let spread = (((vxx - vyy) / 2.0).powi(2) + vxy * vxy).sqrt();
+                let mean = f64::midpoint(vxx, vyy);
+                let (major, minor) = (mean + spread, mean - spread);
+                if major > 9.0 * minor.max(0.25) {
+                    slopes.push((angle, count));
+                }
             }
             // Unclip: grow by area × ratio ÷ perimeter, as the DB paper's offset.
             #[allow(clippy::cast_precision_loss)]
@@ -174,23 +208,7 @@ impl Engine {
                 boxes.push(b);
             }
         }
-        // Reading order: lines top to bottom (same line when vertically overlapping), then left
-        // to right.
-        boxes.sort_by_key(|b| u32::midpoint(b[1], b[3]));
-        let mut ordered: Vec<[u32; 4]> = Vec::with_capacity(boxes.len());
-        let mut row: Vec<[u32; 4]> = Vec::new();
-        for b in boxes {
-            if let Some(first) = row.first()
-                && u32::midpoint(b[1], b[3]) > first[3]
-            {
-                row.sort_by_key(|r| r[0]);
-                ordered.append(&mut row);
-            }
-            row.push(b);
-        }
-        row.sort_by_key(|r| r[0]);
-        ordered.append(&mut row);
-        Ok(ordered)
+        Ok((reading_order(boxes), weighted_median(&mut slopes)))
     }
 
     /// The text of one line crop, with per-character readings (best and runners-up).
@@ -228,5 +246,90 @@ impl Engine {
             previous = best;
         }
         Ok((text, chars))
+    }
+}
+
+/// Reading order: lines top to bottom (same line when vertically overlapping), then left to right.
+fn reading_order(mut boxes: Vec<[u32; 4]>) -> Vec<[u32; 4]> {
+    boxes.sort_by_key(|b| u32::midpoint(b[1], b[3]));
+    let mut ordered: Vec<[u32; 4]> = Vec::with_capacity(boxes.len());
+    let mut row: Vec<[u32; 4]> = Vec::new();
+    for b in boxes {
+        if let Some(first) = row.first()
+            && u32::midpoint(b[1], b[3]) > first[3]
+        {
+            row.sort_by_key(|r| r[0]);
+            ordered.append(&mut row);
+        }
+        row.push(b);
+    }
+    row.sort_by_key(|r| r[0]);
+    ordered.append(&mut row);
+    ordered
+}
+
+/// The median of `(value, weight)` by weight; 0 when there is nothing or the result is beyond
+/// [`MAX_SKEW_DEGREES`].
+fn weighted_median(values: &mut [(f32, usize)]) -> f32 {
+    values.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let total: usize = values.iter().map(|v| v.1).sum();
+    let mut seen = 0;
+    for (value, weight) in values.iter() {
+        seen += weight;
+        if seen * 2 >= total {
+            return if value.abs() > MAX_SKEW_DEGREES.to_radians() { 0.0 } else { *value };
+        }
+    }
+    0.0
+}
+
+/// The image turned by `-angle` about its centre (bilinear; edges repeated), so lines that fell
+/// by `angle` run level.
+pub fn rotate(image: &RgbImage, angle: f32) -> RgbImage {
+    let (w, h) = image.dimensions();
+    #[allow(clippy::cast_precision_loss)]
+    let (cx, cy) = (w as f32 / 2.0, h as f32 / 2.0);
+    let (sin, cos) = angle.sin_cos();
+    #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    RgbImage::from_fn(w, h, |x, y| {
+        let (dx, dy) = (x as f32 - cx, y as f32 - cy);
+        let sx = (cx + dx * cos - dy * sin).clamp(0.0, (w - 1) as f32);
+        let sy = (cy + dx * sin + dy * cos).clamp(0.0, (h - 1) as f32);
+        let (x0, y0) = (sx.floor() as u32, sy.floor() as u32);
+        let (x1, y1) = ((x0 + 1).min(w - 1), (y0 + 1).min(h - 1));
+        let (fx, fy) = (sx - x0 as f32, sy - y0 as f32);
+        let px = |x: u32, y: u32, c: usize| f32::from(image.get_pixel(x, y)[c]);
+        let channel = |c: usize| {
+            let top = px(x0, y0, c) * (1.0 - fx) + px(x1, y0, c) * fx;
+            let bottom = px(x0, y1, c) * (1.0 - fx) + px(x1, y1, c) * fx;
+            (top * (1.0 - fy) + bottom * fy).round().clamp(0.0, 255.0) as u8
+        };
+        image::Rgb([channel(0), channel(1), channel(2)])
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_slope_is_the_weighted_median_and_wild_estimates_are_ignored() {
+        let mut slopes = vec![(0.10, 100), (0.12, 300), (-0.5, 10), (0.11, 200)];
+        assert!((weighted_median(&mut slopes) - 0.11).abs() < 1e-6);
+        assert!(weighted_median(&mut []).abs() < f32::EPSILON);
+        assert!(weighted_median(&mut [(0.6, 5)]).abs() < f32::EPSILON, "beyond 20 degrees is not a tilt");
+    }
+
+    #[test]
+    fn rotating_back_and_forth_returns_the_picture() {
+        let image = RgbImage::from_fn(80, 60, |x, y| {
+            image::Rgb([u8::try_from((x * 3) % 256).unwrap(), u8::try_from(y * 4).unwrap(), 128])
+        });
+        let there = rotate(&image, 0.1);
+        assert_ne!(there, image);
+        let back = rotate(&there, -0.1);
+        // Away from the repeated edges the picture comes back within interpolation error.
+        let (a, b) = (image.get_pixel(40, 30), back.get_pixel(40, 30));
+        assert!(a.0.iter().zip(b.0).all(|(x, y)| x.abs_diff(y) <= 8), "{a:?} vs {b:?}");
     }
 }

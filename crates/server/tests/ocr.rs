@@ -149,3 +149,26 @@ async fn an_uploaded_license_is_read_by_the_running_service() {
     let page = web.get(format!("{base}/applications/{id}/subject")).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("value=\"91350100M000100Y43\"") && page.contains("已根据上传的证件照片预填"));
 }
+
+#[test]
+fn a_photo_tilted_by_eight_degrees_is_straightened_and_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let license = image::open(fixture("license.png")).unwrap().to_rgb8();
+    // Pad so the corners stay on the page, then tilt.
+    let mut canvas =
+        image::RgbImage::from_pixel(license.width() + 200, license.height() + 200, image::Rgb([210, 210, 205]));
+    image::imageops::overlay(&mut canvas, &license, 100, 100);
+    let tilted = ocr::engine::rotate(&canvas, 8.0f32.to_radians());
+    let path = dir.path().join("tilted.png");
+    tilted.save(&path).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_sealdesk"))
+        .arg("ocr")
+        .arg("--models")
+        .arg(models())
+        .arg(&path)
+        .output()
+        .unwrap();
+    let line: Value = serde_json::from_str(String::from_utf8(output.stdout).unwrap().trim()).unwrap();
+    assert_eq!(line["fields"]["credit_code"], "91350100M000100Y43", "{line}");
+    assert_eq!(line["fields"]["company_name"], "示例科技有限公司", "{line}");
+}
