@@ -162,13 +162,13 @@ async fn register_and_login(driver: &WebDriver, base: &str, phone: &str, passwor
 }
 
 #[tokio::test]
-async fn a_person_applies_and_pays_with_alipay_after_a_failed_attempt() {
+async fn a_person_pays_with_alipay_after_a_failed_attempt_and_receives_the_key_by_courier() {
     let data = tempfile::tempdir().unwrap();
     let profile = tempfile::tempdir().unwrap();
     let (_server, base) = start_server(data.path());
     let (_chromedriver, driver_url) = start_chromedriver();
     let driver = browser(&driver_url, profile.path()).await;
-    let result = apply_journey(&driver, &base).await;
+    let result = apply_journey(&driver, &base, data.path()).await;
     let _ = driver.quit().await;
     result.unwrap();
     assert_no_plaintext(data.path());
@@ -199,7 +199,7 @@ fn assert_no_plaintext(dir: &std::path::Path) {
     assert!(files >= 8, "the database and the uploads were scanned ({files} files)");
 }
 
-async fn apply_journey(driver: &WebDriver, base: &str) -> WebDriverResult<()> {
+async fn apply_journey(driver: &WebDriver, base: &str, data: &std::path::Path) -> WebDriverResult<()> {
     register_and_login(driver, base, "13900139000", PASSWORD).await?;
     driver.find(By::LinkText("在线补办/新办")).await?.click().await?;
     driver.find(By::Css("input[name=subject_kind][value=personal]")).await?.click().await?;
@@ -229,20 +229,27 @@ async fn apply_journey(driver: &WebDriver, base: &str) -> WebDriverResult<()> {
     wait_for(driver, "h2", "核对申请信息").await;
     let facts = wait_for(driver, ".facts", "110***********002X").await;
     assert!(!facts.contains("11010519491231002X"), "the ID number is masked");
-    driver.find(By::Css("input[name=delivery][value=pickup]")).await?.click().await?;
+    // 快递 to a new address, added right here through the cascading selects.
+    driver.find(By::Css("input[name=delivery][value=courier]")).await?.click().await?;
+    fill(driver, "#f-new_recipient", "李雷").await;
+    fill(driver, "#f-new_phone", "13900139000").await;
+    choose(driver, "#f-new_province_code", "440000").await;
+    choose(driver, "#f-new_city_code", "440300").await;
+    choose(driver, "#f-new_district_code", "440305").await;
+    fill(driver, "#f-new_detail", "科技园1栋101").await;
     driver.find(By::Css("form[data-step=confirm] button[type=submit]")).await?.click().await?;
 
     wait_for(driver, ".notice", "订单已提交").await;
     wait_for(driver, "[data-testid=order-status]", "待支付").await;
-    wait_for(driver, "[data-testid=order-total]", "¥200.00").await;
+    wait_for(driver, "[data-testid=order-total]", "¥215.00").await;
 
     // 去支付 → 支付宝: the first attempt fails at the cashier, the second pays.
     driver.find(By::Css("[data-testid=pay]")).await?.click().await?;
-    wait_for(driver, "[data-testid=pay-amount]", "¥200.00").await;
+    wait_for(driver, "[data-testid=pay-amount]", "¥215.00").await;
     driver.find(By::Css("input[name=method][value=alipay_page]")).await?.click().await?;
     driver.find(By::Css("[data-testid=pay-form] button[type=submit]")).await?.click().await?;
     wait_for(driver, "header", "支付宝收银台").await;
-    wait_for(driver, ".amount", "200.00").await;
+    wait_for(driver, ".amount", "215.00").await;
     driver.find(By::Css("form[action$='/fail'] button")).await?.click().await?;
     wait_for(driver, "main", "付款失败（模拟）").await;
     driver.find(By::LinkText("返回商户")).await?.click().await?;
@@ -257,7 +264,32 @@ async fn apply_journey(driver: &WebDriver, base: &str) -> WebDriverResult<()> {
     wait_for(driver, "[data-testid=order-status]", "审核中").await;
     wait_for(driver, ".timeline", "支付宝支付成功").await;
 
-    driver.goto(format!("{base}/orders?status=under_review")).await?;
+    let order: i64 = driver.current_url().await?.path().trim_start_matches("/orders/").parse().unwrap();
+
+    // Staff approve it, record the key and ship it; the applicant confirms receipt.
+    let password = add_staff(data, "li.shen", "reviewer,fulfilment");
+    staff_login(driver, base, "li.shen", &password).await?;
+    driver.goto(format!("{base}/admin/orders/{order}")).await?;
+    driver.find(By::Css("form[action$='/approve'] button")).await?.click().await?;
+    driver.accept_alert().await?;
+    wait_for(driver, ".notice", "已审核通过").await;
+    fill(driver, "#serial", "7C2F55AA0913").await;
+    fill(driver, "#valid_from", "2026-11-26").await;
+    fill(driver, "#valid_to", "2027-11-25").await;
+    driver.find(By::Css("[data-testid=key-form] button[type=submit]")).await?.click().await?;
+    wait_for(driver, ".notice", "制证信息已登记").await;
+    choose(driver, "#courier", "顺丰速运").await;
+    fill(driver, "#tracking_no", "SF1234567890").await;
+    driver.find(By::Css("[data-testid=ship-form] button[type=submit]")).await?.click().await?;
+    wait_for(driver, ".notice", "已发货").await;
+
+    driver.goto(format!("{base}/orders/{order}")).await?;
+    wait_for(driver, "[data-testid=order-status]", "待收货").await;
+    wait_for(driver, "[data-testid=shipment]", "SF1234567890").await;
+    driver.find(By::Css("form[action$='/confirm-receipt'] button")).await?.click().await?;
+    driver.accept_alert().await?;
+    wait_for(driver, "[data-testid=order-status]", "已完成").await;
+    driver.goto(format!("{base}/orders?status=completed")).await?;
     wait_for(driver, "[data-testid=order]", "个人新办").await;
     Ok(())
 }

@@ -27,8 +27,18 @@ async fn send(c: &mut Client, method: &Method, path: &str) -> support::Reply {
 }
 
 #[tokio::test]
-async fn every_back_office_route_admits_exactly_the_roles_its_policy_names() {
-    let app = TestApp::new().await;
+async fn every_back_office_route_admits_exactly_the_roles_its_policy_names_on_sqlite() {
+    the_policy_holds(TestApp::new().await).await;
+}
+
+#[tokio::test]
+async fn every_back_office_route_admits_exactly_the_roles_its_policy_names_on_postgres() {
+    if let Some(db) = store::testing::TestDb::postgres().await {
+        the_policy_holds(TestApp::on(db).await).await;
+    }
+}
+
+async fn the_policy_holds(app: TestApp) {
     let (_, order) = order_in_review(&app, "13800138100", 100).await;
     let policy = web::admin_policy();
     assert!(policy.len() >= 10);

@@ -58,6 +58,11 @@ impl TestApp {
         Self::with_config(|_| {}).await
     }
 
+    /// The app over a given database (the store contract's PostgreSQL runs, for instance).
+    pub async fn on(db: TestDb) -> Self {
+        Self::build(db, |_| {}, None, Policy::default()).await
+    }
+
     pub async fn with_config(tweak: impl FnOnce(&mut WebConfig)) -> Self {
         Self::build(TestDb::sqlite().await, tweak, None, Policy::default()).await
     }
