@@ -698,6 +698,8 @@ pub struct StaffRecord {
     pub totp_secret: Option<String>,
     pub totp_enabled: bool,
     pub disabled: bool,
+    /// Still on the printed initial password.
+    pub must_change_password: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -748,6 +750,14 @@ pub trait StaffRepo: Send + Sync {
         disabled: bool,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError>;
+    /// Sets the password the holder chose (clearing the must-change mark); other sessions end.
+    async fn set_staff_password(
+        &self,
+        id: i64,
+        password_hash: &str,
+        keep_session: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
     async fn set_staff_totp(
         &self,
         id: i64,

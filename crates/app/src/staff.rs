@@ -31,6 +31,8 @@ pub struct CurrentStaff {
     pub phone: Option<String>,
     pub roles: Roles,
     pub session_digest: String,
+    /// Still on the printed initial password: only the password page is open.
+    pub must_change_password: bool,
 }
 
 impl CurrentStaff {
@@ -287,7 +289,30 @@ impl App {
             phone: staff.phone,
             roles: staff.roles,
             session_digest: digest,
+            must_change_password: staff.must_change_password,
         }))
+    }
+
+    /// Sets the staff member's own password (required after the first login).
+    pub async fn change_staff_password(
+        &self,
+        staff: &CurrentStaff,
+        current: &str,
+        new: &str,
+        confirm: &str,
+    ) -> Result<(), Error> {
+        let record = self.store.staff_by_id(staff.id).await?.ok_or(Error::Unauthenticated)?;
+        if !verify_password(current.to_owned(), Some(record.password_hash)).await {
+            return Err(Error::field("current", "password_wrong", "当前密码不正确"));
+        }
+        let new = domain::NewPassword::parse(new, confirm, &[staff.username.as_str(), staff.name.as_str()])
+            .map_err(|e| Error::field("password", domain::field::Rejection::code(&e), &e.to_string()))?;
+        if new.expose() == current {
+            return Err(Error::field("password", "password_unchanged", "新密码不能与初始密码相同"));
+        }
+        let hash = hash_password(new.expose().to_owned()).await?;
+        self.store.set_staff_password(staff.id, &hash, &staff.session_digest, self.clock.now()).await?;
+        self.audit(Some(staff.id), "staff.password", None, &staff.username).await
     }
 
     pub async fn staff_logout(&self, staff: &CurrentStaff) -> Result<(), Error> {

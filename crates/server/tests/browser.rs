@@ -364,6 +364,12 @@ async fn staff_login(driver: &WebDriver, base: &str, username: &str, password: &
     let code = app::App::totp_code(&secret, now).unwrap();
     fill(driver, "#code", &code).await;
     driver.find(By::Css("[data-testid=admin-totp] button[type=submit]")).await?.click().await?;
+    // The printed password is replaced before anything else opens.
+    wait_for(driver, "h1", "设置您自己的密码").await;
+    fill(driver, "#current", password).await;
+    fill(driver, "#password", "后台 自己的 新密码 2026").await;
+    fill(driver, "#password_confirm", "后台 自己的 新密码 2026").await;
+    driver.find(By::Css("[data-testid=admin-password] button[type=submit]")).await?.click().await?;
     wait_for(driver, "h1", "工作台").await;
     Ok(())
 }

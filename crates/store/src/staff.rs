@@ -21,10 +21,12 @@ struct StaffRow {
     totp_secret: Option<String>,
     totp_enabled: i64,
     disabled: i64,
+    must_change_password: i64,
 }
 
 const SELECT_STAFF: &str =
-    "SELECT id, username, name, phone, password_hash, roles, totp_secret, totp_enabled, disabled FROM staff";
+    "SELECT id, username, name, phone, password_hash, roles, totp_secret, totp_enabled, disabled,
+        must_change_password FROM staff";
 
 impl TryFrom<StaffRow> for StaffRecord {
     type Error = StoreError;
@@ -40,6 +42,7 @@ impl TryFrom<StaffRow> for StaffRecord {
             totp_secret: r.totp_secret,
             totp_enabled: r.totp_enabled != 0,
             disabled: r.disabled != 0,
+            must_change_password: r.must_change_password != 0,
         })
     }
 }
@@ -111,6 +114,30 @@ impl StaffRepo for Db {
         }
         tx.commit().await.map_err(db_err)?;
         Ok(done.rows_affected() == 1)
+    }
+
+    async fn set_staff_password(
+        &self,
+        id: i64,
+        password_hash: &str,
+        keep_session: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query("UPDATE staff SET password_hash = $1, must_change_password = 0, updated_at = $2 WHERE id = $3")
+            .bind(password_hash.to_owned())
+            .bind(ts(now))
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        sqlx::query("DELETE FROM staff_sessions WHERE staff_id = $1 AND token_digest <> $2")
+            .bind(id)
+            .bind(keep_session.to_owned())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)
     }
 
     async fn set_staff_totp(

@@ -91,11 +91,43 @@ async fn login_needs_the_password_then_a_fresh_totp_code() {
     assert_eq!(ok.header("location"), Some("/admin"));
     let cookie = ok.set_cookies().into_iter().find(|c| c.starts_with("ssid=")).unwrap();
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    // The printed password opens only the page that replaces it.
+    assert_eq!(c.get("/admin/review").await.header("location"), Some("/admin/password"));
+    let initial = created.initial_password.as_str();
+    let wrong = c
+        .submit(
+            "/admin/password",
+            &[
+                ("current", "nope"),
+                ("password", support::STAFF_PASSWORD),
+                ("password_confirm", support::STAFF_PASSWORD),
+            ],
+        )
+        .await;
+    assert!(wrong.body.contains("当前密码不正确"));
+    let same = c
+        .submit("/admin/password", &[("current", initial), ("password", initial), ("password_confirm", initial)])
+        .await;
+    assert!(same.body.contains("新密码不能与初始密码相同"), "{}", same.body);
+    let set = c
+        .submit(
+            "/admin/password",
+            &[
+                ("current", initial),
+                ("password", support::STAFF_PASSWORD),
+                ("password_confirm", support::STAFF_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(set.header("location"), Some("/admin"));
     assert!(c.get("/admin/review").await.body.contains("审核队列"));
 
-    // Next login: a code, no QR; the same code cannot be used twice.
+    // Next login: the initial password is dead; with their own, a code, no QR; the same code
+    // cannot be used twice.
     let mut again = app.client();
-    let page = again.submit("/admin/login", &[("username", "li.si"), ("password", &created.initial_password)]).await;
+    let dead = again.submit("/admin/login", &[("username", "li.si"), ("password", initial)]).await;
+    assert_eq!(dead.status, StatusCode::UNAUTHORIZED);
+    let page = again.submit("/admin/login", &[("username", "li.si"), ("password", support::STAFF_PASSWORD)]).await;
     assert!(page.body.contains("动态验证码") && !page.body.contains("<svg"));
     let replay = again.submit("/admin/totp", &[("code", &code)]).await;
     assert!(replay.body.contains("已使用"), "a code works once");
@@ -170,6 +202,7 @@ fn admin() -> app::staff::CurrentStaff {
         phone: None,
         roles: Roles::of(&[Role::Admin]),
         session_digest: String::new(),
+        must_change_password: false,
     }
 }
 

@@ -171,6 +171,7 @@ async fn the_daily_alipay_bill_matches_our_payments_and_differences_are_alerted(
         phone: None,
         roles: domain::staff::Roles::of(&[domain::staff::Role::Finance]),
         session_digest: String::new(),
+        must_change_password: false,
     };
     let day = time::macros::date!(2026 - 11 - 25);
     let clean = format!(

@@ -71,6 +71,8 @@ pub fn routes() -> Vec<AdminRoute> {
         route(M::POST, "/admin/login", Access::Public, post(session::login)),
         route(M::POST, "/admin/totp", Access::Public, post(session::second_factor)),
         route(M::POST, "/admin/logout", Access::AnyStaff, post(session::logout)),
+        route(M::GET, "/admin/password", Access::AnyStaff, get(session::password_page)),
+        route(M::POST, "/admin/password", Access::AnyStaff, post(session::change_password)),
         route(M::GET, "/admin", Access::AnyStaff, get(session::home)),
         route(M::GET, "/admin/review", REVIEW, get(review::queue)),
         route(M::GET, "/admin/orders/{id}", CASE, get(review::case)),
@@ -131,6 +133,11 @@ async fn gate(State((state, access)): State<(AppState, Access)>, mut request: Re
         None => None,
     };
     let Some(staff) = staff else { return Redirect::to("/admin/login").into_response() };
+    // The printed initial password opens nothing but the page to replace it.
+    let path = request.uri().path();
+    if staff.must_change_password && path != "/admin/password" && path != "/admin/logout" {
+        return Redirect::to("/admin/password").into_response();
+    }
     if !access.admits(&staff) {
         tracing::warn!(staff = staff.id, path = %request.uri().path(), "staff route denied by role");
         return forbidden_page();

@@ -144,3 +144,39 @@ pub async fn home(State(state): State<AppState>, Staff(staff, visitor): Staff) -
     let layout = AdminLayout::new("工作台", &visitor, Some(&staff));
     render(StatusCode::OK, &HomePage { layout, staff, waiting, dashboard })
 }
+
+#[derive(Template)]
+#[template(path = "admin/password.html")]
+struct PasswordPage {
+    layout: AdminLayout,
+    message: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct PasswordForm {
+    current: String,
+    password: String,
+    password_confirm: String,
+}
+
+pub async fn password_page(Staff(staff, visitor): Staff) -> Response {
+    let layout = AdminLayout::new("设置密码", &visitor, Some(&staff));
+    render(StatusCode::OK, &PasswordPage { layout, message: None })
+}
+
+pub async fn change_password(
+    State(state): State<AppState>,
+    Staff(staff, visitor): Staff,
+    Form(form): Form<PasswordForm>,
+) -> Response {
+    match state.app.change_staff_password(&staff, &form.current, &form.password, &form.password_confirm).await {
+        Ok(()) => Redirect::to("/admin").into_response(),
+        Err(app::Error::Validation(errors)) => {
+            let layout = AdminLayout::new("设置密码", &visitor, Some(&staff));
+            let message = errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("；");
+            render(StatusCode::UNPROCESSABLE_ENTITY, &PasswordPage { layout, message: Some(message) })
+        }
+        Err(err) => failure(&err),
+    }
+}

@@ -41,6 +41,7 @@ impl AuditPage {
             "staff.login_failed" => "登录失败",
             "staff.create" => "创建员工",
             "staff.update" => "修改员工",
+            "staff.password" => "设置密码",
             "order.claim" => "领取订单",
             "order.approve" => "审核通过",
             "order.reject" => "审核不通过",

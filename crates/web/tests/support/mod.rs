@@ -21,6 +21,8 @@ use tower::ServiceExt;
 use web::WebConfig;
 
 pub const PASSWORD: &str = "青山 绿水 2026 seal desk";
+/// What test staff set as their own password after the first login.
+pub const STAFF_PASSWORD: &str = "后台 工作 用的 密码 2026";
 
 pub struct TestApp {
     pub app: App,
@@ -512,6 +514,16 @@ impl TestApp {
         let code = App::totp_code(&secret, self.clock_now()).unwrap();
         let done = c.submit("/admin/totp", &[("code", &code)]).await;
         assert_eq!(done.header("location"), Some("/admin"), "{}", done.body);
+        // The printed password must be replaced before anything else opens.
+        assert_eq!(c.get("/admin").await.header("location"), Some("/admin/password"));
+        let own = STAFF_PASSWORD;
+        let set = c
+            .submit(
+                "/admin/password",
+                &[("current", &created.initial_password), ("password", own), ("password_confirm", own)],
+            )
+            .await;
+        assert_eq!(set.header("location"), Some("/admin"), "{}", set.body);
         c
     }
 
