@@ -146,3 +146,61 @@ impl App {
         Ok(id)
     }
 }
+
+impl App {
+    /// Replaces a blank form (申请表, 授权书, 服务协议) with an uploaded PDF.
+    pub async fn upload_form_template(&self, staff: &CurrentStaff, kind: &str, pdf: Vec<u8>) -> Result<(), Error> {
+        use sha2::{Digest, Sha256};
+        staff.require(&[Role::Admin])?;
+        let kind = domain::document::DocumentKind::parse(kind).filter(|k| k.accepts_pdf()).ok_or(Error::NotFound)?;
+        let clean = tokio::task::spawn_blocking(move || crate::media::sanitize(&pdf, true))
+            .await
+            .map_err(|e| crate::StoreError::Other(format!("sanitising task failed: {e}")))?
+            .map_err(|e| Error::field("file", e.code(), "请上传 PDF 格式的模板"))?;
+        if clean.content_type != "application/pdf" {
+            return Err(Error::field("file", "template_not_pdf", "请上传 PDF 格式的模板"));
+        }
+        let template = crate::ports::FormTemplate {
+            kind: kind.as_str().to_owned(),
+            file_key: format!("template{}.bin", uuid::Uuid::new_v4().simple()),
+            size: i64::try_from(clean.bytes.len()).unwrap_or(i64::MAX),
+            sha256: hex::encode(Sha256::digest(&clean.bytes)),
+            uploaded_at: self.clock.now(),
+        };
+        self.files.put(&template.file_key, clean.bytes).await?;
+        if let Some(old) = self.store.set_template(&template, staff.id).await? {
+            let _ = self.files.delete(&old).await;
+        }
+        self.audit(Some(staff.id), "catalog.template", None, &format!("{}：上传新模板", kind.label())).await
+    }
+
+    /// Goes back to the built-in printable form.
+    pub async fn remove_form_template(&self, staff: &CurrentStaff, kind: &str) -> Result<(), Error> {
+        staff.require(&[Role::Admin])?;
+        if let Some(old) = self.store.delete_template(kind).await? {
+            let _ = self.files.delete(&old).await;
+        }
+        self.audit(Some(staff.id), "catalog.template", None, &format!("{kind}：恢复内置模板")).await
+    }
+
+    /// The uploaded blank form of `kind`, if any (public).
+    pub async fn form_template(&self, kind: &str) -> Result<Option<Vec<u8>>, Error> {
+        match self.store.template(kind).await? {
+            Some(t) => Ok(Some(self.files.get(&t.file_key).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Which kinds have an uploaded template (admin page).
+    pub async fn form_templates(
+        &self,
+        staff: &CurrentStaff,
+    ) -> Result<Vec<(domain::document::DocumentKind, Option<crate::ports::FormTemplate>)>, Error> {
+        staff.require(&[Role::Admin])?;
+        let mut out = Vec::new();
+        for kind in domain::document::DocumentKind::ALL.iter().copied().filter(|k| k.accepts_pdf()) {
+            out.push((kind, self.store.template(kind.as_str()).await?));
+        }
+        Ok(out)
+    }
+}

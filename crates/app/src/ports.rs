@@ -523,6 +523,7 @@ pub trait Store:
     + NotificationRepo
     + InvoiceRepo
     + ReadingRepo
+    + TemplateRepo
 {
     async fn ping(&self) -> Result<(), StoreError>;
     /// Removes expired sessions, old codes and old throttle records.
@@ -981,4 +982,23 @@ pub trait ReadingRepo: Send + Sync {
     ) -> Result<(), StoreError>;
     /// The sealed readings of an application, by document kind.
     async fn readings(&self, application: ApplicationId) -> Result<Vec<(String, String)>, StoreError>;
+}
+
+/// An admin-uploaded blank form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormTemplate {
+    pub kind: String,
+    pub file_key: String,
+    pub size: i64,
+    pub sha256: String,
+    pub uploaded_at: OffsetDateTime,
+}
+
+#[async_trait]
+pub trait TemplateRepo: Send + Sync {
+    /// Records the kind's template; returns the file key it replaced.
+    async fn set_template(&self, template: &FormTemplate, staff: i64) -> Result<Option<String>, StoreError>;
+    async fn template(&self, kind: &str) -> Result<Option<FormTemplate>, StoreError>;
+    /// Removes the kind's template; returns its file key.
+    async fn delete_template(&self, kind: &str) -> Result<Option<String>, StoreError>;
 }

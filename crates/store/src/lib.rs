@@ -22,6 +22,7 @@ mod review;
 mod sessions;
 mod sms_codes;
 mod staff;
+mod templates;
 mod throttle;
 mod users;
 

@@ -469,3 +469,23 @@ async fn an_admin_changes_roles_and_a_disabled_account_is_out_at_once() {
     let lockout = boss.submit(&format!("/admin/staff/{me}"), &[("roles", "reviewer")]).await;
     assert!(lockout.body.contains("不能停用自己的账号"));
 }
+
+#[tokio::test]
+async fn an_admin_replaces_a_blank_form_with_a_pdf_and_can_go_back() {
+    let app = TestApp::new().await;
+    let mut boss = app.staff("guan.san", "admin", None).await;
+    let builtin = app.client().get("/templates/application_form").await;
+    assert_eq!(builtin.header("content-type"), Some("text/html; charset=utf-8"));
+    let png = boss.submit_file("/admin/templates/application_form", &support::png(8, 8)).await;
+    assert!(png.body.contains("请上传 PDF 格式的模板"), "{}", png.body);
+    let pdf = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
+    let saved = boss.submit_file("/admin/templates/application_form", pdf).await;
+    assert_eq!(saved.header("location"), Some("/admin/templates?notice=catalog_saved"), "{}", saved.body);
+    let served = app.client().get("/templates/application_form").await;
+    assert_eq!(served.header("content-type"), Some("application/pdf"));
+    assert!(served.bytes.starts_with(b"%PDF"));
+    assert_eq!(boss.submit_file("/admin/templates/license", pdf).await.status, StatusCode::NOT_FOUND, "only the forms");
+    boss.submit("/admin/templates/application_form/delete", &[]).await;
+    let back = app.client().get("/templates/application_form").await;
+    assert_eq!(back.header("content-type"), Some("text/html; charset=utf-8"));
+}

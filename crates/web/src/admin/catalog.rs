@@ -138,3 +138,55 @@ pub async fn edit_point(
     }
     save_point(&state, &staff, &visitor, id, form).await
 }
+
+#[derive(Template)]
+#[template(path = "admin/templates.html")]
+struct TemplatesPage {
+    layout: AdminLayout,
+    templates: Vec<(domain::document::DocumentKind, Option<app::ports::FormTemplate>)>,
+}
+
+pub async fn templates(
+    State(state): State<AppState>,
+    Staff(staff, visitor): Staff,
+    Query(q): Query<NoticeQuery>,
+) -> Response {
+    match state.app.form_templates(&staff).await {
+        Ok(templates) => {
+            let layout = AdminLayout::new("文档模板", &visitor, Some(&staff)).with_notice(q.notice.as_deref());
+            render(StatusCode::OK, &TemplatesPage { layout, templates })
+        }
+        Err(err) => failure(&err),
+    }
+}
+
+pub async fn upload_template(
+    State(state): State<AppState>,
+    Staff(staff, _): Staff,
+    Path(kind): Path<String>,
+    multipart: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Response {
+    let mut file = Vec::new();
+    if let Ok(mut multipart) = multipart {
+        while let Ok(Some(field)) = multipart.next_field().await {
+            if field.name() == Some("file") {
+                file = field.bytes().await.map(|b| b.to_vec()).unwrap_or_default();
+            }
+        }
+    }
+    match state.app.upload_form_template(&staff, &kind, file).await {
+        Ok(()) => Redirect::to("/admin/templates?notice=catalog_saved").into_response(),
+        Err(err) => super::refused(err),
+    }
+}
+
+pub async fn remove_template(
+    State(state): State<AppState>,
+    Staff(staff, _): Staff,
+    Path(kind): Path<String>,
+) -> Response {
+    match state.app.remove_form_template(&staff, &kind).await {
+        Ok(()) => Redirect::to("/admin/templates?notice=catalog_saved").into_response(),
+        Err(err) => failure(&err),
+    }
+}

@@ -104,6 +104,15 @@ pub fn routes() -> Vec<AdminRoute> {
         route(M::POST, "/admin/catalog/fees", ADMIN, post(catalog::fees)),
         route(M::POST, "/admin/catalog/pickup-points", ADMIN, post(catalog::new_point)),
         route(M::POST, "/admin/catalog/pickup-points/{id}", ADMIN, post(catalog::edit_point)),
+        route(M::GET, "/admin/templates", ADMIN, get(catalog::templates)),
+        route(
+            M::POST,
+            "/admin/templates/{kind}",
+            ADMIN,
+            post(catalog::upload_template)
+                .layer(axum::extract::DefaultBodyLimit::max(domain::document::MAX_UPLOAD_BYTES + 64 * 1024)),
+        ),
+        route(M::POST, "/admin/templates/{kind}/delete", ADMIN, post(catalog::remove_template)),
         route(M::GET, "/admin/staff", ADMIN, get(staff::list)),
         route(M::POST, "/admin/staff", ADMIN, post(staff::create)),
         route(M::POST, "/admin/staff/{id}", ADMIN, post(staff::update)),

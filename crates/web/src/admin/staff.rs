@@ -54,6 +54,7 @@ impl AuditPage {
             "catalog.package" => "修改套餐",
             "catalog.fees" => "修改费用",
             "catalog.pickup_point" => "修改自提点",
+            "catalog.template" => "修改文档模板",
             "refund.request" => "申请退款",
             "refund.approve" => "复核退款",
             "invoice.issue" => "开具发票",

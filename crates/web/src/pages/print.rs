@@ -90,6 +90,24 @@ fn printable(doc: &str) -> Option<DocumentKind> {
 /// 下载空白模板.
 async fn blank(State(state): State<AppState>, _visitor: Visitor, Path(doc): Path<String>) -> Response {
     let Some(doc) = printable(&doc) else { return failure(&state, &app::Error::NotFound) };
+    // The form the operator uploaded, when there is one; else the built-in printable page.
+    match state.app.form_template(doc.as_str()).await {
+        Ok(Some(pdf)) => {
+            use axum::response::IntoResponse;
+            let disposition = format!("attachment; filename=\"{}.pdf\"", doc.as_str());
+            return (
+                StatusCode::OK,
+                [
+                    (axum::http::header::CONTENT_TYPE, "application/pdf".to_owned()),
+                    (axum::http::header::CONTENT_DISPOSITION, disposition),
+                ],
+                pdf,
+            )
+                .into_response();
+        }
+        Ok(None) => {}
+        Err(err) => return failure(&state, &err),
+    }
     let page = PrintPage {
         doc,
         operator: state.config.operator.clone(),

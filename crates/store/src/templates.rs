@@ -1,0 +1,67 @@
+//! `TemplateRepo`: admin-uploaded blank forms.
+
+use app::StoreError;
+use app::ports::{FormTemplate, TemplateRepo};
+use async_trait::async_trait;
+
+use crate::{Db, db_err, from_ts, ts};
+
+#[async_trait]
+impl TemplateRepo for Db {
+    async fn set_template(&self, t: &FormTemplate, staff: i64) -> Result<Option<String>, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let old: Option<String> = sqlx::query_scalar("SELECT file_key FROM form_templates WHERE kind = $1")
+            .bind(t.kind.clone())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        sqlx::query(
+            "INSERT INTO form_templates (kind, file_key, size, sha256, uploaded_by, uploaded_at) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (kind) DO UPDATE SET file_key = excluded.file_key, size = excluded.size, sha256 = excluded.sha256,
+                 uploaded_by = excluded.uploaded_by, uploaded_at = excluded.uploaded_at",
+        )
+        .bind(t.kind.clone())
+        .bind(t.file_key.clone())
+        .bind(t.size)
+        .bind(t.sha256.clone())
+        .bind(staff)
+        .bind(ts(t.uploaded_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(old)
+    }
+
+    async fn template(&self, kind: &str) -> Result<Option<FormTemplate>, StoreError> {
+        let row: Option<(String, String, i64, String, i64)> =
+            sqlx::query_as("SELECT kind, file_key, size, sha256, uploaded_at FROM form_templates WHERE kind = $1")
+                .bind(kind.to_owned())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?;
+        Ok(row.map(|(kind, file_key, size, sha256, at)| FormTemplate {
+            kind,
+            file_key,
+            size,
+            sha256,
+            uploaded_at: from_ts(at),
+        }))
+    }
+
+    async fn delete_template(&self, kind: &str) -> Result<Option<String>, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let old: Option<String> = sqlx::query_scalar("SELECT file_key FROM form_templates WHERE kind = $1")
+            .bind(kind.to_owned())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        sqlx::query("DELETE FROM form_templates WHERE kind = $1")
+            .bind(kind.to_owned())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(old)
+    }
+}
