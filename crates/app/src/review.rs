@@ -60,6 +60,9 @@ impl App {
             {
                 warnings.push("经办人与持有人不是同一人，请核对授权书".to_owned());
             }
+            if let Some(record) = self.store.application(order.order.user_id, order.order.application_id).await? {
+                warnings.extend(self.reading_warnings(&record).await?);
+            }
             let live_claim = claimed_at.is_some_and(|at| now - at < CLAIM_TIMEOUT);
             let claimed_by = match claimed_by.filter(|_| live_claim) {
                 Some(id) => Some(self.staff_name(id).await?),
@@ -81,7 +84,9 @@ impl App {
         let application = self.store.application(owner, record.order.application_id).await?.ok_or(Error::NotFound)?;
         let catalog = self.store.catalog().await?;
         let documents = self.store.documents(owner, record.order.application_id).await?;
-        let application = self.view(application, &catalog, documents)?;
+        let reading_warnings = self.reading_warnings(&application).await?;
+        let mut application = self.view(application, &catalog, documents)?;
+        application.warnings.extend(reading_warnings);
         let own_order = self.is_own_order(staff, &record).await?;
         let claim = self.store.order_claim(id).await?.filter(|(_, at)| self.clock.now() - *at < CLAIM_TIMEOUT);
         let mine = claim.is_some_and(|(by, _)| by == staff.id);
@@ -105,6 +110,43 @@ impl App {
             pins,
             readings,
         })
+    }
+
+    /// Where what OCR read on the photos disagrees with what the applicant typed, and what the
+    /// readings themselves flagged (expired card, sex or birth date against the number).
+    async fn reading_warnings(&self, record: &crate::ports::ApplicationRecord) -> Result<Vec<String>, Error> {
+        let readings = self.readings_of(record.id).await?;
+        let read = |kind: &str, field: &str| readings.get(kind).and_then(|r| r.fields.get(field)).cloned();
+        let typed_id = |sealed: &Option<String>, purpose: &str| -> Result<Option<String>, Error> {
+            Ok(sealed.as_deref().map(|s| self.keys.open(purpose, s)).transpose()?)
+        };
+        let mut warnings = Vec::new();
+        let mut differ = |reading: Option<String>, typed: Option<String>, what: &str| {
+            if let (Some(r), Some(t)) = (reading, typed)
+                && r.chars().filter(|c| !c.is_whitespace()).ne(t.chars().filter(|c| !c.is_whitespace()))
+            {
+                warnings.push(format!("{what}与填写的不一致（识别为 {}）", domain::mask::mask_middle(&r, 3, 4)));
+            }
+        };
+        differ(read("license", "company_name"), record.company_name.clone(), "营业执照上的名称");
+        differ(read("license", "credit_code"), record.credit_code.clone(), "营业执照上的统一社会信用代码");
+        differ(read("holder_id_front", "name"), record.holder_name.clone(), "持有人身份证上的姓名");
+        differ(read("agent_id_front", "name"), record.agent_name.clone(), "经办人身份证上的姓名");
+        differ(
+            read("holder_id_front", "id_number"),
+            typed_id(&record.holder_id_sealed, crate::applications::HOLDER_ID)?,
+            "持有人身份证号码",
+        );
+        differ(
+            read("agent_id_front", "id_number"),
+            typed_id(&record.agent_id_sealed, crate::applications::AGENT_ID)?,
+            "经办人身份证号码",
+        );
+        for (kind, reading) in &readings {
+            let label = domain::document::DocumentKind::parse(kind).map_or(kind.as_str(), |k| k.label());
+            warnings.extend(reading.warnings.iter().map(|w| format!("{label}：{w}")));
+        }
+        Ok(warnings)
     }
 
     async fn is_own_order(&self, staff: &CurrentStaff, order: &OrderRecord) -> Result<bool, Error> {

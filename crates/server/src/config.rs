@@ -49,6 +49,10 @@ pub struct Settings {
     pub log_format: Option<LogFormat>,
     /// Minutes an order may stay unpaid before it is cancelled automatically.
     pub unpaid_order_ttl_minutes: u32,
+    /// Days after shipping before a couriered order completes by itself.
+    pub auto_complete_days: u32,
+    /// Refunds above this many yuan need a second finance person's approval.
+    pub refund_approval_above_yuan: u32,
     /// Serve the local Alipay and CPCN simulators at `/sim/…` and pay through them; default: on
     /// in development, refused in production.
     pub payment_simulators: Option<bool>,
@@ -146,6 +150,8 @@ impl Default for Settings {
             operator: "电子签章服务中心".into(),
             log_format: None,
             unpaid_order_ttl_minutes: 24 * 60,
+            auto_complete_days: 10,
+            refund_approval_above_yuan: 500,
             payment_simulators: None,
             alipay: None,
             cpcn: None,
@@ -162,7 +168,7 @@ impl Default for Settings {
 /// Environment variables with the prefix that are not settings but still ours.
 const OTHER_VARS: [&str; 4] =
     ["SEALDESK_CONFIG", "SEALDESK_TEST_POSTGRES_URL", "SEALDESK_REQUIRE_POSTGRES", "SEALDESK_MODELS_DIR"];
-const SETTING_KEYS: [&str; 17] = [
+const SETTING_KEYS: [&str; 19] = [
     "mode",
     "addr",
     "data_dir",
@@ -180,6 +186,8 @@ const SETTING_KEYS: [&str; 17] = [
     "ocr_models_dir",
     "ocr_workers",
     "ocr_queue",
+    "auto_complete_days",
+    "refund_approval_above_yuan",
 ];
 
 /// Flags that override everything else.
@@ -258,6 +266,8 @@ impl Settings {
             format!("operator = {}", self.operator),
             format!("log_format = {:?}", self.log_format()),
             format!("unpaid_order_ttl_minutes = {}", self.unpaid_order_ttl_minutes),
+            format!("auto_complete_days = {}", self.auto_complete_days),
+            format!("refund_approval_above_yuan = {}", self.refund_approval_above_yuan),
             format!("payment_simulators = {}", self.payment_simulators()),
             format!(
                 "ocr = {} (models in {}, {} workers, queue {})",

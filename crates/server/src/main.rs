@@ -259,6 +259,9 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let files = Arc::new(store::LocalFileStore::new(settings.data_dir.join("uploads")).context("upload directory")?);
     let policy = Policy {
         unpaid_order_ttl: time::Duration::minutes(settings.unpaid_order_ttl_minutes.into()),
+        auto_complete_after: time::Duration::days(settings.auto_complete_days.into()),
+        refund_approval_above: domain::Money::from_fen(i64::from(settings.refund_approval_above_yuan) * 100)
+            .map_err(|_| anyhow::anyhow!("refund_approval_above_yuan is out of range"))?,
         ..Policy::default()
     };
     let listener = tokio::net::TcpListener::bind(settings.addr)

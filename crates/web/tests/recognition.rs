@@ -117,3 +117,21 @@ async fn a_saturated_engine_says_busy_and_the_upload_still_counts() {
         c.call(Method::POST, &format!("/api/v1/applications/{id}/documents/application_form/ocr"), None).await;
     assert_eq!(not_a_photo.status, StatusCode::NOT_FOUND, "only licenses and ID cards are read");
 }
+
+#[tokio::test]
+async fn the_reviewer_sees_where_the_photos_disagree_with_what_was_typed() {
+    let app = TestApp::reading(Arc::new(Scripted { delay: Duration::ZERO }), 1, 4).await;
+    let mut c = app.user("13800138153").await;
+    let application = support::complete_application(&mut c, "enterprise", "91350100M000100Y43").await;
+    let order =
+        c.order(application, "reading-order-0001", support::pickup_order_body()).await.json()["id"].as_i64().unwrap();
+    app.mark_paid(order).await;
+    let mut reviewer = app.staff("rev.ocr", "reviewer", None).await;
+    let case = reviewer.get(&format!("/admin/orders/{order}")).await;
+    assert!(case.body.contains("持有人身份证号码与填写的不一致（识别为 110***********002X）"), "{}", case.body);
+    assert!(!case.body.contains("11010519491231002X"), "masked for the reviewer too");
+    assert!(case.body.contains("data-testid=\"readings\""), "the readings beside the typed values");
+    assert!(!case.body.contains("营业执照上的名称与填写的不一致"), "what agrees is not flagged");
+    let queue = reviewer.get("/admin/review").await;
+    assert!(queue.body.contains("持有人身份证号码与填写的不一致"), "the queue shows the warning too");
+}
