@@ -1,13 +1,10 @@
-//! The OCR accuracy benchmark: renders synthetic ID card fronts, backs and business licenses
-//! (fictional people and companies, valid check characters) in several fonts, "photographs" them
-//! (rotation, perspective, uneven light, blur, JPEG quality 40–90, background clutter, low
-//! resolution), reads them with the engine, and prints exact-match rates per field and per
-//! distortion, against the targets of the OCR issue.
-//!
-//! Run: `scripts/bench-ocr [COUNT]` (default 300 images).
+//! Synthetic documents for the OCR accuracy benchmark and its CI slice: ID card fronts and backs
+//! and business licenses of fictional people and companies (valid check characters), drawn in
+//! several fonts and then "photographed" (rotation, perspective, uneven light, blur, JPEG quality
+//! 40–90, background clutter, low resolution). A fixed seed makes every run the same.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_truncation, clippy::cast_precision_loss)]
-#![allow(clippy::cast_sign_loss, clippy::cast_possible_wrap, clippy::too_many_lines)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_truncation)]
+#![allow(clippy::cast_precision_loss, clippy::cast_sign_loss, clippy::cast_possible_wrap, clippy::too_many_lines)]
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -45,9 +42,9 @@ const TRADES: &[&str] = &["科技", "贸易", "信息技术", "咨询服务", "�
 const TYPES: &[&str] = &["有限责任公司", "有限责任公司(自然人独资)", "股份有限公司"];
 const CODE_ALPHABET: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
 
-struct Truth {
-    kind: Kind,
-    fields: BTreeMap<&'static str, String>,
+pub struct Truth {
+    pub kind: Kind,
+    pub fields: BTreeMap<&'static str, String>,
 }
 
 fn pick<'a>(rng: &mut StdRng, list: &[&'a str]) -> &'a str {
@@ -98,6 +95,31 @@ fn id_front(rng: &mut StdRng, font: &FontVec) -> (RgbImage, Truth) {
     (img, Truth { kind: Kind::IdFront, fields: fields.into_iter().collect() })
 }
 
+fn id_back(rng: &mut StdRng, font: &FontVec) -> (RgbImage, Truth) {
+    let (_, region) = CITIES[rng.random_range(0..CITIES.len())];
+    let city: String = region.chars().take_while(|c| *c != '市').collect::<String>();
+    let city = city.rsplit('省').next().unwrap_or(&city).to_owned();
+    let district: String = region.chars().skip_while(|c| *c != '市').skip(1).take_while(|c| *c != '区').collect();
+    let issuer = format!("{city}市公安局{district}分局");
+    let year = rng.random_range(2012..2026);
+    let (month, day) = (rng.random_range(1..13u32), rng.random_range(1..29u32));
+    let lasting = rng.random_range(0..10);
+    let (to_text, to_field) = if lasting == 0 {
+        ("长期".to_owned(), "长期".to_owned())
+    } else {
+        let years = if lasting < 5 { 10 } else { 20 };
+        (format!("{:04}.{month:02}.{day:02}", year + years), format!("{:04}-{month:02}-{day:02}", year + years))
+    };
+    let mut img = RgbImage::from_pixel(1000, 630, Rgb([236, 241, 246]));
+    text(&mut img, font, 48.0, 330, 120, "中华人民共和国");
+    text(&mut img, font, 56.0, 350, 200, "居民身份证");
+    let size = rng.random_range(30.0..36.0);
+    text(&mut img, font, size, 200, 420, &format!("签发机关  {issuer}"));
+    text(&mut img, font, size, 200, 500, &format!("有效期限  {year:04}.{month:02}.{day:02}-{to_text}"));
+    let fields = [("issuer", issuer), ("valid_from", format!("{year:04}-{month:02}-{day:02}")), ("valid_to", to_field)];
+    (img, Truth { kind: Kind::IdBack, fields: fields.into_iter().collect() })
+}
+
 fn license(rng: &mut StdRng, font: &FontVec) -> (RgbImage, Truth) {
     let (area, region) = CITIES[rng.random_range(0..CITIES.len())];
     let city: String = region.chars().take_while(|c| *c != '市').skip_while(|c| *c != '省').skip(1).collect();
@@ -123,7 +145,7 @@ fn license(rng: &mut StdRng, font: &FontVec) -> (RgbImage, Truth) {
 }
 
 /// Photographs a flat document; returns the picture and the name of the worst distortion.
-fn photograph(rng: &mut StdRng, doc: &RgbImage) -> (RgbImage, &'static str) {
+pub fn photograph(rng: &mut StdRng, doc: &RgbImage) -> (RgbImage, &'static str) {
     let (w, h) = doc.dimensions();
     let distortion =
         ["clean", "rotation", "perspective", "light", "blur", "jpeg", "clutter", "lowres"][rng.random_range(0..8)];
@@ -192,34 +214,61 @@ fn photograph(rng: &mut StdRng, doc: &RgbImage) -> (RgbImage, &'static str) {
     (img, distortion)
 }
 
-fn main() {
-    let count: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(300);
-    let models = std::env::var_os("SEALDESK_MODELS_DIR")
-        .map_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/sealdesk/models"), PathBuf::from);
-    let engine = Engine::load(&models).expect("models (run scripts/fetch-models)");
-    let fonts: Vec<FontVec> = [
+/// The fonts the documents are drawn in (Debian's fonts-noto-cjk).
+pub fn fonts() -> Vec<FontVec> {
+    [
         ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 2),
         ("/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc", 2),
         ("/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc", 2),
     ]
     .iter()
-    .map(|(path, index)| FontVec::try_from_vec_and_index(std::fs::read(path).expect("fonts-noto-cjk"), *index).unwrap())
-    .collect();
-    let mut rng = StdRng::seed_from_u64(20_261_125);
+    .map(|(path, index)| {
+        let bytes = std::fs::read(path)
+            .unwrap_or_else(|_| panic!("{path} is missing: install fonts-noto-cjk (scripts/test does)"));
+        FontVec::try_from_vec_and_index(bytes, *index).unwrap()
+    })
+    .collect()
+}
+
+/// Exact-match counts per field, and whole documents right per distortion.
+#[derive(Default)]
+pub struct Report {
+    pub by_field: BTreeMap<&'static str, (usize, usize)>,
+    pub by_distortion: BTreeMap<&'static str, (usize, usize)>,
+    pub documents: (usize, usize),
+    pub millis: u128,
+}
+
+impl Report {
+    pub fn rate(&self, field: &str) -> f64 {
+        self.by_field.get(field).map_or(0.0, |(right, total)| 100.0 * *right as f64 / (*total).max(1) as f64)
+    }
+
+    pub fn document_rate(&self) -> f64 {
+        100.0 * self.documents.0 as f64 / self.documents.1.max(1) as f64
+    }
+}
+
+/// Generates `count` photos from `seed`, reads them and counts what came back right.
+pub fn run(engine: &Engine, count: usize, seed: u64) -> Report {
+    let fonts = fonts();
+    let mut rng = StdRng::seed_from_u64(seed);
     let today = time::macros::date!(2026 - 11 - 25);
-    // field → (right, total); distortion → (documents fully right, total)
-    let mut by_field: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
-    let mut by_distortion: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    let mut report = Report::default();
     let started = Instant::now();
     for i in 0..count {
         let font = &fonts[i % fonts.len()];
-        let (doc, truth) = if i % 2 == 0 { id_front(&mut rng, font) } else { license(&mut rng, font) };
+        let (doc, truth) = match i % 3 {
+            0 => id_front(&mut rng, font),
+            1 => license(&mut rng, font),
+            _ => id_back(&mut rng, font),
+        };
         let (photo, distortion) = photograph(&mut rng, &doc);
         let lines = engine.read(&photo).unwrap();
         let found = extract(truth.kind, &lines, today);
         let mut all = true;
         for (field, want) in &truth.fields {
-            let entry = by_field.entry(field).or_default();
+            let entry = report.by_field.entry(field).or_default();
             entry.1 += 1;
             if found.fields.get(field) == Some(want) {
                 entry.0 += 1;
@@ -227,23 +276,18 @@ fn main() {
                 all = false;
             }
         }
-        let entry = by_distortion.entry(distortion).or_default();
+        let entry = report.by_distortion.entry(distortion).or_default();
         entry.1 += 1;
         entry.0 += usize::from(all);
+        report.documents.1 += 1;
+        report.documents.0 += usize::from(all);
     }
-    let elapsed = started.elapsed();
-    let rate = |(right, total): (usize, usize)| 100.0 * right as f64 / total.max(1) as f64;
-    println!(
-        "OCR accuracy on {count} synthetic photos ({:.0} ms per photo)",
-        elapsed.as_millis() as f64 / count as f64
-    );
-    let targets: BTreeMap<&str, f64> = [("id_number", 99.5), ("credit_code", 99.5)].into_iter().collect();
-    for (field, counts) in &by_field {
-        let target = targets.get(field).map_or(String::new(), |t| format!("   target ≥ {t}%"));
-        println!("  {field:<22} {:>6.1}%  ({}/{}){target}", rate(*counts), counts.0, counts.1);
-    }
-    println!("documents read entirely right, by distortion:");
-    for (distortion, counts) in &by_distortion {
-        println!("  {distortion:<12} {:>6.1}%  ({}/{})", rate(*counts), counts.0, counts.1);
-    }
+    report.millis = started.elapsed().as_millis();
+    report
+}
+
+/// Where the models are (`SEALDESK_MODELS_DIR`, else the default cache).
+pub fn models_dir() -> PathBuf {
+    std::env::var_os("SEALDESK_MODELS_DIR")
+        .map_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/sealdesk/models"), PathBuf::from)
 }
