@@ -172,3 +172,49 @@ fn a_photo_tilted_by_eight_degrees_is_straightened_and_read() {
     assert_eq!(line["fields"]["credit_code"], "91350100M000100Y43", "{line}");
     assert_eq!(line["fields"]["company_name"], "示例科技有限公司", "{line}");
 }
+
+/// CRC-32 (IEEE) for hand-made PNG chunks.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for b in bytes {
+        crc ^= u32::from(*b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
+#[test]
+fn a_decompression_bomb_is_refused_at_once_without_allocating_it() {
+    // A 17 KB file claiming 30000 × 30000 pixels (2.7 GB decoded).
+    let chunk = |kind: &[u8], data: &[u8]| {
+        let mut c = u32::try_from(data.len()).unwrap().to_be_bytes().to_vec();
+        let body: Vec<u8> = kind.iter().chain(data).copied().collect();
+        c.extend_from_slice(&body);
+        c.extend_from_slice(&crc32(&body).to_be_bytes());
+        c
+    };
+    let mut header = 30_000u32.to_be_bytes().to_vec();
+    header.extend_from_slice(&30_000u32.to_be_bytes());
+    header.extend_from_slice(&[8, 2, 0, 0, 0]);
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend(chunk(b"IHDR", &header));
+    png.extend(chunk(b"IDAT", &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]));
+    png.extend(chunk(b"IEND", &[]));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bomb.png");
+    std::fs::write(&path, png).unwrap();
+    let started = std::time::Instant::now();
+    let output = Command::new(env!("CARGO_BIN_EXE_sealdesk"))
+        .arg("ocr")
+        .arg("--models")
+        .arg(models())
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "a bad file is a line, not a failure");
+    let line: Value = serde_json::from_str(String::from_utf8(output.stdout).unwrap().trim()).unwrap();
+    assert!(line["error"].as_str().unwrap().contains("exceeds limit"), "{line}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(2), "{:?}", started.elapsed());
+}
