@@ -57,6 +57,9 @@ enum Command {
         /// Where the PP-OCRv4 models are (scripts/fetch-models puts them in the default).
         #[arg(long, env = "SEALDESK_MODELS_DIR")]
         models: Option<PathBuf>,
+        /// Print the time in the models vs in all to stderr after the last file.
+        #[arg(long)]
+        stats: bool,
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
@@ -91,8 +94,8 @@ enum StaffCommand {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    if let Command::Ocr { kind, models, files } = &cli.command {
-        return ocr_command::run(kind, models.clone(), files);
+    if let Command::Ocr { kind, models, files, stats } = &cli.command {
+        return ocr_command::run(kind, models.clone(), files, *stats);
     }
     let overrides = match &cli.command {
         Command::Serve { addr, data_dir } => Overrides { addr: *addr, data_dir: data_dir.clone() },

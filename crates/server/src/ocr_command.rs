@@ -53,7 +53,7 @@ fn confidence(lines: &[TextLine], value: &str) -> f64 {
     (mean * 1000.0).round() / 1000.0
 }
 
-pub fn run(kind: &str, models: Option<PathBuf>, files: &[PathBuf]) -> anyhow::Result<()> {
+pub fn run(kind: &str, models: Option<PathBuf>, files: &[PathBuf], stats: bool) -> anyhow::Result<()> {
     let wanted = match kind {
         "auto" => None,
         other => match Kind::parse(other) {
@@ -64,6 +64,7 @@ pub fn run(kind: &str, models: Option<PathBuf>, files: &[PathBuf]) -> anyhow::Re
     let dir = models.unwrap_or_else(default_models_dir);
     let engine = Engine::load(&dir).map_err(|e| anyhow::anyhow!("{e}"))?;
     let today = app::clock::Clock::now(&app::clock::SystemClock).to_offset(time::macros::offset!(+8)).date();
+    let all = Instant::now();
     for file in files {
         let started = Instant::now();
         let name = file.display().to_string();
@@ -96,6 +97,16 @@ pub fn run(kind: &str, models: Option<PathBuf>, files: &[PathBuf]) -> anyhow::Re
             Err(error) => json!({ "file": name, "error": error, "elapsed_ms": started.elapsed().as_millis() }),
         };
         println!("{line}");
+    }
+    if stats {
+        let (total, model) = (all.elapsed(), engine.model_time());
+        eprintln!(
+            "ocr stats: {} files, {} ms in all, {} ms in the models, pipeline / model = {:.3}",
+            files.len(),
+            total.as_millis(),
+            model.as_millis(),
+            total.as_secs_f64() / model.as_secs_f64().max(f64::EPSILON)
+        );
     }
     Ok(())
 }

@@ -286,6 +286,23 @@ pub fn run(engine: &Engine, count: usize, seed: u64) -> Report {
     report
 }
 
+/// Just the photos (for comparing engines on the same images).
+pub fn photos(count: usize, seed: u64) -> Vec<RgbImage> {
+    let fonts = fonts();
+    let mut rng = StdRng::seed_from_u64(seed);
+    (0..count)
+        .map(|i| {
+            let font = &fonts[i % fonts.len()];
+            let (doc, _) = match i % 3 {
+                0 => id_front(&mut rng, font),
+                1 => license(&mut rng, font),
+                _ => id_back(&mut rng, font),
+            };
+            photograph(&mut rng, &doc).0
+        })
+        .collect()
+}
+
 /// Where the models are (`SEALDESK_MODELS_DIR`, else the default cache).
 pub fn models_dir() -> PathBuf {
     std::env::var_os("SEALDESK_MODELS_DIR")
