@@ -20,6 +20,19 @@ fn models() -> PathBuf {
     dir
 }
 
+/// `sealdesk ocr FILE` for one file: its JSON line (the command must succeed).
+fn read_one(path: &std::path::Path) -> Value {
+    let output = Command::new(env!("CARGO_BIN_EXE_sealdesk"))
+        .arg("ocr")
+        .arg("--models")
+        .arg(models())
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "a bad file is a line, not a failure");
+    serde_json::from_str(String::from_utf8(output.stdout).unwrap().trim()).unwrap()
+}
+
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
 }
@@ -161,14 +174,7 @@ fn a_photo_tilted_by_eight_degrees_is_straightened_and_read() {
     let tilted = ocr::engine::rotate(&canvas, 8.0f32.to_radians());
     let path = dir.path().join("tilted.png");
     tilted.save(&path).unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_sealdesk"))
-        .arg("ocr")
-        .arg("--models")
-        .arg(models())
-        .arg(&path)
-        .output()
-        .unwrap();
-    let line: Value = serde_json::from_str(String::from_utf8(output.stdout).unwrap().trim()).unwrap();
+    let line = read_one(&path);
     assert_eq!(line["fields"]["credit_code"], "91350100M000100Y43", "{line}");
     assert_eq!(line["fields"]["company_name"], "示例科技有限公司", "{line}");
 }
@@ -206,15 +212,7 @@ fn a_decompression_bomb_is_refused_at_once_without_allocating_it() {
     let path = dir.path().join("bomb.png");
     std::fs::write(&path, png).unwrap();
     let started = std::time::Instant::now();
-    let output = Command::new(env!("CARGO_BIN_EXE_sealdesk"))
-        .arg("ocr")
-        .arg("--models")
-        .arg(models())
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "a bad file is a line, not a failure");
-    let line: Value = serde_json::from_str(String::from_utf8(output.stdout).unwrap().trim()).unwrap();
+    let line = read_one(&path);
     assert!(line["error"].as_str().unwrap().contains("exceeds limit"), "{line}");
     assert!(started.elapsed() < std::time::Duration::from_secs(2), "{:?}", started.elapsed());
 }
