@@ -45,6 +45,20 @@ pub enum EngineError {
     Run(String),
 }
 
+/// Where the models are: `SEALDESK_MODELS_DIR`, else `$XDG_CACHE_HOME/sealdesk/models`, else
+/// `~/.cache/sealdesk/models` (where `scripts/fetch-models` puts them).
+pub fn default_models_dir() -> std::path::PathBuf {
+    use std::path::PathBuf;
+    if let Some(dir) = std::env::var_os("SEALDESK_MODELS_DIR") {
+        return PathBuf::from(dir);
+    }
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    cache.join("sealdesk").join("models")
+}
+
 /// The two models and the dictionary; load once per process.
 pub struct Engine {
     det: Model,

@@ -9,7 +9,8 @@ mod synth;
 
 #[test]
 fn thirty_synthetic_photos_are_read_well_enough() {
-    let engine = ocr::engine::Engine::load(&synth::models_dir()).expect("the OCR models: run scripts/fetch-models");
+    let engine = ocr::engine::Engine::load(&ocr::engine::default_models_dir())
+        .expect("the OCR models: run scripts/fetch-models");
     let report = synth::run(&engine, 30, 20_261_125);
     for field in ["id_number", "credit_code", "name", "company_name", "issuer"] {
         assert!(report.rate(field) >= 90.0, "{field}: {:.1}%", report.rate(field));

@@ -143,11 +143,7 @@ async fn deliver(http: &reqwest::Client, url: &str, body: String) -> Option<Stri
 }
 
 pub(crate) fn form_encode(fields: &[(String, String)]) -> String {
-    let mut out = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in fields {
-        out.append_pair(k, v);
-    }
-    out.finish()
+    payments::http::form_encode(fields.iter().map(|(k, v)| (k.as_str(), v.as_str())))
 }
 
 /// The four key pairs of a simulated setup: ours (app, institution) and the gateways'.

@@ -279,11 +279,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let mut app =
         App::new(Arc::new(db.clone()), files, sms, mailer, clock, keys, policy).with_gateways(channels.gateways);
     if settings.ocr {
-        let dir = settings
-            .ocr_models_dir
-            .clone()
-            .or_else(|| std::env::var_os("SEALDESK_MODELS_DIR").map(PathBuf::from))
-            .unwrap_or_else(ocr_command::default_models_dir);
+        let dir = settings.ocr_models_dir.clone().unwrap_or_else(ocr::engine::default_models_dir);
         let engine = ocr::engine::Engine::load(&dir)
             .map_err(|e| anyhow::anyhow!("OCR: {e} (or set ocr = false to run without reading photos)"))?;
         let reader = Arc::new(ocr_command::EngineReader(engine));

@@ -13,14 +13,6 @@ use serde_json::{Map, Value, json};
 /// Largest side accepted before decoding (decompression bombs are refused up front).
 const MAX_SIDE: u32 = 8192;
 
-pub fn default_models_dir() -> PathBuf {
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(|| PathBuf::from("."));
-    cache.join("sealdesk").join("models")
-}
-
 fn decode(path: &Path) -> Result<image::RgbImage, String> {
     let mut reader = image::ImageReader::open(path)
         .map_err(|e| format!("cannot open: {e}"))?
@@ -61,7 +53,7 @@ pub fn run(kind: &str, models: Option<PathBuf>, files: &[PathBuf], stats: bool) 
             None => bail!("--kind must be id-front, id-back, license or auto, not {other:?}"),
         },
     };
-    let dir = models.unwrap_or_else(default_models_dir);
+    let dir = models.unwrap_or_else(ocr::engine::default_models_dir);
     let engine = Engine::load(&dir).map_err(|e| anyhow::anyhow!("{e}"))?;
     let today = app::clock::Clock::now(&app::clock::SystemClock).to_offset(time::macros::offset!(+8)).date();
     let all = Instant::now();

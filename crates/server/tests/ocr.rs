@@ -10,8 +10,7 @@ use std::process::Command;
 use serde_json::Value;
 
 fn models() -> PathBuf {
-    let dir = std::env::var_os("SEALDESK_MODELS_DIR")
-        .map_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/sealdesk/models"), PathBuf::from);
+    let dir = ocr::engine::default_models_dir();
     assert!(
         dir.join("ch_PP-OCRv4_rec_infer.onnx").is_file(),
         "the OCR models are missing in {}: run scripts/fetch-models (scripts/test does)",

@@ -10,7 +10,7 @@ use ocr::engine::Engine;
 
 fn main() {
     let count: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(300);
-    let engine = match Engine::load(&synth::models_dir()) {
+    let engine = match Engine::load(&ocr::engine::default_models_dir()) {
         Ok(engine) => engine,
         Err(err) => {
             eprintln!("{err}");

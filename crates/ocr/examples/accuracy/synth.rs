@@ -7,7 +7,6 @@
 #![allow(clippy::cast_precision_loss, clippy::cast_sign_loss, clippy::cast_possible_wrap, clippy::too_many_lines)]
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::time::Instant;
 
 use ab_glyph::{FontVec, PxScale};
@@ -301,10 +300,4 @@ pub fn photos(count: usize, seed: u64) -> Vec<RgbImage> {
             photograph(&mut rng, &doc).0
         })
         .collect()
-}
-
-/// Where the models are (`SEALDESK_MODELS_DIR`, else the default cache).
-pub fn models_dir() -> PathBuf {
-    std::env::var_os("SEALDESK_MODELS_DIR")
-        .map_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/sealdesk/models"), PathBuf::from)
 }

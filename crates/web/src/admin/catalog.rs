@@ -52,7 +52,7 @@ async fn outcome<T>(
     match result {
         Ok(_) => saved(),
         Err(app::Error::Validation(errors)) => {
-            let message = errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("；");
+            let message = super::joined(&errors);
             show(state, staff, visitor, None, Some(message)).await
         }
         Err(other) => failure(&other),

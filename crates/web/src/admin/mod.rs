@@ -222,12 +222,16 @@ pub fn order_id(id: &str) -> Option<domain::OrderId> {
     id.parse().ok().map(domain::OrderId)
 }
 
+/// Field errors as one line for a back-office page.
+pub fn joined(errors: &domain::FieldErrors) -> String {
+    errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("；")
+}
+
 /// A refused action as a page: field errors become one message.
 pub fn refused(err: app::Error) -> Response {
     match err {
         app::Error::Validation(errors) => {
-            let message = errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("；");
-            failure(&app::Error::Conflict { code: "validation_failed", message })
+            failure(&app::Error::Conflict { code: "validation_failed", message: joined(&errors) })
         }
         other => failure(&other),
     }

@@ -174,7 +174,7 @@ pub async fn change_password(
         Ok(()) => Redirect::to("/admin").into_response(),
         Err(app::Error::Validation(errors)) => {
             let layout = AdminLayout::new("设置密码", &visitor, Some(&staff));
-            let message = errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("；");
+            let message = super::joined(&errors);
             render(StatusCode::UNPROCESSABLE_ENTITY, &PasswordPage { layout, message: Some(message) })
         }
         Err(err) => failure(&err),

@@ -100,7 +100,7 @@ pub async fn create(
     match state.app.add_staff(get("username"), get("name"), roles, phone, Some(&staff)).await {
         Ok(created) => page(&state, &staff, &visitor, Some(created), None).await,
         Err(app::Error::Validation(errors)) => {
-            let message = errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("；");
+            let message = super::joined(&errors);
             page(&state, &staff, &visitor, None, Some(message)).await
         }
         Err(err) => failure(&err),
