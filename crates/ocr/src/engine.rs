@@ -9,10 +9,12 @@
 //! perspective crops come with the synthetic-photo benchmark.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use image::{RgbImage, imageops::FilterType};
 use rten::Model;
-use rten_tensor::NdTensor;
+use rten_tensor::{NdTensor, NdTensorView};
 use rten_tensor::prelude::*;
 
 use crate::fields::TextLine;
@@ -24,10 +26,10 @@ pub const REC_MODEL: &str = "ch_PP-OCRv4_rec_infer.onnx";
 /// Longest side the detector sees.
 const DET_MAX_SIDE: u32 = 960;
 const DET_THRESHOLD: f32 = 0.3;
-const BOX_THRESHOLD: f32 = 0.5;
-const UNCLIP_RATIO: f32 = 1.6;
+const BOX_THRESHOLD: f64 = 0.5;
+const UNCLIP_RATIO: f64 = 1.6;
 const REC_HEIGHT: u32 = 48;
-const MIN_BOX_SIDE: usize = 3;
+const MIN_BOX_SIDE: f64 = 3.0;
 /// Tilt below which a photo is read as it is.
 const MIN_SKEW_DEGREES: f32 = 1.0;
 /// Tilt beyond which the estimate is not trusted (upright documents, ±10° photos expected).
@@ -63,8 +65,10 @@ pub fn default_models_dir() -> std::path::PathBuf {
 pub struct Engine {
     det: Model,
     rec: Model,
-    /// Time spent inside the models since loading (for the pipeline-over-model ratio).
-    model_nanos: std::sync::atomic::AtomicU64,
+    /// Time spent inside the detection and the recognition model since loading (for the
+    /// pipeline-over-model ratio).
+    det_nanos: AtomicU64,
+    rec_nanos: AtomicU64,
     /// Class index → character; 0 is the CTC blank.
     classes: Vec<char>,
 }
@@ -89,19 +93,19 @@ impl Engine {
         let mut classes = vec!['\u{0}'];
         classes.extend(dictionary.split('\n').filter_map(|entry| entry.chars().next()));
         classes.push(' ');
-        Ok(Self { det, rec, classes, model_nanos: std::sync::atomic::AtomicU64::new(0) })
+        Ok(Self { det, rec, classes, det_nanos: AtomicU64::new(0), rec_nanos: AtomicU64::new(0) })
     }
 
-    /// Time spent running the models so far.
-    pub fn model_time(&self) -> std::time::Duration {
-        std::time::Duration::from_nanos(self.model_nanos.load(std::sync::atomic::Ordering::Relaxed))
+    /// Time spent running the detection and the recognition model so far.
+    pub fn model_times(&self) -> (Duration, Duration) {
+        let read = |n: &AtomicU64| Duration::from_nanos(n.load(Ordering::Relaxed));
+        (read(&self.det_nanos), read(&self.rec_nanos))
     }
 
-    fn timed<T>(&self, run: impl FnOnce() -> T) -> T {
-        let started = std::time::Instant::now();
+    fn timed<T>(counter: &AtomicU64, run: impl FnOnce() -> T) -> T {
+        let started = Instant::now();
         let out = run();
-        let spent = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
-        self.model_nanos.fetch_add(spent, std::sync::atomic::Ordering::Relaxed);
+        counter.fetch_add(u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX), Ordering::Relaxed);
         out
     }
 
@@ -112,19 +116,10 @@ impl Engine {
 
     /// Every text line of the image, top to bottom, left to right.
     pub fn read(&self, image: &RgbImage) -> Result<Vec<TextLine>, EngineError> {
-        let (mut boxes, skew) = self.detect(image)?;
-        // A tilted photo: straighten it by the text lines' own slope, then look again.
-        let straightened;
-        let image = if skew.abs() > MIN_SKEW_DEGREES.to_radians() {
-            straightened = rotate(image, skew);
-            boxes = self.detect(&straightened)?.0;
-            &straightened
-        } else {
-            image
-        };
+        let (boxes, skew) = self.detect(image)?;
         let mut lines = Vec::with_capacity(boxes.len());
         for b in boxes {
-            let crop = image::imageops::crop_imm(image, b[0], b[1], b[2] - b[0], b[3] - b[1]).to_image();
+            let crop = upright_crop(image, skew, b);
             let (text, chars) = self.recognise(&crop)?;
             if !text.trim().is_empty() {
                 #[allow(clippy::cast_precision_loss)]
@@ -135,8 +130,10 @@ impl Engine {
         Ok(lines)
     }
 
-    /// Boxes `[x0, y0, x1, y1]` in image pixels, and the text's slope in radians (positive when
-    /// lines fall to the right), from the orientation of the longer lines.
+    /// The text's slope in radians (positive when lines fall to the right; 0 when below
+    /// [`MIN_SKEW_DEGREES`]) and the line boxes `[x0, y0, x1, y1]` in the upright frame: the
+    /// image turned by minus the slope about its centre, as [`rotate`] would turn it. A tilted
+    /// photo is thus read with one detection pass, each line cut out straight.
     fn detect(&self, image: &RgbImage) -> Result<(Vec<[u32; 4]>, f32), EngineError> {
         let (w, h) = image.dimensions();
         let scale = (f64::from(DET_MAX_SIDE) / f64::from(w.max(h))).min(1.0);
@@ -148,96 +145,49 @@ impl Engine {
         let (dw, dh) = (side(w), side(h));
         let resized = image::imageops::resize(image, dw, dh, FilterType::Triangle);
         let (mean, std) = ([0.485f32, 0.456, 0.406], [0.229f32, 0.224, 0.225]);
-        let (dwu, dhu) = (dw as usize, dh as usize);
-        let mut input = NdTensor::<f32, 4>::zeros([1, 3, dhu, dwu]);
-        for (x, y, p) in resized.enumerate_pixels() {
-            // BGR: channel 0 is blue.
-            for (c, value) in [p[2], p[1], p[0]].into_iter().enumerate() {
-                input[[0, c, y as usize, x as usize]] = (f32::from(value) / 255.0 - mean[c]) / std[c];
-            }
-        }
-        let output = self.timed(|| self.det.run_one(input.into(), None)).map_err(run_err)?;
+        let input = planar_bgr(&resized, |c, v| (v / 255.0 - mean[c]) / std[c]);
+        let output = Self::timed(&self.det_nanos, || self.det.run_one(input.into(), None)).map_err(run_err)?;
         let map: NdTensor<f32, 4> = output.try_into().map_err(run_err)?;
-        let (mh, mw) = (map.size(2), map.size(3));
-        let prob = |x: usize, y: usize| map[[0, 0, y, x]];
-        let mut seen = vec![false; mh * mw];
-        let mut boxes = Vec::new();
-        let mut slopes: Vec<(f32, usize)> = Vec::new();
-        for start in 0..mh * mw {
-            let (sx, sy) = (start % mw, start / mw);
-            if seen[start] || prob(sx, sy) <= DET_THRESHOLD {
-                continue;
-            }
-            // Flood fill one component (4-connected), keeping its extent and score.
-            let (mut x0, mut y0, mut x1, mut y1) = (sx, sy, sx, sy);
-            let (mut sum, mut count) = (0.0f32, 0usize);
-            let (mut mx, mut my, mut mxx, mut myy, mut mxy) = (0.0f64, 0.0f64, 0.0f64, 0.0f64, 0.0f64);
-            let mut stack = vec![start];
-            seen[start] = true;
-            while let Some(i) = stack.pop() {
-                let (x, y) = (i % mw, i / mw);
-                sum += prob(x, y);
-                count += 1;
-                #[allow(clippy::cast_precision_loss)]
-                let (fx, fy) = (x as f64, y as f64);
-                (mx, my, mxx, myy, mxy) = (mx + fx, my + fy, mxx + fx * fx, myy + fy * fy, mxy + fx * fy);
-                (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
-                let neighbours = [
-                    (x > 0).then(|| i - 1),
-                    (x + 1 < mw).then(|| i + 1),
-                    (y > 0).then(|| i - mw),
-                    (y + 1 < mh).then(|| i + mw),
-                ];
-                for n in neighbours.into_iter().flatten() {
-                    if !seen[n] && prob(n % mw, n / mw) > DET_THRESHOLD {
-                        seen[n] = true;
-                        stack.push(n);
+        let map = map.slice((0, 0));
+        let components = components(&map);
+        let mut slopes: Vec<(f32, usize)> = components.iter().filter_map(Component::slope).collect();
+        let skew = weighted_median(&mut slopes);
+        let skew = if skew.abs() > MIN_SKEW_DEGREES.to_radians() { skew } else { 0.0 };
+        #[allow(clippy::cast_precision_loss)] // map sides are at most a few thousand
+        let (fx, fy) = (f64::from(w) / map.size(1) as f64, f64::from(h) / map.size(0) as f64);
+        let upright = Upright::new(w, h, skew);
+        let boxes = components
+            .iter()
+            .filter_map(|component| {
+                // Pixel edges in image coordinates, turned upright; extents along the line.
+                let (mut u0, mut v0, mut u1, mut v1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
+                for &(x, y) in &component.pixels {
+                    for (dx, dy) in [(0.0, 0.0), (1.0, 0.0), (0.0, 1.0), (1.0, 1.0)] {
+                        let (u, v) = upright.to_upright((f64::from(x) + dx) * fx, (f64::from(y) + dy) * fy);
+                        (u0, v0, u1, v1) = (u0.min(u), v0.min(v), u1.max(u), v1.max(v));
                     }
                 }
-            }
-            let (bw, bh) = (x1 - x0 + 1, y1 - y0 + 1);
-            #[allow(clippy::cast_precision_loss)]
-            let score = sum / count as f32;
-            if bw.min(bh) < MIN_BOX_SIDE || score < BOX_THRESHOLD {
-                continue;
-            }
-            if bw > 4 * bh || count > 40 {
-                #[allow(clippy::cast_precision_loss)]
-                let n = count as f64;
-                let (cx, cy) = (mx / n, my / n);
-                let (vxx, vyy, vxy) = (mxx / n - cx * cx, myy / n - cy * cy, mxy / n - cx * cy);
-                #[allow(clippy::cast_possible_truncation)]
-                let angle = (0.5 * (2.0 * vxy).atan2(vxx - vyy)) as f32;
-                // Only elongated components (lines, not blobs) say which way the text runs.
-                let spread = (((vxx - vyy) / 2.0).powi(2) + vxy * vxy).sqrt();
-                let mean = f64::midpoint(vxx, vyy);
-                let (major, minor) = (mean + spread, mean - spread);
-                if major > 9.0 * minor.max(0.25) {
-                    slopes.push((angle, count));
+                // Unclip: grow by area × ratio ÷ perimeter (the DB paper's offset), in map pixels.
+                let (bw, bh) = ((u1 - u0) / fx, (v1 - v0) / fy);
+                if bw.min(bh) < MIN_BOX_SIDE || component.score() < BOX_THRESHOLD {
+                    return None;
                 }
-            }
-            // Unclip: grow by area × ratio ÷ perimeter, as the DB paper's offset.
-            #[allow(clippy::cast_precision_loss)]
-            let grow = (bw * bh) as f32 * UNCLIP_RATIO / (2 * (bw + bh)) as f32;
-            #[allow(clippy::cast_precision_loss)] // map sides are at most a few thousand
-            let (fx, fy) = (f64::from(w) / mw as f64, f64::from(h) / mh as f64);
-            let to_image = |v: f32, f: f64, limit: u32| {
-                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-                let scaled = (f64::from(v.max(0.0)) * f).round() as u32;
-                scaled.min(limit)
-            };
-            #[allow(clippy::cast_precision_loss)]
-            let b = [
-                to_image(x0 as f32 - grow, fx, w - 1),
-                to_image(y0 as f32 - grow, fy, h - 1),
-                to_image((x1 + 1) as f32 + grow, fx, w),
-                to_image((y1 + 1) as f32 + grow, fy, h),
-            ];
-            if b[2] > b[0] + 1 && b[3] > b[1] + 1 {
-                boxes.push(b);
-            }
-        }
-        Ok((reading_order(boxes), weighted_median(&mut slopes)))
+                let grow = bw * bh * UNCLIP_RATIO / (2.0 * (bw + bh));
+                let clamp = |v: f64, limit: u32| {
+                    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                    let v = v.round().max(0.0) as u32;
+                    v.min(limit)
+                };
+                let b = [
+                    clamp(u0 - grow * fx, w - 1),
+                    clamp(v0 - grow * fy, h - 1),
+                    clamp(u1 + grow * fx, w),
+                    clamp(v1 + grow * fy, h),
+                ];
+                (b[2] > b[0] + 1 && b[3] > b[1] + 1).then_some(b)
+            })
+            .collect();
+        Ok((reading_order(boxes), skew))
     }
 
     /// The text of one line crop, with per-character readings (best and runners-up).
@@ -246,13 +196,8 @@ impl Engine {
         let width = ((u64::from(w) * u64::from(REC_HEIGHT)).div_ceil(u64::from(h.max(1)))).clamp(16, 2048);
         let width = u32::try_from(width).unwrap_or(2048);
         let resized = image::imageops::resize(crop, width, REC_HEIGHT, FilterType::Triangle);
-        let mut input = NdTensor::<f32, 4>::zeros([1, 3, REC_HEIGHT as usize, width as usize]);
-        for (x, y, p) in resized.enumerate_pixels() {
-            for (c, value) in [p[2], p[1], p[0]].into_iter().enumerate() {
-                input[[0, c, y as usize, x as usize]] = (f32::from(value) / 255.0 - 0.5) / 0.5;
-            }
-        }
-        let output = self.timed(|| self.rec.run_one(input.into(), None)).map_err(run_err)?;
+        let input = planar_bgr(&resized, |_, v| (v / 255.0 - 0.5) / 0.5);
+        let output = Self::timed(&self.rec_nanos, || self.rec.run_one(input.into(), None)).map_err(run_err)?;
         let probs: NdTensor<f32, 3> = output.try_into().map_err(run_err)?;
         let (steps, classes) = (probs.size(1), probs.size(2));
         let mut text = String::new();
@@ -284,6 +229,147 @@ impl Engine {
         }
         Ok((text, chars))
     }
+}
+
+/// An image as a `[1, 3, h, w]` tensor in BGR order (PaddleOCR's), each value normalised.
+fn planar_bgr(image: &RgbImage, normalise: impl Fn(usize, f32) -> f32) -> NdTensor<f32, 4> {
+    let (w, h) = (image.width() as usize, image.height() as usize);
+    let mut data = vec![0.0f32; 3 * w * h];
+    let (blue, rest) = data.split_at_mut(w * h);
+    let (green, red) = rest.split_at_mut(w * h);
+    for (i, p) in image.pixels().enumerate() {
+        blue[i] = normalise(0, f32::from(p[2]));
+        green[i] = normalise(1, f32::from(p[1]));
+        red[i] = normalise(2, f32::from(p[0]));
+    }
+    NdTensor::from_data([1, 3, h, w], data)
+}
+
+/// One connected region of the probability map above [`DET_THRESHOLD`].
+struct Component {
+    /// Its pixels, in map coordinates.
+    pixels: Vec<(u32, u32)>,
+    /// Sum of the probabilities over its pixels.
+    sum: f32,
+}
+
+impl Component {
+    fn score(&self) -> f64 {
+        #[allow(clippy::cast_precision_loss)]
+        let mean = f64::from(self.sum) / self.pixels.len() as f64;
+        mean
+    }
+
+    /// The direction of the component's long axis and its weight (pixel count), when it is
+    /// elongated enough to say which way the text runs (lines, not blobs).
+    fn slope(&self) -> Option<(f32, usize)> {
+        #[allow(clippy::cast_precision_loss)]
+        let n = self.pixels.len() as f64;
+        let (mut mx, mut my, mut mxx, mut myy, mut mxy) = (0.0, 0.0, 0.0, 0.0, 0.0);
+        for &(x, y) in &self.pixels {
+            let (x, y) = (f64::from(x), f64::from(y));
+            (mx, my, mxx, myy, mxy) = (mx + x, my + y, mxx + x * x, myy + y * y, mxy + x * y);
+        }
+        let (cx, cy) = (mx / n, my / n);
+        let (vxx, vyy, vxy) = (mxx / n - cx * cx, myy / n - cy * cy, mxy / n - cx * cy);
+        let spread = (((vxx - vyy) / 2.0).powi(2) + vxy * vxy).sqrt();
+        let mean = f64::midpoint(vxx, vyy);
+        let (major, minor) = (mean + spread, mean - spread);
+        #[allow(clippy::cast_possible_truncation)]
+        let angle = (0.5 * (2.0 * vxy).atan2(vxx - vyy)) as f32;
+        (self.pixels.len() >= 12 && major > 9.0 * minor.max(0.25)).then_some((angle, self.pixels.len()))
+    }
+}
+
+/// The 4-connected regions of the map above [`DET_THRESHOLD`].
+fn components(map: &NdTensorView<f32, 2>) -> Vec<Component> {
+    let (mh, mw) = (map.size(0), map.size(1));
+    let on = |i: usize| map[[i / mw, i % mw]] > DET_THRESHOLD;
+    let mut seen = vec![false; mh * mw];
+    let mut found = Vec::new();
+    let mut stack = Vec::new();
+    for start in 0..mh * mw {
+        if seen[start] || !on(start) {
+            continue;
+        }
+        let mut component = Component { pixels: Vec::new(), sum: 0.0 };
+        stack.push(start);
+        seen[start] = true;
+        while let Some(i) = stack.pop() {
+            let (x, y) = (i % mw, i / mw);
+            component.sum += map[[y, x]];
+            #[allow(clippy::cast_possible_truncation)] // map sides are at most a few thousand
+            component.pixels.push((x as u32, y as u32));
+            let neighbours = [
+                (x > 0).then(|| i - 1),
+                (x + 1 < mw).then(|| i + 1),
+                (y > 0).then(|| i - mw),
+                (y + 1 < mh).then(|| i + mw),
+            ];
+            for n in neighbours.into_iter().flatten() {
+                if !seen[n] && on(n) {
+                    seen[n] = true;
+                    stack.push(n);
+                }
+            }
+        }
+        found.push(component);
+    }
+    found
+}
+
+/// The turn that puts a photo's text level: image coordinates to upright coordinates and back,
+/// about the image centre (the same turn as [`rotate`]).
+struct Upright {
+    centre: (f64, f64),
+    sin: f64,
+    cos: f64,
+}
+
+impl Upright {
+    fn new(w: u32, h: u32, skew: f32) -> Self {
+        let (sin, cos) = f64::from(skew).sin_cos();
+        Self { centre: (f64::from(w) / 2.0, f64::from(h) / 2.0), sin, cos }
+    }
+
+    fn to_upright(&self, x: f64, y: f64) -> (f64, f64) {
+        let (dx, dy) = (x - self.centre.0, y - self.centre.1);
+        (self.centre.0 + dx * self.cos + dy * self.sin, self.centre.1 - dx * self.sin + dy * self.cos)
+    }
+}
+
+/// The box `[x0, y0, x1, y1]` of the upright frame cut out of the tilted image (bilinear),
+/// or simply cropped when there is no tilt.
+fn upright_crop(image: &RgbImage, skew: f32, b: [u32; 4]) -> RgbImage {
+    if skew == 0.0 {
+        return image::imageops::crop_imm(image, b[0], b[1], b[2] - b[0], b[3] - b[1]).to_image();
+    }
+    let (w, h) = image.dimensions();
+    #[allow(clippy::cast_precision_loss)]
+    let (cx, cy) = (w as f32 / 2.0, h as f32 / 2.0);
+    let (sin, cos) = skew.sin_cos();
+    #[allow(clippy::cast_precision_loss)]
+    RgbImage::from_fn(b[2] - b[0], b[3] - b[1], |x, y| {
+        let (dx, dy) = ((b[0] + x) as f32 - cx, (b[1] + y) as f32 - cy);
+        bilinear(image, cx + dx * cos - dy * sin, cy + dx * sin + dy * cos)
+    })
+}
+
+/// The colour at a fractional position (edges repeated).
+#[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+fn bilinear(image: &RgbImage, at_x: f32, at_y: f32) -> image::Rgb<u8> {
+    let (w, h) = image.dimensions();
+    let (sx, sy) = (at_x.clamp(0.0, (w - 1) as f32), at_y.clamp(0.0, (h - 1) as f32));
+    let (x0, y0) = (sx.floor() as u32, sy.floor() as u32);
+    let (x1, y1) = ((x0 + 1).min(w - 1), (y0 + 1).min(h - 1));
+    let (fx, fy) = (sx - x0 as f32, sy - y0 as f32);
+    let px = |x: u32, y: u32, i: usize| f32::from(image.get_pixel(x, y)[i]);
+    let channel = |i: usize| {
+        let top = px(x0, y0, i) * (1.0 - fx) + px(x1, y0, i) * fx;
+        let bottom = px(x0, y1, i) * (1.0 - fx) + px(x1, y1, i) * fx;
+        (top * (1.0 - fy) + bottom * fy).round().clamp(0.0, 255.0) as u8
+    };
+    image::Rgb([channel(0), channel(1), channel(2)])
 }
 
 /// Reading order: lines top to bottom (same line when vertically overlapping), then left to right.
@@ -324,25 +410,7 @@ fn weighted_median(values: &mut [(f32, usize)]) -> f32 {
 /// by `angle` run level.
 pub fn rotate(image: &RgbImage, angle: f32) -> RgbImage {
     let (w, h) = image.dimensions();
-    #[allow(clippy::cast_precision_loss)]
-    let (cx, cy) = (w as f32 / 2.0, h as f32 / 2.0);
-    let (sin, cos) = angle.sin_cos();
-    #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    RgbImage::from_fn(w, h, |x, y| {
-        let (dx, dy) = (x as f32 - cx, y as f32 - cy);
-        let sx = (cx + dx * cos - dy * sin).clamp(0.0, (w - 1) as f32);
-        let sy = (cy + dx * sin + dy * cos).clamp(0.0, (h - 1) as f32);
-        let (x0, y0) = (sx.floor() as u32, sy.floor() as u32);
-        let (x1, y1) = ((x0 + 1).min(w - 1), (y0 + 1).min(h - 1));
-        let (fx, fy) = (sx - x0 as f32, sy - y0 as f32);
-        let px = |x: u32, y: u32, c: usize| f32::from(image.get_pixel(x, y)[c]);
-        let channel = |c: usize| {
-            let top = px(x0, y0, c) * (1.0 - fx) + px(x1, y0, c) * fx;
-            let bottom = px(x0, y1, c) * (1.0 - fx) + px(x1, y1, c) * fx;
-            (top * (1.0 - fy) + bottom * fy).round().clamp(0.0, 255.0) as u8
-        };
-        image::Rgb([channel(0), channel(1), channel(2)])
-    })
+    upright_crop(image, angle, [0, 0, w, h])
 }
 
 #[cfg(test)]

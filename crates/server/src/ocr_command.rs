@@ -91,12 +91,16 @@ pub fn run(kind: &str, models: Option<PathBuf>, files: &[PathBuf], stats: bool) 
         println!("{line}");
     }
     if stats {
-        let (total, model) = (all.elapsed(), engine.model_time());
+        let (total, (det, rec)) = (all.elapsed(), engine.model_times());
+        let model = det + rec;
         eprintln!(
-            "ocr stats: {} files, {} ms in all, {} ms in the models, pipeline / model = {:.3}",
+            "ocr stats: {} files, {} ms in all, {} ms in the models ({} detection, {} recognition), \
+             pipeline / model = {:.3}",
             files.len(),
             total.as_millis(),
             model.as_millis(),
+            det.as_millis(),
+            rec.as_millis(),
             total.as_secs_f64() / model.as_secs_f64().max(f64::EPSILON)
         );
     }
