@@ -88,6 +88,18 @@ impl Extraction {
     }
 }
 
+/// Names and company types as the registry prints them: with full-width brackets, whichever
+/// width the recogniser saw (the two look alike in a photo).
+fn full_width_brackets(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '(' => '（',
+            ')' => '）',
+            other => other,
+        })
+        .collect()
+}
+
 fn compact(text: &str) -> String {
     text.chars().filter(|c| !c.is_whitespace()).collect()
 }
@@ -271,8 +283,8 @@ pub fn extract(kind: Kind, lines: &[TextLine], today: Date) -> Extraction {
                 "经营范围",
                 "营业期限",
             ];
-            out.put("company_name", page.block(&["名称"], &stops));
-            out.put("company_type", page.after(&["类型"], &stops));
+            out.put("company_name", page.block(&["名称"], &stops).map(|v| full_width_brackets(&v)));
+            out.put("company_type", page.after(&["类型"], &stops).map(|v| full_width_brackets(&v)));
             out.put("legal_representative", page.after(&["法定代表人", "经营者", "负责人"], &stops));
             out.put("registered_capital", page.after(&["注册资本"], &stops));
             out.put("established_date", date(page.after(&["成立日期"], &stops)));
@@ -405,6 +417,17 @@ mod tests {
         assert_eq!(out.fields["registered_capital"], "壹佰万圆整");
         assert_eq!(out.fields["established_date"], "2015-06-01");
         assert_eq!(out.fields["address"], "福建省福州市鼓楼区某某路1号");
+    }
+
+    #[test]
+    fn company_types_and_names_get_the_registrys_full_width_brackets() {
+        let lines = vec![
+            line("名称 福州示例贸易有限公司(分公司)", 40.0, 160.0),
+            line("类型 有限责任公司（自然人独资)", 40.0, 240.0),
+        ];
+        let out = extract(Kind::License, &lines, TODAY);
+        assert_eq!(out.fields["company_name"], "福州示例贸易有限公司（分公司）");
+        assert_eq!(out.fields["company_type"], "有限责任公司（自然人独资）");
     }
 
     #[test]

@@ -36,4 +36,8 @@ fn main() {
     for (distortion, (right, total)) in &report.by_distortion {
         println!("  {distortion:<12} {:>6.1}%  ({right}/{total})", 100.0 * *right as f64 / (*total).max(1) as f64);
     }
+    println!("misses (photo, distortion, field: wanted → read):");
+    for (photo, distortion, field, want, read) in &report.misses {
+        println!("  #{photo:<4} {distortion:<12} {field}: {want} → {read}");
+    }
 }

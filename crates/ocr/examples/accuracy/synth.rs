@@ -38,7 +38,7 @@ const CITIES: &[(&str, &str)] = &[
 const STREETS: &[&str] = &["建国路", "人民路", "解放路", "中山路", "科技园路", "五四路", "滨江大道", "学院路"];
 const WORDS: &[&str] = &["华信", "远航", "博创", "星辰", "瑞丰", "恒通", "嘉禾", "新元", "弘毅", "明德"];
 const TRADES: &[&str] = &["科技", "贸易", "信息技术", "咨询服务", "建设工程", "文化传媒"];
-const TYPES: &[&str] = &["有限责任公司", "有限责任公司(自然人独资)", "股份有限公司"];
+const TYPES: &[&str] = &["有限责任公司", "有限责任公司（自然人独资）", "股份有限公司"];
 const CODE_ALPHABET: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
 
 pub struct Truth {
@@ -119,7 +119,7 @@ fn id_back(rng: &mut StdRng, font: &FontVec) -> (RgbImage, Truth) {
     (img, Truth { kind: Kind::IdBack, fields: fields.into_iter().collect() })
 }
 
-fn license(rng: &mut StdRng, font: &FontVec) -> (RgbImage, Truth) {
+pub fn license(rng: &mut StdRng, font: &FontVec) -> (RgbImage, Truth) {
     let (area, region) = CITIES[rng.random_range(0..CITIES.len())];
     let city: String = region.chars().take_while(|c| *c != '市').skip_while(|c| *c != '省').skip(1).collect();
     let city = if city.is_empty() { region.chars().take(2).collect() } else { city };
@@ -236,6 +236,8 @@ pub struct Report {
     pub by_distortion: BTreeMap<&'static str, (usize, usize)>,
     pub documents: (usize, usize),
     pub millis: u128,
+    /// `photo number, distortion, field, wanted, read` for every miss.
+    pub misses: Vec<(usize, &'static str, &'static str, String, String)>,
 }
 
 impl Report {
@@ -273,6 +275,8 @@ pub fn run(engine: &Engine, count: usize, seed: u64) -> Report {
                 entry.0 += 1;
             } else {
                 all = false;
+                let read = found.fields.get(field).cloned().unwrap_or_default();
+                report.misses.push((i, distortion, field, want.clone(), read));
             }
         }
         let entry = report.by_distortion.entry(distortion).or_default();
