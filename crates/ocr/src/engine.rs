@@ -23,6 +23,8 @@ use crate::repair::CharReading;
 
 pub const DET_MODEL: &str = "ch_PP-OCRv4_det_infer.onnx";
 pub const REC_MODEL: &str = "ch_PP-OCRv4_rec_infer.onnx";
+/// The 0°/180° text direction classifier (PaddleOCR's mobile v2.0).
+pub const CLS_MODEL: &str = "ch_ppocr_mobile_v2.0_cls_infer.onnx";
 
 /// Longest side the detector sees first.
 const DET_SIDE: u32 = 640;
@@ -38,6 +40,11 @@ const BOX_THRESHOLD: f64 = 0.5;
 /// relatively thicker, and 1.2 gives the same tight boxes (measured on the accuracy benchmark).
 const UNCLIP_RATIO: f64 = 1.2;
 const REC_HEIGHT: u32 = 48;
+/// The direction classifier's input (height, width) and how many lines it looks at.
+const CLS_SIZE: [u32; 2] = [48, 192];
+const CLS_LINES: usize = 6;
+/// Length-weighted share of "180°" above which a photo is turned half round.
+const UPSIDE_DOWN_SHARE: f64 = 0.6;
 /// Most recognition lanes (cores) one photo uses.
 const MAX_LANES: usize = 4;
 const MIN_BOX_SIDE: f64 = 3.0;
@@ -76,6 +83,7 @@ pub fn default_models_dir() -> std::path::PathBuf {
 pub struct Engine {
     det: Model,
     rec: Model,
+    cls: Model,
     /// Time spent inside the detection and the recognition model since loading (for the
     /// pipeline-over-model ratio).
     det_nanos: AtomicU64,
@@ -103,13 +111,14 @@ impl Engine {
     pub fn load(dir: &Path) -> Result<Self, EngineError> {
         let det = load(dir, DET_MODEL)?;
         let rec = load(dir, REC_MODEL)?;
+        let cls = load(dir, CLS_MODEL)?;
         let dictionary = rec.metadata().get("character").ok_or(EngineError::NoDictionary)?;
         let mut classes = vec!['\u{0}'];
         classes.extend(dictionary.split('\n').filter_map(|entry| entry.chars().next()));
         classes.push(' ');
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get).min(MAX_LANES);
         let lanes = (0..cores).map(|_| Arc::new(ThreadPool::with_num_threads(1))).collect();
-        Ok(Self { det, rec, classes, lanes, det_nanos: AtomicU64::new(0), rec_nanos: AtomicU64::new(0) })
+        Ok(Self { det, rec, cls, classes, lanes, det_nanos: AtomicU64::new(0), rec_nanos: AtomicU64::new(0) })
     }
 
     /// Time spent running the detection and the recognition model so far.
@@ -132,7 +141,17 @@ impl Engine {
 
     /// Every text line of the image, top to bottom, left to right.
     pub fn read(&self, image: &RgbImage) -> Result<Vec<TextLine>, EngineError> {
-        let (boxes, skew) = self.detect(image)?;
+        let (mut boxes, skew) = self.detect(image)?;
+        let turned;
+        let image = if self.upside_down(image, skew, &boxes)? {
+            // Turning the photo half round maps each upright box to its mirror about the centre.
+            turned = image::imageops::rotate180(image);
+            let (w, h) = image.dimensions();
+            boxes = reading_order(boxes.into_iter().map(|b| [w - b[2], h - b[3], w - b[0], h - b[1]]).collect());
+            &turned
+        } else {
+            image
+        };
         let read = self.recognise_all(image, skew, &boxes)?;
         let mut lines = Vec::with_capacity(boxes.len());
         for (b, (text, chars)) in boxes.into_iter().zip(read) {
@@ -234,6 +253,40 @@ impl Engine {
         Ok(Detection { boxes: reading_order(boxes), skew, line_px: heights.get(heights.len() / 2).copied() })
     }
 
+    /// Whether the photo is upside down: the direction classifier's vote over the longest
+    /// lines, weighted by their length.
+    fn upside_down(&self, image: &RgbImage, skew: f32, boxes: &[[u32; 4]]) -> Result<bool, EngineError> {
+        let mut lines: Vec<&[u32; 4]> = boxes.iter().filter(|b| b[2] - b[0] >= 2 * (b[3] - b[1])).collect();
+        lines.sort_by_key(|b| std::cmp::Reverse(b[2] - b[0]));
+        lines.truncate(CLS_LINES);
+        if lines.is_empty() {
+            return Ok(false);
+        }
+        let (height, width) = (CLS_SIZE[0] as usize, CLS_SIZE[1] as usize);
+        // Each line resized to the classifier's height (squeezed to its width when longer),
+        // the rest of the row left at zero, as PaddleOCR pads.
+        let mut input = NdTensor::<f32, 4>::zeros([lines.len(), 3, height, width]);
+        for (n, b) in lines.iter().enumerate() {
+            let crop = upright_crop(image, skew, **b);
+            let w = crop.width().saturating_mul(CLS_SIZE[0]).div_ceil(crop.height().max(1)).clamp(1, CLS_SIZE[1]);
+            let resized = image::imageops::resize(&crop, w, CLS_SIZE[0], FilterType::Triangle);
+            for (x, y, p) in resized.enumerate_pixels() {
+                for (c, value) in [p[2], p[1], p[0]].into_iter().enumerate() {
+                    input[[n, c, y as usize, x as usize]] = (f32::from(value) / 255.0 - 0.5) / 0.5;
+                }
+            }
+        }
+        let output = Self::timed(&self.det_nanos, || self.cls.run_one(input.into(), None)).map_err(run_err)?;
+        let probs: NdTensor<f32, 2> = output.try_into().map_err(run_err)?;
+        let (mut turned, mut total) = (0.0f64, 0.0f64);
+        for (n, b) in lines.iter().enumerate() {
+            let weight = f64::from(b[2] - b[0]);
+            turned += weight * f64::from(probs[[n, 1]]);
+            total += weight;
+        }
+        Ok(turned > UPSIDE_DOWN_SHARE * total)
+    }
+
     /// The text of every box, in order: the lines, longest first, go to the lanes as they free
     /// up. The phase's wall time counts as model time in the share the lanes spent in the model.
     fn recognise_all(&self, image: &RgbImage, skew: f32, boxes: &[[u32; 4]]) -> Result<Vec<Reading>, EngineError> {
@@ -307,7 +360,12 @@ impl Engine {
                     .filter(|(k, _)| *k != 0)
                     .filter_map(|(k, p)| self.classes.get(*k).map(|c| (*c, *p)))
                     .collect();
-                chars.push(CharReading { best: c, confidence: ranked[0].1, alternatives });
+                chars.push(CharReading { best: c, confidence: ranked[0].1, alternatives, span: 1 });
+            } else if best != 0
+                && let Some(last) = chars.last_mut()
+            {
+                // The same class again without a blank between: CTC folds it into one character.
+                last.span = last.span.saturating_add(1);
             }
             previous = best;
         }

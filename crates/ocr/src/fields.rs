@@ -209,14 +209,16 @@ fn code(lines: &[TextLine], label: &str, kind: Code, out: &mut Extraction, field
     for line in reading_order(lines) {
         let text = compact(&line.text);
         let Some(at) = text.find(label) else { continue };
-        let after: String = text[at + label.len()..].chars().filter(|c| wanted(*c)).collect();
-        let candidate: String = after.chars().take(18).collect();
-        if candidate.chars().count() != 18 {
+        let candidate: String = text[at + label.len()..].chars().filter(|c| wanted(*c)).collect();
+        // Eighteen characters, or one too few or too many for the repair to mend.
+        let length = candidate.chars().count();
+        if !(17..=19).contains(&length) {
             continue;
         }
-        // Per-character readings of the code: the last 18 readings of the line when provided.
-        let readings: Vec<CharReading> = if line.chars.len() >= 18 {
-            line.chars[line.chars.len() - 18..].to_vec()
+        // Per-character readings of the code: the line's last readings of letters and digits.
+        let line_readings: Vec<&CharReading> = line.chars.iter().filter(|r| wanted(r.best)).collect();
+        let readings: Vec<CharReading> = if line_readings.len() >= length {
+            line_readings[line_readings.len() - length..].iter().map(|r| (*r).clone()).collect()
         } else {
             candidate.chars().map(|c| CharReading::certain(c, 0.9)).collect()
         };
@@ -226,7 +228,7 @@ fn code(lines: &[TextLine], label: &str, kind: Code, out: &mut Extraction, field
             }
             Outcome::Repaired { value, repairs } => {
                 for r in repairs {
-                    out.repairs.push(format!("{field} 第{}位 {} → {}", r.position + 1, r.read, r.corrected));
+                    out.repairs.push(format!("{field} {r}"));
                 }
                 out.fields.insert(field, value);
             }

@@ -2,6 +2,11 @@
 //! X/K, ...). When a reading fails its check character, the least confident positions are tried
 //! with the recogniser's own alternatives and the known confusions, and the result is used only if
 //! exactly one combination passes. A value no candidate supports is never produced.
+//!
+//! Two length errors of CTC recognition are repaired the same way: a character read twice with
+//! no blank between folds into one (17 characters — the candidates are the characters that held
+//! for unusually many time steps), and a stutter adds a stray character (19 — the candidates are
+//! characters the code cannot contain and the least confident ones).
 
 use domain::credit_code;
 use domain::resident_id::ResidentId;
@@ -14,12 +19,14 @@ pub struct CharReading {
     pub best: char,
     pub confidence: f32,
     pub alternatives: Vec<(char, f32)>,
+    /// For how many consecutive time steps the recogniser saw this character.
+    pub span: u16,
 }
 
 impl CharReading {
     /// A reading without alternatives.
     pub fn certain(c: char, confidence: f32) -> Self {
-        Self { best: c, confidence, alternatives: Vec::new() }
+        Self { best: c, confidence, alternatives: Vec::new(), span: 1 }
     }
 }
 
@@ -32,12 +39,26 @@ pub enum Code {
     CreditCode,
 }
 
-/// One character that was changed.
+/// One change made to a reading (positions count from 0 in the repaired value).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Repair {
-    pub position: usize,
-    pub read: char,
-    pub corrected: char,
+pub enum Repair {
+    /// A look-alike was read in place of the right character.
+    Replaced { position: usize, read: char, corrected: char },
+    /// A character written twice was read once (CTC folds repeats): the second one restored.
+    Doubled { position: usize, character: char },
+    /// A stray character was read that the value does not have: dropped.
+    Dropped { position: usize, read: char },
+}
+
+impl std::fmt::Display for Repair {
+    /// As shown to the reviewer: `第7位 I → 1`, `第3位 补回重复的 1`, `第12位 删去多余的 I`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Self::Replaced { position, read, corrected } => write!(f, "第{}位 {read} → {corrected}", position + 1),
+            Self::Doubled { position, character } => write!(f, "第{}位 补回重复的 {character}", position + 1),
+            Self::Dropped { position, read } => write!(f, "第{}位 删去多余的 {read}", position + 1),
+        }
+    }
 }
 
 /// The result of checking (and if needed repairing) a reading.
@@ -59,6 +80,12 @@ const SEARCH_POSITIONS: usize = 5;
 const MAX_CHANGES: usize = 2;
 /// Runner-up readings below this probability are ignored.
 const MIN_ALTERNATIVE: f32 = 0.01;
+/// A character held for at least this many times the median span (and at least
+/// [`MIN_DOUBLE_SPAN`] steps) may be two identical characters folded into one.
+const DOUBLE_SPAN_FACTOR: f32 = 1.7;
+const MIN_DOUBLE_SPAN: u16 = 3;
+/// How many of the least confident characters may be a stray one.
+const STRAY_POSITIONS: usize = 3;
 
 /// Characters OCR commonly confuses with each other on these documents. One arm per character
 /// reads as a table, so identical arms are kept apart on purpose.
@@ -111,9 +138,83 @@ fn passes(code: Code, value: &str) -> bool {
 
 /// Checks a reading and repairs it when the readings support exactly one valid value.
 pub fn repair(readings: &[CharReading], code: Code) -> Outcome {
-    if readings.len() != 18 {
-        return Outcome::Unrepairable;
+    match readings.len() {
+        18 => replace(readings, code),
+        17 => restore_doubled(readings, code),
+        19 => drop_stray(readings, code),
+        _ => Outcome::Unrepairable,
     }
+}
+
+/// The one candidate that passes, if exactly one does.
+fn decide(code: Code, candidates: Vec<(String, Repair)>) -> Outcome {
+    let mut found: Vec<(String, Repair)> = Vec::new();
+    for (value, repair) in candidates {
+        if passes(code, &value) && !found.iter().any(|(v, _)| *v == value) {
+            found.push((value, repair));
+        }
+    }
+    match found.len() {
+        0 => Outcome::Unrepairable,
+        1 => {
+            let (value, repair) = found.remove(0);
+            Outcome::Repaired { value, repairs: vec![repair] }
+        }
+        _ => Outcome::Ambiguous(found.into_iter().map(|(v, _)| v).collect()),
+    }
+}
+
+fn upper(readings: &[CharReading]) -> Vec<char> {
+    readings.iter().map(|r| r.best.to_ascii_uppercase()).collect()
+}
+
+/// Seventeen characters: one of those held unusually long is written twice.
+fn restore_doubled(readings: &[CharReading], code: Code) -> Outcome {
+    let read = upper(readings);
+    let mut spans: Vec<u16> = readings.iter().map(|r| r.span).collect();
+    spans.sort_unstable();
+    let median = f32::from(spans[spans.len() / 2]);
+    let candidates = readings
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.span >= MIN_DOUBLE_SPAN && f32::from(r.span) >= DOUBLE_SPAN_FACTOR * median)
+        .map(|(i, _)| {
+            let mut value = read.clone();
+            value.insert(i, read[i]);
+            (value.into_iter().collect(), Repair::Doubled { position: i + 1, character: read[i] })
+        })
+        .collect();
+    decide(code, candidates)
+}
+
+/// Nineteen characters: one that the code cannot contain, or one of the least confident, is a
+/// stray.
+fn drop_stray(readings: &[CharReading], code: Code) -> Outcome {
+    let read = upper(readings);
+    let mut order: Vec<usize> = (0..read.len()).collect();
+    order.sort_by(|a, b| readings[*a].confidence.total_cmp(&readings[*b].confidence));
+    order.truncate(STRAY_POSITIONS);
+    // A character that fits nowhere in the code (the last position admits the most: an ID's X).
+    let strays = (0..read.len()).filter(|&i| !allowed(code, 17, read[i]));
+    let mut positions: Vec<usize> = strays.collect();
+    for i in order {
+        if !positions.contains(&i) {
+            positions.push(i);
+        }
+    }
+    let candidates = positions
+        .into_iter()
+        .map(|i| {
+            let mut value = read.clone();
+            value.remove(i);
+            (value.into_iter().collect(), Repair::Dropped { position: i, read: read[i] })
+        })
+        .collect();
+    decide(code, candidates)
+}
+
+/// Eighteen characters: look-alikes at the invalid and least confident positions.
+fn replace(readings: &[CharReading], code: Code) -> Outcome {
     let read: Vec<char> = readings.iter().map(|r| r.best.to_ascii_uppercase()).collect();
     let as_read: String = read.iter().collect();
     if passes(code, &as_read) {
@@ -185,7 +286,7 @@ fn search(
         for (slot, &pos) in positions.iter().enumerate() {
             let c = options[pos][choices[slot]];
             candidate[pos] = c;
-            repairs.push(Repair { position: pos, read: read[pos], corrected: c });
+            repairs.push(Repair::Replaced { position: pos, read: read[pos], corrected: c });
         }
         let value: String = candidate.iter().collect();
         if passes(code, &value) && !found.iter().any(|(v, _)| *v == value) {
@@ -246,12 +347,12 @@ mod tests {
     #[test]
     fn a_letter_read_for_a_digit_is_repaired_and_reported() {
         let mut r = readings("11010519491231002X");
-        r[6] = CharReading { best: 'I', confidence: 0.52, alternatives: vec![('1', 0.40)] };
+        r[6] = CharReading { best: 'I', confidence: 0.52, alternatives: vec![('1', 0.40)], span: 1 };
         assert_eq!(
             repair(&r, ID),
             Outcome::Repaired {
                 value: "11010519491231002X".into(),
-                repairs: vec![Repair { position: 6, read: 'I', corrected: '1' }]
+                repairs: vec![Repair::Replaced { position: 6, read: 'I', corrected: '1' }]
             }
         );
     }
@@ -259,11 +360,11 @@ mod tests {
     #[test]
     fn a_low_confidence_digit_is_repaired_from_the_runner_up() {
         let mut r = readings("91350100M000100Y43");
-        r[15] = CharReading { best: 'V', confidence: 0.45, alternatives: vec![('Y', 0.41)] };
+        r[15] = CharReading { best: 'V', confidence: 0.45, alternatives: vec![('Y', 0.41)], span: 1 };
         match repair(&r, Code::CreditCode) {
             Outcome::Repaired { value, repairs } => {
                 assert_eq!(value, "91350100M000100Y43");
-                assert_eq!(repairs, vec![Repair { position: 15, read: 'V', corrected: 'Y' }]);
+                assert_eq!(repairs, vec![Repair::Replaced { position: 15, read: 'V', corrected: 'Y' }]);
             }
             other => panic!("{other:?}"),
         }
@@ -277,6 +378,38 @@ mod tests {
         r[12] = CharReading::certain('4', 0.99);
         assert_eq!(repair(&r, ID), Outcome::Unrepairable);
         assert_eq!(repair(&readings("1101051949123100"), ID), Outcome::Unrepairable, "wrong length");
+        // Seventeen characters, none held long enough to be two: nothing is doubled on a guess.
+        assert_eq!(repair(&readings("9135010M000100Y43"), Code::CreditCode), Outcome::Unrepairable);
+    }
+
+    #[test]
+    fn a_repeated_character_read_once_is_restored_from_its_long_span() {
+        // "91350100M000100Y43" with the two 1s of "91" + "35…" — here the 00 of "0100" — folded.
+        let mut r = readings("91350100M00100Y43");
+        for c in &mut r {
+            c.span = 2;
+        }
+        r[9].span = 5; // the 0 at "M0|0" held for two characters' time
+        assert_eq!(
+            repair(&r, Code::CreditCode),
+            Outcome::Repaired {
+                value: "91350100M000100Y43".into(),
+                repairs: vec![Repair::Doubled { position: 10, character: '0' }]
+            }
+        );
+    }
+
+    #[test]
+    fn a_stray_character_the_code_cannot_contain_is_dropped() {
+        // A stutter between 1 and L read an extra I (no credit code contains I).
+        let r = readings("91110105UEB1ILTB82M");
+        let truth = "91110105UEB1LTB82M";
+        assert!(passes(Code::CreditCode, truth));
+        assert_eq!(
+            repair(&r, Code::CreditCode),
+            Outcome::Repaired { value: truth.into(), repairs: vec![Repair::Dropped { position: 12, read: 'I' }] }
+        );
+        assert_eq!(Repair::Dropped { position: 12, read: 'I' }.to_string(), "第13位 删去多余的 I");
     }
 
     #[test]
@@ -288,11 +421,13 @@ mod tests {
             best: '0',
             confidence: 0.3,
             alternatives: (0..10).map(|d| (char::from(b'0' + d), 0.1)).collect(),
+            span: 1,
         };
         r[15] = CharReading {
             best: '9',
             confidence: 0.3,
             alternatives: (0..10).map(|d| (char::from(b'0' + d), 0.1)).collect(),
+            span: 1,
         };
         match repair(&r, ID) {
             Outcome::Ambiguous(values) => {
@@ -315,7 +450,7 @@ mod tests {
             let original = char::from(code[pos]);
             let Some(&wrong) = confusions(original).first() else { return Ok(()); };
             let mut r = readings(&truth);
-            r[pos] = CharReading { best: wrong, confidence: 0.4, alternatives: vec![(original, 0.35)] };
+            r[pos] = CharReading { best: wrong, confidence: 0.4, alternatives: vec![(original, 0.35)], span: 1 };
             match repair(&r, Code::CreditCode) {
                 Outcome::Repaired { value, .. } => prop_assert_eq!(value, truth),
                 Outcome::Ambiguous(values) => prop_assert!(values.contains(&truth)),

@@ -146,8 +146,8 @@ pub fn license(rng: &mut StdRng, font: &FontVec) -> (RgbImage, Truth) {
 /// Photographs a flat document; returns the picture and the name of the worst distortion.
 pub fn photograph(rng: &mut StdRng, doc: &RgbImage) -> (RgbImage, &'static str) {
     let (w, h) = doc.dimensions();
-    let distortion =
-        ["clean", "rotation", "perspective", "light", "blur", "jpeg", "clutter", "lowres"][rng.random_range(0..8)];
+    let distortion = ["clean", "rotation", "perspective", "light", "blur", "jpeg", "clutter", "lowres", "upside-down"]
+        [rng.random_range(0..9)];
     let mut canvas = RgbImage::from_fn(w + 160, h + 160, |x, y| {
         if distortion == "clutter" {
             let v = ((x * 7 + y * 13) % 97) as u8;
@@ -178,6 +178,7 @@ pub fn photograph(rng: &mut StdRng, doc: &RgbImage) -> (RgbImage, &'static str) 
             let projection = Projection::from_control_points(from, to).unwrap();
             warp(&canvas, projection, Interpolation::Bilinear, Border::Constant(white))
         }
+        "upside-down" => image::imageops::rotate180(&canvas),
         _ => canvas,
     };
     match distortion {
