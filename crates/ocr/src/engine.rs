@@ -35,6 +35,8 @@ const DET_SIDE: u32 = 576;
 const DET_MAX_SIDE: u32 = 1600;
 /// Median line height (detector pixels) below which the detector looks again, closer.
 const SMALL_LINE_PX: f64 = 11.0;
+/// Fewer lines than this at the first look (ID cards and licenses have more) also means "closer".
+const MIN_LINES: usize = 4;
 /// Line height the second look aims for.
 const GOOD_LINE_PX: f64 = 16.0;
 const DET_THRESHOLD: f32 = 0.3;
@@ -174,7 +176,7 @@ impl Engine {
     /// photo is thus read with one detection pass, each line cut out straight.
     ///
     /// The detector first sees the photo at [`DET_SIDE`]; when the text turns out small there
-    /// (or nothing is found), it looks again at the resolution that makes the lines about
+    /// (or fewer than [`MIN_LINES`] lines are found), it looks again at the resolution that makes the lines about
     /// [`GOOD_LINE_PX`] high, up to [`DET_MAX_SIDE`] — a whole A4 license shot from afar.
     fn detect(&self, image: &RgbImage) -> Result<(Vec<[u32; 4]>, f32), EngineError> {
         let longest = image.width().max(image.height());
@@ -183,6 +185,8 @@ impl Engine {
             return Ok((first.boxes, first.skew));
         }
         let again = match first.line_px {
+            // Every document read here has more lines than that: only a title was big enough.
+            _ if first.boxes.len() < MIN_LINES => Some(DET_MAX_SIDE),
             Some(px) if px >= SMALL_LINE_PX => None,
             #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
             Some(px) => Some((f64::from(DET_SIDE) * GOOD_LINE_PX / px.max(1.0)) as u32),
@@ -191,7 +195,8 @@ impl Engine {
         match again {
             Some(side) if side > DET_SIDE => {
                 let second = self.detect_at(image, side.min(DET_MAX_SIDE))?;
-                Ok((second.boxes, second.skew))
+                let better = if second.boxes.len() >= first.boxes.len() { second } else { first };
+                Ok((better.boxes, better.skew))
             }
             _ => Ok((first.boxes, first.skew)),
         }

@@ -458,5 +458,37 @@ mod tests {
                 Outcome::Unrepairable => prop_assert!(false, "the supported truth was not found"),
             }
         }
+
+        /// A repeated character folded into one (its span long) comes back as the true code or
+        /// stays undecided; a stray letter no code contains is dropped likewise. Never a wrong one.
+        #[test]
+        fn length_errors_come_back_or_stay_undecided(
+            body in proptest::collection::vec(0usize..31, 17),
+            at in 0usize..16,
+            stray in proptest::sample::select(vec!['I', 'O', 'S', 'V', 'Z']),
+            stray_at in 0usize..19,
+        ) {
+            const ALPHABET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
+            let mut code: Vec<u8> = body.iter().map(|i| ALPHABET[*i]).collect();
+            code[at + 1] = code[at];
+            code.push(credit_code::check_character(&code).unwrap());
+            let truth = String::from_utf8(code).unwrap();
+
+            let mut folded = readings(&truth);
+            folded.remove(at + 1);
+            for r in &mut folded {
+                r.span = 2;
+            }
+            folded[at].span = 5;
+            let mut strayed = readings(&truth);
+            strayed.insert(stray_at.min(18), CharReading::certain(stray, 0.5));
+            for outcome in [repair(&folded, Code::CreditCode), repair(&strayed, Code::CreditCode)] {
+                match outcome {
+                    Outcome::Repaired { value, .. } => prop_assert_eq!(&value, &truth),
+                    Outcome::Ambiguous(values) => prop_assert!(values.contains(&truth)),
+                    other => prop_assert!(false, "{other:?}"),
+                }
+            }
+        }
     }
 }
