@@ -176,8 +176,9 @@ impl Engine {
     /// photo is thus read with one detection pass, each line cut out straight.
     ///
     /// The detector first sees the photo at [`DET_SIDE`]; when the text turns out small there
-    /// (or fewer than [`MIN_LINES`] lines are found), it looks again at the resolution that makes the lines about
-    /// [`GOOD_LINE_PX`] high, up to [`DET_MAX_SIDE`] — a whole A4 license shot from afar.
+    /// (or fewer than [`MIN_LINES`] lines are found), it looks again at the resolution that
+    /// makes the lines about [`GOOD_LINE_PX`] high, up to [`DET_MAX_SIDE`] — a whole A4 license
+    /// shot from afar — and keeps whichever look found more lines.
     fn detect(&self, image: &RgbImage) -> Result<(Vec<[u32; 4]>, f32), EngineError> {
         let longest = image.width().max(image.height());
         let first = self.detect_at(image, DET_SIDE)?;
