@@ -17,11 +17,11 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use image::{RgbImage, imageops::FilterType};
-use rten::{Model, RunOptions, ThreadPool};
 use rten_tensor::prelude::*;
 use rten_tensor::{NdTensor, NdTensorView};
 
 use crate::fields::TextLine;
+use crate::network::{Lanes, Network, RtenNetwork, lanes};
 use crate::repair::CharReading;
 
 pub const DET_MODEL: &str = "ch_PP-OCRv4_det_infer.onnx";
@@ -85,28 +85,29 @@ pub fn default_models_dir() -> std::path::PathBuf {
     cache.join("sealdesk").join("models")
 }
 
-/// The two models and the dictionary; load once per process.
+/// The three models and the dictionary; load once per process.
 pub struct Engine {
-    det: Model,
-    rec: Model,
-    cls: Model,
+    det: Box<dyn Network>,
+    rec: Box<dyn Network>,
+    cls: Box<dyn Network>,
     /// Time spent inside the detection and the recognition model since loading (for the
     /// pipeline-over-model ratio).
     det_nanos: AtomicU64,
     rec_nanos: AtomicU64,
     /// Class index → character; 0 is the CTC blank.
     classes: Vec<char>,
-    /// One single-threaded pool per core: the lines of a photo are recognised side by side,
-    /// which keeps the cores busier than splitting each small line's operators between them.
-    lanes: Vec<Arc<ThreadPool>>,
+    /// How many lines are recognised side by side, each single-threaded on its own lane (one
+    /// per core): that keeps the cores busier than splitting each small line's operators.
+    lanes: usize,
 }
 
-fn load(dir: &Path, name: &str) -> Result<Model, EngineError> {
+fn load(dir: &Path, name: &str, lanes: &Lanes) -> Result<Box<dyn Network>, EngineError> {
     let path = dir.join(name);
     if !path.is_file() {
         return Err(EngineError::MissingModel(path.display().to_string()));
     }
-    Model::load_file(&path).map_err(|e| EngineError::Load(name.into(), e.to_string()))
+    let network = RtenNetwork::load(&path, Arc::clone(lanes)).map_err(|e| EngineError::Load(name.into(), e))?;
+    Ok(Box::new(network))
 }
 
 fn run_err(e: impl std::fmt::Display) -> EngineError {
@@ -114,16 +115,28 @@ fn run_err(e: impl std::fmt::Display) -> EngineError {
 }
 
 impl Engine {
+    /// The PP-OCRv4 models in `dir`, run by rten.
     pub fn load(dir: &Path) -> Result<Self, EngineError> {
-        let det = load(dir, DET_MODEL)?;
-        let rec = load(dir, REC_MODEL)?;
-        let cls = load(dir, CLS_MODEL)?;
-        let dictionary = rec.metadata().get("character").ok_or(EngineError::NoDictionary)?;
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get).min(MAX_LANES);
+        let pools = lanes(cores);
+        let det = load(dir, DET_MODEL, &pools)?;
+        let rec = load(dir, REC_MODEL, &pools)?;
+        let cls = load(dir, CLS_MODEL, &pools)?;
+        Self::with_networks(det, rec, cls, cores)
+    }
+
+    /// The engine over models run by any [`Network`] implementation; the recogniser's `lanes`
+    /// must be valid lane numbers for it.
+    pub fn with_networks(
+        det: Box<dyn Network>,
+        rec: Box<dyn Network>,
+        cls: Box<dyn Network>,
+        lanes: usize,
+    ) -> Result<Self, EngineError> {
+        let dictionary = rec.metadata("character").ok_or(EngineError::NoDictionary)?;
         let mut classes = vec!['\u{0}'];
         classes.extend(dictionary.split('\n').filter_map(|entry| entry.chars().next()));
         classes.push(' ');
-        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get).min(MAX_LANES);
-        let lanes = (0..cores).map(|_| Arc::new(ThreadPool::with_num_threads(1))).collect();
         Ok(Self { det, rec, cls, classes, lanes, det_nanos: AtomicU64::new(0), rec_nanos: AtomicU64::new(0) })
     }
 
@@ -216,7 +229,7 @@ impl Engine {
         let resized = image::imageops::resize(image, dw, dh, FilterType::Triangle);
         let (mean, std) = ([0.485f32, 0.456, 0.406], [0.229f32, 0.224, 0.225]);
         let input = planar_bgr(&resized, |c, v| (v / 255.0 - mean[c]) / std[c]);
-        let output = Self::timed(&self.det_nanos, || self.det.run_one(input.into(), None)).map_err(run_err)?;
+        let output = Self::timed(&self.det_nanos, || self.det.run(input, None)).map_err(run_err)?;
         let map: NdTensor<f32, 4> = output.try_into().map_err(run_err)?;
         let map = map.slice((0, 0));
         let components = components(&map);
@@ -286,7 +299,7 @@ impl Engine {
                 }
             }
         }
-        let output = Self::timed(&self.det_nanos, || self.cls.run_one(input.into(), None)).map_err(run_err)?;
+        let output = Self::timed(&self.det_nanos, || self.cls.run(input, None)).map_err(run_err)?;
         let probs: NdTensor<f32, 2> = output.try_into().map_err(run_err)?;
         let (mut turned, mut total) = (0.0f64, 0.0f64);
         for (n, b) in lines.iter().enumerate() {
@@ -304,18 +317,18 @@ impl Engine {
         let mut order: Vec<usize> = (0..boxes.len()).collect();
         order.sort_by_key(|&i| std::cmp::Reverse(boxes[i][2] - boxes[i][0]));
         let next = AtomicUsize::new(0);
-        let lane = |pool: &Arc<ThreadPool>| {
+        let work = |lane: usize| {
             let (mut mine, mut in_model) = (Vec::new(), Duration::ZERO);
             let busy = Instant::now();
             while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
                 let crop = upright_crop(image, skew, boxes[i]);
-                mine.push((i, self.recognise(&crop, pool, &mut in_model)));
+                mine.push((i, self.recognise(&crop, lane, &mut in_model)));
             }
             (mine, in_model, busy.elapsed())
         };
-        let lanes = &self.lanes[..self.lanes.len().min(boxes.len()).max(1)];
+        let lanes = self.lanes.min(boxes.len()).max(1);
         let done: Vec<_> = std::thread::scope(|scope| {
-            let running: Vec<_> = lanes.iter().map(|pool| scope.spawn(move || lane(pool))).collect();
+            let running: Vec<_> = (0..lanes).map(|l| scope.spawn(move || work(l))).collect();
             running.into_iter().map(|r| r.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
         });
         let (in_model, busy) = done.iter().fold((0, 0), |(m, b), d| (m + nanos(d.1), b + nanos(d.2)));
@@ -328,21 +341,15 @@ impl Engine {
     }
 
     /// The text of one line crop, with per-character readings (best and runners-up), run on
-    /// `pool`; adds the time spent in the model to `in_model`.
-    fn recognise(
-        &self,
-        crop: &RgbImage,
-        pool: &Arc<ThreadPool>,
-        in_model: &mut Duration,
-    ) -> Result<Reading, EngineError> {
+    /// `lane`; adds the time spent in the model to `in_model`.
+    fn recognise(&self, crop: &RgbImage, lane: usize, in_model: &mut Duration) -> Result<Reading, EngineError> {
         let (w, h) = crop.dimensions();
         let width = ((u64::from(w) * u64::from(REC_HEIGHT)).div_ceil(u64::from(h.max(1)))).clamp(16, 2048);
         let width = u32::try_from(width).unwrap_or(2048);
         let resized = image::imageops::resize(crop, width, REC_HEIGHT, FilterType::Triangle);
         let input = planar_bgr(&resized, |_, v| (v / 255.0 - 0.5) / 0.5);
-        let options = RunOptions::default().with_thread_pool(Some(Arc::clone(pool)));
         let started = Instant::now();
-        let output = self.rec.run_one(input.into(), Some(options)).map_err(run_err);
+        let output = self.rec.run(input, Some(lane)).map_err(run_err);
         *in_model += started.elapsed();
         let output = output?;
         let probs: NdTensor<f32, 3> = output.try_into().map_err(run_err)?;

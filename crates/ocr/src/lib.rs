@@ -6,6 +6,7 @@
 
 pub mod engine;
 pub mod fields;
+pub mod network;
 pub mod repair;
 
 pub use fields::{Extraction, Kind, TextLine, extract};
