@@ -39,7 +39,8 @@ pub enum Code {
     CreditCode,
 }
 
-/// One change made to a reading (positions count from 0 in the repaired value).
+/// One change made to a reading. Positions count from 0: in the repaired value, or, for a
+/// dropped character, in the reading.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Repair {
     /// A look-alike was read in place of the right character.
@@ -84,8 +85,10 @@ const MIN_ALTERNATIVE: f32 = 0.01;
 /// [`MIN_DOUBLE_SPAN`] steps) may be two identical characters folded into one.
 const DOUBLE_SPAN_FACTOR: f32 = 1.7;
 const MIN_DOUBLE_SPAN: u16 = 3;
-/// How many of the least confident characters may be a stray one.
+/// How many of the least confident characters may be a stray one, and how unsure the
+/// recogniser must have been of it.
 const STRAY_POSITIONS: usize = 3;
+const STRAY_CONFIDENCE: f32 = 0.8;
 
 /// Characters OCR commonly confuses with each other on these documents. One arm per character
 /// reads as a table, so identical arms are kept apart on purpose.
@@ -194,6 +197,7 @@ fn drop_stray(readings: &[CharReading], code: Code) -> Outcome {
     let mut order: Vec<usize> = (0..read.len()).collect();
     order.sort_by(|a, b| readings[*a].confidence.total_cmp(&readings[*b].confidence));
     order.truncate(STRAY_POSITIONS);
+    order.retain(|&i| readings[i].confidence < STRAY_CONFIDENCE);
     // A character that fits nowhere in the code (the last position admits the most: an ID's X).
     let strays = (0..read.len()).filter(|&i| !allowed(code, 17, read[i]));
     let mut positions: Vec<usize> = strays.collect();
