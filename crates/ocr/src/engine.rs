@@ -228,7 +228,7 @@ impl Engine {
         let (dw, dh) = (side(w), side(h));
         let resized = image::imageops::resize(image, dw, dh, FilterType::Triangle);
         let (mean, std) = ([0.485f32, 0.456, 0.406], [0.229f32, 0.224, 0.225]);
-        let input = planar_bgr(&resized, |c, v| (v / 255.0 - mean[c]) / std[c]);
+        let input = one_image(&resized, |c, v| (v / 255.0 - mean[c]) / std[c]);
         let output = Self::timed(&self.det_nanos, || self.det.run(input, None)).map_err(run_err)?;
         let map: NdTensor<f32, 4> = output.try_into().map_err(run_err)?;
         let map = map.slice((0, 0));
@@ -288,17 +288,14 @@ impl Engine {
         let (height, width) = (CLS_SIZE[0] as usize, CLS_SIZE[1] as usize);
         // Each line resized to the classifier's height (squeezed to its width when longer),
         // the rest of the row left at zero, as PaddleOCR pads.
-        let mut input = NdTensor::<f32, 4>::zeros([lines.len(), 3, height, width]);
-        for (n, b) in lines.iter().enumerate() {
+        let mut data = Vec::with_capacity(lines.len() * 3 * height * width);
+        for b in &lines {
             let crop = upright_crop(image, skew, **b);
             let w = crop.width().saturating_mul(CLS_SIZE[0]).div_ceil(crop.height().max(1)).clamp(1, CLS_SIZE[1]);
             let resized = image::imageops::resize(&crop, w, CLS_SIZE[0], FilterType::Triangle);
-            for (x, y, p) in resized.enumerate_pixels() {
-                for (c, value) in [p[2], p[1], p[0]].into_iter().enumerate() {
-                    input[[n, c, y as usize, x as usize]] = (f32::from(value) / 255.0 - 0.5) / 0.5;
-                }
-            }
+            data.extend(planar_bgr(&resized, width, centred));
         }
+        let input = NdTensor::from_data([lines.len(), 3, height, width], data);
         let output = Self::timed(&self.det_nanos, || self.cls.run(input, None)).map_err(run_err)?;
         let probs: NdTensor<f32, 2> = output.try_into().map_err(run_err)?;
         let (mut turned, mut total) = (0.0f64, 0.0f64);
@@ -347,7 +344,7 @@ impl Engine {
         let width = ((u64::from(w) * u64::from(REC_HEIGHT)).div_ceil(u64::from(h.max(1)))).clamp(16, 2048);
         let width = u32::try_from(width).unwrap_or(2048);
         let resized = image::imageops::resize(crop, width, REC_HEIGHT, FilterType::Triangle);
-        let input = planar_bgr(&resized, |_, v| (v / 255.0 - 0.5) / 0.5);
+        let input = one_image(&resized, centred);
         let started = Instant::now();
         let output = self.rec.run(input, Some(lane)).map_err(run_err);
         *in_model += started.elapsed();
@@ -406,17 +403,33 @@ fn nanos(d: Duration) -> u64 {
 }
 
 /// An image as a `[1, 3, h, w]` tensor in BGR order (PaddleOCR's), each value normalised.
-fn planar_bgr(image: &RgbImage, normalise: impl Fn(usize, f32) -> f32) -> NdTensor<f32, 4> {
+fn one_image(image: &RgbImage, normalise: impl Fn(usize, f32) -> f32) -> NdTensor<f32, 4> {
     let (w, h) = (image.width() as usize, image.height() as usize);
-    let mut data = vec![0.0f32; 3 * w * h];
-    let (blue, rest) = data.split_at_mut(w * h);
-    let (green, red) = rest.split_at_mut(w * h);
-    for (i, p) in image.pixels().enumerate() {
-        blue[i] = normalise(0, f32::from(p[2]));
-        green[i] = normalise(1, f32::from(p[1]));
-        red[i] = normalise(2, f32::from(p[0]));
+    NdTensor::from_data([1, 3, h, w], planar_bgr(image, w, normalise))
+}
+
+/// The recogniser's and the classifier's normalisation: `(x/255 − 0.5)/0.5`.
+fn centred(_channel: usize, v: f32) -> f32 {
+    (v / 255.0 - 0.5) / 0.5
+}
+
+/// An image as three planes, blue, green, red (PaddleOCR's order), of rows `width` values
+/// long: past the image's own width a row stays 0, as PaddleOCR pads. Each value normalised.
+fn planar_bgr(image: &RgbImage, width: usize, normalise: impl Fn(usize, f32) -> f32) -> Vec<f32> {
+    let (w, h) = (image.width() as usize, image.height() as usize);
+    debug_assert!(w <= width);
+    let mut data = vec![0.0f32; 3 * h * width];
+    let (blue, rest) = data.split_at_mut(h * width);
+    let (green, red) = rest.split_at_mut(h * width);
+    for (y, row) in image.rows().enumerate() {
+        for (x, p) in row.enumerate() {
+            let i = y * width + x;
+            blue[i] = normalise(0, f32::from(p[2]));
+            green[i] = normalise(1, f32::from(p[1]));
+            red[i] = normalise(2, f32::from(p[0]));
+        }
     }
-    NdTensor::from_data([1, 3, h, w], data)
+    data
 }
 
 /// One connected region of the probability map above [`DET_THRESHOLD`].
