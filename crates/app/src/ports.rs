@@ -961,6 +961,10 @@ pub struct OcrReading {
     pub fields: std::collections::BTreeMap<String, String>,
     pub warnings: Vec<String>,
     pub repairs: Vec<String>,
+    /// Values read with low confidence or failing plausibility: shown to the applicant to check
+    /// ("识别结果：…，请核对"), never prefilled. Absent in readings stored before they existed.
+    #[serde(default)]
+    pub suggestions: std::collections::BTreeMap<String, String>,
 }
 
 /// The OCR engine (blocking; the app runs it off the async threads, a bounded number at a time).

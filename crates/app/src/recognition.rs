@@ -57,7 +57,7 @@ pub fn ocr_kind(kind: DocumentKind) -> Option<&'static str> {
 
 /// The reading as shown on screen: the ID number masked.
 pub fn masked(mut reading: OcrReading) -> OcrReading {
-    if let Some(id) = reading.fields.get_mut("id_number") {
+    for id in [reading.fields.get_mut("id_number"), reading.suggestions.get_mut("id_number")].into_iter().flatten() {
         *id = mask_middle(id, 3, 4);
     }
     reading
@@ -87,10 +87,16 @@ impl App {
             code: "ocr_unavailable",
             message: "证件识别暂不可用，请手动填写".into(),
         })?;
-        let _admitted = pool.admitted.clone().try_acquire_owned().map_err(|_| busy())?;
-        let _running = pool.running.clone().acquire_owned().await.map_err(|_| busy())?;
+        let admitted = pool.admitted.clone().try_acquire_owned().map_err(|_| busy())?;
+        let running = pool.running.clone().acquire_owned().await.map_err(|_| busy())?;
         let reader = pool.reader.clone();
-        let job = tokio::task::spawn_blocking(move || reader.read(&bytes, expected));
+        // The permits go with the reading: when the time limit answers the applicant first, the
+        // inference still holds its worker until it really ends, so `workers` bounds the CPU.
+        let job = tokio::task::spawn_blocking(move || {
+            let reading = reader.read(&bytes, expected);
+            drop((running, admitted));
+            reading
+        });
         let reading = match tokio::time::timeout(pool.time_limit, job).await {
             Ok(Ok(Ok(reading))) => reading,
             Ok(Ok(Err(reason))) => {
@@ -124,6 +130,18 @@ impl App {
             }
         }
         Ok(out)
+    }
+
+    /// The owner's readings unmasked, for prefilling the owner's own editing form only (the one
+    /// place a full ID number is shown back); every other surface uses
+    /// [`App::document_readings`].
+    pub async fn own_readings_for_form(
+        &self,
+        user: &CurrentUser,
+        application: ApplicationId,
+    ) -> Result<BTreeMap<String, OcrReading>, Error> {
+        self.application(user, application).await?;
+        self.readings_of(application).await
     }
 
     /// The owner's readings, ID numbers masked.

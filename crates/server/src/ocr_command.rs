@@ -1,5 +1,6 @@
 //! `sealdesk ocr [--kind K] FILE...`: reads each image and prints one JSON object per file on its
-//! own line — `file`, `kind`, `fields`, `confidence`, `repairs`, `warnings`, `elapsed_ms` — or the
+//! own line — `file`, `kind`, `fields`, `suggestions` (read, but to be checked rather than filled),
+//! `confidence` (the least sure character of each), `repairs`, `warnings`, `elapsed_ms` — or the
 //! file with an `error`. The models load once. Non-zero exit only for a usage error.
 
 use std::path::{Path, PathBuf};
@@ -7,7 +8,7 @@ use std::time::Instant;
 
 use anyhow::bail;
 use ocr::engine::Engine;
-use ocr::{Kind, TextLine, extract};
+use ocr::{Kind, extract};
 use serde_json::{Map, Value, json};
 
 /// Largest side accepted before decoding (decompression bombs are refused up front).
@@ -24,25 +25,6 @@ fn decode(path: &Path) -> Result<image::RgbImage, String> {
     limits.max_alloc = Some(512 * 1024 * 1024);
     reader.limits(limits);
     reader.decode().map(|i| i.to_rgb8()).map_err(|e| format!("not a readable image: {e}"))
-}
-
-/// Mean character confidence of the lines holding a field's value.
-fn confidence(lines: &[TextLine], value: &str) -> f64 {
-    let value: String = value.chars().filter(|c| !c.is_whitespace()).collect();
-    let probs: Vec<f32> = lines
-        .iter()
-        .filter(|l| {
-            let text: String = l.text.chars().filter(|c| !c.is_whitespace()).collect();
-            value.chars().take(4).all(|c| text.contains(c))
-        })
-        .flat_map(|l| l.chars.iter().map(|c| c.confidence))
-        .collect();
-    if probs.is_empty() {
-        return 0.0;
-    }
-    #[allow(clippy::cast_precision_loss)]
-    let mean = probs.iter().map(|p| f64::from(*p)).sum::<f64>() / probs.len() as f64;
-    (mean * 1000.0).round() / 1000.0
 }
 
 pub fn run(kind: &str, models: Option<PathBuf>, files: &[PathBuf], stats: bool) -> anyhow::Result<()> {
@@ -64,12 +46,16 @@ pub fn run(kind: &str, models: Option<PathBuf>, files: &[PathBuf], stats: bool) 
             Ok(lines) => match wanted.or_else(|| Kind::detect(&lines)) {
                 Some(kind) => {
                     let found = extract(kind, &lines, today);
-                    let confidence: Map<String, Value> =
-                        found.fields.iter().map(|(k, v)| ((*k).to_owned(), json!(confidence(&lines, v)))).collect();
+                    let confidence: Map<String, Value> = found
+                        .confidence
+                        .iter()
+                        .map(|(k, v)| ((*k).to_owned(), json!((f64::from(*v) * 1000.0).round() / 1000.0)))
+                        .collect();
                     json!({
                         "file": name,
                         "kind": kind.as_str(),
                         "fields": found.fields,
+                        "suggestions": found.suggestions,
                         "confidence": confidence,
                         "repairs": found.repairs,
                         "warnings": found.warnings,
@@ -79,7 +65,8 @@ pub fn run(kind: &str, models: Option<PathBuf>, files: &[PathBuf], stats: bool) 
                 None => json!({
                     "file": name,
                     "kind": Value::Null,
-                    "fields": {},
+                                        "fields": {},
+                    "suggestions": {},
                     "confidence": {},
                     "repairs": [],
                     "warnings": ["无法判断证件类型"],
@@ -129,6 +116,7 @@ impl app::ports::OcrReader for EngineReader {
             fields: found.fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
             warnings: found.warnings,
             repairs: found.repairs,
+            suggestions: found.suggestions.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
         })
     }
 }

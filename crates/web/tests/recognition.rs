@@ -15,7 +15,8 @@ use axum::http::{Method, StatusCode};
 use serde_json::json;
 use support::{TestApp, png};
 
-/// Reads every license as the same fictional company, every ID front as the same person.
+/// Reads every license as the same fictional company, every ID front as the same person; the
+/// legal representative's name is read unsure (a suggestion).
 struct Scripted {
     delay: Duration,
 }
@@ -24,11 +25,7 @@ impl OcrReader for Scripted {
     fn read(&self, _image: &[u8], kind: &str) -> Result<OcrReading, String> {
         std::thread::sleep(self.delay);
         let fields: &[(&str, &str)] = match kind {
-            "license" => &[
-                ("company_name", "示例科技有限公司"),
-                ("credit_code", "91350100M000100Y43"),
-                ("legal_representative", "王五"),
-            ],
+            "license" => &[("company_name", "示例科技有限公司"), ("credit_code", "91350100M000100Y43")],
             "id-front" => &[("name", "王五"), ("id_number", "11010519491231002X"), ("sex", "男")],
             _ => &[("issuer", "北京市公安局朝阳分局")],
         };
@@ -41,7 +38,30 @@ impl OcrReader for Scripted {
                 Vec::new()
             },
             repairs: Vec::new(),
+            suggestions: if kind == "license" {
+                [("legal_representative".to_owned(), "王伍".to_owned())].into_iter().collect()
+            } else {
+                std::collections::BTreeMap::default()
+            },
         })
+    }
+}
+
+/// Counts how many readings run at once.
+struct Counting {
+    delay: Duration,
+    running: std::sync::atomic::AtomicUsize,
+    most: std::sync::atomic::AtomicUsize,
+}
+
+impl OcrReader for Counting {
+    fn read(&self, _image: &[u8], kind: &str) -> Result<OcrReading, String> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let now = self.running.fetch_add(1, SeqCst) + 1;
+        self.most.fetch_max(now, SeqCst);
+        std::thread::sleep(self.delay);
+        self.running.fetch_sub(1, SeqCst);
+        Ok(OcrReading { kind: kind.into(), ..OcrReading::default() })
     }
 }
 
@@ -70,12 +90,18 @@ async fn a_license_photo_fills_the_empty_fields_and_is_kept_for_the_reviewer() {
     assert!(page.body.contains("value=\"91350100M000100Y43\""));
     assert!(page.body.contains("value=\"王五\""));
     assert!(page.body.contains("已根据上传的证件照片预填"));
-    assert!(page.body.contains("110***********002X") && !page.body.contains("11010519491231002X"), "masked");
+    // The applicant checks instead of retyping: the full number in their own form, marked.
+    assert!(page.body.contains("value=\"11010519491231002X\""), "the full ID number in the owner's form");
+    for field in ["company_name", "credit_code", "holder_name", "holder_id_number"] {
+        assert!(page.body.contains(&format!("data-testid=\"check-{field}\"")), "{field} is marked 请核对");
+    }
+    // An unsure reading is offered to check, never filled.
+    assert!(page.body.contains("法定代表人识别结果：王伍，请核对") && !page.body.contains("value=\"王伍\""));
     assert!(page.body.contains("证件上的性别与身份证号码不一致"), "cross-check warnings are shown");
 
     let readings = c.get(&format!("/api/v1/applications/{id}/readings")).await.json();
     assert_eq!(readings["license"]["fields"]["credit_code"], "91350100M000100Y43");
-    assert_eq!(readings["holder_id_front"]["fields"]["id_number"], "110***********002X");
+    assert_eq!(readings["holder_id_front"]["fields"]["id_number"], "110***********002X", "masked elsewhere");
 
     // What the applicant typed wins over the reading.
     let subject = json!({"company_name": "另一家公司", "credit_code": "91350100M000100Y43", "user_type": "enterprise", "holder_name": "赵六", "holder_id_number": "11010519491231002X"});
@@ -84,6 +110,7 @@ async fn a_license_photo_fills_the_empty_fields_and_is_kept_for_the_reviewer() {
         .assert_status(StatusCode::OK);
     let page = c.get(&format!("/applications/{id}/subject")).await;
     assert!(page.body.contains("value=\"另一家公司\"") && !page.body.contains("value=\"示例科技有限公司\""));
+    assert!(!page.body.contains("11010519491231002X"), "once saved, the number is shown masked only");
 
     // Nobody else sees the readings; the photo's removal removes its reading.
     let mut other = app.user("13800138151").await;
@@ -134,4 +161,28 @@ async fn the_reviewer_sees_where_the_photos_disagree_with_what_was_typed() {
     assert!(!case.body.contains("营业执照上的名称与填写的不一致"), "what agrees is not flagged");
     let queue = reviewer.get("/admin/review").await;
     assert!(queue.body.contains("持有人身份证号码与填写的不一致"), "the queue shows the warning too");
+}
+
+#[tokio::test]
+async fn a_reading_past_its_time_limit_keeps_its_worker_until_it_ends() {
+    let reader = Arc::new(Counting {
+        delay: Duration::from_millis(600),
+        running: std::sync::atomic::AtomicUsize::new(0),
+        most: std::sync::atomic::AtomicUsize::new(0),
+    });
+    let app = TestApp::reading_within(reader.clone(), 1, 4, Duration::from_millis(100)).await;
+    let mut c = app.user("13800138154").await;
+    let id = enterprise_draft(&mut c).await;
+    c.upload(&format!("/api/v1/applications/{id}/documents/license"), "license.jpg", &png(64, 40))
+        .await
+        .assert_status(StatusCode::CREATED);
+    let path = format!("/api/v1/applications/{id}/documents/license/ocr");
+    // Each answers "timed out" after 100 ms while its inference goes on; with one worker the
+    // next must not start until the previous has really ended.
+    for _ in 0..3 {
+        let answer = c.call(Method::POST, &path, None).await;
+        assert_eq!(answer.code(), "ocr_timeout", "{}", answer.body);
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(reader.most.load(std::sync::atomic::Ordering::SeqCst), 1, "one worker means one reading at a time");
 }

@@ -13,6 +13,7 @@ use axum::{Form as FormBody, Router};
 use domain::application::{ReplacementReason, SubjectKind, UserType};
 use domain::document::{CONSENT_TEXT, CONSENT_VERSION, DocumentKind};
 use domain::invoice::InvoiceDraft;
+use domain::mask::mask_middle;
 use domain::{AddressDraft, ApplicationId, Division, Divisions, FieldErrors, Money};
 use serde::Deserialize;
 
@@ -269,7 +270,9 @@ async fn step_page(
     let mut form = prefill(&view, &step);
     form.notice = q.notice;
     if step == "subject" || step == "agent" {
-        match state.app.document_readings(&user, id).await {
+        // The owner's own editing form is the one place a full ID number read from their photo
+        // is shown back (to check, not retype); the saved number stays masked.
+        match state.app.own_readings_for_form(&user, id).await {
             Ok(readings) => fill_from_readings(&mut form, &view, &step, &readings),
             Err(err) => return failure(&state, &err),
         }
@@ -289,32 +292,44 @@ fn fill_from_readings(
         |kind: &str, name: &str| readings.get(kind).and_then(|r| r.fields.get(name)).cloned().unwrap_or_default();
     let mut filled = false;
     let mut notes = Vec::new();
+    // Values read without confidence are offered, never filled.
+    let suggest = |kind: &str, name: &str, label: &str, notes: &mut Vec<String>| {
+        if let Some(value) = readings.get(kind).and_then(|r| r.suggestions.get(name)) {
+            let shown = if name == "id_number" { mask_middle(value, 3, 4) } else { value.clone() };
+            notes.push(format!("{label}识别结果：{shown}，请核对"));
+        }
+    };
     if step == "subject" {
         if view.record.subject_kind == SubjectKind::Enterprise {
-            filled |= form.fill_empty("company_name", &field("license", "company_name"));
-            filled |= form.fill_empty("credit_code", &field("license", "credit_code"));
-            filled |= form.fill_empty("holder_name", &field("license", "legal_representative"));
+            filled |= form.prefill_from_photo("company_name", &field("license", "company_name"));
+            filled |= form.prefill_from_photo("credit_code", &field("license", "credit_code"));
+            filled |= form.prefill_from_photo("holder_name", &field("license", "legal_representative"));
+            suggest("license", "company_name", "企业名称", &mut notes);
+            suggest("license", "credit_code", "统一社会信用代码", &mut notes);
+            suggest("license", "legal_representative", "法定代表人", &mut notes);
         }
-        filled |= form.fill_empty("holder_name", &field("holder_id_front", "name"));
-        let id = field("holder_id_front", "id_number");
-        if !id.is_empty() {
-            notes.push(format!("身份证照片上的号码识别为 {id}，请与填写的号码核对"));
+        filled |= form.prefill_from_photo("holder_name", &field("holder_id_front", "name"));
+        if view.holder_id_masked.is_none() {
+            filled |= form.prefill_from_photo("holder_id_number", &field("holder_id_front", "id_number"));
         }
+        suggest("holder_id_front", "name", "姓名", &mut notes);
+        suggest("holder_id_front", "id_number", "身份证号码", &mut notes);
         for kind in ["license", "holder_id_front", "holder_id_back"] {
             notes.extend(readings.get(kind).map(|r| r.warnings.clone()).unwrap_or_default());
         }
     } else {
-        filled |= form.fill_empty("name", &field("agent_id_front", "name"));
-        let id = field("agent_id_front", "id_number");
-        if !id.is_empty() {
-            notes.push(format!("经办人身份证号码识别为 {id}，请与填写的号码核对"));
+        filled |= form.prefill_from_photo("name", &field("agent_id_front", "name"));
+        if view.agent_id_masked.is_none() {
+            filled |= form.prefill_from_photo("id_number", &field("agent_id_front", "id_number"));
         }
+        suggest("agent_id_front", "name", "经办人姓名", &mut notes);
+        suggest("agent_id_front", "id_number", "经办人身份证号码", &mut notes);
         for kind in ["agent_id_front", "agent_id_back"] {
             notes.extend(readings.get(kind).map(|r| r.warnings.clone()).unwrap_or_default());
         }
     }
     if filled {
-        notes.insert(0, "已根据上传的证件照片预填，识别结果仅供参考，请逐项核对后保存".to_owned());
+        notes.insert(0, "已根据上传的证件照片预填标有“请核对”的项目，请对照照片逐项核对后保存".to_owned());
     }
     if !notes.is_empty() {
         form.success = Some(notes.join("；"));

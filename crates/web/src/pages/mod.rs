@@ -141,6 +141,8 @@ pub struct Form {
     pub success: Option<String>,
     /// The key of a notice to show after a redirect (see `notice_text`).
     pub notice: Option<String>,
+    /// Fields filled from a document photo, marked 请核对 beside the photo they came from.
+    pub prefilled: Vec<&'static str>,
 }
 
 impl Form {
@@ -156,6 +158,20 @@ impl Form {
             return true;
         }
         false
+    }
+
+    /// Like [`Form::fill_empty`], and marks the field as read from a photo (请核对).
+    pub fn prefill_from_photo(&mut self, name: &'static str, value: &str) -> bool {
+        let filled = self.fill_empty(name, value);
+        if filled {
+            self.prefilled.push(name);
+        }
+        filled
+    }
+
+    /// Whether `name` was filled from a photo and waits for the applicant's check.
+    pub fn is_prefilled(&self, name: &str) -> bool {
+        self.prefilled.contains(&name)
     }
 
     /// Whether `name` currently holds `value` (for checked radios and selected options).

@@ -76,8 +76,18 @@ impl TestApp {
 
     /// An app whose uploads are read by `reader` (a test double of the OCR engine).
     pub async fn reading(reader: Arc<dyn app::ports::OcrReader>, workers: usize, queue: usize) -> Self {
+        Self::reading_within(reader, workers, queue, std::time::Duration::from_secs(5)).await
+    }
+
+    /// Reading documents with `reader`, each reading given `limit`.
+    pub async fn reading_within(
+        reader: Arc<dyn app::ports::OcrReader>,
+        workers: usize,
+        queue: usize,
+        limit: std::time::Duration,
+    ) -> Self {
         let mut t = Self::build(TestDb::sqlite().await, |_| {}, None, Policy::default()).await;
-        let pool = app::recognition::OcrPool::new(reader, workers, queue, std::time::Duration::from_secs(5));
+        let pool = app::recognition::OcrPool::new(reader, workers, queue, limit);
         t.app = t.app.clone().with_ocr(pool);
         let config = WebConfig { dev_mode: true, trust_forwarded_for: true, ..WebConfig::default() };
         t.router = web::router(t.app.clone(), config);
