@@ -150,7 +150,6 @@ impl App {
         user: &CurrentUser,
         application: ApplicationId,
     ) -> Result<BTreeMap<String, OcrReading>, Error> {
-        self.application(user, application).await?;
-        Ok(self.readings_of(application).await?.into_iter().map(|(k, r)| (k, masked(r))).collect())
+        Ok(self.own_readings_for_form(user, application).await?.into_iter().map(|(k, r)| (k, masked(r))).collect())
     }
 }

@@ -35,7 +35,8 @@ const DET_SIDE: u32 = 576;
 const DET_MAX_SIDE: u32 = 1600;
 /// Median line height (detector pixels) below which the detector looks again, closer. Real
 /// documents print labels letter-spaced (`名    称`): their lone characters are lost below about
-/// this size, which the benchmark's template families showed (11 px lost a third of the names).
+/// this size, which the benchmark's template families showed (at 11 px a third of the company
+/// names were lost).
 const SMALL_LINE_PX: f64 = 18.0;
 /// Fewer lines than this at the first look (ID cards and licenses have more) also means "closer".
 const MIN_LINES: usize = 4;

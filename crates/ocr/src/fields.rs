@@ -63,14 +63,18 @@ impl Kind {
     /// Decides the kind from the printed labels; `None` when nothing matches.
     pub fn detect(lines: &[TextLine]) -> Option<Self> {
         let page = Page::new(lines);
-        let has = |kind: Self, field: Field| !page.hits(kind).iter().all(|h| h.field != field);
-        if has(Self::License, Field::CreditCode) || page.all.contains("营业执照") {
+        let found = |kind: Self| -> Vec<Field> { page.hits(kind).into_iter().map(|h| h.field).collect() };
+        let (license, front, back) = (found(Self::License), found(Self::IdFront), found(Self::IdBack));
+        // All text top to bottom: a letter-spaced title read box by box still spells 营业执照.
+        let mut order: Vec<&Line> = page.lines.iter().collect();
+        order.sort_by(|a, b| a.center_y().total_cmp(&b.center_y()));
+        let all: String = order.iter().flat_map(|l| l.glyphs.iter().map(|g| g.c)).collect();
+        if license.contains(&Field::CreditCode) || all.contains("营业执照") {
             Some(Self::License)
-        } else if has(Self::IdFront, Field::IdNumber)
-            || (has(Self::IdFront, Field::Name) && has(Self::IdFront, Field::Address))
+        } else if front.contains(&Field::IdNumber) || (front.contains(&Field::Name) && front.contains(&Field::Address))
         {
             Some(Self::IdFront)
-        } else if has(Self::IdBack, Field::Issuer) || has(Self::IdBack, Field::Validity) {
+        } else if back.contains(&Field::Issuer) || back.contains(&Field::Validity) {
             Some(Self::IdBack)
         } else {
             None
@@ -313,12 +317,11 @@ struct Hit {
     x1: f32,
 }
 
-/// The page: lines as glyphs, each line's chain to the right, and all text.
+/// The page: lines as glyphs and each line's chain to the right.
 struct Page {
     lines: Vec<Line>,
     /// For each line, the lines to its right in the same row, nearest first, itself first.
     chains: Vec<Vec<usize>>,
-    all: String,
 }
 
 impl Page {
@@ -358,10 +361,7 @@ impl Page {
                 chain
             })
             .collect();
-        let mut order: Vec<usize> = (0..lines.len()).collect();
-        order.sort_by(|&a, &b| lines[a].center_y().total_cmp(&lines[b].center_y()));
-        let all = order.iter().flat_map(|&i| lines[i].glyphs.iter().map(|g| g.c)).collect();
-        Self { lines, chains, all }
+        Self { lines, chains }
     }
 
     /// The glyphs of `line` followed by those of its row to the right.
