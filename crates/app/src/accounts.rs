@@ -1,7 +1,6 @@
 //! Applicant accounts: registration by SMS-verified mobile number, login with throttling,
 //! password reset and change, profile.
 
-use crate::crypto::{hash_password, verify_password};
 use crate::sessions::{CurrentUser, SessionToken};
 use crate::{App, Error, StoreError};
 use domain::password::PasswordError;
@@ -44,11 +43,19 @@ pub struct Profile {
 }
 
 impl App {
+    /// What the throttle table keeps for a login subject (`login:phone:…`, `login:client:…`,
+    /// `staff-login:…`): a keyed hash, so the table names no phone number or address.
+    pub(crate) fn throttle_key(&self, subject: &str) -> String {
+        format!("t:{}", self.keys.blind_index("login-throttle", subject))
+    }
+}
+
+impl App {
     /// Creates an account after checking the SMS code. The caller then logs in.
     pub async fn register(&self, form: &Registration) -> Result<(), Error> {
         let (phone, code, password) = parse_phone_code_password(form)?;
         self.consume_sms_code(&phone, SmsPurpose::Register, &code).await?;
-        let hash = hash_password(password.expose().to_owned()).await?;
+        let hash = self.passwords.hash(password.expose().to_owned()).await?;
         match self.store.create_user(&phone, &hash, self.clock.now()).await {
             Ok(_) => {
                 tracing::info!("account registered");
@@ -72,8 +79,8 @@ impl App {
         if password.is_empty() {
             return Err(Error::field("password", "password_required", "请输入密码"));
         }
-        let account_key = format!("login:phone:{}", phone.as_str());
-        let client_key = format!("login:client:{client}");
+        let account_key = self.throttle_key(&format!("login:phone:{}", phone.as_str()));
+        let client_key = self.throttle_key(&format!("login:client:{client}"));
         let since = now - self.policy.login_window;
         for (key, limit) in
             [(&account_key, self.policy.login_failures_per_account), (&client_key, self.policy.login_failures_per_ip)]
@@ -98,8 +105,10 @@ impl App {
         }
         let user = self.store.user_by_phone(&phone).await?;
         let hash = user.as_ref().map(|u| u.password_hash.clone());
+        // Busy is answered before anything is counted: it is no failed attempt.
+        let verified = self.passwords.verify(password.to_owned(), hash).await?;
         match user {
-            Some(user) if verify_password(password.to_owned(), hash).await => {
+            Some(user) if verified => {
                 self.store.clear_failures(&account_key).await?;
                 tracing::info!(user = %user.id, "login succeeded");
                 self.start_session(user.id).await
@@ -122,9 +131,9 @@ impl App {
             // Unreachable in practice (no code is sent to unknown numbers), and must look the same.
             return Err(Error::field("code", "sms_code_wrong", "验证码错误或已过期，请重新获取"));
         };
-        let hash = hash_password(password.expose().to_owned()).await?;
+        let hash = self.passwords.hash(password.expose().to_owned()).await?;
         self.store.set_password(user.id, &hash, None, self.clock.now()).await?;
-        self.store.clear_failures(&format!("login:phone:{}", phone.as_str())).await?;
+        self.store.clear_failures(&self.throttle_key(&format!("login:phone:{}", phone.as_str()))).await?;
         tracing::info!(user = %user.id, "password reset by sms");
         Ok(())
     }
@@ -143,11 +152,13 @@ impl App {
         );
         let new = new.filter(|_| errors.is_empty()).ok_or(errors)?;
         let record = self.store.user_by_id(user.id).await?.ok_or(Error::Unauthenticated)?;
-        if !verify_password(form.old_password.clone(), Some(record.password_hash)).await {
-            self.store.record_failure(&format!("login:phone:{}", user.phone.as_str()), self.clock.now()).await?;
+        if !self.passwords.verify(form.old_password.clone(), Some(record.password_hash)).await? {
+            self.store
+                .record_failure(&self.throttle_key(&format!("login:phone:{}", user.phone.as_str())), self.clock.now())
+                .await?;
             return Err(Error::field("old_password", "old_password_wrong", "原密码不正确"));
         }
-        let hash = hash_password(new.expose().to_owned()).await?;
+        let hash = self.passwords.hash(new.expose().to_owned()).await?;
         self.store.set_password(user.id, &hash, None, self.clock.now()).await?;
         tracing::info!(user = %user.id, "password changed; sessions ended");
         self.start_session(user.id).await

@@ -1,26 +1,14 @@
-//! Secrets and the primitives built on them: password hashing (argon2id), random tokens,
-//! keyed MACs for SMS codes and CSRF tokens, constant-time comparison.
+//! Secrets and the primitives built on them: random tokens, keyed MACs for SMS codes and CSRF
+//! tokens, sealing, constant-time comparison. Password hashing is [`crate::passwords`].
 
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use argon2::{Algorithm, Argon2, Params, Version};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretSlice};
 use sha2::{Digest, Sha256};
-use std::sync::LazyLock;
 
 use crate::StoreError;
-
-/// argon2id with OWASP's first recommended setting: 19 MiB, 2 passes, 1 lane.
-const ARGON2_MEMORY_KIB: u32 = 19 * 1024;
-const ARGON2_PASSES: u32 = 2;
-
-fn argon2() -> Argon2<'static> {
-    let params = Params::new(ARGON2_MEMORY_KIB, ARGON2_PASSES, 1, None).unwrap_or_default();
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-}
 
 /// The server's master secret, from which purpose-bound keys are derived.
 pub struct Keys {
@@ -155,68 +143,9 @@ pub fn constant_time_eq(a: &str, b: &str) -> bool {
     a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
-/// Hashes a password with argon2id and a fresh random salt, off the async threads.
-pub async fn hash_password(password: String) -> Result<String, StoreError> {
-    tokio::task::spawn_blocking(move || {
-        argon2()
-            .hash_password(password.as_bytes())
-            .map(|h| h.to_string())
-            .map_err(|e| StoreError::Other(format!("password hashing failed: {e}")))
-    })
-    .await
-    .map_err(|e| StoreError::Other(format!("hashing task failed: {e}")))?
-}
-
-/// Checks a password against a stored hash. With `None` it still does the full work against a
-/// dummy hash, so unknown accounts take as long as known ones.
-pub async fn verify_password(password: String, hash: Option<String>) -> bool {
-    static DUMMY: LazyLock<String> =
-        LazyLock::new(|| argon2().hash_password(b"dummy password").map(|h| h.to_string()).unwrap_or_default());
-    let known = hash.is_some();
-    tokio::task::spawn_blocking(move || {
-        let hash = hash.unwrap_or_else(|| DUMMY.clone());
-        let ok = argon2().verify_password(password.as_bytes(), hash.as_str()).is_ok();
-        ok && known
-    })
-    .await
-    .unwrap_or(false)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use argon2::password_hash::phc::PasswordHash;
-
-    #[tokio::test]
-    async fn hashes_are_argon2id_with_the_required_cost_and_unique_salts() {
-        let a = hash_password("correct horse battery".into()).await.unwrap();
-        let b = hash_password("correct horse battery".into()).await.unwrap();
-        assert_ne!(a, b, "salts must differ");
-        for hash in [&a, &b] {
-            let parsed = PasswordHash::new(hash).unwrap();
-            assert_eq!(parsed.algorithm.as_str(), "argon2id");
-            let params = Params::try_from(&parsed).unwrap();
-            assert!(params.m_cost() >= 19 * 1024 && params.t_cost() >= 2, "{hash}");
-        }
-    }
-
-    #[tokio::test]
-    async fn long_passwords_are_not_truncated() {
-        let long: String = "长密 码🐼".repeat(20);
-        assert_eq!(long.chars().count(), 100);
-        let hash = hash_password(long.clone()).await.unwrap();
-        assert!(verify_password(long.clone(), Some(hash.clone())).await);
-        let truncated: String = long.chars().take(72).collect();
-        assert!(!verify_password(truncated, Some(hash.clone())).await);
-        let first_72_bytes = String::from_utf8_lossy(&long.as_bytes()[..72]).into_owned();
-        assert!(!verify_password(first_72_bytes, Some(hash)).await);
-    }
-
-    #[tokio::test]
-    async fn unknown_accounts_never_verify() {
-        assert!(!verify_password("dummy password".into(), None).await);
-    }
-
     #[test]
     fn macs_are_bound_to_their_purpose() {
         let keys = Keys::new(vec![7; 32]).unwrap();

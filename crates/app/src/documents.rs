@@ -6,7 +6,7 @@ use domain::document::{CONSENT_PURPOSES, CONSENT_TEXT, CONSENT_VERSION, Document
 use domain::{ApplicationId, FieldErrors};
 use sha2::{Digest, Sha256};
 
-use crate::media::{UploadError, sanitize};
+use crate::media::{UploadError, decode_cost, sanitize};
 use crate::ports::DocumentRecord;
 use crate::sessions::CurrentUser;
 use crate::{App, Error, StoreError};
@@ -63,10 +63,22 @@ impl App {
             });
         }
         let accepts_pdf = kind.accepts_pdf();
-        let clean = tokio::task::spawn_blocking(move || sanitize(&bytes, accepts_pdf))
+        // The decode's memory is reserved before it starts and held until it really ends (also
+        // when the applicant has gone away meanwhile).
+        let cost = decode_cost(&bytes, self.decodes.total()).map_err(upload_error)?;
+        let reserved = self
+            .decodes
+            .reserve(cost)
             .await
-            .map_err(|e| StoreError::Other(format!("sanitising task failed: {e}")))?
-            .map_err(upload_error)?;
+            .map_err(|_| Error::Unavailable { code: "busy", message: "系统繁忙，请稍后再试".into() })?;
+        let clean = tokio::task::spawn_blocking(move || {
+            let clean = sanitize(&bytes, accepts_pdf);
+            drop(reserved);
+            clean
+        })
+        .await
+        .map_err(|e| StoreError::Other(format!("sanitising task failed: {e}")))?
+        .map_err(upload_error)?;
         let file_key = format!("{}.bin", uuid::Uuid::new_v4().simple());
         let (blob, wrapped_key) = self.keys.seal_blob(&file_key, &clean.bytes)?;
         self.files.put(&file_key, blob).await?;

@@ -126,31 +126,7 @@ impl App {
     async fn refund_now(&self, refund: &RefundRecord) -> Result<(), Error> {
         // A gateway that cannot be reached leaves the refund pending; the reconciliation job retries.
         match self.make_refund(refund).await {
-            Ok(()) => {
-                if let Some(order) = self.store.order_by_id(refund.order_id).await? {
-                    let sms = format!(
-                        "【电子签章】您的订单 {} 已退款 {} 元，款项将原路退回。",
-                        order.order.order_no,
-                        refund.amount.to_yuan()
-                    );
-                    let text = format!(
-                        "您的订单已退款 {} 元，款项将按原支付方式退回。原因：{}",
-                        refund.amount.to_yuan(),
-                        refund.reason
-                    );
-                    let tell = Tell {
-                        key: format!("order:{}:refunded", order.id.0),
-                        sms: &sms,
-                        subject: "【电子签章】退款通知",
-                        text: &text,
-                    };
-                    let messages = self.applicant_messages(&order, &tell).await?;
-                    self.store.enqueue_notifications(&messages, self.clock.now()).await?;
-                    self.deliver_now().await;
-                }
-                Ok(())
-            }
-            Err(Error::Unavailable { .. }) => Ok(()),
+            Ok(()) | Err(Error::Unavailable { .. }) => Ok(()),
             Err(err) => Err(err),
         }
     }

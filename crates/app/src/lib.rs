@@ -18,6 +18,7 @@ pub mod media;
 pub mod notifications;
 pub mod orders;
 pub mod outbox;
+pub mod passwords;
 pub mod payment;
 pub mod ports;
 pub mod recognition;
@@ -87,6 +88,8 @@ pub struct App {
     pub(crate) policy: Policy,
     pub(crate) gateways: payment::Gateways,
     pub(crate) ocr: Option<recognition::OcrPool>,
+    pub(crate) passwords: Arc<passwords::PasswordPool>,
+    pub(crate) decodes: media::DecodeBudget,
 }
 
 impl App {
@@ -109,6 +112,8 @@ impl App {
             policy,
             gateways: payment::Gateways::default(),
             ocr: None,
+            passwords: Arc::new(passwords::PasswordPool::for_this_machine()),
+            decodes: media::DecodeBudget::default(),
         }
     }
 

@@ -3,12 +3,19 @@
 //! appended), PDFs are accepted only for the signed forms and never with scripts. Pure functions,
 //! run off the async threads by the caller.
 
-use domain::document::{MAX_IMAGE_SIDE, MAX_UPLOAD_BYTES};
-use image::{ImageDecoder, ImageReader, Limits};
+use domain::document::{MAX_IMAGE_PIXELS, MAX_IMAGE_SIDE, MAX_UPLOAD_BYTES, STORED_IMAGE_SIDE};
+use image::{ColorType, ImageDecoder, ImageReader, Limits};
 use std::io::Cursor;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-/// Memory a single decode may use.
-const MAX_DECODE_ALLOC: u64 = 256 * 1024 * 1024;
+/// Memory all decodes in flight may use together, across the process.
+pub const DECODE_BUDGET_BYTES: u64 = 256 * 1024 * 1024;
+/// How long an upload waits for its share of the budget before it is answered "busy".
+const DECODE_WAIT: Duration = Duration::from_secs(10);
+/// The budget is counted in these units (a tokio semaphore counts permits in `u32`).
+const UNIT: u64 = 1024 * 1024;
 
 /// Why an upload was refused; each has a stable code and a Chinese message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -23,7 +30,7 @@ pub enum UploadError {
     UnsupportedDocument,
     #[error("图片已损坏或无法识别，请重新拍摄后上传")]
     Undecodable,
-    #[error("图片尺寸过大（最长边不超过8192像素），请压缩后上传")]
+    #[error("图片尺寸过大（不超过5000万像素、最长边不超过8192像素），请压缩后上传")]
     TooManyPixels,
     #[error("PDF 文件包含脚本或已损坏，请重新扫描后上传")]
     UnsafePdf,
@@ -50,7 +57,87 @@ pub struct Sanitized {
     pub extension: &'static str,
 }
 
-/// Checks and normalises an upload.
+/// The memory of the decodes in flight, shared by every upload of the process: an upload takes
+/// its image's cost (known from the header) before decoding and gives it back when done, so a
+/// burst of large photos waits its turn instead of multiplying the peak.
+#[derive(Clone)]
+pub struct DecodeBudget {
+    units: Arc<Semaphore>,
+    total: u64,
+    wait: Duration,
+}
+
+/// Waiting for the budget took too long: the caller answers "busy, retry".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BudgetBusy;
+
+impl DecodeBudget {
+    /// `bytes` in flight at most; a reservation waits up to `wait` for its share.
+    pub fn new(bytes: u64, wait: Duration) -> Self {
+        let units = u32::try_from(bytes / UNIT).unwrap_or(u32::MAX).max(1);
+        Self { units: Arc::new(Semaphore::new(units as usize)), total: u64::from(units) * UNIT, wait }
+    }
+
+    /// Waits (at most a few seconds) for `cost` bytes of the budget; the permit returns them.
+    pub async fn reserve(&self, cost: u64) -> Result<OwnedSemaphorePermit, BudgetBusy> {
+        let units = u32::try_from(cost.div_ceil(UNIT).clamp(1, self.total / UNIT)).unwrap_or(u32::MAX);
+        tokio::time::timeout(self.wait, self.units.clone().acquire_many_owned(units))
+            .await
+            .map_err(|_| BudgetBusy)?
+            .map_err(|_| BudgetBusy)
+    }
+
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+}
+
+impl Default for DecodeBudget {
+    fn default() -> Self {
+        Self::new(DECODE_BUDGET_BYTES, DECODE_WAIT)
+    }
+}
+
+/// What decoding `bytes` will take at most, read from the header alone; a picture too large to
+/// be a document photo (pixels, sides, or decoded size beyond `budget`) is refused here, before a
+/// single pixel is allocated. Files that are no picture cost nothing to check.
+pub fn decode_cost(bytes: &[u8], budget: u64) -> Result<u64, UploadError> {
+    if !matches!(infer::get(bytes).map(|t| t.mime_type()), Some("image/jpeg" | "image/png" | "image/webp")) {
+        return Ok(0);
+    }
+    let reader = ImageReader::new(Cursor::new(bytes)).with_guessed_format().map_err(|_| UploadError::Undecodable)?;
+    let decoder = reader.into_decoder().map_err(|_| UploadError::Undecodable)?;
+    let (width, height) = decoder.dimensions();
+    let pixels = u64::from(width) * u64::from(height);
+    if width > MAX_IMAGE_SIDE || height > MAX_IMAGE_SIDE || pixels > MAX_IMAGE_PIXELS {
+        return Err(UploadError::TooManyPixels);
+    }
+    let pixel_bytes = decoder.total_bytes();
+    let converted = if decoder.color_type() == ColorType::Rgb8 { 0 } else { pixels * 3 };
+    let (w, h) = stored_size(width, height);
+    // The scaled copy, and once more for turning it upright.
+    let cost = pixel_bytes + converted + 2 * u64::from(w) * u64::from(h) * 3;
+    if cost > budget {
+        return Err(UploadError::TooManyPixels);
+    }
+    Ok(cost)
+}
+
+/// The size a picture is stored at: its own, or scaled down to fit `STORED_IMAGE_SIDE` (ample
+/// for reading a document; an 8000-pixel photo would only cost every later reader memory).
+fn stored_size(width: u32, height: u32) -> (u32, u32) {
+    let longest = width.max(height);
+    if longest <= STORED_IMAGE_SIDE {
+        return (width, height);
+    }
+    let scale = |side: u32| {
+        u32::try_from(u64::from(side) * u64::from(STORED_IMAGE_SIDE) / u64::from(longest)).unwrap_or(1).max(1)
+    };
+    (scale(width), scale(height))
+}
+
+/// Checks and normalises an upload. Callers decoding on behalf of users reserve
+/// [`decode_cost`] from a [`DecodeBudget`] first.
 pub fn sanitize(bytes: &[u8], accepts_pdf: bool) -> Result<Sanitized, UploadError> {
     if bytes.is_empty() {
         return Err(UploadError::Empty);
@@ -60,33 +147,47 @@ pub fn sanitize(bytes: &[u8], accepts_pdf: bool) -> Result<Sanitized, UploadErro
     }
     let unsupported = if accepts_pdf { UploadError::UnsupportedDocument } else { UploadError::UnsupportedImage };
     match infer::get(bytes).map(|t| t.mime_type()) {
+        Some("image/jpeg") if !jpeg_is_complete(bytes) => Err(UploadError::Undecodable),
         Some("image/jpeg" | "image/png" | "image/webp") => reencode(bytes),
         Some("application/pdf") if accepts_pdf => check_pdf(bytes),
         _ => Err(unsupported),
     }
 }
 
+/// Whether the JPEG's last scan is followed by its end-of-image marker. Decoders fill a cut-off
+/// scan with grey and call it a picture; a photo cut off in transfer must be sent again instead.
+/// (Entropy-coded data never holds `FF D9`: a data byte `FF` is always followed by `00`.)
+fn jpeg_is_complete(bytes: &[u8]) -> bool {
+    let last_scan = bytes.windows(2).rposition(|w| w == [0xFF, 0xDA]);
+    last_scan.is_some_and(|at| bytes[at..].windows(2).any(|w| w == [0xFF, 0xD9]))
+}
+
 fn reencode(bytes: &[u8]) -> Result<Sanitized, UploadError> {
-    let reader = ImageReader::new(Cursor::new(bytes)).with_guessed_format().map_err(|_| UploadError::Undecodable)?;
     // Header only: refuse giant canvases before a single pixel is allocated.
-    let (width, height) = reader.into_dimensions().map_err(|_| UploadError::Undecodable)?;
-    if width > MAX_IMAGE_SIDE || height > MAX_IMAGE_SIDE {
-        return Err(UploadError::TooManyPixels);
-    }
+    decode_cost(bytes, u64::MAX)?;
     let mut reader =
         ImageReader::new(Cursor::new(bytes)).with_guessed_format().map_err(|_| UploadError::Undecodable)?;
     let mut limits = Limits::default();
     limits.max_image_width = Some(MAX_IMAGE_SIDE);
     limits.max_image_height = Some(MAX_IMAGE_SIDE);
-    limits.max_alloc = Some(MAX_DECODE_ALLOC);
+    limits.max_alloc = Some(DECODE_BUDGET_BYTES);
     reader.limits(limits);
     let mut decoder = reader.into_decoder().map_err(|_| UploadError::Undecodable)?;
     let orientation = decoder.orientation().ok();
     let mut picture = image::DynamicImage::from_decoder(decoder).map_err(|_| UploadError::Undecodable)?;
+    let (width, height) = stored_size(picture.width(), picture.height());
+    if (width, height) != (picture.width(), picture.height()) {
+        picture = image::DynamicImage::ImageRgb8(image::imageops::resize(
+            &picture.into_rgb8(),
+            width,
+            height,
+            image::imageops::FilterType::Triangle,
+        ));
+    }
     if let Some(orientation) = orientation {
         picture.apply_orientation(orientation);
     }
-    let rgb = picture.to_rgb8();
+    let rgb = picture.into_rgb8();
     let mut out = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
         .encode_image(&rgb)
@@ -135,10 +236,18 @@ mod tests {
 
     /// A well-formed PNG whose header claims a canvas of `side`×`side` (no pixel data to speak of).
     fn png_bomb(side: u32) -> Vec<u8> {
+        png_header(side, side, 8, 2)
+    }
+
+    /// A PNG header claiming `width`×`height` at `depth` bits of colour type `color` (2 RGB, 6 RGBA).
+    fn png_header(width: u32, height: u32, depth: u8, color: u8) -> Vec<u8> {
         let mut bytes = png(1, 1);
-        // IHDR: length at 8, type at 12, width and height at 16..24, CRC over type+data at 29..33.
-        bytes[16..20].copy_from_slice(&side.to_be_bytes());
-        bytes[20..24].copy_from_slice(&side.to_be_bytes());
+        // IHDR: length at 8, type at 12, width and height at 16..24, depth and colour type at 24
+        // and 25, CRC over type+data at 29..33.
+        bytes[16..20].copy_from_slice(&width.to_be_bytes());
+        bytes[20..24].copy_from_slice(&height.to_be_bytes());
+        bytes[24] = depth;
+        bytes[25] = color;
         let crc = crc32(&bytes[12..29]);
         bytes[29..33].copy_from_slice(&crc.to_be_bytes());
         bytes
@@ -183,7 +292,54 @@ mod tests {
         let started = std::time::Instant::now();
         assert_eq!(sanitize(&png_bomb(100_000), false), Err(UploadError::TooManyPixels));
         assert_eq!(sanitize(&png_bomb(16_384), false), Err(UploadError::TooManyPixels));
+        // Inside the side limit, but 67 megapixels: more than any phone photo of a document.
+        assert_eq!(sanitize(&png_bomb(8192), false), Err(UploadError::TooManyPixels));
+        assert_eq!(decode_cost(&png_header(8192, 8192, 16, 6), DECODE_BUDGET_BYTES), Err(UploadError::TooManyPixels));
         assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    }
+
+    #[test]
+    fn what_a_decode_costs_is_known_from_the_header() {
+        let budget = DECODE_BUDGET_BYTES;
+        // A 12-megapixel phone photo: decoded once, scaled to 4096 on its longest side.
+        let rgb = decode_cost(&png_header(4000, 3000, 8, 2), budget).unwrap();
+        assert_eq!(rgb, 4000 * 3000 * 3 + 2 * 4000 * 3000 * 3);
+        let rgba16 = decode_cost(&png_header(4000, 3000, 16, 6), budget).unwrap();
+        assert_eq!(rgba16, 4000 * 3000 * 8 + 4000 * 3000 * 3 + 2 * 4000 * 3000 * 3);
+        // 48 megapixels in 8-bit RGB fit the budget; in 16-bit RGBA they do not.
+        assert!(decode_cost(&png_header(8000, 6000, 8, 2), budget).is_ok());
+        assert_eq!(decode_cost(&png_header(8000, 6000, 16, 6), budget), Err(UploadError::TooManyPixels));
+        assert_eq!(decode_cost(b"%PDF-1.7 not a picture", budget), Ok(0));
+    }
+
+    #[test]
+    fn large_photos_are_stored_scaled_to_4096_pixels() {
+        let out = sanitize(&png(4200, 60), false).unwrap();
+        let back = image::load_from_memory(&out.bytes).unwrap();
+        assert_eq!((back.width(), back.height()), (4096, 58));
+        let out = sanitize(&png(60, 4096), false).unwrap();
+        let back = image::load_from_memory(&out.bytes).unwrap();
+        assert_eq!((back.width(), back.height()), (60, 4096), "at the limit: as it was");
+    }
+
+    #[test]
+    fn a_photo_cut_off_in_transfer_is_refused_not_filled_with_grey() {
+        let jpeg = sanitize(&png(64, 64), false).unwrap().bytes;
+        for keep in [jpeg.len() - 2, jpeg.len() * 9 / 10, jpeg.len() * 2 / 3] {
+            assert_eq!(sanitize(&jpeg[..keep], false), Err(UploadError::Undecodable), "{keep} of {}", jpeg.len());
+        }
+        assert!(sanitize(&jpeg, false).is_ok());
+    }
+
+    #[tokio::test]
+    async fn decodes_in_flight_share_one_budget() {
+        let budget = DecodeBudget::new(4 * UNIT, Duration::from_millis(50));
+        let first = budget.reserve(3 * UNIT).await.unwrap();
+        assert_eq!(budget.reserve(2 * UNIT).await.err(), Some(BudgetBusy), "waits, then is busy");
+        let small = budget.reserve(UNIT / 2).await.unwrap();
+        drop((first, small));
+        assert!(budget.reserve(4 * UNIT).await.is_ok(), "given back when done");
+        assert!(budget.reserve(40 * UNIT).await.is_ok(), "a reservation never asks for more than all");
     }
 
     #[test]

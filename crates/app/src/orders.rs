@@ -82,6 +82,27 @@ impl App {
         if let Some(existing) = self.store.order_by_idempotency_key(user.id, key).await? {
             return self.replay(user, existing, &request_hash).await;
         }
+        match self.place_order(user, draft, form, key, &request_hash).await {
+            // A twin request with the same key may have created the order while this one was
+            // checking (it then meets that order as "already submitted" or "open order exists"):
+            // the answer is the twin's, as if this request had waited for it.
+            Err(err @ Error::Conflict { .. }) => match self.store.order_by_idempotency_key(user.id, key).await? {
+                Some(existing) => self.replay(user, existing, &request_hash).await,
+                None => Err(err),
+            },
+            placed => placed,
+        }
+    }
+
+    async fn place_order(
+        &self,
+        user: &CurrentUser,
+        draft: crate::applications::ApplicationView,
+        form: &ConfirmForm,
+        key: &str,
+        request_hash: &str,
+    ) -> Result<OrderView, Error> {
+        let application = draft.record.id;
         let missing = draft.missing_steps();
         if !missing.is_empty() {
             return Err(Error::Conflict {
@@ -123,7 +144,7 @@ impl App {
             user_id: user.id,
             application_id: application,
             idempotency_key: key.to_owned(),
-            request_hash: request_hash.clone(),
+            request_hash: request_hash.to_owned(),
             subject_kind: record.subject_kind,
             business: record.business,
             subject_index,
@@ -149,7 +170,7 @@ impl App {
             }
             Err(StoreError::Duplicate("orders.idempotency")) => {
                 let existing = self.store.order_by_idempotency_key(user.id, key).await?.ok_or(Error::NotFound)?;
-                self.replay(user, existing, &request_hash).await
+                self.replay(user, existing, request_hash).await
             }
             Err(StoreError::Duplicate("orders.open_subject")) => {
                 Err(open_order_exists(false, "", record.business.label()))

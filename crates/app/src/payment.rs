@@ -301,8 +301,34 @@ impl App {
             .refund(&refund.out_trade_no, refund.amount, &refund.out_request_no, &refund.reason, self.clock.now())
             .await
             .map_err(|e| unavailable(&e))?;
-        if self.store.finish_refund(refund.id, self.clock.now()).await? {
+        // Every refund tells the applicant — staff refunds, automatic ones (money that came
+        // for a cancelled order, a second channel paid) and retried ones alike — once.
+        let messages = match self.store.order_by_id(refund.order_id).await? {
+            Some(order) => {
+                let sms = format!(
+                    "【电子签章】您的订单 {} 已退款 {} 元，款项将原路退回。",
+                    order.order.order_no,
+                    refund.amount.to_yuan()
+                );
+                let text = format!(
+                    "您的订单 {} 已退款 {} 元，款项将按原支付方式退回。原因：{}",
+                    order.order.order_no,
+                    refund.amount.to_yuan(),
+                    refund.reason
+                );
+                let tell = crate::notifications::Tell {
+                    key: format!("refund:{}:done", refund.id),
+                    sms: &sms,
+                    subject: "【电子签章】退款通知",
+                    text: &text,
+                };
+                self.applicant_messages(&order, &tell).await?
+            }
+            None => Vec::new(),
+        };
+        if self.store.finish_refund(refund.id, &messages, self.clock.now()).await? {
             tracing::info!(order = %refund.order_id, "refund made");
+            self.deliver_now().await;
         }
         Ok(())
     }

@@ -673,8 +673,13 @@ pub trait PaymentRepo: Send + Sync {
     async fn payments_since(&self, since: OffsetDateTime) -> Result<(i64, i64), StoreError>;
     /// In one transaction: the refund is done, its payment refunded, and the order (cancelled,
     /// in review, rejected or in production) becomes 已退款 with its history row. `false` if it
-    /// was done already.
-    async fn finish_refund(&self, refund_id: i64, now: OffsetDateTime) -> Result<bool, StoreError>;
+    /// was done already. `messages` (telling the applicant) are queued in the same transaction.
+    async fn finish_refund(
+        &self,
+        refund_id: i64,
+        messages: &[NewNotification],
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
     async fn log_notice(&self, notice: &NoticeLog) -> Result<(), StoreError>;
     /// Newest first.
     async fn notices(&self, out_trade_no: Option<&str>, limit: i64) -> Result<Vec<NoticeLog>, StoreError>;

@@ -8,7 +8,7 @@ use rand::Rng;
 use time::{Duration, OffsetDateTime};
 use totp_rs::{Builder, Secret, Totp};
 
-use crate::crypto::{hash_password, random_token, token_digest, verify_password};
+use crate::crypto::{random_token, token_digest};
 use crate::ports::{AuditEntry, NewStaff, StaffRecord, StaffSessionRecord};
 use crate::{App, Error, StoreError};
 
@@ -117,7 +117,7 @@ impl App {
             username: username.as_str().to_owned(),
             name: name.to_owned(),
             phone,
-            password_hash: hash_password(password.clone()).await?,
+            password_hash: self.passwords.hash(password.clone()).await?,
             roles,
         };
         let now = self.clock.now();
@@ -157,7 +157,7 @@ impl App {
     /// Step one: username and password. Never says which of the two was wrong.
     pub async fn staff_login(&self, username: &str, password: &str) -> Result<StaffLogin, Error> {
         let now = self.clock.now();
-        let key = format!("staff-login:{}", username.trim().to_ascii_lowercase());
+        let key = self.throttle_key(&format!("staff-login:{}", username.trim().to_ascii_lowercase()));
         let failures = self.store.failures_since(&key, now - STAFF_WINDOW).await?;
         if failures.len() >= STAFF_FAILURES {
             let until = failures.iter().min().map_or(now, |first| *first + STAFF_WINDOW);
@@ -172,7 +172,7 @@ impl App {
             Err(_) => None,
         };
         let hash = record.as_ref().filter(|s| !s.disabled).map(|s| s.password_hash.clone());
-        if !verify_password(password.to_owned(), hash).await {
+        if !self.passwords.verify(password.to_owned(), hash).await? {
             self.store.record_failure(&key, now).await?;
             self.audit(record.as_ref().map(|s| s.id), "staff.login_failed", None, username.trim()).await?;
             return Err(Error::InvalidCredentials);
@@ -215,7 +215,7 @@ impl App {
         let sealed = staff.totp_secret.as_deref().ok_or(Error::Unauthenticated)?;
         let secret = Secret::try_from_base32(self.keys.open(TOTP_PURPOSE, sealed)?)
             .map_err(|_| StoreError::Other("stored TOTP secret".into()))?;
-        let key = format!("staff-totp:{}", staff.id);
+        let key = self.throttle_key(&format!("staff-totp:{}", staff.id));
         if self.store.failures_since(&key, now - STAFF_WINDOW).await?.len() >= STAFF_FAILURES {
             self.store.delete_staff_session(&digest).await?;
             return Err(Error::RateLimited {
@@ -302,7 +302,7 @@ impl App {
         confirm: &str,
     ) -> Result<(), Error> {
         let record = self.store.staff_by_id(staff.id).await?.ok_or(Error::Unauthenticated)?;
-        if !verify_password(current.to_owned(), Some(record.password_hash)).await {
+        if !self.passwords.verify(current.to_owned(), Some(record.password_hash)).await? {
             return Err(Error::field("current", "password_wrong", "当前密码不正确"));
         }
         let new = domain::NewPassword::parse(new, confirm, &[staff.username.as_str(), staff.name.as_str()])
@@ -310,7 +310,7 @@ impl App {
         if new.expose() == current {
             return Err(Error::field("password", "password_unchanged", "新密码不能与初始密码相同"));
         }
-        let hash = hash_password(new.expose().to_owned()).await?;
+        let hash = self.passwords.hash(new.expose().to_owned()).await?;
         self.store.set_staff_password(staff.id, &hash, &staff.session_digest, self.clock.now()).await?;
         self.audit(Some(staff.id), "staff.password", None, &staff.username).await
     }

@@ -8,6 +8,10 @@ use crate::named_enum;
 pub const MAX_UPLOAD_BYTES: usize = 10 * 1024 * 1024;
 /// Largest accepted image side, in pixels, checked before decoding.
 pub const MAX_IMAGE_SIDE: u32 = 8192;
+/// Most pixels an accepted image may have (a 50-megapixel phone photo), checked before decoding.
+pub const MAX_IMAGE_PIXELS: u64 = 50_000_000;
+/// Longest side an image is stored at; larger photos are scaled down when they are re-encoded.
+pub const STORED_IMAGE_SIDE: u32 = 4096;
 
 named_enum! {
     pub enum DocumentKind {

@@ -391,7 +391,12 @@ impl PaymentRepo for Db {
         Ok((sum.unwrap_or(0), count))
     }
 
-    async fn finish_refund(&self, refund_id: i64, now: OffsetDateTime) -> Result<bool, StoreError> {
+    async fn finish_refund(
+        &self,
+        refund_id: i64,
+        messages: &[NewNotification],
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
         let mut tx = self.write_tx().await?;
         let done = sqlx::query("UPDATE refunds SET status = $1, done_at = $2 WHERE id = $3 AND status = $4")
             .bind(RefundStatus::Done.as_str())
@@ -459,6 +464,7 @@ impl PaymentRepo for Db {
                     .await?;
             }
         }
+        crate::notifications::insert_notifications(&mut tx, messages, now).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(true)
     }

@@ -747,8 +747,8 @@ async fn a_payment_settles_once_and_a_late_one_owes_one_refund(db: &Db) {
     );
     assert_eq!(db.settle_payment(q.id, "T2", "", &[], T0).await.unwrap(), Settlement::AlreadySettled, "owed once");
     assert_eq!(db.pending_refunds().await.unwrap().len(), 1);
-    assert!(db.finish_refund(refund.id, T0).await.unwrap());
-    assert!(!db.finish_refund(refund.id, T0).await.unwrap());
+    assert!(db.finish_refund(refund.id, &[], T0).await.unwrap());
+    assert!(!db.finish_refund(refund.id, &[], T0).await.unwrap());
     assert_eq!(db.order(a, cancelled).await.unwrap().unwrap().status, OrderStatus::Refunded);
     assert!(db.pending_refunds().await.unwrap().is_empty());
     assert_eq!(db.finance_alerts(10).await.unwrap().len(), 1);

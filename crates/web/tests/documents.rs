@@ -147,6 +147,39 @@ async fn bad_files_are_refused_with_a_reason() {
     assert_eq!(not_needed.fields(), ["kind"]);
 }
 
+/// SECURITY D3 inside the upload limit: canvases no document photo has, eight at once, are each
+/// refused from their header with the accepted size named, and nothing is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn image_bombs_inside_the_size_limit_are_refused_from_their_header() {
+    let app = TestApp::new().await;
+    let mut c = app.user("13800138000").await;
+    let id = enterprise_draft(&mut c).await;
+    c.give_consent().await;
+    let bombs = [
+        support::png_claiming(8192, 8192, 8, 2),
+        support::png_claiming(8192, 8192, 16, 6),
+        support::png_claiming(8192, 8192, 8, 6),
+        support::png_claiming(8000, 6000, 16, 6),
+    ];
+    c.csrf().await;
+    let uploads = (0..8).map(|n| {
+        let mut copy = c.clone_session();
+        let bomb = bombs[n % bombs.len()].clone();
+        let kind = ["license", "holder_id_front", "holder_id_back", "agent_id_front"][n % 4];
+        tokio::spawn(async move {
+            copy.upload(&format!("/api/v1/applications/{id}/documents/{kind}"), "bomb.png", &bomb).await
+        })
+    });
+    for upload in uploads.collect::<Vec<_>>() {
+        let reply = upload.await.unwrap();
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", reply.body);
+        let field = &reply.json()["fields"][0];
+        assert_eq!(field["code"], "upload_too_many_pixels", "{}", reply.body);
+        assert!(field["message"].as_str().unwrap().contains("5000万像素"), "{}", reply.body);
+    }
+    assert!(blobs(&app).is_empty(), "nothing stored");
+}
+
 #[tokio::test]
 async fn replacing_or_deleting_a_document_removes_its_blob() {
     let app = TestApp::new().await;

@@ -78,6 +78,42 @@ async fn a_retry_never_creates_a_second_order() {
     assert_eq!(no_key.fields(), ["idempotency_key"]);
 }
 
+/// Twenty copies of one submission (a double-clicking user on a bad network, a retrying
+/// client) in parallel: one order, and every copy gets the answer the first got.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_retries_with_one_key_all_get_the_first_answer() {
+    let app = TestApp::new().await;
+    let mut c = app.user("13800138000").await;
+    let application = complete_application(&mut c, "personal", &resident_id(8)).await;
+    let token = c.csrf().await;
+    let copies = (0..20).map(|_| {
+        let mut copy = c.clone_session();
+        let token = token.clone();
+        tokio::spawn(async move {
+            copy.send(
+                Method::POST,
+                &format!("/api/v1/applications/{application}/order"),
+                support::Payload::Json(pickup_order_body()),
+                &[("x-csrf-token", &token), ("idempotency-key", "same-key-for-all-20")],
+            )
+            .await
+        })
+    });
+    let mut answers = Vec::new();
+    for copy in copies.collect::<Vec<_>>() {
+        answers.push(copy.await.unwrap());
+    }
+    let ids: std::collections::BTreeSet<_> = answers
+        .iter()
+        .map(|a| {
+            assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+            a.json()["id"].as_i64().unwrap()
+        })
+        .collect();
+    assert_eq!(ids.len(), 1, "one order for all twenty");
+    assert_eq!(c.get("/api/v1/orders").await.json().as_array().unwrap().len(), 1);
+}
+
 #[tokio::test]
 async fn one_open_order_per_subject_and_business() {
     let app = TestApp::new().await;

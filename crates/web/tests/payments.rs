@@ -516,6 +516,18 @@ async fn money_that_arrives_after_a_cancel_is_refunded_exactly_once(db: TestDb) 
     let timeline = c.get(&format!("/api/v1/orders/{order}")).await.json()["timeline"].clone();
     let labels: Vec<_> = timeline.as_array().unwrap().iter().map(|e| e["label"].as_str().unwrap().to_owned()).collect();
     assert_eq!(labels, ["待支付", "已取消", "已退款"]);
+    // The applicant is told, once, however often the notification came.
+    let told: Vec<_> = app
+        .db
+        .db
+        .recent_messages(100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.recipient == "13800138009" && m.body.contains("已退款"))
+        .collect();
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert!(told[0].body.contains(no.trim_end_matches(char::is_alphabetic)), "names the order: {}", told[0].body);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

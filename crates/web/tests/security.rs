@@ -373,3 +373,92 @@ async fn no_get_route_changes_anything() {
     assert_ne!(before, after_setup, "the snapshot sees changes");
     assert_eq!(snapshot(&app).await, after_setup, "a GET changed stored data");
 }
+
+/// Only a JSON object is a body where an object is documented: `[]` (which serde would read as
+/// a struct's fields in order) clears nothing, positional arrays set nothing.
+#[tokio::test]
+async fn bodies_that_are_not_json_objects_change_nothing() {
+    let app = TestApp::new().await;
+    let mut c = app.user(PHONE).await;
+    c.call(Method::PUT, "/api/v1/me", Some(json!({"name": "李雷", "email": "li@example.com"})))
+        .await
+        .assert_status(StatusCode::NO_CONTENT);
+    for body in [json!([]), json!(["韩梅梅", "han@example.com"]), json!("李雷"), json!(7), json!(null)] {
+        let reply = c.call(Method::PUT, "/api/v1/me", Some(body.clone())).await;
+        assert_eq!(
+            (reply.status, reply.code().as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, "json_object_required"),
+            "{body}"
+        );
+    }
+    let token = c.csrf().await;
+    let spaced = c
+        .send_raw(
+            Method::PUT,
+            "/api/v1/me",
+            b" \n [\"x\", \"y\"]".to_vec(),
+            &[("x-csrf-token", &token), ("content-type", "application/json")],
+        )
+        .await;
+    assert_eq!(spaced.code(), "json_object_required");
+    let me = c.get("/api/v1/me").await.json();
+    assert_eq!((me["name"].as_str(), me["email"].as_str()), (Some("李雷"), Some("li@example.com")));
+    // Objects still work, with a JSON media type of any suffix, and a wrong type is still 415.
+    let suffixed = c
+        .send_raw(
+            Method::PUT,
+            "/api/v1/me",
+            r#"{"name": "李雷", "email": "lei@example.com"}"#.as_bytes().to_vec(),
+            &[("x-csrf-token", &token), ("content-type", "application/merge-patch+json")],
+        )
+        .await;
+    suffixed.assert_status(StatusCode::NO_CONTENT);
+    let text = c
+        .send_raw(
+            Method::PUT,
+            "/api/v1/me",
+            b"{}".to_vec(),
+            &[("x-csrf-token", &token), ("content-type", "text/plain")],
+        )
+        .await;
+    assert_eq!(text.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+}
+
+/// The login throttle keeps no phone number, client address or username in the clear
+/// (SECURITY: no table holds a plaintext phone number where a keyed hash would do).
+#[tokio::test]
+async fn the_login_throttle_names_no_phone_number() {
+    use sqlx::Row;
+    sqlx::any::install_default_drivers();
+    let app = TestApp::new().await;
+    let _registered = app.user(PHONE).await;
+    for phone in [PHONE, "13912345678"] {
+        let mut stranger = app.client_from("203.0.113.77");
+        stranger.login(phone, "a wrong password").await.assert_status(StatusCode::UNAUTHORIZED);
+    }
+    let pool =
+        sqlx::AnyPool::connect(&format!("sqlite://{}?mode=ro", app.db.sqlite_dir().unwrap().join("test.db").display()))
+            .await
+            .unwrap();
+    let keys: Vec<String> = sqlx::query("SELECT key FROM login_failures")
+        .fetch_all(&pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get::<String, _>("key"))
+        .collect();
+    pool.close().await;
+    assert_eq!(keys.len(), 4, "two accounts and one client, twice: {keys:?}");
+    for key in &keys {
+        for secret in [PHONE, "13912345678", "203.0.113.77", "login:"] {
+            assert!(!key.contains(secret), "{key} names {secret}");
+        }
+    }
+    // The throttle still works on the hashed keys.
+    let mut stranger = app.client_from("203.0.113.78");
+    for _ in 0..9 {
+        stranger.login("13912345678", "a wrong password").await;
+    }
+    let throttled = stranger.login("13912345678", "a wrong password").await;
+    assert_eq!(throttled.status, StatusCode::TOO_MANY_REQUESTS, "{}", throttled.body);
+}

@@ -130,10 +130,39 @@ fn openapi_json(dev_mode: bool) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], doc).into_response()
 }
 
-/// `Json` whose rejections are API errors with stable codes.
-#[derive(FromRequest)]
-#[from_request(via(Json), rejection(ApiError))]
+/// `Json` whose rejections are API errors with stable codes. Every documented body is an object:
+/// anything else (`[]`, which serde would read as a struct's fields in order, a string, a
+/// number) is refused with 422 `json_object_required` before it can set a field.
 pub struct ApiJson<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<mime_guess::mime::Mime>().ok())
+            .is_some_and(|m| {
+                m.type_() == "application" && (m.subtype() == "json" || m.suffix().is_some_and(|s| s == "json"))
+            });
+        if !is_json {
+            return Err(JsonRejection::from(axum::extract::rejection::MissingJsonContentType::default()).into());
+        }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|_| ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "请求内容过大"))?;
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "json_object_required",
+                "请求格式不正确：应为 JSON 对象",
+            ));
+        }
+        Ok(Self(Json::<T>::from_bytes(&bytes)?.0))
+    }
+}
 
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {

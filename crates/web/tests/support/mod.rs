@@ -505,6 +505,31 @@ pub fn png(width: u32, height: u32) -> Vec<u8> {
     out
 }
 
+/// A well-formed PNG whose header claims `width`×`height` at `depth` bits of colour type
+/// `color` (2 RGB, 6 RGBA), its one tiny IDAT chunk holding almost nothing: an image bomb's
+/// header, a few hundred bytes on the wire.
+pub fn png_claiming(width: u32, height: u32, depth: u8, color: u8) -> Vec<u8> {
+    fn crc32(data: &[u8]) -> u32 {
+        let mut crc = 0xFFFF_FFFFu32;
+        for &byte in data {
+            crc ^= u32::from(byte);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            }
+        }
+        !crc
+    }
+    let mut bytes = png(1, 1);
+    // IHDR: width and height at 16..24, depth and colour type at 24 and 25, CRC at 29..33.
+    bytes[16..20].copy_from_slice(&width.to_be_bytes());
+    bytes[20..24].copy_from_slice(&height.to_be_bytes());
+    bytes[24] = depth;
+    bytes[25] = color;
+    let crc = crc32(&bytes[12..29]);
+    bytes[29..33].copy_from_slice(&crc.to_be_bytes());
+    bytes
+}
+
 /// Back-office helpers.
 impl TestApp {
     /// Creates a staff account and logs it in through the pages (password, TOTP enrollment).
