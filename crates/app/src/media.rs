@@ -32,7 +32,7 @@ pub enum UploadError {
     Undecodable,
     #[error("图片尺寸过大（不超过5000万像素、最长边不超过8192像素），请压缩后上传")]
     TooManyPixels,
-    #[error("PDF 文件包含脚本或已损坏，请重新扫描后上传")]
+    #[error("PDF 文件包含脚本、附件或加密内容，或已损坏，请重新扫描后上传（也可以上传照片）")]
     UnsafePdf,
 }
 
@@ -195,20 +195,152 @@ fn reencode(bytes: &[u8]) -> Result<Sanitized, UploadError> {
     Ok(Sanitized { bytes: out, content_type: "image/jpeg", extension: "jpg" })
 }
 
+/// PDF names that make a document do something when opened, or carry something other than its
+/// pages: scripts, program launches, actions on open or on events, embedded files, XFA forms,
+/// rich media, form submission and import. And encryption, which would hide all of them.
+const ACTIVE_PDF_NAMES: [&[u8]; 13] = [
+    b"JavaScript",
+    b"JS",
+    b"Launch",
+    b"OpenAction",
+    b"AA",
+    b"EmbeddedFile",
+    b"EmbeddedFiles",
+    b"XFA",
+    b"RichMedia",
+    b"SubmitForm",
+    b"ImportData",
+    b"GoToE",
+    b"Encrypt",
+];
+
+/// Most bytes one stream of an uploaded PDF may inflate to while it is checked (a scanned form's
+/// object streams are a few kilobytes).
+const MAX_PDF_STREAM_BYTES: usize = 8 * 1024 * 1024;
+
+thread_local! {
+    /// Set by [`inspect_pdf_object`] while a PDF is loaded on this thread: active content, or an
+    /// object stream that could not be opened.
+    static PDF_ACTIVE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// A PDF is accepted when it parses (lopdf, streams inflated under a bound, nesting bounded)
+/// and no object — top-level or inside a compressed object stream, names read with their `#xx`
+/// escapes decoded — holds active content; the raw bytes are also scanned for those names, so an
+/// object the parser skipped as malformed cannot hide one from the check.
 fn check_pdf(bytes: &[u8]) -> Result<Sanitized, UploadError> {
-    let has = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
     let tail = &bytes[bytes.len().saturating_sub(1024)..];
-    let ends = tail.windows(5).any(|w| w == b"%%EOF");
-    if !bytes.starts_with(b"%PDF-")
-        || !ends
-        || has(b"/JavaScript")
-        || has(b"/JS")
-        || has(b"/Launch")
-        || has(b"/EmbeddedFile")
-    {
+    if !bytes.starts_with(b"%PDF-") || !tail.windows(5).any(|w| w == b"%%EOF") || raw_names_are_active(bytes) {
         return Err(UploadError::UnsafePdf);
     }
-    Ok(Sanitized { bytes: bytes.to_vec(), content_type: "application/pdf", extension: "pdf" })
+    PDF_ACTIVE.with(|found| found.set(false));
+    let options = lopdf::LoadOptions {
+        filter: Some(inspect_pdf_object),
+        max_decompressed_size: Some(MAX_PDF_STREAM_BYTES),
+        ..lopdf::LoadOptions::default()
+    };
+    let loaded = lopdf::Document::load_mem_with_options(bytes, options);
+    let active = PDF_ACTIVE.with(std::cell::Cell::take);
+    match loaded {
+        Ok(doc) if !active && !doc.is_encrypted() && !dictionary_holds_active(&doc.trailer) => {
+            Ok(Sanitized { bytes: bytes.to_vec(), content_type: "application/pdf", extension: "pdf" })
+        }
+        _ => Err(UploadError::UnsafePdf),
+    }
+}
+
+/// The loader's filter: notes active content, opens each object stream itself (inflated under
+/// the bound; one that cannot be opened makes the file unreadable, so nothing can hide in it)
+/// and keeps nothing, so checking holds at most one stream's objects in memory.
+fn inspect_pdf_object(_: (u32, u16), object: &mut lopdf::Object) -> Option<((u32, u16), lopdf::Object)> {
+    let mut active = holds_active(object);
+    if let lopdf::Object::Stream(stream) = object
+        && stream.dict.has_type(b"ObjStm")
+    {
+        match lopdf::ObjectStream::new_with_limit(stream, Some(MAX_PDF_STREAM_BYTES)) {
+            Ok(packed) => active |= packed.objects.values().any(holds_active),
+            Err(_) => active = true,
+        }
+    }
+    if active {
+        PDF_ACTIVE.with(|found| found.set(true));
+    }
+    None
+}
+
+/// Whether `object` (the parser bounds its nesting) names active content, as a key or a value.
+fn holds_active(object: &lopdf::Object) -> bool {
+    use lopdf::Object;
+    match object {
+        Object::Name(name) => ACTIVE_PDF_NAMES.contains(&name.as_slice()),
+        Object::Array(items) => items.iter().any(holds_active),
+        Object::Dictionary(dict) => dictionary_holds_active(dict),
+        Object::Stream(stream) => dictionary_holds_active(&stream.dict),
+        _ => false,
+    }
+}
+
+fn dictionary_holds_active(dict: &lopdf::Dictionary) -> bool {
+    dict.iter().any(|(key, value)| ACTIVE_PDF_NAMES.contains(&key.as_slice()) || holds_active(value))
+}
+
+/// The names in the raw bytes outside stream data, `#xx` escapes decoded (`/J#61vaScript` is
+/// `/JavaScript`). Stream data (image scans, compressed objects) is skipped: random bytes would
+/// spell `/JS` now and then, and what a compressed object stream holds the parser reads.
+fn raw_names_are_active(bytes: &[u8]) -> bool {
+    outside_streams(bytes).any(names_are_active)
+}
+
+/// The stretches of `bytes` between `stream` … `endstream` data.
+fn outside_streams(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let find = |from: usize, needle: &[u8]| {
+        bytes.get(from..).and_then(|rest| rest.windows(needle.len()).position(|w| w == needle)).map(|at| from + at)
+    };
+    let mut at = Some(0);
+    std::iter::from_fn(move || {
+        let from = at?;
+        let mut search = from;
+        loop {
+            let Some(start) = find(search, b"stream") else {
+                at = None;
+                return Some(&bytes[from..]);
+            };
+            let keyword = start == 0 || !bytes[start - 1].is_ascii_alphabetic();
+            let data_follows = matches!(bytes.get(start + 6), Some(b'\r' | b'\n'));
+            if keyword && data_follows {
+                at = find(start + 6, b"endstream").map(|end| end + 9);
+                return Some(&bytes[from..start]);
+            }
+            search = start + 6;
+        }
+    })
+}
+
+fn names_are_active(bytes: &[u8]) -> bool {
+    let delimiter = |b: u8| b.is_ascii_whitespace() || b"()<>[]{}/%".contains(&b) || b == 0;
+    let hex = |b: u8| char::from(b).to_digit(16).and_then(|d| u8::try_from(d).ok());
+    let mut at = 0;
+    let mut name = Vec::new();
+    while let Some(offset) = bytes[at..].iter().position(|&b| b == b'/') {
+        at += offset + 1;
+        name.clear();
+        while at < bytes.len() && !delimiter(bytes[at]) {
+            match (bytes[at], bytes.get(at + 1).copied().and_then(hex), bytes.get(at + 2).copied().and_then(hex)) {
+                (b'#', Some(high), Some(low)) => {
+                    name.push(high << 4 | low);
+                    at += 3;
+                }
+                (b, _, _) => {
+                    name.push(b);
+                    at += 1;
+                }
+            }
+        }
+        if ACTIVE_PDF_NAMES.contains(&name.as_slice()) {
+            return true;
+        }
+    }
+    false
 }
 
 #[cfg(test)]
@@ -349,5 +481,101 @@ mod tests {
         assert_eq!(sanitize(&pdf, false), Err(UploadError::UnsupportedImage));
         let scripted = b"%PDF-1.7\n1 0 obj << /OpenAction << /S /JavaScript /JS (app.alert(1)) >> >> endobj\n%%EOF\n";
         assert_eq!(sanitize(scripted, true), Err(UploadError::UnsafePdf));
+    }
+
+    /// A one-page PDF written by lopdf, its catalog carrying `extra`; `compressed` puts every
+    /// object in a Flate-compressed object stream, as modern writers do.
+    fn pdf_with(extra: Vec<(&str, lopdf::Object)>, compressed: bool) -> Vec<u8> {
+        use lopdf::{Document, Object, dictionary};
+        let mut doc = Document::with_version("1.7");
+        let pages = doc.new_object_id();
+        let page = doc.add_object(dictionary! {
+            "Type" => "Page", "Parent" => pages, "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
+        });
+        doc.objects.insert(
+            pages,
+            Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => vec![page.into()], "Count" => 1 }),
+        );
+        let mut catalog = dictionary! { "Type" => "Catalog", "Pages" => pages };
+        for (key, value) in extra {
+            catalog.set(key, value);
+        }
+        let root = doc.add_object(catalog);
+        doc.trailer.set("Root", root);
+        let mut out = Vec::new();
+        if compressed { doc.save_modern(&mut out) } else { doc.save_to(&mut out) }.unwrap();
+        out
+    }
+
+    fn script() -> lopdf::Object {
+        use lopdf::{Object, StringFormat, dictionary};
+        Object::Dictionary(dictionary! {
+            "S" => "JavaScript", "JS" => Object::String(b"app.alert(1)".to_vec(), StringFormat::Literal),
+        })
+    }
+
+    #[test]
+    fn active_content_is_found_however_it_is_spelled_or_packed() {
+        use lopdf::{Object, dictionary};
+        for compressed in [false, true] {
+            assert!(sanitize(&pdf_with(Vec::new(), compressed), true).is_ok(), "a plain form passes ({compressed})");
+            assert_eq!(
+                sanitize(&pdf_with(vec![("OpenAction", script())], compressed), true),
+                Err(UploadError::UnsafePdf)
+            );
+        }
+        // Inside a compressed object stream the words are nowhere in the file's bytes.
+        let packed = pdf_with(vec![("OpenAction", script())], true);
+        assert!(!packed.windows(10).any(|w| w == b"JavaScript"), "the fixture really hides it");
+        // Name escapes: `#61` is `a`.
+        let plain = pdf_with(vec![("OpenAction", script())], false);
+        let text = String::from_utf8_lossy(&plain).replace("/JavaScript", "/J#61vaScript").replace("/JS", "/J#53");
+        assert!(!text.contains("/JavaScript"));
+        assert_eq!(sanitize(text.as_bytes(), true).err(), Some(UploadError::UnsafePdf));
+        let launch = pdf_with(
+            vec![("OpenAction", Object::Dictionary(dictionary! { "S" => "Launch", "F" => "cmd.exe" }))],
+            false,
+        );
+        let escaped =
+            String::from_utf8_lossy(&launch).replace("/OpenAction", "/Open#41ction").replace("/Launch", "/L#61unch");
+        assert_eq!(sanitize(escaped.as_bytes(), true).err(), Some(UploadError::UnsafePdf));
+        for (key, value) in [
+            ("Names", Object::Dictionary(dictionary! { "EmbeddedFiles" => Object::Dictionary(dictionary! {}) })),
+            ("AcroForm", Object::Dictionary(dictionary! { "XFA" => Object::Array(Vec::new()) })),
+            ("AA", Object::Dictionary(dictionary! { "WC" => script() })),
+        ] {
+            for compressed in [false, true] {
+                assert_eq!(
+                    sanitize(&pdf_with(vec![(key, value.clone())], compressed), true),
+                    Err(UploadError::UnsafePdf),
+                    "{key}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn hostile_pdf_structures_end_in_a_refusal_or_a_pass_never_a_crash() {
+        use std::fmt::Write as _;
+        // 30,000 nested arrays: the parser's depth limit, not our stack, decides.
+        let mut deep = String::from("%PDF-1.7\n1 0 obj << /Type /Catalog /Deep ");
+        deep.push_str(&"[".repeat(30_000));
+        deep.push_str(&"]".repeat(30_000));
+        let _ = write!(deep, " >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n");
+        let _ = sanitize(deep.as_bytes(), true);
+        // An object stream that inflates far beyond what a form needs is refused.
+        let mut bomb = lopdf::Stream::new(lopdf::dictionary! {}, vec![b' '; 16 * 1024 * 1024]);
+        bomb.compress().unwrap();
+        assert!(bomb.content.len() < 1024 * 1024, "{} bytes on the wire", bomb.content.len());
+        let mut out = format!(
+            "%PDF-1.7\n1 0 obj\n<< /Type /ObjStm /N 1 /First 4 /Filter /FlateDecode /Length {} >>\nstream\n",
+            bomb.content.len()
+        )
+        .into_bytes();
+        out.extend_from_slice(&bomb.content);
+        out.extend_from_slice(
+            b"\nendstream\nendobj\n2 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 2 0 R /Size 3 >>\n%%EOF\n",
+        );
+        assert_eq!(sanitize(&out, true).err(), Some(UploadError::UnsafePdf));
     }
 }

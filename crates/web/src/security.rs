@@ -36,7 +36,8 @@ pub async fn headers_layer(request: Request, next: Next) -> Response {
         None => HeaderValue::from_static(CSP),
     };
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_SECURITY_POLICY, csp);
+    // A handler's own policy (a document's `sandbox`) stays beside ours: browsers enforce both.
+    headers.append(header::CONTENT_SECURITY_POLICY, csp);
     let fixed: [(HeaderName, &'static str); 6] = [
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::X_FRAME_OPTIONS, "DENY"),

@@ -224,6 +224,31 @@ async fn identity_images_need_a_reason_and_every_view_is_audited() {
     assert_eq!(views, ["application_form：", "holder_id_front：核对持有人身份"]);
 }
 
+/// An uploaded PDF reaches the reviewer only as a download (their own viewer, never our origin);
+/// photos, re-encoded by us, open in the browser; both under a sandbox policy.
+#[tokio::test]
+async fn uploaded_pdfs_are_served_to_staff_only_as_attachments() {
+    let app = TestApp::new().await;
+    let mut c = app.user("13800138105").await;
+    let application = complete_application(&mut c, "personal", &resident_id(105)).await;
+    let pdf = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
+    c.upload(&format!("/api/v1/applications/{application}/documents/application_form"), "form.pdf", pdf)
+        .await
+        .assert_status(StatusCode::CREATED);
+    let order = c.order(application, "review-order-pdf1", pickup_order_body()).await.json()["id"].as_i64().unwrap();
+    app.mark_paid(order).await;
+    let mut reviewer = app.staff("sun.jiu", "reviewer", None).await;
+    let form = reviewer.get(&format!("/admin/orders/{order}/documents/application_form")).await;
+    form.assert_status(StatusCode::OK);
+    assert_eq!(form.header("content-type"), Some("application/pdf"));
+    assert!(form.header("content-disposition").unwrap().starts_with("attachment;"), "{:?}", form.headers);
+    let policies: Vec<_> = form.headers.get_all("content-security-policy").iter().collect();
+    assert!(policies.iter().any(|p| p.to_str().ok() == Some("sandbox")), "{policies:?}");
+    assert!(policies.iter().any(|p| p.to_str().unwrap().contains("frame-ancestors 'none'")), "ours stays too");
+    let photo = reviewer.get(&format!("/admin/orders/{order}/documents/service_agreement")).await;
+    assert_eq!(photo.header("content-disposition"), Some("inline"));
+}
+
 #[tokio::test]
 async fn nobody_reviews_their_own_order() {
     let app = TestApp::new().await;

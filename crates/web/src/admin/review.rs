@@ -147,7 +147,8 @@ pub struct ReasonQuery {
     reason: String,
 }
 
-/// A document, inline for viewing (never cached).
+/// A document for viewing (never cached): a re-encoded photo inline, a PDF only as an attachment
+/// (opened by the reviewer's own viewer, never in our origin), each in a sandbox.
 pub async fn document(
     State(state): State<AppState>,
     Staff(staff, _): Staff,
@@ -156,12 +157,23 @@ pub async fn document(
 ) -> Response {
     let Some(id) = order_id(&id) else { return failure(&app::Error::NotFound) };
     match state.app.staff_document(&staff, id, &kind, &q.reason).await {
-        Ok((record, bytes)) => (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, record.content_type), (header::CONTENT_DISPOSITION, "inline".to_owned())],
-            bytes,
-        )
-            .into_response(),
+        Ok((record, bytes)) => {
+            let disposition = if record.content_type.starts_with("image/") {
+                "inline".to_owned()
+            } else {
+                format!("attachment; filename=\"{}-{kind}.pdf\"", id.0)
+            };
+            (
+                StatusCode::OK,
+                [
+                    (header::CONTENT_TYPE, record.content_type),
+                    (header::CONTENT_DISPOSITION, disposition),
+                    (header::CONTENT_SECURITY_POLICY, "sandbox".to_owned()),
+                ],
+                bytes,
+            )
+                .into_response()
+        }
         Err(err) => refused(err),
     }
 }
