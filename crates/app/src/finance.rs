@@ -19,6 +19,8 @@ use crate::{App, Error, StoreError};
 pub struct FinanceDesk {
     pub invoice_queue: Vec<OrderRecord>,
     pub refunds_awaiting: Vec<RefundRecord>,
+    /// Refunds the gateway would not make through the whole retry schedule.
+    pub refunds_failed: Vec<RefundRecord>,
     pub alerts: Vec<FinanceAlert>,
     /// Settled today (China time).
     pub today_total: Money,
@@ -46,6 +48,7 @@ impl App {
         Ok(FinanceDesk {
             invoice_queue: self.store.invoice_queue().await?,
             refunds_awaiting: self.store.refunds_awaiting_approval().await?,
+            refunds_failed: self.store.failed_refunds().await?,
             alerts: self.store.finance_alerts(50).await?,
             today_total: Money::from_fen(fen).unwrap_or(Money::ZERO),
             today_count: count,
@@ -121,6 +124,53 @@ impl App {
         self.audit(Some(staff.id), "refund.approve", Some(refund.order_id), &format!("{} 元", refund.amount.to_yuan()))
             .await?;
         self.refund_now(&RefundRecord { status: RefundStatus::Pending, ..refund }).await
+    }
+
+    /// 重试: a failed refund goes back to the gateway now (and on the retry schedule after).
+    /// `Ok(true)` when the gateway made it this time.
+    pub async fn retry_failed_refund(&self, staff: &CurrentStaff, refund_id: i64) -> Result<bool, Error> {
+        staff.require(&[Role::Finance])?;
+        let refund = self.failed_refund(refund_id).await?;
+        if !self.store.retry_refund(refund_id).await? {
+            return Err(not_failed());
+        }
+        self.audit(Some(staff.id), "refund.retry", Some(refund.order_id), &format!("{} 元", refund.amount.to_yuan()))
+            .await?;
+        let pending = RefundRecord { status: RefundStatus::Pending, attempts: 0, ..refund };
+        match self.make_refund(&pending).await {
+            Ok(()) => Ok(true),
+            Err(Error::Unavailable { .. }) => Ok(false),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// 已线下退款: finance returned the money another way (bank transfer, cash at the hall) and
+    /// records how; the refund is done, the order 已退款, the applicant told. Audited.
+    pub async fn settle_failed_refund_offline(
+        &self,
+        staff: &CurrentStaff,
+        refund_id: i64,
+        note: &str,
+    ) -> Result<(), Error> {
+        staff.require(&[Role::Finance])?;
+        let note = note.trim();
+        if note.chars().count() < 4 || note.chars().count() > 200 {
+            return Err(Error::field("note", "note_required", "请写明线下退款的方式与凭证号（4–200 字）"));
+        }
+        let refund = self.failed_refund(refund_id).await?;
+        self.audit(
+            Some(staff.id),
+            "refund.offline",
+            Some(refund.order_id),
+            &format!("{} 元：{note}", refund.amount.to_yuan()),
+        )
+        .await?;
+        self.settle_refund(&refund, Some(note)).await
+    }
+
+    async fn failed_refund(&self, refund_id: i64) -> Result<RefundRecord, Error> {
+        let failed = self.store.failed_refunds().await?;
+        failed.into_iter().find(|r| r.id == refund_id).ok_or_else(not_failed)
     }
 
     async fn refund_now(&self, refund: &RefundRecord) -> Result<(), Error> {
@@ -258,5 +308,11 @@ impl App {
     pub async fn invoice_no(&self, user: &CurrentUser, id: OrderId) -> Result<Option<String>, Error> {
         self.order(user, id).await?;
         Ok(self.store.invoice(id).await?.map(|i| i.invoice_no))
+    }
+}
+
+fn not_failed() -> Error {
+    Error::Conflict {
+        code: "refund_not_failed", message: "该退款不在“退款失败”状态，请刷新页面".into()
     }
 }

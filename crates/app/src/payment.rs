@@ -65,6 +65,16 @@ fn unavailable(err: &GatewayError) -> Error {
     }
 }
 
+/// When a refund the gateway did not make is tried again, after each failed attempt: five more
+/// tries over about 15 hours, then it is 退款失败 and finance decides.
+pub const REFUND_RETRIES: [time::Duration; 5] = [
+    time::Duration::minutes(1),
+    time::Duration::minutes(10),
+    time::Duration::hours(1),
+    time::Duration::hours(3),
+    time::Duration::hours(12),
+];
+
 impl App {
     /// The channels the applicant can choose.
     pub fn payment_channels(&self) -> Vec<Channel> {
@@ -291,27 +301,49 @@ impl App {
         Ok(settlement)
     }
 
+    /// Asks the gateway to refund; on success the refund is done and the applicant told, in one
+    /// transaction. A refused or failed call is retried on [`REFUND_RETRIES`]; after the last
+    /// the refund ends as 退款失败 with a finance alert, for finance to retry or settle offline.
     pub(crate) async fn make_refund(&self, refund: &RefundRecord) -> Result<(), Error> {
         if refund.status != RefundStatus::Pending {
             return Ok(());
         }
         let channel = Channel::parse(&refund.channel).ok_or(Error::NotFound)?;
         let gateway = self.gateways.get(channel)?;
-        gateway
-            .refund(&refund.out_trade_no, refund.amount, &refund.out_request_no, &refund.reason, self.clock.now())
-            .await
-            .map_err(|e| unavailable(&e))?;
-        // Every refund tells the applicant — staff refunds, automatic ones (money that came
-        // for a cancelled order, a second channel paid) and retried ones alike — once.
+        let now = self.clock.now();
+        if let Err(err) =
+            gateway.refund(&refund.out_trade_no, refund.amount, &refund.out_request_no, &refund.reason, now).await
+        {
+            let retry_at = REFUND_RETRIES.get(refund.attempts as usize).map(|wait| now + *wait);
+            if self.store.refund_attempt_failed(refund.id, &err.to_string(), retry_at).await? && retry_at.is_none() {
+                tracing::error!(order = %refund.order_id, error = %err, "refund failed after every retry");
+                let detail = format!(
+                    "退款 {} 元经 {} 次尝试仍未成功（{}），请重试或线下退款后登记",
+                    refund.amount.to_yuan(),
+                    refund.attempts + 1,
+                    err
+                );
+                self.alert("refund_failed", Some(refund.order_id), Some(&refund.out_trade_no), &detail).await?;
+            }
+            return Err(unavailable(&err));
+        }
+        self.settle_refund(refund, None).await
+    }
+
+    /// Records a refund as done (by the gateway, or with `resolution` by other means) and tells
+    /// the applicant — staff refunds, automatic ones (money that came for a cancelled order, a
+    /// second channel paid) and retried ones alike — once, in the same transaction.
+    pub(crate) async fn settle_refund(&self, refund: &RefundRecord, resolution: Option<&str>) -> Result<(), Error> {
         let messages = match self.store.order_by_id(refund.order_id).await? {
             Some(order) => {
+                let how = if resolution.is_some() { "已通过其他方式退回" } else { "将原路退回" };
                 let sms = format!(
-                    "【电子签章】您的订单 {} 已退款 {} 元，款项将原路退回。",
+                    "【电子签章】您的订单 {} 已退款 {} 元，款项{how}。",
                     order.order.order_no,
                     refund.amount.to_yuan()
                 );
                 let text = format!(
-                    "您的订单 {} 已退款 {} 元，款项将按原支付方式退回。原因：{}",
+                    "您的订单 {} 已退款 {} 元，款项{how}。原因：{}",
                     order.order.order_no,
                     refund.amount.to_yuan(),
                     refund.reason
@@ -326,7 +358,7 @@ impl App {
             }
             None => Vec::new(),
         };
-        if self.store.finish_refund(refund.id, &messages, self.clock.now()).await? {
+        if self.store.finish_refund(refund.id, resolution, &messages, self.clock.now()).await? {
             tracing::info!(order = %refund.order_id, "refund made");
             self.deliver_now().await;
         }
@@ -397,7 +429,7 @@ impl App {
                 Err(err) => return Err(err),
             }
         }
-        for refund in self.store.pending_refunds().await? {
+        for refund in self.store.pending_refunds(self.clock.now()).await? {
             match self.make_refund(&refund).await {
                 Ok(()) => report.refunded += 1,
                 Err(Error::Unavailable { .. } | Error::Conflict { .. }) => report.errors += 1,

@@ -580,6 +580,11 @@ pub struct RefundRecord {
     pub status: domain::payment::RefundStatus,
     /// Finance staff who asked for it (`None`: the system, for money after a cancel).
     pub requested_by: Option<i64>,
+    /// Gateway calls that failed so far, and what the last one answered.
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    /// How a failed refund was resolved outside the gateway (finance's note).
+    pub resolution: Option<String>,
 }
 
 /// What applying a confirmed payment did.
@@ -646,7 +651,20 @@ pub trait PaymentRepo: Send + Sync {
     async fn close_payment(&self, payment_id: i64, now: OffsetDateTime) -> Result<bool, StoreError>;
     /// Payments still pending that were opened before `before`, oldest first.
     async fn pending_payments_before(&self, before: OffsetDateTime) -> Result<Vec<PaymentRecord>, StoreError>;
-    async fn pending_refunds(&self) -> Result<Vec<RefundRecord>, StoreError>;
+    /// Pending refunds whose next attempt is due at `now`.
+    async fn pending_refunds(&self, now: OffsetDateTime) -> Result<Vec<RefundRecord>, StoreError>;
+    /// A gateway call for a pending refund failed: counts it and schedules the next attempt at
+    /// `retry_at`, or with `None` ends the refund as failed. `false` if it was not pending.
+    async fn refund_attempt_failed(
+        &self,
+        refund_id: i64,
+        error: &str,
+        retry_at: Option<OffsetDateTime>,
+    ) -> Result<bool, StoreError>;
+    /// A failed refund goes back to pending, due at once, its attempts counted anew.
+    async fn retry_refund(&self, refund_id: i64) -> Result<bool, StoreError>;
+    /// Refunds that ended as failed, oldest first.
+    async fn failed_refunds(&self) -> Result<Vec<RefundRecord>, StoreError>;
     async fn refunds_of_order(&self, order: OrderId) -> Result<Vec<RefundRecord>, StoreError>;
     /// A refund asked for by finance: pending, or awaiting a second person's approval. Fails with
     /// `Duplicate` when the payment already has its refund.
@@ -674,9 +692,11 @@ pub trait PaymentRepo: Send + Sync {
     /// In one transaction: the refund is done, its payment refunded, and the order (cancelled,
     /// in review, rejected or in production) becomes 已退款 with its history row. `false` if it
     /// was done already. `messages` (telling the applicant) are queued in the same transaction.
+    /// A failed refund may be finished too, with `resolution` saying how the money went back.
     async fn finish_refund(
         &self,
         refund_id: i64,
+        resolution: Option<&str>,
         messages: &[NewNotification],
         now: OffsetDateTime,
     ) -> Result<bool, StoreError>;

@@ -21,6 +21,8 @@ named_enum! {
         AwaitingApproval => ("awaiting_approval", "待复核"),
         Pending => ("pending", "退款处理中"),
         Done => ("done", "已退款"),
+        /// The gateway refused it through the whole retry schedule: finance resolves it.
+        Failed => ("failed", "退款失败（财务处理中）"),
     }
 }
 

@@ -88,6 +88,14 @@ impl AlipaySim {
         Ok(trade_no)
     }
 
+    /// The merchant refunds the whole trade in Alipay's own console, outside sealdesk (after
+    /// which Alipay refuses any further refund of it).
+    pub fn refund_in_console(&self, out_trade_no: &str) -> Result<(), SimError> {
+        let mut ledger = lock(&self.0.ledger);
+        let (_, total, _) = ledger.query(out_trade_no)?;
+        ledger.refund(out_trade_no, total, &format!("{out_trade_no}-console")).map(|_| ())
+    }
+
     /// The buyer scans a QR code.
     pub fn scan(&self, out_trade_no: &str) -> Result<(), SimError> {
         lock(&self.0.ledger).scan(out_trade_no)

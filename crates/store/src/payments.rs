@@ -63,10 +63,14 @@ struct RefundRow {
     reason: String,
     status: String,
     requested_by: Option<i64>,
+    attempts: i64,
+    last_error: Option<String>,
+    resolution: Option<String>,
 }
 
 const SELECT_REFUND: &str = "SELECT r.id, r.payment_id, p.order_id, p.channel, p.out_trade_no, r.out_request_no,
-        r.amount_fen, r.reason, r.status, r.requested_by
+        r.amount_fen, r.reason, r.status, r.requested_by, CAST(r.attempts AS BIGINT) AS attempts, r.last_error,
+        r.resolution
      FROM refunds r JOIN payments p ON p.id = r.payment_id";
 
 impl TryFrom<RefundRow> for RefundRecord {
@@ -85,6 +89,9 @@ impl TryFrom<RefundRow> for RefundRecord {
             status: RefundStatus::parse(&r.status)
                 .ok_or_else(|| StoreError::Other(format!("unknown refund status {}", r.status)))?,
             requested_by: r.requested_by,
+            attempts: u32::try_from(r.attempts).unwrap_or(u32::MAX),
+            last_error: r.last_error,
+            resolution: r.resolution,
         })
     }
 }
@@ -283,9 +290,56 @@ impl PaymentRepo for Db {
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
-    async fn pending_refunds(&self) -> Result<Vec<RefundRecord>, StoreError> {
+    async fn pending_refunds(&self, now: OffsetDateTime) -> Result<Vec<RefundRecord>, StoreError> {
+        let rows: Vec<RefundRow> = sqlx::query_as(&format!(
+            "{SELECT_REFUND} WHERE r.status = $1 AND (r.next_attempt_at IS NULL OR r.next_attempt_at <= $2) ORDER BY r.id"
+        ))
+        .bind(RefundStatus::Pending.as_str())
+        .bind(ts(now))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    async fn refund_attempt_failed(
+        &self,
+        refund_id: i64,
+        error: &str,
+        retry_at: Option<OffsetDateTime>,
+    ) -> Result<bool, StoreError> {
+        let status = if retry_at.is_some() { RefundStatus::Pending } else { RefundStatus::Failed };
+        let done = sqlx::query(
+            "UPDATE refunds SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2, status = $3
+             WHERE id = $4 AND status = $5",
+        )
+        .bind(error.chars().take(500).collect::<String>())
+        .bind(retry_at.map(ts))
+        .bind(status.as_str())
+        .bind(refund_id)
+        .bind(RefundStatus::Pending.as_str())
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn retry_refund(&self, refund_id: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE refunds SET status = $1, attempts = 0, next_attempt_at = NULL WHERE id = $2 AND status = $3",
+        )
+        .bind(RefundStatus::Pending.as_str())
+        .bind(refund_id)
+        .bind(RefundStatus::Failed.as_str())
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn failed_refunds(&self) -> Result<Vec<RefundRecord>, StoreError> {
         let rows: Vec<RefundRow> = sqlx::query_as(&format!("{SELECT_REFUND} WHERE r.status = $1 ORDER BY r.id"))
-            .bind(RefundStatus::Pending.as_str())
+            .bind(RefundStatus::Failed.as_str())
             .fetch_all(&self.pool)
             .await
             .map_err(db_err)?;
@@ -394,18 +448,24 @@ impl PaymentRepo for Db {
     async fn finish_refund(
         &self,
         refund_id: i64,
+        resolution: Option<&str>,
         messages: &[NewNotification],
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         let mut tx = self.write_tx().await?;
-        let done = sqlx::query("UPDATE refunds SET status = $1, done_at = $2 WHERE id = $3 AND status = $4")
-            .bind(RefundStatus::Done.as_str())
-            .bind(ts(now))
-            .bind(refund_id)
-            .bind(RefundStatus::Pending.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+        let done = sqlx::query(
+            "UPDATE refunds SET status = $1, done_at = $2, resolution = $3, next_attempt_at = NULL
+             WHERE id = $4 AND (status = $5 OR status = $6)",
+        )
+        .bind(RefundStatus::Done.as_str())
+        .bind(ts(now))
+        .bind(resolution.map(str::to_owned))
+        .bind(refund_id)
+        .bind(RefundStatus::Pending.as_str())
+        .bind(RefundStatus::Failed.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
         if done.rows_affected() != 1 {
             return Ok(false);
         }

@@ -746,11 +746,33 @@ async fn a_payment_settles_once_and_a_late_one_owes_one_refund(db: &Db) {
         ("SDP2AR1", total, RefundStatus::Pending)
     );
     assert_eq!(db.settle_payment(q.id, "T2", "", &[], T0).await.unwrap(), Settlement::AlreadySettled, "owed once");
-    assert_eq!(db.pending_refunds().await.unwrap().len(), 1);
-    assert!(db.finish_refund(refund.id, &[], T0).await.unwrap());
-    assert!(!db.finish_refund(refund.id, &[], T0).await.unwrap());
+    assert_eq!(db.pending_refunds(T0).await.unwrap().len(), 1);
+    // Refused by the gateway: tried again when due, then failed for finance to resolve.
+    let minute = time::Duration::minutes(1);
+    assert!(db.refund_attempt_failed(refund.id, "ACQ.TRADE_STATUS_ERROR", Some(T0 + minute)).await.unwrap());
+    assert!(db.pending_refunds(T0).await.unwrap().is_empty(), "not due yet");
+    let due = db.pending_refunds(T0 + minute).await.unwrap();
+    assert_eq!((due.len(), due[0].attempts, due[0].last_error.as_deref()), (1, 1, Some("ACQ.TRADE_STATUS_ERROR")));
+    assert!(db.refund_attempt_failed(refund.id, "ACQ.TRADE_STATUS_ERROR", None).await.unwrap());
+    assert!(!db.refund_attempt_failed(refund.id, "again", None).await.unwrap(), "only a pending refund fails");
+    assert!(db.pending_refunds(T0 + minute * 10_000).await.unwrap().is_empty(), "never retried by itself");
+    let failed = db.failed_refunds().await.unwrap();
+    assert_eq!((failed.len(), failed[0].status, failed[0].attempts), (1, RefundStatus::Failed, 2));
+    assert!(db.retry_refund(refund.id).await.unwrap());
+    assert!(!db.retry_refund(refund.id).await.unwrap(), "only a failed refund is retried");
+    assert_eq!(db.pending_refunds(T0).await.unwrap()[0].attempts, 0, "due at once, counted anew");
+    assert!(db.refund_attempt_failed(refund.id, "ACQ.TRADE_STATUS_ERROR", None).await.unwrap());
+    // Settled another way: done, with how.
+    assert!(db.finish_refund(refund.id, Some("银行转账，凭证 2026120100017"), &[], T0).await.unwrap());
+    assert!(!db.finish_refund(refund.id, None, &[], T0).await.unwrap());
+    assert!(db.failed_refunds().await.unwrap().is_empty());
+    let refunds = db.refunds_of_order(cancelled).await.unwrap();
+    assert_eq!(
+        (refunds[0].status, refunds[0].resolution.as_deref()),
+        (RefundStatus::Done, Some("银行转账，凭证 2026120100017"))
+    );
     assert_eq!(db.order(a, cancelled).await.unwrap().unwrap().status, OrderStatus::Refunded);
-    assert!(db.pending_refunds().await.unwrap().is_empty());
+    assert!(db.pending_refunds(T0).await.unwrap().is_empty());
     assert_eq!(db.finance_alerts(10).await.unwrap().len(), 1);
 }
 

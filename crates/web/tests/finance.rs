@@ -197,3 +197,63 @@ async fn the_daily_alipay_bill_matches_our_payments_and_differences_are_alerted(
     assert_eq!(alerts.iter().filter(|a| a.kind == "bill_mismatch").count(), 3);
     assert!(app.app.compare_alipay_bill(&staff, day, "not a bill").await.is_err());
 }
+
+/// A refund the gateway refuses (the trade was already refunded in Alipay's own console) is
+/// retried on the schedule, then ends as 退款失败 with a finance alert; finance records how the
+/// money went back, the order is 已退款 and the applicant is told. Nothing is retried forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refund_the_gateway_refuses_ends_failed_and_finance_settles_it() {
+    let app = TestApp::paying_with(store::testing::TestDb::sqlite().await, &fast(), app::Policy::default()).await;
+    let (_, order, no) = paid_through_alipay(&app, "13800138125", 125).await;
+    app.pay().alipay.refund_in_console(&no).unwrap();
+    let mut finance = app.staff("cai.san", "finance", None).await;
+    let asked = finance.submit(&format!("/admin/finance/orders/{order}/refund"), &[("reason", "申请人放弃办理")]).await;
+    assert!(asked.header("location").is_some(), "{}", asked.body);
+    let refunds = || async { app.app.finance_desk(&support::finance_staff()).await.unwrap().refunds_failed };
+    // Retried when due, never sooner, then given up on.
+    let mut cycles = 0;
+    for wait in app::payment::REFUND_RETRIES {
+        assert!(app.app.reconcile_payments().await.unwrap().refunded == 0);
+        app.advance(wait + time::Duration::seconds(1));
+        app.app.reconcile_payments().await.unwrap();
+        cycles += 1;
+    }
+    assert_eq!(cycles, 5);
+    assert_eq!(app.app.reconcile_payments().await.unwrap().errors, 0, "a failed refund is not retried by itself");
+    let failed = refunds().await;
+    assert_eq!((failed.len(), failed[0].attempts), (1, 6), "{failed:?}");
+    let alerts = app.app.finance_alerts(10).await.unwrap();
+    assert_eq!(alerts.iter().filter(|a| a.kind == "refund_failed").count(), 1, "told once: {alerts:?}");
+    // Sixteen hours on, everyone signs in again.
+    let mut finance = app.staff("cai.si", "finance", None).await;
+    let mut applicant = app.client();
+    applicant.login("13800138125", support::PASSWORD).await.assert_status(StatusCode::OK);
+    assert_eq!(applicant.get(&format!("/api/v1/orders/{order}")).await.json()["status"], "under_review");
+
+    let desk = finance.get("/admin/finance").await;
+    assert!(desk.body.contains("退款失败（1）") && desk.body.contains("ACQ."), "{}", desk.body);
+    let refund = failed[0].id;
+    // Retrying still fails at the gateway: it says so and the refund stays for finance.
+    let retried = finance.submit(&format!("/admin/finance/refunds/{refund}/retry"), &[]).await;
+    assert_eq!(retried.header("location"), Some("/admin/finance?notice=refund_retrying"));
+    assert!(finance.get("/admin/finance?notice=refund_retrying").await.body.contains("已按计划继续重试"));
+    for wait in app::payment::REFUND_RETRIES {
+        app.advance(wait + time::Duration::seconds(1));
+        app.app.reconcile_payments().await.unwrap();
+    }
+    let mut finance = app.staff("cai.wu2", "finance", None).await;
+    applicant.login("13800138125", support::PASSWORD).await.assert_status(StatusCode::OK);
+    let short = finance.submit(&format!("/admin/finance/refunds/{refund}/offline"), &[("note", "转账")]).await;
+    assert!(short.body.contains("请写明线下退款的方式与凭证号"), "{}", short.body);
+    let settled = finance
+        .submit(&format!("/admin/finance/refunds/{refund}/offline"), &[("note", "银行转账，凭证号 2026120100017")])
+        .await;
+    assert_eq!(settled.header("location"), Some("/admin/finance?notice=refund_settled"));
+    assert_eq!(applicant.get(&format!("/api/v1/orders/{order}")).await.json()["status"], "refunded");
+    assert!(refunds().await.is_empty());
+    let told = app.db.db.recent_messages(50).await.unwrap();
+    assert!(told.iter().any(|m| m.recipient == "13800138125" && m.body.contains("已通过其他方式退回")), "{told:?}");
+    let log = app.app.audit_log(&support::admin_staff(), Some(domain::OrderId(order)), 10).await.unwrap();
+    assert!(log.iter().any(|e| e.action == "refund.offline" && e.detail.contains("2026120100017")), "{log:?}");
+    assert!(log.iter().any(|e| e.action == "refund.retry"));
+}

@@ -49,10 +49,14 @@ fn to_case(id: OrderId, notice: &str) -> Response {
     Redirect::to(&format!("/admin/finance/orders/{}?notice={notice}", id.0)).into_response()
 }
 
-pub async fn desk(State(state): State<AppState>, Staff(staff, visitor): Staff) -> Response {
+pub async fn desk(
+    State(state): State<AppState>,
+    Staff(staff, visitor): Staff,
+    Query(q): Query<NoticeQuery>,
+) -> Response {
     match state.app.finance_desk(&staff).await {
         Ok(desk) => {
-            let layout = AdminLayout::new("财务", &visitor, Some(&staff));
+            let layout = AdminLayout::new("财务", &visitor, Some(&staff)).with_notice(q.notice.as_deref());
             render(StatusCode::OK, &DeskPage { layout, desk })
         }
         Err(err) => failure(&err),
@@ -101,6 +105,36 @@ pub async fn approve_refund(State(state): State<AppState>, Staff(staff, _): Staf
     let Ok(id) = id.parse::<i64>() else { return failure(&app::Error::NotFound) };
     match state.app.approve_refund(&staff, id).await {
         Ok(()) => Redirect::to("/admin/finance?notice=refunded").into_response(),
+        Err(err) => refused(err),
+    }
+}
+
+/// 重新向支付平台退款 for a refund that failed through its retry schedule.
+pub async fn retry_refund(State(state): State<AppState>, Staff(staff, _): Staff, Path(id): Path<String>) -> Response {
+    let Ok(id) = id.parse::<i64>() else { return failure(&app::Error::NotFound) };
+    match state.app.retry_failed_refund(&staff, id).await {
+        Ok(true) => Redirect::to("/admin/finance?notice=refunded").into_response(),
+        Ok(false) => Redirect::to("/admin/finance?notice=refund_retrying").into_response(),
+        Err(err) => refused(err),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct OfflineRefundForm {
+    note: String,
+}
+
+/// 登记为已退款: the money went back another way; finance writes how.
+pub async fn settle_refund_offline(
+    State(state): State<AppState>,
+    Staff(staff, _): Staff,
+    Path(id): Path<String>,
+    Form(form): Form<OfflineRefundForm>,
+) -> Response {
+    let Ok(id) = id.parse::<i64>() else { return failure(&app::Error::NotFound) };
+    match state.app.settle_failed_refund_offline(&staff, id, &form.note).await {
+        Ok(()) => Redirect::to("/admin/finance?notice=refund_settled").into_response(),
         Err(err) => refused(err),
     }
 }

@@ -91,6 +91,8 @@ pub fn routes() -> Vec<AdminRoute> {
         route(M::GET, "/admin/finance/orders/{id}", MONEY, get(finance::order)),
         route(M::POST, "/admin/finance/orders/{id}/refund", MONEY, post(finance::refund)),
         route(M::POST, "/admin/finance/refunds/{id}/approve", MONEY, post(finance::approve_refund)),
+        route(M::POST, "/admin/finance/refunds/{id}/retry", MONEY, post(finance::retry_refund)),
+        route(M::POST, "/admin/finance/refunds/{id}/offline", MONEY, post(finance::settle_refund_offline)),
         route(
             M::POST,
             "/admin/finance/orders/{id}/invoice",
@@ -204,6 +206,8 @@ impl AdminLayout {
                 "catalog_saved" => "已保存，之后提交的订单按新设置计价。",
                 "refunded" => "退款已提交，款项将原路退回。",
                 "refund_awaiting" => "退款金额较大，已提交另一位财务人员复核。",
+                "refund_retrying" => "支付平台仍未完成退款，已按计划继续重试；如仍失败可登记线下退款。",
+                "refund_settled" => "已登记为线下退款，订单已退款，申请人会收到通知。",
                 "invoice_issued" => "发票已开具并发送给申请人。",
                 "invoice_sent" => "发票已重新发送。",
                 _ => return None,

@@ -530,6 +530,27 @@ pub fn png_claiming(width: u32, height: u32, depth: u8, color: u8) -> Vec<u8> {
     bytes
 }
 
+/// A staff member with `roles`, for calling use cases directly.
+pub fn staff_with(roles: &[domain::staff::Role]) -> app::staff::CurrentStaff {
+    app::staff::CurrentStaff {
+        id: 0,
+        username: "root".into(),
+        name: "root".into(),
+        phone: None,
+        roles: domain::staff::Roles::of(roles),
+        session_digest: String::new(),
+        must_change_password: false,
+    }
+}
+
+pub fn finance_staff() -> app::staff::CurrentStaff {
+    staff_with(&[domain::staff::Role::Finance])
+}
+
+pub fn admin_staff() -> app::staff::CurrentStaff {
+    staff_with(&[domain::staff::Role::Admin])
+}
+
 /// Back-office helpers.
 impl TestApp {
     /// Creates a staff account and logs it in through the pages (password, TOTP enrollment).
