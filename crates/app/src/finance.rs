@@ -267,7 +267,7 @@ impl App {
         let count = self.store.invoice_sent(order.id).await?;
         let invoice = self.store.invoice(order.id).await?.ok_or(Error::NotFound)?;
         let sms = format!(
-            "【电子签章】您的订单 {} 的电子发票已开具（发票号码 {}），请登录“我的订单”下载。",
+            "您的订单 {} 的电子发票已开具（发票号码 {}），请登录“我的订单”下载。",
             order.order.order_no, invoice.invoice_no
         );
         let text = format!(

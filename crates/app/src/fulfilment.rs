@@ -100,7 +100,7 @@ impl App {
         let to = order_status::transition(order.status, OrderEvent::Ship, Actor::Fulfilment).map_err(conflict)?;
         let reason = format!("已发货：{courier} {tracking_no}");
         let audit = self.audit_entry(staff, "order.ship", id, &reason);
-        let sms = format!("【电子签章】您的订单 {} {reason}，请注意查收。", order.order.order_no);
+        let sms = format!("您的订单 {} {reason}，请注意查收。", order.order.order_no);
         let text =
             format!("您的数字证书 USB-Key 已寄出：{courier}，快递单号 {tracking_no}。收到后请在“我的订单”中确认收货。");
         let tell = Tell {
@@ -127,8 +127,7 @@ impl App {
         let audit = self.audit_entry(staff, "order.ready_for_pickup", id, "");
         let reason = "证书已制作完成，请凭取件码到自提点领取";
         let point = order.order.pickup_point.as_deref().and_then(|p| p.lines().next()).unwrap_or("自提点");
-        let sms =
-            format!("【电子签章】您的订单 {} 已可领取，取件码 {code}，请到{point}凭取件码领取。", order.order.order_no);
+        let sms = format!("您的订单 {} 已可领取，取件码 {code}，请到{point}凭取件码领取。", order.order.order_no);
         let text = format!("您的数字证书 USB-Key 已制作完成，请携带身份证件到{point}领取，取件码 {code}。");
         let tell = Tell {
             key: format!("order:{}:ready", id.0),

@@ -48,10 +48,13 @@ impl PasswordPool {
         Self { jobs }
     }
 
-    /// One worker per core, each with 16 jobs' worth of queue (a job takes tens of ms).
+    /// One worker per core but one, so a burst of logins leaves a core to everyone else's pages
+    /// (measured: with every core hashing, other pages' p99 quadrupled), each with 16 jobs'
+    /// worth of queue (a job takes tens of milliseconds).
     pub fn for_this_machine() -> Self {
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
-        Self::new(cores, cores * 16)
+        let workers = cores.saturating_sub(1).max(1);
+        Self::new(workers, workers * 16)
     }
 
     async fn run<T: Send + 'static>(

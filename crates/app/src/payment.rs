@@ -269,8 +269,7 @@ impl App {
         let reason = format!("{}支付成功，交易号 {trade_no}", channel.label());
         let order = self.store.order_by_id(payment.order_id).await?.ok_or(Error::NotFound)?;
         let yuan = payment.amount.to_yuan();
-        let sms =
-            format!("【电子签章】您的订单 {} 已支付成功（{yuan} 元），我们将尽快审核您的材料。", order.order.order_no);
+        let sms = format!("您的订单 {} 已支付成功（{yuan} 元），我们将尽快审核您的材料。", order.order.order_no);
         let text = format!(
             "我们已收到您的付款 {yuan} 元（{}），订单进入审核，业务人员会尽快审核您递交的材料。",
             channel.label()
@@ -337,11 +336,8 @@ impl App {
         let messages = match self.store.order_by_id(refund.order_id).await? {
             Some(order) => {
                 let how = if resolution.is_some() { "已通过其他方式退回" } else { "将原路退回" };
-                let sms = format!(
-                    "【电子签章】您的订单 {} 已退款 {} 元，款项{how}。",
-                    order.order.order_no,
-                    refund.amount.to_yuan()
-                );
+                let sms =
+                    format!("您的订单 {} 已退款 {} 元，款项{how}。", order.order.order_no, refund.amount.to_yuan());
                 let text = format!(
                     "您的订单 {} 已退款 {} 元，款项{how}。原因：{}",
                     order.order.order_no,

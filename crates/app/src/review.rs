@@ -182,7 +182,7 @@ impl App {
         let pins: Vec<(String, String)> =
             documents.iter().map(|d: &DocumentRecord| (d.kind.as_str().to_owned(), d.sha256.clone())).collect();
         let detail = pins.iter().map(|(k, h)| format!("{k}={}", &h[..12.min(h.len())])).collect::<Vec<_>>().join(" ");
-        let sms = format!("【电子签章】您的订单 {} 已审核通过，我们将尽快为您制作证书。", record.order.order_no);
+        let sms = format!("您的订单 {} 已审核通过，我们将尽快为您制作证书。", record.order.order_no);
         let tell = Tell {
             key: format!("order:{}:approved:{}", id.0, self.store.order_events(id).await?.len()),
             sms: &sms,
@@ -206,7 +206,7 @@ impl App {
         let text = domain::review::rejection_text(reasons, note)?;
         self.claim_review(staff, id).await?;
         let record = self.store.order_by_id(id).await?.ok_or(Error::NotFound)?;
-        let sms = format!("【电子签章】您的订单 {} 审核未通过：{text}。请登录修改后重新提交。", record.order.order_no);
+        let sms = format!("您的订单 {} 审核未通过：{text}。请登录修改后重新提交。", record.order.order_no);
         let body = format!(
             "您递交的申请材料未通过审核，原因：{text}。\n请登录系统，在“我的订单”中点击“修改订单”，按原因修改后重新提交。"
         );

@@ -22,13 +22,10 @@ named_enum! {
 }
 
 impl SmsPurpose {
-    /// The text of the message, in Chinese.
+    /// The text of the message, in Chinese (the SMS gateway puts the one configured signature
+    /// 【…】 in front of every message; no text carries its own).
     pub fn message(self, code: &SmsCode) -> String {
-        format!(
-            "【电子签章申请】您正在{}，验证码 {}，{CODE_TTL_MINUTES}分钟内有效。如非本人操作，请忽略本短信。",
-            self.label(),
-            code.0
-        )
+        format!("您正在{}，验证码 {}，{CODE_TTL_MINUTES}分钟内有效。如非本人操作，请忽略本短信。", self.label(), code.0)
     }
 }
 

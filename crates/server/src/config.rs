@@ -46,6 +46,8 @@ pub struct Settings {
     pub trust_forwarded_for: bool,
     pub hotline: String,
     pub operator: String,
+    /// The one signature every SMS carries in 【】 (the gateway's approved SignName).
+    pub sms_signature: String,
     pub log_format: Option<LogFormat>,
     /// Minutes an order may stay unpaid before it is cancelled automatically.
     pub unpaid_order_ttl_minutes: u32,
@@ -98,6 +100,8 @@ pub struct SmsConfig {
     pub access_key_id: String,
     #[serde(skip_serializing)]
     pub access_key_secret: SecretString,
+    /// The approved signature; the top-level `sms_signature` when left out.
+    #[serde(default)]
     pub sign_name: String,
     /// An approved template whose only variable is `${content}`.
     pub template_code: String,
@@ -148,6 +152,7 @@ impl Default for Settings {
             trust_forwarded_for: false,
             hotline: "400-000-0000".into(),
             operator: "电子签章服务中心".into(),
+            sms_signature: "电子签章".into(),
             log_format: None,
             unpaid_order_ttl_minutes: 24 * 60,
             auto_complete_days: 10,
@@ -168,7 +173,7 @@ impl Default for Settings {
 /// Environment variables with the prefix that are not settings but still ours.
 const OTHER_VARS: [&str; 4] =
     ["SEALDESK_CONFIG", "SEALDESK_TEST_POSTGRES_URL", "SEALDESK_REQUIRE_POSTGRES", "SEALDESK_MODELS_DIR"];
-const SETTING_KEYS: [&str; 19] = [
+const SETTING_KEYS: [&str; 20] = [
     "mode",
     "addr",
     "data_dir",
@@ -179,6 +184,7 @@ const SETTING_KEYS: [&str; 19] = [
     "trust_forwarded_for",
     "hotline",
     "operator",
+    "sms_signature",
     "log_format",
     "unpaid_order_ttl_minutes",
     "payment_simulators",
@@ -264,6 +270,7 @@ impl Settings {
             format!("trust_forwarded_for = {}", self.trust_forwarded_for),
             format!("hotline = {}", self.hotline),
             format!("operator = {}", self.operator),
+            format!("sms_signature = {}", self.sms_signature),
             format!("log_format = {:?}", self.log_format()),
             format!("unpaid_order_ttl_minutes = {}", self.unpaid_order_ttl_minutes),
             format!("auto_complete_days = {}", self.auto_complete_days),

@@ -215,7 +215,11 @@ fn messengers(
                     endpoint: s.endpoint.clone(),
                     access_key_id: s.access_key_id.clone(),
                     access_key_secret: s.access_key_secret.clone(),
-                    sign_name: s.sign_name.clone(),
+                    sign_name: if s.sign_name.trim().is_empty() {
+                        settings.sms_signature.clone()
+                    } else {
+                        s.sign_name.clone()
+                    },
                     template_code: s.template_code.clone(),
                 },
                 clock.clone(),
@@ -257,7 +261,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let keys = load_keys(&settings)?;
     let db = Db::connect(&settings.database_url()).await.context("cannot open the database")?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let outbox = Arc::new(DevOutbox::new(db.clone(), clock.clone()));
+    let outbox = Arc::new(DevOutbox::new(db.clone(), clock.clone()).with_sms_signature(&settings.sms_signature));
     let (sms, mailer) = messengers(&settings, &outbox, &clock)?;
     let files = Arc::new(store::LocalFileStore::new(settings.data_dir.join("uploads")).context("upload directory")?);
     let policy = Policy {

@@ -73,18 +73,31 @@ impl DevOutboxRepo for Db {
 pub struct DevOutbox {
     db: Db,
     clock: Arc<dyn Clock>,
+    /// Put in 【】 before every SMS, as the real gateway puts its approved signature.
+    sms_signature: String,
 }
+
+/// The signature when none is configured.
+pub const DEFAULT_SMS_SIGNATURE: &str = "电子签章";
 
 impl DevOutbox {
     pub fn new(db: Db, clock: Arc<dyn Clock>) -> Self {
-        Self { db, clock }
+        Self { db, clock, sms_signature: DEFAULT_SMS_SIGNATURE.into() }
+    }
+
+    /// The same outbox, signing SMS with `signature`.
+    #[must_use]
+    pub fn with_sms_signature(mut self, signature: &str) -> Self {
+        signature.clone_into(&mut self.sms_signature);
+        self
     }
 }
 
 #[async_trait]
 impl SmsSender for DevOutbox {
     async fn send_sms(&self, to: &Phone, text: &str) -> Result<(), StoreError> {
-        self.db.record_message("sms", to.as_str(), "", text, self.clock.now()).await
+        let signed = format!("【{}】{text}", self.sms_signature);
+        self.db.record_message("sms", to.as_str(), "", &signed, self.clock.now()).await
     }
 }
 

@@ -5,6 +5,8 @@
 
 mod support;
 
+use app::ports::DevOutboxRepo;
+
 use axum::http::{Method, StatusCode};
 use serde_json::json;
 use support::{PASSWORD, TestApp};
@@ -18,6 +20,13 @@ async fn register_login_profile_logout() {
     let mut c = app.client();
     c.register(&app, PHONE).await;
     c.get("/api/v1/me").await.assert_status(StatusCode::UNAUTHORIZED);
+    // One signature, the configured one, once (the gateway adds it; no text carries its own).
+    let code = app.db.db.recent_messages(5).await.unwrap().into_iter().find(|m| m.recipient == PHONE).unwrap();
+    assert!(
+        code.body.starts_with("【电子签章】您正在注册账号") && code.body.matches('【').count() == 1,
+        "{}",
+        code.body
+    );
 
     let reply = c.login(PHONE, PASSWORD).await;
     reply.assert_status(StatusCode::OK);

@@ -74,6 +74,10 @@ async fn images_are_reencoded_encrypted_and_served_only_as_attachments() {
     assert_eq!(download.header("cache-control"), Some("no-store"));
     let picture = image::load_from_memory(&download.bytes).unwrap();
     assert_eq!((picture.width(), picture.height()), (120, 80));
+    // The API document names what is served.
+    let doc = serde_json::to_value(web::openapi()).unwrap();
+    let served = &doc["paths"]["/api/v1/applications/{id}/documents/{kind}"]["get"]["responses"]["200"]["content"];
+    assert!(served.get("image/jpeg").is_some() && served.get("application/pdf").is_some(), "{served}");
 
     // On disk: one blob under a name we chose, and no readable image in it.
     let names: Vec<String> =

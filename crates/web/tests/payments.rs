@@ -527,6 +527,7 @@ async fn money_that_arrives_after_a_cancel_is_refunded_exactly_once(db: TestDb) 
         .filter(|m| m.recipient == "13800138009" && m.body.contains("已退款"))
         .collect();
     assert_eq!(told.len(), 1, "{told:?}");
+    assert!(told[0].body.starts_with("【电子签章】") && told[0].body.matches('【').count() == 1, "{}", told[0].body);
     assert!(told[0].body.contains(no.trim_end_matches(char::is_alphabetic)), "names the order: {}", told[0].body);
 }
 

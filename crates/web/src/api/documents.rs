@@ -150,10 +150,13 @@ pub async fn list_documents(
     Ok(Json(state.app.documents(&user, ApplicationId(id)).await?.into_iter().map(Into::into).collect()))
 }
 
-/// Download a document: always an attachment with a name we choose and the type we stored.
+/// Download a document: always an attachment with a name we choose and the type we stored — a
+/// photo as we re-encoded it (`image/jpeg`), a signed form as uploaded (`application/pdf`).
 #[utoipa::path(get, path = "/api/v1/applications/{id}/documents/{kind}", tag = "applications",
     params(("id" = i64, Path), ("kind" = String, Path)),
-    responses((status = 200, description = "The file", content_type = "application/octet-stream"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "The file, as an attachment",
+                content((Vec<u8> = "image/jpeg"), (Vec<u8> = "application/pdf"))),
+              (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn download_document(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
