@@ -105,8 +105,13 @@ impl ApplicationView {
 }
 
 impl App {
+    /// What applicants choose from (in production without the demonstration pickup point).
     pub async fn catalog(&self) -> Result<Catalog, Error> {
-        Ok(self.store.catalog().await?)
+        let mut catalog = self.store.catalog().await?;
+        if self.policy.hide_demo_pickup_points {
+            catalog.pickup_points.retain(|p| !p.is_demo());
+        }
+        Ok(catalog)
     }
 
     pub async fn start_application(&self, user: &CurrentUser, form: &StartForm) -> Result<ApplicationView, Error> {

@@ -126,9 +126,17 @@ impl App {
         let sealed_code = self.keys.seal(PICKUP_CODE, &code)?;
         let audit = self.audit_entry(staff, "order.ready_for_pickup", id, "");
         let reason = "证书已制作完成，请凭取件码到自提点领取";
-        let point = order.order.pickup_point.as_deref().and_then(|p| p.lines().next()).unwrap_or("自提点");
-        let sms = format!("您的订单 {} 已可领取，取件码 {code}，请到{point}凭取件码领取。", order.order.order_no);
-        let text = format!("您的数字证书 USB-Key 已制作完成，请携带身份证件到{point}领取，取件码 {code}。");
+        // The snapshot taken at 确认订单: name, address, phone, opening hours, one per line.
+        let lines: Vec<&str> = order.order.pickup_point.as_deref().map(|p| p.lines().collect()).unwrap_or_default();
+        let line = |n: usize| lines.get(n).copied().filter(|l| !l.trim().is_empty());
+        let point = line(0).unwrap_or("自提点");
+        let place = line(1).map_or_else(|| point.to_owned(), |address| format!("{point}（{address}）"));
+        let hours = line(3).map(|h| format!("，开放时间 {h}")).unwrap_or_default();
+        let phone = line(2).map(|p| format!("，电话 {p}")).unwrap_or_default();
+        let sms =
+            format!("您的订单 {} 已可领取，取件码 {code}，请到{place}凭取件码领取{hours}。", order.order.order_no);
+        let text =
+            format!("您的数字证书 USB-Key 已制作完成，请携带身份证件到{place}领取，取件码 {code}{hours}{phone}。");
         let tell = Tell {
             key: format!("order:{}:ready", id.0),
             sms: &sms,

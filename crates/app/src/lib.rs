@@ -57,6 +57,9 @@ pub struct Policy {
     pub auto_complete_after: time::Duration,
     /// Refunds above this amount need a second finance person's approval.
     pub refund_approval_above: domain::Money,
+    /// Withhold demonstration pickup points from applicants (production, until an admin has
+    /// replaced the seeded one).
+    pub hide_demo_pickup_points: bool,
 }
 
 impl Default for Policy {
@@ -72,6 +75,7 @@ impl Default for Policy {
             reconcile_after: time::Duration::minutes(5),
             auto_complete_after: time::Duration::days(10),
             refund_approval_above: domain::Money::from_fen(50_000).unwrap_or(domain::Money::ZERO),
+            hide_demo_pickup_points: false,
         }
     }
 }

@@ -114,7 +114,7 @@ impl App {
             return Err(submitted());
         }
         let record = &draft.record;
-        let catalog = self.store.catalog().await?;
+        let catalog = self.catalog().await?;
         let package = draft
             .package
             .clone()
@@ -335,6 +335,17 @@ impl App {
             Some((_, OrderStatus::Rejected)) | None => Ok(()),
             Some(_) => Err(submitted()),
         }
+    }
+
+    /// The open order made from one of the user's applications, with its status (修改订单 edits
+    /// the application behind a rejected one).
+    pub async fn open_order_of(
+        &self,
+        user: &CurrentUser,
+        application: ApplicationId,
+    ) -> Result<Option<(OrderId, OrderStatus)>, Error> {
+        self.application(user, application).await?;
+        Ok(self.store.open_order_for_application(application).await?)
     }
 
     /// 重新提交: a corrected, rejected order goes back to review.

@@ -217,6 +217,16 @@ pub struct PickupPoint {
     pub hours: String,
 }
 
+impl PickupPoint {
+    /// The seeded demonstration point, not yet replaced by an admin.
+    pub fn is_demo(&self) -> bool {
+        self.address.contains(DEMO_ADDRESS_MARKER)
+    }
+}
+
+/// What marks demonstration data in a pickup point's address.
+pub const DEMO_ADDRESS_MARKER: &str = "演示地址";
+
 /// Everything an applicant chooses from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Catalog {

@@ -44,6 +44,7 @@ pub struct Settings {
     pub secure_cookies: Option<bool>,
     /// Take the client address from `X-Forwarded-For` (only behind our own proxy).
     pub trust_forwarded_for: bool,
+    /// The customer-service hotline; required in production (development shows a demo number).
     pub hotline: String,
     pub operator: String,
     /// The one signature every SMS carries in 【】 (the gateway's approved SignName).
@@ -150,7 +151,7 @@ impl Default for Settings {
             public_origin: None,
             secure_cookies: None,
             trust_forwarded_for: false,
-            hotline: "400-000-0000".into(),
+            hotline: String::new(),
             operator: "电子签章服务中心".into(),
             sms_signature: "电子签章".into(),
             log_format: None,

@@ -250,12 +250,19 @@ fn messengers(
     Ok((sms, mailer))
 }
 
+/// What development shows for the hotline until one is set: plainly not a real number.
+const DEMO_HOTLINE: &str = "400-000-0000（演示）";
+
 async fn serve(settings: Settings) -> anyhow::Result<()> {
     if settings.mode == Mode::Production && (settings.sms.is_none() || settings.smtp.is_none()) {
         // The dev outbox would swallow verification codes and every notification.
         bail!(
             "production mode needs a real SMS gateway ([sms]) and mail relay ([smtp]); configure both, or run in development mode"
         );
+    }
+    if settings.mode == Mode::Production && settings.hotline.trim().is_empty() {
+        // Applicants are told to call it on every page and in every message.
+        bail!("production mode needs the customer-service hotline (hotline = \"…\" or SEALDESK_HOTLINE)");
     }
     prepare_data_dir(&settings.data_dir)?;
     let keys = load_keys(&settings)?;
@@ -267,6 +274,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let policy = Policy {
         unpaid_order_ttl: time::Duration::minutes(settings.unpaid_order_ttl_minutes.into()),
         auto_complete_after: time::Duration::days(settings.auto_complete_days.into()),
+        hide_demo_pickup_points: settings.mode == Mode::Production,
         refund_approval_above: domain::Money::from_fen(i64::from(settings.refund_approval_above_yuan) * 100)
             .map_err(|_| anyhow::anyhow!("refund_approval_above_yuan is out of range"))?,
         ..Policy::default()
@@ -301,7 +309,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         secure_cookies: settings.secure_cookies(),
         public_origin: settings.public_origin.clone(),
         trust_forwarded_for: settings.trust_forwarded_for,
-        hotline: settings.hotline.clone(),
+        hotline: if settings.hotline.trim().is_empty() { DEMO_HOTLINE.to_owned() } else { settings.hotline.clone() },
         operator: settings.operator.clone(),
         metrics,
     };

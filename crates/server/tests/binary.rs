@@ -147,6 +147,28 @@ fn production_mode_refuses_to_swallow_verification_codes() {
 }
 
 #[test]
+fn production_mode_refuses_to_start_without_a_hotline() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("sealdesk.toml");
+    std::fs::write(
+        &file,
+        "[smtp]\nhost = \"127.0.0.1\"\nport = 2525\nsecurity = \"plain\"\nfrom = \"x <noreply@example.cn>\"\n[sms]\nprovider = \"aliyun\"\naccess_key_id = \"LTAIkey\"\naccess_key_secret = \"s\"\ntemplate_code = \"SMS_1\"\n",
+    )
+    .unwrap();
+    let (ok, stderr) = run_briefly(
+        sealdesk()
+            .args(["--config"])
+            .arg(&file)
+            .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.path().join("data"))
+            .env("SEALDESK_MODE", "production")
+            .env("SEALDESK_SECRET_KEY", "cd".repeat(32)),
+    );
+    assert!(!ok);
+    assert!(stderr.contains("hotline"), "{stderr}");
+}
+
+#[test]
 fn message_relays_are_shown_without_their_secrets() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("sealdesk.toml");

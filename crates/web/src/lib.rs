@@ -55,7 +55,7 @@ impl Default for WebConfig {
             secure_cookies: false,
             public_origin: None,
             trust_forwarded_for: false,
-            hotline: "400-000-0000".into(),
+            hotline: "400-000-0000（演示）".into(),
             operator: "电子签章服务中心".into(),
             metrics: None,
         }

@@ -390,7 +390,9 @@ async fn a_pickup_is_handed_over_only_against_the_code() {
         use app::ports::DevOutboxRepo;
         app.db.db.recent_messages(20).await.unwrap()
     };
-    assert!(sms.iter().any(|m| m.recipient == "13800138112" && m.body.contains(&format!("取件码 {code}"))));
+    let told = sms.iter().find(|m| m.recipient == "13800138112" && m.body.contains(&format!("取件码 {code}"))).unwrap();
+    // Where and when, not only the hall's name (the seeded demo point out of the box).
+    assert!(told.body.contains("样板路 100 号") && told.body.contains("开放时间 工作日 9:00"), "{}", told.body);
     let wrong = if code == "000000" { "111111" } else { "000000" };
     let refused = maker.submit(&format!("/admin/orders/{order}/hand-over"), &[("code", wrong)]).await;
     assert!(refused.body.contains("取件码不正确"));

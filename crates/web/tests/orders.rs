@@ -283,3 +283,83 @@ async fn a_rejected_order_is_corrected_and_resubmitted() {
         .await;
     assert_eq!(frozen.code(), "application_submitted");
 }
+
+/// The manual's 修改订单: fix the materials, then 下一步 — the order goes back to review with its
+/// delivery and invoice as they were; the wizard never offers a second 确认订单.
+#[tokio::test]
+async fn after_editing_a_rejected_order_next_resubmits_it_as_it_was() {
+    let app = TestApp::new().await;
+    let mut c = app.user("13800138000").await;
+    let application = complete_application(&mut c, "personal", &resident_id(31)).await;
+    let body = json!({"delivery": "pickup", "pickup_point_id": 1, "invoice_kind": "normal", "invoice_title": "李雷",
+                      "invoice_delivery": "email", "invoice_email": "lilei@example.com"});
+    let order = c.order(application, "edit-and-next-01", body).await.json()["id"].as_i64().unwrap();
+    pay_and_reject(&app, order, "身份证照片不清晰").await;
+
+    let materials = c.get(&format!("/applications/{application}/materials")).await;
+    assert!(materials.body.contains("data-testid=\"editing-order\""), "{}", materials.body);
+    c.upload(
+        &format!("/api/v1/applications/{application}/documents/holder_id_front"),
+        "clear.png",
+        &support::png(64, 40),
+    )
+    .await
+    .assert_status(StatusCode::CREATED);
+    // The step bar's 确认订单 leads to the order, not to a second confirmation.
+    let confirm = c.get(&format!("/applications/{application}/confirm")).await;
+    assert_eq!(confirm.header("location"), Some(format!("/orders/{order}").as_str()));
+
+    let next = c.submit(&format!("/applications/{application}/materials"), &[]).await;
+    assert_eq!(next.header("location"), Some(format!("/orders/{order}?notice=order_resubmitted").as_str()));
+    let detail = c.get(&format!("/api/v1/orders/{order}")).await.json();
+    assert_eq!(detail["status"], "under_review");
+    assert_eq!(
+        (detail["delivery"].as_str(), detail["invoice"]["title"].as_str()),
+        (Some("pickup"), Some("李雷")),
+        "{detail}"
+    );
+    assert_eq!(c.get("/api/v1/orders").await.json().as_array().unwrap().len(), 1, "still one order");
+}
+
+/// 确认订单 as in the manual: 商品总价, 配送费, 服务费 and one 应付总额 for the delivery chosen.
+#[tokio::test]
+async fn the_confirm_page_shows_one_total_for_the_chosen_delivery() {
+    let app = TestApp::new().await;
+    let mut c = app.user("13800138000").await;
+    let application = complete_application(&mut c, "personal", &resident_id(32)).await;
+    let page = c.get(&format!("/applications/{application}/confirm")).await.body;
+    for label in ["商品总价", "配送费", "服务费", "应付总额"] {
+        assert!(page.contains(&format!("<dt>{label}</dt>")), "{label}");
+    }
+    let total = page.split("data-testid=\"total\">").nth(1).unwrap().split("</strong>").next().unwrap();
+    let shown: Vec<&str> = total.split("<span").filter(|s| !s.is_empty() && !s.contains("hidden")).collect();
+    assert_eq!(shown.len(), 1, "one total, for the default courier delivery: {total}");
+    assert!(shown[0].contains("data-show-for=\"delivery=courier\""), "{total}");
+}
+
+/// Out of the box the pickup point is a complete, plainly fictional demo; a production site
+/// withholds it from applicants until an admin has replaced it.
+#[tokio::test]
+async fn the_demo_pickup_point_is_complete_and_never_offered_in_production() {
+    let app = TestApp::new().await;
+    let catalog = app.app.catalog().await.unwrap();
+    let demo = &catalog.pickup_points[0];
+    assert!(demo.is_demo() && demo.address.contains("演示地址") && demo.phone.contains("演示"), "{demo:?}");
+    assert!(!demo.hours.is_empty());
+    let mut c = app.user("13800138000").await;
+    let application = complete_application(&mut c, "personal", &resident_id(33)).await;
+    let page = c.get(&format!("/applications/{application}/confirm")).await.body;
+    assert!(page.contains("样板路 100 号") && !page.contains("请在管理后台填写"), "development shows the demo");
+
+    let production = TestApp::paying_with(
+        store::testing::TestDb::sqlite().await,
+        &[],
+        app::Policy { hide_demo_pickup_points: true, ..app::Policy::default() },
+    )
+    .await;
+    assert!(production.app.catalog().await.unwrap().pickup_points.is_empty());
+    let mut c = production.user("13800138001").await;
+    let application = complete_application(&mut c, "personal", &resident_id(34)).await;
+    let refused = c.order(application, "demo-point-0001", pickup_order_body()).await;
+    assert_eq!(refused.fields(), ["pickup_point_id"], "{}", refused.body);
+}

@@ -186,6 +186,8 @@ struct StepPage {
     provinces: &'static [Division],
     cities: &'static [Division],
     counties: &'static [Division],
+    /// 修改订单: the rejected order whose application this is.
+    editing: Option<domain::OrderId>,
 }
 
 impl StepPage {
@@ -267,6 +269,15 @@ async fn step_page(
         Ok(view) => view,
         Err(err) => return failure(&state, &err),
     };
+    if step == "confirm" {
+        // An application already ordered has its order page instead: 修改订单 ends with
+        // 下一步 on 其他材料 (resubmitting), never with a second 确认订单.
+        match state.app.open_order_of(&user, id).await {
+            Ok(Some((order, _))) => return see_other(&format!("/orders/{}", order.0)),
+            Ok(None) => {}
+            Err(err) => return failure(&state, &err),
+        }
+    }
     let mut form = prefill(&view, &step);
     form.notice = q.notice;
     if step == "subject" || step == "agent" {
@@ -375,6 +386,11 @@ async fn show_step(
         Ok(consented) => consented,
         Err(err) => return failure(state, &err),
     };
+    let editing = match state.app.open_order_of(user, view.record.id).await {
+        Ok(Some((order, domain::OrderStatus::Rejected))) => Some(order),
+        Ok(_) => None,
+        Err(err) => return failure(state, &err),
+    };
     let notice = form.notice.clone();
     let divisions = Divisions::get();
     let (cities, counties) = divisions.choices(form.value("new_province_code"), form.value("new_city_code"));
@@ -395,6 +411,7 @@ async fn show_step(
         provinces: divisions.provinces(),
         cities,
         counties,
+        editing,
     };
     render(status, &page)
 }
@@ -465,7 +482,15 @@ async fn save_step(
             (app.save_agent(&user, id, &form).await.map(|_| ()), "materials".to_owned())
         }
         "materials" => match app.application(&user, id).await {
-            Ok(view) if view.missing_documents().is_empty() => (Ok(()), "confirm".to_owned()),
+            Ok(view) if view.missing_documents().is_empty() => match app.open_order_of(&user, id).await {
+                // 修改订单 done: 下一步 resubmits the order as it was (delivery, invoice) for review.
+                Ok(Some((order, domain::OrderStatus::Rejected))) => match app.resubmit_order(&user, order).await {
+                    Ok(_) => return see_other(&format!("/orders/{}?notice=order_resubmitted", order.0)),
+                    Err(err) => (Err(err), String::new()),
+                },
+                Ok(_) => (Ok(()), "confirm".to_owned()),
+                Err(err) => (Err(err), String::new()),
+            },
             Ok(view) => {
                 let missing: Vec<&str> = view.missing_documents().iter().map(|k| k.label()).collect();
                 let message = format!("还有材料未上传：{}", missing.join("、"));
