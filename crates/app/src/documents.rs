@@ -173,11 +173,45 @@ impl App {
         Ok(drafts.len())
     }
 
+    /// Removes what a crash left in the file store: blobs no row refers to and temporary files
+    /// of writes that never finished, each once it is older than an hour (an upload's blob is
+    /// written a moment before its row). Counted in /metrics.
+    pub async fn sweep_files(&self) -> Result<FileSweep, Error> {
+        let cutoff = self.clock.now() - time::Duration::hours(1);
+        // Listed before the references are read: a blob whose row commits in between is seen
+        // as referenced.
+        let files = self.files.list().await?;
+        let referenced = self.store.referenced_file_keys().await?;
+        let mut sweep = FileSweep::default();
+        for file in files.iter().filter(|f| f.modified < cutoff) {
+            if file.temporary {
+                self.files.delete_temporary(&file.name).await?;
+                sweep.temporary += 1;
+            } else if !referenced.contains(&file.name) {
+                self.files.delete(&file.name).await?;
+                sweep.orphans += 1;
+            }
+        }
+        metrics::counter!("sealdesk_files_swept_total", "kind" => "orphan").increment(sweep.orphans as u64);
+        metrics::counter!("sealdesk_files_swept_total", "kind" => "temporary").increment(sweep.temporary as u64);
+        if sweep != FileSweep::default() {
+            tracing::info!(orphans = sweep.orphans, temporary = sweep.temporary, "file store swept");
+        }
+        Ok(sweep)
+    }
+
     async fn discard_blob(&self, key: &str) {
         if let Err(err) = self.files.delete(key).await {
             tracing::warn!(error = %err, "orphaned blob left for collection");
         }
     }
+}
+
+/// What [`App::sweep_files`] removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FileSweep {
+    pub orphans: usize,
+    pub temporary: usize,
 }
 
 fn document_kind(name: &str) -> Result<DocumentKind, Error> {

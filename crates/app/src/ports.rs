@@ -470,6 +470,8 @@ pub struct DocumentRecord {
 /// Documents of applications, scoped to the owner.
 #[async_trait]
 pub trait DocumentRepo: Send + Sync {
+    /// Every file key a row refers to (documents, invoices, blank form templates).
+    async fn referenced_file_keys(&self) -> Result<std::collections::HashSet<String>, StoreError>;
     /// Stores or replaces the document of this kind; returns the file key it replaced.
     async fn put_document(&self, user: UserId, doc: &DocumentRecord) -> Result<Option<String>, StoreError>;
     async fn documents(&self, user: UserId, application: ApplicationId) -> Result<Vec<DocumentRecord>, StoreError>;
@@ -510,6 +512,21 @@ pub trait FileStore: Send + Sync {
     async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), StoreError>;
     async fn get(&self, key: &str) -> Result<Vec<u8>, StoreError>;
     async fn delete(&self, key: &str) -> Result<(), StoreError>;
+    /// Everything stored, with when it was last written: blobs under their keys, and the
+    /// temporary files a crash mid-write left behind.
+    async fn list(&self) -> Result<Vec<StoredFile>, StoreError>;
+    /// Removes a temporary file [`FileStore::list`] reported.
+    async fn delete_temporary(&self, name: &str) -> Result<(), StoreError>;
+}
+
+/// One entry of a file store's listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredFile {
+    /// The blob's key, or the temporary file's name.
+    pub name: String,
+    pub modified: OffsetDateTime,
+    /// A write that never finished (never a blob).
+    pub temporary: bool,
 }
 
 /// Everything the use cases need from the database.

@@ -335,12 +335,20 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
 }
 
 /// Periodic jobs: reconcile pending payments and owed refunds with the gateways, cancel orders
-/// left unpaid past their time, purge abandoned drafts, and clean
-/// up expired sessions, codes and throttle records.
+/// left unpaid past their time, purge abandoned drafts, sweep orphaned blobs and temporary files,
+/// and clean up expired sessions, codes and throttle records.
 async fn housekeeping(app: App) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
+    let mut minutes = 0u32;
     loop {
         tick.tick().await;
+        // Hourly (and at start): what a crash left in the file store.
+        if minutes.is_multiple_of(60)
+            && let Err(err) = app.sweep_files().await
+        {
+            tracing::warn!(error = %err, "file sweep failed");
+        }
+        minutes = minutes.wrapping_add(1);
         if let Err(err) = app.reconcile_payments().await {
             tracing::warn!(error = %err, "payment reconciliation failed");
         }

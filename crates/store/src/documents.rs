@@ -42,6 +42,16 @@ const SELECT_DOCUMENT: &str =
 
 #[async_trait]
 impl DocumentRepo for Db {
+    async fn referenced_file_keys(&self) -> Result<std::collections::HashSet<String>, StoreError> {
+        let keys: Vec<String> = sqlx::query_scalar(
+            "SELECT file_key FROM documents UNION SELECT file_key FROM invoices UNION SELECT file_key FROM form_templates",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(keys.into_iter().collect())
+    }
+
     async fn put_document(&self, user: UserId, d: &DocumentRecord) -> Result<Option<String>, StoreError> {
         let mut tx = self.write_tx().await?;
         // The application must be the user's: the insert below only runs for an owned one.

@@ -3,9 +3,10 @@
 //! name.
 
 use app::StoreError;
-use app::ports::FileStore;
+use app::ports::{FileStore, StoredFile};
 use async_trait::async_trait;
 use std::path::{Path, PathBuf};
+use time::OffsetDateTime;
 
 #[derive(Debug, Clone)]
 pub struct LocalFileStore {
@@ -69,6 +70,43 @@ impl FileStore for LocalFileStore {
             _ => Ok(()),
         }
     }
+
+    async fn list(&self) -> Result<Vec<StoredFile>, StoreError> {
+        let root = self.root.clone();
+        tokio::task::spawn_blocking(move || list_dir(&root))
+            .await
+            .map_err(|e| StoreError::Other(format!("file task failed: {e}")))?
+            .map_err(io)
+    }
+
+    async fn delete_temporary(&self, name: &str) -> Result<(), StoreError> {
+        let Some(stem) = name.strip_suffix(".tmp") else {
+            return Err(StoreError::Other("not a temporary file".into()));
+        };
+        // A temporary file is a key's name with `.tmp` for its extension.
+        let path = self.path(&format!("{stem}.bin"))?.with_extension("tmp");
+        match tokio::fs::remove_file(path).await {
+            Err(err) if err.kind() != std::io::ErrorKind::NotFound => Err(io(err)),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn list_dir(root: &Path) -> std::io::Result<Vec<StoredFile>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(root)? {
+        let entry = entry?;
+        let meta = entry.metadata()?;
+        let Some(name) = entry.file_name().to_str().map(str::to_owned) else { continue };
+        if !meta.is_file() {
+            continue;
+        }
+        // Without a modification time there is no telling its age: never swept.
+        let Ok(modified) = meta.modified().map(OffsetDateTime::from) else { continue };
+        let temporary = Path::new(&name).extension().is_some_and(|e| e == "tmp");
+        out.push(StoredFile { name, modified, temporary });
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -88,5 +126,21 @@ mod tests {
             assert!(files.put(bad, b"x".to_vec()).await.is_err(), "{bad:?}");
         }
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "nothing written outside the upload root");
+    }
+
+    #[tokio::test]
+    async fn the_listing_tells_blobs_from_unfinished_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalFileStore::new(dir.path()).unwrap();
+        store.put("abc.bin", b"x".to_vec()).await.unwrap();
+        std::fs::write(dir.path().join("def.tmp"), b"half").unwrap();
+        let mut listed = store.list().await.unwrap();
+        listed.sort_by(|a, b| a.name.cmp(&b.name));
+        let names: Vec<_> = listed.iter().map(|f| (f.name.as_str(), f.temporary)).collect();
+        assert_eq!(names, [("abc.bin", false), ("def.tmp", true)]);
+        assert!(store.delete_temporary("abc.bin").await.is_err(), "a blob is no temporary file");
+        assert!(store.delete_temporary("../x.tmp").await.is_err());
+        store.delete_temporary("def.tmp").await.unwrap();
+        assert_eq!(store.list().await.unwrap().len(), 1);
     }
 }

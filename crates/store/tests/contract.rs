@@ -512,6 +512,8 @@ async fn documents_replace_per_kind_and_stay_with_their_owner(db: &Db) {
     db.put_document(a, &document(application, DocumentKind::HolderIdFront, "k3.bin")).await.unwrap();
     let docs = db.documents(a, application).await.unwrap();
     assert_eq!(docs.iter().map(|d| d.file_key.as_str()).collect::<Vec<_>>(), ["k2.bin", "k3.bin"]);
+    let referenced = db.referenced_file_keys().await.unwrap();
+    assert!(referenced.contains("k2.bin") && referenced.contains("k3.bin") && !referenced.contains("k1.bin"));
     assert_eq!(
         db.document(a, application, DocumentKind::License).await.unwrap().unwrap(),
         document(application, DocumentKind::License, "k2.bin")

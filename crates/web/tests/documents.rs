@@ -235,3 +235,42 @@ async fn abandoned_drafts_are_purged_with_their_files_after_thirty_days() {
     c.get(&format!("/api/v1/applications/{abandoned}")).await.assert_status(StatusCode::NOT_FOUND);
     c.get(&format!("/api/v1/applications/{ordered}")).await.assert_status(StatusCode::OK);
 }
+
+/// After a crash: blobs no row refers to and temporary files of unfinished writes are swept once
+/// they are an hour old; referenced blobs and fresh files stay.
+#[tokio::test]
+async fn the_sweep_removes_what_a_crash_left_and_nothing_else() {
+    let app = TestApp::new().await;
+    let mut c = app.user("13800138000").await;
+    let id = enterprise_draft(&mut c).await;
+    c.upload(&format!("/api/v1/applications/{id}/documents/license"), "l.png", &png(40, 30))
+        .await
+        .assert_status(StatusCode::CREATED);
+    let dir = app.uploads.path();
+    let kept: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(kept.len(), 1);
+    let now = std::time::SystemTime::from(app.clock_now());
+    let age = |path: &std::path::Path, by: std::time::Duration| {
+        std::fs::File::options().write(true).open(path).unwrap().set_modified(now - by).unwrap();
+    };
+    let hours = |n: u64| std::time::Duration::from_secs(n * 3600);
+    age(&kept[0], hours(30 * 24));
+    for (name, old) in [("0badc0ffee.bin", true), ("0ffcaf3.tmp", true), ("1a2b3c.bin", false), ("4d5e6f.tmp", false)] {
+        std::fs::write(dir.join(name), b"left by a crash").unwrap();
+        age(&dir.join(name), if old { hours(2) } else { std::time::Duration::from_secs(60) });
+    }
+    let swept = app.app.sweep_files().await.unwrap();
+    assert_eq!((swept.orphans, swept.temporary), (1, 1));
+    let mut left: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    left.sort();
+    let mut expected = vec![
+        kept[0].file_name().unwrap().to_str().unwrap().to_owned(),
+        "1a2b3c.bin".to_owned(),
+        "4d5e6f.tmp".to_owned(),
+    ];
+    expected.sort();
+    assert_eq!(left, expected, "the referenced blob and fresh files stay");
+    // The document still downloads.
+    c.get(&format!("/api/v1/applications/{id}/documents/license")).await.assert_status(StatusCode::OK);
+}
