@@ -73,14 +73,17 @@ pub struct AppState {
 pub fn router(app: App, config: WebConfig) -> Router {
     let state = AppState { app, config: Arc::new(config) };
     let (api_router, _) = api::router(state.config.dev_mode).split_for_parts();
-    Router::new()
+    let site = Router::new()
         .merge(pages::router(state.config.dev_mode))
         .merge(admin::router(&state))
         .merge(api_router)
         .merge(ops::router())
-        .merge(assets::router())
         .fallback(pages::not_found)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), visitor::visitor_layer))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), visitor::visitor_layer));
+    // Static assets need no visitor: no session read, no CSRF token, no cookie on a public answer.
+    Router::new()
+        .merge(assets::router())
+        .merge(site)
         .layer(axum::middleware::from_fn(security::headers_layer))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))

@@ -462,3 +462,41 @@ async fn the_login_throttle_names_no_phone_number() {
     let throttled = stranger.login("13912345678", "a wrong password").await;
     assert_eq!(throttled.status, StatusCode::TOO_MANY_REQUESTS, "{}", throttled.body);
 }
+
+/// Static assets: linked by the hash of their bytes, cached for a year, revalidated by ETag,
+/// compressed for browsers that accept it, and never touching a session or setting a cookie.
+#[tokio::test]
+async fn static_assets_are_immutable_compressed_and_cookieless() {
+    let app = TestApp::new().await;
+    let mut c = app.client();
+    let page = c.get("/").await.body;
+    let href = page.split("rel=\"stylesheet\" href=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    assert!(href.starts_with("/static/app.css?v="), "{href}");
+
+    let mut fresh = app.client();
+    let plain = fresh.get(&href).await;
+    plain.assert_status(StatusCode::OK);
+    assert_eq!(plain.header("cache-control"), Some("public, max-age=31536000, immutable"));
+    assert!(plain.set_cookies().is_empty(), "no cookie on a public answer: {:?}", plain.set_cookies());
+    assert_eq!(plain.header("content-type"), Some("text/css; charset=utf-8"));
+    assert_eq!(plain.header("content-encoding"), None);
+    let etag = plain.header("etag").unwrap().to_owned();
+
+    let again = fresh.send_raw(Method::GET, &href, Vec::new(), &[("if-none-match", &etag)]).await;
+    assert_eq!(again.status, StatusCode::NOT_MODIFIED);
+    assert!(again.bytes.is_empty());
+    for (accept, coding) in [("br, gzip", "br"), ("gzip, deflate", "gzip"), ("gzip;q=0, identity", "")] {
+        let reply = fresh.send_raw(Method::GET, &href, Vec::new(), &[("accept-encoding", accept)]).await;
+        assert_eq!(reply.header("content-encoding").unwrap_or_default(), coding, "{accept}");
+        assert_eq!(reply.header("vary"), Some("accept-encoding"));
+        if coding.is_empty() {
+            assert_eq!(reply.bytes, plain.bytes);
+        } else {
+            assert!(reply.bytes.len() < plain.bytes.len() / 2, "{coding}");
+        }
+    }
+    // An old or missing version is served, but only briefly cached.
+    let stale = fresh.get("/static/app.css?v=0000000000000000").await;
+    assert_eq!(stale.header("cache-control"), Some("public, max-age=300"));
+    assert_eq!(fresh.get("/static/nope.css").await.status, StatusCode::NOT_FOUND);
+}
