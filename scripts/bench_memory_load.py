@@ -10,19 +10,16 @@ Usage: bench_memory_load.py BASE_URL PID [SECONDS]
 Standard library only; the client is ours, the numbers are the server's (/proc/PID/status).
 """
 
-import http.cookiejar
-import json
 import struct
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 import zlib
+
+from benchlib import PASSWORD, Client, register
 
 BASE, PID = sys.argv[1], int(sys.argv[2])
 SECONDS = float(sys.argv[3]) if len(sys.argv) > 3 else 30.0
-PASSWORD = "青山 绿水 2026 bench desk"
 
 
 def rss_mb():
@@ -31,51 +28,6 @@ def rss_mb():
             if line.startswith("VmRSS"):
                 return int(line.split()[1]) / 1024
     return 0.0
-
-
-class Client:
-    def __init__(self, ip):
-        self.jar = http.cookiejar.CookieJar()
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
-        self.ip = ip
-        self.csrf = None
-
-    def call(self, method, path, body=None, raw=None, content_type="application/json"):
-        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-        request = urllib.request.Request(BASE + path, data=data, method=method)
-        request.add_header("x-forwarded-for", self.ip)
-        if data is not None:
-            request.add_header("content-type", content_type)
-        if self.csrf:
-            request.add_header("x-csrf-token", self.csrf)
-        try:
-            with self.opener.open(request, timeout=60) as reply:
-                text = reply.read()
-                return reply.status, json.loads(text) if text.startswith(b"{") or text.startswith(b"[") else text
-        except urllib.error.HTTPError as err:
-            text = err.read()
-            try:
-                return err.code, json.loads(text)
-            except ValueError:
-                return err.code, text
-
-    def refresh_csrf(self):
-        self.csrf = self.call("GET", "/api/v1/session")[1]["csrf_token"]
-
-
-def register(phone, ip):
-    c = Client(ip)
-    c.refresh_csrf()
-    status, _ = c.call("POST", "/api/v1/sms-codes", {"phone": phone, "purpose": "register"})
-    assert status == 202, status
-    outbox = c.call("GET", "/api/v1/dev/outbox")[1]
-    body = next(m["body"] for m in outbox if m["recipient"] == phone)
-    code = next(w for w in "".join(ch if ch.isdigit() else " " for ch in body).split() if len(w) == 6)
-    status, reply = c.call(
-        "POST", "/api/v1/accounts", {"phone": phone, "code": code, "password": PASSWORD, "password_confirm": PASSWORD}
-    )
-    assert status == 201, (status, reply)
-    return c
 
 
 def login(c, phone):
@@ -102,8 +54,8 @@ def page_times(c, stop, out):
 
 def logins():
     phones = [f"1390000{n:04d}" for n in range(8)]
-    clients = [register(p, f"198.51.100.{n + 1}") for n, p in enumerate(phones)]
-    reader = register("13900009999", "198.51.100.99")
+    clients = [register(BASE, p, f"198.51.100.{n + 1}") for n, p in enumerate(phones)]
+    reader = register(BASE, "13900009999", "198.51.100.99")
     login(reader, "13900009999")
     idle = []
     stop = threading.Event()

@@ -11,6 +11,7 @@ use std::io::Write;
 use std::sync::LazyLock;
 
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::{Path, RawQuery};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -30,9 +31,9 @@ struct Asset {
     /// Hex of the first 8 bytes of the SHA-256 of the raw bytes.
     hash: String,
     etag: HeaderValue,
-    raw: Vec<u8>,
-    gzip: Option<Vec<u8>>,
-    brotli: Option<Vec<u8>>,
+    raw: Bytes,
+    gzip: Option<Bytes>,
+    brotli: Option<Bytes>,
 }
 
 static ASSETS: LazyLock<HashMap<String, Asset>> = LazyLock::new(|| {
@@ -52,14 +53,14 @@ impl Asset {
         let content_type = if textual { format!("{mime}; charset=utf-8") } else { mime.to_string() };
         let hash = hex::encode(&Sha256::digest(&raw)[..8]);
         // Compressed only where it pays (text), and kept only when smaller.
-        let smaller = |packed: Option<Vec<u8>>| packed.filter(|p| p.len() < raw.len());
+        let smaller = |packed: Option<Vec<u8>>| packed.filter(|p| p.len() < raw.len()).map(Bytes::from);
         let (gzip, brotli) = if textual { (smaller(gzip(&raw)), smaller(brotli(&raw))) } else { (None, None) };
         Self {
             content_type: HeaderValue::from_str(&content_type)
                 .unwrap_or(HeaderValue::from_static("application/octet-stream")),
             etag: HeaderValue::from_str(&format!("\"{hash}\"")).unwrap_or(HeaderValue::from_static("\"0\"")),
             hash,
-            raw,
+            raw: Bytes::from(raw),
             gzip,
             brotli,
         }

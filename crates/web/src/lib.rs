@@ -80,10 +80,11 @@ pub fn router(app: App, config: WebConfig) -> Router {
         .merge(ops::router())
         .fallback(pages::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), visitor::visitor_layer));
-    // Static assets need no visitor: no session read, no CSRF token, no cookie on a public answer.
-    Router::new()
-        .merge(assets::router())
-        .merge(site)
+    // Static assets are bytes in memory: they need no visitor (no session read, no CSRF token,
+    // no cookie on a public answer), no request id, span, timeout or per-route metrics — only
+    // the security headers every answer carries.
+    let assets = assets::router().layer(axum::middleware::from_fn(security::headers_layer));
+    let site = site
         .layer(axum::middleware::from_fn(security::headers_layer))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
@@ -91,6 +92,6 @@ pub fn router(app: App, config: WebConfig) -> Router {
         .layer(axum::middleware::from_fn(ops::track_metrics))
         .layer(TraceLayer::new_for_http().make_span_with(ops::make_span))
         .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-        .with_state(state)
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid));
+    Router::new().merge(assets).merge(site).with_state(state)
 }
