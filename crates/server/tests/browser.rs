@@ -12,6 +12,7 @@ use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
+use thirtyfour::WindowHandle;
 use thirtyfour::prelude::*;
 
 const PHONE: &str = "13800138000";
@@ -121,6 +122,32 @@ async fn wait_for(driver: &WebDriver, css: &str, expected: &str) -> String {
 }
 
 /// Picks an option once the cascade has loaded it.
+/// Clicks 去支付 on the pay page: the payment opens in a new page, and this one shows the dialog
+/// asking how it went. Returns the new page, switched to; [`back_to`] closes it.
+async fn pay_in_new_page(driver: &WebDriver) -> WebDriverResult<(WindowHandle, WindowHandle)> {
+    let ours = driver.window().await?;
+    let before = driver.windows().await?;
+    driver.find(By::Css("[data-testid=pay-form] button[type=submit]")).await?.click().await?;
+    let started = std::time::Instant::now();
+    let popup = loop {
+        if let Some(new) = driver.windows().await?.into_iter().find(|w| !before.contains(w)) {
+            break new;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "去支付 opened no new page");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert!(driver.find(By::Css("[data-testid=after-pay]")).await?.is_displayed().await?, "the dialog is open");
+    driver.switch_to_window(popup.clone()).await?;
+    Ok((ours, popup))
+}
+
+/// Closes the payment page and returns to ours.
+async fn back_to(driver: &WebDriver, (ours, popup): (WindowHandle, WindowHandle)) -> WebDriverResult<()> {
+    driver.switch_to_window(popup).await?;
+    driver.close_window().await?;
+    driver.switch_to_window(ours).await
+}
+
 async fn choose(driver: &WebDriver, select: &str, value: &str) {
     let option = driver.query(By::Css(format!("{select} option[value='{value}']"))).first().await.unwrap();
     option.click().await.unwrap();
@@ -243,24 +270,29 @@ async fn apply_journey(driver: &WebDriver, base: &str, data: &std::path::Path) -
     wait_for(driver, "[data-testid=order-status]", "待支付").await;
     wait_for(driver, "[data-testid=order-total]", "¥215.00").await;
 
-    // 去支付 → 支付宝: the first attempt fails at the cashier, the second pays.
+    // 去支付 → 支付宝 in a new page: the first attempt fails at the cashier, and back here
+    // 【支付失败】 leads to the unpaid orders; the second pays, and 【支付成功】 leads to the order.
     driver.find(By::Css("[data-testid=pay]")).await?.click().await?;
     wait_for(driver, "[data-testid=pay-amount]", "¥215.00").await;
     driver.find(By::Css("input[name=method][value=alipay_page]")).await?.click().await?;
-    driver.find(By::Css("[data-testid=pay-form] button[type=submit]")).await?.click().await?;
+    let cashier = pay_in_new_page(driver).await?;
     wait_for(driver, "header", "支付宝收银台").await;
     wait_for(driver, ".amount", "215.00").await;
     driver.find(By::Css("form[action$='/fail'] button")).await?.click().await?;
     wait_for(driver, "main", "付款失败（模拟）").await;
-    driver.find(By::LinkText("返回商户")).await?.click().await?;
-    wait_for(driver, "[data-testid=pay-result]", "支付失败").await;
-    driver.find(By::LinkText("重新支付")).await?.click().await?;
+    back_to(driver, cashier).await?;
+    driver.find(By::Css("[data-testid=after-pay] [data-testid=paid-failed]")).await?.click().await?;
+    wait_for(driver, "main", "待支付").await;
+    assert!(driver.current_url().await?.as_str().ends_with("/orders?status=pending_payment"));
+    driver.find(By::Css("main a[href^='/orders/']")).await?.click().await?;
+    driver.find(By::Css("[data-testid=pay]")).await?.click().await?;
     wait_for(driver, "[data-testid=pay-form]", "选择支付方式").await;
-    driver.find(By::Css("[data-testid=pay-form] button[type=submit]")).await?.click().await?;
+    let cashier = pay_in_new_page(driver).await?;
     wait_for(driver, "header", "支付宝收银台").await;
     driver.find(By::Css("form[action$='/pay'] button")).await?.click().await?;
     wait_for(driver, "[data-testid=pay-result]", "支付成功").await;
-    driver.find(By::LinkText("查看订单")).await?.click().await?;
+    back_to(driver, cashier).await?;
+    driver.find(By::Css("[data-testid=after-pay] [data-testid=paid-done]")).await?.click().await?;
     wait_for(driver, "[data-testid=order-status]", "审核中").await;
     wait_for(driver, ".timeline", "支付宝支付成功").await;
 
@@ -413,12 +445,14 @@ async fn rejection_journey(driver: &WebDriver, base: &str, data: &std::path::Pat
     wait_for(driver, "[data-testid=pay-form]", "选择支付方式").await;
     driver.find(By::Css("input[name=method][value=cpcn_bank]")).await?.click().await?;
     choose(driver, "#bank_id", "105").await;
-    driver.find(By::Css("[data-testid=pay-form] button[type=submit]")).await?.click().await?;
+    let bank = pay_in_new_page(driver).await?;
     wait_for(driver, "main", "中国建设银行").await;
     driver.find(By::Css("form[action$='/pay'] button")).await?.click().await?;
     wait_for(driver, "[data-testid=pay-result]", "支付成功").await;
-    driver.goto(format!("{base}/orders/{order}")).await?;
+    back_to(driver, bank).await?;
+    driver.find(By::Css("[data-testid=after-pay] [data-testid=paid-done]")).await?.click().await?;
     wait_for(driver, "[data-testid=order-status]", "审核中").await;
+    assert!(driver.current_url().await?.as_str().contains(&format!("/orders/{order}")));
 
     // The reviewer, enrolled on first login, sends it back with a reason.
     let password = add_staff(data, "shen.he", "reviewer,fulfilment");
@@ -445,8 +479,11 @@ async fn rejection_journey(driver: &WebDriver, base: &str, data: &std::path::Pat
     form.find(By::Css("button")).await?.click().await?;
     wait_for(driver, ".notice", "材料已上传").await;
 
-    driver.goto(format!("{base}/orders/{order}")).await?;
-    driver.find(By::Css("form[action$='/resubmit'] button")).await?.click().await?;
+    // The manual: once the corrected materials are in, 下一步 (on 其他材料) resubmits.
+    wait_for(driver, "[data-testid=editing-order]", "正在修改已退回的订单").await;
+    let application = driver.current_url().await?.path().split('/').nth(2).unwrap().to_owned();
+    driver.goto(format!("{base}/applications/{application}/materials")).await?;
+    driver.find(By::Css("form[data-step=materials] button[type=submit]")).await?.click().await?;
     wait_for(driver, ".notice", "已重新提交").await;
     wait_for(driver, "[data-testid=order-status]", "审核中").await;
 

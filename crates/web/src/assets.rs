@@ -97,7 +97,11 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn asset(Path(path): Path<String>, RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
-    let Some(asset) = ASSETS.get(&path) else { return StatusCode::NOT_FOUND.into_response() };
+    let Some(asset) = ASSETS.get(&path) else {
+        let mut missing = StatusCode::NOT_FOUND.into_response();
+        crate::security::add_headers(missing.headers_mut(), crate::security::default_csp());
+        return missing;
+    };
     let current = query.as_deref().and_then(|q| q.strip_prefix("v=")) == Some(asset.hash.as_str());
     let cache =
         HeaderValue::from_static(if current { "public, max-age=31536000, immutable" } else { "public, max-age=300" });
@@ -132,6 +136,8 @@ async fn asset(Path(path): Path<String>, RawQuery(query): RawQuery, headers: Hea
     };
     let out = response.headers_mut();
     out.insert(header::CACHE_CONTROL, cache);
+    // Served without the site's middleware: the security headers are set here.
+    crate::security::add_headers(out, crate::security::default_csp());
     out.insert(header::ETAG, asset.etag.clone());
     if asset.gzip.is_some() || asset.brotli.is_some() {
         out.insert(header::VARY, HeaderValue::from_static("accept-encoding"));

@@ -81,9 +81,9 @@ pub fn router(app: App, config: WebConfig) -> Router {
         .fallback(pages::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), visitor::visitor_layer));
     // Static assets are bytes in memory: they need no visitor (no session read, no CSRF token,
-    // no cookie on a public answer), no request id, span, timeout or per-route metrics — only
-    // the security headers every answer carries.
-    let assets = assets::router().layer(axum::middleware::from_fn(security::headers_layer));
+    // no cookie on a public answer), no request id, span, timeout or per-route metrics; the
+    // handler sets the security headers every answer carries itself.
+    let assets = assets::router();
     let site = site
         .layer(axum::middleware::from_fn(security::headers_layer))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT_BYTES))

@@ -35,7 +35,13 @@ pub async fn headers_layer(request: Request, next: Next) -> Response {
         }
         None => HeaderValue::from_static(CSP),
     };
-    let headers = response.headers_mut();
+    add_headers(response.headers_mut(), csp);
+    response
+}
+
+/// The headers every answer carries, with `csp` as our policy (for handlers outside the layer,
+/// such as static assets, and for the layer itself).
+pub fn add_headers(headers: &mut axum::http::HeaderMap, csp: HeaderValue) {
     // A handler's own policy (a document's `sandbox`) stays beside ours: browsers enforce both.
     headers.append(header::CONTENT_SECURITY_POLICY, csp);
     let fixed: [(HeaderName, &'static str); 6] = [
@@ -52,5 +58,9 @@ pub async fn headers_layer(request: Request, next: Next) -> Response {
     if !headers.contains_key(header::CACHE_CONTROL) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
-    response
+}
+
+/// Our policy, for handlers that add the headers themselves.
+pub fn default_csp() -> HeaderValue {
+    HeaderValue::from_static(CSP)
 }

@@ -109,6 +109,14 @@ document.querySelectorAll("form").forEach((form) => {
   form.addEventListener("change", () => syncConditional(form));
 });
 
+// 去支付 opens the payment in a new page; this page then asks how it went (支付成功 / 支付失败).
+document.querySelectorAll("form[data-pay-form]").forEach((form) => {
+  const dialog = document.getElementById(form.dataset.payForm);
+  form.addEventListener("submit", () => {
+    if (dialog && typeof dialog.showModal === "function") setTimeout(() => dialog.showModal(), 0);
+  });
+});
+
 // Payment: the page that carries the signed gateway form sends it on at once (the button stays
 // for browsers without JavaScript).
 document.querySelectorAll("form[data-autosubmit]").forEach((form) => form.submit());

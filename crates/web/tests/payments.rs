@@ -145,6 +145,10 @@ async fn paying_at_the_alipay_cashier_moves_the_order_to_review(db: TestDb) {
     // A browser coming back with made-up parameters does not pay anything.
     let forged = c.get(&format!("/pay/return/alipay?out_trade_no={out_trade_no}&trade_status=TRADE_SUCCESS")).await;
     assert!(forged.body.contains("支付失败"), "{}", forged.body);
+    // The failure page names the order and leads back to it.
+    let order_no = out_trade_no.trim_end_matches(char::is_alphabetic);
+    assert!(forged.body.contains(&format!("data-testid=\"pay-result-order\">{order_no}<")), "{}", forged.body);
+    assert!(forged.body.contains(&format!("href=\"/orders/{order}\">返回订单<")), "{}", forged.body);
     assert_eq!(status(&mut c, order).await, "pending_payment");
 
     // The browser posts the signed form; the cashier shows the trade; the payer pays.
@@ -542,6 +546,12 @@ async fn the_pay_pages_offer_every_method_and_hand_over_the_signed_form() {
     {
         assert!(choose.body.contains(text), "{text}");
     }
+    // 去支付 opens the payment in a new page; this one asks how it went, and neither answer
+    // marks anything paid by itself: 支付成功 asks the gateway, 支付失败 lists unpaid orders.
+    assert!(choose.body.contains("target=\"_blank\" data-pay-form=\"after-pay\""), "{}", choose.body);
+    let dialog = choose.body.split("<dialog id=\"after-pay\"").nth(1).unwrap().split("</dialog>").next().unwrap();
+    assert!(dialog.contains(&format!("action=\"/orders/{order}/pay/refresh\"")) && dialog.contains(">支付成功<"));
+    assert!(dialog.contains("href=\"/orders?status=pending_payment\"") && dialog.contains(">支付失败<"));
     let no_bank = c.submit(&format!("/orders/{order}/pay"), &[("method", "cpcn_bank"), ("bank_id", "")]).await;
     assert_eq!(no_bank.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(no_bank.body.contains("请选择付款银行"));
@@ -558,7 +568,11 @@ async fn the_pay_pages_offer_every_method_and_hand_over_the_signed_form() {
     assert!(!c.get("/").await.header("content-security-policy").unwrap().contains(base.as_str()), "only that page");
 
     let qr = c.submit(&format!("/orders/{order}/pay"), &[("method", "alipay_qr")]).await;
-    assert!(qr.body.contains("<svg") && qr.body.contains("我已支付，刷新状态"), "{}", qr.body);
+    assert!(
+        qr.body.contains("<svg") && qr.body.contains(">支付成功<") && qr.body.contains(">支付失败<"),
+        "{}",
+        qr.body
+    );
     let not_yet = c.submit(&format!("/orders/{order}/pay/refresh"), &[]).await;
     assert_eq!(not_yet.header("location"), Some(format!("/orders/{order}?notice=payment_not_received").as_str()));
 
