@@ -406,6 +406,27 @@ async fn staff_login(driver: &WebDriver, base: &str, username: &str, password: &
     Ok(())
 }
 
+/// 修改订单 on the rejected order's page: a clear license photo, then 下一步 on 其他材料.
+async fn fix_and_resubmit(driver: &WebDriver, base: &str) -> WebDriverResult<()> {
+    driver.find(By::LinkText("修改订单")).await?.click().await?;
+    wait_for(driver, "h2", "企业信息").await;
+    let photo = std::env::temp_dir().join(format!("sealdesk-browser-clear-{}.png", std::process::id()));
+    image::RgbImage::from_pixel(80, 50, image::Rgb([20, 120, 200])).save(&photo).unwrap();
+    let form = driver.find(By::Css("[data-testid=upload-license]")).await?;
+    form.find(By::Css("input[type=file]")).await?.send_keys(photo.to_string_lossy().as_ref()).await?;
+    form.find(By::Css("button")).await?.click().await?;
+    wait_for(driver, ".notice", "材料已上传").await;
+
+    // The manual: once the corrected materials are in, 下一步 (on 其他材料) resubmits.
+    wait_for(driver, "[data-testid=editing-order]", "正在修改已退回的订单").await;
+    let application = driver.current_url().await?.path().split('/').nth(2).unwrap().to_owned();
+    driver.goto(format!("{base}/applications/{application}/materials")).await?;
+    driver.find(By::Css("form[data-step=materials] button[type=submit]")).await?.click().await?;
+    wait_for(driver, ".notice", "已重新提交").await;
+    wait_for(driver, "[data-testid=order-status]", "审核中").await;
+    Ok(())
+}
+
 async fn rejection_journey(driver: &WebDriver, base: &str, data: &std::path::Path) -> WebDriverResult<()> {
     register_and_login(driver, base, "13700137000", PASSWORD).await?;
     driver.goto(format!("{base}/apply")).await?;
@@ -470,22 +491,7 @@ async fn rejection_journey(driver: &WebDriver, base: &str, data: &std::path::Pat
     wait_for(driver, "[data-testid=order-status]", "审核不通过").await;
     wait_for(driver, "[data-testid=rejected]", "营业执照照片不清晰；请重新拍摄上传").await;
 
-    driver.find(By::LinkText("修改订单")).await?.click().await?;
-    wait_for(driver, "h2", "企业信息").await;
-    let photo = std::env::temp_dir().join(format!("sealdesk-browser-clear-{}.png", std::process::id()));
-    image::RgbImage::from_pixel(80, 50, image::Rgb([20, 120, 200])).save(&photo).unwrap();
-    let form = driver.find(By::Css("[data-testid=upload-license]")).await?;
-    form.find(By::Css("input[type=file]")).await?.send_keys(photo.to_string_lossy().as_ref()).await?;
-    form.find(By::Css("button")).await?.click().await?;
-    wait_for(driver, ".notice", "材料已上传").await;
-
-    // The manual: once the corrected materials are in, 下一步 (on 其他材料) resubmits.
-    wait_for(driver, "[data-testid=editing-order]", "正在修改已退回的订单").await;
-    let application = driver.current_url().await?.path().split('/').nth(2).unwrap().to_owned();
-    driver.goto(format!("{base}/applications/{application}/materials")).await?;
-    driver.find(By::Css("form[data-step=materials] button[type=submit]")).await?.click().await?;
-    wait_for(driver, ".notice", "已重新提交").await;
-    wait_for(driver, "[data-testid=order-status]", "审核中").await;
+    fix_and_resubmit(driver, base).await?;
 
     // Approved, produced, readied for pickup, handed over against the code.
     driver.goto(format!("{base}/admin/orders/{order}")).await?;
