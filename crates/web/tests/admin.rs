@@ -320,8 +320,27 @@ async fn a_couriered_key_is_recorded_shipped_and_received() {
         .submit(&format!("/admin/orders/{order}/ship"), &[("courier", "顺丰速运"), ("tracking_no", "SF1234567890")])
         .await;
     assert!(early.body.contains("请先登记制证信息"), "nothing leaves before the key is recorded");
-    let bad = maker.submit(&format!("/admin/orders/{order}/key"), &[("key_type", "main"), ("serial", "x")]).await;
-    assert!(bad.body.contains("证书序列号"));
+    // The accepted format is on the form before anything is refused.
+    let case = maker.get(&format!("/admin/orders/{order}")).await;
+    assert!(case.body.contains("6–64 位字母或数字"), "{}", case.body);
+    // A refused serial: the case page again, the error beside the field, nothing typed lost.
+    let bad = maker
+        .submit(
+            &format!("/admin/orders/{order}/key"),
+            &[
+                ("key_type", "secondary"),
+                ("serial", "4A-3F-00"),
+                ("valid_from", "2026-11-26"),
+                ("valid_to", "2027-11-25"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let field = bad.body.split("<label for=\"serial\">").nth(1).unwrap().split("</div>").next().unwrap();
+    assert!(field.contains("value=\"4A-3F-00\"") && field.contains("class=\"field-error\""), "{field}");
+    assert!(bad.body.contains("value=\"2026-11-26\"") && bad.body.contains("value=\"2027-11-25\""));
+    assert!(bad.body.contains("<option value=\"secondary\" selected>"), "the chosen medium stays");
+    assert!(bad.body.contains("data-testid=\"key-form\""), "on the case page, not an error page");
     let recorded = maker.submit(&format!("/admin/orders/{order}/key"), &key_fields()).await;
     assert_eq!(recorded.header("location"), Some(format!("/admin/orders/{order}?notice=key_recorded").as_str()));
     let wrong = maker.submit(&format!("/admin/orders/{order}/ready"), &[]).await;
@@ -395,7 +414,9 @@ async fn a_pickup_is_handed_over_only_against_the_code() {
     assert!(told.body.contains("样板路 100 号") && told.body.contains("开放时间 工作日 9:00"), "{}", told.body);
     let wrong = if code == "000000" { "111111" } else { "000000" };
     let refused = maker.submit(&format!("/admin/orders/{order}/hand-over"), &[("code", wrong)]).await;
-    assert!(refused.body.contains("取件码不正确"));
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("data-testid=\"code-error\">取件码不正确"), "{}", refused.body);
+    assert!(refused.body.contains(&format!("value=\"{wrong}\"")), "what was typed stays");
     let handed = maker.submit(&format!("/admin/orders/{order}/hand-over"), &[("code", &code)]).await;
     assert_eq!(handed.header("location"), Some(format!("/admin/orders/{order}?notice=handed_over").as_str()));
     assert_eq!(applicant.get(&format!("/api/v1/orders/{order}")).await.json()["status"], "completed");

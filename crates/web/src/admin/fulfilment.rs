@@ -12,6 +12,7 @@ use domain::OrderId;
 use domain::fulfilment::KeyDraft;
 use serde::Deserialize;
 
+use super::review::reshow_case;
 use super::{AdminLayout, Staff, failure, order_id, refused};
 use crate::AppState;
 use crate::pages::render;
@@ -56,15 +57,21 @@ pub struct KeyForm {
 
 pub async fn record_key(
     State(state): State<AppState>,
-    Staff(staff, _): Staff,
+    Staff(staff, visitor): Staff,
     Path(id): Path<String>,
     Form(form): Form<KeyForm>,
 ) -> Response {
     let Some(id) = order_id(&id) else { return failure(&app::Error::NotFound) };
+    let typed = crate::pages::Form::default()
+        .with("key_type", form.key_type.clone())
+        .with("serial", form.serial.clone())
+        .with("valid_from", form.valid_from.clone())
+        .with("valid_to", form.valid_to.clone());
     let draft =
         KeyDraft { key_type: form.key_type, serial: form.serial, valid_from: form.valid_from, valid_to: form.valid_to };
     match state.app.record_key(&staff, id, &draft).await {
         Ok(()) => done(id, "key_recorded"),
+        Err(err @ app::Error::Validation(_)) => reshow_case(&state, &staff, &visitor, id, typed, err).await,
         Err(err) => refused(err),
     }
 }
@@ -78,13 +85,18 @@ pub struct ShipForm {
 
 pub async fn ship(
     State(state): State<AppState>,
-    Staff(staff, _): Staff,
+    Staff(staff, visitor): Staff,
     Path(id): Path<String>,
     Form(form): Form<ShipForm>,
 ) -> Response {
     let Some(id) = order_id(&id) else { return failure(&app::Error::NotFound) };
     match state.app.ship(&staff, id, &form.courier, &form.tracking_no).await {
         Ok(()) => done(id, "shipped"),
+        Err(err @ app::Error::Validation(_)) => {
+            let typed =
+                crate::pages::Form::default().with("courier", form.courier).with("tracking_no", form.tracking_no);
+            reshow_case(&state, &staff, &visitor, id, typed, err).await
+        }
         Err(err) => refused(err),
     }
 }
@@ -105,13 +117,17 @@ pub struct CodeForm {
 
 pub async fn hand_over(
     State(state): State<AppState>,
-    Staff(staff, _): Staff,
+    Staff(staff, visitor): Staff,
     Path(id): Path<String>,
     Form(form): Form<CodeForm>,
 ) -> Response {
     let Some(id) = order_id(&id) else { return failure(&app::Error::NotFound) };
     match state.app.hand_over(&staff, id, &form.code).await {
         Ok(()) => done(id, "handed_over"),
+        Err(err @ app::Error::Validation(_)) => {
+            let typed = crate::pages::Form::default().with("code", form.code);
+            reshow_case(&state, &staff, &visitor, id, typed, err).await
+        }
         Err(err) => refused(err),
     }
 }

@@ -43,6 +43,8 @@ struct CasePage {
     couriers: [&'static str; 7],
     /// Full ID numbers, only in the answer to a reveal with a reason.
     revealed: Option<(Option<String>, Option<String>)>,
+    /// What staff typed into a fulfilment form that was refused, with the reasons beside it.
+    form: crate::pages::Form,
 }
 
 impl CasePage {
@@ -90,24 +92,48 @@ async fn show_case(
     notice: Option<&str>,
     revealed: Option<(Option<String>, Option<String>)>,
 ) -> Response {
-    let case = match state.app.review_case(staff, id).await {
-        Ok(case) => case,
-        Err(err) => return failure(&err),
-    };
-    let fulfilment = match state.app.fulfilment_of(staff, id).await {
-        Ok(f) => f,
-        Err(err) => return failure(&err),
-    };
+    let page = case_page(state, staff, visitor, id, notice, revealed, crate::pages::Form::default()).await;
+    page.map_or_else(|err| failure(&err), |page| render(StatusCode::OK, &page))
+}
+
+/// The case page again after a refused fulfilment form: what was typed stays, each reason beside
+/// its field (422).
+pub(crate) async fn reshow_case(
+    state: &AppState,
+    staff: &app::staff::CurrentStaff,
+    visitor: &crate::visitor::Visitor,
+    id: OrderId,
+    mut form: crate::pages::Form,
+    err: app::Error,
+) -> Response {
+    let status = form.fail(err);
+    match case_page(state, staff, visitor, id, None, None, form).await {
+        Ok(page) => render(status, &page),
+        Err(err) => failure(&err),
+    }
+}
+
+async fn case_page(
+    state: &AppState,
+    staff: &app::staff::CurrentStaff,
+    visitor: &crate::visitor::Visitor,
+    id: OrderId,
+    notice: Option<&str>,
+    revealed: Option<(Option<String>, Option<String>)>,
+    form: crate::pages::Form,
+) -> Result<CasePage, app::Error> {
+    let case = state.app.review_case(staff, id).await?;
+    let fulfilment = state.app.fulfilment_of(staff, id).await?;
     let layout = AdminLayout::new("订单详情", visitor, Some(staff)).with_notice(notice);
-    let page = CasePage {
+    Ok(CasePage {
         layout,
         case,
         reasons: domain::review::REJECTION_REASONS,
         fulfilment,
         couriers: domain::fulfilment::COURIERS,
         revealed,
-    };
-    render(StatusCode::OK, &page)
+        form,
+    })
 }
 
 pub async fn claim(State(state): State<AppState>, Staff(staff, _): Staff, Path(id): Path<String>) -> Response {
