@@ -364,10 +364,101 @@ async fn a_company_replacement_is_paid_rejected_fixed_approved_and_handed_over()
     let (_server, base) = start_server(data.path());
     let (_chromedriver, driver_url) = start_chromedriver();
     let driver = browser(&driver_url, profile.path()).await;
-    let result = rejection_journey(&driver, &base, data.path()).await;
+    let mut result = rejection_journey(&driver, &base, data.path()).await;
+    if result.is_ok() {
+        result = every_page_fits_a_phone(&driver, &base, data.path()).await;
+    }
     let _ = driver.quit().await;
     result.unwrap();
     assert_no_plaintext(data.path());
+}
+
+const WIDTH_CHECK: &str = "const over = [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > window.innerWidth + 0.5).map((e) => e.tagName.toLowerCase() + (e.className ? '.' + String(e.className).split(' ').join('.') : '') + ' ' + Math.round(e.getBoundingClientRect().right)).slice(0, 4); return [document.documentElement.scrollWidth, window.innerWidth, over.join(', ')];";
+
+/// At 390 px (a phone) and 360 px, no page — the applicant's and the back office's, with the
+/// journey's data in them — is wider than the screen.
+async fn every_page_fits_a_phone(driver: &WebDriver, base: &str, data: &std::path::Path) -> WebDriverResult<()> {
+    driver.goto(format!("{base}/orders")).await?;
+    let order = driver
+        .find(By::Css("main a[href^='/orders/']"))
+        .await?
+        .attr("href")
+        .await?
+        .unwrap_or_default()
+        .trim_start_matches("/orders/")
+        .to_owned();
+    driver.goto(format!("{base}/api/v1/orders/{order}")).await?;
+    let detail: serde_json::Value = serde_json::from_str(&driver.find(By::Css("body")).await?.text().await?).unwrap();
+    let application = detail["application_id"].as_i64().unwrap();
+    let mut pages: Vec<String> = [
+        "/",
+        "/apply",
+        "/apply?subject_kind=enterprise&business=replacement",
+        "/orders",
+        "/orders?status=completed",
+        "/addresses",
+        "/addresses/new",
+        "/account",
+        "/dev/outbox",
+    ]
+    .iter()
+    .map(|p| (*p).to_owned())
+    .collect();
+    pages.push(format!("/orders/{order}"));
+    for step in ["package", "subject", "agent", "materials"] {
+        pages.push(format!("/applications/{application}/{step}"));
+    }
+    let password = add_staff(data, "quan.neng", "reviewer,fulfilment,finance,admin");
+    staff_login(driver, base, "quan.neng", &password).await?;
+    for page in [
+        "/admin",
+        "/admin/review",
+        "/admin/fulfilment",
+        "/admin/finance",
+        "/admin/catalog",
+        "/admin/templates",
+        "/admin/staff",
+        "/admin/audit",
+    ] {
+        pages.push(page.to_owned());
+    }
+    pages.push(format!("/admin/orders/{order}"));
+    pages.push(format!("/admin/finance/orders/{order}"));
+    let mut too_wide = Vec::new();
+    for width in [390, 360] {
+        driver.set_window_rect(0, 0, width, 844).await?;
+        for page in &pages {
+            driver.goto(format!("{base}{page}")).await?;
+            let sizes =
+                driver.execute("return [document.documentElement.scrollWidth, window.innerWidth];", Vec::new()).await?;
+            let sizes: Vec<i64> = serde_json::from_value(sizes.json().clone()).unwrap_or_default();
+            if sizes.len() != 2 || sizes[0] > sizes[1] {
+                too_wide.push(format!("{page} at {width}: {sizes:?}"));
+            }
+        }
+    }
+    // The login pages, signed out.
+    driver.delete_all_cookies().await?;
+    for page in ["/login", "/register", "/forgot-password", "/admin/login"] {
+        driver.goto(format!("{base}{page}")).await?;
+        let sizes =
+            driver.execute("return [document.documentElement.scrollWidth, window.innerWidth];", Vec::new()).await?;
+        let sizes: Vec<i64> = serde_json::from_value(sizes.json().clone()).unwrap_or_default();
+        if sizes.len() != 2 || sizes[0] > sizes[1] {
+            too_wide.push(format!("{page}: {sizes:?}"));
+        }
+    }
+    assert!(too_wide.is_empty(), "wider than the screen: {too_wide:#?}");
+    driver.set_window_rect(0, 0, 1280, 900).await?;
+    Ok(())
+}
+
+/// `Some(what sticks out)` when the page scrolls sideways.
+async fn too_wide_now(driver: &WebDriver) -> WebDriverResult<Option<String>> {
+    let answer = driver.execute(WIDTH_CHECK, Vec::new()).await?;
+    let answer = answer.json();
+    let (scroll, inner) = (answer[0].as_f64().unwrap_or(f64::MAX), answer[1].as_f64().unwrap_or(0.0));
+    Ok((scroll > inner).then(|| format!("{scroll} > {inner}: {}", answer[2].as_str().unwrap_or_default())))
 }
 
 /// Creates a staff account with the CLI against the running server's data directory; returns

@@ -120,3 +120,11 @@ document.querySelectorAll("form[data-pay-form]").forEach((form) => {
 // Payment: the page that carries the signed gateway form sends it on at once (the button stays
 // for browsers without JavaScript).
 document.querySelectorAll("form[data-autosubmit]").forEach((form) => form.submit());
+
+// The left menu is open on wide screens and folds into a 菜单 button on phones.
+document.querySelectorAll("details[data-open-wide]").forEach((menu) => {
+  const wide = window.matchMedia("(min-width: 761px)");
+  const sync = () => { menu.open = wide.matches; };
+  sync();
+  wide.addEventListener("change", sync);
+});

@@ -78,7 +78,10 @@ async fn a_company_replacement_from_business_type_to_cancelled_order() {
     uploads_with_consent(&mut c, &base).await;
     let confirm = c.get(&format!("{base}/confirm")).await;
     assert!(confirm.body.contains("110***********002X") && !confirm.body.contains("11010519491231002X"));
-    assert!(confirm.body.contains("快递 ¥415.00 / 自提 ¥400.00"));
+    // One 应付总额, for the delivery chosen (courier by default); the other is there for the
+    // page to switch to, hidden.
+    assert!(confirm.body.contains("<span data-show-for=\"delivery=courier\">¥415.00</span>"), "{}", confirm.body);
+    assert!(confirm.body.contains("<span data-show-for=\"delivery=pickup\" hidden>¥400.00</span>"));
     let key =
         confirm.body.split("name=\"idempotency_key\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
 
@@ -108,15 +111,17 @@ async fn a_company_replacement_from_business_type_to_cancelled_order() {
         assert!(detail.body.contains(submitted), "order detail lacks {submitted}");
     }
     assert!(!detail.body.contains("11010519491231002X") && !detail.body.contains("13700137000"));
-    let list = c.get("/orders?status=pending_payment").await;
-    assert!(list.body.contains("企业补办") && list.body.contains("¥415.00"));
+    // The orders listed (the side menu names every business type, so look at the list itself).
+    let listed = |body: &str| body.split("class=\"center-body\"").nth(1).unwrap_or_default().to_owned();
+    let list = listed(&c.get("/orders?status=pending_payment").await.body);
+    assert!(list.contains("企业补办") && list.contains("¥415.00"), "{list}");
 
     let order_id = order_page.trim_start_matches("/orders/").split('?').next().unwrap().to_owned();
     c.submit(&format!("/orders/{order_id}/cancel"), &[]).await.assert_status(StatusCode::SEE_OTHER);
     let cancelled = c.get(&format!("/orders/{order_id}")).await;
     assert!(cancelled.body.contains("已取消") && !cancelled.body.contains("取消订单</button>"));
-    assert!(c.get("/orders?status=cancelled").await.body.contains("企业补办"));
-    assert!(!c.get("/orders?status=pending_payment").await.body.contains("企业补办"));
+    assert!(listed(&c.get("/orders?status=cancelled").await.body).contains("企业补办"));
+    assert!(!listed(&c.get("/orders?status=pending_payment").await.body).contains("企业补办"));
 }
 
 /// The upload boxes of the subject, agent and materials steps, with the consent box before any

@@ -175,3 +175,33 @@ async fn personal_center_pages_render_for_the_user() {
     assert!(apply.body.contains("企业") && apply.body.contains("个人") && apply.body.contains("补办"));
     assert_eq!(c.get("/no-such-page").await.status, StatusCode::NOT_FOUND);
 }
+
+/// The manual's left menu: 企业/个人 × 新办/补办, 个人中心 with one entry per order state,
+/// 收货地址, 我的账户 with 个人信息 and 修改密码; each business entry arrives with its choice made.
+#[tokio::test]
+async fn the_left_menu_is_the_manuals() {
+    let app = TestApp::new().await;
+    let mut c = app.user("13800138000").await;
+    let page = c.get("/orders").await.body;
+    let menu = page.split("<aside class=\"sidenav\"").nth(1).unwrap().split("</aside>").next().unwrap();
+    for (label, href) in [
+        ("企业新办", "/apply?subject_kind=enterprise&amp;business=new"),
+        ("企业补办", "/apply?subject_kind=enterprise&amp;business=replacement"),
+        ("个人新办", "/apply?subject_kind=personal&amp;business=new"),
+        ("个人补办", "/apply?subject_kind=personal&amp;business=replacement"),
+        ("待支付订单", "/orders?status=pending_payment"),
+        ("审核中订单", "/orders?status=under_review"),
+        ("待处理订单", "/orders?status=processing"),
+        ("待收货订单", "/orders?status=delivering"),
+        ("收货地址", "/addresses"),
+        ("个人信息", "/account#profile"),
+        ("修改密码", "/account#password"),
+    ] {
+        assert!(menu.contains(&format!("href=\"{href}\">{label}</a>")), "{label}: {menu}");
+    }
+    let apply = c.get("/apply?subject_kind=enterprise&business=replacement").await.body;
+    assert!(apply.contains("value=\"enterprise\" checked") && apply.contains("value=\"replacement\" checked"));
+    assert!(apply.contains("<aside class=\"sidenav\""), "the entry page has the menu too");
+    let odd = c.get("/apply?subject_kind=robot&business=x").await.body;
+    assert!(!odd.contains(" checked>"), "nothing chosen for values that do not exist");
+}

@@ -102,7 +102,9 @@ struct ApplyPage {
     drafts: Vec<ApplicationView>,
 }
 
-async fn apply_page(State(state): State<AppState>, visitor: Visitor) -> Response {
+/// 在线补办/新办; the left menu's 企业补办, 个人新办, … arrive with their choice made
+/// (`?subject_kind=enterprise&business=replacement`).
+async fn apply_page(State(state): State<AppState>, visitor: Visitor, Query(chosen): Query<StartFields>) -> Response {
     let drafts = match &visitor.user {
         Some(user) => match state.app.applications(user).await {
             Ok(list) => list,
@@ -110,8 +112,15 @@ async fn apply_page(State(state): State<AppState>, visitor: Visitor) -> Response
         },
         None => Vec::new(),
     };
-    let layout = Layout::new(&state, &visitor, "在线补办/新办", Nav::Apply);
-    render(StatusCode::OK, &ApplyPage { layout, form: Form::default(), reasons: ReplacementReason::ALL, drafts })
+    let layout = Layout::new(&state, &visitor, "在线补办/新办", Nav::ApplyStart);
+    let mut form = Form::default();
+    if matches!(chosen.subject_kind.as_str(), "enterprise" | "personal") {
+        form = form.with("subject_kind", chosen.subject_kind);
+    }
+    if matches!(chosen.business.as_str(), "new" | "replacement") {
+        form = form.with("business", chosen.business);
+    }
+    render(StatusCode::OK, &ApplyPage { layout, form, reasons: ReplacementReason::ALL, drafts })
 }
 
 #[derive(Deserialize, Default)]
@@ -143,7 +152,7 @@ async fn start(
                 .with("replacement_reason", f.replacement_reason)
                 .with("replaced_serial", f.replaced_serial);
             let status = form.fail(err);
-            let layout = Layout::new(&state, &visitor, "在线补办/新办", Nav::Apply);
+            let layout = Layout::new(&state, &visitor, "在线补办/新办", Nav::ApplyStart);
             render(status, &ApplyPage { layout, form, reasons: ReplacementReason::ALL, drafts: Vec::new() })
         }
     }

@@ -38,6 +38,9 @@ pub fn router(dev_mode: bool) -> Router<AppState> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Nav {
     Home,
+    /// 在线补办/新办: choosing the business type (with the side menu).
+    ApplyStart,
+    /// The steps of one application (the whole width for the form).
     Apply,
     Orders,
     Addresses,
@@ -80,7 +83,7 @@ impl Layout {
     pub fn active(&self, key: &str) -> &'static str {
         let current = match self.nav {
             Nav::Home => "home",
-            Nav::Apply => "apply",
+            Nav::Apply | Nav::ApplyStart => "apply",
             Nav::Orders => "orders",
             Nav::Addresses => "addresses",
             Nav::Account => "account",
@@ -89,8 +92,14 @@ impl Layout {
         if current == key { "active" } else { "" }
     }
 
+    /// Pages with the manual's left menu (在线办理, 个人中心, 收货地址, 我的账户).
     pub fn in_center(&self) -> bool {
-        matches!(self.nav, Nav::Orders | Nav::Addresses | Nav::Account)
+        matches!(self.nav, Nav::ApplyStart | Nav::Orders | Nav::Addresses | Nav::Account)
+    }
+
+    /// The hotline as a `tel:` target: digits, `+` and `-` only.
+    pub fn hotline_dial(&self) -> String {
+        self.hotline.chars().take_while(|c| c.is_ascii_digit() || *c == '-' || *c == '+').collect()
     }
 }
 
