@@ -429,11 +429,8 @@ async fn every_page_fits_a_phone(driver: &WebDriver, base: &str, data: &std::pat
         driver.set_window_rect(0, 0, width, 844).await?;
         for page in &pages {
             driver.goto(format!("{base}{page}")).await?;
-            let sizes =
-                driver.execute("return [document.documentElement.scrollWidth, window.innerWidth];", Vec::new()).await?;
-            let sizes: Vec<i64> = serde_json::from_value(sizes.json().clone()).unwrap_or_default();
-            if sizes.len() != 2 || sizes[0] > sizes[1] {
-                too_wide.push(format!("{page} at {width}: {sizes:?}"));
+            if let Some(problem) = too_wide_now(driver).await? {
+                too_wide.push(format!("{page} at {width}: {problem}"));
             }
         }
     }
@@ -441,11 +438,8 @@ async fn every_page_fits_a_phone(driver: &WebDriver, base: &str, data: &std::pat
     driver.delete_all_cookies().await?;
     for page in ["/login", "/register", "/forgot-password", "/admin/login"] {
         driver.goto(format!("{base}{page}")).await?;
-        let sizes =
-            driver.execute("return [document.documentElement.scrollWidth, window.innerWidth];", Vec::new()).await?;
-        let sizes: Vec<i64> = serde_json::from_value(sizes.json().clone()).unwrap_or_default();
-        if sizes.len() != 2 || sizes[0] > sizes[1] {
-            too_wide.push(format!("{page}: {sizes:?}"));
+        if let Some(problem) = too_wide_now(driver).await? {
+            too_wide.push(format!("{page}: {problem}"));
         }
     }
     assert!(too_wide.is_empty(), "wider than the screen: {too_wide:#?}");

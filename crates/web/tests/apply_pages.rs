@@ -8,6 +8,11 @@ mod support;
 use axum::http::{Method, StatusCode};
 use support::{TestApp, address_body, resident_id};
 
+/// The orders listed on a page (the side menu names every business type, so only the list counts).
+fn listed(body: &str) -> String {
+    body.split("class=\"center-body\"").nth(1).unwrap_or_default().to_owned()
+}
+
 #[tokio::test]
 async fn a_company_replacement_from_business_type_to_cancelled_order() {
     let app = TestApp::new().await;
@@ -78,8 +83,7 @@ async fn a_company_replacement_from_business_type_to_cancelled_order() {
     uploads_with_consent(&mut c, &base).await;
     let confirm = c.get(&format!("{base}/confirm")).await;
     assert!(confirm.body.contains("110***********002X") && !confirm.body.contains("11010519491231002X"));
-    // One 应付总额, for the delivery chosen (courier by default); the other is there for the
-    // page to switch to, hidden.
+    // One 应付总额, for the delivery chosen (courier by default); the other hidden.
     assert!(confirm.body.contains("<span data-show-for=\"delivery=courier\">¥415.00</span>"), "{}", confirm.body);
     assert!(confirm.body.contains("<span data-show-for=\"delivery=pickup\" hidden>¥400.00</span>"));
     let key =
@@ -111,8 +115,6 @@ async fn a_company_replacement_from_business_type_to_cancelled_order() {
         assert!(detail.body.contains(submitted), "order detail lacks {submitted}");
     }
     assert!(!detail.body.contains("11010519491231002X") && !detail.body.contains("13700137000"));
-    // The orders listed (the side menu names every business type, so look at the list itself).
-    let listed = |body: &str| body.split("class=\"center-body\"").nth(1).unwrap_or_default().to_owned();
     let list = listed(&c.get("/orders?status=pending_payment").await.body);
     assert!(list.contains("企业补办") && list.contains("¥415.00"), "{list}");
 
