@@ -21,6 +21,7 @@ pub mod outbox;
 pub mod passwords;
 pub mod payment;
 pub mod ports;
+pub mod privacy;
 pub mod recognition;
 pub mod review;
 pub mod sessions;

@@ -88,6 +88,19 @@ pub struct DevMessage {
 
 #[async_trait]
 pub trait UserRepo: Send + Sync {
+    /// 注销账户, in one transaction. With `restricted_until` (the account has orders): drafts
+    /// never ordered (with their documents), addresses and sessions go (the consents behind the
+    /// kept documents stay); the row stays
+    /// with `closed_phone` in place of the number, no password, name or email, marked closed and
+    /// restricted. Without: the account and everything of it go. Returns the file keys of the
+    /// documents whose rows went, for the caller to delete.
+    async fn close_user(
+        &self,
+        id: UserId,
+        closed_phone: &str,
+        restricted_until: Option<OffsetDateTime>,
+        now: OffsetDateTime,
+    ) -> Result<Vec<String>, StoreError>;
     /// Fails with `StoreError::Duplicate("users.phone")` when the number is taken.
     async fn create_user(&self, phone: &Phone, password_hash: &str, now: OffsetDateTime) -> Result<UserId, StoreError>;
     async fn user_by_phone(&self, phone: &Phone) -> Result<Option<UserRecord>, StoreError>;

@@ -18,6 +18,7 @@ named_enum! {
     pub enum SmsPurpose {
         Register => ("register", "注册账号"),
         ResetPassword => ("reset_password", "重置密码"),
+        CloseAccount => ("close_account", "注销账号"),
     }
 }
 

@@ -36,6 +36,48 @@ const SELECT_USER: &str = "SELECT id, phone, password_hash, name, email, created
 
 #[async_trait]
 impl UserRepo for Db {
+    async fn close_user(
+        &self,
+        id: UserId,
+        closed_phone: &str,
+        restricted_until: Option<OffsetDateTime>,
+        now: OffsetDateTime,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let drafts = "SELECT a.id FROM applications a WHERE a.user_id = $1 AND NOT EXISTS \
+                      (SELECT 1 FROM orders o WHERE o.application_id = a.id)";
+        let keys_sql = if restricted_until.is_some() {
+            format!("SELECT file_key FROM documents WHERE application_id IN ({drafts})")
+        } else {
+            "SELECT file_key FROM documents WHERE user_id = $1".to_owned()
+        };
+        let keys: Vec<String> = sqlx::query_scalar(&keys_sql).bind(id.0).fetch_all(&mut *tx).await.map_err(db_err)?;
+        if let Some(until) = restricted_until {
+            for statement in [
+                format!("DELETE FROM applications WHERE id IN ({drafts})"),
+                "DELETE FROM addresses WHERE user_id = $1".to_owned(),
+                "DELETE FROM sessions WHERE user_id = $1".to_owned(),
+            ] {
+                sqlx::query(&statement).bind(id.0).execute(&mut *tx).await.map_err(db_err)?;
+            }
+            sqlx::query(
+                "UPDATE users SET phone = $1, password_hash = '!', name = NULL, email = NULL, closed_at = $2,
+                 restricted_until = $3, updated_at = $2 WHERE id = $4",
+            )
+            .bind(closed_phone)
+            .bind(ts(now))
+            .bind(ts(until))
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        } else {
+            sqlx::query("DELETE FROM users WHERE id = $1").bind(id.0).execute(&mut *tx).await.map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(keys)
+    }
+
     async fn create_user(&self, phone: &Phone, password_hash: &str, now: OffsetDateTime) -> Result<UserId, StoreError> {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO users (phone, password_hash, created_at, updated_at) VALUES ($1, $2, $3, $3) RETURNING id",

@@ -72,6 +72,7 @@ contract!(
     a_payment_settles_once_and_a_late_one_owes_one_refund,
     nothing_ships_without_a_recorded_key_and_each_step_is_written_whole,
     notifications_are_queued_once_and_leased_to_one_worker,
+    a_closed_account_keeps_only_its_orders,
 );
 
 fn phone(n: u32) -> Phone {
@@ -859,4 +860,33 @@ async fn notifications_are_queued_once_and_leased_to_one_worker(db: &Db) {
     let statuses: Vec<String> = db.notifications(100).await.unwrap().into_iter().map(|m| m.status).collect();
     assert_eq!(statuses.iter().filter(|s| *s == "sent").count(), 1);
     assert_eq!(statuses.iter().filter(|s| *s == "failed").count(), 1);
+}
+
+async fn a_closed_account_keeps_only_its_orders(db: &Db) {
+    use app::ports::{AddressRepo, ApplicationRepo, DocumentRepo, OrderRepo, UserRepo};
+    // With an order: restricted — drafts (and their documents' keys), addresses, sessions go.
+    let a = user(db, 1).await;
+    db.create_address(a, &address("科技园一路1号", false), 20, T0).await.unwrap().unwrap();
+    let ordered = draft(db, a).await;
+    db.put_document(a, &document(ordered, DocumentKind::License, "kept.bin")).await.unwrap();
+    let order = db.create_order(&new_order(a, ordered, "key-1", "subject-1"), T0).await.unwrap();
+    let unordered = draft(db, a).await;
+    db.put_document(a, &document(unordered, DocumentKind::License, "gone.bin")).await.unwrap();
+    let until = T0 + Duration::days(365 * 6);
+    let keys = db.close_user(a, "closed:abc", Some(until), T0).await.unwrap();
+    assert_eq!(keys, ["gone.bin"]);
+    assert!(db.user_by_phone(&phone(1)).await.unwrap().is_none(), "the number is free");
+    assert!(db.list_addresses(a).await.unwrap().is_empty());
+    let left: Vec<_> = db.applications(a).await.unwrap().into_iter().map(|x| x.id).collect();
+    assert_eq!(left, [ordered]);
+    assert!(db.order(a, order).await.unwrap().is_some(), "the order is kept");
+    assert!(db.referenced_file_keys().await.unwrap().contains("kept.bin"));
+    db.create_user(&phone(1), "hash", T0).await.unwrap();
+    // Without orders: everything goes.
+    let b = user(db, 2).await;
+    let only = draft(db, b).await;
+    db.put_document(b, &document(only, DocumentKind::License, "b.bin")).await.unwrap();
+    assert_eq!(db.close_user(b, "closed:def", None, T0).await.unwrap(), ["b.bin"]);
+    assert!(db.user_by_id(b).await.unwrap().is_none());
+    assert!(!db.referenced_file_keys().await.unwrap().contains("b.bin"));
 }

@@ -371,3 +371,113 @@ async fn bad_json_gets_a_stable_error_code() {
     assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(reply.code(), "json_invalid");
 }
+
+/// 个人信息导出 (PIPL Art. 45): one JSON file of everything held, the password asked again
+/// because it holds full ID numbers.
+#[tokio::test]
+async fn the_applicant_exports_everything_held_about_them() {
+    let app = TestApp::new().await;
+    let mut c = app.user(PHONE).await;
+    c.call(Method::POST, "/api/v1/addresses", Some(support::address_body("科技园1栋101"))).await;
+    let application = support::complete_application(&mut c, "personal", &support::resident_id(41)).await;
+    c.order(application, "export-order-0001", support::pickup_order_body()).await.assert_status(StatusCode::CREATED);
+
+    let wrong = c.submit("/account/export", &[("password", "not my password")]).await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(wrong.body.contains("登录密码不正确"));
+    let file = c.submit("/account/export", &[("password", PASSWORD)]).await;
+    file.assert_status(StatusCode::OK);
+    assert!(file.header("content-disposition").unwrap().starts_with("attachment; filename=\"personal-data-"));
+    let data: serde_json::Value = serde_json::from_slice(&file.bytes).unwrap();
+    assert_eq!(data["account"]["phone"], PHONE);
+    assert_eq!(data["addresses"][0]["detail"], "科技园1栋101");
+    let held = &data["applications"][0];
+    assert_eq!(held["holder_id_number"], support::resident_id(41), "their own number, in full");
+    assert_eq!(held["documents"].as_array().unwrap().len(), 7);
+    let order = &data["orders"][0];
+    assert_eq!(
+        (order["status"].as_str(), order["history"][0]["label"].as_str()),
+        (Some("pending_payment"), Some("待支付"))
+    );
+    assert!(order["fees_fen"]["total"].as_i64().unwrap() > 0);
+    assert_eq!(data["consents"]["sensitive_personal_information"]["given"], true);
+}
+
+/// 注销账户 (PIPL Art. 47), SMS-confirmed: refused while an order is under way; with orders
+/// behind it the account is closed and its orders restricted until a date the page names; the
+/// login, addresses and drafts with their photos are gone, and the number can register again.
+#[tokio::test]
+async fn closing_the_account_deletes_what_may_go_and_restricts_what_must_stay() {
+    use sqlx::Row;
+    sqlx::any::install_default_drivers();
+    let app = TestApp::new().await;
+    let mut c = app.user(PHONE).await;
+    c.call(Method::POST, "/api/v1/addresses", Some(support::address_body("科技园1栋101"))).await;
+    let ordered = support::complete_application(&mut c, "personal", &support::resident_id(42)).await;
+    let order = c.order(ordered, "close-order-0001", support::pickup_order_body()).await.json()["id"].as_i64().unwrap();
+    let draft = c
+        .call(Method::POST, "/api/v1/applications", Some(json!({"subject_kind": "personal", "business": "new"})))
+        .await
+        .json()["id"]
+        .as_i64()
+        .unwrap();
+    c.upload(&format!("/api/v1/applications/{draft}/documents/holder_id_front"), "p.png", &support::png(20, 20))
+        .await
+        .assert_status(StatusCode::CREATED);
+    let blobs_before = std::fs::read_dir(app.uploads.path()).unwrap().count();
+
+    app.advance(Duration::seconds(61)); // codes are a minute apart; the last was at registration
+    let sent = c.submit("/account/close/code", &[]).await;
+    assert_eq!(sent.header("location"), Some("/account?notice=close_code_sent#close"));
+    let code = app.last_code(PHONE).await;
+    let refused = c.submit("/account/close", &[("code", &code)]).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT);
+    assert!(refused.body.contains("未完成的订单"), "{}", refused.body);
+    c.call(Method::POST, &format!("/api/v1/orders/{order}/cancel"), None).await.assert_status(StatusCode::OK);
+    let wrong = c.submit("/account/close", &[("code", "000000")]).await;
+    assert!(wrong.body.contains("验证码错误"), "{}", wrong.body);
+    let closed = c.submit("/account/close", &[("code", &code)]).await;
+    closed.assert_status(StatusCode::OK);
+    assert!(
+        closed.body.contains("账户已注销") && closed.body.contains("data-testid=\"restricted-until\""),
+        "{}",
+        closed.body
+    );
+    assert!(closed.set_cookies().iter().any(|c| c.contains("Max-Age=0")), "signed out");
+
+    // The login is gone, the number free again; the order stays, restricted.
+    assert_eq!(app.client().login(PHONE, PASSWORD).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(std::fs::read_dir(app.uploads.path()).unwrap().count(), blobs_before - 1, "the draft's photo went");
+    let pool =
+        sqlx::AnyPool::connect(&format!("sqlite://{}?mode=ro", app.db.sqlite_dir().unwrap().join("test.db").display()))
+            .await
+            .unwrap();
+    let count = |sql: &'static str| {
+        let pool = pool.clone();
+        async move { sqlx::query(sql).fetch_one(&pool).await.unwrap().get::<i64, _>(0) }
+    };
+    assert_eq!(count("SELECT COUNT(*) FROM orders").await, 1);
+    assert_eq!(count("SELECT COUNT(*) FROM applications").await, 1, "only the ordered one");
+    assert_eq!(count("SELECT COUNT(*) FROM addresses").await, 0);
+    assert_eq!(count("SELECT COUNT(*) FROM users WHERE phone = '13800138000'").await, 0);
+    assert_eq!(count("SELECT COUNT(*) FROM users WHERE restricted_until IS NOT NULL").await, 1);
+    pool.close().await;
+    app.advance(Duration::seconds(61));
+    let mut again = app.client();
+    again.register(&app, PHONE).await;
+}
+
+/// Without any order nothing must be kept: the account and all of it are deleted.
+#[tokio::test]
+async fn an_account_without_orders_is_deleted_outright() {
+    let app = TestApp::new().await;
+    let mut c = app.user(PHONE).await;
+    c.call(Method::POST, "/api/v1/addresses", Some(support::address_body("科技园1栋101"))).await;
+    app.advance(Duration::seconds(61)); // codes are a minute apart; the last was at registration
+    let sent = c.submit("/account/close/code", &[]).await;
+    assert_eq!(sent.header("location"), Some("/account?notice=close_code_sent#close"));
+    let code = app.last_code(PHONE).await;
+    let closed = c.submit("/account/close", &[("code", &code)]).await;
+    assert!(closed.body.contains("已删除") && !closed.body.contains("restricted-until"), "{}", closed.body);
+    assert_eq!(app.client().login(PHONE, PASSWORD).await.status, StatusCode::UNAUTHORIZED);
+}

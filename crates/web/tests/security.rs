@@ -29,9 +29,18 @@ fn unsafe_routes(id: i64) -> Vec<(Method, String)> {
             }
         }
     }
-    for path in
-        ["/login", "/register", "/forgot-password", "/logout", "/account/profile", "/account/password", "/addresses"]
-    {
+    for path in [
+        "/login",
+        "/register",
+        "/forgot-password",
+        "/logout",
+        "/account/profile",
+        "/account/password",
+        "/addresses",
+        "/account/export",
+        "/account/close/code",
+        "/account/close",
+    ] {
         routes.push((Method::POST, path.to_owned()));
     }
     for path in [

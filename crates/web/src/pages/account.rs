@@ -1,10 +1,10 @@
-//! 我的账户: profile (name, email) and password change.
+//! 我的账户: profile (name, email), password change, 个人信息导出 and 注销账户.
 
 use app::accounts::{PasswordChange, ProfileUpdate};
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form as FormBody, Router};
 use serde::Deserialize;
@@ -18,6 +18,9 @@ pub fn router() -> Router<AppState> {
         .route("/account", get(account_page))
         .route("/account/profile", post(save_profile))
         .route("/account/password", post(change_password))
+        .route("/account/export", post(export))
+        .route("/account/close/code", post(send_close_code))
+        .route("/account/close", post(close))
 }
 
 #[derive(Template)]
@@ -28,6 +31,17 @@ struct AccountPage {
     registered_at: String,
     profile: Form,
     password: Form,
+    export: Form,
+    close: Form,
+}
+
+/// The page's forms as they were submitted (each `None` or empty starts fresh).
+#[derive(Default)]
+struct Forms {
+    profile: Option<Form>,
+    password: Form,
+    export: Form,
+    close: Form,
 }
 
 async fn page(
@@ -35,10 +49,10 @@ async fn page(
     visitor: &Visitor,
     user: &app::sessions::CurrentUser,
     status: StatusCode,
-    profile: Option<Form>,
-    password: Form,
+    forms: Forms,
     notice: Option<&str>,
 ) -> Response {
+    let Forms { profile, password, export, close } = forms;
     let current = match state.app.profile(user).await {
         Ok(p) => p,
         Err(err) => return super::failure(state, &err),
@@ -50,7 +64,9 @@ async fn page(
     });
     let layout = Layout::new(state, visitor, "我的账户", Nav::Account).with_notice(notice);
     let registered_at = super::local_time(current.registered_at);
-    render(status, &AccountPage { layout, phone_masked: current.phone_masked, registered_at, profile, password })
+    let page =
+        AccountPage { layout, phone_masked: current.phone_masked, registered_at, profile, password, export, close };
+    render(status, &page)
 }
 
 async fn account_page(
@@ -58,7 +74,7 @@ async fn account_page(
     PageUser(user, visitor): PageUser,
     Query(q): Query<NoticeQuery>,
 ) -> Response {
-    page(&state, &visitor, &user, StatusCode::OK, None, Form::default(), q.notice.as_deref()).await
+    page(&state, &visitor, &user, StatusCode::OK, Forms::default(), q.notice.as_deref()).await
 }
 
 #[derive(Deserialize, Default)]
@@ -79,7 +95,7 @@ async fn save_profile(
         Err(err) => {
             let mut form = Form::default().with("name", f.name).with("email", f.email);
             let status = form.fail(err);
-            page(&state, &visitor, &user, status, Some(form), Form::default(), None).await
+            page(&state, &visitor, &user, status, Forms { profile: Some(form), ..Forms::default() }, None).await
         }
     }
 }
@@ -111,7 +127,89 @@ async fn change_password(
         Err(err) => {
             let mut form = Form::default();
             let status = form.fail(err);
-            page(&state, &visitor, &user, status, None, form, None).await
+            page(&state, &visitor, &user, status, Forms { password: form, ..Forms::default() }, None).await
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ExportForm {
+    password: String,
+}
+
+/// 个人信息导出: one JSON file of everything held about the applicant (password asked again).
+async fn export(
+    State(state): State<AppState>,
+    PageUser(user, visitor): PageUser,
+    FormBody(f): FormBody<ExportForm>,
+) -> Response {
+    match state.app.export_personal_data(&user, &f.password).await {
+        Ok(data) => {
+            let day = state.app.now().to_offset(time::macros::offset!(+8)).date();
+            let name = format!("personal-data-{day}.json");
+            let body = serde_json::to_vec_pretty(&data).unwrap_or_default();
+            (
+                [
+                    (header::CONTENT_TYPE, "application/json; charset=utf-8".to_owned()),
+                    (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+                ],
+                body,
+            )
+                .into_response()
+        }
+        Err(err) => {
+            let mut form = Form::default();
+            let status = form.fail(err);
+            page(&state, &visitor, &user, status, Forms { export: form, ..Forms::default() }, None).await
+        }
+    }
+}
+
+async fn send_close_code(State(state): State<AppState>, PageUser(user, visitor): PageUser) -> Response {
+    match state.app.send_closure_code(&user, &visitor.client).await {
+        Ok(_) => see_other("/account?notice=close_code_sent#close"),
+        Err(err) => {
+            let mut form = Form::default();
+            let status = form.fail(err);
+            page(&state, &visitor, &user, status, Forms { close: form, ..Forms::default() }, None).await
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct CloseForm {
+    code: String,
+}
+
+#[derive(Template)]
+#[template(path = "account_closed.html")]
+struct ClosedPage {
+    layout: Layout,
+    closed: app::privacy::Closed,
+}
+
+/// 注销账户, confirmed by the SMS code: signed out, and told what was deleted and what is kept
+/// until when.
+async fn close(
+    State(state): State<AppState>,
+    PageUser(user, visitor): PageUser,
+    FormBody(f): FormBody<CloseForm>,
+) -> Response {
+    match state.app.close_account(&user, &f.code).await {
+        Ok(closed) => {
+            let mut visitor = visitor;
+            visitor.user = None;
+            let layout = Layout::new(&state, &visitor, "账户已注销", Nav::None);
+            let mut response = render(StatusCode::OK, &ClosedPage { layout, closed });
+            response.headers_mut().append(header::SET_COOKIE, crate::visitor::clear_session_cookie(&state.config));
+            response
+        }
+        Err(err) => {
+            let mut form = Form::default().with("code", f.code);
+            let status = form.fail(err);
+            page(&state, &visitor, &user, status, Forms { close: form, ..Forms::default() }, None).await
         }
     }
 }

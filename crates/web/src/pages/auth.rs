@@ -161,6 +161,8 @@ async fn submit_code_password(state: &AppState, visitor: &Visitor, flow: &Flow, 
     let result = match flow.purpose {
         SmsPurpose::Register => state.app.register(&submitted).await,
         SmsPurpose::ResetPassword => state.app.reset_password(&submitted).await,
+        // Closing is confirmed on 我的账户, never through these pages.
+        SmsPurpose::CloseAccount => Err(app::Error::NotFound),
     };
     match result {
         // No phone number in the URL: it would land in history, logs and referrers.

@@ -121,6 +121,7 @@ pub fn local_time(t: time::OffsetDateTime) -> String {
 fn notice_text(key: &str) -> Option<&'static str> {
     Some(match key {
         "registered" => "注册成功，请使用手机号和密码登录。",
+        "close_code_sent" => "验证码已发送到您的登录手机号，10分钟内有效。",
         "password_reset" => "密码已重置，请使用新密码登录。",
         "logged_out" => "您已安全退出。",
         "password_changed" => "密码已修改，其他设备上的登录已全部退出。",
