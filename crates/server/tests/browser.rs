@@ -256,8 +256,14 @@ async fn apply_journey(driver: &WebDriver, base: &str, data: &std::path::Path) -
     wait_for(driver, "h2", "核对申请信息").await;
     let facts = wait_for(driver, ".facts", "110***********002X").await;
     assert!(!facts.contains("11010519491231002X"), "the ID number is masked");
+    // 确认订单 as in the manual: one 应付总额, following the delivery chosen; out of the box the
+    // pickup point is a complete demo (address, phone, hours).
+    driver.find(By::Css("input[name=delivery][value=pickup]")).await?.click().await?;
+    assert_eq!(wait_for(driver, "[data-testid=total]", "¥200.00").await.trim(), "¥200.00");
+    wait_for(driver, "[data-show-for='delivery=pickup']", "样板路 100 号").await;
     // 快递 to a new address, added right here through the cascading selects.
     driver.find(By::Css("input[name=delivery][value=courier]")).await?.click().await?;
+    assert_eq!(wait_for(driver, "[data-testid=total]", "¥215.00").await.trim(), "¥215.00");
     fill(driver, "#f-new_recipient", "李雷").await;
     fill(driver, "#f-new_phone", "13900139000").await;
     choose(driver, "#f-new_province_code", "440000").await;
@@ -305,9 +311,14 @@ async fn apply_journey(driver: &WebDriver, base: &str, data: &std::path::Path) -
     driver.find(By::Css("form[action$='/approve'] button")).await?.click().await?;
     driver.accept_alert().await?;
     wait_for(driver, ".notice", "已审核通过").await;
-    fill(driver, "#serial", "7C2F55AA0913").await;
+    // A refused serial is explained beside its field and nothing typed is lost.
+    fill(driver, "#serial", "7C-2F-55").await;
     fill(driver, "#valid_from", "2026-11-26").await;
     fill(driver, "#valid_to", "2027-11-25").await;
+    driver.find(By::Css("[data-testid=key-form] button[type=submit]")).await?.click().await?;
+    wait_for(driver, "[data-testid=key-form] .field-error", "6–64 位字母或数字").await;
+    assert_eq!(driver.find(By::Css("#valid_to")).await?.value().await?.as_deref(), Some("2027-11-25"));
+    fill(driver, "#serial", "7C2F55AA0913").await;
     driver.find(By::Css("[data-testid=key-form] button[type=submit]")).await?.click().await?;
     wait_for(driver, ".notice", "制证信息已登记").await;
     choose(driver, "#courier", "顺丰速运").await;
@@ -424,6 +435,14 @@ async fn every_page_fits_a_phone(driver: &WebDriver, base: &str, data: &std::pat
     }
     pages.push(format!("/admin/orders/{order}"));
     pages.push(format!("/admin/finance/orders/{order}"));
+    // On a phone the left menu folds into 菜单; opened, 企业补办 arrives with its choice made.
+    driver.set_window_rect(0, 0, 390, 844).await?;
+    driver.goto(format!("{base}/orders")).await?;
+    let company_replacement = "a[href='/apply?subject_kind=enterprise&business=replacement']";
+    assert!(!driver.find(By::Css(company_replacement)).await?.is_displayed().await?, "folded");
+    driver.find(By::Css(".sidenav-fold > summary")).await?.click().await?;
+    driver.find(By::Css(company_replacement)).await?.click().await?;
+    assert!(driver.find(By::Css("input[name=business][value=replacement]")).await?.is_selected().await?);
     let mut too_wide = Vec::new();
     for width in [390, 360] {
         driver.set_window_rect(0, 0, width, 844).await?;
