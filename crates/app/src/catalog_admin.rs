@@ -18,8 +18,8 @@ pub struct Dashboard {
     pub in_review: usize,
     /// How long the oldest order in review has waited.
     pub oldest_review: Option<Duration>,
-    pub today_total: Money,
-    pub today_count: i64,
+    /// Today's money (China time): received, refunded, net.
+    pub today: crate::finance::Takings,
 }
 
 /// The catalog as admins edit it.
@@ -50,15 +50,9 @@ impl App {
             let since = self.store.order_events(order.id).await?.last().map_or(order.created_at, |e| e.at);
             oldest = oldest.max(Some(now - since));
         }
-        let midnight = now.to_offset(crate::applications::CST).replace_time(time::Time::MIDNIGHT);
-        let (fen, today_count) = self.store.payments_since(midnight).await?;
-        Ok(Dashboard {
-            counts,
-            in_review: queue.len(),
-            oldest_review: oldest,
-            today_total: Money::from_fen(fen).unwrap_or(Money::ZERO),
-            today_count,
-        })
+        let day = now.to_offset(crate::applications::CST).date();
+        let today = self.takings_between(day, day).await?;
+        Ok(Dashboard { counts, in_review: queue.len(), oldest_review: oldest, today })
     }
 
     pub async fn catalog_admin(&self, staff: &CurrentStaff) -> Result<CatalogAdmin, Error> {

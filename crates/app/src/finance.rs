@@ -4,7 +4,7 @@
 
 use domain::payment::{PaymentStatus, RefundStatus};
 use domain::staff::Role;
-use domain::{Actor, Money, OrderEvent, OrderId, order_status};
+use domain::{Actor, OrderEvent, OrderId, order_status};
 use sha2::{Digest, Sha256};
 
 use crate::media::sanitize;
@@ -22,9 +22,97 @@ pub struct FinanceDesk {
     /// Refunds the gateway would not make through the whole retry schedule.
     pub refunds_failed: Vec<RefundRecord>,
     pub alerts: Vec<FinanceAlert>,
-    /// Settled today (China time).
-    pub today_total: Money,
-    pub today_count: i64,
+    /// Today's money (China time): received, refunded, net.
+    pub today: Takings,
+}
+
+/// Money received and refunded over some days (China time), and what is left.
+#[derive(Debug, Clone)]
+pub struct Takings {
+    /// First and last day, inclusive.
+    pub from: time::Date,
+    pub to: time::Date,
+    pub received_fen: i64,
+    pub received_count: usize,
+    pub refunded_fen: i64,
+    pub refunded_count: usize,
+    pub movements: Vec<crate::ports::MoneyMovement>,
+}
+
+impl Takings {
+    pub fn net_fen(&self) -> i64 {
+        self.received_fen - self.refunded_fen
+    }
+
+    /// Received, refunded and net in yuan (`1234.50`, net may be negative).
+    pub fn received(&self) -> String {
+        yuan(self.received_fen)
+    }
+
+    pub fn refunded(&self) -> String {
+        yuan(self.refunded_fen)
+    }
+
+    pub fn net(&self) -> String {
+        yuan(self.net_fen())
+    }
+
+    /// The report as CSV for an accountant (UTF-8 with a byte-order mark, as spreadsheet
+    /// programs here expect): one row per payment or refund, refunds negative, then the totals.
+    pub fn csv(&self) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::from("\u{feff}时间,类型,订单号,支付渠道,商户订单号,支付平台交易号,金额（元）\r\n");
+        for m in &self.movements {
+            let at = m.at.to_offset(crate::applications::CST);
+            let fen = if m.refund { -m.amount.fen() } else { m.amount.fen() };
+            let cells = [
+                format!(
+                    "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+                    at.year(),
+                    u8::from(at.month()),
+                    at.day(),
+                    at.hour(),
+                    at.minute(),
+                    at.second()
+                ),
+                (if m.refund { "退款" } else { "收款" }).to_owned(),
+                m.order_no.clone(),
+                channel_label(&m.channel).to_owned(),
+                m.out_trade_no.clone(),
+                m.trade_no.clone().unwrap_or_default(),
+                yuan(fen),
+            ];
+            out.push_str(&cells.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(","));
+            out.push_str("\r\n");
+        }
+        for (label, fen) in
+            [("收款合计", self.received_fen), ("退款合计", -self.refunded_fen), ("净收款", self.net_fen())]
+        {
+            let _ = write!(out, ",{label},,,,,{}\r\n", yuan(fen));
+        }
+        out
+    }
+}
+
+/// Fen as yuan with two decimals and a sign when negative: `-12.30`.
+pub fn yuan(fen: i64) -> String {
+    let sign = if fen < 0 { "-" } else { "" };
+    format!("{sign}{}.{:02}", fen.unsigned_abs() / 100, fen.unsigned_abs() % 100)
+}
+
+/// A CSV cell, quoted when it must be, and never read as a formula by a spreadsheet.
+fn csv_cell(value: &str) -> String {
+    let value = if value.starts_with(['=', '+', '@']) { format!("'{value}") } else { value.to_owned() };
+    if value.contains([',', '"', '\n', '\r']) { format!("\"{}\"", value.replace('"', "\"\"")) } else { value }
+}
+
+/// The payment channel's Chinese name.
+pub fn channel_label(channel: &str) -> &str {
+    match channel {
+        "alipay" => "支付宝",
+        "cpcn" => "中金支付",
+        other => other,
+    }
 }
 
 /// Everything finance sees about one order.
@@ -42,16 +130,43 @@ pub struct FinanceCase {
 impl App {
     pub async fn finance_desk(&self, staff: &CurrentStaff) -> Result<FinanceDesk, Error> {
         staff.require(&[Role::Finance])?;
-        let now = self.clock.now().to_offset(crate::applications::CST);
-        let midnight = now.replace_time(time::Time::MIDNIGHT);
-        let (fen, count) = self.store.payments_since(midnight).await?;
+        let today = self.clock.now().to_offset(crate::applications::CST).date();
+        let today = self.takings_between(today, today).await?;
         Ok(FinanceDesk {
             invoice_queue: self.store.invoice_queue().await?,
             refunds_awaiting: self.store.refunds_awaiting_approval().await?,
             refunds_failed: self.store.failed_refunds().await?,
             alerts: self.store.finance_alerts(50).await?,
-            today_total: Money::from_fen(fen).unwrap_or(Money::ZERO),
-            today_count: count,
+            today,
+        })
+    }
+
+    /// 收款统计 for `from`..=`to` (China time; at most a year): received, refunded, net, and
+    /// every payment and refund behind them.
+    pub async fn takings(&self, staff: &CurrentStaff, from: time::Date, to: time::Date) -> Result<Takings, Error> {
+        staff.require(&[Role::Finance])?;
+        if to < from {
+            return Err(Error::field("to", "range_invalid", "结束日期不能早于开始日期"));
+        }
+        if to - from > time::Duration::days(366) {
+            return Err(Error::field("to", "range_too_long", "一次最多统计一年"));
+        }
+        self.takings_between(from, to).await
+    }
+
+    pub(crate) async fn takings_between(&self, from: time::Date, to: time::Date) -> Result<Takings, Error> {
+        let start = from.midnight().assume_offset(crate::applications::CST);
+        let end = to.midnight().assume_offset(crate::applications::CST) + time::Duration::days(1);
+        let movements = self.store.money_movements(start, end).await?;
+        let (refunds, payments): (Vec<_>, Vec<_>) = movements.iter().partition(|m| m.refund);
+        Ok(Takings {
+            from,
+            to,
+            received_fen: payments.iter().map(|m| m.amount.fen()).sum(),
+            received_count: payments.len(),
+            refunded_fen: refunds.iter().map(|m| m.amount.fen()).sum(),
+            refunded_count: refunds.len(),
+            movements,
         })
     }
 
@@ -314,5 +429,22 @@ impl App {
 fn not_failed() -> Error {
     Error::Conflict {
         code: "refund_not_failed", message: "该退款不在“退款失败”状态，请刷新页面".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_and_cells_read_right_in_a_spreadsheet() {
+        assert_eq!(
+            (yuan(0), yuan(5), yuan(-1230), yuan(41_500)),
+            ("0.00".into(), "0.05".into(), "-12.30".into(), "415.00".into())
+        );
+        assert_eq!(csv_cell("示例科技有限公司"), "示例科技有限公司");
+        assert_eq!(csv_cell("a,b"), "\"a,b\"");
+        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_cell("=HYPERLINK(1)"), "'=HYPERLINK(1)", "never a formula");
     }
 }

@@ -532,6 +532,19 @@ pub trait FileStore: Send + Sync {
     async fn delete_temporary(&self, name: &str) -> Result<(), StoreError>;
 }
 
+/// A payment received or a refund made, as the takings report lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MoneyMovement {
+    pub at: OffsetDateTime,
+    /// `false`: received; `true`: refunded.
+    pub refund: bool,
+    pub order_no: String,
+    pub channel: String,
+    pub out_trade_no: String,
+    pub trade_no: Option<String>,
+    pub amount: domain::Money,
+}
+
 /// One entry of a file store's listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredFile {
@@ -727,8 +740,9 @@ pub trait PaymentRepo: Send + Sync {
         from: OffsetDateTime,
         to: OffsetDateTime,
     ) -> Result<Vec<PaymentRecord>, StoreError>;
-    /// Sum and count of payments settled since `since`.
-    async fn payments_since(&self, since: OffsetDateTime) -> Result<(i64, i64), StoreError>;
+    /// Money in (payments settled) and out (refunds done) in `[from, to)`, oldest first.
+    async fn money_movements(&self, from: OffsetDateTime, to: OffsetDateTime)
+    -> Result<Vec<MoneyMovement>, StoreError>;
     /// In one transaction: the refund is done, its payment refunded, and the order (cancelled,
     /// in review, rejected or in production) becomes 已退款 with its history row. `false` if it
     /// was done already. `messages` (telling the applicant) are queued in the same transaction.

@@ -3,7 +3,9 @@
 //! copies of one notification racing each other change the order exactly once.
 
 use app::StoreError;
-use app::ports::{FinanceAlert, NewNotification, NoticeLog, PaymentRecord, PaymentRepo, RefundRecord, Settlement};
+use app::ports::{
+    FinanceAlert, MoneyMovement, NewNotification, NoticeLog, PaymentRecord, PaymentRepo, RefundRecord, Settlement,
+};
 use async_trait::async_trait;
 use domain::payment::{PaymentStatus, RefundStatus, refund_request_no};
 use domain::{Actor, Money, OrderId, OrderStatus};
@@ -435,14 +437,50 @@ impl PaymentRepo for Db {
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
-    async fn payments_since(&self, since: OffsetDateTime) -> Result<(i64, i64), StoreError> {
-        let (sum, count): (Option<i64>, i64) =
-            sqlx::query_as("SELECT CAST(SUM(amount_fen) AS BIGINT), COUNT(*) FROM payments WHERE paid_at >= $1")
-                .bind(ts(since))
-                .fetch_one(&self.pool)
-                .await
-                .map_err(db_err)?;
-        Ok((sum.unwrap_or(0), count))
+    async fn money_movements(
+        &self,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> Result<Vec<MoneyMovement>, StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            at: i64,
+            refund: i64,
+            order_no: String,
+            channel: String,
+            out_trade_no: String,
+            trade_no: Option<String>,
+            amount_fen: i64,
+        }
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT p.paid_at AS at, CAST(0 AS BIGINT) AS refund, o.order_no, p.channel, p.out_trade_no, p.trade_no, p.amount_fen
+               FROM payments p JOIN orders o ON o.id = p.order_id
+              WHERE p.paid_at >= $1 AND p.paid_at < $2
+             UNION ALL
+             SELECT r.done_at AS at, CAST(1 AS BIGINT) AS refund, o.order_no, p.channel, p.out_trade_no, p.trade_no, r.amount_fen
+               FROM refunds r JOIN payments p ON p.id = r.payment_id JOIN orders o ON o.id = p.order_id
+              WHERE r.status = $3 AND r.done_at >= $1 AND r.done_at < $2
+             ORDER BY at",
+        )
+        .bind(ts(from))
+        .bind(ts(to))
+        .bind(RefundStatus::Done.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(MoneyMovement {
+                    at: from_ts(r.at),
+                    refund: r.refund == 1,
+                    order_no: r.order_no,
+                    channel: r.channel,
+                    out_trade_no: r.out_trade_no,
+                    trade_no: r.trade_no,
+                    amount: money(r.amount_fen)?,
+                })
+            })
+            .collect()
     }
 
     async fn finish_refund(

@@ -769,6 +769,14 @@ async fn a_payment_settles_once_and_a_late_one_owes_one_refund(db: &Db) {
     assert!(db.finish_refund(refund.id, Some("银行转账，凭证 2026120100017"), &[], T0).await.unwrap());
     assert!(!db.finish_refund(refund.id, None, &[], T0).await.unwrap());
     assert!(db.failed_refunds().await.unwrap().is_empty());
+    // The takings report sees the money come and go.
+    let hour = time::Duration::hours(1);
+    let moves = db.money_movements(T0 - hour, T0 + hour).await.unwrap();
+    let late: Vec<_> = moves.iter().filter(|m| m.out_trade_no == "SDP2A").map(|m| (m.refund, m.amount)).collect();
+    assert_eq!(late, [(false, total), (true, total)], "received, then refunded: {moves:?}");
+    assert_eq!(moves.len(), 3, "and the first order's payment");
+    assert!(moves.iter().all(|m| !m.order_no.is_empty() && m.channel == "alipay"), "{moves:?}");
+    assert!(db.money_movements(T0 + hour, T0 + hour * 2).await.unwrap().is_empty());
     let refunds = db.refunds_of_order(cancelled).await.unwrap();
     assert_eq!(
         (refunds[0].status, refunds[0].resolution.as_deref()),

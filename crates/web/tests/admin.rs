@@ -507,11 +507,12 @@ async fn an_admin_changes_roles_and_a_disabled_account_is_out_at_once() {
     let mut worker = app.staff("gong.ren", "reviewer", None).await;
     assert_eq!(worker.get("/admin/fulfilment").await.status, StatusCode::FORBIDDEN);
     let id = app.app.staff_list(&admin()).await.unwrap().into_iter().find(|s| s.username == "gong.ren").unwrap().id;
-    boss.submit(&format!("/admin/staff/{id}"), &[("roles", "reviewer"), ("roles", "fulfilment")])
-        .await
-        .assert_status(StatusCode::OK);
+    let saved = boss.submit(&format!("/admin/staff/{id}"), &[("roles", "reviewer"), ("roles", "fulfilment")]).await;
+    assert_eq!(saved.header("location"), Some("/admin/staff?notice=staff_saved"));
+    assert!(boss.get("/admin/staff?notice=staff_saved").await.body.contains("已保存员工的角色"), "saying so");
     assert_eq!(worker.get("/admin/fulfilment").await.status, StatusCode::OK, "the new role applies at once");
-    boss.submit(&format!("/admin/staff/{id}"), &[("roles", "reviewer"), ("disabled", "1")]).await;
+    let disabled = boss.submit(&format!("/admin/staff/{id}"), &[("roles", "reviewer"), ("disabled", "1")]).await;
+    assert_eq!(disabled.header("location"), Some("/admin/staff?notice=staff_disabled"));
     assert_eq!(worker.get("/admin/review").await.header("location"), Some("/admin/login"), "sessions end");
     let me = app.app.staff_list(&admin()).await.unwrap().into_iter().find(|s| s.username == "guan.er").unwrap().id;
     let lockout = boss.submit(&format!("/admin/staff/{me}"), &[("roles", "reviewer")]).await;

@@ -143,12 +143,42 @@ async fn a_refund_goes_back_through_the_gateway_and_large_ones_need_a_second_per
     assert!(own.body.contains("另一位财务人员复核"), "{}", own.body);
     let approved = second.submit(&format!("/admin/finance/refunds/{refund_id}/approve"), &[]).await;
     assert_eq!(approved.header("location"), Some("/admin/finance?notice=refunded"));
+    assert!(
+        second.get("/admin/finance?notice=refunded").await.body.contains("class=\"notice\" role=\"status\">退款已提交")
+    );
     assert_eq!(app.pay().alipay.net_received(), 0, "the money went back");
     assert_eq!(applicant.get(&format!("/api/v1/orders/{order}")).await.json()["status"], "refunded");
+    let page = applicant.get(&format!("/orders/{order}")).await.body;
+    assert!(
+        page.contains("<p class=\"notice\" data-testid=\"refund\">退款 ¥200.00"),
+        "a done refund is good news, not an alert"
+    );
     let again = first.submit(&format!("/admin/finance/orders/{order}/refund"), &[("reason", "再退一次")]).await;
     assert_eq!(again.status, StatusCode::CONFLICT, "one refund per payment");
     let sms = app.db.db.recent_messages(50).await.unwrap();
     assert!(sms.iter().any(|m| m.recipient == "13800138122" && m.body.contains("已退款 200.00 元")));
+
+    // 今日收款 counts the refund: received, refunded and net (here nothing is left).
+    let desk = first.get("/admin/finance").await.body;
+    let shown =
+        |id: &str| desk.split(&format!("data-testid=\"{id}\">")).nth(1).unwrap().split('<').next().unwrap().to_owned();
+    assert_eq!(
+        (shown("today-received"), shown("today-refunded"), shown("today-net")),
+        ("¥200.00（1 笔）".to_owned(), "¥200.00（1 笔）".to_owned(), "¥0.00".to_owned())
+    );
+    // A date range, and the same as CSV an accountant can reconcile.
+    let day = app.clock_now().to_offset(time::macros::offset!(+8)).date();
+    let report = first.get(&format!("/admin/finance/takings?from={day}&to={day}")).await;
+    assert!(report.body.contains("data-testid=\"takings-net\">¥0.00<") && report.body.contains(&no), "{}", report.body);
+    let csv = first.get(&format!("/admin/finance/takings.csv?from={day}&to={day}")).await;
+    assert_eq!(csv.header("content-type"), Some("text/csv; charset=utf-8"));
+    let rows: Vec<&str> = csv.body.trim_start_matches('\u{feff}').lines().collect();
+    assert_eq!(rows.len(), 1 + 2 + 3, "{rows:?}");
+    assert!(rows[1].contains(",收款,") && rows[1].ends_with(",200.00") && rows[1].contains(&no), "{}", rows[1]);
+    assert!(rows[2].contains(",退款,") && rows[2].ends_with(",-200.00"), "{}", rows[2]);
+    assert!(rows[5].contains("净收款") && rows[5].ends_with(",0.00"));
+    let backwards = first.get(&format!("/admin/finance/takings?from={day}&to=2020-01-01")).await;
+    assert!(backwards.body.contains("结束日期不能早于开始日期"), "{}", backwards.body);
 }
 
 /// A trade bill line for a payment, in Alipay's column layout.

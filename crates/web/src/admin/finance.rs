@@ -29,6 +29,79 @@ impl DeskPage {
 }
 
 #[derive(Template)]
+#[template(path = "admin/takings.html")]
+struct TakingsPage {
+    layout: AdminLayout,
+    t: app::finance::Takings,
+}
+
+impl TakingsPage {
+    fn when(t: &time::OffsetDateTime) -> String {
+        local_time(*t)
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct RangeQuery {
+    from: String,
+    to: String,
+}
+
+fn range(q: &RangeQuery) -> Result<(time::Date, time::Date), app::Error> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let day = |field: &'static str, text: &str| {
+        time::Date::parse(text.trim(), format)
+            .map_err(|_| app::Error::field(field, "date_invalid", "请按 2026-12-01 的格式填写日期"))
+    };
+    Ok((day("from", &q.from)?, day("to", &q.to)?))
+}
+
+/// 收款统计 for a date range: received, refunded, net and every movement.
+pub async fn takings(
+    State(state): State<AppState>,
+    Staff(staff, visitor): Staff,
+    Query(q): Query<RangeQuery>,
+) -> Response {
+    let result = match range(&q) {
+        Ok((from, to)) => state.app.takings(&staff, from, to).await,
+        Err(err) => Err(err),
+    };
+    match result {
+        Ok(t) => {
+            render(StatusCode::OK, &TakingsPage { layout: AdminLayout::new("收款统计", &visitor, Some(&staff)), t })
+        }
+        Err(err) => refused(err),
+    }
+}
+
+/// The same as CSV, for the accountant.
+pub async fn takings_csv(
+    State(state): State<AppState>,
+    Staff(staff, _): Staff,
+    Query(q): Query<RangeQuery>,
+) -> Response {
+    let result = match range(&q) {
+        Ok((from, to)) => state.app.takings(&staff, from, to).await,
+        Err(err) => Err(err),
+    };
+    match result {
+        Ok(t) => (
+            [
+                (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+                (
+                    axum::http::header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"takings-{}-{}.csv\"", t.from, t.to),
+                ),
+            ],
+            t.csv(),
+        )
+            .into_response(),
+        Err(err) => refused(err),
+    }
+}
+
+#[derive(Template)]
 #[template(path = "admin/finance_order.html")]
 struct CasePage {
     layout: AdminLayout,

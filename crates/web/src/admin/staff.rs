@@ -6,7 +6,7 @@ use askama::Template;
 use axum::Form;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use domain::staff::{Role, Roles};
 
 use super::{AdminLayout, Staff, failure};
@@ -57,6 +57,8 @@ impl AuditPage {
             "catalog.template" => "修改文档模板",
             "refund.request" => "申请退款",
             "refund.approve" => "复核退款",
+            "refund.retry" => "重新退款",
+            "refund.offline" => "登记线下退款",
             "invoice.issue" => "开具发票",
             "invoice.resend" => "重发发票",
             "id_number.reveal" => "查看完整证件号码",
@@ -72,9 +74,20 @@ async fn page(
     created: Option<CreatedStaff>,
     message: Option<String>,
 ) -> Response {
+    page_with_notice(state, staff, visitor, created, message, None).await
+}
+
+async fn page_with_notice(
+    state: &AppState,
+    staff: &app::staff::CurrentStaff,
+    visitor: &crate::visitor::Visitor,
+    created: Option<CreatedStaff>,
+    message: Option<String>,
+    notice: Option<&str>,
+) -> Response {
     match state.app.staff_list(staff).await {
         Ok(list) => {
-            let layout = AdminLayout::new("员工与角色", visitor, Some(staff));
+            let layout = AdminLayout::new("员工与角色", visitor, Some(staff)).with_notice(notice);
             let status = if message.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
             render(status, &StaffPage { layout, staff: list, roles: Role::ALL, created, message })
         }
@@ -82,8 +95,12 @@ async fn page(
     }
 }
 
-pub async fn list(State(state): State<AppState>, Staff(staff, visitor): Staff) -> Response {
-    page(&state, &staff, &visitor, None, None).await
+pub async fn list(
+    State(state): State<AppState>,
+    Staff(staff, visitor): Staff,
+    axum::extract::Query(q): axum::extract::Query<crate::pages::NoticeQuery>,
+) -> Response {
+    page_with_notice(&state, &staff, &visitor, None, None, q.notice.as_deref()).await
 }
 
 pub async fn create(
@@ -119,7 +136,12 @@ pub async fn update(
     };
     let disabled = fields.iter().any(|(k, _)| k == "disabled");
     match state.app.update_staff(&staff, id, roles, disabled).await {
-        Ok(()) => page(&state, &staff, &visitor, None, None).await,
+        Ok(()) => axum::response::Redirect::to(if disabled {
+            "/admin/staff?notice=staff_disabled"
+        } else {
+            "/admin/staff?notice=staff_saved"
+        })
+        .into_response(),
         Err(err) => failure(&err),
     }
 }
