@@ -298,6 +298,24 @@ impl App {
 
     /// The daily bill check (SECURITY F7): Alipay's trade bill for `day` (China time) against the
     /// payments we settled that day. Differences are raised as finance alerts.
+    /// The bill check from the file finance downloaded from Alipay: the zip of GBK text Alipay
+    /// serves, or a CSV.
+    pub async fn compare_alipay_bill_file(
+        &self,
+        staff: &CurrentStaff,
+        day: time::Date,
+        file: &[u8],
+    ) -> Result<payments::alipay_bill::BillDiff, Error> {
+        staff.require(&[Role::Finance])?;
+        if file.is_empty() {
+            return Err(Error::field("bill", "bill_missing", "请选择从支付宝下载的账单文件（zip 或 csv）"));
+        }
+        let text = payments::alipay_bill::decode_download(file).map_err(|_| {
+            Error::field("bill", "bill_unreadable", "无法读取该文件，请上传支付宝下载的业务明细账单（zip 或 csv）")
+        })?;
+        self.compare_alipay_bill(staff, day, &text).await
+    }
+
     pub async fn compare_alipay_bill(
         &self,
         staff: &CurrentStaff,

@@ -1,7 +1,8 @@
 //! Alipay's daily trade bill (the 业务明细 CSV that `alipay.data.dataservice.bill.downloadurl.query`
 //! links to), and its difference from what we recorded (SECURITY F7). Comment lines start with
 //! `#`; columns are found by their header names, not positions, so added columns do not matter.
-//! (The real download is a zip of GBK text; unpacking and decoding happen before this parser.)
+//! The real download is a zip of GBK text files (the 业务明细 and its 汇总); [`decode_download`]
+//! turns it, or a CSV finance saved themselves, into text.
 
 use std::collections::BTreeMap;
 
@@ -20,6 +21,8 @@ pub struct BillLine {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum BillError {
+    #[error("the file is neither the zip Alipay serves nor a bill CSV")]
+    NotABill,
     #[error("the bill has no header with 支付宝交易号, 商户订单号, 业务类型 and 订单金额（元）")]
     NoHeader,
     #[error("line {0} is not readable")]
@@ -28,6 +31,44 @@ pub enum BillError {
 
 fn cells(line: &str) -> Vec<String> {
     line.split(',').map(|c| c.trim().trim_matches('\t').trim_matches('"').trim().to_owned()).collect()
+}
+
+/// Largest bill text accepted (a day's 业务明细 of a busy merchant is a few MiB).
+const MAX_BILL_BYTES: u64 = 32 * 1024 * 1024;
+/// Most files looked at in a bill zip (Alipay's holds two).
+const MAX_ZIP_ENTRIES: usize = 16;
+
+/// The bill's text from what finance uploads: the zip Alipay serves (the entry that reads as a
+/// 业务明细, not its 汇总), or a CSV; GBK (as Alipay writes it) or UTF-8. Bounded: a zip entry is
+/// read up to 32 MiB, at most 16 entries are looked at.
+pub fn decode_download(bytes: &[u8]) -> Result<String, BillError> {
+    if !bytes.starts_with(b"PK\x03\x04") {
+        return Ok(text_of(bytes));
+    }
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|_| BillError::NotABill)?;
+    for n in 0..archive.len().min(MAX_ZIP_ENTRIES) {
+        let Ok(entry) = archive.by_index(n) else { continue };
+        let mut raw = Vec::new();
+        if std::io::Read::read_to_end(&mut std::io::Read::take(entry, MAX_BILL_BYTES + 1), &mut raw).is_err()
+            || raw.len() as u64 > MAX_BILL_BYTES
+        {
+            continue;
+        }
+        let text = text_of(&raw);
+        if parse(&text).is_ok() {
+            return Ok(text);
+        }
+    }
+    Err(BillError::NotABill)
+}
+
+/// UTF-8 (a byte-order mark dropped) when it is, else GBK.
+fn text_of(bytes: &[u8]) -> String {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    match std::str::from_utf8(bytes) {
+        Ok(text) => text.to_owned(),
+        Err(_) => encoding_rs::GBK.decode(bytes).0.into_owned(),
+    }
 }
 
 /// Reads the bill's trade lines.
@@ -134,5 +175,35 @@ mod tests {
         assert_eq!(d.amount_mismatch.len(), 3, "{d:?}");
         assert_eq!(d.missing_here, ["SD2026112500000005A"]);
         assert_eq!(d.missing_there, ["SD2026112500000009A"]);
+    }
+
+    #[test]
+    fn the_zip_alipay_serves_is_read_in_gbk_and_its_summary_skipped() {
+        use std::io::Write;
+        let detail = "#支付宝业务明细查询\n支付宝交易号,商户订单号,业务类型,商品名称,订单金额（元）\n2026120122001,SD20261201000000001A,交易,电子签章,415.00\n";
+        let summary = "#支付宝业务汇总查询\n门店编号,门店名称,交易订单总笔数\n,,1\n";
+        let (gbk_detail, _, _) = encoding_rs::GBK.encode(detail);
+        let (gbk_summary, _, _) = encoding_rs::GBK.encode(summary);
+        let mut zipped = Vec::new();
+        {
+            let mut writer = zip::ZipWriter::new(std::io::Cursor::new(&mut zipped));
+            let options = zip::write::SimpleFileOptions::default();
+            writer.start_file("2088_20261201_业务明细(汇总).csv", options).unwrap();
+            writer.write_all(&gbk_summary).unwrap();
+            writer.start_file("2088_20261201_业务明细.csv", options).unwrap();
+            writer.write_all(&gbk_detail).unwrap();
+            writer.finish().unwrap();
+        }
+        let text = decode_download(&zipped).unwrap();
+        let lines = parse(&text).unwrap();
+        assert_eq!(
+            (lines.len(), lines[0].out_trade_no.as_str(), lines[0].amount_fen),
+            (1, "SD20261201000000001A", 41_500)
+        );
+        assert_eq!(decode_download(&gbk_detail).unwrap(), detail, "a GBK CSV on its own");
+        let mut bom = b"\xEF\xBB\xBF".to_vec();
+        bom.extend_from_slice(detail.as_bytes());
+        assert_eq!(decode_download(&bom).unwrap(), detail);
+        assert_eq!(decode_download(b"PK\x03\x04 not really a zip"), Err(BillError::NotABill));
     }
 }

@@ -287,3 +287,44 @@ async fn a_refund_the_gateway_refuses_ends_failed_and_finance_settles_it() {
     assert!(log.iter().any(|e| e.action == "refund.offline" && e.detail.contains("2026120100017")), "{log:?}");
     assert!(log.iter().any(|e| e.action == "refund.retry"));
 }
+
+/// 支付宝对账 through the finance desk: the zip of GBK text Alipay serves, uploaded as it came.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finance_uploads_the_zip_alipay_serves_and_sees_the_differences() {
+    use std::io::Write;
+    let app = TestApp::paying(store::testing::TestDb::sqlite().await, &fast()).await;
+    let (_, _, paid) = paid_through_alipay(&app, "13800138142", 142).await;
+    let mut finance = app.staff("cai.liu", "finance", None).await;
+    assert!(finance.get("/admin/finance").await.body.contains("action=\"/admin/finance/bill\""), "the desk offers it");
+    let header = "#支付宝业务明细查询\n支付宝交易号,商户订单号,业务类型,商品名称,创建时间,完成时间,门店编号,门店名称,操作员,终端号,对方账户,订单金额（元）,商家实收（元）,备注\n";
+    let detail =
+        format!("{header}{}\n{}\n", bill_line("T1", &paid, "199.00"), bill_line("T9", "SD2026112599999999A", "200.00"));
+    let (gbk, _, _) = encoding_rs::GBK.encode(&detail);
+    let mut zipped = Vec::new();
+    {
+        let mut writer = zip::ZipWriter::new(std::io::Cursor::new(&mut zipped));
+        writer.start_file("20881234_20261125_业务明细.csv", zip::write::SimpleFileOptions::default()).unwrap();
+        writer.write_all(&gbk).unwrap();
+        writer.finish().unwrap();
+    }
+    let day = app.clock_now().to_offset(time::macros::offset!(+8)).date().to_string();
+    let token = finance.csrf().await;
+    let boundary = "bill-upload-boundary";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{token}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"day\"\r\n\r\n{day}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"bill.zip\"\r\nContent-Type: application/zip\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(&zipped);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let content_type = format!("multipart/form-data; boundary={boundary}");
+    let result = finance.send_raw(Method::POST, "/admin/finance/bill", body, &[("content-type", &content_type)]).await;
+    result.assert_status(StatusCode::OK);
+    assert!(
+        result.body.contains("金额不一致（1）") && result.body.contains("¥199.00") && result.body.contains("¥200.00"),
+        "{}",
+        result.body
+    );
+    assert!(result.body.contains("SD2026112599999999A"), "paid at Alipay, unknown here");
+    let alerts = app.app.finance_alerts(20).await.unwrap();
+    assert!(alerts.iter().filter(|a| a.kind == "bill_mismatch").count() >= 2, "{alerts:?}");
+}

@@ -29,6 +29,50 @@ impl DeskPage {
 }
 
 #[derive(Template)]
+#[template(path = "admin/bill.html")]
+struct BillPage {
+    layout: AdminLayout,
+    day: time::Date,
+    diff: payments::alipay_bill::BillDiff,
+}
+
+impl BillPage {
+    #[allow(clippy::trivially_copy_pass_by_ref)] // the template hands loop items by reference
+    fn yuan(fen: &i64) -> String {
+        app::finance::yuan(*fen)
+    }
+}
+
+/// 支付宝对账: the day's bill as downloaded from Alipay, checked against our payments.
+pub async fn compare_bill(
+    State(state): State<AppState>,
+    Staff(staff, visitor): Staff,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Response {
+    let (mut day, mut file) = (String::new(), Vec::new());
+    if let Ok(mut multipart) = multipart {
+        while let Ok(Some(field)) = multipart.next_field().await {
+            match field.name() {
+                Some("day") => day = field.text().await.unwrap_or_default(),
+                Some("file") => file = field.bytes().await.map(|b| b.to_vec()).unwrap_or_default(),
+                _ => {}
+            }
+        }
+    }
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let Ok(day) = time::Date::parse(day.trim(), format) else {
+        return refused(app::Error::field("day", "date_invalid", "请选择账单日期"));
+    };
+    match state.app.compare_alipay_bill_file(&staff, day, &file).await {
+        Ok(diff) => render(
+            StatusCode::OK,
+            &BillPage { layout: AdminLayout::new("支付宝对账", &visitor, Some(&staff)), day, diff },
+        ),
+        Err(err) => refused(err),
+    }
+}
+
+#[derive(Template)]
 #[template(path = "admin/takings.html")]
 struct TakingsPage {
     layout: AdminLayout,

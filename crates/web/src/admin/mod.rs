@@ -89,6 +89,7 @@ pub fn routes() -> Vec<AdminRoute> {
         route(M::GET, "/admin/orders/{id}/packing-list", FULFIL, get(fulfilment::packing)),
         route(M::GET, "/admin/finance", MONEY, get(finance::desk)),
         route(M::GET, "/admin/finance/takings", MONEY, get(finance::takings)),
+        route(M::POST, "/admin/finance/bill", MONEY, post(finance::compare_bill)),
         route(M::GET, "/admin/finance/takings.csv", MONEY, get(finance::takings_csv)),
         route(M::GET, "/admin/finance/orders/{id}", MONEY, get(finance::order)),
         route(M::POST, "/admin/finance/orders/{id}/refund", MONEY, post(finance::refund)),
