@@ -41,8 +41,10 @@ fn yuan(field: &'static str, text: &str, errors: &mut FieldErrors) -> Option<Mon
 impl App {
     pub async fn dashboard(&self, staff: &CurrentStaff) -> Result<Dashboard, Error> {
         staff.require(&[Role::Admin])?;
-        let mut counts = self.store.order_counts().await?;
-        counts.sort_by_key(|(s, _)| OrderStatus::ALL.iter().position(|x| x == s));
+        // Every state, in the order of the journey, zero included.
+        let stored = self.store.order_counts().await?;
+        let counts: Vec<(OrderStatus, i64)> =
+            OrderStatus::ALL.iter().map(|s| (*s, stored.iter().find(|(t, _)| t == s).map_or(0, |(_, n)| *n))).collect();
         let queue = self.store.review_queue().await?;
         let now = self.clock.now();
         let mut oldest = None;
@@ -72,12 +74,17 @@ impl App {
         let Some(price) = price.filter(|_| errors.is_empty()) else {
             return Err(Error::field("price", "amount_invalid", "请填写大于 0 的价格（元，最多两位小数）"));
         };
+        let before = self.store.all_packages().await?.into_iter().find(|p| p.id == PackageId(id));
         if !self.store.set_package(PackageId(id), price, active).await? {
             return Err(Error::NotFound);
         }
         let state = if active { "上架" } else { "下架" };
-        self.audit(Some(staff.id), "catalog.package", None, &format!("套餐 {id}：{} 元，{state}", price.to_yuan()))
-            .await
+        // Readable in the audit log: the package's name and its price before and after.
+        let detail = match before {
+            Some(p) => format!("{}：{} 元 → {} 元，{state}", p.name(), p.price.to_yuan(), price.to_yuan()),
+            None => format!("套餐 {id}：{} 元，{state}", price.to_yuan()),
+        };
+        self.audit(Some(staff.id), "catalog.package", None, &detail).await
     }
 
     pub async fn set_fees(
@@ -174,7 +181,9 @@ impl App {
         if let Some(old) = self.store.delete_template(kind).await? {
             let _ = self.files.delete(&old).await;
         }
-        self.audit(Some(staff.id), "catalog.template", None, &format!("{kind}：恢复内置模板")).await
+        let label =
+            domain::document::DocumentKind::parse(kind).map_or_else(|| kind.to_owned(), |k| k.label().to_owned());
+        self.audit(Some(staff.id), "catalog.template", None, &format!("{label}：恢复内置模板")).await
     }
 
     /// The uploaded blank form of `kind`, if any (public).

@@ -161,7 +161,7 @@ impl App {
                     channel: channel.as_str().into(),
                     verified: false,
                     out_trade_no: None,
-                    outcome: format!("rejected: {rejected}"),
+                    outcome: format!("验签失败：{rejected}"),
                     summary: String::new(),
                     received_at: now,
                 };
@@ -213,7 +213,7 @@ impl App {
         let Some(payment) = self.store.payment_by_trade(&notice.out_trade_no).await? else {
             self.alert("unknown_trade", None, Some(&notice.out_trade_no), "签名有效的付款通知，但商户订单号不存在")
                 .await?;
-            return Ok("mismatch: out_trade_no".into());
+            return Ok("不符：商户订单号不存在".into());
         };
         if payment.channel != gateway.channel().as_str() {
             self.alert(
@@ -223,19 +223,23 @@ impl App {
                 "付款通知来自另一支付渠道",
             )
             .await?;
-            return Ok("mismatch: channel".into());
+            return Ok("不符：来自另一支付渠道".into());
         }
         match gateway.judge(notice, &payment.out_trade_no, payment.amount) {
             Decision::Paid { trade_no } => {
                 let settlement = self.settle(&payment, &trade_no, gateway.channel()).await?;
-                Ok(format!("paid: {settlement:?}"))
+                Ok(match settlement {
+                    Settlement::Applied => "已到账，订单进入审核".to_owned(),
+                    Settlement::AlreadySettled => "已到账（重复通知，已处理过）".to_owned(),
+                    Settlement::RefundOwed(_) => "已到账，但订单已不能收款，原路退款".to_owned(),
+                })
             }
-            Decision::NotPaid { status } => Ok(format!("not paid: {status}")),
+            Decision::NotPaid { status } => Ok(format!("未付款（{status}）")),
             Decision::Mismatch(field) => {
                 let detail = format!("签名有效的付款通知与订单不符（{field}），未改变订单状态");
                 self.alert("notice_mismatch", Some(payment.order_id), Some(&payment.out_trade_no), &detail).await?;
                 tracing::warn!(field, out_trade_no = %payment.out_trade_no, "payment notification does not match its order");
-                Ok(format!("mismatch: {field}"))
+                Ok(format!("不符：{field}，未改变订单状态"))
             }
         }
     }

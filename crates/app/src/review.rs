@@ -277,7 +277,7 @@ impl App {
             .document(record.order.user_id, record.order.application_id, kind)
             .await?
             .ok_or(Error::NotFound)?;
-        self.audit(Some(staff.id), "document.view", Some(id), &format!("{}：{reason}", kind.as_str())).await?;
+        self.audit(Some(staff.id), "document.view", Some(id), &format!("{}：{reason}", kind.label())).await?;
         let blob = self.files.get(&document.file_key).await?;
         let plain = self.keys.open_blob(&document.file_key, &blob, &document.wrapped_key)?;
         Ok((document, plain))

@@ -128,7 +128,8 @@ impl App {
             }
             Err(err) => return Err(err.into()),
         };
-        self.audit(by.map(|s| s.id), "staff.create", None, &format!("{} ({roles})", staff.username)).await?;
+        self.audit(by.map(|s| s.id), "staff.create", None, &format!("{}（{}）", staff.username, roles.labels()))
+            .await?;
         Ok(CreatedStaff { id, username: staff.username, initial_password: password })
     }
 
@@ -151,7 +152,8 @@ impl App {
         let target = self.store.staff_by_id(id).await?.ok_or(Error::NotFound)?;
         self.store.update_staff(id, roles, disabled, self.clock.now()).await?;
         let state = if disabled { "，已停用" } else { "" };
-        self.audit(Some(admin.id), "staff.update", None, &format!("{}：{roles}{state}", target.username)).await
+        self.audit(Some(admin.id), "staff.update", None, &format!("{}：{}{state}", target.username, roles.labels()))
+            .await
     }
 
     /// Step one: username and password. Never says which of the two was wrong.
@@ -351,6 +353,12 @@ impl App {
     /// A staff member's name by id (for queues and logs).
     pub async fn staff_name(&self, id: i64) -> Result<String, Error> {
         Ok(self.store.staff_by_id(id).await?.map(|s| s.name).unwrap_or_default())
+    }
+
+    /// An order's number, for the audit log (admins read it by number, not by row id).
+    pub async fn audited_order_no(&self, staff: &CurrentStaff, id: domain::OrderId) -> Result<Option<String>, Error> {
+        staff.require(&[Role::Admin])?;
+        Ok(self.store.order_by_id(id).await?.map(|o| o.order.order_no))
     }
 
     /// The current TOTP code for a secret at `at` (tests and the dev tools).

@@ -221,7 +221,11 @@ async fn identity_images_need_a_reason_and_every_view_is_audited() {
     form.assert_status(StatusCode::OK);
     let log = app.app.audit_log(&admin(), Some(domain::OrderId(order)), 10).await.unwrap();
     let views: Vec<&str> = log.iter().filter(|e| e.action == "document.view").map(|e| e.detail.as_str()).collect();
-    assert_eq!(views, ["application_form：", "holder_id_front：核对持有人身份"]);
+    assert_eq!(views, ["《“数字证书与电子签章”业务申请表》：", "身份证人像面（法定代表人/本人）：核对持有人身份"]);
+    // The audit log names the order by its number.
+    let order_no = app.app.audited_order_no(&admin(), domain::OrderId(order)).await.unwrap().unwrap();
+    let page = app.staff("shen.ji", "admin", None).await.get("/admin/audit").await.body;
+    assert!(page.contains(&format!("href=\"/admin/orders/{order}\">{order_no}</a>")), "{page}");
 }
 
 /// An uploaded PDF reaches the reviewer only as a download (their own viewer, never our origin);
@@ -279,7 +283,7 @@ async fn an_admin_creates_staff_and_reads_the_audit_log() {
     let none = admin.submit("/admin/staff", &[("username", "zheng.er"), ("name", "郑二")]).await;
     assert!(none.body.contains("请至少选择一个角色"));
     let audit = admin.get("/admin/audit").await;
-    assert!(audit.body.contains("创建员工") && audit.body.contains("zheng.yi (reviewer,finance)"), "{}", audit.body);
+    assert!(audit.body.contains("创建员工") && audit.body.contains("zheng.yi（审核员、财务）"), "{}", audit.body);
     assert!(audit.body.contains("登录"));
 }
 
@@ -474,6 +478,16 @@ async fn an_admin_reprices_the_catalog_and_new_orders_use_it() {
 
     let home = boss.get("/admin").await;
     assert!(home.body.contains("data-testid=\"dashboard\"") && home.body.contains("待支付"));
+    // Every state is listed, zero included, and the 工作台 leads to 文档模板 too.
+    let overview = home.body.split("data-testid=\"dashboard\"").nth(1).unwrap();
+    for status in domain::OrderStatus::ALL {
+        assert!(overview.contains(&format!("<th>{}</th>", status.label())), "{}", status.label());
+    }
+    assert!(home.body.contains("href=\"/admin/templates\">文档模板</a></li>"));
+    // 无权访问 fits a phone and keeps the back-office bar.
+    let denied = app.staff("fang.ke", "reviewer", None).await.get("/admin/catalog").await;
+    assert_eq!(denied.status, StatusCode::FORBIDDEN);
+    assert!(denied.body.contains("name=\"viewport\"") && denied.body.contains("admin-bar"));
     let log = app.app.audit_log(&admin(), None, 20).await.unwrap();
     let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
     assert!(

@@ -127,6 +127,9 @@ async fn a_refund_goes_back_through_the_gateway_and_large_ones_need_a_second_per
 
     let case = first.get(&format!("/admin/finance/orders/{order}")).await;
     assert!(case.body.contains(&no) && case.body.contains("验签通过"), "payments and notifications shown");
+    // In words, not codes: the channel's name and what the notification did.
+    assert!(case.body.contains("<td>支付宝</td>") && case.body.contains("已到账，订单进入审核"), "{}", case.body);
+    assert!(!case.body.contains("paid: Applied") && !case.body.contains("<td>alipay</td>"));
     let no_reason = first.submit(&format!("/admin/finance/orders/{order}/refund"), &[("reason", "")]).await;
     assert!(no_reason.body.contains("请填写退款原因"));
     let asked = first.submit(&format!("/admin/finance/orders/{order}/refund"), &[("reason", "申请人放弃办理")]).await;

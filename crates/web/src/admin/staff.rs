@@ -27,7 +27,8 @@ struct StaffPage {
 #[template(path = "admin/audit.html")]
 struct AuditPage {
     layout: AdminLayout,
-    entries: Vec<(AuditEntry, String)>,
+    /// Each entry with who did it and the order's number.
+    entries: Vec<(AuditEntry, String, Option<String>)>,
 }
 
 impl AuditPage {
@@ -157,7 +158,11 @@ pub async fn audit(State(state): State<AppState>, Staff(staff, visitor): Staff) 
             Some(id) => state.app.staff_name(id).await.unwrap_or_default(),
             None => "系统".to_owned(),
         };
-        named.push((entry, who));
+        let order_no = match entry.order_id {
+            Some(id) => state.app.audited_order_no(&staff, id).await.ok().flatten(),
+            None => None,
+        };
+        named.push((entry, who, order_no));
     }
     let layout = AdminLayout::new("审计日志", &visitor, Some(&staff));
     render(StatusCode::OK, &AuditPage { layout, entries: named })
