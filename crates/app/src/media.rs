@@ -196,13 +196,14 @@ fn reencode(bytes: &[u8]) -> Result<Sanitized, UploadError> {
 }
 
 /// PDF names that make a document do something when opened, or carry something other than its
-/// pages: scripts, program launches, actions on open or on events, embedded files, XFA forms,
-/// rich media, form submission and import. And encryption, which would hide all of them.
-const ACTIVE_PDF_NAMES: [&[u8]; 13] = [
+/// pages: scripts, program launches, actions on events, embedded files, XFA forms, rich media,
+/// form submission and import. And encryption, which would hide all of them. (`OpenAction` is
+/// judged by its value: an action dictionary is refused, a destination — the page to open at, as
+/// office suites write it — is not.)
+const ACTIVE_PDF_NAMES: [&[u8]; 12] = [
     b"JavaScript",
     b"JS",
     b"Launch",
-    b"OpenAction",
     b"AA",
     b"EmbeddedFile",
     b"EmbeddedFiles",
@@ -281,7 +282,10 @@ fn holds_active(object: &lopdf::Object) -> bool {
 }
 
 fn dictionary_holds_active(dict: &lopdf::Dictionary) -> bool {
-    dict.iter().any(|(key, value)| ACTIVE_PDF_NAMES.contains(&key.as_slice()) || holds_active(value))
+    dict.iter().any(|(key, value)| {
+        let open_action = key.as_slice() == b"OpenAction" && matches!(value, lopdf::Object::Dictionary(_));
+        open_action || ACTIVE_PDF_NAMES.contains(&key.as_slice()) || holds_active(value)
+    })
 }
 
 /// The names in the raw bytes outside stream data, `#xx` escapes decoded (`/J#61vaScript` is
@@ -527,6 +531,14 @@ mod tests {
         // Inside a compressed object stream the words are nowhere in the file's bytes.
         let packed = pdf_with(vec![("OpenAction", script())], true);
         assert!(!packed.windows(10).any(|w| w == b"JavaScript"), "the fixture really hides it");
+        // Opening at a page (a destination, as office suites write it) is no action; opening with
+        // a GoTo action dictionary is refused like any action on open.
+        let page_one =
+            Object::Array(vec![Object::Reference((3, 0)), "XYZ".into(), Object::Null, Object::Null, 0.into()]);
+        assert!(sanitize(&pdf_with(vec![("OpenAction", page_one)], false), true).is_ok(), "a destination passes");
+        let go_to =
+            Object::Dictionary(dictionary! { "S" => "GoTo", "D" => Object::Array(vec![Object::Reference((3, 0))]) });
+        assert_eq!(sanitize(&pdf_with(vec![("OpenAction", go_to)], false), true).err(), Some(UploadError::UnsafePdf));
         // Name escapes: `#61` is `a`.
         let plain = pdf_with(vec![("OpenAction", script())], false);
         let text = String::from_utf8_lossy(&plain).replace("/JavaScript", "/J#61vaScript").replace("/JS", "/J#53");
