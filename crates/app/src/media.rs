@@ -154,12 +154,39 @@ pub fn sanitize(bytes: &[u8], accepts_pdf: bool) -> Result<Sanitized, UploadErro
     }
 }
 
-/// Whether the JPEG's last scan is followed by its end-of-image marker. Decoders fill a cut-off
-/// scan with grey and call it a picture; a photo cut off in transfer must be sent again instead.
-/// (Entropy-coded data never holds `FF D9`: a data byte `FF` is always followed by `00`.)
+/// Whether the JPEG reaches its end-of-image marker. Decoders fill a cut-off scan with grey and
+/// call it a picture; a photo cut off in transfer must be sent again instead. The segments are
+/// walked by their lengths and each scan's entropy data is skipped (`FF 00` and restart markers
+/// belong to it), so whatever follows the end marker — a motion photo's video — is never mistaken
+/// for the picture.
 fn jpeg_is_complete(bytes: &[u8]) -> bool {
-    let last_scan = bytes.windows(2).rposition(|w| w == [0xFF, 0xDA]);
-    last_scan.is_some_and(|at| bytes[at..].windows(2).any(|w| w == [0xFF, 0xD9]))
+    let mut at = 2; // after SOI
+    loop {
+        // Fill bytes before a marker are allowed.
+        while bytes.get(at) == Some(&0xFF) && bytes.get(at + 1) == Some(&0xFF) {
+            at += 1;
+        }
+        let (Some(&0xFF), Some(&marker)) = (bytes.get(at), bytes.get(at + 1)) else { return false };
+        at += 2;
+        match marker {
+            0xD9 => return true,
+            0x01 | 0xD0..=0xD7 => {}
+            _ => {
+                let (Some(&hi), Some(&lo)) = (bytes.get(at), bytes.get(at + 1)) else { return false };
+                at += usize::from(u16::from_be_bytes([hi, lo]));
+                if marker == 0xDA {
+                    // Entropy-coded data up to the next real marker.
+                    loop {
+                        match (bytes.get(at), bytes.get(at + 1)) {
+                            (Some(&0xFF), Some(&next)) if next != 0x00 && !(0xD0..=0xD7).contains(&next) => break,
+                            (Some(_), Some(_)) => at += 1,
+                            _ => return false,
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn reencode(bytes: &[u8]) -> Result<Sanitized, UploadError> {
@@ -177,12 +204,9 @@ fn reencode(bytes: &[u8]) -> Result<Sanitized, UploadError> {
     let mut picture = image::DynamicImage::from_decoder(decoder).map_err(|_| UploadError::Undecodable)?;
     let (width, height) = stored_size(picture.width(), picture.height());
     if (width, height) != (picture.width(), picture.height()) {
-        picture = image::DynamicImage::ImageRgb8(image::imageops::resize(
-            &picture.into_rgb8(),
-            width,
-            height,
-            image::imageops::FilterType::Triangle,
-        ));
+        // Area averaging straight into the output (`resize` would first build a full-width
+        // intermediate at 16 bytes a pixel, beyond the budget).
+        picture = image::DynamicImage::ImageRgb8(image::imageops::thumbnail(&picture.into_rgb8(), width, height));
     }
     if let Some(orientation) = orientation {
         picture.apply_orientation(orientation);
@@ -198,8 +222,8 @@ fn reencode(bytes: &[u8]) -> Result<Sanitized, UploadError> {
 /// PDF names that make a document do something when opened, or carry something other than its
 /// pages: scripts, program launches, actions on events, embedded files, XFA forms, rich media,
 /// form submission and import. And encryption, which would hide all of them. (`OpenAction` is
-/// judged by its value: an action dictionary is refused, a destination — the page to open at, as
-/// office suites write it — is not.)
+/// judged by its value: only a direct destination — the page to open at, as office suites write
+/// it — passes.)
 const ACTIVE_PDF_NAMES: [&[u8]; 12] = [
     b"JavaScript",
     b"JS",
@@ -243,7 +267,9 @@ fn check_pdf(bytes: &[u8]) -> Result<Sanitized, UploadError> {
     let loaded = lopdf::Document::load_mem_with_options(bytes, options);
     let active = PDF_ACTIVE.with(std::cell::Cell::take);
     match loaded {
-        Ok(doc) if !active && !doc.is_encrypted() && !dictionary_holds_active(&doc.trailer) => {
+        // A file that was encrypted is refused even when lopdf could open it (an empty user
+        // password): its objects were never shown to the filter.
+        Ok(doc) if !active && !doc.is_encrypted() && !doc.was_encrypted() && !dictionary_holds_active(&doc.trailer) => {
             Ok(Sanitized { bytes: bytes.to_vec(), content_type: "application/pdf", extension: "pdf" })
         }
         _ => Err(UploadError::UnsafePdf),
@@ -255,8 +281,9 @@ fn check_pdf(bytes: &[u8]) -> Result<Sanitized, UploadError> {
 /// and keeps nothing, so checking holds at most one stream's objects in memory.
 fn inspect_pdf_object(_: (u32, u16), object: &mut lopdf::Object) -> Option<((u32, u16), lopdf::Object)> {
     let mut active = holds_active(object);
+    // Viewers open a stream as an object stream by its /N and /First, whatever its /Type says.
     if let lopdf::Object::Stream(stream) = object
-        && stream.dict.has_type(b"ObjStm")
+        && (stream.dict.has_type(b"ObjStm") || (stream.dict.has(b"N") && stream.dict.has(b"First")))
     {
         match lopdf::ObjectStream::new_with_limit(stream, Some(MAX_PDF_STREAM_BYTES)) {
             Ok(packed) => active |= packed.objects.values().any(holds_active),
@@ -283,7 +310,9 @@ fn holds_active(object: &lopdf::Object) -> bool {
 
 fn dictionary_holds_active(dict: &lopdf::Dictionary) -> bool {
     dict.iter().any(|(key, value)| {
-        let open_action = key.as_slice() == b"OpenAction" && matches!(value, lopdf::Object::Dictionary(_));
+        // Only a direct destination (an array) may open the file; an action, or a reference that
+        // could name one (GoToR to a network share, URI, Named Print), is refused.
+        let open_action = key.as_slice() == b"OpenAction" && !matches!(value, lopdf::Object::Array(_));
         open_action || ACTIVE_PDF_NAMES.contains(&key.as_slice()) || holds_active(value)
     })
 }
@@ -309,7 +338,9 @@ fn outside_streams(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
                 at = None;
                 return Some(&bytes[from..]);
             };
-            let keyword = start == 0 || !bytes[start - 1].is_ascii_alphabetic();
+            // The keyword follows its dictionary's `>>` (a `stream` inside a string does not).
+            let before = bytes[..start].iter().rposition(|b| !b.is_ascii_whitespace());
+            let keyword = before.is_some_and(|at| at >= 1 && &bytes[at - 1..=at] == b">>");
             let data_follows = matches!(bytes.get(start + 6), Some(b'\r' | b'\n'));
             if keyword && data_follows {
                 at = find(start + 6, b"endstream").map(|end| end + 9);
@@ -401,7 +432,7 @@ mod tests {
     #[test]
     fn metadata_and_trailing_payloads_do_not_survive() {
         let jpeg = sanitize(&png(16, 16), false).unwrap().bytes;
-        let mut with_exif = vec![0xFF, 0xD8, 0xFF, 0xE1, 0x00, 0x10];
+        let mut with_exif = vec![0xFF, 0xD8, 0xFF, 0xE1, 0x00, 0x12];
         with_exif.extend_from_slice(b"Exif\0\0GPS-SECRET");
         with_exif.extend_from_slice(&jpeg[2..]);
         with_exif.extend_from_slice(b"<html><script>alert(1)</script></html>");
@@ -465,6 +496,15 @@ mod tests {
             assert_eq!(sanitize(&jpeg[..keep], false), Err(UploadError::Undecodable), "{keep} of {}", jpeg.len());
         }
         assert!(sanitize(&jpeg, false).is_ok());
+    }
+
+    #[test]
+    fn a_motion_photo_with_video_after_the_picture_is_complete() {
+        let jpeg = sanitize(&png(64, 64), false).unwrap().bytes;
+        let mut motion = jpeg.clone();
+        // What follows the end marker may hold FF DA and never FF D9.
+        motion.extend_from_slice(b"ftypmp42\xFF\xDA\x00\x08video-bytes\xFF\xDAmore");
+        assert!(sanitize(&motion, false).is_ok());
     }
 
     #[tokio::test]
@@ -536,6 +576,12 @@ mod tests {
         let page_one =
             Object::Array(vec![Object::Reference((3, 0)), "XYZ".into(), Object::Null, Object::Null, 0.into()]);
         assert!(sanitize(&pdf_with(vec![("OpenAction", page_one)], false), true).is_ok(), "a destination passes");
+        let by_reference = Object::Reference((9, 0));
+        assert_eq!(
+            sanitize(&pdf_with(vec![("OpenAction", by_reference)], false), true).err(),
+            Some(UploadError::UnsafePdf),
+            "a reference could name any action (GoToR to a share, URI, Print)"
+        );
         let go_to =
             Object::Dictionary(dictionary! { "S" => "GoTo", "D" => Object::Array(vec![Object::Reference((3, 0))]) });
         assert_eq!(sanitize(&pdf_with(vec![("OpenAction", go_to)], false), true).err(), Some(UploadError::UnsafePdf));

@@ -171,8 +171,19 @@ impl App {
             }
             Some(last + KEPT_AFTER_CERTIFICATE)
         };
-        let closed_phone = format!("closed:{}", self.keys.blind_index("closed-account", user.phone.as_str()));
-        let keys = self.store.close_user(user.id, &closed_phone, restricted_until, now).await?;
+        // Unique per account (the number may be closed again by a later account).
+        let closed_phone =
+            format!("closed:{}:{}", user.id.0, self.keys.blind_index("closed-account", user.phone.as_str()));
+        let keys = match self.store.close_user(user.id, &closed_phone, restricted_until, now).await {
+            Ok(keys) => keys,
+            Err(crate::StoreError::Duplicate("users.orders_under_way")) => {
+                return Err(Error::Conflict {
+                    code: "orders_under_way",
+                    message: "您刚刚提交了新的订单，请等待订单完成或先取消订单后再注销账户".into(),
+                });
+            }
+            Err(err) => return Err(err.into()),
+        };
         for key in keys {
             if let Err(err) = self.files.delete(&key).await {
                 tracing::warn!(error = %err, "blob of a closed account left for the sweep");
@@ -187,11 +198,24 @@ impl App {
         })
     }
 
+    /// The password again, counted against the account's login throttle like a login (a
+    /// borrowed session cannot guess its way to the ID numbers).
     async fn check_password_again(&self, user: &CurrentUser, password: &str) -> Result<(), Error> {
+        let key = self.throttle_key(&format!("login:phone:{}", user.phone.as_str()));
+        let now = self.clock.now();
+        let failures = self.store.failures_since(&key, now - self.policy.login_window).await?;
+        if i64::try_from(failures.len()).unwrap_or(i64::MAX) >= self.policy.login_failures_per_account {
+            return Err(Error::RateLimited {
+                code: "login_throttled",
+                message: "密码错误次数过多，请稍后再试".into(),
+                retry_after_secs: self.policy.login_window.whole_seconds(),
+            });
+        }
         let record = self.store.user_by_id(user.id).await?.ok_or(Error::Unauthenticated)?;
         if self.passwords.verify(password.to_owned(), Some(record.password_hash)).await? {
             Ok(())
         } else {
+            self.store.record_failure(&key, now).await?;
             Err(Error::field("password", "password_wrong", "登录密码不正确"))
         }
     }

@@ -491,6 +491,13 @@ impl PaymentRepo for Db {
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         let mut tx = self.write_tx().await?;
+        // The gateway's success finishes a pending (or meanwhile failed) refund; a settlement
+        // recorded by finance only a failed one — never one a retry is sending at that moment.
+        let (a, b) = if resolution.is_some() {
+            (RefundStatus::Failed, RefundStatus::Failed)
+        } else {
+            (RefundStatus::Pending, RefundStatus::Failed)
+        };
         let done = sqlx::query(
             "UPDATE refunds SET status = $1, done_at = $2, resolution = $3, next_attempt_at = NULL
              WHERE id = $4 AND (status = $5 OR status = $6)",
@@ -499,8 +506,8 @@ impl PaymentRepo for Db {
         .bind(ts(now))
         .bind(resolution.map(str::to_owned))
         .bind(refund_id)
-        .bind(RefundStatus::Pending.as_str())
-        .bind(RefundStatus::Failed.as_str())
+        .bind(a.as_str())
+        .bind(b.as_str())
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;

@@ -44,6 +44,17 @@ impl UserRepo for Db {
         now: OffsetDateTime,
     ) -> Result<Vec<String>, StoreError> {
         let mut tx = self.write_tx().await?;
+        // Checked again inside the transaction: an order placed meanwhile in another tab is
+        // never deleted with the account, nor left under way behind a closed one.
+        let blocking = if restricted_until.is_some() {
+            "SELECT COUNT(*) FROM orders WHERE user_id = $1 AND status NOT IN ('completed', 'cancelled', 'refunded')"
+        } else {
+            "SELECT COUNT(*) FROM orders WHERE user_id = $1"
+        };
+        let blocked: i64 = sqlx::query_scalar(blocking).bind(id.0).fetch_one(&mut *tx).await.map_err(db_err)?;
+        if blocked > 0 {
+            return Err(StoreError::Duplicate("users.orders_under_way"));
+        }
         let drafts = "SELECT a.id FROM applications a WHERE a.user_id = $1 AND NOT EXISTS \
                       (SELECT 1 FROM orders o WHERE o.application_id = a.id)";
         let keys_sql = if restricted_until.is_some() {
@@ -92,7 +103,7 @@ impl UserRepo for Db {
     }
 
     async fn user_by_phone(&self, phone: &Phone) -> Result<Option<UserRecord>, StoreError> {
-        sqlx::query_as::<_, UserRow>(&format!("{SELECT_USER} WHERE phone = $1"))
+        sqlx::query_as::<_, UserRow>(&format!("{SELECT_USER} WHERE phone = $1 AND closed_at IS NULL"))
             .bind(phone.as_str())
             .fetch_optional(&self.pool)
             .await
@@ -102,7 +113,8 @@ impl UserRepo for Db {
     }
 
     async fn user_by_id(&self, id: UserId) -> Result<Option<UserRecord>, StoreError> {
-        sqlx::query_as::<_, UserRow>(&format!("{SELECT_USER} WHERE id = $1"))
+        // A closed account is nobody: no login, no messages (its kept orders stay readable).
+        sqlx::query_as::<_, UserRow>(&format!("{SELECT_USER} WHERE id = $1 AND closed_at IS NULL"))
             .bind(id.0)
             .fetch_optional(&self.pool)
             .await

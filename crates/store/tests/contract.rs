@@ -878,12 +878,25 @@ async fn a_closed_account_keeps_only_its_orders(db: &Db) {
     let ordered = draft(db, a).await;
     db.put_document(a, &document(ordered, DocumentKind::License, "kept.bin")).await.unwrap();
     let order = db.create_order(&new_order(a, ordered, "key-1", "subject-1"), T0).await.unwrap();
+    let until = T0 + Duration::days(365 * 6);
+    assert!(
+        matches!(
+            db.close_user(a, "closed:1:abc", Some(until), T0).await,
+            Err(StoreError::Duplicate("users.orders_under_way"))
+        ),
+        "an order under way blocks closing, checked in the transaction"
+    );
+    assert!(
+        db.transition_order(order, OrderStatus::PendingPayment, OrderStatus::Cancelled, Actor::Applicant, None, T0)
+            .await
+            .unwrap()
+    );
     let unordered = draft(db, a).await;
     db.put_document(a, &document(unordered, DocumentKind::License, "gone.bin")).await.unwrap();
-    let until = T0 + Duration::days(365 * 6);
-    let keys = db.close_user(a, "closed:abc", Some(until), T0).await.unwrap();
+    let keys = db.close_user(a, "closed:1:abc", Some(until), T0).await.unwrap();
     assert_eq!(keys, ["gone.bin"]);
     assert!(db.user_by_phone(&phone(1)).await.unwrap().is_none(), "the number is free");
+    assert!(db.user_by_id(a).await.unwrap().is_none(), "a closed account is nobody (no messages)");
     assert!(db.list_addresses(a).await.unwrap().is_empty());
     let left: Vec<_> = db.applications(a).await.unwrap().into_iter().map(|x| x.id).collect();
     assert_eq!(left, [ordered]);
@@ -894,7 +907,7 @@ async fn a_closed_account_keeps_only_its_orders(db: &Db) {
     let b = user(db, 2).await;
     let only = draft(db, b).await;
     db.put_document(b, &document(only, DocumentKind::License, "b.bin")).await.unwrap();
-    assert_eq!(db.close_user(b, "closed:def", None, T0).await.unwrap(), ["b.bin"]);
+    assert_eq!(db.close_user(b, "closed:2:def", None, T0).await.unwrap(), ["b.bin"]);
     assert!(db.user_by_id(b).await.unwrap().is_none());
     assert!(!db.referenced_file_keys().await.unwrap().contains("b.bin"));
 }

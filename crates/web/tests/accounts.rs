@@ -481,3 +481,32 @@ async fn an_account_without_orders_is_deleted_outright() {
     assert!(closed.body.contains("已删除") && !closed.body.contains("restricted-until"), "{}", closed.body);
     assert_eq!(app.client().login(PHONE, PASSWORD).await.status, StatusCode::UNAUTHORIZED);
 }
+
+/// A number can be closed, registered again and closed again; the export's password check
+/// counts against the login throttle.
+#[tokio::test]
+async fn a_number_closed_twice_and_the_export_password_throttled() {
+    let app = TestApp::new().await;
+    for round in 0..2 {
+        let mut c = app.user(PHONE).await;
+        let application = support::complete_application(&mut c, "personal", &support::resident_id(60 + round)).await;
+        let order = c.order(application, &format!("twice-order-000{round}"), support::pickup_order_body()).await.json()
+            ["id"]
+            .as_i64()
+            .unwrap();
+        c.call(Method::POST, &format!("/api/v1/orders/{order}/cancel"), None).await.assert_status(StatusCode::OK);
+        if round == 1 {
+            for _ in 0..10 {
+                c.submit("/account/export", &[("password", "a wrong guess")]).await;
+            }
+            let throttled = c.submit("/account/export", &[("password", PASSWORD)]).await;
+            assert_eq!(throttled.status, StatusCode::TOO_MANY_REQUESTS, "{}", throttled.body);
+        }
+        app.advance(Duration::seconds(61));
+        c.submit("/account/close/code", &[]).await;
+        let code = app.last_code(PHONE).await;
+        let closed = c.submit("/account/close", &[("code", &code)]).await;
+        assert!(closed.body.contains("data-testid=\"restricted-until\""), "round {round}: {}", closed.body);
+        app.advance(Duration::seconds(61));
+    }
+}
