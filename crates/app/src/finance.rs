@@ -241,6 +241,22 @@ impl App {
         self.refund_now(&RefundRecord { status: RefundStatus::Pending, ..refund }).await
     }
 
+    /// 标记已处理: finance writes down how an alert (a bill difference, a failed refund) was
+    /// settled; audited, and the alert moves below the open ones.
+    pub async fn resolve_finance_alert(&self, staff: &CurrentStaff, id: i64, note: &str) -> Result<(), Error> {
+        staff.require(&[Role::Finance])?;
+        let note = note.trim();
+        if note.chars().count() < 2 || note.chars().count() > 200 {
+            return Err(Error::field("note", "note_required", "请写明处理结果（2–200 字）"));
+        }
+        if !self.store.resolve_finance_alert(id, staff.id, note, self.clock.now()).await? {
+            return Err(Error::Conflict {
+                code: "alert_not_open", message: "该提醒不存在或已处理，请刷新页面".into()
+            });
+        }
+        self.audit(Some(staff.id), "alert.resolve", None, &format!("提醒 {id}：{note}")).await
+    }
+
     /// 重试: a failed refund goes back to the gateway now (and on the retry schedule after).
     /// `Ok(true)` when the gateway made it this time.
     pub async fn retry_failed_refund(&self, staff: &CurrentStaff, refund_id: i64) -> Result<bool, Error> {

@@ -374,6 +374,8 @@ impl App {
     ) -> Result<(), Error> {
         metrics::counter!("sealdesk_finance_alerts_total", "kind" => kind.to_owned()).increment(1);
         let alert = FinanceAlert {
+            id: 0,
+            resolution: None,
             kind: kind.into(),
             order_id: order,
             out_trade_no: out_trade_no.map(str::to_owned),

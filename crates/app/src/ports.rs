@@ -667,11 +667,15 @@ pub struct NoticeLog {
 /// Something finance must look at (a signed notification that does not match, a refund owed).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FinanceAlert {
+    /// 0 for one not stored yet.
+    pub id: i64,
     pub kind: String,
     pub order_id: Option<OrderId>,
     pub out_trade_no: Option<String>,
     pub detail: String,
     pub created_at: OffsetDateTime,
+    /// How finance resolved it, once they have.
+    pub resolution: Option<String>,
 }
 
 /// Payments, refunds, notifications and finance alerts.
@@ -759,8 +763,16 @@ pub trait PaymentRepo: Send + Sync {
     async fn notices(&self, out_trade_no: Option<&str>, limit: i64) -> Result<Vec<NoticeLog>, StoreError>;
     /// How many notifications failed verification since `since`.
     async fn refused_notices_since(&self, since: OffsetDateTime) -> Result<i64, StoreError>;
+    /// Marks an open alert resolved with finance's note; `false` if there is none such.
+    async fn resolve_finance_alert(
+        &self,
+        id: i64,
+        staff: i64,
+        note: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
     async fn add_finance_alert(&self, alert: &FinanceAlert) -> Result<(), StoreError>;
-    /// Newest first.
+    /// Open ones first, newest first within each.
     async fn finance_alerts(&self, limit: i64) -> Result<Vec<FinanceAlert>, StoreError>;
 }
 

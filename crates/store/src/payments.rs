@@ -252,6 +252,8 @@ impl PaymentRepo for Db {
         insert_alert(
             &mut tx,
             &FinanceAlert {
+                id: 0,
+                resolution: None,
                 kind: "refund_owed".into(),
                 order_id: Some(OrderId(row.order_id)),
                 out_trade_no: Some(row.out_trade_no.clone()),
@@ -637,9 +639,11 @@ impl PaymentRepo for Db {
     }
 
     async fn finance_alerts(&self, limit: i64) -> Result<Vec<FinanceAlert>, StoreError> {
-        type Row = (String, Option<i64>, Option<String>, String, i64);
+        type Row = (i64, String, Option<i64>, Option<String>, String, i64, Option<String>);
+        // Open ones first, newest first within each.
         let rows: Vec<Row> = sqlx::query_as(
-            "SELECT kind, order_id, out_trade_no, detail, created_at FROM finance_alerts ORDER BY id DESC LIMIT $1",
+            "SELECT id, kind, order_id, out_trade_no, detail, created_at, resolution FROM finance_alerts
+             ORDER BY CASE WHEN resolved_at IS NULL THEN 0 ELSE 1 END, id DESC LIMIT $1",
         )
         .bind(limit)
         .fetch_all(&self.pool)
@@ -647,13 +651,36 @@ impl PaymentRepo for Db {
         .map_err(db_err)?;
         Ok(rows
             .into_iter()
-            .map(|(kind, order_id, out_trade_no, detail, at)| FinanceAlert {
+            .map(|(id, kind, order_id, out_trade_no, detail, at, resolution)| FinanceAlert {
+                id,
                 kind,
                 order_id: order_id.map(OrderId),
                 out_trade_no,
                 detail,
                 created_at: from_ts(at),
+                resolution,
             })
             .collect())
+    }
+
+    async fn resolve_finance_alert(
+        &self,
+        id: i64,
+        staff: i64,
+        note: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE finance_alerts SET resolved_at = $1, resolved_by = $2, resolution = $3
+             WHERE id = $4 AND resolved_at IS NULL",
+        )
+        .bind(ts(now))
+        .bind(staff)
+        .bind(note.to_owned())
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(done.rows_affected() == 1)
     }
 }

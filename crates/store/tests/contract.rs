@@ -784,7 +784,11 @@ async fn a_payment_settles_once_and_a_late_one_owes_one_refund(db: &Db) {
     );
     assert_eq!(db.order(a, cancelled).await.unwrap().unwrap().status, OrderStatus::Refunded);
     assert!(db.pending_refunds(T0).await.unwrap().is_empty());
-    assert_eq!(db.finance_alerts(10).await.unwrap().len(), 1);
+    let alerts = db.finance_alerts(10).await.unwrap();
+    assert_eq!(alerts.len(), 1);
+    assert!(db.resolve_finance_alert(alerts[0].id, 7, "已核实", T0).await.unwrap());
+    assert!(!db.resolve_finance_alert(alerts[0].id, 7, "again", T0).await.unwrap(), "once");
+    assert_eq!(db.finance_alerts(10).await.unwrap()[0].resolution.as_deref(), Some("已核实"));
 }
 
 async fn nothing_ships_without_a_recorded_key_and_each_step_is_written_whole(db: &Db) {

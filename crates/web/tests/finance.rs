@@ -330,4 +330,19 @@ async fn finance_uploads_the_zip_alipay_serves_and_sees_the_differences() {
     assert!(result.body.contains("SD2026112599999999A"), "paid at Alipay, unknown here");
     let alerts = app.app.finance_alerts(20).await.unwrap();
     assert!(alerts.iter().filter(|a| a.kind == "bill_mismatch").count() >= 2, "{alerts:?}");
+    // Each difference is marked resolved with a note, audited; it then sits below the open ones.
+    let first = alerts.iter().find(|a| a.kind == "bill_mismatch").unwrap().id;
+    let short = finance.submit(&format!("/admin/finance/alerts/{first}/resolve"), &[("note", "好")]).await;
+    assert!(short.body.contains("请写明处理结果"), "{}", short.body);
+    let done =
+        finance.submit(&format!("/admin/finance/alerts/{first}/resolve"), &[("note", "已核实为支付宝延迟入账")]).await;
+    assert_eq!(done.header("location"), Some("/admin/finance?notice=alert_resolved"));
+    let again = finance.submit(&format!("/admin/finance/alerts/{first}/resolve"), &[("note", "再处理一次")]).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "once");
+    let desk = finance.get("/admin/finance?notice=alert_resolved").await.body;
+    assert!(desk.contains("已标记为已处理") && desk.contains("已核实为支付宝延迟入账"), "{desk}");
+    let listed = app.app.finance_alerts(20).await.unwrap();
+    assert_eq!(listed.last().map(|a| a.id), Some(first), "resolved ones come after the open ones");
+    let log = app.app.audit_log(&support::admin_staff(), None, 20).await.unwrap();
+    assert!(log.iter().any(|e| e.action == "alert.resolve" && e.detail.contains("延迟入账")));
 }

@@ -226,6 +226,26 @@ pub async fn approve_refund(State(state): State<AppState>, Staff(staff, _): Staf
     }
 }
 
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct AlertForm {
+    note: String,
+}
+
+/// 标记已处理 on a finance alert, with how it was settled.
+pub async fn resolve_alert(
+    State(state): State<AppState>,
+    Staff(staff, _): Staff,
+    Path(id): Path<String>,
+    Form(form): Form<AlertForm>,
+) -> Response {
+    let Ok(id) = id.parse::<i64>() else { return failure(&app::Error::NotFound) };
+    match state.app.resolve_finance_alert(&staff, id, &form.note).await {
+        Ok(()) => Redirect::to("/admin/finance?notice=alert_resolved").into_response(),
+        Err(err) => refused(err),
+    }
+}
+
 /// 重新向支付平台退款 for a refund that failed through its retry schedule.
 pub async fn retry_refund(State(state): State<AppState>, Staff(staff, _): Staff, Path(id): Path<String>) -> Response {
     let Ok(id) = id.parse::<i64>() else { return failure(&app::Error::NotFound) };

@@ -59,6 +59,7 @@ impl AuditPage {
             "refund.request" => "申请退款",
             "refund.approve" => "复核退款",
             "refund.retry" => "重新退款",
+            "alert.resolve" => "处理财务提醒",
             "refund.offline" => "登记线下退款",
             "invoice.issue" => "开具发票",
             "invoice.resend" => "重发发票",
