@@ -48,6 +48,26 @@ impl App {
     pub(crate) fn throttle_key(&self, subject: &str) -> String {
         format!("t:{}", self.keys.blind_index("login-throttle", subject))
     }
+
+    /// The throttle key of an account's logins (and of its password checked again).
+    pub(crate) fn account_throttle_key(&self, phone: &Phone) -> String {
+        self.throttle_key(&format!("login:phone:{}", phone.as_str()))
+    }
+
+    /// `Some(seconds to wait)` when `key` has `limit` failures within the login window.
+    pub(crate) async fn throttled_for(
+        &self,
+        key: &str,
+        limit: i64,
+        now: time::OffsetDateTime,
+    ) -> Result<Option<i64>, Error> {
+        let failures = self.store.failures_since(key, now - self.policy.login_window).await?;
+        if i64::try_from(failures.len()).unwrap_or(i64::MAX) < limit {
+            return Ok(None);
+        }
+        let wait = failures.first().map_or(0, |first| (*first + self.policy.login_window - now).whole_seconds());
+        Ok(Some(wait.max(1)))
+    }
 }
 
 impl App {
@@ -79,16 +99,12 @@ impl App {
         if password.is_empty() {
             return Err(Error::field("password", "password_required", "请输入密码"));
         }
-        let account_key = self.throttle_key(&format!("login:phone:{}", phone.as_str()));
+        let account_key = self.account_throttle_key(&phone);
         let client_key = self.throttle_key(&format!("login:client:{client}"));
-        let since = now - self.policy.login_window;
         for (key, limit) in
             [(&account_key, self.policy.login_failures_per_account), (&client_key, self.policy.login_failures_per_ip)]
         {
-            let failures = self.store.failures_since(key, since).await?;
-            if i64::try_from(failures.len()).unwrap_or(i64::MAX) >= limit {
-                let wait =
-                    failures.first().map_or(0, |first| (*first + self.policy.login_window - now).whole_seconds());
+            if let Some(wait) = self.throttled_for(key, limit, now).await? {
                 tracing::warn!(
                     throttle = if key == &account_key { "account" } else { "client" },
                     "login refused while throttled"
@@ -99,7 +115,7 @@ impl App {
                         "登录失败次数过多，请{}分钟后再试，或通过“忘记密码”用短信验证码重置密码",
                         (wait + 59) / 60
                     ),
-                    retry_after_secs: wait.max(1),
+                    retry_after_secs: wait,
                 });
             }
         }
@@ -133,7 +149,7 @@ impl App {
         };
         let hash = self.passwords.hash(password.expose().to_owned()).await?;
         self.store.set_password(user.id, &hash, None, self.clock.now()).await?;
-        self.store.clear_failures(&self.throttle_key(&format!("login:phone:{}", phone.as_str()))).await?;
+        self.store.clear_failures(&self.account_throttle_key(&phone)).await?;
         tracing::info!(user = %user.id, "password reset by sms");
         Ok(())
     }
@@ -153,9 +169,7 @@ impl App {
         let new = new.filter(|_| errors.is_empty()).ok_or(errors)?;
         let record = self.store.user_by_id(user.id).await?.ok_or(Error::Unauthenticated)?;
         if !self.passwords.verify(form.old_password.clone(), Some(record.password_hash)).await? {
-            self.store
-                .record_failure(&self.throttle_key(&format!("login:phone:{}", user.phone.as_str())), self.clock.now())
-                .await?;
+            self.store.record_failure(&self.account_throttle_key(&user.phone), self.clock.now()).await?;
             return Err(Error::field("old_password", "old_password_wrong", "原密码不正确"));
         }
         let hash = self.passwords.hash(new.expose().to_owned()).await?;

@@ -201,14 +201,13 @@ impl App {
     /// The password again, counted against the account's login throttle like a login (a
     /// borrowed session cannot guess its way to the ID numbers).
     async fn check_password_again(&self, user: &CurrentUser, password: &str) -> Result<(), Error> {
-        let key = self.throttle_key(&format!("login:phone:{}", user.phone.as_str()));
+        let key = self.account_throttle_key(&user.phone);
         let now = self.clock.now();
-        let failures = self.store.failures_since(&key, now - self.policy.login_window).await?;
-        if i64::try_from(failures.len()).unwrap_or(i64::MAX) >= self.policy.login_failures_per_account {
+        if let Some(wait) = self.throttled_for(&key, self.policy.login_failures_per_account, now).await? {
             return Err(Error::RateLimited {
                 code: "login_throttled",
                 message: "密码错误次数过多，请稍后再试".into(),
-                retry_after_secs: self.policy.login_window.whole_seconds(),
+                retry_after_secs: wait,
             });
         }
         let record = self.store.user_by_id(user.id).await?.ok_or(Error::Unauthenticated)?;

@@ -101,17 +101,23 @@ fn range(q: &RangeQuery) -> Result<(time::Date, time::Date), app::Error> {
     Ok((day("from", &q.from)?, day("to", &q.to)?))
 }
 
+/// The report for the range a query names.
+async fn takings_in(
+    state: &AppState,
+    staff: &app::staff::CurrentStaff,
+    q: &RangeQuery,
+) -> Result<app::finance::Takings, app::Error> {
+    let (from, to) = range(q)?;
+    state.app.takings(staff, from, to).await
+}
+
 /// 收款统计 for a date range: received, refunded, net and every movement.
 pub async fn takings(
     State(state): State<AppState>,
     Staff(staff, visitor): Staff,
     Query(q): Query<RangeQuery>,
 ) -> Response {
-    let result = match range(&q) {
-        Ok((from, to)) => state.app.takings(&staff, from, to).await,
-        Err(err) => Err(err),
-    };
-    match result {
+    match takings_in(&state, &staff, &q).await {
         Ok(t) => {
             render(StatusCode::OK, &TakingsPage { layout: AdminLayout::new("收款统计", &visitor, Some(&staff)), t })
         }
@@ -125,11 +131,7 @@ pub async fn takings_csv(
     Staff(staff, _): Staff,
     Query(q): Query<RangeQuery>,
 ) -> Response {
-    let result = match range(&q) {
-        Ok((from, to)) => state.app.takings(&staff, from, to).await,
-        Err(err) => Err(err),
-    };
-    match result {
+    match takings_in(&state, &staff, &q).await {
         Ok(t) => (
             [
                 (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
@@ -226,9 +228,10 @@ pub async fn approve_refund(State(state): State<AppState>, Staff(staff, _): Staf
     }
 }
 
+/// A note finance writes with an action (how an alert or a refund was settled).
 #[derive(Deserialize, Default)]
 #[serde(default)]
-pub struct AlertForm {
+pub struct NoteForm {
     note: String,
 }
 
@@ -237,7 +240,7 @@ pub async fn resolve_alert(
     State(state): State<AppState>,
     Staff(staff, _): Staff,
     Path(id): Path<String>,
-    Form(form): Form<AlertForm>,
+    Form(form): Form<NoteForm>,
 ) -> Response {
     let Ok(id) = id.parse::<i64>() else { return failure(&app::Error::NotFound) };
     match state.app.resolve_finance_alert(&staff, id, &form.note).await {
@@ -256,18 +259,12 @@ pub async fn retry_refund(State(state): State<AppState>, Staff(staff, _): Staff,
     }
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub struct OfflineRefundForm {
-    note: String,
-}
-
 /// 登记为已退款: the money went back another way; finance writes how.
 pub async fn settle_refund_offline(
     State(state): State<AppState>,
     Staff(staff, _): Staff,
     Path(id): Path<String>,
-    Form(form): Form<OfflineRefundForm>,
+    Form(form): Form<NoteForm>,
 ) -> Response {
     let Ok(id) = id.parse::<i64>() else { return failure(&app::Error::NotFound) };
     match state.app.settle_failed_refund_offline(&staff, id, &form.note).await {
