@@ -462,6 +462,23 @@ pub trait OrderRepo: Send + Sync {
     async fn order_counts(&self) -> Result<Vec<(OrderStatus, i64)>, StoreError>;
     /// Orders still in `PendingPayment` that were created before `before`.
     async fn unpaid_orders_created_before(&self, before: OffsetDateTime) -> Result<Vec<OrderId>, StoreError>;
+    /// Orders meeting every criterion given, newest first, at most `limit`.
+    async fn search_orders(&self, search: &OrderSearch, limit: i64) -> Result<Vec<OrderRecord>, StoreError>;
+}
+
+/// What staff look an order up by; every criterion given must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrderSearch {
+    /// Matched exactly against the order number, the account's phone and both trade numbers
+    /// (ours and the gateway's), or as part of the subject's name.
+    pub text: Option<String>,
+    /// Subject indexes the text stands for (a credit code or an ID number, blind-indexed).
+    pub subject_indexes: Vec<String>,
+    /// Created at or after.
+    pub from: Option<OffsetDateTime>,
+    /// Created before.
+    pub to: Option<OffsetDateTime>,
+    pub status: Option<OrderStatus>,
 }
 
 /// A stored document of an application; the blob itself is encrypted in the file store.

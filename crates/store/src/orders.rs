@@ -2,7 +2,7 @@
 //! the same transaction as their history row.
 
 use app::StoreError;
-use app::ports::{NewOrder, OrderEventRecord, OrderInvoice, OrderRecord, OrderRepo};
+use app::ports::{NewOrder, OrderEventRecord, OrderInvoice, OrderRecord, OrderRepo, OrderSearch};
 use async_trait::async_trait;
 use domain::application::{Business, SubjectKind};
 use domain::pricing::{Delivery, FeeBreakdown};
@@ -355,4 +355,56 @@ impl OrderRepo for Db {
                 .map_err(db_err)?;
         Ok(ids.into_iter().map(OrderId).collect())
     }
+
+    async fn search_orders(&self, search: &OrderSearch, limit: i64) -> Result<Vec<OrderRecord>, StoreError> {
+        enum Bind {
+            Text(String),
+            Int(i64),
+        }
+        let mut binds = Vec::new();
+        let mut next = |value: Bind| {
+            binds.push(value);
+            format!("${}", binds.len())
+        };
+        let mut clauses = Vec::new();
+        if let Some(text) = &search.text {
+            let exact = next(Bind::Text(text.clone()));
+            let like = next(Bind::Text(format!("%{}%", escape_like(text))));
+            let mut any = vec![
+                format!("order_no = {exact}"),
+                format!("subject_name LIKE {like} ESCAPE '\\'"),
+                format!("user_id IN (SELECT id FROM users WHERE phone = {exact})"),
+                format!("id IN (SELECT order_id FROM payments WHERE out_trade_no = {exact} OR trade_no = {exact})"),
+            ];
+            for index in &search.subject_indexes {
+                any.push(format!("subject_index = {}", next(Bind::Text(index.clone()))));
+            }
+            clauses.push(format!("({})", any.join(" OR ")));
+        }
+        if let Some(from) = search.from {
+            clauses.push(format!("created_at >= {}", next(Bind::Int(ts(from)))));
+        }
+        if let Some(to) = search.to {
+            clauses.push(format!("created_at < {}", next(Bind::Int(ts(to)))));
+        }
+        if let Some(status) = search.status {
+            clauses.push(format!("status = {}", next(Bind::Text(status.as_str().to_owned()))));
+        }
+        let limit_at = next(Bind::Int(limit));
+        let filter = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
+        let sql = format!("{SELECT_ORDER} {filter} ORDER BY created_at DESC, id DESC LIMIT {limit_at}");
+        let mut query = sqlx::query_as::<_, OrderRow>(&sql);
+        for bind in binds {
+            query = match bind {
+                Bind::Text(text) => query.bind(text),
+                Bind::Int(n) => query.bind(n),
+            };
+        }
+        query.fetch_all(&self.pool).await.map_err(db_err)?.into_iter().map(OrderRow::into_record).collect()
+    }
+}
+
+/// Text matched literally inside a `LIKE` pattern (escape character `\`).
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }

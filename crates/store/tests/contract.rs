@@ -73,6 +73,7 @@ contract!(
     nothing_ships_without_a_recorded_key_and_each_step_is_written_whole,
     notifications_are_queued_once_and_leased_to_one_worker,
     a_closed_account_keeps_only_its_orders,
+    orders_are_found_by_number_phone_name_subject_trade_day_and_state,
 );
 
 fn phone(n: u32) -> Phone {
@@ -914,4 +915,41 @@ async fn a_closed_account_keeps_only_its_orders(db: &Db) {
     assert_eq!(db.close_user(b, "closed:2:def", None, T0).await.unwrap(), ["b.bin"]);
     assert!(db.user_by_id(b).await.unwrap().is_none());
     assert!(!db.referenced_file_keys().await.unwrap().contains("b.bin"));
+}
+
+async fn orders_are_found_by_number_phone_name_subject_trade_day_and_state(db: &Db) {
+    use app::ports::{OrderSearch, PaymentRepo};
+    let a = user(db, 1).await;
+    let b = user(db, 2).await;
+    let first = db.create_order(&new_order(a, draft(db, a).await, "k1", "idx-1"), T0).await.unwrap();
+    let mut other = new_order(b, draft(db, b).await, "k2", "idx-2");
+    other.subject_name = "100%_纯\\净水厂".into();
+    let second = db.create_order(&other, T0 + Duration::days(2)).await.unwrap();
+    let p = db.open_payment(second, "alipay", "SDQ2A", Money::from_fen(41_500).unwrap(), T0).await.unwrap();
+    db.settle_payment(p.id, "2026112522001", "支付宝支付成功", &[], T0).await.unwrap();
+
+    let found = |search: OrderSearch| async move {
+        db.search_orders(&search, 10).await.unwrap().into_iter().map(|o| o.id).collect::<Vec<_>>()
+    };
+    let text = |t: &str| OrderSearch { text: Some(t.into()), ..OrderSearch::default() };
+    assert_eq!(found(OrderSearch::default()).await, vec![second, first], "newest first");
+    assert_eq!(found(text("SD-k1-idx-1")).await, vec![first], "order number");
+    assert_eq!(found(text(phone(2).as_str())).await, vec![second], "the account's phone");
+    assert_eq!(found(text("SDQ2A")).await, vec![second], "our trade number");
+    assert_eq!(found(text("2026112522001")).await, vec![second], "the gateway's trade number");
+    assert_eq!(found(text("示例科技")).await, vec![first], "part of the name");
+    assert_eq!(found(text("100%_纯\\")).await, vec![second], "LIKE wildcards are literal");
+    assert_eq!(found(text("%")).await, vec![second], "a % is a percent sign, not any text");
+    assert_eq!(found(text("科_")).await, Vec::<domain::OrderId>::new(), "an _ is an underscore, not any character");
+    let by_index = OrderSearch { subject_indexes: vec!["idx-x".into(), "idx-1".into()], ..text("91350100M000100Y43") };
+    assert_eq!(found(by_index).await, vec![first], "the subject's index");
+    assert!(found(text("SD-k1")).await.is_empty(), "numbers match whole, not in part");
+    let day =
+        OrderSearch { from: Some(T0 + Duration::days(1)), to: Some(T0 + Duration::days(3)), ..Default::default() };
+    assert_eq!(found(day).await, vec![second], "placed in the range");
+    let state = OrderSearch { status: Some(OrderStatus::UnderReview), ..OrderSearch::default() };
+    assert_eq!(found(state).await, vec![second], "by state");
+    let both = OrderSearch { status: Some(OrderStatus::UnderReview), ..text("SD-k1-idx-1") };
+    assert!(found(both).await.is_empty(), "every criterion holds");
+    assert_eq!(db.search_orders(&OrderSearch::default(), 1).await.unwrap().len(), 1, "at most the limit");
 }

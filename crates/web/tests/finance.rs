@@ -346,3 +346,67 @@ async fn finance_uploads_the_zip_alipay_serves_and_sees_the_differences() {
     let log = app.app.audit_log(&support::admin_staff(), None, 20).await.unwrap();
     assert!(log.iter().any(|e| e.action == "alert.resolve" && e.detail.contains("延迟入账")));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finance_finds_an_order_again_and_the_audit_links_to_a_page_the_reader_may_open() {
+    let app = TestApp::paying(store::testing::TestDb::sqlite().await, &fast()).await;
+    let (_, order, out_trade_no) = paid_through_alipay(&app, "13800138150", 150).await;
+    let mut other = app.user("13800138151").await;
+    let application = complete_application(&mut other, "enterprise", "91350100M000100Y43").await;
+    let company =
+        other.order(application, "search-order-2", support::pickup_order_body()).await.json()["id"].as_i64().unwrap();
+    let order_no = out_trade_no.trim_end_matches('A').to_owned();
+    let mut finance = app.staff("cai.cha", "finance,admin", None).await;
+
+    let first_page = finance.get("/admin/finance/orders").await;
+    assert!(first_page.body.contains("data-testid=\"order-search\"") && !first_page.body.contains("search-results"));
+    let hits = |body: &str| -> Vec<i64> {
+        body.split("<a href=\"/admin/finance/orders/")
+            .skip(1)
+            .map(|rest| rest.split('"').next().unwrap().parse().unwrap())
+            .collect()
+    };
+    let search = |q: &str| format!("/admin/finance/orders?go=1&q={}", urlencoding(q));
+    for (q, expected) in [
+        (order_no.as_str(), vec![order]),
+        ("13800138150", vec![order]),
+        (out_trade_no.as_str(), vec![order]),
+        ("91350100m000100y43", vec![company]),
+        (&resident_id(150), vec![order]),
+        ("示例科技", vec![company]),
+        (" 138 0013 8151 ", vec![company]),
+    ] {
+        let page = finance.get(&search(q)).await;
+        assert_eq!(hits(&page.body), expected, "searching {q}: {}", page.body);
+    }
+    let none = finance.get(&search("没有这家公司")).await;
+    assert!(none.body.contains("没有符合条件的订单"));
+    let pending = finance.get("/admin/finance/orders?go=1&q=&status=pending_payment").await;
+    assert_eq!(hits(&pending.body), vec![company], "by state");
+    let day = app.clock_now().to_offset(time::macros::offset!(+8)).date();
+    let today = finance.get(&format!("/admin/finance/orders?go=1&from={day}&to={day}")).await;
+    assert_eq!(hits(&today.body), vec![company, order], "placed today, newest first");
+    let tomorrow = day.next_day().unwrap();
+    assert!(hits(&finance.get(&format!("/admin/finance/orders?go=1&from={tomorrow}")).await.body).is_empty());
+    let bad = finance.get("/admin/finance/orders?go=1&from=2026-13-01").await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("请按 2026-12-01 的格式填写日期") && bad.body.contains("value=\"2026-13-01\""));
+    let reviewer = app.staff("shen.cha", "reviewer", None).await.get(&search("13800138150")).await;
+    assert_eq!(reviewer.status, StatusCode::FORBIDDEN, "finance's search is finance's");
+
+    // The audit log (admin + finance here) links an order to the page this reader may open.
+    finance.submit(&format!("/admin/finance/orders/{order}/refund"), &[("reason", "申请人放弃办理")]).await;
+    let audit = finance.get("/admin/audit").await.body;
+    let link = format!("<a href=\"/admin/finance/orders/{order}\">{order_no}</a>");
+    assert!(audit.contains(&link), "{audit}");
+    assert!(!audit.contains(&format!("/admin/orders/{order}\"")), "not the reviewer's page, which it may not open");
+    assert_eq!(finance.get(&format!("/admin/finance/orders/{order}")).await.status, StatusCode::OK);
+    let admin_only = app.staff("guan.li", "admin", None).await.get("/admin/audit").await.body;
+    assert!(admin_only.contains(&order_no) && !admin_only.contains(&link), "an admin alone sees the number");
+}
+
+fn urlencoding(text: &str) -> String {
+    text.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() { char::from(b).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}

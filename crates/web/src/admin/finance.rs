@@ -148,6 +148,87 @@ pub async fn takings_csv(
 }
 
 #[derive(Template)]
+#[template(path = "admin/finance_search.html")]
+struct SearchPage {
+    layout: AdminLayout,
+    q: SearchQuery,
+    error: Option<String>,
+    /// `None` before a search was made.
+    found: Option<Vec<app::ports::OrderRecord>>,
+    limit: i64,
+}
+
+impl SearchPage {
+    fn when(t: &time::OffsetDateTime) -> String {
+        local_time(*t)
+    }
+
+    fn statuses() -> &'static [domain::OrderStatus] {
+        domain::OrderStatus::ALL
+    }
+}
+
+/// The days an order was placed in (first, last) and its state, as the search form gave them.
+type Criteria = (Option<(time::Date, time::Date)>, Option<domain::OrderStatus>);
+
+/// 订单查询: what finance typed, kept in the form.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct SearchQuery {
+    q: String,
+    from: String,
+    to: String,
+    status: String,
+    /// Present once the form was sent (an empty search lists the newest orders).
+    go: Option<String>,
+}
+
+impl SearchQuery {
+    fn criteria(&self) -> Result<Criteria, app::Error> {
+        let days = match (self.from.trim(), self.to.trim()) {
+            ("", "") => None,
+            (from, "") => Some(range(&RangeQuery { from: from.into(), to: from.into() })?),
+            ("", to) => Some(range(&RangeQuery { from: to.into(), to: to.into() })?),
+            (from, to) => Some(range(&RangeQuery { from: from.into(), to: to.into() })?),
+        };
+        let status = match self.status.as_str() {
+            "" => None,
+            s => Some(
+                domain::OrderStatus::parse(s)
+                    .ok_or_else(|| app::Error::field("status", "status_invalid", "请选择订单状态"))?,
+            ),
+        };
+        Ok((days, status))
+    }
+}
+
+/// 订单查询 for finance: by order number, phone, company or person, credit code or ID number,
+/// trade number, the days it was placed and its state.
+pub async fn search(
+    State(state): State<AppState>,
+    Staff(staff, visitor): Staff,
+    Query(q): Query<SearchQuery>,
+) -> Response {
+    let layout = AdminLayout::new("订单查询", &visitor, Some(&staff));
+    let limit = app::finance::SEARCH_LIMIT;
+    if q.go.is_none() && q.q.is_empty() {
+        return render(StatusCode::OK, &SearchPage { layout, q, error: None, found: None, limit });
+    }
+    let found = match q.criteria() {
+        Ok((days, status)) => state.app.search_orders(&staff, &q.q, days, status).await,
+        Err(err) => Err(err),
+    };
+    match found {
+        Ok(found) => render(StatusCode::OK, &SearchPage { layout, q, error: None, found: Some(found), limit }),
+        Err(app::Error::Validation(errors)) => {
+            let error = Some(super::joined(&errors));
+            render(StatusCode::UNPROCESSABLE_ENTITY, &SearchPage { layout, q, error, found: None, limit })
+        }
+        Err(err) => failure(&err),
+    }
+}
+
+#[derive(Template)]
 #[template(path = "admin/finance_order.html")]
 struct CasePage {
     layout: AdminLayout,

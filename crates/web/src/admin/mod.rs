@@ -89,6 +89,7 @@ pub fn routes() -> Vec<AdminRoute> {
         route(M::GET, "/admin/orders/{id}/packing-list", FULFIL, get(fulfilment::packing)),
         route(M::GET, "/admin/finance", MONEY, get(finance::desk)),
         route(M::GET, "/admin/finance/takings", MONEY, get(finance::takings)),
+        route(M::GET, "/admin/finance/orders", MONEY, get(finance::search)),
         route(M::POST, "/admin/finance/bill", MONEY, post(finance::compare_bill)),
         route(M::POST, "/admin/finance/alerts/{id}/resolve", MONEY, post(finance::resolve_alert)),
         route(M::GET, "/admin/finance/takings.csv", MONEY, get(finance::takings_csv)),
