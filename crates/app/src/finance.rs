@@ -1,17 +1,13 @@
 //! 财务: payments and notifications per order, refunds (above a set amount a second finance
-//! person approves), and e-invoices — the queue of orders to invoice, issuing one (number + PDF,
-//! encrypted like every upload), emailing it, resending on request; applicants download theirs.
+//! person approves), takings, order search and the daily bill check. E-invoices are
+//! [`crate::invoices`].
 
 use domain::application::SubjectKind;
 use domain::payment::{PaymentStatus, RefundStatus};
 use domain::staff::Role;
 use domain::{Actor, OrderEvent, OrderId, order_status};
-use sha2::{Digest, Sha256};
 
-use crate::media::sanitize;
-use crate::notifications::Tell;
 use crate::ports::{FinanceAlert, InvoiceRecord, NoticeLog, OrderRecord, OrderSearch, PaymentRecord, RefundRecord};
-use crate::sessions::CurrentUser;
 use crate::staff::CurrentStaff;
 use crate::{App, Error, StoreError};
 
@@ -22,6 +18,8 @@ pub const SEARCH_LIMIT: i64 = 100;
 #[derive(Debug, Clone)]
 pub struct FinanceDesk {
     pub invoice_queue: Vec<OrderRecord>,
+    /// Refunded orders whose invoice still waits for its red-letter invoice (红冲).
+    pub red_invoice_queue: Vec<OrderRecord>,
     pub refunds_awaiting: Vec<RefundRecord>,
     /// Refunds the gateway would not make through the whole retry schedule.
     pub refunds_failed: Vec<RefundRecord>,
@@ -138,6 +136,7 @@ impl App {
         let today = self.takings_between(today, today).await?;
         Ok(FinanceDesk {
             invoice_queue: self.store.invoice_queue().await?,
+            red_invoice_queue: self.store.red_invoice_queue().await?,
             refunds_awaiting: self.store.refunds_awaiting_approval().await?,
             refunds_failed: self.store.failed_refunds().await?,
             alerts: self.store.finance_alerts(50).await?,
@@ -399,105 +398,6 @@ impl App {
             self.alert("bill_mismatch", None, Some(no), &detail).await?;
         }
         Ok(result)
-    }
-
-    /// 开票: the invoice number and the e-invoice PDF; the applicant is emailed.
-    pub async fn issue_invoice(
-        &self,
-        staff: &CurrentStaff,
-        id: OrderId,
-        invoice_no: &str,
-        pdf: Vec<u8>,
-    ) -> Result<(), Error> {
-        staff.require(&[Role::Finance])?;
-        let order = self.store.order_by_id(id).await?.ok_or(Error::NotFound)?;
-        if order.order.invoice.is_none() {
-            return Err(Error::Conflict { code: "no_invoice_requested", message: "该订单未申请发票".into() });
-        }
-        let invoice_no = invoice_no.trim();
-        if !(8..=20).contains(&invoice_no.len()) || !invoice_no.chars().all(|c| c.is_ascii_digit()) {
-            return Err(Error::field("invoice_no", "invoice_no_invalid", "请填写 8–20 位数字的发票号码"));
-        }
-        let clean = tokio::task::spawn_blocking(move || sanitize(&pdf, true))
-            .await
-            .map_err(|e| StoreError::Other(format!("sanitising task failed: {e}")))?
-            .map_err(|e| Error::field("file", e.code(), "请上传电子发票 PDF 文件"))?;
-        if clean.content_type != "application/pdf" {
-            return Err(Error::field("file", "invoice_not_pdf", "请上传电子发票 PDF 文件"));
-        }
-        let file_key = format!("{}.bin", uuid::Uuid::new_v4().simple());
-        let (blob, wrapped_key) = self.keys.seal_blob(&file_key, &clean.bytes)?;
-        self.files.put(&file_key, blob).await?;
-        let record = InvoiceRecord {
-            order_id: id,
-            invoice_no: invoice_no.to_owned(),
-            issued_by: Some(staff.id),
-            issued_at: self.clock.now(),
-            file_key,
-            wrapped_key,
-            sha256: hex::encode(Sha256::digest(&clean.bytes)),
-            size: i64::try_from(clean.bytes.len()).unwrap_or(i64::MAX),
-            sent_count: 0,
-        };
-        self.store.save_invoice(&record).await?;
-        self.audit(Some(staff.id), "invoice.issue", Some(id), invoice_no).await?;
-        self.send_invoice(&order).await
-    }
-
-    /// Sends the invoice email again (resend on request).
-    pub async fn resend_invoice(&self, staff: &CurrentStaff, id: OrderId) -> Result<(), Error> {
-        staff.require(&[Role::Finance])?;
-        let order = self.store.order_by_id(id).await?.ok_or(Error::NotFound)?;
-        self.store.invoice(id).await?.ok_or(Error::NotFound)?;
-        self.audit(Some(staff.id), "invoice.resend", Some(id), "").await?;
-        self.send_invoice(&order).await
-    }
-
-    async fn send_invoice(&self, order: &OrderRecord) -> Result<(), Error> {
-        let count = self.store.invoice_sent(order.id).await?;
-        let invoice = self.store.invoice(order.id).await?.ok_or(Error::NotFound)?;
-        let sms = format!(
-            "您的订单 {} 的电子发票已开具（发票号码 {}），请登录“我的订单”下载。",
-            order.order.order_no, invoice.invoice_no
-        );
-        let text = format!(
-            "您的电子发票已开具，发票号码 {}。请登录系统，在“我的订单”中打开该订单下载发票 PDF。",
-            invoice.invoice_no
-        );
-        let mut messages = self
-            .applicant_messages(
-                order,
-                &Tell {
-                    key: format!("order:{}:invoice:{count}", order.id.0),
-                    sms: &sms,
-                    subject: "【电子签章】电子发票已开具",
-                    text: &text,
-                },
-            )
-            .await?;
-        // The invoice goes to the address given for it, when there is one.
-        if let Some(email) = order.order.invoice.as_ref().and_then(|i| i.email.clone()) {
-            for m in messages.iter_mut().filter(|m| m.channel == "email") {
-                m.recipient.clone_from(&email);
-            }
-        }
-        self.store.enqueue_notifications(&messages, self.clock.now()).await?;
-        self.deliver_now().await;
-        Ok(())
-    }
-
-    /// The invoice of the user's order, if issued: (invoice number, PDF bytes).
-    pub async fn download_invoice(&self, user: &CurrentUser, id: OrderId) -> Result<(String, Vec<u8>), Error> {
-        self.order(user, id).await?;
-        let invoice = self.store.invoice(id).await?.ok_or(Error::NotFound)?;
-        let blob = self.files.get(&invoice.file_key).await?;
-        Ok((invoice.invoice_no, self.keys.open_blob(&invoice.file_key, &blob, &invoice.wrapped_key)?))
-    }
-
-    /// The invoice number of the user's order, if issued.
-    pub async fn invoice_no(&self, user: &CurrentUser, id: OrderId) -> Result<Option<String>, Error> {
-        self.order(user, id).await?;
-        Ok(self.store.invoice(id).await?.map(|i| i.invoice_no))
     }
 }
 

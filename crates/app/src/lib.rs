@@ -14,6 +14,7 @@ pub mod documents;
 pub mod error;
 pub mod finance;
 pub mod fulfilment;
+pub mod invoices;
 pub mod media;
 pub mod notifications;
 pub mod orders;

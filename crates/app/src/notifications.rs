@@ -68,6 +68,7 @@ impl App {
             subject: String::new(),
             body: tell.sms.to_owned(),
             html: None,
+            attachments: None,
         }];
         let application = self.store.application(order.order.user_id, order.order.application_id).await?;
         let email = application.and_then(|a| a.agent_email).or(user.email).and_then(|e| Email::parse(&e).ok());
@@ -80,6 +81,7 @@ impl App {
                 subject: tell.subject.to_owned(),
                 html: Some(html_body(tell.subject, &text)),
                 body: text,
+                attachments: None,
             });
         }
         Ok(messages)
@@ -123,11 +125,16 @@ impl App {
             }
             "email" => {
                 let to = Email::parse(&message.recipient).map_err(|_| StoreError::Other("bad email".into()))?;
+                let attachments = match &message.attachments {
+                    Some(reference) => self.attachments(reference).await?,
+                    None => Vec::new(),
+                };
                 let mail = Mail {
                     to,
                     subject: message.subject.clone(),
                     text: message.body.clone(),
                     html: message.html.clone(),
+                    attachments,
                 };
                 self.mailer.send_mail(&mail).await
             }

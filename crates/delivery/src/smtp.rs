@@ -1,11 +1,11 @@
-//! Email over SMTP: a multipart message (plain text + HTML) with a UTF-8 subject, sent through a
-//! pooled connection to the configured relay (STARTTLS, implicit TLS, or plain for a local relay).
+//! Email over SMTP: a multipart message (plain text + HTML, and any attached files) with a UTF-8
+//! subject, sent through a pooled connection to the configured relay (STARTTLS, implicit TLS, or plain for a local relay).
 
 use app::StoreError;
 use app::ports::{Mail, Mailer};
 use async_trait::async_trait;
 use lettre::message::header::{ContentTransferEncoding, ContentType};
-use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::{ExposeSecret, SecretString};
@@ -68,17 +68,28 @@ impl SmtpMailer {
             .header(ContentTransferEncoding::Base64)
             .body(mail.text.clone());
         let builder = Message::builder().from(self.from.clone()).to(to).subject(mail.subject.clone());
-        let message = match &mail.html {
-            Some(html) => builder.multipart(
-                MultiPart::alternative().singlepart(text).singlepart(
-                    SinglePart::builder()
-                        .header(ContentType::TEXT_HTML)
-                        .header(ContentTransferEncoding::Base64)
-                        .body(html.clone()),
-                ),
-            ),
-            None => builder.singlepart(text),
+        let html = mail.html.as_ref().map(|html| {
+            SinglePart::builder()
+                .header(ContentType::TEXT_HTML)
+                .header(ContentTransferEncoding::Base64)
+                .body(html.clone())
+        });
+        if mail.attachments.is_empty() {
+            let message = match html {
+                Some(html) => builder.multipart(MultiPart::alternative().singlepart(text).singlepart(html)),
+                None => builder.singlepart(text),
+            };
+            return message.map_err(|e| failed("message", e));
+        }
+        let mut mixed = match html {
+            Some(html) => MultiPart::mixed().multipart(MultiPart::alternative().singlepart(text).singlepart(html)),
+            None => MultiPart::mixed().singlepart(text),
         };
+        for a in &mail.attachments {
+            let content_type = ContentType::parse(&a.content_type).map_err(|e| failed("attachment type", e))?;
+            mixed = mixed.singlepart(Attachment::new(a.file_name.clone()).body(a.bytes.clone(), content_type));
+        }
+        let message = builder.multipart(mixed);
         message.map_err(|e| failed("message", e))
     }
 }

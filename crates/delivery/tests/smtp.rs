@@ -133,6 +133,7 @@ async fn a_chinese_multipart_email_arrives_intact() {
         subject: "【电子签章】审核通过".into(),
         text: "您递交的申请材料已审核通过，我们将尽快为您制作数字证书 USB-Key。".into(),
         html: Some("<p>您递交的申请材料已审核通过。</p>".into()),
+        attachments: Vec::new(),
     };
     mailer(server.port).send_mail(&mail).await.unwrap();
     let raw = wait_for_mail(server.dir.path(), 1).await.remove(0);
@@ -143,6 +144,54 @@ async fn a_chinese_multipart_email_arrives_intact() {
     assert!(text.contains("电子签章服务中心"), "{text}");
     assert!(text.contains("我们将尽快为您制作数字证书 USB-Key"), "{text}");
     assert!(text.contains("<p>您递交的申请材料已审核通过。</p>"), "{text}");
+}
+
+#[tokio::test]
+async fn an_invoice_arrives_attached_byte_for_byte_beside_the_text() {
+    let server = sink(free_port());
+    let pdf: Vec<u8> = b"%PDF-1.7\n".iter().copied().chain((0..=255u8).cycle().take(3000)).collect();
+    let mail = Mail {
+        to: Email::parse("lilei@example.com").unwrap(),
+        subject: "【电子签章】电子发票已开具".into(),
+        text: "您的电子发票已开具，文件见附件。".into(),
+        html: Some("<p>您的电子发票已开具，文件见附件。</p>".into()),
+        attachments: vec![app::ports::Attachment {
+            file_name: "发票-24442000000012345678.pdf".into(),
+            content_type: "application/pdf".into(),
+            bytes: pdf.clone(),
+        }],
+    };
+    mailer(server.port).send_mail(&mail).await.unwrap();
+    let raw = wait_for_mail(server.dir.path(), 1).await.remove(0);
+    assert!(raw.contains("multipart/mixed") && raw.contains("multipart/alternative"), "{raw}");
+    let part = raw.split("Content-Disposition: attachment").nth(1).expect("an attachment part");
+    let headers_end = part.find("\n\n").or_else(|| part.find("\r\n\r\n")).unwrap();
+    let body: String = part[headers_end..]
+        .lines()
+        .map(str::trim)
+        .skip_while(|l| l.is_empty())
+        .take_while(|l| !l.is_empty() && !l.starts_with("--"))
+        .collect();
+    let sent = base64::engine::general_purpose::STANDARD.decode(body.as_bytes()).unwrap();
+    assert_eq!(sent, pdf, "the bytes arrive unchanged");
+    // The Chinese file name as RFC 2231 parameter continuations: `filename*0*=utf-8''…;`.
+    let encoded: String = part[..headers_end]
+        .split("filename*")
+        .skip(1)
+        .map(|p| p.split_once('=').unwrap().1.split([';', '\r', '\n']).next().unwrap().trim_start_matches("utf-8''"))
+        .collect();
+    let mut name = Vec::new();
+    let mut bytes = encoded.bytes();
+    while let Some(b) = bytes.next() {
+        if b == b'%' {
+            let hex: String = [bytes.next().unwrap(), bytes.next().unwrap()].iter().map(|&c| char::from(c)).collect();
+            name.push(u8::from_str_radix(&hex, 16).unwrap());
+        } else {
+            name.push(b);
+        }
+    }
+    assert_eq!(String::from_utf8(name).unwrap(), "发票-24442000000012345678.pdf", "{part}");
+    assert!(readable(&raw).contains("您的电子发票已开具，文件见附件。"));
 }
 
 #[tokio::test]
@@ -168,6 +217,7 @@ async fn the_worker_retries_until_the_relay_takes_the_message_and_sends_it_once(
         subject: "【电子签章】审核通过".into(),
         body: "审核通过".into(),
         html: None,
+        attachments: None,
     };
     let now = app::clock::Clock::now(clock.as_ref());
     db.db.enqueue_notifications(&[message.clone(), message.clone()], now).await.unwrap();

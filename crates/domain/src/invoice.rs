@@ -23,6 +23,33 @@ named_enum! {
     }
 }
 
+named_enum! {
+    /// The files a fully digital e-invoice (全电发票) is issued as: the PDF everyone opens, and
+    /// the OFD and XML the tax bureau's platform also hands out.
+    pub enum InvoiceFormat {
+        Pdf => ("pdf", "PDF"),
+        Ofd => ("ofd", "OFD"),
+        Xml => ("xml", "XML"),
+    }
+}
+
+impl InvoiceFormat {
+    /// The media type a download and an email attachment carry.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Self::Pdf => "application/pdf",
+            Self::Ofd => "application/ofd",
+            Self::Xml => "application/xml",
+        }
+    }
+
+    /// The file name an applicant gets: `发票-<number>.pdf`; `红字发票-<number>.pdf` for the
+    /// red-letter invoice that voids one.
+    pub fn file_name(self, invoice_no: &str, red: bool) -> String {
+        format!("{}-{invoice_no}.{}", if red { "红字发票" } else { "发票" }, self.as_str())
+    }
+}
+
 /// The invoice part of the confirm-order form, as submitted.
 #[derive(Debug, Clone, Default)]
 pub struct InvoiceDraft {

@@ -44,7 +44,7 @@ const SELECT_DOCUMENT: &str =
 impl DocumentRepo for Db {
     async fn referenced_file_keys(&self) -> Result<std::collections::HashSet<String>, StoreError> {
         let keys: Vec<String> = sqlx::query_scalar(
-            "SELECT file_key FROM documents UNION SELECT file_key FROM invoices UNION SELECT file_key FROM form_templates",
+            "SELECT file_key FROM documents UNION SELECT file_key FROM invoice_files UNION SELECT file_key FROM form_templates",
         )
         .fetch_all(&self.pool)
         .await

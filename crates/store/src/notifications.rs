@@ -22,8 +22,9 @@ pub(crate) async fn insert_notifications(
 ) -> Result<(), StoreError> {
     for m in messages {
         sqlx::query(
-            "INSERT INTO notifications (dedupe_key, channel, recipient, subject, body, html, status, next_attempt_at, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (dedupe_key) DO NOTHING",
+            "INSERT INTO notifications (dedupe_key, channel, recipient, subject, body, html, attachments, status,
+                 next_attempt_at, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) ON CONFLICT (dedupe_key) DO NOTHING",
         )
         .bind(m.dedupe_key.clone())
         .bind(m.channel.clone())
@@ -31,6 +32,7 @@ pub(crate) async fn insert_notifications(
         .bind(m.subject.clone())
         .bind(m.body.clone())
         .bind(m.html.clone())
+        .bind(m.attachments.clone())
         .bind(PENDING)
         .bind(ts(now))
         .execute(&mut **tx)
@@ -40,12 +42,14 @@ pub(crate) async fn insert_notifications(
     Ok(())
 }
 
-type Row = (i64, String, String, String, String, String, Option<String>, i64, String);
+type Row = (i64, String, String, String, String, String, Option<String>, Option<String>, i64, String);
 
-const COLUMNS: &str = "id, dedupe_key, channel, recipient, subject, body, html, attempts, status";
+const COLUMNS: &str = "id, dedupe_key, channel, recipient, subject, body, html, attachments, attempts, status";
 
-fn record((id, dedupe_key, channel, recipient, subject, body, html, attempts, status): Row) -> NotificationRecord {
-    NotificationRecord { id, dedupe_key, channel, recipient, subject, body, html, attempts, status }
+fn record(
+    (id, dedupe_key, channel, recipient, subject, body, html, attachments, attempts, status): Row,
+) -> NotificationRecord {
+    NotificationRecord { id, dedupe_key, channel, recipient, subject, body, html, attachments, attempts, status }
 }
 
 #[async_trait]
@@ -84,7 +88,7 @@ impl NotificationRepo for Db {
                 .map_err(db_err)?;
         }
         tx.commit().await.map_err(db_err)?;
-        Ok(rows.into_iter().map(|r| NotificationRecord { attempts: r.7 + 1, ..record(r) }).collect())
+        Ok(rows.into_iter().map(|r| NotificationRecord { attempts: r.8 + 1, ..record(r) }).collect())
     }
 
     async fn notification_sent(&self, id: i64, now: OffsetDateTime) -> Result<(), StoreError> {

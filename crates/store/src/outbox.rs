@@ -6,6 +6,8 @@ use app::clock::Clock;
 use app::ports::{DevMessage, DevOutboxRepo, Mail, Mailer, SmsSender};
 use async_trait::async_trait;
 use domain::Phone;
+use sha2::Digest as _;
+use std::fmt::Write as _;
 use std::sync::Arc;
 use time::OffsetDateTime;
 
@@ -104,6 +106,13 @@ impl SmsSender for DevOutbox {
 #[async_trait]
 impl Mailer for DevOutbox {
     async fn send_mail(&self, mail: &Mail) -> Result<(), StoreError> {
-        self.db.record_message("email", mail.to.as_str(), &mail.subject, &mail.text, self.clock.now()).await
+        // Attachments are listed by name, size and digest (the outbox keeps no files).
+        let mut text = mail.text.clone();
+        for a in &mail.attachments {
+            let digest = hex::encode(sha2::Sha256::digest(&a.bytes));
+            let _ =
+                write!(text, "\n附件：{}（{}，{} 字节，SHA-256 {digest}）", a.file_name, a.content_type, a.bytes.len());
+        }
+        self.db.record_message("email", mail.to.as_str(), &mail.subject, &text, self.clock.now()).await
     }
 }

@@ -74,6 +74,7 @@ contract!(
     notifications_are_queued_once_and_leased_to_one_worker,
     a_closed_account_keeps_only_its_orders,
     orders_are_found_by_number_phone_name_subject_trade_day_and_state,
+    an_invoice_keeps_its_files_and_is_voided_once_by_a_red_letter_invoice,
 );
 
 fn phone(n: u32) -> Phone {
@@ -846,6 +847,7 @@ async fn notifications_are_queued_once_and_leased_to_one_worker(db: &Db) {
         subject: String::new(),
         body: format!("message {n}"),
         html: None,
+        attachments: None,
     };
     let batch: Vec<_> = (0..10).map(message).collect();
     db.enqueue_notifications(&batch, T0).await.unwrap();
@@ -952,4 +954,67 @@ async fn orders_are_found_by_number_phone_name_subject_trade_day_and_state(db: &
     let both = OrderSearch { status: Some(OrderStatus::UnderReview), ..text("SD-k1-idx-1") };
     assert!(found(both).await.is_empty(), "every criterion holds");
     assert_eq!(db.search_orders(&OrderSearch::default(), 1).await.unwrap().len(), 1, "at most the limit");
+}
+
+async fn an_invoice_keeps_its_files_and_is_voided_once_by_a_red_letter_invoice(db: &Db) {
+    use app::ports::{DocumentRepo, InvoiceFile, InvoiceRecord, InvoiceRepo, RedInvoice};
+    use domain::invoice::InvoiceFormat;
+    let a = user(db, 1).await;
+    let order = db.create_order(&new_order(a, draft(db, a).await, "k1", "idx-1"), T0).await.unwrap();
+    let file = |red: bool, format: InvoiceFormat, key: &str| InvoiceFile {
+        red,
+        format,
+        file_key: key.into(),
+        wrapped_key: "wrapped".into(),
+        sha256: "00".into(),
+        size: 10,
+    };
+    let mut invoice = InvoiceRecord {
+        order_id: order,
+        invoice_no: "24442000000012345678".into(),
+        issued_by: Some(7),
+        issued_at: T0,
+        sent_count: 0,
+        red: None,
+        files: vec![file(false, InvoiceFormat::Pdf, "old-pdf")],
+    };
+    assert!(db.save_invoice(&invoice).await.unwrap());
+    invoice.files = vec![file(false, InvoiceFormat::Pdf, "inv-pdf"), file(false, InvoiceFormat::Xml, "inv-xml")];
+    assert!(db.save_invoice(&invoice).await.unwrap(), "replaced, files and all");
+    assert_eq!(db.invoice(order).await.unwrap().unwrap(), invoice);
+    assert!(db.red_invoice_queue().await.unwrap().is_empty(), "not refunded");
+
+    for (from, to) in
+        [(OrderStatus::PendingPayment, OrderStatus::UnderReview), (OrderStatus::UnderReview, OrderStatus::Refunded)]
+    {
+        assert!(db.transition_order(order, from, to, Actor::Finance, None, T0).await.unwrap());
+    }
+    assert_eq!(db.red_invoice_queue().await.unwrap().iter().map(|o| o.id).collect::<Vec<_>>(), vec![order]);
+    let red = RedInvoice {
+        invoice_no: "24442000000099999999".into(),
+        issued_by: Some(8),
+        issued_at: T0 + Duration::hours(1),
+    };
+    assert!(db.save_red_invoice(order, &red, &[file(false, InvoiceFormat::Pdf, "red-pdf")]).await.unwrap());
+    assert!(
+        !db.save_red_invoice(order, &red, &[file(true, InvoiceFormat::Pdf, "red-2")]).await.unwrap(),
+        "voided once"
+    );
+    assert!(!db.save_invoice(&invoice).await.unwrap(), "a voided invoice stays as it is");
+    let stored = db.invoice(order).await.unwrap().unwrap();
+    assert_eq!(stored.red, Some(red));
+    assert_eq!(stored.formats(false), vec![InvoiceFormat::Pdf, InvoiceFormat::Xml]);
+    assert_eq!(stored.file(true, InvoiceFormat::Pdf).map(|f| f.file_key.as_str()), Some("red-pdf"), "stored as red");
+    assert!(db.red_invoice_queue().await.unwrap().is_empty());
+    let keys = db.referenced_file_keys().await.unwrap();
+    assert!(["inv-pdf", "inv-xml", "red-pdf"].iter().all(|k| keys.contains(*k)), "{keys:?}");
+    assert!(!keys.contains("old-pdf"), "a replaced file is no longer referenced");
+    assert!(
+        db.save_red_invoice(domain::OrderId(order.0 + 100), &red_again(), &[]).await.is_ok_and(|v| !v),
+        "no invoice"
+    );
+}
+
+fn red_again() -> app::ports::RedInvoice {
+    app::ports::RedInvoice { invoice_no: "1".repeat(20), issued_by: None, issued_at: T0 }
 }

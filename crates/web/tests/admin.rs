@@ -224,8 +224,13 @@ async fn identity_images_need_a_reason_and_every_view_is_audited() {
     assert_eq!(views, ["《“数字证书与电子签章”业务申请表》：", "身份证人像面（法定代表人/本人）：核对持有人身份"]);
     // The audit log names the order by its number.
     let order_no = app.app.audited_order_no(&admin(), domain::OrderId(order)).await.unwrap().unwrap();
-    let page = app.staff("shen.ji", "admin", None).await.get("/admin/audit").await.body;
+    let page = app.staff("shen.ji", "admin,reviewer", None).await.get("/admin/audit").await.body;
     assert!(page.contains(&format!("href=\"/admin/orders/{order}\">{order_no}</a>")), "{page}");
+    let admin_only = app.staff("guan.ji", "admin", None).await.get("/admin/audit").await.body;
+    assert!(
+        admin_only.contains(&order_no) && !admin_only.contains(&format!("/admin/orders/{order}\"")),
+        "{admin_only}"
+    );
 }
 
 /// An uploaded PDF reaches the reviewer only as a download (their own viewer, never our origin);

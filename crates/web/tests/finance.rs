@@ -29,24 +29,31 @@ async fn paid_order_with_invoice(app: &TestApp, phone: &str, n: u32) -> (Client,
     (c, id)
 }
 
-/// A multipart form post with the CSRF token as the first field.
-async fn post_invoice(c: &mut Client, order: i64, number: &str, file: &[u8]) -> support::Reply {
+/// A multipart form post with the CSRF token as the first field; `parts` are (name, file name
+/// or "" for a text field, bytes).
+async fn post_multipart(c: &mut Client, path: &str, parts: &[(&str, &str, &[u8])]) -> support::Reply {
     let token = c.csrf().await;
     let boundary = "finance-test-boundary";
-    let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{token}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"invoice_no\"\r\n\r\n{number}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"invoice.pdf\"\r\nContent-Type: application/pdf\r\n\r\n"
-    )
-    .into_bytes();
-    body.extend_from_slice(file);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let mut body =
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{token}\r\n").into_bytes();
+    for (name, file, bytes) in parts {
+        let disposition = if file.is_empty() {
+            format!("form-data; name=\"{name}\"")
+        } else {
+            format!("form-data; name=\"{name}\"; filename=\"{file}\"\r\nContent-Type: application/octet-stream")
+        };
+        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n").as_bytes());
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
     let content_type = format!("multipart/form-data; boundary={boundary}");
-    c.send_raw(
-        Method::POST,
-        &format!("/admin/finance/orders/{order}/invoice"),
-        body,
-        &[("content-type", &content_type)],
-    )
-    .await
+    c.send_raw(Method::POST, path, body, &[("content-type", &content_type)]).await
+}
+
+async fn post_invoice(c: &mut Client, order: i64, number: &str, file: &[u8]) -> support::Reply {
+    let path = format!("/admin/finance/orders/{order}/invoice");
+    post_multipart(c, &path, &[("invoice_no", "", number.as_bytes()), ("file", "invoice.pdf", file)]).await
 }
 
 #[tokio::test]
@@ -98,11 +105,19 @@ fn fast() -> Vec<StdDuration> {
 
 /// Pays an order through the Alipay simulator (QR, scan, pay) and waits for 审核中.
 async fn paid_through_alipay(app: &TestApp, phone: &str, n: u32) -> (Client, i64, String) {
+    paid_through_alipay_with(app, phone, n, support::pickup_order_body()).await
+}
+
+/// The same, with the confirm-order body given.
+async fn paid_through_alipay_with(
+    app: &TestApp,
+    phone: &str,
+    n: u32,
+    body: serde_json::Value,
+) -> (Client, i64, String) {
     let mut c = app.user(phone).await;
     let application = complete_application(&mut c, "personal", &resident_id(n)).await;
-    let order = c.order(application, &format!("refund-order-{n:04}"), support::pickup_order_body()).await.json()["id"]
-        .as_i64()
-        .unwrap();
+    let order = c.order(application, &format!("refund-order-{n:04}"), body).await.json()["id"].as_i64().unwrap();
     c.call(Method::POST, &format!("/api/v1/orders/{order}/payments"), Some(json!({"method": "alipay_qr"}))).await;
     let no = format!("{}A", c.get(&format!("/api/v1/orders/{order}")).await.json()["order_no"].as_str().unwrap());
     app.pay().alipay.scan(&no).unwrap();
@@ -409,4 +424,166 @@ fn urlencoding(text: &str) -> String {
     text.bytes()
         .map(|b| if b.is_ascii_alphanumeric() { char::from(b).to_string() } else { format!("%{b:02X}") })
         .collect()
+}
+
+/// An OFD package as the tax platform hands it out (a zip with `OFD.xml` at its root).
+fn ofd(entries: &[&str]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for name in entries {
+        out.start_file(*name, zip::write::SimpleFileOptions::default()).unwrap();
+        out.write_all(b"<?xml version=\"1.0\"?><ofd:OFD xmlns:ofd=\"http://www.ofdspec.org/2016\"/>").unwrap();
+    }
+    out.finish().unwrap().into_inner()
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    use std::fmt::Write as _;
+    sha2::Sha256::digest(bytes).iter().fold(String::new(), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_invoice_files_are_attached_and_a_refund_voids_the_invoice_with_a_red_letter_one() {
+    let app = TestApp::paying(store::testing::TestDb::sqlite().await, &fast()).await;
+    let invoice_body = json!({
+        "delivery": "pickup", "pickup_point_id": 1,
+        "invoice_kind": "normal", "invoice_title": "李雷", "invoice_delivery": "email", "invoice_email": "lilei@example.com"
+    });
+    let (mut applicant, order, _) = paid_through_alipay_with(&app, "13800138160", 160, invoice_body).await;
+    let mut finance = app.staff("cai.hong", "finance", None).await;
+    let path = format!("/admin/finance/orders/{order}/invoice");
+    let xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><EInvoice><InvoiceNumber>24442000000012345678</InvoiceNumber></EInvoice>";
+    let number = ("invoice_no", "", "24442000000012345678".as_bytes());
+    let pdf = ("file", "invoice.pdf", PDF);
+
+    // What is not the file it claims to be is refused, with the reason.
+    let entity = post_multipart(
+        &mut finance,
+        &path,
+        &[number, pdf, ("xml", "a.xml", b"<!DOCTYPE a [<!ENTITY x \"y\">]><a>&x;</a>")],
+    )
+    .await;
+    assert!(entity.body.contains("XML 文件不能包含 DOCTYPE"), "{}", entity.body);
+    let not_ofd =
+        post_multipart(&mut finance, &path, &[number, pdf, ("ofd", "a.ofd", &ofd(&["Doc_0/Document.xml"]))]).await;
+    assert!(not_ofd.body.contains("缺少 OFD.xml"), "{}", not_ofd.body);
+    let too_early = post_multipart(
+        &mut finance,
+        &format!("/admin/finance/orders/{order}/red-invoice"),
+        &[("red_invoice_no", "", b"24442000000099999999"), pdf],
+    )
+    .await;
+    assert!(too_early.body.contains("尚未开具发票"), "{}", too_early.body);
+
+    let package = ofd(&["OFD.xml", "Doc_0/Document.xml"]);
+    let issued = post_multipart(
+        &mut finance,
+        &path,
+        &[number, pdf, ("ofd", "a.ofd", &package), ("xml", "a.xml", xml.as_bytes())],
+    )
+    .await;
+    assert_eq!(
+        issued.header("location"),
+        Some(format!("/admin/finance/orders/{order}?notice=invoice_issued").as_str())
+    );
+    let mail = app
+        .db
+        .db
+        .recent_messages(50)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.subject.contains("电子发票已开具"))
+        .unwrap();
+    assert_eq!(mail.recipient, "lilei@example.com");
+    for (name, bytes) in [
+        ("发票-24442000000012345678.pdf", PDF),
+        ("发票-24442000000012345678.ofd", &package[..]),
+        ("发票-24442000000012345678.xml", xml.as_bytes()),
+    ] {
+        assert!(
+            mail.body.contains(&format!("附件：{name}")) && mail.body.contains(&sha256_hex(bytes)),
+            "{name} attached: {}",
+            mail.body
+        );
+    }
+    let page = applicant.get(&format!("/orders/{order}")).await.body;
+    assert!(page.contains("/invoice/ofd\">OFD</a>") && page.contains("/invoice/xml\">XML</a>"), "{page}");
+    let got = applicant.get(&format!("/orders/{order}/invoice/ofd")).await;
+    assert_eq!((got.header("content-type"), got.bytes.as_slice()), (Some("application/ofd"), &package[..]));
+    assert!(
+        got.header("content-disposition")
+            .unwrap()
+            .contains("filename*=UTF-8''%E5%8F%91%E7%A5%A8-24442000000012345678.ofd")
+    );
+    let before = post_multipart(
+        &mut finance,
+        &format!("/admin/finance/orders/{order}/red-invoice"),
+        &[("red_invoice_no", "", b"24442000000099999999"), pdf],
+    )
+    .await;
+    assert!(before.body.contains("订单退款完成后才能红冲发票"), "{}", before.body);
+
+    refund_and_void(&app, &mut finance, &mut applicant, order).await;
+}
+
+/// The refund of an invoiced order: finance is told to void the invoice and records the
+/// red-letter invoice; the applicant sees both and is sent the red-letter one.
+async fn refund_and_void(app: &TestApp, finance: &mut Client, applicant: &mut Client, order: i64) {
+    let path = format!("/admin/finance/orders/{order}/invoice");
+    let pdf = ("file", "invoice.pdf", PDF);
+    // The refund: finance is told to void the invoice, and records the red-letter invoice.
+    finance.submit(&format!("/admin/finance/orders/{order}/refund"), &[("reason", "申请人放弃办理")]).await;
+    assert_eq!(applicant.get(&format!("/api/v1/orders/{order}")).await.json()["status"], "refunded");
+    let desk = finance.get("/admin/finance").await.body;
+    assert!(desk.contains("待红冲的发票（1）") && desk.contains(&format!("/admin/finance/orders/{order}")), "{desk}");
+    let case = finance.get(&format!("/admin/finance/orders/{order}")).await.body;
+    assert!(case.contains("data-testid=\"red-invoice-due\"") && case.contains("red-invoice-form"), "{case}");
+    let red_path = format!("/admin/finance/orders/{order}/red-invoice");
+    let same = post_multipart(finance, &red_path, &[("red_invoice_no", "", b"24442000000012345678"), pdf]).await;
+    assert!(same.body.contains("不能与原发票号码相同"));
+    let red_pdf: &[u8] = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%red\n%%EOF\n";
+    let voided = post_multipart(
+        finance,
+        &red_path,
+        &[("red_invoice_no", "", b"24442000000099999999"), ("file", "red.pdf", red_pdf)],
+    )
+    .await;
+    assert_eq!(
+        voided.header("location"),
+        Some(format!("/admin/finance/orders/{order}?notice=invoice_voided").as_str())
+    );
+    let again = post_multipart(finance, &red_path, &[("red_invoice_no", "", b"24442000000088888888"), pdf]).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "voided once");
+    let reissue = post_multipart(finance, &path, &[("invoice_no", "", b"24442000000077777777"), pdf]).await;
+    assert!(reissue.body.contains("已红冲，不能再更换"), "{}", reissue.body);
+    assert!(finance.get("/admin/finance").await.body.contains("待红冲的发票（0）"));
+    let case = finance.get(&format!("/admin/finance/orders/{order}")).await.body;
+    assert!(case.contains("已红冲") && case.contains("红字发票号码 <strong>24442000000099999999</strong>"), "{case}");
+
+    // The applicant sees both and gets the red-letter invoice by email.
+    let page = applicant.get(&format!("/orders/{order}")).await.body;
+    assert!(
+        page.contains("发票号码 24442000000012345678（已红冲作废）")
+            && page.contains("红字发票号码 24442000000099999999"),
+        "{page}"
+    );
+    let red = applicant.get(&format!("/orders/{order}/invoice/red-pdf")).await;
+    assert_eq!(red.bytes.as_slice(), red_pdf);
+    assert_eq!(applicant.get(&format!("/orders/{order}/invoice/red-ofd")).await.status, StatusCode::NOT_FOUND);
+    let messages = app.db.db.recent_messages(80).await.unwrap();
+    let red_mail = messages.iter().find(|m| m.channel == "email" && m.subject.contains("发票已红冲")).unwrap();
+    assert!(
+        red_mail.body.contains("附件：红字发票-24442000000099999999.pdf")
+            && red_mail.body.contains(&sha256_hex(red_pdf))
+    );
+    assert!(messages.iter().any(|m| m.channel == "sms" && m.body.contains("已作废并开具红字发票")));
+    let mut stranger = app.user("13800138161").await;
+    assert_eq!(stranger.get(&format!("/orders/{order}/invoice/red-pdf")).await.status, StatusCode::NOT_FOUND);
+    let audit = app.staff("guan.hong", "admin", None).await.get("/admin/audit").await.body;
+    assert!(audit.contains("红冲发票") && audit.contains("原发票 24442000000012345678，红字发票 24442000000099999999"));
 }

@@ -354,6 +354,31 @@ pub async fn settle_refund_offline(
     }
 }
 
+/// The invoice form: its number (`number_field`) and the PDF, OFD and XML files.
+async fn invoice_form(
+    multipart: Result<Multipart, MultipartRejection>,
+    number_field: &str,
+) -> (String, app::invoices::InvoiceUpload) {
+    let (mut number, mut upload) = (String::new(), app::invoices::InvoiceUpload::default());
+    if let Ok(mut multipart) = multipart {
+        while let Ok(Some(field)) = multipart.next_field().await {
+            let name = field.name().unwrap_or_default().to_owned();
+            if name == number_field {
+                number = field.text().await.unwrap_or_default();
+                continue;
+            }
+            let bytes = field.bytes().await.map(|b| b.to_vec()).unwrap_or_default();
+            match name.as_str() {
+                "file" => upload.pdf = bytes,
+                "ofd" => upload.ofd = Some(bytes),
+                "xml" => upload.xml = Some(bytes),
+                _ => {}
+            }
+        }
+    }
+    (number, upload)
+}
+
 pub async fn issue_invoice(
     State(state): State<AppState>,
     Staff(staff, _): Staff,
@@ -361,18 +386,24 @@ pub async fn issue_invoice(
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Response {
     let Some(id) = order_id(&id) else { return failure(&app::Error::NotFound) };
-    let (mut number, mut file) = (String::new(), Vec::new());
-    if let Ok(mut multipart) = multipart {
-        while let Ok(Some(field)) = multipart.next_field().await {
-            match field.name() {
-                Some("invoice_no") => number = field.text().await.unwrap_or_default(),
-                Some("file") => file = field.bytes().await.map(|b| b.to_vec()).unwrap_or_default(),
-                _ => {}
-            }
-        }
-    }
-    match state.app.issue_invoice(&staff, id, &number, file).await {
+    let (number, upload) = invoice_form(multipart, "invoice_no").await;
+    match state.app.issue_invoice(&staff, id, &number, upload).await {
         Ok(()) => to_case(id, "invoice_issued"),
+        Err(err) => refused(err),
+    }
+}
+
+/// 红冲: the red-letter invoice that voids a refunded order's invoice.
+pub async fn issue_red_invoice(
+    State(state): State<AppState>,
+    Staff(staff, _): Staff,
+    Path(id): Path<String>,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Response {
+    let Some(id) = order_id(&id) else { return failure(&app::Error::NotFound) };
+    let (number, upload) = invoice_form(multipart, "red_invoice_no").await;
+    match state.app.issue_red_invoice(&staff, id, &number, upload).await {
+        Ok(()) => to_case(id, "invoice_voided"),
         Err(err) => refused(err),
     }
 }

@@ -63,6 +63,10 @@ const FULFIL: Access = Access::Roles(&[Role::Fulfilment]);
 const MONEY: Access = Access::Roles(&[Role::Finance]);
 const ADMIN: Access = Access::Roles(&[Role::Admin]);
 
+/// An invoice's upload: the PDF and the OFD (each up to the upload limit) and the XML (1 MB).
+const INVOICE_BODY: axum::extract::DefaultBodyLimit =
+    axum::extract::DefaultBodyLimit::max(2 * domain::document::MAX_UPLOAD_BYTES + 1024 * 1024 + 64 * 1024);
+
 /// The role × route policy: every back-office route, and who may use it.
 pub fn routes() -> Vec<AdminRoute> {
     use Method as M;
@@ -98,12 +102,12 @@ pub fn routes() -> Vec<AdminRoute> {
         route(M::POST, "/admin/finance/refunds/{id}/approve", MONEY, post(finance::approve_refund)),
         route(M::POST, "/admin/finance/refunds/{id}/retry", MONEY, post(finance::retry_refund)),
         route(M::POST, "/admin/finance/refunds/{id}/offline", MONEY, post(finance::settle_refund_offline)),
+        route(M::POST, "/admin/finance/orders/{id}/invoice", MONEY, post(finance::issue_invoice).layer(INVOICE_BODY)),
         route(
             M::POST,
-            "/admin/finance/orders/{id}/invoice",
+            "/admin/finance/orders/{id}/red-invoice",
             MONEY,
-            post(finance::issue_invoice)
-                .layer(axum::extract::DefaultBodyLimit::max(domain::document::MAX_UPLOAD_BYTES + 64 * 1024)),
+            post(finance::issue_red_invoice).layer(INVOICE_BODY),
         ),
         route(M::POST, "/admin/finance/orders/{id}/invoice/resend", MONEY, post(finance::resend_invoice)),
         route(M::GET, "/admin/catalog", ADMIN, get(catalog::page)),
@@ -209,7 +213,7 @@ impl AdminLayout {
                 "ready" => "已通知申请人到自提点领取，取件码已发送。",
                 "handed_over" => "已交付，订单完成。",
                 "catalog_saved" => "已保存，之后提交的订单按新设置计价。",
-                "refunded" => "退款已提交，款项将原路退回。",
+                "refunded" => "退款已提交，款项将原路退回；已开发票的订单退款完成后请开具红字发票。",
                 "refund_awaiting" => "退款金额较大，已提交另一位财务人员复核。",
                 "refund_retrying" => "支付平台仍未完成退款，已按计划继续重试；如仍失败可登记线下退款。",
                 "refund_settled" => "已登记为线下退款，订单已退款，申请人会收到通知。",
@@ -218,6 +222,7 @@ impl AdminLayout {
                 "staff_disabled" => "已停用该员工，其登录已全部退出。",
                 "invoice_issued" => "发票已开具并发送给申请人。",
                 "invoice_sent" => "发票已重新发送。",
+                "invoice_voided" => "红字发票已登记，原发票已作废，申请人会收到红字发票。",
                 _ => return None,
             })
         });

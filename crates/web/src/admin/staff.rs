@@ -76,6 +76,7 @@ impl AuditPage {
             "refund.offline" => "登记线下退款",
             "invoice.issue" => "开具发票",
             "invoice.resend" => "重发发票",
+            "invoice.red" => "红冲发票",
             "id_number.reveal" => "查看完整证件号码",
             other => other,
         }

@@ -110,6 +110,24 @@ pub struct NoticeQuery {
     pub notice: Option<String>,
 }
 
+/// `Content-Disposition` for a download named `name` (RFC 6266): the UTF-8 name for browsers,
+/// and an ASCII one (non-ASCII as `_`) for those that read only `filename`.
+pub fn attachment_disposition(name: &str) -> String {
+    let ascii: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' }).collect();
+    let encoded: String = name
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_') {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}
+
 /// A time as people here read it: China Standard Time, to the minute.
 pub fn local_time(t: time::OffsetDateTime) -> String {
     t.to_offset(time::macros::offset!(+8))

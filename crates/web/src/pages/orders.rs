@@ -25,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .route("/orders/{id}/resubmit", post(resubmit))
         .route("/orders/{id}/confirm-receipt", post(confirm_receipt))
         .route("/orders/{id}/invoice", get(invoice))
+        .route("/orders/{id}/invoice/{file}", get(invoice_file))
 }
 
 /// Tabs of the list, in the manual's order.
@@ -92,7 +93,7 @@ struct DetailPage {
     payments: Vec<PaymentRecord>,
     refunds: Vec<RefundRecord>,
     delivery: app::fulfilment::DeliveryView,
-    invoice_no: Option<String>,
+    invoice: Option<app::ports::InvoiceRecord>,
 }
 
 impl DetailPage {
@@ -163,10 +164,10 @@ async fn detail(
         Ok(delivery) => delivery,
         Err(err) => return failure(&state, &err),
     };
-    match state.app.invoice_no(&user, id).await {
-        Ok(invoice_no) => {
+    match state.app.invoice_of(&user, id).await {
+        Ok(invoice) => {
             let layout = Layout::new(&state, &visitor, "订单详情", Nav::Orders).with_notice(q.notice.as_deref());
-            render(StatusCode::OK, &DetailPage { layout, view, application, payments, refunds, delivery, invoice_no })
+            render(StatusCode::OK, &DetailPage { layout, view, application, payments, refunds, delivery, invoice })
         }
         Err(err) => failure(&state, &err),
     }
@@ -201,17 +202,34 @@ async fn confirm_receipt(
 }
 
 /// The order's e-invoice PDF, for its owner.
-async fn invoice(State(state): State<AppState>, PageUser(user, _): PageUser, Path(id): Path<String>) -> Response {
+async fn invoice(state: State<AppState>, user: PageUser, Path(id): Path<String>) -> Response {
+    invoice_file(state, user, Path((id, "pdf".to_owned()))).await
+}
+
+/// One file of the order's invoice for its owner: `pdf`, `ofd`, `xml`, or `red-pdf`, … of the
+/// red-letter invoice that voided it.
+async fn invoice_file(
+    State(state): State<AppState>,
+    PageUser(user, _): PageUser,
+    Path((id, file)): Path<(String, String)>,
+) -> Response {
     use axum::response::IntoResponse;
     let Ok(id) = id.parse().map(OrderId) else { return failure(&state, &app::Error::NotFound) };
-    match state.app.download_invoice(&user, id).await {
-        Ok((number, pdf)) => (
+    let (red, format) = match file.strip_prefix("red-") {
+        Some(format) => (true, format),
+        None => (false, file.as_str()),
+    };
+    let Some(format) = domain::invoice::InvoiceFormat::parse(format) else {
+        return failure(&state, &app::Error::NotFound);
+    };
+    match state.app.download_invoice(&user, id, red, format).await {
+        Ok((name, content_type, bytes)) => (
             StatusCode::OK,
             [
-                (axum::http::header::CONTENT_TYPE, "application/pdf".to_owned()),
-                (axum::http::header::CONTENT_DISPOSITION, format!("attachment; filename=\"invoice-{number}.pdf\"")),
+                (axum::http::header::CONTENT_TYPE, content_type.to_owned()),
+                (axum::http::header::CONTENT_DISPOSITION, crate::pages::attachment_disposition(&name)),
             ],
-            pdf,
+            bytes,
         )
             .into_response(),
         Err(err) => failure(&state, &err),
