@@ -7,9 +7,15 @@ use domain::payment::{PaymentStatus, RefundStatus};
 use domain::staff::Role;
 use domain::{Actor, OrderEvent, OrderId, order_status};
 
-use crate::ports::{FinanceAlert, InvoiceRecord, NoticeLog, OrderRecord, OrderSearch, PaymentRecord, RefundRecord};
+use crate::ports::{
+    BillCheck, FinanceAlert, InvoiceRecord, NoticeLog, OrderRecord, OrderSearch, PaymentRecord, RefundRecord,
+};
 use crate::staff::CurrentStaff;
 use crate::{App, Error, StoreError};
+
+/// The hour (China time) from which the previous day's bill is fetched: Alipay publishes it in
+/// the morning.
+pub const BILL_READY_HOUR: u8 = 10;
 
 /// How many orders one search shows at most (narrow it by date or state for more).
 pub const SEARCH_LIMIT: i64 = 100;
@@ -26,6 +32,8 @@ pub struct FinanceDesk {
     pub alerts: Vec<FinanceAlert>,
     /// Today's money (China time): received, refunded, net.
     pub today: Takings,
+    /// The latest days' bill checks (fetched by themselves or uploaded).
+    pub bill_checks: Vec<BillCheck>,
 }
 
 /// Money received and refunded over some days (China time), and what is left.
@@ -141,6 +149,7 @@ impl App {
             refunds_failed: self.store.failed_refunds().await?,
             alerts: self.store.finance_alerts(50).await?,
             today,
+            bill_checks: self.store.bill_checks(7).await?,
         })
     }
 
@@ -378,26 +387,108 @@ impl App {
         day: time::Date,
         bill: &str,
     ) -> Result<payments::alipay_bill::BillDiff, Error> {
-        use payments::alipay_bill::{Recorded, diff, parse};
         staff.require(&[Role::Finance])?;
+        self.check_alipay_bill(day, bill, Some(staff.id)).await
+    }
+
+    /// The bill of `day` against the payments settled and refunds made that day (China time);
+    /// each difference becomes a finance alert, and the check is recorded.
+    async fn check_alipay_bill(
+        &self,
+        day: time::Date,
+        bill: &str,
+        by: Option<i64>,
+    ) -> Result<payments::alipay_bill::BillDiff, Error> {
+        use payments::alipay_bill::{Recorded, diff, parse};
         let lines = parse(bill).map_err(|e| Error::field("bill", "bill_unreadable", &e.to_string()))?;
         let from = day.midnight().assume_offset(crate::applications::CST);
-        let ours: Vec<Recorded> = self
+        let to = from + time::Duration::days(1);
+        let paid: Vec<Recorded> = self
             .store
-            .payments_paid_between("alipay", from, from + time::Duration::days(1))
+            .payments_paid_between("alipay", from, to)
             .await?
             .into_iter()
             .map(|p| Recorded { out_trade_no: p.out_trade_no, amount: p.amount })
             .collect();
-        let result = diff(&lines, &ours);
-        for no in result.missing_here.iter().chain(&result.missing_there) {
-            self.alert("bill_mismatch", None, Some(no), &format!("{day} 支付宝账单与本系统记录不一致：{no}")).await?;
+        let refunded: Vec<Recorded> = self
+            .store
+            .money_movements(from, to)
+            .await?
+            .into_iter()
+            .filter(|m| m.refund && m.channel == "alipay")
+            .map(|m| Recorded { out_trade_no: m.out_trade_no, amount: m.amount })
+            .collect();
+        let result = diff(&lines, &paid, &refunded);
+        let said = |what: &str, no: &str| format!("{day} 支付宝账单与本系统记录不一致：{no} {what}");
+        for no in &result.missing_here {
+            self.alert("bill_mismatch", None, Some(no), &said("支付宝已收款，本系统未记为已支付", no)).await?;
         }
-        for (no, bill_fen, our_fen) in &result.amount_mismatch {
-            let detail = format!("{day} 账单金额 {bill_fen} 分，本系统 {our_fen} 分");
-            self.alert("bill_mismatch", None, Some(no), &detail).await?;
+        for no in &result.missing_there {
+            self.alert("bill_mismatch", None, Some(no), &said("本系统记为已支付，账单中没有", no)).await?;
         }
+        for no in &result.refunds_missing_here {
+            self.alert("bill_mismatch", None, Some(no), &said("支付宝有退款，本系统没有记录", no)).await?;
+        }
+        for no in &result.refunds_missing_there {
+            self.alert("bill_mismatch", None, Some(no), &said("本系统记为已退款，账单中没有", no)).await?;
+        }
+        for (no, bill_fen, our_fen) in result.amount_mismatch.iter().chain(&result.refund_mismatch) {
+            let what = format!("金额不符：账单 {} 元，本系统 {} 元", yuan(*bill_fen), yuan(*our_fen));
+            self.alert("bill_mismatch", None, Some(no), &said(&what, no)).await?;
+        }
+        let check = BillCheck {
+            channel: "alipay".into(),
+            day,
+            checked_by: by,
+            checked_at: self.clock.now(),
+            differences: i64::try_from(result.differences()).unwrap_or(i64::MAX),
+        };
+        self.store.record_bill_check(&check).await?;
         Ok(result)
+    }
+
+    /// 自动对账 (each morning, on every instance; one takes the day): yesterday's Alipay bill,
+    /// fetched through the gateway and checked, once per day. Alipay publishes a day's bill the
+    /// next morning, so nothing is asked before [`BILL_READY_HOUR`] China time; a bill not out
+    /// yet, or a gateway that cannot be reached, is asked again at the next run.
+    pub async fn fetch_daily_bills(&self) -> Result<Option<payments::alipay_bill::BillDiff>, Error> {
+        let now = self.clock.now();
+        let local = now.to_offset(crate::applications::CST);
+        if local.hour() < BILL_READY_HOUR {
+            return Ok(None);
+        }
+        let Ok(gateway) = self.gateways.get(payments::Channel::Alipay) else { return Ok(None) };
+        let Some(day) = local.date().previous_day() else { return Ok(None) };
+        if !self.store.claim_bill_check("alipay", day, now, time::Duration::minutes(10)).await? {
+            return Ok(None);
+        }
+        let bill = match gateway.trade_bill(day, now).await {
+            Ok(Some(bytes)) => payments::alipay_bill::decode_download(&bytes),
+            Ok(None) => {
+                self.store.release_bill_check("alipay", day).await?;
+                return Ok(None);
+            }
+            Err(err) => {
+                self.store.release_bill_check("alipay", day).await?;
+                return Err(Error::Unavailable {
+                    code: "bill_unavailable",
+                    message: format!("支付宝账单下载失败：{err}"),
+                });
+            }
+        };
+        let Ok(text) = bill else {
+            self.alert(
+                "bill_unreadable",
+                None,
+                None,
+                &format!("{day} 支付宝账单无法读取，请在支付宝商家后台下载后上传核对"),
+            )
+            .await?;
+            let check = BillCheck { channel: "alipay".into(), day, checked_by: None, checked_at: now, differences: 1 };
+            self.store.record_bill_check(&check).await?;
+            return Ok(None);
+        };
+        self.check_alipay_bill(day, &text, None).await.map(Some)
     }
 }
 

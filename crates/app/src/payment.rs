@@ -37,7 +37,7 @@ impl Gateways {
         self.0.keys().copied().collect()
     }
 
-    fn get(&self, channel: Channel) -> Result<&Arc<dyn Gateway>, Error> {
+    pub(crate) fn get(&self, channel: Channel) -> Result<&Arc<dyn Gateway>, Error> {
         self.0.get(&channel).ok_or_else(|| Error::Conflict {
             code: "payment_channel_unavailable",
             message: format!("暂不支持{}，请选择其他支付方式", channel.label()),

@@ -801,6 +801,32 @@ pub trait PaymentRepo: Send + Sync {
     async fn add_finance_alert(&self, alert: &FinanceAlert) -> Result<(), StoreError>;
     /// Open ones first, newest first within each.
     async fn finance_alerts(&self, limit: i64) -> Result<Vec<FinanceAlert>, StoreError>;
+    /// Takes the automatic check of `channel`'s bill for `day`: `true` when nobody has checked
+    /// it and no other instance holds it (a claim older than `lease` is taken over).
+    async fn claim_bill_check(
+        &self,
+        channel: &str,
+        day: time::Date,
+        now: OffsetDateTime,
+        lease: time::Duration,
+    ) -> Result<bool, StoreError>;
+    /// Lets go of a claim whose bill could not be had yet (tried again later).
+    async fn release_bill_check(&self, channel: &str, day: time::Date) -> Result<(), StoreError>;
+    /// Records a finished check of the day's bill (automatic, or an upload by `staff`).
+    async fn record_bill_check(&self, check: &BillCheck) -> Result<(), StoreError>;
+    /// The newest finished checks, newest day first.
+    async fn bill_checks(&self, limit: i64) -> Result<Vec<BillCheck>, StoreError>;
+}
+
+/// One day's bill compared with our records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BillCheck {
+    pub channel: String,
+    pub day: time::Date,
+    /// `None` when the bill was fetched from the gateway by itself.
+    pub checked_by: Option<i64>,
+    pub checked_at: OffsetDateTime,
+    pub differences: i64,
 }
 
 /// A back-office account.

@@ -92,14 +92,16 @@ pub fn parse(text: &str) -> Result<Vec<BillLine>, BillError> {
     Ok(out_lines)
 }
 
-/// A payment as we recorded it, for the comparison.
+/// A payment or refund as we recorded it, for the comparison.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recorded {
     pub out_trade_no: String,
+    /// Always positive (a refund's amount as refunded).
     pub amount: Money,
 }
 
-/// What differs between the bill and our records (empty when they agree).
+/// What differs between the bill and our records (empty when they agree). Trades are named by
+/// our `out_trade_no`; a trade's refunds of the day are compared as their sum.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BillDiff {
     /// Paid at Alipay, not paid in our records.
@@ -108,29 +110,74 @@ pub struct BillDiff {
     pub missing_there: Vec<String>,
     /// In both, with different amounts: (out_trade_no, bill fen, our fen).
     pub amount_mismatch: Vec<(String, i64, i64)>,
+    /// Refunded at Alipay (in its console, say), not in our records.
+    pub refunds_missing_here: Vec<String>,
+    /// Refunded in our records, absent from the bill.
+    pub refunds_missing_there: Vec<String>,
+    /// Refunded in both, by different amounts: (out_trade_no, bill fen, our fen).
+    pub refund_mismatch: Vec<(String, i64, i64)>,
 }
 
 impl BillDiff {
     pub fn is_clean(&self) -> bool {
-        self.missing_here.is_empty() && self.missing_there.is_empty() && self.amount_mismatch.is_empty()
+        self.differences() == 0
+    }
+
+    /// How many differences there are.
+    pub fn differences(&self) -> usize {
+        self.missing_here.len()
+            + self.missing_there.len()
+            + self.amount_mismatch.len()
+            + self.refunds_missing_here.len()
+            + self.refunds_missing_there.len()
+            + self.refund_mismatch.len()
     }
 }
 
-/// Compares the bill's payments (`交易` lines) with the payments we recorded for that day.
-pub fn diff(bill: &[BillLine], ours: &[Recorded]) -> BillDiff {
-    let paid: BTreeMap<&str, i64> =
-        bill.iter().filter(|l| l.kind == "交易").map(|l| (l.out_trade_no.as_str(), l.amount_fen)).collect();
-    let mine: BTreeMap<&str, i64> = ours.iter().map(|r| (r.out_trade_no.as_str(), r.amount.fen())).collect();
-    let mut d = BillDiff::default();
-    for (no, amount) in &paid {
+/// What the two sides hold of one kind, per trade: (only in the bill, only ours, different).
+type Sides = (Vec<String>, Vec<String>, Vec<(String, i64, i64)>);
+
+fn compare(bill: &BTreeMap<&str, i64>, mine: &BTreeMap<&str, i64>) -> Sides {
+    let mut sides = Sides::default();
+    for (no, amount) in bill {
         match mine.get(no) {
-            None => d.missing_here.push((*no).to_owned()),
-            Some(recorded) if recorded != amount => d.amount_mismatch.push(((*no).to_owned(), *amount, *recorded)),
+            None => sides.0.push((*no).to_owned()),
+            Some(recorded) if recorded != amount => sides.2.push(((*no).to_owned(), *amount, *recorded)),
             Some(_) => {}
         }
     }
-    d.missing_there = mine.keys().filter(|no| !paid.contains_key(*no)).map(|no| (*no).to_owned()).collect();
-    d
+    sides.1 = mine.keys().filter(|no| !bill.contains_key(*no)).map(|no| (*no).to_owned()).collect();
+    sides
+}
+
+fn ours(records: &[Recorded]) -> BTreeMap<&str, i64> {
+    summed(records.iter().map(|r| (r.out_trade_no.as_str(), r.amount.fen())))
+}
+
+fn summed<'a>(items: impl Iterator<Item = (&'a str, i64)>) -> BTreeMap<&'a str, i64> {
+    let mut sums = BTreeMap::new();
+    for (no, fen) in items {
+        *sums.entry(no).or_insert(0) += fen;
+    }
+    sums
+}
+
+/// Compares the bill's payments (`交易` lines) and refunds (`退款` lines) with the payments and
+/// refunds we recorded for that day.
+pub fn diff(bill: &[BillLine], payments: &[Recorded], refunds: &[Recorded]) -> BillDiff {
+    let lines = |kind: &'static str| bill.iter().filter(move |l| l.kind == kind);
+    let paid = summed(lines("交易").map(|l| (l.out_trade_no.as_str(), l.amount_fen)));
+    let refunded = summed(lines("退款").map(|l| (l.out_trade_no.as_str(), l.amount_fen.abs())));
+    let payments = compare(&paid, &ours(payments));
+    let refunds = compare(&refunded, &ours(refunds));
+    BillDiff {
+        missing_here: payments.0,
+        missing_there: payments.1,
+        amount_mismatch: payments.2,
+        refunds_missing_here: refunds.0,
+        refunds_missing_there: refunds.1,
+        refund_mismatch: refunds.2,
+    }
 }
 
 #[cfg(test)]
@@ -157,10 +204,29 @@ mod tests {
         assert_eq!(parse("#只有注释\n"), Err(BillError::NoHeader));
     }
 
+    fn our_refunds() -> Vec<Recorded> {
+        let bill = parse(BILL).unwrap();
+        let refund = bill.iter().find(|l| l.kind == "退款").unwrap();
+        vec![Recorded { out_trade_no: refund.out_trade_no.clone(), amount: fen(-refund.amount_fen) }]
+    }
+
     #[test]
     fn a_clean_day_has_no_differences() {
-        let d = diff(&parse(BILL).unwrap(), &ours());
+        let d = diff(&parse(BILL).unwrap(), &ours(), &our_refunds());
         assert!(d.is_clean(), "{d:?}");
+    }
+
+    #[test]
+    fn refunds_are_compared_too() {
+        let bill = parse(BILL).unwrap();
+        let d = diff(&bill, &ours(), &[]);
+        assert_eq!((d.refunds_missing_here.len(), d.differences()), (1, 1), "refunded in Alipay's console: {d:?}");
+        let mut halved = our_refunds();
+        halved[0].amount = fen(10_000);
+        halved.push(Recorded { out_trade_no: "SD2026112500000001A".into(), amount: fen(5) });
+        let d = diff(&bill, &ours(), &halved);
+        assert_eq!(d.refund_mismatch.len(), 1, "{d:?}");
+        assert_eq!(d.refunds_missing_there, ["SD2026112500000001A"]);
     }
 
     #[test]
@@ -171,7 +237,7 @@ mod tests {
         mine[2].amount = fen(20_001);
         mine.remove(4);
         mine.push(Recorded { out_trade_no: "SD2026112500000009A".into(), amount: fen(20_000) });
-        let d = diff(&parse(BILL).unwrap(), &mine);
+        let d = diff(&parse(BILL).unwrap(), &mine, &our_refunds());
         assert_eq!(d.amount_mismatch.len(), 3, "{d:?}");
         assert_eq!(d.missing_here, ["SD2026112500000005A"]);
         assert_eq!(d.missing_there, ["SD2026112500000009A"]);

@@ -16,6 +16,9 @@ use crate::gateway::{
 use crate::http::{HttpClient, form_decode};
 use crate::keys::{SigningKey, VerifyingKey};
 
+/// Largest bill zip fetched (a busy merchant's day is a few MiB).
+const MAX_BILL_DOWNLOAD: usize = 32 * 1024 * 1024;
+
 pub struct AlipayGateway {
     merchant: Merchant,
     app_key: SigningKey,
@@ -153,6 +156,26 @@ impl Gateway for AlipayGateway {
         .map_err(|_| GatewayError::Signing)?;
         let answer = self.call("alipay.trade.refund", params).await?;
         if answer.is_success() { Ok(answer.text("fund_change") == Some("Y")) } else { Err(refused(&answer)) }
+    }
+
+    async fn trade_bill(&self, day: time::Date, now: OffsetDateTime) -> Result<Option<Vec<u8>>, GatewayError> {
+        const METHOD: &str = "alipay.data.dataservice.bill.downloadurl.query";
+        let date = format!("{:04}-{:02}-{:02}", day.year(), u8::from(day.month()), day.day());
+        let biz = alipay::biz_content(&[("bill_type", "trade"), ("bill_date", &date)]);
+        let params = alipay::api_call(&self.merchant, &self.app_key, METHOD, &biz, &china_timestamp(now))
+            .map_err(|_| GatewayError::Signing)?;
+        let answer = self.call(METHOD, params).await?;
+        if !answer.is_success() {
+            // Not generated yet (bills come out the next morning), or a day without a bill.
+            return match answer.sub_code.as_deref() {
+                Some("isp.bill_not_exist") => Ok(None),
+                _ => Err(refused(&answer)),
+            };
+        }
+        let url = answer
+            .text("bill_download_url")
+            .ok_or_else(|| GatewayError::Unavailable(format!("{METHOD}: no bill_download_url")))?;
+        self.http.get_bytes(url, MAX_BILL_DOWNLOAD).await.map(Some)
     }
 
     fn verify_notice(&self, body: &[u8]) -> Result<Notice, NoticeRejected> {

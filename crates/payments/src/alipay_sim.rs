@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 
 use domain::Money;
+use time::OffsetDateTime;
 
 /// Alipay's trade states.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,7 +39,21 @@ struct SimTrade {
     status: TradeStatus,
     trade_no: String,
     refunded: Money,
-    refunds: BTreeMap<String, Money>,
+    /// By `out_request_no`: amount and when it was made.
+    refunds: BTreeMap<String, (Money, OffsetDateTime)>,
+    paid_at: Option<OffsetDateTime>,
+}
+
+/// One line of the simulated trade bill: a payment or a refund, when it completed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimBillLine {
+    pub trade_no: String,
+    pub out_trade_no: String,
+    /// The refund's `out_request_no`; `None` for a payment.
+    pub out_request_no: Option<String>,
+    pub at: OffsetDateTime,
+    /// Negative for a refund, as the bill prints it.
+    pub amount_fen: i64,
 }
 
 /// Business errors, by Alipay's `sub_code`.
@@ -113,6 +128,7 @@ impl Ledger {
                 trade_no,
                 refunded: Money::ZERO,
                 refunds: BTreeMap::new(),
+                paid_at: None,
             },
         );
         Ok(())
@@ -123,12 +139,13 @@ impl Ledger {
         self.trades.get_mut(out_trade_no).map(|t| t.visible = true).ok_or(SimError::TradeNotExist)
     }
 
-    /// The buyer pays; returns Alipay's `trade_no`.
-    pub fn pay(&mut self, out_trade_no: &str) -> Result<String, SimError> {
+    /// The buyer pays at `at`; returns Alipay's `trade_no`.
+    pub fn pay(&mut self, out_trade_no: &str, at: OffsetDateTime) -> Result<String, SimError> {
         let trade = self.visible_mut(out_trade_no)?;
         match trade.status {
             TradeStatus::WaitBuyerPay => {
                 trade.status = TradeStatus::TradeSuccess;
+                trade.paid_at = Some(at);
                 Ok(trade.trade_no.clone())
             }
             TradeStatus::TradeSuccess => Err(SimError::TradeHasSuccess),
@@ -161,9 +178,10 @@ impl Ledger {
         out_trade_no: &str,
         amount: Money,
         out_request_no: &str,
+        at: OffsetDateTime,
     ) -> Result<RefundResult, SimError> {
         let trade = self.visible_mut(out_trade_no)?;
-        if let Some(previous) = trade.refunds.get(out_request_no) {
+        if let Some((previous, _)) = trade.refunds.get(out_request_no) {
             if *previous != amount {
                 return Err(SimError::AmountMismatch);
             }
@@ -176,7 +194,7 @@ impl Ledger {
         if after > trade.total {
             return Err(SimError::RefundAmountTooLarge);
         }
-        trade.refunds.insert(out_request_no.to_owned(), amount);
+        trade.refunds.insert(out_request_no.to_owned(), (amount, at));
         trade.refunded = after;
         if after == trade.total {
             trade.status = TradeStatus::TradeClosed;
@@ -193,6 +211,35 @@ impl Ledger {
             .sum()
     }
 
+    /// The trade bill's lines for what completed in `[from, to)`: payments, then refunds, in
+    /// the order they happened.
+    pub fn bill(&self, from: OffsetDateTime, to: OffsetDateTime) -> Vec<SimBillLine> {
+        let within = |t: OffsetDateTime| from <= t && t < to;
+        let mut lines: Vec<SimBillLine> = Vec::new();
+        for (out_trade_no, trade) in &self.trades {
+            if let Some(at) = trade.paid_at.filter(|t| within(*t)) {
+                lines.push(SimBillLine {
+                    trade_no: trade.trade_no.clone(),
+                    out_trade_no: out_trade_no.clone(),
+                    out_request_no: None,
+                    at,
+                    amount_fen: trade.total.fen(),
+                });
+            }
+            for (request, (amount, at)) in trade.refunds.iter().filter(|(_, (_, at))| within(*at)) {
+                lines.push(SimBillLine {
+                    trade_no: trade.trade_no.clone(),
+                    out_trade_no: out_trade_no.clone(),
+                    out_request_no: Some(request.clone()),
+                    at: *at,
+                    amount_fen: -amount.fen(),
+                });
+            }
+        }
+        lines.sort_by_key(|l| (l.out_request_no.is_some(), l.at));
+        lines
+    }
+
     fn visible_mut(&mut self, out_trade_no: &str) -> Result<&mut SimTrade, SimError> {
         self.trades.get_mut(out_trade_no).filter(|t| t.visible).ok_or(SimError::TradeNotExist)
     }
@@ -201,6 +248,23 @@ impl Ledger {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const T: OffsetDateTime = time::macros::datetime!(2026-11-30 02:00 UTC);
+
+    #[test]
+    fn the_bill_lists_what_completed_in_the_day() {
+        let mut ledger = Ledger::default();
+        for no in ["SD1", "SD2", "SD3"] {
+            ledger.open_page_pay(no, fen(41_500)).unwrap();
+        }
+        ledger.pay("SD1", T).unwrap();
+        ledger.pay("SD2", T + time::Duration::days(1)).unwrap();
+        ledger.refund("SD1", fen(41_500), "SD1R1", T + time::Duration::hours(3)).unwrap();
+        let day = ledger.bill(T - time::Duration::hours(2), T + time::Duration::hours(22));
+        let seen: Vec<(&str, Option<&str>, i64)> =
+            day.iter().map(|l| (l.out_trade_no.as_str(), l.out_request_no.as_deref(), l.amount_fen)).collect();
+        assert_eq!(seen, [("SD1", None, 41_500), ("SD1", Some("SD1R1"), -41_500)], "SD2 paid the next day, SD3 never");
+    }
 
     fn fen(n: i64) -> Money {
         Money::from_fen(n).unwrap()
@@ -220,10 +284,10 @@ mod tests {
     fn closing_a_paid_trade_says_it_has_succeeded() {
         let mut ledger = Ledger::default();
         ledger.open_page_pay("SD1", fen(41_500)).unwrap();
-        let trade_no = ledger.pay("SD1").unwrap();
+        let trade_no = ledger.pay("SD1", T).unwrap();
         assert_eq!(ledger.close("SD1").unwrap_err(), SimError::TradeHasSuccess);
         assert_eq!(ledger.query("SD1").unwrap(), (TradeStatus::TradeSuccess, fen(41_500), trade_no));
-        assert_eq!(ledger.pay("SD1").unwrap_err(), SimError::TradeHasSuccess, "no double charge");
+        assert_eq!(ledger.pay("SD1", T).unwrap_err(), SimError::TradeHasSuccess, "no double charge");
         assert_eq!(ledger.open_page_pay("SD1", fen(1)).unwrap_err(), SimError::AmountMismatch);
     }
 
@@ -231,18 +295,18 @@ mod tests {
     fn refunds_are_idempotent_and_bounded() {
         let mut ledger = Ledger::default();
         ledger.open_page_pay("SD1", fen(41_500)).unwrap();
-        ledger.pay("SD1").unwrap();
+        ledger.pay("SD1", T).unwrap();
         assert_eq!(
-            ledger.refund("SD1", fen(10_000), "r1").unwrap(),
+            ledger.refund("SD1", fen(10_000), "r1", T).unwrap(),
             RefundResult { fund_change: true, refunded_total: fen(10_000) }
         );
         assert_eq!(
-            ledger.refund("SD1", fen(10_000), "r1").unwrap(),
+            ledger.refund("SD1", fen(10_000), "r1", T).unwrap(),
             RefundResult { fund_change: false, refunded_total: fen(10_000) }
         );
-        assert_eq!(ledger.refund("SD1", fen(40_000), "r2").unwrap_err(), SimError::RefundAmountTooLarge);
+        assert_eq!(ledger.refund("SD1", fen(40_000), "r2", T).unwrap_err(), SimError::RefundAmountTooLarge);
         assert_eq!(ledger.net_received(), 31_500);
-        ledger.refund("SD1", fen(31_500), "r3").unwrap();
+        ledger.refund("SD1", fen(31_500), "r3", T).unwrap();
         assert_eq!(ledger.query("SD1").unwrap().0, TradeStatus::TradeClosed, "a full refund closes the trade");
         assert_eq!(ledger.net_received(), 0);
     }
@@ -252,7 +316,7 @@ mod tests {
         let mut ledger = Ledger::default();
         ledger.open_page_pay("SD2", fen(100)).unwrap();
         ledger.close("SD2").unwrap();
-        assert_eq!(ledger.pay("SD2").unwrap_err(), SimError::TradeStatusError);
-        assert_eq!(ledger.refund("SD2", fen(100), "r").unwrap_err(), SimError::TradeStatusError);
+        assert_eq!(ledger.pay("SD2", T).unwrap_err(), SimError::TradeStatusError);
+        assert_eq!(ledger.refund("SD2", fen(100), "r", T).unwrap_err(), SimError::TradeStatusError);
     }
 }

@@ -203,6 +203,13 @@ pub trait Gateway: Send + Sync {
         now: OffsetDateTime,
     ) -> Result<bool, GatewayError>;
 
+    /// The trade bill of `day` (China time) as the gateway serves it — for Alipay the zip of GBK
+    /// text — or `None` when the channel has no bill to fetch or the day's is not out yet.
+    async fn trade_bill(&self, day: time::Date, now: OffsetDateTime) -> Result<Option<Vec<u8>>, GatewayError> {
+        let _ = (day, now);
+        Ok(None)
+    }
+
     /// Verifies a notification body's signature and reads it.
     fn verify_notice(&self, body: &[u8]) -> Result<Notice, NoticeRejected>;
 

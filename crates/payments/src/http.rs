@@ -45,6 +45,30 @@ impl HttpClient {
     }
 }
 
+impl HttpClient {
+    /// GETs `url` (http or https only) and reads at most `limit` bytes of the body; a longer
+    /// body, a non-2xx status or a failed transfer is "unavailable".
+    pub async fn get_bytes(&self, url: &str, limit: usize) -> Result<Vec<u8>, GatewayError> {
+        let parsed = reqwest::Url::parse(url).map_err(|_| GatewayError::Unavailable("download: bad URL".into()))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(GatewayError::Unavailable("download: not an http(s) URL".into()));
+        }
+        let unavailable = |e: reqwest::Error| GatewayError::Unavailable(e.without_url().to_string());
+        let mut response = self.inner.get(parsed).send().await.map_err(unavailable)?;
+        if !response.status().is_success() {
+            return Err(GatewayError::Unavailable(format!("download: HTTP {}", response.status().as_u16())));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(unavailable)? {
+            if body.len() + chunk.len() > limit {
+                return Err(GatewayError::Unavailable(format!("download: more than {limit} bytes")));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    }
+}
+
 /// `application/x-www-form-urlencoded` of the pairs, UTF-8.
 pub fn form_encode<'a>(fields: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
     let mut out = form_urlencoded::Serializer::new(String::new());

@@ -18,6 +18,7 @@ use payments::alipay_sign::{notify_content, request_content};
 use payments::alipay_sim::{Ledger, SimError, TradeStatus};
 use payments::keys::{SigningKey, VerifyingKey};
 use serde_json::{Value, json};
+use time::OffsetDateTime;
 
 use crate::page::{esc, page};
 use crate::{Delivery, Faults, Notifier, form_encode, lock};
@@ -44,11 +45,17 @@ struct Meta {
     return_url: Option<String>,
 }
 
+/// What the simulated gateway takes as "now" (the wall clock, or a test's clock).
+pub type SimClock = Arc<dyn Fn() -> OffsetDateTime + Send + Sync>;
+
 struct Inner {
     config: AlipaySimConfig,
     ledger: Mutex<Ledger>,
     meta: Mutex<HashMap<String, Meta>>,
     notifier: Notifier,
+    clock: Mutex<SimClock>,
+    /// Download tokens handed out, with the day (`yyyy-MM-dd`) each one serves.
+    bills: Mutex<HashMap<String, String>>,
 }
 
 /// The simulator; cheap to clone.
@@ -63,7 +70,20 @@ impl AlipaySim {
             ledger: Mutex::new(Ledger::default()),
             meta: Mutex::new(HashMap::new()),
             notifier,
+            clock: Mutex::new(Arc::new(crate::wall_clock)),
+            bills: Mutex::new(HashMap::new()),
         }))
+    }
+
+    /// Payments and refunds are timed by `clock` from now on (a test runs the simulator on the
+    /// application's clock, so the day's bill holds the day's trades).
+    pub fn set_clock(&self, clock: SimClock) {
+        *lock(&self.0.clock) = clock;
+    }
+
+    fn now(&self) -> OffsetDateTime {
+        let clock = lock(&self.0.clock).clone();
+        clock()
     }
 
     /// Routes relative to the simulator's base (`/gateway.do`, `/cashier/...`, `/qr/...`).
@@ -74,6 +94,7 @@ impl AlipaySim {
             .route("/cashier/{out_trade_no}/pay", post(pay))
             .route("/cashier/{out_trade_no}/fail", post(fail))
             .route("/qr/{out_trade_no}", get(scan))
+            .route("/bill/download", get(download_bill))
             .with_state(self.clone())
     }
 
@@ -83,7 +104,8 @@ impl AlipaySim {
 
     /// The buyer pays (what the cashier's button does); notifications start.
     pub fn pay(&self, out_trade_no: &str) -> Result<String, SimError> {
-        let trade_no = lock(&self.0.ledger).pay(out_trade_no)?;
+        let now = self.now();
+        let trade_no = lock(&self.0.ledger).pay(out_trade_no, now)?;
         self.spawn_notifications(out_trade_no);
         Ok(trade_no)
     }
@@ -91,9 +113,10 @@ impl AlipaySim {
     /// The merchant refunds the whole trade in Alipay's own console, outside sealdesk (after
     /// which Alipay refuses any further refund of it).
     pub fn refund_in_console(&self, out_trade_no: &str) -> Result<(), SimError> {
+        let now = self.now();
         let mut ledger = lock(&self.0.ledger);
         let (_, total, _) = ledger.query(out_trade_no)?;
-        ledger.refund(out_trade_no, total, &format!("{out_trade_no}-console")).map(|_| ())
+        ledger.refund(out_trade_no, total, &format!("{out_trade_no}-console"), now).map(|_| ())
     }
 
     /// The buyer scans a QR code.
@@ -251,8 +274,57 @@ async fn gateway(State(sim): State<AlipaySim>, Form(pairs): Form<Vec<(String, St
                 &json!({ "code": "10000", "msg": "Success", "out_trade_no": out_trade_no, "qr_code": qr }),
             )
         }
+        "alipay.data.dataservice.bill.downloadurl.query" => {
+            bill_url(&sim, &method, &text("bill_type"), &text("bill_date"))
+        }
         _ => api_method(&sim, &method, &out_trade_no, &biz),
     }
+}
+
+/// `alipay.data.dataservice.bill.downloadurl.query`: a short-lived URL for a past day's trade
+/// bill; today's and future days' bills do not exist yet.
+fn bill_url(sim: &AlipaySim, method: &str, bill_type: &str, day: &str) -> Response {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let today = sim.now().to_offset(time::macros::offset!(+8)).date();
+    let not_yet =
+        json!({ "code": "40004", "msg": "Business Failed", "sub_code": "isp.bill_not_exist", "sub_msg": "账单不存在" });
+    match time::Date::parse(day, format) {
+        Ok(date) if bill_type == "trade" && date < today => {
+            let token = format!("{:032x}", rand::random::<u128>());
+            lock(&sim.0.bills).insert(token.clone(), day.to_owned());
+            let url = format!("{}/bill/download?token={token}", sim.0.config.public_base);
+            sim.answer(method, &json!({ "code": "10000", "msg": "Success", "bill_download_url": url }))
+        }
+        Ok(_) => sim.answer(method, &not_yet),
+        Err(_) => sim.answer(
+            method,
+            &json!({ "code": "40004", "msg": "Business Failed", "sub_code": "isv.invalid-bill-date", "sub_msg": "账单日期格式不正确" }),
+        ),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct BillQuery {
+    token: String,
+}
+
+/// The zip behind a download URL (each URL serves once, as Alipay's expire within seconds).
+async fn download_bill(
+    State(sim): State<AlipaySim>,
+    axum::extract::Query(q): axum::extract::Query<BillQuery>,
+) -> Response {
+    let Some(day) = lock(&sim.0.bills).remove(&q.token) else {
+        return (StatusCode::NOT_FOUND, "bill link expired").into_response();
+    };
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let Ok(date) = time::Date::parse(&day, format) else { return StatusCode::NOT_FOUND.into_response() };
+    let from = date.midnight().assume_offset(time::macros::offset!(+8));
+    let lines = lock(&sim.0.ledger).bill(from, from + time::Duration::days(1));
+    let meta = lock(&sim.0.meta).clone();
+    let subject = |no: &str| meta.get(no).map(|m| m.subject.clone()).unwrap_or_default();
+    let detail = crate::bill::detail(&sim.0.config.seller_id, &day, &lines, subject);
+    ([(header::CONTENT_TYPE, "application/oct-stream")], crate::bill::zipped(&sim.0.config.seller_id, &day, &detail))
+        .into_response()
 }
 
 /// The server-to-server calls: query, close, refund.
@@ -282,7 +354,8 @@ fn api_method(sim: &AlipaySim, method: &str, out_trade_no: &str, biz: &Value) ->
             let Some(refund) = Money::parse_yuan(&text("refund_amount")).ok().filter(|m| *m > Money::ZERO) else {
                 return sim.answer(method, &business_error(SimError::AmountMismatch));
             };
-            let result = lock(&sim.0.ledger).refund(out_trade_no, refund, &text("out_request_no"));
+            let now = sim.now();
+            let result = lock(&sim.0.ledger).refund(out_trade_no, refund, &text("out_request_no"), now);
             let inner = match result {
                 Ok(r) => json!({
                     "code": "10000", "msg": "Success", "out_trade_no": out_trade_no,

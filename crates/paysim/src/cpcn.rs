@@ -92,7 +92,7 @@ impl CpcnSim {
 
     /// The payer pays at the bank; notifications start.
     pub fn pay(&self, payment_no: &str) -> Result<(), SimError> {
-        lock(&self.0.ledger).pay(payment_no)?;
+        lock(&self.0.ledger).pay(payment_no, crate::wall_clock())?;
         self.spawn_notifications(payment_no);
         Ok(())
     }
@@ -223,7 +223,7 @@ async fn interface_two(State(sim): State<CpcnSim>, Form(fields): Form<Vec<(Strin
         Some(TX_REFUND) => {
             let Some(amount) = fen(m.get("Amount")) else { return sim.answer("2004", "金额无效", &[]) };
             let serial = m.get("SerialNumber").cloned().unwrap_or_default();
-            let result = lock(&sim.0.ledger).refund(&no, amount, &serial);
+            let result = lock(&sim.0.ledger).refund(&no, amount, &serial, crate::wall_clock());
             match result {
                 Ok(r) => sim.answer(
                     CODE_OK,

@@ -7,6 +7,7 @@
 //! Development and tests only: the server mounts these routes when simulators are enabled.
 
 pub mod alipay;
+mod bill;
 pub mod cpcn;
 mod page;
 
@@ -39,9 +40,14 @@ pub fn compressed(schedule: &[Duration], factor: u32) -> Vec<Duration> {
 
 /// The simulated gateway's own time, as a timestamp string: like the real gateway's, it is not
 /// ours to control.
-#[allow(clippy::disallowed_methods)]
 pub(crate) fn gateway_time() -> String {
-    payments::gateway::china_timestamp(time::OffsetDateTime::now_utc())
+    payments::gateway::china_timestamp(wall_clock())
+}
+
+/// The wall clock the simulated gateways live by (a test may give the Alipay one its own).
+#[allow(clippy::disallowed_methods)] // the simulator stands for another party, with its own time
+pub(crate) fn wall_clock() -> time::OffsetDateTime {
+    time::OffsetDateTime::now_utc()
 }
 
 /// One notification delivery attempt, as a simulator saw it.

@@ -334,7 +334,8 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Periodic jobs: reconcile pending payments and owed refunds with the gateways, cancel orders
+/// Periodic jobs: reconcile pending payments and owed refunds with the gateways, check the
+/// previous day's bill, cancel orders
 /// left unpaid past their time, purge abandoned drafts, sweep orphaned blobs and temporary files,
 /// and clean up expired sessions, codes and throttle records.
 async fn housekeeping(app: App) {
@@ -347,6 +348,12 @@ async fn housekeeping(app: App) {
             && let Err(err) = app.sweep_files().await
         {
             tracing::warn!(error = %err, "file sweep failed");
+        }
+        // Every ten minutes: yesterday's gateway bill, once it is out (one instance takes it).
+        if minutes.is_multiple_of(10)
+            && let Err(err) = app.fetch_daily_bills().await
+        {
+            tracing::warn!(error = %err, "daily bill check deferred");
         }
         minutes = minutes.wrapping_add(1);
         if let Err(err) = app.reconcile_payments().await {

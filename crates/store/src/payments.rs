@@ -4,7 +4,8 @@
 
 use app::StoreError;
 use app::ports::{
-    FinanceAlert, MoneyMovement, NewNotification, NoticeLog, PaymentRecord, PaymentRepo, RefundRecord, Settlement,
+    BillCheck, FinanceAlert, MoneyMovement, NewNotification, NoticeLog, PaymentRecord, PaymentRepo, RefundRecord,
+    Settlement,
 };
 use async_trait::async_trait;
 use domain::payment::{PaymentStatus, RefundStatus, refund_request_no};
@@ -661,6 +662,81 @@ impl PaymentRepo for Db {
                 resolution,
             })
             .collect())
+    }
+
+    async fn claim_bill_check(
+        &self,
+        channel: &str,
+        day: time::Date,
+        now: OffsetDateTime,
+        lease: time::Duration,
+    ) -> Result<bool, StoreError> {
+        let taken = sqlx::query(
+            "INSERT INTO bill_checks (channel, day, claimed_at) VALUES ($1, $2, $3)
+             ON CONFLICT (channel, day) DO UPDATE SET claimed_at = excluded.claimed_at
+             WHERE bill_checks.checked_at IS NULL AND bill_checks.claimed_at < $4",
+        )
+        .bind(channel.to_owned())
+        .bind(day.to_string())
+        .bind(ts(now))
+        .bind(ts(now - lease))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(taken.rows_affected() == 1)
+    }
+
+    async fn release_bill_check(&self, channel: &str, day: time::Date) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM bill_checks WHERE channel = $1 AND day = $2 AND checked_at IS NULL")
+            .bind(channel.to_owned())
+            .bind(day.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn record_bill_check(&self, check: &BillCheck) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO bill_checks (channel, day, claimed_at, checked_at, checked_by, differences)
+             VALUES ($1, $2, $3, $3, $4, $5)
+             ON CONFLICT (channel, day) DO UPDATE SET checked_at = excluded.checked_at,
+                 checked_by = excluded.checked_by, differences = excluded.differences",
+        )
+        .bind(check.channel.clone())
+        .bind(check.day.to_string())
+        .bind(ts(check.checked_at))
+        .bind(check.checked_by)
+        .bind(check.differences)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn bill_checks(&self, limit: i64) -> Result<Vec<BillCheck>, StoreError> {
+        type Row = (String, String, i64, Option<i64>, i64);
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT channel, day, checked_at, checked_by, differences FROM bill_checks
+             WHERE checked_at IS NOT NULL ORDER BY day DESC, channel LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        let format = time::macros::format_description!("[year]-[month]-[day]");
+        rows.into_iter()
+            .map(|(channel, day, at, checked_by, differences)| {
+                Ok(BillCheck {
+                    channel,
+                    day: time::Date::parse(&day, format)
+                        .map_err(|_| StoreError::Other(format!("stored bill check has a bad day: {day}")))?,
+                    checked_by,
+                    checked_at: from_ts(at),
+                    differences,
+                })
+            })
+            .collect()
     }
 
     async fn resolve_finance_alert(

@@ -7,7 +7,7 @@ mod support;
 
 use std::time::Duration as StdDuration;
 
-use app::ports::DevOutboxRepo;
+use app::ports::{DevOutboxRepo, PaymentRepo};
 use axum::http::{Method, StatusCode};
 use serde_json::json;
 use support::{Client, TestApp, complete_application, resident_id};
@@ -586,4 +586,48 @@ async fn refund_and_void(app: &TestApp, finance: &mut Client, applicant: &mut Cl
     assert_eq!(stranger.get(&format!("/orders/{order}/invoice/red-pdf")).await.status, StatusCode::NOT_FOUND);
     let audit = app.staff("guan.hong", "admin", None).await.get("/admin/audit").await.body;
     assert!(audit.contains("红冲发票") && audit.contains("原发票 24442000000012345678，红字发票 24442000000099999999"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_morning_yesterdays_alipay_bill_is_fetched_and_checked_once() {
+    let app = TestApp::paying(store::testing::TestDb::sqlite().await, &fast()).await;
+    let mut finance = app.staff("cai.zao", "finance", None).await;
+    // 2026-11-25, 10:00 China time: the bill of the 24th (no trades) is out.
+    let empty = app.app.fetch_daily_bills().await.unwrap().expect("the 24th's bill");
+    assert!(empty.is_clean());
+    assert!(app.app.fetch_daily_bills().await.unwrap().is_none(), "once per day");
+    let alipay = app.pay().gateways.iter().find(|g| g.channel() == payments::Channel::Alipay).unwrap();
+    let today = app.clock_now().to_offset(time::macros::offset!(+8)).date();
+    assert_eq!(
+        alipay.trade_bill(today, app.clock_now()).await,
+        Ok(None),
+        "today's bill is not out (isp.bill_not_exist)"
+    );
+    let bill = alipay.trade_bill(today.previous_day().unwrap(), app.clock_now()).await.unwrap().unwrap();
+    assert!(bill.starts_with(b"PK\x03\x04"), "the zip, fetched from the signed answer's URL");
+
+    let (_, kept, _) = paid_through_alipay(&app, "13800138170", 170).await;
+    let (_, refunded, _) = paid_through_alipay(&app, "13800138171", 171).await;
+    finance.submit(&format!("/admin/finance/orders/{refunded}/refund"), &[("reason", "申请人放弃办理")]).await;
+    assert_eq!(app.pay().alipay.net_received(), 20_000);
+
+    app.advance(time::Duration::hours(23));
+    assert!(app.app.fetch_daily_bills().await.unwrap().is_none(), "09:00: the bill is not out yet");
+    app.advance(time::Duration::hours(1));
+    let day = app.app.fetch_daily_bills().await.unwrap().expect("the 25th's bill");
+    assert!(day.is_clean(), "a payment, and a payment refunded the same day, as we recorded them: {day:?}");
+    // (A day later the first staff session has long expired.)
+    let desk = app.staff("cai.zao.2", "finance", None).await.get("/admin/finance").await.body;
+    let checks = desk.split("data-testid=\"bill-checks\">").nth(1).unwrap().split("</ul>").next().unwrap();
+    assert!(checks.contains("2026-11-25 支付宝：自动核对，<span class=\"tag tag-done\">一致</span>"), "{checks}");
+
+    // The 26th: the kept order refunded in Alipay's own console, which sealdesk never saw.
+    let out_trade_no = app.db.db.payments_of_order(domain::OrderId(kept)).await.unwrap().remove(0).out_trade_no;
+    app.pay().alipay.refund_in_console(&out_trade_no).unwrap();
+    app.advance(time::Duration::days(1));
+    let day = app.app.fetch_daily_bills().await.unwrap().expect("the 26th's bill");
+    assert_eq!(day.refunds_missing_here, std::slice::from_ref(&out_trade_no), "{day:?}");
+    let desk = app.staff("cai.zao.3", "finance", None).await.get("/admin/finance").await.body;
+    assert!(desk.contains("2026-11-26 支付宝：自动核对，<strong>1 处差异</strong>"), "{desk}");
+    assert!(desk.contains(&format!("{out_trade_no} 支付宝有退款，本系统没有记录")), "{desk}");
 }

@@ -94,10 +94,10 @@ impl Gateway for LedgerGateway {
         amount: Money,
         request: &str,
         _: &str,
-        _: time::OffsetDateTime,
+        now: time::OffsetDateTime,
     ) -> Result<bool, GatewayError> {
         lock(self)
-            .refund(no, amount, request)
+            .refund(no, amount, request, now)
             .map(|r| r.fund_change)
             .map_err(|e| GatewayError::Refused { code: e.sub_code().into(), message: String::new() })
     }
@@ -251,7 +251,7 @@ async fn run(w: &World, n: u64, ops: &[Op]) -> Result<(), String> {
             Op::OpenQr => drop(w.app.start_payment(&w.user, id, &Method::AlipayQr).await),
             Op::Scan => drop(lock(&w.gateway).scan(&no)),
             Op::Pay => {
-                if lock(&w.gateway).pay(&no).is_ok() {
+                if lock(&w.gateway).pay(&no, w.clock.now_for_tests()).is_ok() {
                     queue.push_back(format!("{no}|TRADE_SUCCESS").into_bytes());
                 }
             }

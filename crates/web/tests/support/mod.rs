@@ -126,6 +126,9 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let sim = paysim::simulated(&base, &sim_keys(), schedule).unwrap();
+        // The simulated gateway keeps the application's time, so a day's bill holds that day.
+        let sim_clock = clock.clone();
+        sim.alipay.set_clock(Arc::new(move || app::clock::Clock::now(sim_clock.as_ref())));
         let app = app.with_gateways(app::payment::Gateways::new(sim.gateways.clone()));
         let router = web::router(app.clone(), config);
         let served = sim.router.clone().merge(router.clone());
