@@ -226,8 +226,9 @@ fn assert_no_plaintext(dir: &std::path::Path) {
     assert!(files >= 8, "the database and the uploads were scanned ({files} files)");
 }
 
-async fn apply_journey(driver: &WebDriver, base: &str, data: &std::path::Path) -> WebDriverResult<()> {
-    register_and_login(driver, base, "13900139000", PASSWORD).await?;
+/// Registers `phone` and fills a personal new application through 其他材料, up to 确认订单.
+async fn personal_application(driver: &WebDriver, base: &str, phone: &str) -> WebDriverResult<()> {
+    register_and_login(driver, base, phone, PASSWORD).await?;
     driver.find(By::LinkText("在线补办/新办")).await?.click().await?;
     driver.find(By::Css("input[name=subject_kind][value=personal]")).await?.click().await?;
     driver.find(By::Css("input[name=business][value=new]")).await?.click().await?;
@@ -254,6 +255,11 @@ async fn apply_journey(driver: &WebDriver, base: &str, data: &std::path::Path) -
     driver.find(By::Css("form[data-step=materials] button[type=submit]")).await?.click().await?;
 
     wait_for(driver, "h2", "核对申请信息").await;
+    Ok(())
+}
+
+async fn apply_journey(driver: &WebDriver, base: &str, data: &std::path::Path) -> WebDriverResult<()> {
+    personal_application(driver, base, "13900139000").await?;
     let facts = wait_for(driver, ".facts", "110***********002X").await;
     assert!(!facts.contains("11010519491231002X"), "the ID number is masked");
     // 确认订单 as in the manual: one 应付总额, following the delivery chosen; out of the box the
@@ -386,8 +392,8 @@ async fn a_company_replacement_is_paid_rejected_fixed_approved_and_handed_over()
 
 const WIDTH_CHECK: &str = "const over = [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > window.innerWidth + 0.5).map((e) => e.tagName.toLowerCase() + (e.className ? '.' + String(e.className).split(' ').join('.') : '') + ' ' + Math.round(e.getBoundingClientRect().right)).slice(0, 4); return [document.documentElement.scrollWidth, window.innerWidth, over.join(', ')];";
 
-/// At 390 px (a phone) and 360 px, no page — the applicant's and the back office's, with the
-/// journey's data in them — is wider than the screen.
+/// At 390 px (a phone), 360 px, a tablet's 768 px and a laptop's 1366 px, no page — the
+/// applicant's and the back office's, with the journey's data in them — is wider than the screen.
 async fn every_page_fits_a_phone(driver: &WebDriver, base: &str, data: &std::path::Path) -> WebDriverResult<()> {
     driver.goto(format!("{base}/orders")).await?;
     let order = driver
@@ -430,9 +436,13 @@ async fn every_page_fits_a_phone(driver: &WebDriver, base: &str, data: &std::pat
         "/admin/templates",
         "/admin/staff",
         "/admin/audit",
+        "/admin/finance/orders",
+        "/admin/finance/orders?go=1",
     ] {
         pages.push(page.to_owned());
     }
+    let day = app::clock::Clock::now(&app::clock::SystemClock).to_offset(time::macros::offset!(+8)).date();
+    pages.push(format!("/admin/finance/takings?from={day}&to={day}"));
     pages.push(format!("/admin/orders/{order}"));
     pages.push(format!("/admin/finance/orders/{order}"));
     // On a phone the left menu folds into 菜单; opened, 企业补办 arrives with its choice made.
@@ -444,7 +454,7 @@ async fn every_page_fits_a_phone(driver: &WebDriver, base: &str, data: &std::pat
     driver.find(By::Css(company_replacement)).await?.click().await?;
     assert!(driver.find(By::Css("input[name=business][value=replacement]")).await?.is_selected().await?);
     let mut too_wide = Vec::new();
-    for width in [390, 360] {
+    for width in [390, 360, 768, 1366] {
         driver.set_window_rect(0, 0, width, 844).await?;
         for page in &pages {
             driver.goto(format!("{base}{page}")).await?;
@@ -696,5 +706,158 @@ async fn journey(driver: &WebDriver, base: &str) -> WebDriverResult<()> {
     fill(driver, "#f-password", NEW_PASSWORD).await;
     driver.find(By::Css("form[action='/login'] button[type=submit]")).await?.click().await?;
     wait_for(driver, "[data-testid=current-user]", "138****8000").await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn finance_and_an_admin_work_the_back_office() {
+    let data = tempfile::tempdir().unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let (_server, base) = start_server(data.path());
+    let (_chromedriver, driver_url) = start_chromedriver();
+    let driver = browser(&driver_url, profile.path()).await;
+    let result = back_office_journey(&driver, &base, data.path()).await;
+    let _ = driver.quit().await;
+    result.unwrap();
+}
+
+/// A file for an upload field, in the temp directory.
+fn temp_file(name: &str, bytes: &[u8]) -> String {
+    let path = std::env::temp_dir().join(format!("sealdesk-browser-{}-{name}", std::process::id()));
+    std::fs::write(&path, bytes).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+const PDF: &[u8] = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
+
+/// Fails unless the current page fits 360, 390, 768 and 1366 px without scrolling sideways.
+async fn fits_every_width(driver: &WebDriver, what: &str) -> WebDriverResult<()> {
+    let mut too_wide = Vec::new();
+    for width in [360, 390, 768, 1366] {
+        driver.set_window_rect(0, 0, width, 900).await?;
+        if let Some(problem) = too_wide_now(driver).await? {
+            too_wide.push(format!("{what} at {width}: {problem}"));
+        }
+    }
+    driver.set_window_rect(0, 0, 1280, 900).await?;
+    assert!(too_wide.is_empty(), "wider than the screen: {too_wide:#?}");
+    Ok(())
+}
+
+/// An applicant orders with an e-invoice and pays with Alipay; finance finds the order, issues
+/// the invoice, refunds, voids the invoice with a red-letter one, reads the takings, checks an
+/// uploaded bill and resolves its difference; an admin reads the audit in words and disables the
+/// finance account; the applicant sees the refund and both invoices. Every page fits 360–1366 px.
+async fn back_office_journey(driver: &WebDriver, base: &str, data: &std::path::Path) -> WebDriverResult<()> {
+    personal_application(driver, base, "13600136000").await?;
+    driver.find(By::Css("input[name=delivery][value=pickup]")).await?.click().await?;
+    choose(driver, "#f-invoice_kind", "normal").await;
+    fill(driver, "#f-invoice_title", "李雷").await;
+    choose(driver, "#f-invoice_delivery", "email").await;
+    fill(driver, "#f-invoice_email", "lilei@example.com").await;
+    driver.find(By::Css("form[data-step=confirm] button[type=submit]")).await?.click().await?;
+    wait_for(driver, ".notice", "订单已提交").await;
+    let order_no = wait_for(driver, "h1", "订单 ").await.trim_start_matches("订单 ").trim().to_owned();
+    let order = driver.current_url().await?.path().trim_start_matches("/orders/").to_owned();
+    driver.find(By::Css("[data-testid=pay]")).await?.click().await?;
+    driver.find(By::Css("input[name=method][value=alipay_page]")).await?.click().await?;
+    let cashier = pay_in_new_page(driver).await?;
+    driver.find(By::Css("form[action$='/pay'] button")).await?.click().await?;
+    wait_for(driver, "[data-testid=pay-result]", "支付成功").await;
+    back_to(driver, cashier).await?;
+    driver.find(By::Css("[data-testid=after-pay] [data-testid=paid-done]")).await?.click().await?;
+    wait_for(driver, "[data-testid=order-status]", "审核中").await;
+
+    // Finance finds the order again by the applicant's phone.
+    let password = add_staff(data, "cai.wu", "finance");
+    staff_login(driver, base, "cai.wu", &password).await?;
+    driver.goto(format!("{base}/admin/finance")).await?;
+    fill(driver, "form[action='/admin/finance/orders'] input[name=q]", "13600136000").await;
+    driver.find(By::Css("form[action='/admin/finance/orders'] button")).await?.click().await?;
+    wait_for(driver, "[data-testid=search-results]", &order_no).await;
+    fits_every_width(driver, "订单查询").await?;
+    driver.find(By::LinkText(&order_no)).await?.click().await?;
+    wait_for(driver, "h1", &order_no).await;
+    wait_for(driver, "[data-testid=finance-payments]", "支付宝").await;
+
+    // The e-invoice, then the refund, then the red-letter invoice that voids it.
+    fill(driver, "#invoice_no", "24442000000012345678").await;
+    driver.find(By::Css("#file")).await?.send_keys(temp_file("invoice.pdf", PDF)).await?;
+    driver.find(By::Css("[data-testid=invoice-form] button[type=submit]")).await?.click().await?;
+    wait_for(driver, ".notice", "发票已开具并发送给申请人").await;
+    fill(driver, "#reason", "申请人放弃办理").await;
+    driver.find(By::Css("[data-testid=refund-form] button[type=submit]")).await?.click().await?;
+    driver.accept_alert().await?;
+    wait_for(driver, ".notice", "退款已提交").await;
+    wait_for(driver, "[data-testid=red-invoice-due]", "请在税务平台开具红字发票").await;
+    fits_every_width(driver, "订单财务").await?;
+    fill(driver, "#red_invoice_no", "24442000000099999999").await;
+    driver.find(By::Css("#red-file")).await?.send_keys(temp_file("red.pdf", PDF)).await?;
+    driver.find(By::Css("[data-testid=red-invoice-form] button[type=submit]")).await?.click().await?;
+    wait_for(driver, ".notice", "红字发票已登记").await;
+    wait_for(driver, "[data-testid=red-invoice]", "24442000000099999999").await;
+
+    // 今日收款: received, refunded, net — and the range report.
+    driver.goto(format!("{base}/admin/finance")).await?;
+    wait_for(driver, "[data-testid=today-net]", "¥0.00").await;
+    wait_for(driver, "[data-testid=today-refunded]", "¥200.00（1 笔）").await;
+    fits_every_width(driver, "财务").await?;
+    let day = app::clock::Clock::now(&app::clock::SystemClock).to_offset(time::macros::offset!(+8)).date();
+    driver.goto(format!("{base}/admin/finance/takings?from={day}&to={day}")).await?;
+    wait_for(driver, "[data-testid=takings-rows]", &order_no).await;
+    fits_every_width(driver, "收款统计").await?;
+
+    // A bill that says the payment was a yuan less: the difference is listed, alerted, resolved.
+    let out_trade_no = format!("{order_no}A");
+    let bill = format!(
+        "#支付宝业务明细查询\n支付宝交易号,商户订单号,业务类型,商品名称,订单金额（元）\nT1\t,{out_trade_no}\t,交易\t,电子签章\t,199.00\t\nT1\t,{out_trade_no}\t,退款\t,电子签章\t,-200.00\t\n"
+    );
+    driver.goto(format!("{base}/admin/finance")).await?;
+    // (A date input's typing order follows the browser's locale; its value is ISO everywhere.)
+    driver
+        .execute("document.querySelector('#bill-day').value = arguments[0];", vec![serde_json::json!(day.to_string())])
+        .await?;
+    driver.find(By::Css("#bill-file")).await?.send_keys(temp_file("bill.csv", bill.as_bytes())).await?;
+    driver.find(By::Css("[data-testid=bill-check] button[type=submit]")).await?.click().await?;
+    wait_for(driver, "[data-testid=bill-result]", "金额不一致（1）").await;
+    fits_every_width(driver, "对账结果").await?;
+    driver.goto(format!("{base}/admin/finance")).await?;
+    wait_for(driver, "[data-testid=finance-alert]", "金额不符").await;
+    fill(driver, "[data-testid=finance-alert] input[name=note]", "已与支付宝核实，系统记录无误").await;
+    driver.find(By::Css("[data-testid=finance-alert] button")).await?.click().await?;
+    wait_for(driver, ".notice", "已标记为已处理").await;
+    wait_for(driver, "[data-testid=finance-alert]", "已与支付宝核实").await;
+    driver.find(By::Css("form[action='/admin/logout'] button")).await?.click().await?;
+
+    // The admin reads the audit in words, with the order's number, and disables the account.
+    let password = add_staff(data, "guan.cai", "admin");
+    staff_login(driver, base, "guan.cai", &password).await?;
+    driver.goto(format!("{base}/admin/audit")).await?;
+    for words in ["开具发票", "申请退款", "红冲发票", "处理财务提醒", order_no.as_str()] {
+        wait_for(driver, "[data-testid=audit-log]", words).await;
+    }
+    let log = driver.find(By::Css("[data-testid=audit-log]")).await?.text().await?;
+    assert!(!log.contains("invoice.") && !log.contains("refund."), "no internal codes: {log}");
+    fits_every_width(driver, "审计日志").await?;
+    driver.goto(format!("{base}/admin/staff")).await?;
+    let mut rows = driver.find_all(By::Css("[data-testid=staff-row]")).await?.into_iter();
+    let row = loop {
+        let row = rows.next().expect("cai.wu is listed");
+        if row.text().await?.contains("cai.wu") {
+            break row;
+        }
+    };
+    row.find(By::Css("input[name=disabled]")).await?.click().await?;
+    row.find(By::Css("button[type=submit]")).await?.click().await?;
+    wait_for(driver, ".notice", "已停用该员工").await;
+    fits_every_width(driver, "员工与角色").await?;
+
+    // The applicant: the refund as good news, the voided invoice and the red-letter one.
+    driver.goto(format!("{base}/orders/{order}")).await?;
+    wait_for(driver, "[data-testid=order-status]", "已退款").await;
+    wait_for(driver, "[data-testid=refund]", "退款 ¥200.00").await;
+    wait_for(driver, "[data-testid=invoice-issued]", "（已红冲作废）").await;
+    wait_for(driver, "[data-testid=red-invoice]", "红字发票号码 24442000000099999999").await;
+    fits_every_width(driver, "订单详情").await?;
     Ok(())
 }
