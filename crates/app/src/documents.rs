@@ -103,15 +103,10 @@ impl App {
             self.discard_blob(&old).await;
         }
         tracing::info!(application = %application, kind = kind.as_str(), "document stored");
-        // A new photo: the old reading no longer applies; read the new one when OCR is on
-        // (a failed or busy reading leaves the form to be filled by hand).
+        // A new photo: the old reading no longer applies; the new one is read in the background
+        // when OCR is on (the form fills itself in; a photo that cannot be read says so).
         if crate::recognition::ocr_kind(kind).is_some() {
-            self.store.set_reading(application, kind.as_str(), None, self.clock.now()).await?;
-            if self.ocr.is_some()
-                && let Err(err) = self.read_document(user, application, kind.as_str()).await
-            {
-                tracing::info!(error = %err, "upload not read by OCR");
-            }
+            self.queue_reading(user, application, kind).await?;
         }
         Ok(record)
     }

@@ -1167,7 +1167,8 @@ pub trait OcrReader: Send + Sync {
 /// OCR readings kept with the documents.
 #[async_trait]
 pub trait ReadingRepo: Send + Sync {
-    /// Stores (or with `None` removes) the sealed reading of an application's document.
+    /// Stores the sealed reading of an application's document; with `None` removes it and any
+    /// job still to read it (the document is gone).
     async fn set_reading(
         &self,
         application: ApplicationId,
@@ -1177,6 +1178,55 @@ pub trait ReadingRepo: Send + Sync {
     ) -> Result<(), StoreError>;
     /// The sealed readings of an application, by document kind.
     async fn readings(&self, application: ApplicationId) -> Result<Vec<(String, String)>, StoreError>;
+    /// Queues the reading of a newly uploaded photo (its old reading is removed at once, and a
+    /// reading of the photo it replaced, still under way, will be dropped).
+    async fn enqueue_reading(
+        &self,
+        user: UserId,
+        application: ApplicationId,
+        kind: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// Leases up to `limit` due jobs (queued, or running past their lease) until `now + lease`.
+    /// A job leased `max_attempts` times whose lease ran out is failed (`ocr_timeout`) instead.
+    async fn claim_readings(
+        &self,
+        now: OffsetDateTime,
+        lease: time::Duration,
+        max_attempts: i64,
+        limit: i64,
+    ) -> Result<Vec<ReadingJob>, StoreError>;
+    /// Ends a leased job: `Ok(sealed reading)` stores the reading, `Err(code)` records why the
+    /// photo could not be read. `false` (nothing stored) when the photo was replaced meanwhile.
+    async fn finish_reading(
+        &self,
+        job: &ReadingJob,
+        outcome: Result<&str, &str>,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+    /// Where the reading of each document of an application stands.
+    async fn reading_states(&self, application: ApplicationId) -> Result<Vec<ReadingState>, StoreError>;
+}
+
+/// A photo to read in the background, as leased to a worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadingJob {
+    pub user: UserId,
+    pub application: ApplicationId,
+    pub kind: String,
+    /// Which upload of the document this is.
+    pub version: i64,
+    pub attempts: i64,
+}
+
+/// Where the reading of one document stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadingState {
+    pub kind: String,
+    /// `queued`, `running`, `done` or `failed`.
+    pub status: String,
+    /// Why it failed: `ocr_failed`, `ocr_timeout`.
+    pub error: Option<String>,
 }
 
 /// An admin-uploaded blank form.

@@ -1,7 +1,10 @@
 //! Reading uploaded licenses and ID cards (OCR) for the applicant's form and the reviewer. The
 //! engine is CPU-heavy and blocking: it runs on blocking threads, at most `workers` at a time,
-//! with at most `queue` more waiting; beyond that the answer is "busy, retry" (503), and each
-//! image has a time limit. Readings are sealed (they hold ID numbers) and shown masked.
+//! and each image has a time limit. An upload queues its reading in the database and answers at
+//! once; [`App::run_reading_jobs`] (on any instance) leases due jobs and reads them, and the
+//! form fills itself in when they are done. A reading asked for directly (the API's `/ocr`)
+//! waits for a worker, with at most `queue` waiting; beyond that the answer is "busy, retry"
+//! (503). Readings are sealed (they hold ID numbers) and shown masked.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -10,9 +13,9 @@ use std::time::Duration;
 use domain::ApplicationId;
 use domain::document::DocumentKind;
 use domain::mask::mask_middle;
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 
-use crate::ports::{OcrReader, OcrReading};
+use crate::ports::{OcrReader, OcrReading, ReadingJob, ReadingState};
 use crate::sessions::CurrentUser;
 use crate::{App, Error, StoreError};
 
@@ -25,7 +28,10 @@ pub struct OcrPool {
     /// Running plus waiting.
     admitted: Arc<Semaphore>,
     running: Arc<Semaphore>,
+    workers: usize,
     time_limit: Duration,
+    /// Rung when an upload queued a reading, so the worker starts at once.
+    wake: Arc<Notify>,
 }
 
 impl OcrPool {
@@ -34,8 +40,64 @@ impl OcrPool {
             reader,
             admitted: Arc::new(Semaphore::new(workers.max(1) + queue)),
             running: Arc::new(Semaphore::new(workers.max(1))),
+            workers: workers.max(1),
             time_limit,
+            wake: Arc::new(Notify::new()),
         }
+    }
+
+    /// Reads `bytes` as `expected` on a blocking thread once a worker is free, within the time
+    /// limit. The worker's permit goes with the inference: when the time limit answers first, the
+    /// inference still holds its worker until it really ends, so `workers` bounds the CPU.
+    async fn infer(
+        &self,
+        bytes: Vec<u8>,
+        expected: &'static str,
+        admitted: Option<tokio::sync::OwnedSemaphorePermit>,
+    ) -> Result<OcrReading, Error> {
+        let running = self.running.clone().acquire_owned().await.map_err(|_| busy())?;
+        let reader = self.reader.clone();
+        let job = tokio::task::spawn_blocking(move || {
+            let reading = reader.read(&bytes, expected);
+            drop((running, admitted));
+            reading
+        });
+        match tokio::time::timeout(self.time_limit, job).await {
+            Ok(Ok(Ok(reading))) => Ok(reading),
+            Ok(Ok(Err(reason))) => {
+                tracing::info!(expected, %reason, "document could not be read");
+                Err(Error::Unavailable { code: "ocr_failed", message: FAILED.into() })
+            }
+            Ok(Err(_)) | Err(_) => Err(Error::Unavailable { code: "ocr_timeout", message: TIMED_OUT.into() }),
+        }
+    }
+}
+
+const FAILED: &str = "未能识别该照片，请手动填写或重新拍摄";
+const TIMED_OUT: &str = "识别超时，请手动填写或稍后重试";
+/// How long a worker holds a job before another may take it (well beyond the time limit).
+const LEASE: time::Duration = time::Duration::minutes(2);
+/// How often a job is tried before it is given up.
+const MAX_ATTEMPTS: i64 = 3;
+
+/// Where the reading of one photo stands, as the applicant's form shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadingProgress {
+    pub kind: String,
+    /// Still queued or being read.
+    pub pending: bool,
+    /// Why it could not be read, in Chinese (the applicant types instead).
+    pub failure: Option<&'static str>,
+}
+
+impl From<ReadingState> for ReadingProgress {
+    fn from(state: ReadingState) -> Self {
+        let failure = match (state.status.as_str(), state.error.as_deref()) {
+            ("failed", Some("ocr_timeout")) => Some(TIMED_OUT),
+            ("failed", _) => Some(FAILED),
+            _ => None,
+        };
+        Self { pending: matches!(state.status.as_str(), "queued" | "running"), failure, kind: state.kind }
     }
 }
 
@@ -88,35 +150,93 @@ impl App {
             message: "证件识别暂不可用，请手动填写".into(),
         })?;
         let admitted = pool.admitted.clone().try_acquire_owned().map_err(|_| busy())?;
-        let running = pool.running.clone().acquire_owned().await.map_err(|_| busy())?;
-        let reader = pool.reader.clone();
-        // The permits go with the reading: when the time limit answers the applicant first, the
-        // inference still holds its worker until it really ends, so `workers` bounds the CPU.
-        let job = tokio::task::spawn_blocking(move || {
-            let reading = reader.read(&bytes, expected);
-            drop((running, admitted));
-            reading
-        });
-        let reading = match tokio::time::timeout(pool.time_limit, job).await {
-            Ok(Ok(Ok(reading))) => reading,
-            Ok(Ok(Err(reason))) => {
-                tracing::info!(kind, %reason, "document could not be read");
-                return Err(Error::Unavailable {
-                    code: "ocr_failed",
-                    message: "未能识别该照片，请手动填写或重新拍摄".into(),
-                });
-            }
-            Ok(Err(_)) | Err(_) => {
-                return Err(Error::Unavailable {
-                    code: "ocr_timeout",
-                    message: "识别超时，请手动填写或稍后重试".into(),
-                });
-            }
-        };
+        let reading = pool.infer(bytes, expected, Some(admitted)).await?;
         let json = serde_json::to_string(&reading).map_err(|e| StoreError::Other(e.to_string()))?;
         let sealed = self.keys.seal(READING, &json)?;
         self.store.set_reading(application, kind, Some(&sealed), self.clock.now()).await?;
         Ok(masked(reading))
+    }
+
+    /// Queues the reading of a photo just uploaded (when OCR is on) and wakes the worker.
+    pub(crate) async fn queue_reading(
+        &self,
+        user: &CurrentUser,
+        application: ApplicationId,
+        kind: DocumentKind,
+    ) -> Result<(), Error> {
+        match &self.ocr {
+            Some(pool) => {
+                self.store.enqueue_reading(user.id, application, kind.as_str(), self.clock.now()).await?;
+                pool.wake.notify_one();
+            }
+            None => self.store.set_reading(application, kind.as_str(), None, self.clock.now()).await?,
+        }
+        Ok(())
+    }
+
+    /// Waits until an upload here queues a reading or `every` passes (another instance's
+    /// uploads are seen then).
+    pub async fn readings_wanted(&self, every: Duration) {
+        match &self.ocr {
+            Some(pool) => drop(tokio::time::timeout(every, pool.wake.notified()).await),
+            None => tokio::time::sleep(every).await,
+        }
+    }
+
+    /// Reads the photos waiting in the queue, as many at once as there are workers; returns how
+    /// many jobs were taken (0: nothing due). Every instance runs this; each job is leased to one.
+    pub async fn run_reading_jobs(&self) -> Result<usize, Error> {
+        let Some(pool) = self.ocr.clone() else { return Ok(0) };
+        let limit = i64::try_from(pool.workers).unwrap_or(1);
+        let jobs = self.store.claim_readings(self.clock.now(), LEASE, MAX_ATTEMPTS, limit).await?;
+        let taken = jobs.len();
+        let mut running = tokio::task::JoinSet::new();
+        for job in jobs {
+            let (app, pool) = (self.clone(), pool.clone());
+            running.spawn(async move {
+                if let Err(err) = app.run_reading_job(&pool, &job).await {
+                    // The lease runs out and the job is tried again (up to MAX_ATTEMPTS).
+                    tracing::warn!(kind = %job.kind, attempt = job.attempts, error = %err, "reading job failed");
+                }
+            });
+        }
+        while running.join_next().await.is_some() {}
+        Ok(taken)
+    }
+
+    async fn run_reading_job(&self, pool: &OcrPool, job: &ReadingJob) -> Result<(), Error> {
+        let kind = DocumentKind::parse(&job.kind).ok_or(Error::NotFound)?;
+        let expected = ocr_kind(kind).ok_or(Error::NotFound)?;
+        let Some(document) = self.store.document(job.user, job.application, kind).await? else {
+            // Deleted meanwhile: nothing to read.
+            self.store.finish_reading(job, Err("document_gone"), self.clock.now()).await?;
+            return Ok(());
+        };
+        let blob = self.files.get(&document.file_key).await?;
+        let bytes = self.keys.open_blob(&document.file_key, &blob, &document.wrapped_key)?;
+        let sealed = match pool.infer(bytes, expected, None).await {
+            Ok(reading) => {
+                let json = serde_json::to_string(&reading).map_err(|e| StoreError::Other(e.to_string()))?;
+                Ok(self.keys.seal(READING, &json)?)
+            }
+            Err(Error::Unavailable { code, .. }) if code == "ocr_failed" || code == "ocr_timeout" => Err(code),
+            Err(err) => return Err(err),
+        };
+        let outcome = sealed.as_deref().map_err(|code| *code);
+        metrics::counter!("sealdesk_ocr_jobs_total", "outcome" => if outcome.is_ok() { "read" } else { "unread" })
+            .increment(1);
+        self.store.finish_reading(job, outcome, self.clock.now()).await?;
+        Ok(())
+    }
+
+    /// Where the reading of each photo of the owner's application stands.
+    pub async fn reading_progress(
+        &self,
+        user: &CurrentUser,
+        application: ApplicationId,
+    ) -> Result<Vec<ReadingProgress>, Error> {
+        self.application(user, application).await?;
+        Ok(self.store.reading_states(application).await?.into_iter().map(ReadingProgress::from).collect())
     }
 
     /// The readings of an application's documents, unmasked (for prefilling the owner's form

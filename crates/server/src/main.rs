@@ -320,6 +320,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     }
 
     let housekeeping = tokio::spawn(housekeeping(app.clone()));
+    let reader = tokio::spawn(reader(app.clone()));
     let notifier = tokio::spawn(notifier(app));
     println!("sealdesk is running at http://{local}/ (data in {}; press Ctrl-C to stop)", settings.data_dir.display());
     tracing::info!(%local, mode = ?settings.mode, "listening");
@@ -329,6 +330,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         .context("server error")?;
     housekeeping.abort();
     notifier.abort();
+    reader.abort();
     db.close().await;
     tracing::info!("stopped");
     Ok(())
@@ -371,6 +373,24 @@ async fn housekeeping(app: App) {
         match app.purge_expired().await {
             Ok(removed) => tracing::debug!(removed, "housekeeping done"),
             Err(err) => tracing::warn!(error = %err, "housekeeping failed"),
+        }
+    }
+}
+
+/// Reads uploaded photos in the background: at once when an upload here queues one, and every
+/// couple of seconds for uploads another instance queued.
+async fn reader(app: App) {
+    loop {
+        app.readings_wanted(Duration::from_secs(2)).await;
+        loop {
+            match app.run_reading_jobs().await {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(err) => {
+                    tracing::warn!(error = %err, "reading jobs failed");
+                    break;
+                }
+            }
         }
     }
 }

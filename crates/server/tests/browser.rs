@@ -762,6 +762,7 @@ async fn back_office_journey(driver: &WebDriver, base: &str, data: &std::path::P
     driver.find(By::Css("[data-testid=pay]")).await?.click().await?;
     driver.find(By::Css("input[name=method][value=alipay_page]")).await?.click().await?;
     let cashier = pay_in_new_page(driver).await?;
+    wait_for(driver, "header", "支付宝收银台").await;
     driver.find(By::Css("form[action$='/pay'] button")).await?.click().await?;
     wait_for(driver, "[data-testid=pay-result]", "支付成功").await;
     back_to(driver, cashier).await?;
@@ -859,5 +860,80 @@ async fn back_office_journey(driver: &WebDriver, base: &str, data: &std::path::P
     wait_for(driver, "[data-testid=invoice-issued]", "（已红冲作废）").await;
     wait_for(driver, "[data-testid=red-invoice]", "红字发票号码 24442000000099999999").await;
     fits_every_width(driver, "订单详情").await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn photos_read_in_the_background_fill_the_form_by_themselves() {
+    let data = tempfile::tempdir().unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let (_server, base) = start_server(data.path());
+    let (_chromedriver, driver_url) = start_chromedriver();
+    let driver = browser(&driver_url, profile.path()).await;
+    let result = reading_journey(&driver, &base).await;
+    let _ = driver.quit().await;
+    result.unwrap();
+}
+
+fn fixture(name: &str) -> String {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Waits (up to 60 s: the real models read on a shared machine) until the field holds a value.
+async fn wait_for_value(driver: &WebDriver, css: &str) -> WebDriverResult<String> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while std::time::Instant::now() < deadline {
+        if let Some(value) = driver.find(By::Css(css)).await?.value().await?.filter(|v| !v.is_empty()) {
+            return Ok(value);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("{css} was never filled in");
+}
+
+/// A company's license and its representative's ID card, photographed and uploaded on 企业信息:
+/// each upload answers at once, the page says it is reading, and the fields fill themselves in
+/// (marked 请核对) — the full ID number in the applicant's own form, masked everywhere after.
+async fn reading_journey(driver: &WebDriver, base: &str) -> WebDriverResult<()> {
+    register_and_login(driver, base, "13500135000", PASSWORD).await?;
+    driver.goto(format!("{base}/apply?subject_kind=enterprise&business=new")).await?;
+    driver.find(By::Css("form[action='/apply'] button[type=submit]")).await?.click().await?;
+    wait_for(driver, "h1", "企业新办").await;
+    driver.find(By::Css("input[name=package_id]")).await?.click().await?;
+    driver.find(By::Css("form[data-step=package] button[type=submit]")).await?.click().await?;
+    wait_for(driver, "h2", "企业信息").await;
+
+    let form = driver.find(By::Css("[data-testid=upload-license]")).await?;
+    form.find(By::Css("input[type=file]")).await?.send_keys(fixture("license.png")).await?;
+    form.find(By::Css("button")).await?.click().await?;
+    wait_for(driver, ".notice", "材料已上传").await;
+    assert_eq!(wait_for_value(driver, "#f-credit_code").await?, "91350100M000100Y43");
+    assert_eq!(wait_for_value(driver, "#f-company_name").await?, "示例科技有限公司");
+    wait_for(driver, "[data-testid=check-credit_code]", "请核对").await;
+    wait_for(driver, "[data-testid=form-success]", "已根据上传的证件照片预填").await;
+
+    let consent = driver.find(By::Css("[data-testid=consent] input[name=agree]")).await?;
+    consent.click().await?;
+    driver.find(By::Css("[data-testid=consent] button")).await?.click().await?;
+    wait_for(driver, "h2", "上传证件照片").await;
+    let form = driver.find(By::Css("[data-testid=upload-holder_id_front]")).await?;
+    form.find(By::Css("input[type=file]")).await?.send_keys(fixture("id-front.png")).await?;
+    form.find(By::Css("button")).await?.click().await?;
+    wait_for(driver, ".notice", "材料已上传").await;
+    assert_eq!(wait_for_value(driver, "#f-holder_id_number").await?, "11010519491231002X", "in full, to check");
+    wait_for(driver, "[data-testid=check-holder_id_number]", "请核对").await;
+
+    choose(driver, "#f-user_type", "enterprise").await;
+    fill(driver, "#f-holder_name", "韩梅梅").await;
+    driver.find(By::Css("form[data-step=subject] button[type=submit]")).await?.click().await?;
+    wait_for(driver, "h2", "经办人信息").await;
+    let application = driver.current_url().await?.path().split('/').nth(2).unwrap().to_owned();
+    driver.goto(format!("{base}/applications/{application}/subject")).await?;
+    let page = driver.find(By::Css("main")).await?.text().await?;
+    assert!(!page.contains("11010519491231002X"), "once saved, the number is masked: {page}");
     Ok(())
 }

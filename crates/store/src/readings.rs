@@ -1,11 +1,13 @@
-//! `ReadingRepo`: sealed OCR readings of uploaded documents.
+//! `ReadingRepo`: sealed OCR readings of uploaded documents, and the queue of photos waiting to
+//! be read in the background (leased to one worker at a time, on any instance).
 
 use app::StoreError;
-use app::ports::ReadingRepo;
+use app::ports::{ReadingJob, ReadingRepo, ReadingState};
 use async_trait::async_trait;
-use domain::ApplicationId;
+use domain::{ApplicationId, UserId};
 use time::OffsetDateTime;
 
+use crate::db::Backend;
 use crate::{Db, db_err, ts};
 
 #[async_trait]
@@ -17,8 +19,8 @@ impl ReadingRepo for Db {
         sealed: Option<&str>,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        match sealed {
-            Some(sealed) => sqlx::query(
+        if let Some(sealed) = sealed {
+            sqlx::query(
                 "INSERT INTO document_readings (application_id, kind, sealed, read_at) VALUES ($1, $2, $3, $4)
                  ON CONFLICT (application_id, kind) DO UPDATE SET sealed = excluded.sealed, read_at = excluded.read_at",
             )
@@ -28,15 +30,160 @@ impl ReadingRepo for Db {
             .bind(ts(now))
             .execute(&self.pool)
             .await
-            .map_err(db_err)?,
-            None => sqlx::query("DELETE FROM document_readings WHERE application_id = $1 AND kind = $2")
+            .map_err(db_err)?;
+            return Ok(());
+        }
+        // The document is gone: its reading, and the job that would read it.
+        for table in ["document_readings", "reading_jobs"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE application_id = $1 AND kind = $2"))
                 .bind(application.0)
                 .bind(kind.to_owned())
                 .execute(&self.pool)
                 .await
-                .map_err(db_err)?,
-        };
+                .map_err(db_err)?;
+        }
         Ok(())
+    }
+
+    async fn enqueue_reading(
+        &self,
+        user: UserId,
+        application: ApplicationId,
+        kind: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query("DELETE FROM document_readings WHERE application_id = $1 AND kind = $2")
+            .bind(application.0)
+            .bind(kind.to_owned())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        sqlx::query(
+            "INSERT INTO reading_jobs (application_id, kind, user_id, version, status, attempts, queued_at, updated_at)
+             VALUES ($1, $2, $3, 1, 'queued', 0, $4, $4)
+             ON CONFLICT (application_id, kind) DO UPDATE SET version = reading_jobs.version + 1, status = 'queued',
+                 attempts = 0, locked_until = NULL, error = NULL, queued_at = excluded.queued_at,
+                 updated_at = excluded.updated_at",
+        )
+        .bind(application.0)
+        .bind(kind.to_owned())
+        .bind(user.0)
+        .bind(ts(now))
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn claim_readings(
+        &self,
+        now: OffsetDateTime,
+        lease: time::Duration,
+        max_attempts: i64,
+        limit: i64,
+    ) -> Result<Vec<ReadingJob>, StoreError> {
+        type Row = (i64, String, i64, i64, i64);
+        let mut tx = self.write_tx().await?;
+        // A job whose every attempt ran out of time (the worker died or hung) is given up.
+        sqlx::query(
+            "UPDATE reading_jobs SET status = 'failed', error = 'ocr_timeout', locked_until = NULL, updated_at = $1
+             WHERE status = 'running' AND locked_until <= $1 AND attempts >= $2",
+        )
+        .bind(ts(now))
+        .bind(max_attempts)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let lock = if self.backend() == Backend::Postgres { " FOR UPDATE SKIP LOCKED" } else { "" };
+        let rows: Vec<Row> = sqlx::query_as(&format!(
+            "SELECT application_id, kind, user_id, version, attempts FROM reading_jobs
+             WHERE status = 'queued' OR (status = 'running' AND locked_until <= $1)
+             ORDER BY queued_at, application_id LIMIT $2{lock}"
+        ))
+        .bind(ts(now))
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        for (application, kind, ..) in &rows {
+            sqlx::query(
+                "UPDATE reading_jobs SET status = 'running', attempts = attempts + 1, locked_until = $1, updated_at = $2
+                 WHERE application_id = $3 AND kind = $4",
+            )
+            .bind(ts(now + lease))
+            .bind(ts(now))
+            .bind(*application)
+            .bind(kind.clone())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(rows
+            .into_iter()
+            .map(|(application, kind, user, version, attempts)| ReadingJob {
+                user: UserId(user),
+                application: ApplicationId(application),
+                kind,
+                version,
+                attempts: attempts + 1,
+            })
+            .collect())
+    }
+
+    async fn finish_reading(
+        &self,
+        job: &ReadingJob,
+        outcome: Result<&str, &str>,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let (status, error) = match outcome {
+            Ok(_) => ("done", None),
+            Err(code) => ("failed", Some(code.to_owned())),
+        };
+        let ended = sqlx::query(
+            "UPDATE reading_jobs SET status = $1, error = $2, locked_until = NULL, updated_at = $3
+             WHERE application_id = $4 AND kind = $5 AND version = $6 AND status = 'running'",
+        )
+        .bind(status)
+        .bind(error)
+        .bind(ts(now))
+        .bind(job.application.0)
+        .bind(job.kind.clone())
+        .bind(job.version)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if ended.rows_affected() != 1 {
+            return Ok(false);
+        }
+        if let Ok(sealed) = outcome {
+            sqlx::query(
+                "INSERT INTO document_readings (application_id, kind, sealed, read_at) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (application_id, kind) DO UPDATE SET sealed = excluded.sealed, read_at = excluded.read_at",
+            )
+            .bind(job.application.0)
+            .bind(job.kind.clone())
+            .bind(sealed.to_owned())
+            .bind(ts(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(true)
+    }
+
+    async fn reading_states(&self, application: ApplicationId) -> Result<Vec<ReadingState>, StoreError> {
+        let rows: Vec<(String, String, Option<String>)> =
+            sqlx::query_as("SELECT kind, status, error FROM reading_jobs WHERE application_id = $1 ORDER BY kind")
+                .bind(application.0)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+        Ok(rows.into_iter().map(|(kind, status, error)| ReadingState { kind, status, error }).collect())
     }
 
     async fn readings(&self, application: ApplicationId) -> Result<Vec<(String, String)>, StoreError> {

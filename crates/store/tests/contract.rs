@@ -75,6 +75,7 @@ contract!(
     a_closed_account_keeps_only_its_orders,
     orders_are_found_by_number_phone_name_subject_trade_day_and_state,
     an_invoice_keeps_its_files_and_is_voided_once_by_a_red_letter_invoice,
+    a_photo_is_read_by_one_worker_and_a_newer_upload_wins,
 );
 
 fn phone(n: u32) -> Phone {
@@ -1017,4 +1018,55 @@ async fn an_invoice_keeps_its_files_and_is_voided_once_by_a_red_letter_invoice(d
 
 fn red_again() -> app::ports::RedInvoice {
     app::ports::RedInvoice { invoice_no: "1".repeat(20), issued_by: None, issued_at: T0 }
+}
+
+async fn a_photo_is_read_by_one_worker_and_a_newer_upload_wins(db: &Db) {
+    use app::ports::ReadingRepo;
+    let a = user(db, 1).await;
+    let application = draft(db, a).await;
+    let lease = Duration::minutes(2);
+    db.set_reading(application, "license", Some("reading-of-an-older-photo"), T0).await.unwrap();
+    db.enqueue_reading(a, application, "license", T0).await.unwrap();
+    assert!(db.readings(application).await.unwrap().is_empty(), "a new photo's old reading is gone at once");
+    let jobs = db.claim_readings(T0, lease, 3, 10).await.unwrap();
+    assert_eq!(
+        jobs.iter().map(|j| (j.user, j.kind.as_str(), j.version, j.attempts)).collect::<Vec<_>>(),
+        [(a, "license", 1, 1)]
+    );
+    assert!(db.claim_readings(T0, lease, 3, 10).await.unwrap().is_empty(), "leased to one worker");
+
+    // Uploaded again while the first photo is being read: that reading is dropped.
+    db.enqueue_reading(a, application, "license", T0 + Duration::seconds(5)).await.unwrap();
+    assert!(!db.finish_reading(&jobs[0], Ok("sealed-old"), T0).await.unwrap());
+    assert!(db.readings(application).await.unwrap().is_empty());
+    let newer = db.claim_readings(T0, lease, 3, 10).await.unwrap();
+    assert_eq!(newer.iter().map(|j| j.version).collect::<Vec<_>>(), [2]);
+    assert!(db.finish_reading(&newer[0], Ok("sealed-new"), T0).await.unwrap());
+    assert!(!db.finish_reading(&newer[0], Ok("again"), T0).await.unwrap(), "finished once");
+    assert_eq!(db.readings(application).await.unwrap(), [("license".to_owned(), "sealed-new".to_owned())]);
+
+    // A worker that dies: its lease runs out and another takes the job, up to the attempts.
+    db.enqueue_reading(a, application, "holder_id_front", T0).await.unwrap();
+    for attempt in 1..=3 {
+        let at = T0 + lease * (attempt - 1) + Duration::seconds(i64::from(attempt - 1));
+        let taken = db.claim_readings(at, lease, 3, 10).await.unwrap();
+        assert_eq!(taken.iter().map(|j| j.attempts).collect::<Vec<_>>(), [i64::from(attempt)], "attempt {attempt}");
+    }
+    assert!(db.claim_readings(T0 + lease * 4, lease, 3, 10).await.unwrap().is_empty());
+    let states = db.reading_states(application).await.unwrap();
+    let gave_up = states.iter().find(|s| s.kind == "holder_id_front").unwrap();
+    assert_eq!((gave_up.status.as_str(), gave_up.error.as_deref()), ("failed", Some("ocr_timeout")));
+    let done = states.iter().find(|s| s.kind == "license").unwrap();
+    assert_eq!(done.status, "done");
+
+    // A photo that cannot be read says so; a deleted document takes its job with it.
+    db.enqueue_reading(a, application, "holder_id_back", T0).await.unwrap();
+    let job = db.claim_readings(T0, lease, 3, 10).await.unwrap().remove(0);
+    assert!(db.finish_reading(&job, Err("ocr_failed"), T0).await.unwrap());
+    db.set_reading(application, "license", None, T0).await.unwrap();
+    let states = db.reading_states(application).await.unwrap();
+    assert_eq!(
+        states.iter().map(|s| (s.kind.as_str(), s.status.as_str(), s.error.as_deref())).collect::<Vec<_>>(),
+        [("holder_id_back", "failed", Some("ocr_failed")), ("holder_id_front", "failed", Some("ocr_timeout"))]
+    );
 }

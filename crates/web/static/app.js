@@ -128,3 +128,52 @@ document.querySelectorAll("details[data-open-wide]").forEach((menu) => {
   sync();
   wide.addEventListener("change", sync);
 });
+
+// Photos are read in the background: while a reading is under way the step's form asks how it
+// stands, and when done fills in the fields still empty (marked 请核对), never what was typed.
+document.querySelectorAll("form[data-readings]").forEach((form) => {
+  const wait = document.querySelector("[data-readings-wait]");
+  const started = Date.now();
+  const ask = async () => {
+    const { ok, data } = await api("GET", form.dataset.readings);
+    if (!ok || !data) return;
+    data.failures.forEach((f) => {
+      const status = document.querySelector(`[data-reading="${f.kind}"]`);
+      if (status) {
+        status.className = "upload-reading field-error";
+        status.textContent = f.message;
+      }
+    });
+    if (data.pending) {
+      if (Date.now() - started < 120000) setTimeout(ask, 1500);
+      else if (wait) wait.textContent = "识别耗时较长，请手动填写，或稍后刷新页面查看识别结果。";
+      return;
+    }
+    document.querySelectorAll("[data-reading]").forEach((status) => {
+      if (status.classList.contains("hint")) status.remove();
+    });
+    Object.entries(data.fields).forEach(([name, value]) => {
+      const input = form.querySelector(`[name="${name}"]`);
+      if (!input || input.value.trim() !== "") return;
+      input.value = value;
+      const label = form.querySelector(`label[for="${input.id}"]`);
+      if (label && !label.querySelector(".tag-check")) {
+        const tag = document.createElement("span");
+        tag.className = "tag tag-check";
+        tag.dataset.testid = `check-${name}`;
+        tag.textContent = "请核对";
+        label.append(" ", tag);
+      }
+    });
+    if (wait) {
+      if (data.notes) {
+        wait.className = "notice";
+        wait.setAttribute("data-testid", "form-success");
+        wait.textContent = data.notes;
+      } else {
+        wait.remove();
+      }
+    }
+  };
+  setTimeout(ask, 800);
+});

@@ -85,7 +85,29 @@ async fn a_license_photo_fills_the_empty_fields_and_is_kept_for_the_reviewer() {
         .await
         .assert_status(StatusCode::CREATED);
 
+    // The upload answered at once; the page says the photos are being read and asks again.
+    let waiting = c.get(&format!("/applications/{id}/subject")).await;
+    assert!(waiting.body.contains("正在识别照片") && waiting.body.contains("data-readings=\""), "{}", waiting.body);
+    assert!(!waiting.body.contains("value=\"示例科技有限公司\""), "not read yet");
+    let asked = c.get(&format!("/applications/{id}/subject/readings")).await.json();
+    assert_eq!(
+        (asked["pending"].as_bool(), asked["fields"].as_object().map(serde_json::Map::len)),
+        (Some(true), Some(0))
+    );
+    app.read_queued().await;
+    let asked = c.get(&format!("/applications/{id}/subject/readings")).await;
+    assert_eq!(asked.header("cache-control"), Some("no-store"));
+    let asked = asked.json();
+    assert_eq!(asked["pending"], false);
+    assert_eq!(asked["fields"]["company_name"], "示例科技有限公司", "what the page's script fills in");
+    assert_eq!(asked["fields"]["holder_id_number"], "11010519491231002X", "in full, for the owner's own form");
+    assert!(asked["notes"].as_str().unwrap().contains("已根据上传的证件照片预填"));
+    let mut other = app.user("13800138155").await;
+    let theirs = other.get(&format!("/applications/{id}/subject/readings")).await;
+    assert_eq!(theirs.status, StatusCode::NOT_FOUND, "nobody else's");
+
     let page = c.get(&format!("/applications/{id}/subject")).await;
+    assert!(!page.body.contains("正在识别照片"), "done");
     assert!(page.body.contains("value=\"示例科技有限公司\""), "the company name is filled in");
     assert!(page.body.contains("value=\"91350100M000100Y43\""));
     assert!(page.body.contains("value=\"王五\""));
@@ -113,8 +135,8 @@ async fn a_license_photo_fills_the_empty_fields_and_is_kept_for_the_reviewer() {
     assert!(!page.body.contains("11010519491231002X"), "once saved, the number is shown masked only");
 
     // Nobody else sees the readings; the photo's removal removes its reading.
-    let mut other = app.user("13800138151").await;
-    assert_eq!(other.get(&format!("/api/v1/applications/{id}/readings")).await.status, StatusCode::NOT_FOUND);
+    let mut stranger = app.user("13800138151").await;
+    assert_eq!(stranger.get(&format!("/api/v1/applications/{id}/readings")).await.status, StatusCode::NOT_FOUND);
     c.call(Method::DELETE, &format!("/api/v1/applications/{id}/documents/license"), None).await;
     assert!(c.get(&format!("/api/v1/applications/{id}/readings")).await.json().get("license").is_none());
 
@@ -150,6 +172,7 @@ async fn the_reviewer_sees_where_the_photos_disagree_with_what_was_typed() {
     let app = TestApp::reading(Arc::new(Scripted { delay: Duration::ZERO }), 1, 4).await;
     let mut c = app.user("13800138153").await;
     let application = support::complete_application(&mut c, "enterprise", "91350100M000100Y43").await;
+    app.read_queued().await;
     let order =
         c.order(application, "reading-order-0001", support::pickup_order_body()).await.json()["id"].as_i64().unwrap();
     app.mark_paid(order).await;
@@ -185,4 +208,42 @@ async fn a_reading_past_its_time_limit_keeps_its_worker_until_it_ends() {
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(reader.most.load(std::sync::atomic::Ordering::SeqCst), 1, "one worker means one reading at a time");
+}
+
+/// Reads nothing: every photo is "unreadable".
+struct Blind;
+
+impl OcrReader for Blind {
+    fn read(&self, _image: &[u8], _kind: &str) -> Result<OcrReading, String> {
+        Err("no text found".into())
+    }
+}
+
+#[tokio::test]
+async fn a_photo_that_cannot_be_read_says_so_and_a_new_photo_is_read_again() {
+    let app = TestApp::reading(Arc::new(Blind), 1, 4).await;
+    let mut c = app.user("13800138156").await;
+    let id = enterprise_draft(&mut c).await;
+    let upload = |c: &mut support::Client| {
+        let path = format!("/api/v1/applications/{id}/documents/license");
+        let mut c = c.clone_session();
+        async move { c.upload(&path, "license.jpg", &png(64, 40)).await }
+    };
+    upload(&mut c).await.assert_status(StatusCode::CREATED);
+    upload(&mut c).await.assert_status(StatusCode::CREATED);
+    app.read_queued().await;
+    let page = c.get(&format!("/applications/{id}/subject")).await.body;
+    assert!(page.contains("未能识别该照片，请手动填写或重新拍摄") && !page.contains("data-readings=\""), "{page}");
+    let status = c.get(&format!("/api/v1/applications/{id}/reading-status")).await.json();
+    assert_eq!(
+        status,
+        json!([{"kind": "license", "status": "failed", "message": "未能识别该照片，请手动填写或重新拍摄"}])
+    );
+    let asked = c.get(&format!("/applications/{id}/subject/readings")).await.json();
+    assert_eq!(asked["failures"][0]["kind"], "license");
+    assert_eq!(asked["failures"][0]["message"], "未能识别该照片，请手动填写或重新拍摄");
+    // A new photo is queued again: the old failure no longer shows.
+    upload(&mut c).await.assert_status(StatusCode::CREATED);
+    let page = c.get(&format!("/applications/{id}/subject")).await.body;
+    assert!(page.contains("正在识别照片") && !page.contains("未能识别该照片"), "{page}");
 }

@@ -235,3 +235,42 @@ pub async fn list_readings(
     let readings = state.app.document_readings(&user, ApplicationId(id)).await?;
     Ok(Json(readings.into_iter().map(|(k, r)| (k, r.into())).collect()))
 }
+
+/// Where the background reading of one uploaded photo stands.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReadingStatusBody {
+    pub kind: String,
+    /// `pending` (queued or being read), `done` (see `/readings`) or `failed`.
+    pub status: &'static str,
+    /// Why it failed, in Chinese (fill the fields by hand, or upload a clearer photo).
+    pub message: Option<&'static str>,
+}
+
+/// Uploaded licenses and ID cards are read in the background: where each reading stands.
+#[utoipa::path(get, path = "/api/v1/applications/{id}/reading-status", tag = "applications",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<ReadingStatusBody>), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub async fn reading_status(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<Vec<ReadingStatusBody>>, ApiError> {
+    let progress = state.app.reading_progress(&user, ApplicationId(id)).await?;
+    Ok(Json(
+        progress
+            .into_iter()
+            .map(|p| ReadingStatusBody {
+                status: if p.pending {
+                    "pending"
+                } else if p.failure.is_some() {
+                    "failed"
+                } else {
+                    "done"
+                },
+                message: p.failure,
+                kind: p.kind,
+            })
+            .collect(),
+    ))
+}

@@ -65,6 +65,7 @@ pub fn router(dev_mode: bool) -> OpenApiRouter<AppState> {
         .routes(routes!(documents::download_document, documents::delete_document))
         .routes(routes!(documents::read_document))
         .routes(routes!(documents::list_readings))
+        .routes(routes!(documents::reading_status))
         .merge(
             // Uploads get their own body limit; everything else keeps the small default.
             OpenApiRouter::new()

@@ -27,6 +27,7 @@ pub fn router() -> Router<AppState> {
         .route("/consent", post(give_consent))
         .route("/applications/{id}", get(resume))
         .route("/applications/{id}/{step}", get(step_page).post(save_step))
+        .route("/applications/{id}/{step}/readings", get(step_readings))
         .route(
             "/applications/{id}/documents/{kind}",
             post(upload).layer(axum::extract::DefaultBodyLimit::max(domain::document::MAX_UPLOAD_BYTES + 64 * 1024)),
@@ -197,6 +198,8 @@ struct StepPage {
     counties: &'static [Division],
     /// 修改订单: the rejected order whose application this is.
     editing: Option<domain::OrderId>,
+    /// Where the background reading of each photo stands.
+    readings: Vec<app::recognition::ReadingProgress>,
 }
 
 impl StepPage {
@@ -207,6 +210,17 @@ impl StepPage {
             .copied()
             .filter(|k| step_of(*k) == self.step && k.applies_to(self.view.record.subject_kind))
             .collect()
+    }
+
+    /// The reading of a photo on this step, while under way or when it failed.
+    #[allow(clippy::trivially_copy_pass_by_ref)] // askama hands loop items over by reference
+    fn reading(&self, kind: &DocumentKind) -> Option<&app::recognition::ReadingProgress> {
+        self.readings.iter().find(|r| r.kind == kind.as_str() && (r.pending || r.failure.is_some()))
+    }
+
+    /// Whether a photo of this step is still being read (the page then asks until it is done).
+    fn reading_pending(&self) -> bool {
+        self.uploads().iter().any(|k| self.reading(k).is_some_and(|r| r.pending))
     }
 
     fn needs_consent(&self) -> bool {
@@ -298,6 +312,61 @@ async fn step_page(
         }
     }
     show_step(&state, &visitor, &user, view, &step, form, StatusCode::OK).await
+}
+
+/// What the form of a step gets from the photos read in the background, for the page's script:
+/// whether readings are still under way, which could not be read, and — once none is pending —
+/// the values for the fields still empty (the full ID number too: this is the owner's own form)
+/// with the notes to show. The script fills only fields the applicant has not typed in.
+#[derive(serde::Serialize)]
+struct StepReadings {
+    pending: bool,
+    failures: Vec<ReadingFailure>,
+    fields: std::collections::BTreeMap<&'static str, String>,
+    notes: Option<String>,
+}
+
+#[derive(serde::Serialize)]
+struct ReadingFailure {
+    kind: String,
+    message: &'static str,
+}
+
+async fn step_readings(
+    State(state): State<AppState>,
+    PageUser(user, _): PageUser,
+    Path((id, step)): Path<(String, String)>,
+) -> Response {
+    use axum::response::IntoResponse;
+    let Some(id) = parse_id(&id) else { return failure(&state, &app::Error::NotFound) };
+    if step != "subject" && step != "agent" {
+        return failure(&state, &app::Error::NotFound);
+    }
+    let (view, progress) = match (state.app.application(&user, id).await, state.app.reading_progress(&user, id).await) {
+        (Ok(view), Ok(progress)) => (view, progress),
+        (Err(err), _) | (_, Err(err)) => return failure(&state, &err),
+    };
+    let on_step: Vec<_> = progress
+        .into_iter()
+        .filter(|p| DocumentKind::parse(&p.kind).is_some_and(|k| step_of(k) == step.as_str()))
+        .collect();
+    let pending = on_step.iter().any(|p| p.pending);
+    let failures = on_step
+        .iter()
+        .filter_map(|p| p.failure.map(|message| ReadingFailure { kind: p.kind.clone(), message }))
+        .collect();
+    let mut answer = StepReadings { pending, failures, fields: std::collections::BTreeMap::new(), notes: None };
+    if !pending {
+        let readings = match state.app.own_readings_for_form(&user, id).await {
+            Ok(readings) => readings,
+            Err(err) => return failure(&state, &err),
+        };
+        let mut form = prefill(&view, &step);
+        fill_from_readings(&mut form, &view, &step, &readings);
+        answer.fields = form.prefilled_values();
+        answer.notes = form.success;
+    }
+    ([(axum::http::header::CACHE_CONTROL, "no-store")], axum::Json(answer)).into_response()
 }
 
 /// Fills the fields the applicant left empty from what OCR read on their photos, and says so:
@@ -400,6 +469,10 @@ async fn show_step(
         Ok(_) => None,
         Err(err) => return failure(state, &err),
     };
+    let readings = match state.app.reading_progress(user, view.record.id).await {
+        Ok(readings) => readings,
+        Err(err) => return failure(state, &err),
+    };
     let notice = form.notice.clone();
     let divisions = Divisions::get();
     let (cities, counties) = divisions.choices(form.value("new_province_code"), form.value("new_city_code"));
@@ -421,6 +494,7 @@ async fn show_step(
         cities,
         counties,
         editing,
+        readings,
     };
     render(status, &page)
 }

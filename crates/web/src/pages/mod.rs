@@ -197,6 +197,11 @@ impl Form {
         filled
     }
 
+    /// The fields filled from a photo, with their values.
+    pub fn prefilled_values(&self) -> std::collections::BTreeMap<&'static str, String> {
+        self.prefilled.iter().map(|name| (*name, self.value(name).to_owned())).collect()
+    }
+
     /// Whether `name` was filled from a photo and waits for the applicant's check.
     pub fn is_prefilled(&self, name: &str) -> bool {
         self.prefilled.contains(&name)

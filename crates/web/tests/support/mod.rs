@@ -94,6 +94,11 @@ impl TestApp {
         t
     }
 
+    /// Reads every photo waiting in the background queue (what the server's worker does).
+    pub async fn read_queued(&self) {
+        while self.app.run_reading_jobs().await.unwrap() > 0 {}
+    }
+
     /// Paying through the simulators, under `policy`.
     pub async fn paying_with(db: TestDb, schedule: &[std::time::Duration], policy: Policy) -> Self {
         Self::build(db, |_| {}, Some(schedule), policy).await
