@@ -236,6 +236,11 @@ impl App {
             holder_id_index: self.keys.blind_index("resident_id", holder_id.as_str()),
         };
         self.store.set_application_subject(user.id, id, &fields, self.clock.now()).await?;
+        let mut saved = vec![("holder_name", fields.holder_name.as_str()), ("holder_id_number", holder_id.as_str())];
+        if let (Some(name), Some(code)) = (&fields.company_name, &fields.credit_code) {
+            saved.extend([("company_name", name.as_str()), ("credit_code", code.as_str())]);
+        }
+        self.record_field_sources(id, "subject", &saved).await?;
         self.application(user, id).await
     }
 
@@ -269,6 +274,7 @@ impl App {
             email: email.as_str().to_owned(),
         };
         self.store.set_application_agent(user.id, id, &fields, self.clock.now()).await?;
+        self.record_field_sources(id, "agent", &[("name", name.as_str()), ("id_number", id_number.as_str())]).await?;
         self.application(user, id).await
     }
 

@@ -1206,6 +1206,16 @@ pub trait ReadingRepo: Send + Sync {
     ) -> Result<bool, StoreError>;
     /// Where the reading of each document of an application stands.
     async fn reading_states(&self, application: ApplicationId) -> Result<Vec<ReadingState>, StoreError>;
+    /// Records, per field, whether the saved value kept what OCR read (`accepted`) or changed it
+    /// (`corrected`); returns the fields whose outcome is new or changed.
+    async fn set_field_sources(
+        &self,
+        application: ApplicationId,
+        outcomes: &[(&'static str, &'static str)],
+        now: OffsetDateTime,
+    ) -> Result<Vec<&'static str>, StoreError>;
+    /// (field, outcome) of an application's fields read from photos.
+    async fn field_sources(&self, application: ApplicationId) -> Result<Vec<(String, String)>, StoreError>;
 }
 
 /// A photo to read in the background, as leased to a worker.

@@ -21,6 +21,17 @@ use crate::{App, Error, StoreError};
 
 const READING: &str = "document.ocr";
 
+/// Which form field a photo's reading fills: (step, form field, document kind, reading field).
+pub const FIELD_SOURCES: &[(&str, &str, &str, &str)] = &[
+    ("subject", "company_name", "license", "company_name"),
+    ("subject", "credit_code", "license", "credit_code"),
+    ("subject", "holder_name", "license", "legal_representative"),
+    ("subject", "holder_name", "holder_id_front", "name"),
+    ("subject", "holder_id_number", "holder_id_front", "id_number"),
+    ("agent", "name", "agent_id_front", "name"),
+    ("agent", "id_number", "agent_id_front", "id_number"),
+];
+
 /// The engine with its limits.
 #[derive(Clone)]
 pub struct OcrPool {
@@ -225,7 +236,69 @@ impl App {
         let outcome = sealed.as_deref().map_err(|code| *code);
         metrics::counter!("sealdesk_ocr_jobs_total", "outcome" => if outcome.is_ok() { "read" } else { "unread" })
             .increment(1);
-        self.store.finish_reading(job, outcome, self.clock.now()).await?;
+        if self.store.finish_reading(job, outcome, self.clock.now()).await? && outcome.is_ok() {
+            // A photo uploaded after its step was saved: compare with what was typed.
+            self.record_saved_sources(job).await?;
+        }
+        Ok(())
+    }
+
+    /// [`App::record_field_sources`] for the values already saved on the step the job's photo
+    /// belongs to.
+    async fn record_saved_sources(&self, job: &ReadingJob) -> Result<(), Error> {
+        use crate::applications::{AGENT_ID, HOLDER_ID};
+        let Some(record) = self.store.application(job.user, job.application).await? else { return Ok(()) };
+        let open = |purpose: &str, sealed: &Option<String>| -> Result<Option<String>, Error> {
+            Ok(sealed.as_deref().map(|s| self.keys.open(purpose, s)).transpose()?)
+        };
+        let step = FIELD_SOURCES.iter().find(|(_, _, kind, _)| *kind == job.kind).map(|(step, ..)| *step);
+        let values: Vec<(&'static str, Option<String>)> = match step {
+            Some("subject") => vec![
+                ("company_name", record.company_name.clone()),
+                ("credit_code", record.credit_code.clone()),
+                ("holder_name", record.holder_name.clone()),
+                ("holder_id_number", open(HOLDER_ID, &record.holder_id_sealed)?),
+            ],
+            Some("agent") => {
+                vec![("name", record.agent_name.clone()), ("id_number", open(AGENT_ID, &record.agent_id_sealed)?)]
+            }
+            _ => return Ok(()),
+        };
+        let saved: Vec<(&'static str, &str)> =
+            values.iter().filter_map(|(field, value)| value.as_deref().map(|v| (*field, v))).collect();
+        self.record_field_sources(job.application, step.unwrap_or_default(), &saved).await
+    }
+
+    /// After a step is saved: per field a photo was read for, whether the applicant kept the
+    /// reading or changed it — kept for the reviewer, and counted for /metrics
+    /// (`sealdesk_ocr_field_outcomes_total{field, outcome}`: corrected ÷ all is the production
+    /// error rate of each field). A field is counted again only when its outcome changes.
+    pub(crate) async fn record_field_sources(
+        &self,
+        application: ApplicationId,
+        step: &str,
+        saved: &[(&'static str, &str)],
+    ) -> Result<(), Error> {
+        let readings = self.readings_of(application).await?;
+        let normal = |v: &str| v.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_uppercase();
+        let mut outcomes = Vec::new();
+        for (field, value) in saved {
+            let read: Vec<String> = FIELD_SOURCES
+                .iter()
+                .filter(|(s, f, ..)| *s == step && f == field)
+                .filter_map(|(_, _, kind, name)| readings.get(*kind).and_then(|r| r.fields.get(*name)))
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| normal(v))
+                .collect();
+            if read.is_empty() {
+                continue;
+            }
+            outcomes.push((*field, if read.contains(&normal(value)) { "accepted" } else { "corrected" }));
+        }
+        for field in self.store.set_field_sources(application, &outcomes, self.clock.now()).await? {
+            let outcome = outcomes.iter().find(|(f, _)| *f == field).map_or("accepted", |(_, o)| *o);
+            metrics::counter!("sealdesk_ocr_field_outcomes_total", "field" => field, "outcome" => outcome).increment(1);
+        }
         Ok(())
     }
 

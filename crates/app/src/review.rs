@@ -42,6 +42,19 @@ pub struct ReviewCase {
     pub pins: Vec<(String, String)>,
     /// What OCR read from the photos, by document kind (ID numbers masked).
     pub readings: std::collections::BTreeMap<String, crate::ports::OcrReading>,
+    /// Per field read from a photo: `accepted` (the applicant kept the reading) or `corrected`.
+    pub field_sources: std::collections::BTreeMap<String, String>,
+}
+
+impl ReviewCase {
+    /// How a field came to hold its value, in words, when a photo was read for it.
+    pub fn source_of(&self, field: &str) -> Option<&'static str> {
+        match self.field_sources.get(field).map(String::as_str) {
+            Some("accepted") => Some("照片识别，申请人已核对"),
+            Some("corrected") => Some("申请人修改了照片识别结果"),
+            _ => None,
+        }
+    }
 }
 
 impl App {
@@ -101,6 +114,7 @@ impl App {
             .into_iter()
             .map(|(k, r)| (k, crate::recognition::masked(r)))
             .collect();
+        let field_sources = self.store.field_sources(record.order.application_id).await?.into_iter().collect();
         Ok(ReviewCase {
             view: OrderView { record, events },
             application,
@@ -109,6 +123,7 @@ impl App {
             own_order,
             pins,
             readings,
+            field_sources,
         })
     }
 

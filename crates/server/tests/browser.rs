@@ -744,11 +744,9 @@ async fn fits_every_width(driver: &WebDriver, what: &str) -> WebDriverResult<()>
     Ok(())
 }
 
-/// An applicant orders with an e-invoice and pays with Alipay; finance finds the order, issues
-/// the invoice, refunds, voids the invoice with a red-letter one, reads the takings, checks an
-/// uploaded bill and resolves its difference; an admin reads the audit in words and disables the
-/// finance account; the applicant sees the refund and both invoices. Every page fits 360–1366 px.
-async fn back_office_journey(driver: &WebDriver, base: &str, data: &std::path::Path) -> WebDriverResult<()> {
+/// The applicant's part: a personal application with an e-invoice by email, paid with Alipay.
+/// Returns the order's number and id.
+async fn order_with_invoice_and_pay(driver: &WebDriver, base: &str) -> WebDriverResult<(String, String)> {
     personal_application(driver, base, "13600136000").await?;
     driver.find(By::Css("input[name=delivery][value=pickup]")).await?.click().await?;
     choose(driver, "#f-invoice_kind", "normal").await;
@@ -768,6 +766,15 @@ async fn back_office_journey(driver: &WebDriver, base: &str, data: &std::path::P
     back_to(driver, cashier).await?;
     driver.find(By::Css("[data-testid=after-pay] [data-testid=paid-done]")).await?.click().await?;
     wait_for(driver, "[data-testid=order-status]", "审核中").await;
+    Ok((order_no, order))
+}
+
+/// An applicant orders with an e-invoice and pays with Alipay; finance finds the order, issues
+/// the invoice, refunds, voids the invoice with a red-letter one, reads the takings, checks an
+/// uploaded bill and resolves its difference; an admin reads the audit in words and disables the
+/// finance account; the applicant sees the refund and both invoices. Every page fits 360–1366 px.
+async fn back_office_journey(driver: &WebDriver, base: &str, data: &std::path::Path) -> WebDriverResult<()> {
+    let (order_no, order) = order_with_invoice_and_pay(driver, base).await?;
 
     // Finance finds the order again by the applicant's phone.
     let password = add_staff(data, "cai.wu", "finance");
@@ -929,8 +936,21 @@ async fn reading_journey(driver: &WebDriver, base: &str) -> WebDriverResult<()> 
 
     choose(driver, "#f-user_type", "enterprise").await;
     fill(driver, "#f-holder_name", "韩梅梅").await;
+    // The applicant corrects one reading (a branch, say) and keeps the others.
+    fill(driver, "#f-company_name", "示例科技有限公司北京分公司").await;
     driver.find(By::Css("form[data-step=subject] button[type=submit]")).await?.click().await?;
     wait_for(driver, "h2", "经办人信息").await;
+    // The production measure of OCR accuracy: per field, kept or corrected.
+    driver.goto(format!("{base}/metrics")).await?;
+    let metrics = driver.find(By::Css("body")).await?.text().await?;
+    for line in [
+        r#"sealdesk_ocr_field_outcomes_total{field="credit_code",outcome="accepted"} 1"#,
+        r#"sealdesk_ocr_field_outcomes_total{field="holder_id_number",outcome="accepted"} 1"#,
+        r#"sealdesk_ocr_field_outcomes_total{field="company_name",outcome="corrected"} 1"#,
+    ] {
+        assert!(metrics.contains(line), "{line} in {metrics}");
+    }
+    driver.back().await?;
     let application = driver.current_url().await?.path().split('/').nth(2).unwrap().to_owned();
     driver.goto(format!("{base}/applications/{application}/subject")).await?;
     let page = driver.find(By::Css("main")).await?.text().await?;

@@ -186,6 +186,43 @@ impl ReadingRepo for Db {
         Ok(rows.into_iter().map(|(kind, status, error)| ReadingState { kind, status, error }).collect())
     }
 
+    async fn set_field_sources(
+        &self,
+        application: ApplicationId,
+        outcomes: &[(&'static str, &'static str)],
+        now: OffsetDateTime,
+    ) -> Result<Vec<&'static str>, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let mut changed = Vec::new();
+        for (field, outcome) in outcomes {
+            let done = sqlx::query(
+                "INSERT INTO field_sources (application_id, field, outcome, at) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (application_id, field) DO UPDATE SET outcome = excluded.outcome, at = excluded.at
+                 WHERE field_sources.outcome <> excluded.outcome",
+            )
+            .bind(application.0)
+            .bind(*field)
+            .bind(*outcome)
+            .bind(ts(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            if done.rows_affected() == 1 {
+                changed.push(*field);
+            }
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(changed)
+    }
+
+    async fn field_sources(&self, application: ApplicationId) -> Result<Vec<(String, String)>, StoreError> {
+        sqlx::query_as("SELECT field, outcome FROM field_sources WHERE application_id = $1 ORDER BY field")
+            .bind(application.0)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)
+    }
+
     async fn readings(&self, application: ApplicationId) -> Result<Vec<(String, String)>, StoreError> {
         sqlx::query_as("SELECT kind, sealed FROM document_readings WHERE application_id = $1 ORDER BY kind")
             .bind(application.0)

@@ -1064,6 +1064,15 @@ async fn a_photo_is_read_by_one_worker_and_a_newer_upload_wins(db: &Db) {
     let job = db.claim_readings(T0, lease, 3, 10).await.unwrap().remove(0);
     assert!(db.finish_reading(&job, Err("ocr_failed"), T0).await.unwrap());
     db.set_reading(application, "license", None, T0).await.unwrap();
+    // Per field, kept or corrected: reported again only when it changes.
+    let outcomes = [("credit_code", "accepted"), ("company_name", "corrected")];
+    assert_eq!(db.set_field_sources(application, &outcomes, T0).await.unwrap(), ["credit_code", "company_name"]);
+    assert!(db.set_field_sources(application, &outcomes, T0).await.unwrap().is_empty(), "counted once");
+    assert_eq!(db.set_field_sources(application, &[("company_name", "accepted")], T0).await.unwrap(), ["company_name"]);
+    assert_eq!(
+        db.field_sources(application).await.unwrap(),
+        [("company_name".to_owned(), "accepted".to_owned()), ("credit_code".to_owned(), "accepted".to_owned())]
+    );
     let states = db.reading_states(application).await.unwrap();
     assert_eq!(
         states.iter().map(|s| (s.kind.as_str(), s.status.as_str(), s.error.as_deref())).collect::<Vec<_>>(),

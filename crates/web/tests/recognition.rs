@@ -182,6 +182,16 @@ async fn the_reviewer_sees_where_the_photos_disagree_with_what_was_typed() {
     assert!(!case.body.contains("11010519491231002X"), "masked for the reviewer too");
     assert!(case.body.contains("data-testid=\"readings\""), "the readings beside the typed values");
     assert!(!case.body.contains("营业执照上的名称与填写的不一致"), "what agrees is not flagged");
+    // Which values the applicant kept from the photos, and which they changed.
+    for (field, said) in [
+        ("company_name", "照片识别，申请人已核对"),
+        ("credit_code", "照片识别，申请人已核对"),
+        ("holder_name", "照片识别，申请人已核对"),
+        ("holder_id_number", "申请人修改了照片识别结果"),
+        ("name", "申请人修改了照片识别结果"),
+    ] {
+        assert!(case.body.contains(&format!("data-testid=\"source-{field}\">{said}<")), "{field}: {}", case.body);
+    }
     let queue = reviewer.get("/admin/review").await;
     assert!(queue.body.contains("持有人身份证号码与填写的不一致"), "the queue shows the warning too");
 }
