@@ -31,6 +31,16 @@ ensure_pip() {
   python3 -m pip install -q "$package" >&2
 }
 
+# The S3 server the object-storage tests speak to: s3s-fs, built once per machine (≈ 5 minutes;
+# newer releases need a newer Rust), kept in ~/.cargo/bin and reused by every later run.
+ensure_s3s_fs() {
+  command -v s3s-fs >/dev/null && return 0
+  [ -x "$HOME/.cargo/bin/s3s-fs" ] && { export PATH="$HOME/.cargo/bin:$PATH"; return 0; }
+  echo "==> building the S3 test server (s3s-fs 0.14.1, once per machine)" >&2
+  CARGO_TARGET_DIR="${TMPDIR:-/tmp}/sealdesk-s3s-fs-build" cargo install s3s-fs --version 0.14.1 --locked --features binary >&2
+  export PATH="$HOME/.cargo/bin:$PATH"
+}
+
 pg_ok() {
   psql "$1" -qtAc 'select 1' >/dev/null 2>&1
 }

@@ -75,6 +75,33 @@ pub struct Settings {
     pub smtp: Option<SmtpConfig>,
     /// The SMS gateway (TOML table `[sms]`); without it, development SMS go to the dev outbox.
     pub sms: Option<SmsConfig>,
+    /// Uploads on S3-compatible object storage (TOML table `[s3]`); without it, on the local
+    /// disk in `data_dir/uploads` (one instance only).
+    pub s3: Option<S3Config>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3Config {
+    /// `https://s3.cn-north-1.amazonaws.com.cn`, `http://127.0.0.1:9000`, …
+    pub endpoint: String,
+    pub bucket: String,
+    #[serde(default = "s3_region")]
+    pub region: String,
+    pub access_key_id: String,
+    /// The secret itself (better: the environment's `SEALDESK_S3_SECRET_ACCESS_KEY`, or …
+    #[serde(skip_serializing, default)]
+    pub secret_access_key: Option<SecretString>,
+    /// … a file holding it).
+    #[serde(default)]
+    pub secret_access_key_file: Option<PathBuf>,
+    /// Keys go under this prefix, so a bucket can be shared.
+    #[serde(default)]
+    pub prefix: String,
+}
+
+fn s3_region() -> String {
+    "us-east-1".into()
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -163,6 +190,7 @@ impl Default for Settings {
             cpcn: None,
             smtp: None,
             sms: None,
+            s3: None,
             ocr: true,
             ocr_models_dir: None,
             ocr_workers: 1,
@@ -172,8 +200,14 @@ impl Default for Settings {
 }
 
 /// Environment variables with the prefix that are not settings but still ours.
-const OTHER_VARS: [&str; 4] =
-    ["SEALDESK_CONFIG", "SEALDESK_TEST_POSTGRES_URL", "SEALDESK_REQUIRE_POSTGRES", "SEALDESK_MODELS_DIR"];
+const OTHER_VARS: [&str; 6] = [
+    "SEALDESK_CONFIG",
+    "SEALDESK_TEST_POSTGRES_URL",
+    "SEALDESK_REQUIRE_POSTGRES",
+    "SEALDESK_MODELS_DIR",
+    "SEALDESK_REQUIRE_S3",
+    "SEALDESK_S3_SECRET_ACCESS_KEY",
+];
 const SETTING_KEYS: [&str; 20] = [
     "mode",
     "addr",
@@ -312,7 +346,42 @@ impl Settings {
                     s.provider, s.endpoint, s.access_key_id
                 ))
             ),
+            format!(
+                "s3 = {}",
+                self.s3.as_ref().map_or("(uploads in data_dir/uploads)".into(), |s| format!(
+                    "{} bucket={} region={} prefix={} key_id={} secret=[redacted]",
+                    s.endpoint, s.bucket, s.region, s.prefix, s.access_key_id
+                ))
+            ),
         ]
         .join("\n")
+    }
+}
+
+impl S3Config {
+    /// The object storage these settings name; the secret from the settings, else the file,
+    /// else `SEALDESK_S3_SECRET_ACCESS_KEY`.
+    pub fn store_settings(&self) -> anyhow::Result<store::S3Settings> {
+        use anyhow::Context as _;
+        let secret = match (&self.secret_access_key, &self.secret_access_key_file) {
+            (Some(secret), _) => secret.clone(),
+            (None, Some(file)) => SecretString::from(
+                std::fs::read_to_string(file)
+                    .with_context(|| format!("s3.secret_access_key_file {}", file.display()))?
+                    .trim()
+                    .to_owned(),
+            ),
+            (None, None) => SecretString::from(std::env::var("SEALDESK_S3_SECRET_ACCESS_KEY").map_err(|_| {
+                anyhow::anyhow!("[s3] needs secret_access_key_file, secret_access_key or SEALDESK_S3_SECRET_ACCESS_KEY")
+            })?),
+        };
+        Ok(store::S3Settings {
+            endpoint: self.endpoint.clone(),
+            bucket: self.bucket.clone(),
+            region: self.region.clone(),
+            access_key_id: self.access_key_id.clone(),
+            secret_access_key: secret,
+            prefix: self.prefix.clone(),
+        })
     }
 }

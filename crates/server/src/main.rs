@@ -2,6 +2,7 @@
 //! runs housekeeping, and shuts down gracefully on SIGTERM / Ctrl-C.
 
 mod config;
+mod files_command;
 mod gateways;
 mod ocr_command;
 
@@ -68,6 +69,24 @@ enum Command {
         #[command(subcommand)]
         action: StaffCommand,
     },
+    /// Manage the upload store.
+    Files {
+        #[command(subcommand)]
+        action: FilesCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum FilesCommand {
+    /// Copy the local uploads (`data_dir/uploads`) into the `[s3]` bucket, verified by digest;
+    /// run again to resume.
+    Migrate {
+        /// The only target: `s3` (configured in `[s3]`).
+        #[arg(long)]
+        to: String,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -102,7 +121,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Ocr { .. } => Overrides::default(),
         Command::Migrate { data_dir }
         | Command::Config { data_dir }
-        | Command::Staff { action: StaffCommand::Add { data_dir, .. } } => {
+        | Command::Staff { action: StaffCommand::Add { data_dir, .. } }
+        | Command::Files { action: FilesCommand::Migrate { data_dir, .. } } => {
             Overrides { addr: None, data_dir: data_dir.clone() }
         }
     };
@@ -115,6 +135,24 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { .. } => serve(settings).await,
         Command::Ocr { .. } => Ok(()),
+        Command::Files { action: FilesCommand::Migrate { to, .. } } => {
+            let Some(s3) = settings.s3.as_ref().filter(|_| to == "s3") else {
+                bail!("files migrate: --to s3 needs the [s3] table in the settings");
+            };
+            let local = store::LocalFileStore::new(settings.data_dir.join("uploads")).context("upload directory")?;
+            let bucket = store::S3FileStore::new(&s3.store_settings()?).context("object storage")?;
+            let done = files_command::migrate(&local, &bucket).await?;
+            println!(
+                "copied {}, already in the bucket {}, different in the bucket {}",
+                done.copied,
+                done.already_there,
+                done.conflicting.len()
+            );
+            for name in &done.conflicting {
+                println!("different in the bucket (left alone): {name}");
+            }
+            if done.conflicting.is_empty() { Ok(()) } else { bail!("some blobs differ in the bucket") }
+        }
         Command::Migrate { .. } => {
             prepare_data_dir(&settings.data_dir)?;
             let db = Db::connect(&settings.database_url()).await.context("database")?;
@@ -133,7 +171,7 @@ async fn main() -> anyhow::Result<()> {
             let db = Db::connect(&settings.database_url()).await.context("database")?;
             let clock: Arc<dyn Clock> = Arc::new(SystemClock);
             let outbox = Arc::new(DevOutbox::new(db.clone(), clock.clone()));
-            let files = Arc::new(store::LocalFileStore::new(settings.data_dir.join("uploads")).context("uploads")?);
+            let files = file_store(&settings)?;
             let app = App::new(Arc::new(db.clone()), files, outbox.clone(), outbox, clock, keys, Policy::default());
             let created = app.add_staff(&username, &name, roles, phone.as_deref(), None).await;
             db.close().await;
@@ -270,7 +308,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let outbox = Arc::new(DevOutbox::new(db.clone(), clock.clone()).with_sms_signature(&settings.sms_signature));
     let (sms, mailer) = messengers(&settings, &outbox, &clock)?;
-    let files = Arc::new(store::LocalFileStore::new(settings.data_dir.join("uploads")).context("upload directory")?);
+    let files = file_store(&settings)?;
     let policy = Policy {
         unpaid_order_ttl: time::Duration::minutes(settings.unpaid_order_ttl_minutes.into()),
         auto_complete_after: time::Duration::days(settings.auto_complete_days.into()),
@@ -334,6 +372,14 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     db.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Where uploads live: the `[s3]` bucket when configured, else `data_dir/uploads`.
+fn file_store(settings: &Settings) -> anyhow::Result<Arc<dyn app::ports::FileStore>> {
+    Ok(match &settings.s3 {
+        Some(s3) => Arc::new(store::S3FileStore::new(&s3.store_settings()?).context("object storage")?),
+        None => Arc::new(store::LocalFileStore::new(settings.data_dir.join("uploads")).context("upload directory")?),
+    })
 }
 
 /// Periodic jobs: reconcile pending payments and owed refunds with the gateways, check the

@@ -240,3 +240,67 @@ fn settings_come_from_the_file_then_the_environment_then_flags() {
     let output = sealdesk().args(["--config"]).arg(&file).arg("config").output().unwrap();
     assert!(!output.status.success(), "an unknown key in the file is an error, not silently ignored");
 }
+
+/// `s3s-fs` on a free port with a bucket `uploads`: (child, its root directory, endpoint).
+/// `None` when it is not installed (only outside CI: `SEALDESK_REQUIRE_S3=1` fails instead).
+fn s3_server() -> Option<(Child, tempfile::TempDir, String)> {
+    if Command::new("s3s-fs").arg("--help").stdout(Stdio::null()).stderr(Stdio::null()).status().is_err() {
+        assert!(std::env::var("SEALDESK_REQUIRE_S3").is_err(), "s3s-fs is missing: scripts/test installs it");
+        return None;
+    }
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir(root.path().join("uploads")).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new("s3s-fs")
+        .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--access-key", "k", "--secret-key", "s3-hunter2"])
+        .arg(root.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(started.elapsed() < Duration::from_secs(10), "s3s-fs did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Some((child, root, format!("http://127.0.0.1:{port}")))
+}
+
+#[test]
+fn local_uploads_move_to_object_storage_verified_and_resumable() {
+    let Some((mut server, root, endpoint)) = s3_server() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let uploads = dir.path().join("data/uploads");
+    std::fs::create_dir_all(&uploads).unwrap();
+    std::fs::write(uploads.join("aaa111.bin"), b"sealed blob one").unwrap();
+    std::fs::write(uploads.join("bbb222.bin"), b"sealed blob two").unwrap();
+    std::fs::write(dir.path().join("secret"), "s3-hunter2\n").unwrap();
+    let file = dir.path().join("sealdesk.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[s3]\nendpoint = \"{endpoint}\"\nbucket = \"uploads\"\naccess_key_id = \"k\"\nsecret_access_key_file = \"{}\"\nprefix = \"blobs\"\n",
+            dir.path().join("secret").display()
+        ),
+    )
+    .unwrap();
+    let migrate = || {
+        let output = sealdesk()
+            .args(["--config"])
+            .arg(&file)
+            .args(["files", "migrate", "--to", "s3", "--data-dir"])
+            .arg(dir.path().join("data"))
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).unwrap()
+    };
+    assert!(migrate().contains("copied 2, already in the bucket 0, different in the bucket 0"));
+    assert_eq!(std::fs::read(root.path().join("uploads/blobs/aaa111.bin")).unwrap(), b"sealed blob one");
+    assert!(migrate().contains("copied 0, already in the bucket 2"), "run again: resumed, nothing twice");
+    let shown = sealdesk().args(["--config"]).arg(&file).args(["config"]).output().unwrap();
+    let shown = String::from_utf8(shown.stdout).unwrap();
+    assert!(shown.contains(&format!("s3 = {endpoint} bucket=uploads")) && !shown.contains("hunter2"), "{shown}");
+    let _ = server.kill();
+    let _ = server.wait();
+}

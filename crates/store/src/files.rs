@@ -22,14 +22,20 @@ impl LocalFileStore {
         Ok(Self { root })
     }
 
-    /// Keys are ours (`<hex>.bin`); anything else is refused rather than joined into a path.
     fn path(&self, key: &str) -> Result<PathBuf, StoreError> {
-        let valid = !key.is_empty()
-            && key.len() <= 80
-            && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.')
-            && !key.starts_with('.');
-        if valid { Ok(self.root.join(key)) } else { Err(StoreError::Other("invalid file key".into())) }
+        check_key(key)?;
+        Ok(self.root.join(key))
     }
+}
+
+/// Keys are ours (`<hex>.bin`); anything else is refused rather than joined into a path or an
+/// object name.
+pub(crate) fn check_key(key: &str) -> Result<(), StoreError> {
+    let valid = !key.is_empty()
+        && key.len() <= 80
+        && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.')
+        && !key.starts_with('.');
+    if valid { Ok(()) } else { Err(StoreError::Other("invalid file key".into())) }
 }
 
 #[allow(clippy::needless_pass_by_value)] // shaped for `.map_err(io)`
@@ -37,13 +43,17 @@ fn io(err: std::io::Error) -> StoreError {
     StoreError::Other(format!("file store: {err}"))
 }
 
+/// Writes to `<key>.tmp`, fsyncs, and links it under the real name — which fails if the name is
+/// taken, so an existing blob is never overwritten — then drops the temporary name.
 fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let tmp = path.with_extension("tmp");
     let mut file = std::fs::File::create(&tmp)?;
     file.write_all(bytes)?;
     file.sync_all()?;
-    std::fs::rename(&tmp, path)?;
+    let linked = std::fs::hard_link(&tmp, path);
+    std::fs::remove_file(&tmp)?;
+    linked?;
     if let Some(dir) = path.parent() {
         std::fs::File::open(dir)?.sync_all()?;
     }
@@ -54,10 +64,13 @@ fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 impl FileStore for LocalFileStore {
     async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), StoreError> {
         let path = self.path(key)?;
-        tokio::task::spawn_blocking(move || write_durably(&path, &bytes))
+        match tokio::task::spawn_blocking(move || write_durably(&path, &bytes))
             .await
             .map_err(|e| StoreError::Other(format!("file task failed: {e}")))?
-            .map_err(io)
+        {
+            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Err(StoreError::Duplicate("files.key")),
+            other => other.map_err(io),
+        }
     }
 
     async fn get(&self, key: &str) -> Result<Vec<u8>, StoreError> {

@@ -19,6 +19,7 @@ mod outbox;
 mod payments;
 mod readings;
 mod review;
+mod s3;
 mod sessions;
 mod sms_codes;
 mod staff;
@@ -33,6 +34,7 @@ pub mod testing;
 pub use db::{Backend, Db};
 pub use files::LocalFileStore;
 pub use outbox::DevOutbox;
+pub use s3::{S3FileStore, S3Settings};
 
 use app::StoreError;
 use time::OffsetDateTime;
