@@ -96,6 +96,8 @@ pub struct App {
     pub(crate) ocr: Option<recognition::OcrPool>,
     pub(crate) passwords: Arc<passwords::PasswordPool>,
     pub(crate) decodes: media::DecodeBudget,
+    /// This process among the instances sharing the database (for job leases).
+    pub(crate) instance: Arc<str>,
 }
 
 impl App {
@@ -120,6 +122,7 @@ impl App {
             ocr: None,
             passwords: Arc::new(passwords::PasswordPool::for_this_machine()),
             decodes: media::DecodeBudget::default(),
+            instance: Arc::from(crypto::random_token()),
         }
     }
 
@@ -141,6 +144,12 @@ impl App {
     /// Whether the database answers (for `/readyz`).
     pub async fn is_ready(&self) -> bool {
         self.store.ping().await.is_ok()
+    }
+
+    /// Whether this instance runs the periodic sweep `name` now: one instance of the cluster
+    /// takes it per `period`; a holder that died loses it when the period runs out.
+    pub async fn takes_turn(&self, name: &str, period: time::Duration) -> Result<bool, Error> {
+        Ok(self.store.take_lease(name, &self.instance, self.clock.now(), period).await?)
     }
 
     /// Deletes expired sessions, codes and throttle records; returns how many rows went.

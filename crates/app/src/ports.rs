@@ -597,6 +597,15 @@ pub trait Store:
     + TemplateRepo
 {
     async fn ping(&self) -> Result<(), StoreError>;
+    /// Takes the cluster-wide lease `name` for `holder` until `now + ttl`, unless another holder
+    /// has it and it has not run out. `true` when taken.
+    async fn take_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: OffsetDateTime,
+        ttl: time::Duration,
+    ) -> Result<bool, StoreError>;
     /// Removes expired sessions, old codes and old throttle records.
     async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
 }

@@ -304,6 +304,8 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     }
     prepare_data_dir(&settings.data_dir)?;
     let keys = load_keys(&settings)?;
+    // Held until the process ends: one instance per SQLite file.
+    let _single = single_instance_on_sqlite(&settings.database_url())?;
     let db = Db::connect(&settings.database_url()).await.context("cannot open the database")?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let outbox = Arc::new(DevOutbox::new(db.clone(), clock.clone()).with_sms_signature(&settings.sms_signature));
@@ -374,6 +376,30 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// On SQLite, an exclusive lock on `<database>.lock`: a second `serve` on the same file (whose
+/// jobs and uploads would assume they run alone) is refused. Several instances need PostgreSQL.
+fn single_instance_on_sqlite(url: &str) -> anyhow::Result<Option<std::fs::File>> {
+    let Some(rest) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) else { return Ok(None) };
+    let path = rest.split('?').next().unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        return Ok(None);
+    }
+    let lock_path = format!("{path}.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .with_context(|| format!("cannot open {lock_path}"))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => bail!(
+            "another sealdesk instance is serving the SQLite database {path}; run several instances on PostgreSQL (database_url) with [s3] for uploads"
+        ),
+        Err(std::fs::TryLockError::Error(err)) => Err(err).with_context(|| format!("cannot lock {lock_path}")),
+    }
+}
+
 /// Where uploads live: the `[s3]` bucket when configured, else `data_dir/uploads`.
 fn file_store(settings: &Settings) -> anyhow::Result<Arc<dyn app::ports::FileStore>> {
     Ok(match &settings.s3 {
@@ -387,38 +413,59 @@ fn file_store(settings: &Settings) -> anyhow::Result<Arc<dyn app::ports::FileSto
 /// left unpaid past their time, purge abandoned drafts, sweep orphaned blobs and temporary files,
 /// and clean up expired sessions, codes and throttle records.
 async fn housekeeping(app: App) {
+    const MINUTE: time::Duration = time::Duration::seconds(55);
     let mut tick = tokio::time::interval(Duration::from_secs(60));
-    let mut minutes = 0u32;
     loop {
         tick.tick().await;
-        // Hourly (and at start): what a crash left in the file store.
-        if minutes.is_multiple_of(60)
+        // Every instance ticks; each sweep runs on the one instance that takes its turn.
+        if turn(&app, "files.sweep", time::Duration::hours(1)).await
             && let Err(err) = app.sweep_files().await
         {
             tracing::warn!(error = %err, "file sweep failed");
         }
-        // Every ten minutes: yesterday's gateway bill, once it is out (one instance takes it).
-        if minutes.is_multiple_of(10)
+        // Yesterday's gateway bill, once it is out (and once per day: the day is claimed too).
+        if turn(&app, "bills.fetch", time::Duration::minutes(10)).await
             && let Err(err) = app.fetch_daily_bills().await
         {
             tracing::warn!(error = %err, "daily bill check deferred");
         }
-        minutes = minutes.wrapping_add(1);
-        if let Err(err) = app.reconcile_payments().await {
+        if turn(&app, "payments.reconcile", MINUTE).await
+            && let Err(err) = app.reconcile_payments().await
+        {
             tracing::warn!(error = %err, "payment reconciliation failed");
         }
-        if let Err(err) = app.auto_complete_orders().await {
+        if turn(&app, "orders.auto_complete", MINUTE).await
+            && let Err(err) = app.auto_complete_orders().await
+        {
             tracing::warn!(error = %err, "auto-complete failed");
         }
-        if let Err(err) = app.cancel_unpaid_orders().await {
+        if turn(&app, "orders.auto_cancel", MINUTE).await
+            && let Err(err) = app.cancel_unpaid_orders().await
+        {
             tracing::warn!(error = %err, "auto-cancel failed");
         }
-        if let Err(err) = app.purge_abandoned_drafts().await {
+        if turn(&app, "drafts.purge", MINUTE).await
+            && let Err(err) = app.purge_abandoned_drafts().await
+        {
             tracing::warn!(error = %err, "draft purge failed");
         }
-        match app.purge_expired().await {
-            Ok(removed) => tracing::debug!(removed, "housekeeping done"),
-            Err(err) => tracing::warn!(error = %err, "housekeeping failed"),
+        if turn(&app, "expired.purge", MINUTE).await {
+            match app.purge_expired().await {
+                Ok(removed) => tracing::debug!(removed, "housekeeping done"),
+                Err(err) => tracing::warn!(error = %err, "housekeeping failed"),
+            }
+        }
+    }
+}
+
+/// Whether this instance runs the sweep `name` this period (a database that cannot be asked
+/// means no turn: the sweep waits for the next tick).
+async fn turn(app: &App, name: &str, period: time::Duration) -> bool {
+    match app.takes_turn(name, period).await {
+        Ok(mine) => mine,
+        Err(err) => {
+            tracing::warn!(error = %err, job = name, "job lease unavailable");
+            false
         }
     }
 }

@@ -304,3 +304,25 @@ fn local_uploads_move_to_object_storage_verified_and_resumable() {
     let _ = server.kill();
     let _ = server.wait();
 }
+
+#[test]
+fn a_second_instance_on_one_sqlite_file_is_refused() {
+    let data = tempfile::tempdir().unwrap();
+    let (mut first, _, _stdout) = serve(data.path(), &[]);
+    let second = sealdesk()
+        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+        .arg(data.path())
+        .stdout(Stdio::null())
+        .output()
+        .unwrap();
+    let _ = first.kill();
+    let _ = first.wait();
+    assert!(!second.status.success(), "refused");
+    let said = String::from_utf8_lossy(&second.stderr);
+    assert!(said.contains("another sealdesk instance is serving the SQLite database"), "{said}");
+    // Once the first has gone, the data directory serves again.
+    let (mut again, base, _stdout) = serve(data.path(), &[]);
+    let _ = again.kill();
+    let _ = again.wait();
+    assert!(base.starts_with("http://127.0.0.1:"));
+}

@@ -154,6 +154,24 @@ async fn an_uploaded_license_is_read_by_the_running_service() {
         .await
         .unwrap();
     assert_eq!(uploaded.status().as_u16(), 201, "{}", uploaded.text().await.unwrap());
+    // The upload answered at once; the service's worker reads the photo in the background.
+    let started = std::time::Instant::now();
+    loop {
+        let status: serde_json::Value = web
+            .get(format!("{base}/api/v1/applications/{id}/reading-status"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if status[0]["status"] == "done" {
+            break;
+        }
+        assert!(status[0]["status"] == "pending", "{status}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(60), "never read: {status}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
     let readings: serde_json::Value =
         web.get(format!("{base}/api/v1/applications/{id}/readings")).send().await.unwrap().json().await.unwrap();
     assert_eq!(readings["license"]["fields"]["credit_code"], "91350100M000100Y43", "{readings}");

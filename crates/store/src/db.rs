@@ -112,6 +112,28 @@ impl Store for Db {
         sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ()).map_err(db_err)
     }
 
+    async fn take_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: OffsetDateTime,
+        ttl: time::Duration,
+    ) -> Result<bool, StoreError> {
+        let taken = sqlx::query(
+            "INSERT INTO job_leases (name, holder, until) VALUES ($1, $2, $3)
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until
+             WHERE job_leases.until <= $4",
+        )
+        .bind(name.to_owned())
+        .bind(holder.to_owned())
+        .bind(ts(now + ttl))
+        .bind(ts(now))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(taken.rows_affected() == 1)
+    }
+
     async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
         let day_ago = ts(now - time::Duration::days(1));
         let mut removed = 0;

@@ -76,6 +76,7 @@ contract!(
     orders_are_found_by_number_phone_name_subject_trade_day_and_state,
     an_invoice_keeps_its_files_and_is_voided_once_by_a_red_letter_invoice,
     a_photo_is_read_by_one_worker_and_a_newer_upload_wins,
+    a_sweep_runs_on_one_instance_per_period,
 );
 
 fn phone(n: u32) -> Phone {
@@ -1078,4 +1079,17 @@ async fn a_photo_is_read_by_one_worker_and_a_newer_upload_wins(db: &Db) {
         states.iter().map(|s| (s.kind.as_str(), s.status.as_str(), s.error.as_deref())).collect::<Vec<_>>(),
         [("holder_id_back", "failed", Some("ocr_failed")), ("holder_id_front", "failed", Some("ocr_timeout"))]
     );
+}
+
+async fn a_sweep_runs_on_one_instance_per_period(db: &Db) {
+    let period = Duration::seconds(55);
+    assert!(db.take_lease("orders.auto_cancel", "instance-a", T0, period).await.unwrap());
+    assert!(!db.take_lease("orders.auto_cancel", "instance-b", T0 + Duration::seconds(10), period).await.unwrap());
+    assert!(
+        !db.take_lease("orders.auto_cancel", "instance-a", T0 + Duration::seconds(20), period).await.unwrap(),
+        "once per period, for the holder too"
+    );
+    assert!(db.take_lease("files.sweep", "instance-b", T0, period).await.unwrap(), "each sweep has its own lease");
+    // The holder died: when its period runs out, another instance takes the sweep.
+    assert!(db.take_lease("orders.auto_cancel", "instance-b", T0 + period, period).await.unwrap());
 }
