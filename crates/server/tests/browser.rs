@@ -921,6 +921,14 @@ async fn reading_journey(driver: &WebDriver, base: &str) -> WebDriverResult<()> 
     assert_eq!(wait_for_value(driver, "#f-credit_code").await?, "91350100M000100Y43");
     assert_eq!(wait_for_value(driver, "#f-company_name").await?, "示例科技有限公司");
     wait_for(driver, "[data-testid=check-credit_code]", "请核对").await;
+    // The photo is shown beside the fields read from it.
+    let shown = driver
+        .execute(
+            "const img = document.querySelector('[data-testid=photo-license]'); return img ? img.naturalWidth : 0;",
+            Vec::new(),
+        )
+        .await?;
+    assert!(shown.json().as_u64().unwrap_or(0) > 0, "the license photo is shown");
     wait_for(driver, "[data-testid=form-success]", "已根据上传的证件照片预填").await;
 
     let consent = driver.find(By::Css("[data-testid=consent] input[name=agree]")).await?;

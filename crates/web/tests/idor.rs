@@ -32,6 +32,7 @@ fn matrix() -> Vec<(&'static str, &'static str, Option<Value>)> {
         ("delete", "/api/v1/applications/{id}/documents/{kind}", None),
         ("post", "/api/v1/applications/{id}/documents/{kind}/ocr", None),
         ("get", "/api/v1/applications/{id}/readings", None),
+        ("get", "/api/v1/applications/{id}/reading-status", None),
         ("get", "/api/v1/orders/{id}", None),
         ("post", "/api/v1/orders/{id}/cancel", None),
         ("post", "/api/v1/orders/{id}/resubmit", None),
@@ -176,8 +177,11 @@ async fn no_page_shows_or_changes_another_users_objects() {
     for path in [
         format!("/applications/{application}"),
         format!("/applications/{application}/subject"),
+        format!("/applications/{application}/subject/readings"),
         format!("/orders/{order}"),
         format!("/orders/{order}/pay"),
+        format!("/orders/{order}/invoice"),
+        format!("/orders/{order}/invoice/red-pdf"),
     ] {
         let reply = other.get(&path).await;
         assert_eq!(reply.status, StatusCode::NOT_FOUND, "GET {path}");

@@ -108,6 +108,10 @@ async fn a_license_photo_fills_the_empty_fields_and_is_kept_for_the_reviewer() {
 
     let page = c.get(&format!("/applications/{id}/subject")).await;
     assert!(!page.body.contains("正在识别照片"), "done");
+    // The photos beside the fields read from them, to check against.
+    for kind in ["license", "holder_id_front"] {
+        assert!(page.body.contains(&format!("src=\"/api/v1/applications/{id}/documents/{kind}\" alt=")), "{kind}");
+    }
     assert!(page.body.contains("value=\"示例科技有限公司\""), "the company name is filled in");
     assert!(page.body.contains("value=\"91350100M000100Y43\""));
     assert!(page.body.contains("value=\"王五\""));

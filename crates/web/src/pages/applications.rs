@@ -235,6 +235,12 @@ impl StepPage {
         })
     }
 
+    /// Whether the uploaded document is a photo to show beside the fields read from it.
+    #[allow(clippy::trivially_copy_pass_by_ref)] // askama hands loop items over by reference
+    fn shows_photo(&self, kind: &DocumentKind) -> bool {
+        is_read(*kind) && self.view.document(*kind).is_some_and(|d| d.content_type.starts_with("image/"))
+    }
+
     #[allow(clippy::trivially_copy_pass_by_ref)]
     fn accept(kind: &DocumentKind) -> &'static str {
         if kind.accepts_pdf() {
@@ -709,4 +715,9 @@ fn refill(f: StepFields) -> Form {
 
 fn parse_id(raw: &str) -> Option<ApplicationId> {
     raw.parse().ok().map(ApplicationId)
+}
+
+/// Documents OCR reads (their photo is shown beside the fields it fills).
+fn is_read(kind: DocumentKind) -> bool {
+    app::recognition::ocr_kind(kind).is_some()
 }
