@@ -199,7 +199,7 @@ impl App {
         )
         .await?;
         let sms = format!(
-            "您的订单 {} 已退款，原电子发票（号码 {}）已作废并开具红字发票（号码 {red_no}），红字发票已发送到您的邮箱，也可登录“我的订单”下载。",
+            "您的订单 {} 已退款，原电子发票（号码 {}）已作废并开具红字发票（号码 {red_no}），可登录“我的订单”下载，留有邮箱的已随邮件发送。",
             order.order.order_no, invoice.invoice_no
         );
         let text = format!(
@@ -229,7 +229,7 @@ impl App {
         let invoice = self.store.invoice(order.id).await?.ok_or(Error::NotFound)?;
         let formats: Vec<&str> = invoice.formats(false).iter().map(|f| f.label()).collect();
         let sms = format!(
-            "您的订单 {} 的电子发票已开具（发票号码 {}），已发送到您的邮箱，也可登录“我的订单”下载。",
+            "您的订单 {} 的电子发票已开具（发票号码 {}），可登录“我的订单”下载，留有邮箱的已随邮件发送。",
             order.order.order_no, invoice.invoice_no
         );
         let text = format!(
