@@ -1,0 +1,279 @@
+"""The cluster test (scripts/cluster-test): N sealdesk instances behind nginx on PostgreSQL and S3
+(scripts/cluster up), applicants registering, applying with uploads, ordering and paying through
+the simulator at the same time, while one instance is killed with SIGKILL and restarted, twice.
+Then the books are checked in PostgreSQL and the bucket: nothing lost, nothing twice.
+
+Clients behave as people do: a 502/503 or a dropped connection is tried again (and counted in the
+figures; nginx itself passes a request that never reached a dead instance on to the next one). Any
+other failure, and any 500 at all, fails the test. Order confirmation is sent twice with one
+idempotency key, as a client that never saw the answer would, and must give one order.
+"""
+
+import http.cookiejar
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+# At most 20: every applicant comes from 127.0.0.1, and SMS codes are limited per client address.
+APPLICANTS = int(os.environ.get("CLUSTER_APPLICANTS", "18"))
+INSTANCES = int(os.environ.get("CLUSTER_INSTANCES", "3"))
+RETRYABLE = {502, 503, 504}
+T0 = time.time()
+
+lock = threading.Lock()
+seen = {"requests": 0, "retried": 0, "server_errors": [], "statuses": {}}
+
+
+def note(key, value=1):
+    with lock:
+        seen[key] = seen.get(key, 0) + value
+
+
+class Client:
+    """One applicant's browser: cookies, the CSRF token, retries on a dead instance."""
+
+    def __init__(self, base):
+        self.base = base
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+        self.csrf = None
+
+    def send(self, method, path, body=None, headers=None, retry=True, raw=None, content_type=None):
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        time.sleep(random.uniform(0.02, 0.15))  # a person between two clicks
+        for attempt in range(8):
+            request = urllib.request.Request(self.base + path, data=data, method=method)
+            request.add_header("Content-Type", content_type or "application/json")
+            if self.csrf:
+                request.add_header("X-CSRF-Token", self.csrf)
+            for k, v in (headers or {}).items():
+                request.add_header(k, v)
+            note("requests")
+            try:
+                with self.opener.open(request, timeout=30) as response:
+                    status, text = response.status, response.read()
+            except urllib.error.HTTPError as err:
+                status, text = err.code, err.read()
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                status, text = None, b""
+            with lock:
+                seen["statuses"][status] = seen["statuses"].get(status, 0) + 1
+            if status is not None and status >= 500 and status not in RETRYABLE:
+                with lock:
+                    seen["server_errors"].append(f"{method} {path} → {status}: {text[:200]!r}")
+            if (status is None or status in RETRYABLE) and retry:
+                note("retried")
+                time.sleep(0.3 * (attempt + 1))
+                continue
+            return status, text
+        raise RuntimeError(f"{method} {path}: no instance answered after retries")
+
+    def json(self, method, path, body=None, headers=None, expect=(200,), retry=True):
+        status, text = self.send(method, path, body, headers, retry)
+        if status not in expect:
+            raise RuntimeError(f"{method} {path} → {status}: {text[:300]!r}")
+        return json.loads(text) if text else None
+
+    def refresh_csrf(self):
+        self.csrf = self.json("GET", "/api/v1/session")["csrf_token"]
+
+
+def png(width, height, seed):
+    """A small valid PNG (zlib-compressed RGB rows)."""
+    import struct
+    import zlib
+
+    raw = b"".join(b"\x00" + b"".join(bytes(((x * 7 + y * 3 + seed) % 256, (y * 5) % 256, 90)) for x in range(width))
+                   for y in range(height))
+
+    def chunk(kind, payload):
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+
+def resident_id(n):
+    first17 = f"44030519900101{n % 1000:03d}"
+    weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+    total = sum(int(d) * w for d, w in zip(first17, weights))
+    return first17 + "10X98765432"[total % 11]
+
+
+def upload(client, path, photo):
+    boundary = uuid.uuid4().hex
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"photo.png\"\r\n"
+            f"Content-Type: image/png\r\n\r\n").encode() + photo + f"\r\n--{boundary}--\r\n".encode()
+    status, text = client.send("PUT", path, raw=body, content_type=f"multipart/form-data; boundary={boundary}")
+    if status != 201:
+        raise RuntimeError(f"upload {path} → {status}: {text[:200]!r}")
+
+
+def applicant(base, n, results):
+    phone = f"1390013{n:04d}"
+    password = "集群 测试 用的 密码 2026"
+    c = Client(base)
+    c.refresh_csrf()
+    c.json("POST", "/api/v1/sms-codes", {"phone": phone, "purpose": "register"}, expect=(202,))
+    outbox = c.json("GET", "/api/v1/dev/outbox")
+    body = next(m["body"] for m in outbox if m["recipient"] == phone)
+    code = next(w for w in "".join(ch if ch.isdigit() else " " for ch in body).split() if len(w) == 6)
+    account = {"phone": phone, "code": code, "password": password, "password_confirm": password}
+    c.json("POST", "/api/v1/accounts", account, expect=(201, 409, 422))
+    session = c.json("POST", "/api/v1/session", {"phone": phone, "password": password})
+    c.csrf = session["csrf_token"]
+    # The session made through one instance is good on every other (nginx spreads the requests).
+    for _ in range(INSTANCES * 2):
+        c.json("GET", "/api/v1/me")
+    draft = c.json("POST", "/api/v1/applications", {"subject_kind": "personal", "business": "new"}, expect=(201,))
+    app_id = draft["id"]
+    catalog = c.json("GET", "/api/v1/catalog")
+    package = next(p["id"] for p in catalog["packages"] if p["subject_kind"] == "personal")
+    c.json("PUT", f"/api/v1/applications/{app_id}/package", {"package_id": package})
+    c.json("PUT", f"/api/v1/applications/{app_id}/subject",
+           {"user_type": "individual", "holder_name": "李雷", "holder_id_number": resident_id(100 + n)})
+    c.json("PUT", f"/api/v1/applications/{app_id}/agent",
+           {"name": "赵六", "id_number": resident_id(500 + n), "phone": "13700137000", "email": "agent@example.com"})
+    consent = c.json("GET", "/api/v1/consent")
+    c.json("POST", "/api/v1/consent", {"version": consent["version"], "agree": True}, expect=(204,))
+    for kind in ["holder_id_front", "holder_id_back", "agent_id_front", "agent_id_back",
+                 "application_form", "authorization", "service_agreement"]:
+        upload(c, f"/api/v1/applications/{app_id}/documents/{kind}", png(40, 24, n))
+    key = f"cluster-{n}-{uuid.uuid4().hex[:8]}"
+    order = c.json("POST", f"/api/v1/applications/{app_id}/order",
+                   {"delivery": "pickup", "pickup_point_id": 1, "invoice_kind": "none"},
+                   headers={"Idempotency-Key": key}, expect=(201, 200))
+    # The same confirmation sent again (a client that never saw the answer) is the same order.
+    again = c.json("POST", f"/api/v1/applications/{app_id}/order",
+                   {"delivery": "pickup", "pickup_point_id": 1, "invoice_kind": "none"},
+                   headers={"Idempotency-Key": key}, expect=(201, 200))
+    assert again["id"] == order["id"], "an idempotent retry made a second order"
+    c.json("POST", f"/api/v1/orders/{order['id']}/payments", {"method": "alipay_qr"}, expect=(200, 201))
+    trade = order["order_no"] + "A"
+    c.send("GET", f"/sim/alipay/qr/{trade}")
+    status, _ = c.send("POST", f"/sim/alipay/cashier/{trade}/pay", raw=b"", content_type="application/x-www-form-urlencoded")
+    if status not in (200, 303):
+        raise RuntimeError(f"paying {trade} → {status}")
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        state = c.json("GET", f"/api/v1/orders/{order['id']}")["status"]
+        if state == "under_review":
+            break
+        if state == "pending_payment":
+            c.send("POST", f"/api/v1/orders/{order['id']}/payments/refresh")
+        time.sleep(0.5)
+    else:
+        raise RuntimeError(f"order {order['order_no']} never reached 审核中")
+    with lock:
+        results.append((order["id"], order["order_no"]))
+
+
+def chaos(pids, ports, stop, log):
+    """Kills one instance with SIGKILL and restarts it on its port, twice."""
+    state = os.environ.get("SEALDESK_CLUSTER_DIR", "/tmp/sealdesk-cluster")
+    binary = open(f"{state}/bin").read().strip()
+    victim = 1 if len(pids) > 1 else 0
+    for round_no in range(2):
+        time.sleep(0.5 + random.random())
+        if stop.is_set():
+            log.append("the applicants finished before the next kill")
+            return
+        os.kill(pids[victim], signal.SIGKILL)
+        log.append(f"killed instance {victim + 1} (pid {pids[victim]}) with SIGKILL at {time.time() - T0:.1f} s")
+        time.sleep(1.5)
+        out = open(f"{state}/logs/instance-{victim + 1}-restart-{round_no}.log", "w")
+        child = subprocess.Popen([binary, "--config", f"{state}/sealdesk.toml", "serve", "--addr",
+                                  f"127.0.0.1:{ports[victim]}"], stdout=out, stderr=subprocess.STDOUT)
+        pids[victim] = child.pid
+        open(f"{state}/instance-{victim + 1}.pid", "w").write(str(child.pid))
+        log.append(f"restarted instance {victim + 1} (pid {child.pid}) at {time.time() - T0:.1f} s")
+
+
+def sql(url, query):
+    return subprocess.run(["psql", url, "-qtAc", query], check=True, capture_output=True, text=True).stdout.strip()
+
+
+def main():
+    up = subprocess.run(["scripts/cluster", "up", str(INSTANCES)], check=True, capture_output=True, text=True)
+    sys.stderr.write(up.stderr[-2000:])
+    values = dict(line.split("=", 1) for line in up.stdout.splitlines() if "=" in line)
+    base = values["URL"]
+    pids = [int(p) for p in values["SEALDESK_PIDS"].split(",")]
+    ports = [int(p) for p in values["SEALDESK_PORTS"].split(",")]
+    state = os.environ.get("SEALDESK_CLUSTER_DIR", "/tmp/sealdesk-cluster")
+    admin = open(f"{state}/admin_url").read().strip()
+    db_url = admin.rsplit("/", 1)[0] + "/" + open(f"{state}/database").read().strip()
+    print(f"cluster: {INSTANCES} instances behind nginx at {base}; {APPLICANTS} applicants")
+
+    results, failures, log, stop = [], [], [], threading.Event()
+    global T0
+    started = T0 = time.time()
+    killer = threading.Thread(target=chaos, args=(pids, ports, stop, log))
+    killer.start()
+
+    def run(n):
+        time.sleep(n * 0.15)  # applicants arrive over a few seconds
+        try:
+            applicant(base, n, results)
+        except Exception as err:  # noqa: BLE001 — every failure is reported below
+            with lock:
+                failures.append(f"applicant {n}: {err}")
+
+    workers = [threading.Thread(target=run, args=(n,)) for n in range(APPLICANTS)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    stop.set()
+    killer.join()
+    elapsed = time.time() - started
+    for line in log:
+        print(f"chaos: {line}")
+
+    # The books, straight from PostgreSQL and the bucket.
+    orders = int(sql(db_url, "SELECT COUNT(*) FROM orders"))
+    paid = int(sql(db_url, "SELECT COUNT(*) FROM payments WHERE status = 'paid'"))
+    twice = int(sql(db_url, "SELECT COUNT(*) FROM (SELECT order_id FROM payments WHERE status = 'paid' GROUP BY order_id HAVING COUNT(*) > 1) t"))
+    under_review = int(sql(db_url, "SELECT COUNT(*) FROM orders WHERE status = 'under_review'"))
+    duplicate_events = int(sql(db_url, "SELECT COUNT(*) FROM (SELECT order_id FROM order_events WHERE to_status = 'under_review' GROUP BY order_id HAVING COUNT(*) > 1) t"))
+    documents = sql(db_url, "SELECT file_key FROM documents").split()
+    objects = set(os.listdir(f"{state}/s3/uploads/blobs")) if os.path.isdir(f"{state}/s3/uploads/blobs") else set()
+    missing = [k for k in documents if k not in objects]
+    notifications = int(sql(db_url, "SELECT COUNT(*) FROM notifications"))
+    dup_notifications = int(sql(db_url, "SELECT COUNT(*) FROM (SELECT dedupe_key FROM notifications GROUP BY dedupe_key HAVING COUNT(*) > 1) t"))
+
+    print(f"orders: {orders} placed by {APPLICANTS} applicants, {under_review} in 审核中, {paid} payments applied, "
+          f"{twice} orders paid twice, {duplicate_events} paid twice in the history")
+    print(f"uploads: {len(documents)} document rows, {len(missing)} without their object in the bucket "
+          f"({len(objects)} objects)")
+    print(f"notifications: {notifications} queued, {dup_notifications} duplicated")
+    print(f"requests: {seen['requests']} ({seen['retried']} retried after a 502/503 or a dropped connection), "
+          f"statuses {dict(sorted((str(k), v) for k, v in seen['statuses'].items()))}, {elapsed:.1f} s")
+    problems = list(failures) + seen["server_errors"]
+    if orders != APPLICANTS or under_review != APPLICANTS or paid != APPLICANTS:
+        problems.append(f"expected {APPLICANTS} orders, each paid once and in 审核中")
+    if twice or duplicate_events or missing or dup_notifications:
+        problems.append("something was lost or applied twice")
+    if len(log) < 4:
+        problems.append("the instance was not killed and restarted twice while applicants worked (raise CLUSTER_APPLICANTS)")
+    if problems:
+        print("FAILED:\n  " + "\n  ".join(problems[:20]))
+        kept = f"{state}-logs-{int(time.time())}"
+        subprocess.run(["cp", "-r", f"{state}/logs", kept], check=False)
+        subprocess.run(["scripts/cluster", "down"], check=False)
+        print(f"the instances' and nginx's logs are kept in {kept}")
+        sys.exit(1)
+    subprocess.run(["scripts/cluster", "down"], check=True)
+    print("cluster test passed")
+
+
+if __name__ == "__main__":
+    main()
