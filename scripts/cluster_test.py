@@ -86,12 +86,14 @@ class Client:
         self.csrf = self.json("GET", "/api/v1/session")["csrf_token"]
 
 
-def png(width, height, seed):
-    """A small valid PNG (zlib-compressed RGB rows)."""
+def png(width, height, seed, noisy=False):
+    """A valid PNG (zlib-compressed RGB rows); `noisy` ones do not compress (a real photo's size)."""
     import struct
     import zlib
 
-    raw = b"".join(b"\x00" + b"".join(bytes(((x * 7 + y * 3 + seed) % 256, (y * 5) % 256, 90)) for x in range(width))
+    rng = random.Random(seed)
+    raw = b"".join(b"\x00" + (rng.randbytes(width * 3) if noisy else
+                               b"".join(bytes(((x * 7 + y * 3 + seed) % 256, (y * 5) % 256, 90)) for x in range(width)))
                    for y in range(height))
 
     def chunk(kind, payload):
@@ -145,8 +147,10 @@ def applicant(base, n, results):
     consent = c.json("GET", "/api/v1/consent")
     c.json("POST", "/api/v1/consent", {"version": consent["version"], "agree": True}, expect=(204,))
     for kind in ["holder_id_front", "holder_id_back", "agent_id_front", "agent_id_back",
-                 "application_form", "authorization", "service_agreement"]:
+                 "authorization", "service_agreement"]:
         upload(c, f"/api/v1/applications/{app_id}/documents/{kind}", png(40, 24, n))
+    # One upload of a real photo's size (≈ 1 MB), which nginx buffers to disk on its way.
+    upload(c, f"/api/v1/applications/{app_id}/documents/application_form", png(600, 560, n, noisy=True))
     key = f"cluster-{n}-{uuid.uuid4().hex[:8]}"
     order = c.json("POST", f"/api/v1/applications/{app_id}/order",
                    {"delivery": "pickup", "pickup_point_id": 1, "invoice_kind": "none"},
