@@ -153,16 +153,26 @@ async fn choose(driver: &WebDriver, select: &str, value: &str) {
     option.click().await.unwrap();
 }
 
-#[tokio::test]
-async fn register_login_add_address_change_password() {
+/// Runs `journey` in a fresh Chromium against a fresh server (with that server's data directory),
+/// quits the browser whatever happens, and hands back the data directory for checks after.
+async fn in_browser(
+    journey: impl AsyncFnOnce(&WebDriver, &str, &std::path::Path) -> WebDriverResult<()>,
+) -> tempfile::TempDir {
     let data = tempfile::tempdir().unwrap();
     let profile = tempfile::tempdir().unwrap();
-    let (_server, base) = start_server(data.path());
-    let (_chromedriver, driver_url) = start_chromedriver();
+    let (server, base) = start_server(data.path());
+    let (chromedriver, driver_url) = start_chromedriver();
     let driver = browser(&driver_url, profile.path()).await;
-    let result = journey(&driver, &base).await;
+    let result = journey(&driver, &base, data.path()).await;
     let _ = driver.quit().await;
+    drop((server, chromedriver));
     result.unwrap();
+    data
+}
+
+#[tokio::test]
+async fn register_login_add_address_change_password() {
+    in_browser(async |driver: &WebDriver, base: &str, _: &std::path::Path| journey(driver, base).await).await;
 }
 
 /// Registers `phone` with `password` through the pages and logs in.
@@ -190,14 +200,7 @@ async fn register_and_login(driver: &WebDriver, base: &str, phone: &str, passwor
 
 #[tokio::test]
 async fn a_person_pays_with_alipay_after_a_failed_attempt_and_receives_the_key_by_courier() {
-    let data = tempfile::tempdir().unwrap();
-    let profile = tempfile::tempdir().unwrap();
-    let (_server, base) = start_server(data.path());
-    let (_chromedriver, driver_url) = start_chromedriver();
-    let driver = browser(&driver_url, profile.path()).await;
-    let result = apply_journey(&driver, &base, data.path()).await;
-    let _ = driver.quit().await;
-    result.unwrap();
+    let data = in_browser(apply_journey).await;
     assert_no_plaintext(data.path());
 }
 
@@ -376,17 +379,11 @@ async fn upload_everything(driver: &WebDriver, base: &str) -> WebDriverResult<()
 
 #[tokio::test]
 async fn a_company_replacement_is_paid_rejected_fixed_approved_and_handed_over() {
-    let data = tempfile::tempdir().unwrap();
-    let profile = tempfile::tempdir().unwrap();
-    let (_server, base) = start_server(data.path());
-    let (_chromedriver, driver_url) = start_chromedriver();
-    let driver = browser(&driver_url, profile.path()).await;
-    let mut result = rejection_journey(&driver, &base, data.path()).await;
-    if result.is_ok() {
-        result = every_page_fits_a_phone(&driver, &base, data.path()).await;
-    }
-    let _ = driver.quit().await;
-    result.unwrap();
+    let data = in_browser(async |driver: &WebDriver, base: &str, data: &std::path::Path| {
+        rejection_journey(driver, base, data).await?;
+        every_page_fits_a_phone(driver, base, data).await
+    })
+    .await;
     assert_no_plaintext(data.path());
 }
 
@@ -711,14 +708,7 @@ async fn journey(driver: &WebDriver, base: &str) -> WebDriverResult<()> {
 
 #[tokio::test]
 async fn finance_and_an_admin_work_the_back_office() {
-    let data = tempfile::tempdir().unwrap();
-    let profile = tempfile::tempdir().unwrap();
-    let (_server, base) = start_server(data.path());
-    let (_chromedriver, driver_url) = start_chromedriver();
-    let driver = browser(&driver_url, profile.path()).await;
-    let result = back_office_journey(&driver, &base, data.path()).await;
-    let _ = driver.quit().await;
-    result.unwrap();
+    in_browser(back_office_journey).await;
 }
 
 /// A file for an upload field, in the temp directory.
@@ -872,14 +862,7 @@ async fn back_office_journey(driver: &WebDriver, base: &str, data: &std::path::P
 
 #[tokio::test]
 async fn photos_read_in_the_background_fill_the_form_by_themselves() {
-    let data = tempfile::tempdir().unwrap();
-    let profile = tempfile::tempdir().unwrap();
-    let (_server, base) = start_server(data.path());
-    let (_chromedriver, driver_url) = start_chromedriver();
-    let driver = browser(&driver_url, profile.path()).await;
-    let result = reading_journey(&driver, &base).await;
-    let _ = driver.quit().await;
-    result.unwrap();
+    in_browser(async |driver: &WebDriver, base: &str, _: &std::path::Path| reading_journey(driver, base).await).await;
 }
 
 fn fixture(name: &str) -> String {
