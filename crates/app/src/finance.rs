@@ -370,12 +370,12 @@ impl App {
         staff: &CurrentStaff,
         day: time::Date,
         file: &[u8],
-    ) -> Result<payments::alipay_bill::BillDiff, Error> {
+    ) -> Result<crate::bill::BillDiff, Error> {
         staff.require(&[Role::Finance])?;
         if file.is_empty() {
             return Err(Error::field("bill", "bill_missing", "请选择从支付宝下载的账单文件（zip 或 csv）"));
         }
-        let text = payments::alipay_bill::decode_download(file).map_err(|_| {
+        let text = crate::bill::decode_download(file).map_err(|_| {
             Error::field("bill", "bill_unreadable", "无法读取该文件，请上传支付宝下载的业务明细账单（zip 或 csv）")
         })?;
         self.compare_alipay_bill(staff, day, &text).await
@@ -386,7 +386,7 @@ impl App {
         staff: &CurrentStaff,
         day: time::Date,
         bill: &str,
-    ) -> Result<payments::alipay_bill::BillDiff, Error> {
+    ) -> Result<crate::bill::BillDiff, Error> {
         staff.require(&[Role::Finance])?;
         self.check_alipay_bill(day, bill, Some(staff.id)).await
     }
@@ -398,8 +398,8 @@ impl App {
         day: time::Date,
         bill: &str,
         by: Option<i64>,
-    ) -> Result<payments::alipay_bill::BillDiff, Error> {
-        use payments::alipay_bill::{Recorded, diff, parse};
+    ) -> Result<crate::bill::BillDiff, Error> {
+        use crate::bill::{Recorded, diff, parse};
         let lines = parse(bill).map_err(|e| Error::field("bill", "bill_unreadable", &e.to_string()))?;
         let from = day.midnight().assume_offset(crate::applications::CST);
         let to = from + time::Duration::days(1);
@@ -451,19 +451,19 @@ impl App {
     /// fetched through the gateway and checked, once per day. Alipay publishes a day's bill the
     /// next morning, so nothing is asked before [`BILL_READY_HOUR`] China time; a bill not out
     /// yet, or a gateway that cannot be reached, is asked again at the next run.
-    pub async fn fetch_daily_bills(&self) -> Result<Option<payments::alipay_bill::BillDiff>, Error> {
+    pub async fn fetch_daily_bills(&self) -> Result<Option<crate::bill::BillDiff>, Error> {
         let now = self.clock.now();
         let local = now.to_offset(crate::applications::CST);
         if local.hour() < BILL_READY_HOUR {
             return Ok(None);
         }
-        let Ok(gateway) = self.gateways.get(payments::Channel::Alipay) else { return Ok(None) };
+        let Ok(gateway) = self.gateways.get(crate::gateway::Channel::Alipay) else { return Ok(None) };
         let Some(day) = local.date().previous_day() else { return Ok(None) };
         if !self.store.claim_bill_check("alipay", day, now, time::Duration::minutes(10)).await? {
             return Ok(None);
         }
         let bill = match gateway.trade_bill(day, now).await {
-            Ok(Some(bytes)) => payments::alipay_bill::decode_download(&bytes),
+            Ok(Some(bytes)) => crate::bill::decode_download(&bytes),
             Ok(None) => {
                 self.store.release_bill_check("alipay", day).await?;
                 return Ok(None);

@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod addresses;
 pub mod applications;
+pub mod bill;
 pub mod catalog_admin;
 pub mod clock;
 pub mod crypto;
@@ -14,6 +15,7 @@ pub mod documents;
 pub mod error;
 pub mod finance;
 pub mod fulfilment;
+pub mod gateway;
 pub mod invoices;
 pub mod media;
 pub mod notifications;

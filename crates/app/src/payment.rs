@@ -7,11 +7,11 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use domain::payment::{PaymentStatus, RefundStatus};
-use domain::{OrderId, OrderStatus};
-use payments::gateway::{
+use crate::gateway::{
     Ack, Channel, Charge, Checkout, CloseOutcome, Decision, Gateway, GatewayError, Method, TradeState,
 };
+use domain::payment::{PaymentStatus, RefundStatus};
+use domain::{OrderId, OrderStatus};
 
 use crate::notifications::Tell;
 use crate::orders::OrderView;
@@ -92,7 +92,7 @@ impl App {
             });
         }
         if let Method::CpcnBank { bank_id } = method
-            && !payments::cpcn::is_bank(bank_id)
+            && !domain::payment::is_bank(bank_id)
         {
             return Err(Error::field("bank_id", "bank_invalid", "请选择付款银行"));
         }
@@ -209,7 +209,7 @@ impl App {
         Ok(())
     }
 
-    async fn apply_notice(&self, gateway: &dyn Gateway, notice: &payments::Notice) -> Result<String, Error> {
+    async fn apply_notice(&self, gateway: &dyn Gateway, notice: &crate::gateway::Notice) -> Result<String, Error> {
         let Some(payment) = self.store.payment_by_trade(&notice.out_trade_no).await? else {
             self.alert("unknown_trade", None, Some(&notice.out_trade_no), "签名有效的付款通知，但商户订单号不存在")
                 .await?;

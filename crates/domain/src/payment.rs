@@ -31,3 +31,23 @@ named_enum! {
 pub fn refund_request_no(out_trade_no: &str) -> String {
     format!("{out_trade_no}R1")
 }
+
+/// Banks offered for online-banking payment, by their bank code (the `BankID` CPCN takes):
+/// (code, name).
+pub const BANKS: &[(&str, &str)] = &[
+    ("102", "中国工商银行"),
+    ("103", "中国农业银行"),
+    ("104", "中国银行"),
+    ("105", "中国建设银行"),
+    ("301", "交通银行"),
+    ("308", "招商银行"),
+    ("403", "中国邮政储蓄银行"),
+];
+
+pub fn is_bank(bank_id: &str) -> bool {
+    BANKS.iter().any(|(id, _)| *id == bank_id)
+}
+
+pub fn bank_name(bank_id: &str) -> Option<&'static str> {
+    BANKS.iter().find(|(id, _)| *id == bank_id).map(|(_, name)| *name)
+}

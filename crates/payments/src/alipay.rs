@@ -35,13 +35,7 @@ pub struct Trade {
     pub timeout_minutes: u32,
 }
 
-/// An HTML form the browser posts to the gateway (we render it and submit it with a script-free
-/// button; the page itself adds no inline script).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PostForm {
-    pub action: String,
-    pub fields: Vec<(String, String)>,
-}
+pub use app::gateway::PostForm;
 
 /// `biz_content`: a JSON object of string fields in exactly the given order (independent of how
 /// `serde_json` orders maps in this build, so the signed bytes are reproducible).

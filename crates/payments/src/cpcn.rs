@@ -32,24 +32,7 @@ use crate::gateway::{
 use crate::http::{HttpClient, form_decode};
 use crate::keys::{KeyError, VerifyingKey};
 
-/// Banks offered for online-banking payment: (`BankID`, name).
-pub const BANKS: &[(&str, &str)] = &[
-    ("102", "中国工商银行"),
-    ("103", "中国农业银行"),
-    ("104", "中国银行"),
-    ("105", "中国建设银行"),
-    ("301", "交通银行"),
-    ("308", "招商银行"),
-    ("403", "中国邮政储蓄银行"),
-];
-
-pub fn is_bank(bank_id: &str) -> bool {
-    BANKS.iter().any(|(id, _)| *id == bank_id)
-}
-
-pub fn bank_name(bank_id: &str) -> Option<&'static str> {
-    BANKS.iter().find(|(id, _)| *id == bank_id).map(|(_, name)| *name)
-}
+pub use domain::payment::{BANKS, bank_name, is_bank};
 
 pub const TX_PAY: &str = "1311";
 pub const TX_NOTIFY: &str = "1318";

@@ -33,7 +33,7 @@ impl DeskPage {
 struct BillPage {
     layout: AdminLayout,
     day: time::Date,
-    diff: payments::alipay_bill::BillDiff,
+    diff: app::bill::BillDiff,
 }
 
 impl BillPage {

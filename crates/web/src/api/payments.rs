@@ -1,10 +1,10 @@
 //! Payments API: start paying an order (the signed gateway form or a QR code), ask the gateway
 //! again (我已支付，刷新状态), and list an order's payments and refunds.
 
+use app::gateway::Checkout;
 use axum::Json;
 use axum::extract::State;
 use domain::OrderId;
-use payments::gateway::Checkout;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

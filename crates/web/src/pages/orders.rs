@@ -102,7 +102,7 @@ impl DetailPage {
     }
 
     fn channel(payment: &PaymentRecord) -> &'static str {
-        payments::Channel::parse(&payment.channel).map_or("", payments::Channel::label)
+        app::gateway::Channel::parse(&payment.channel).map_or("", app::gateway::Channel::label)
     }
 
     fn paid_at(payment: &PaymentRecord) -> String {

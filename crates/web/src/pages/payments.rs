@@ -2,6 +2,7 @@
 //! to a page that shows 支付成功 / 支付失败 as the gateway confirms it; and the notification
 //! endpoints the gateways call (no session, no CSRF token: their signature is the proof).
 
+use app::gateway::{Channel, Checkout, Method};
 use app::orders::OrderView;
 use askama::Template;
 use axum::body::Bytes;
@@ -11,7 +12,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form as FormBody, Router};
 use domain::{OrderId, OrderStatus};
-use payments::gateway::{Channel, Checkout, Method};
 use serde::Deserialize;
 
 use super::{Layout, Nav, failure, render, see_other};
@@ -129,7 +129,7 @@ async fn choose(State(site): State<AppState>, PageUser(user, visitor): PageUser,
     }
     let layout = Layout::new(&site, &visitor, "订单支付", Nav::Orders);
     let stage = Stage::Choose { methods: offered(&site), error: None };
-    render(StatusCode::OK, &PayPage { layout, view, stage, banks: payments::cpcn::BANKS })
+    render(StatusCode::OK, &PayPage { layout, view, stage, banks: domain::payment::BANKS })
 }
 
 async fn start(
@@ -146,7 +146,7 @@ async fn start(
     let layout = Layout::new(&site, &visitor, "订单支付", Nav::Orders);
     let choose_again = |layout, view, message: String| {
         let stage = Stage::Choose { methods: offered(&site), error: Some(message) };
-        render(StatusCode::UNPROCESSABLE_ENTITY, &PayPage { layout, view, stage, banks: payments::cpcn::BANKS })
+        render(StatusCode::UNPROCESSABLE_ENTITY, &PayPage { layout, view, stage, banks: domain::payment::BANKS })
     };
     let Some(method) = MethodChoice::method(&form.method, &form.bank_id) else {
         return choose_again(layout, view, "请选择支付方式".into());
@@ -168,7 +168,7 @@ async fn start(
         Stage::Redirect { action, .. } => FormTarget::of(action),
         _ => None,
     };
-    let mut response = render(StatusCode::OK, &PayPage { layout, view, stage, banks: payments::cpcn::BANKS });
+    let mut response = render(StatusCode::OK, &PayPage { layout, view, stage, banks: domain::payment::BANKS });
     if let Some(target) = target {
         response.extensions_mut().insert(target);
     }

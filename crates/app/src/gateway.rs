@@ -1,7 +1,9 @@
-//! What the application needs from a payment channel, whatever its protocol: start a checkout,
-//! ask the state of a trade, close it, refund it, and verify a notification. Each channel
-//! (Alipay, CPCN) implements [`Gateway`] with its production client; the local simulators speak
-//! the same protocols, so switching to the real gateways is configuration only.
+//! The payment port: what the application needs from a payment channel, whatever its protocol —
+//! start a checkout, ask the state of a trade, close it, refund it, fetch the day's bill, and
+//! verify a notification. The `payments` crate implements [`Gateway`] for each channel (Alipay,
+//! CPCN) with its production client; the local simulators speak the same protocols, so switching
+//! to the real gateways is configuration only. Owned here, so the use cases need no HTTP, TLS or
+//! XML crate.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -10,7 +12,13 @@ use async_trait::async_trait;
 use domain::Money;
 use time::OffsetDateTime;
 
-use crate::alipay::PostForm;
+/// An HTML form the browser posts to the gateway (we render it and submit it with a script-free
+/// button; the page itself adds no inline script).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostForm {
+    pub action: String,
+    pub fields: Vec<(String, String)>,
+}
 
 /// A payment channel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
