@@ -74,13 +74,15 @@ impl App {
     /// Creates an account after checking the SMS code. The caller then logs in.
     pub async fn register(&self, form: &Registration) -> Result<(), Error> {
         let (phone, code, password) = parse_phone_code_password(form)?;
-        self.consume_sms_code(&phone, SmsPurpose::Register, &code).await?;
+        let code_id = self.check_sms_code(&phone, SmsPurpose::Register, &code).await?;
+        // The slow hash first; the code is used only together with the account's creation.
         let hash = self.passwords.hash(password.expose().to_owned()).await?;
-        match self.store.create_user(&phone, &hash, self.clock.now()).await {
-            Ok(_) => {
+        match self.store.create_user_with_code(&phone, &hash, code_id, self.clock.now()).await {
+            Ok(Some(_)) => {
                 tracing::info!("account registered");
                 Ok(())
             }
+            Ok(None) => Err(crate::sms_codes::invalid_code()),
             Err(StoreError::Duplicate(_)) => {
                 Err(Error::field("phone", "phone_registered", "该手机号已注册，请直接登录或找回密码"))
             }

@@ -104,6 +104,16 @@ pub trait UserRepo: Send + Sync {
     ) -> Result<Vec<String>, StoreError>;
     /// Fails with `StoreError::Duplicate("users.phone")` when the number is taken.
     async fn create_user(&self, phone: &Phone, password_hash: &str, now: OffsetDateTime) -> Result<UserId, StoreError>;
+    /// Uses SMS code `code_id` and creates the account in one transaction: both or neither
+    /// (a crash in between never eats the code). `Ok(None)` when the code was used meanwhile;
+    /// `Duplicate("users.phone")` (the code left unused) when the number is taken.
+    async fn create_user_with_code(
+        &self,
+        phone: &Phone,
+        password_hash: &str,
+        code_id: i64,
+        now: OffsetDateTime,
+    ) -> Result<Option<UserId>, StoreError>;
     async fn user_by_phone(&self, phone: &Phone) -> Result<Option<UserRecord>, StoreError>;
     async fn user_by_id(&self, id: UserId) -> Result<Option<UserRecord>, StoreError>;
     async fn update_profile(

@@ -79,23 +79,38 @@ impl App {
         purpose: SmsPurpose,
         code: &SmsCode,
     ) -> Result<(), Error> {
+        let id = self.check_sms_code(phone, purpose, code).await?;
+        if self.store.consume_sms_code(id, self.clock.now()).await? { Ok(()) } else { Err(invalid_code()) }
+    }
+
+    /// The id of the active code `code` for `phone` and `purpose`, not yet used (a wrong guess
+    /// is counted; enough of them kill the code). The caller uses it.
+    pub(crate) async fn check_sms_code(
+        &self,
+        phone: &Phone,
+        purpose: SmsPurpose,
+        code: &SmsCode,
+    ) -> Result<i64, Error> {
         let now = self.clock.now();
-        let invalid = || Error::field("code", "sms_code_wrong", "验证码错误或已过期，请重新获取");
         let Some(record) = self.store.active_sms_code(phone, purpose, now).await? else {
-            return Err(invalid());
+            return Err(invalid_code());
         };
         if !constant_time_eq(&record.code_mac, &self.code_mac(phone, purpose, code)) {
             let guesses = self.store.record_wrong_guess(record.id, MAX_WRONG_GUESSES, now).await?;
             tracing::warn!(wrong_guesses = guesses, purpose = purpose.as_str(), "wrong sms code");
-            return Err(invalid());
+            return Err(invalid_code());
         }
-        if self.store.consume_sms_code(record.id, now).await? { Ok(()) } else { Err(invalid()) }
+        Ok(record.id)
     }
 
     fn code_mac(&self, phone: &Phone, purpose: SmsPurpose, code: &SmsCode) -> String {
         self.keys
             .mac_token("sms-code", &[phone.as_str().as_bytes(), purpose.as_str().as_bytes(), code.expose().as_bytes()])
     }
+}
+
+pub(crate) fn invalid_code() -> Error {
+    Error::field("code", "sms_code_wrong", "验证码错误或已过期，请重新获取")
 }
 
 fn rate_limited(code: &'static str, message: String, retry_after_secs: i64) -> Error {

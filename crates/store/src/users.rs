@@ -102,6 +102,36 @@ impl UserRepo for Db {
         Ok(UserId(id))
     }
 
+    async fn create_user_with_code(
+        &self,
+        phone: &Phone,
+        password_hash: &str,
+        code_id: i64,
+        now: OffsetDateTime,
+    ) -> Result<Option<UserId>, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let used = sqlx::query("UPDATE sms_codes SET consumed_at = $1 WHERE id = $2 AND consumed_at IS NULL")
+            .bind(ts(now))
+            .bind(code_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if used.rows_affected() != 1 {
+            return Ok(None);
+        }
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO users (phone, password_hash, created_at, updated_at) VALUES ($1, $2, $3, $3) RETURNING id",
+        )
+        .bind(phone.as_str())
+        .bind(password_hash)
+        .bind(ts(now))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(Some(UserId(id)))
+    }
+
     async fn user_by_phone(&self, phone: &Phone) -> Result<Option<UserRecord>, StoreError> {
         sqlx::query_as::<_, UserRow>(&format!("{SELECT_USER} WHERE phone = $1 AND closed_at IS NULL"))
             .bind(phone.as_str())

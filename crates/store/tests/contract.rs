@@ -77,6 +77,7 @@ contract!(
     an_invoice_keeps_its_files_and_is_voided_once_by_a_red_letter_invoice,
     a_photo_is_read_by_one_worker_and_a_newer_upload_wins,
     a_sweep_runs_on_one_instance_per_period,
+    a_registration_code_is_used_only_with_the_account_it_creates,
 );
 
 fn phone(n: u32) -> Phone {
@@ -1092,4 +1093,21 @@ async fn a_sweep_runs_on_one_instance_per_period(db: &Db) {
     assert!(db.take_lease("files.sweep", "instance-b", T0, period).await.unwrap(), "each sweep has its own lease");
     // The holder died: when its period runs out, another instance takes the sweep.
     assert!(db.take_lease("orders.auto_cancel", "instance-b", T0 + period, period).await.unwrap());
+}
+
+async fn a_registration_code_is_used_only_with_the_account_it_creates(db: &Db) {
+    let (taken, free) = (phone(1), phone(2));
+    user(db, 1).await;
+    db.insert_sms_code(&code(&taken, "mac-1", T0)).await.unwrap();
+    let id = db.active_sms_code(&taken, SmsPurpose::Register, T0).await.unwrap().unwrap().id;
+    let err = db.create_user_with_code(&taken, "hash", id, T0).await.unwrap_err();
+    assert!(matches!(err, StoreError::Duplicate(_)), "{err:?}");
+    assert!(db.active_sms_code(&taken, SmsPurpose::Register, T0).await.unwrap().is_some(), "the code is not used up");
+
+    db.insert_sms_code(&code(&free, "mac-2", T0)).await.unwrap();
+    let id = db.active_sms_code(&free, SmsPurpose::Register, T0).await.unwrap().unwrap().id;
+    let created = db.create_user_with_code(&free, "hash", id, T0).await.unwrap();
+    assert!(created.is_some() && db.user_by_phone(&free).await.unwrap().is_some());
+    assert!(db.active_sms_code(&free, SmsPurpose::Register, T0).await.unwrap().is_none(), "used with it");
+    assert_eq!(db.create_user_with_code(&free, "hash", id, T0).await.unwrap(), None, "a used code creates nothing");
 }
