@@ -109,3 +109,16 @@ pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     tracing::error!("handler panicked");
     ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "系统繁忙，请稍后再试").into_response()
 }
+
+/// A page's panic: a plain page in Chinese (nothing of the template machinery that may have
+/// failed), never the JSON the API answers.
+pub fn panic_page(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("page handler panicked");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        axum::response::Html(
+            "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>系统繁忙</title></head><body><main><h1>系统繁忙</h1><p>请稍后再试。</p><p><a href=\"/\">返回首页</a></p></main></body></html>",
+        ),
+    )
+        .into_response()
+}

@@ -69,16 +69,32 @@ pub struct AppState {
     pub config: Arc<WebConfig>,
 }
 
+/// An unknown path: the API's JSON error under `/api/`, the 页面不存在 page elsewhere.
+async fn not_found(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    uri: axum::http::Uri,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if uri.path() == "/api" || uri.path().starts_with("/api/") {
+        return error::ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", "接口不存在").into_response();
+    }
+    pages::not_found(&state)
+}
+
 /// The whole site.
 pub fn router(app: App, config: WebConfig) -> Router {
     let state = AppState { app, config: Arc::new(config) };
     let (api_router, _) = api::router(state.config.dev_mode).split_for_parts();
-    let site = Router::new()
-        .merge(pages::router(state.config.dev_mode))
+    // A panic answers in the kind of the route: JSON under /api, a page elsewhere.
+    let api_router = api_router.layer(CatchPanicLayer::custom(error::panic_response));
+    let pages = pages::router(state.config.dev_mode)
         .merge(admin::router(&state))
+        .layer(CatchPanicLayer::custom(error::panic_page));
+    let site = Router::new()
+        .merge(pages)
         .merge(api_router)
         .merge(ops::router())
-        .fallback(pages::not_found)
+        .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), visitor::visitor_layer));
     // Static assets are bytes in memory: they need no visitor (no session read, no CSRF token,
     // no cookie on a public answer), no request id, span, timeout or per-route metrics; the

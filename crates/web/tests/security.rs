@@ -509,3 +509,16 @@ async fn static_assets_are_immutable_compressed_and_cookieless() {
     assert_eq!(stale.header("cache-control"), Some("public, max-age=300"));
     assert_eq!(fresh.get("/static/nope.css").await.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn an_unknown_path_answers_in_the_kind_of_its_area() {
+    let app = TestApp::new().await;
+    let mut c = app.client();
+    let api = c.get("/api/v1/no-such-thing").await;
+    api.assert_status(StatusCode::NOT_FOUND);
+    assert_eq!(api.code(), "not_found", "the API's JSON error, not a page: {}", api.body);
+    assert!(api.header("content-type").is_some_and(|t| t.starts_with("application/json")));
+    let page = c.get("/no-such-page").await;
+    page.assert_status(StatusCode::NOT_FOUND);
+    assert!(page.header("content-type").is_some_and(|t| t.starts_with("text/html")) && page.body.contains("<html"));
+}

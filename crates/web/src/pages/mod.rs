@@ -276,8 +276,8 @@ pub fn failure(state: &AppState, err: &app::Error) -> Response {
     render(status, &ErrorPage { title: title.into(), message, hotline: state.config.hotline.clone() })
 }
 
-pub async fn not_found(axum::extract::State(state): axum::extract::State<AppState>) -> Response {
-    failure(&state, &app::Error::NotFound)
+pub fn not_found(state: &AppState) -> Response {
+    failure(state, &app::Error::NotFound)
 }
 
 /// Only same-site relative paths may be redirect targets (no `//host`, no scheme).
