@@ -711,9 +711,9 @@ async fn finance_and_an_admin_work_the_back_office() {
     in_browser(back_office_journey).await;
 }
 
-/// A file for an upload field, in the temp directory.
-fn temp_file(name: &str, bytes: &[u8]) -> String {
-    let path = std::env::temp_dir().join(format!("sealdesk-browser-{}-{name}", std::process::id()));
+/// A file for an upload field, in the journey's own directory (removed with it).
+fn temp_file(dir: &std::path::Path, name: &str, bytes: &[u8]) -> String {
+    let path = dir.join(name);
     std::fs::write(&path, bytes).unwrap();
     path.to_string_lossy().into_owned()
 }
@@ -765,6 +765,7 @@ async fn order_with_invoice_and_pay(driver: &WebDriver, base: &str) -> WebDriver
 /// finance account; the applicant sees the refund and both invoices. Every page fits 360–1366 px.
 async fn back_office_journey(driver: &WebDriver, base: &str, data: &std::path::Path) -> WebDriverResult<()> {
     let (order_no, order) = order_with_invoice_and_pay(driver, base).await?;
+    let files = tempfile::tempdir().unwrap();
 
     // Finance finds the order again by the applicant's phone.
     let password = add_staff(data, "cai.wu", "finance");
@@ -780,7 +781,7 @@ async fn back_office_journey(driver: &WebDriver, base: &str, data: &std::path::P
 
     // The e-invoice, then the refund, then the red-letter invoice that voids it.
     fill(driver, "#invoice_no", "24442000000012345678").await;
-    driver.find(By::Css("#file")).await?.send_keys(temp_file("invoice.pdf", PDF)).await?;
+    driver.find(By::Css("#file")).await?.send_keys(temp_file(files.path(), "invoice.pdf", PDF)).await?;
     driver.find(By::Css("[data-testid=invoice-form] button[type=submit]")).await?.click().await?;
     wait_for(driver, ".notice", "发票已开具并发送给申请人").await;
     fill(driver, "#reason", "申请人放弃办理").await;
@@ -790,7 +791,7 @@ async fn back_office_journey(driver: &WebDriver, base: &str, data: &std::path::P
     wait_for(driver, "[data-testid=red-invoice-due]", "请在税务平台开具红字发票").await;
     fits_every_width(driver, "订单财务").await?;
     fill(driver, "#red_invoice_no", "24442000000099999999").await;
-    driver.find(By::Css("#red-file")).await?.send_keys(temp_file("red.pdf", PDF)).await?;
+    driver.find(By::Css("#red-file")).await?.send_keys(temp_file(files.path(), "red.pdf", PDF)).await?;
     driver.find(By::Css("[data-testid=red-invoice-form] button[type=submit]")).await?.click().await?;
     wait_for(driver, ".notice", "红字发票已登记").await;
     wait_for(driver, "[data-testid=red-invoice]", "24442000000099999999").await;
@@ -815,7 +816,7 @@ async fn back_office_journey(driver: &WebDriver, base: &str, data: &std::path::P
     driver
         .execute("document.querySelector('#bill-day').value = arguments[0];", vec![serde_json::json!(day.to_string())])
         .await?;
-    driver.find(By::Css("#bill-file")).await?.send_keys(temp_file("bill.csv", bill.as_bytes())).await?;
+    driver.find(By::Css("#bill-file")).await?.send_keys(temp_file(files.path(), "bill.csv", bill.as_bytes())).await?;
     driver.find(By::Css("[data-testid=bill-check] button[type=submit]")).await?.click().await?;
     wait_for(driver, "[data-testid=bill-result]", "金额不一致（1）").await;
     fits_every_width(driver, "对账结果").await?;
