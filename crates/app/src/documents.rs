@@ -79,9 +79,7 @@ impl App {
         .await
         .map_err(|e| StoreError::Other(format!("sanitising task failed: {e}")))?
         .map_err(upload_error)?;
-        let file_key = format!("{}.bin", uuid::Uuid::new_v4().simple());
-        let (blob, wrapped_key) = self.keys.seal_blob(&file_key, &clean.bytes)?;
-        self.files.put(&file_key, blob).await?;
+        let (file_key, wrapped_key) = self.store_sealed(&clean.bytes).await?;
         let record = DocumentRecord {
             application_id: application,
             kind,
@@ -129,8 +127,7 @@ impl App {
     ) -> Result<(DocumentRecord, Vec<u8>), Error> {
         let kind = document_kind(kind).map_err(|_| Error::NotFound)?;
         let record = self.store.document(user.id, application, kind).await?.ok_or(Error::NotFound)?;
-        let blob = self.files.get(&record.file_key).await?;
-        let plain = self.keys.open_blob(&record.file_key, &blob, &record.wrapped_key)?;
+        let plain = self.read_sealed(&record.file_key, &record.wrapped_key).await?;
         Ok((record, plain))
     }
 

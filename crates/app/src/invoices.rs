@@ -51,15 +51,16 @@ fn check_ofd(bytes: &[u8]) -> Result<(), &'static str> {
 /// Whether the bytes are an XML document fit to hand on: UTF-8, an XML start, and no document
 /// type declaration (entities are how XML files attack whoever opens them).
 fn check_xml(bytes: &[u8]) -> Result<(), &'static str> {
-    let text = std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes))
-        .map_err(|_| "XML 文件须为 UTF-8 编码，请上传税务平台下载的 XML 文件")?;
     if bytes.len() > MAX_XML_BYTES {
         return Err("XML 文件不能超过 1MB");
     }
+    let text = std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes))
+        .map_err(|_| "XML 文件须为 UTF-8 编码，请上传税务平台下载的 XML 文件")?;
     if !text.trim_start().starts_with('<') {
         return Err("这不是 XML 文件，请上传税务平台下载的 XML 文件");
     }
-    if text.to_ascii_uppercase().contains("<!DOCTYPE") || text.to_ascii_uppercase().contains("<!ENTITY") {
+    let upper = text.to_ascii_uppercase();
+    if upper.contains("<!DOCTYPE") || upper.contains("<!ENTITY") {
         return Err("XML 文件不能包含 DOCTYPE 或实体声明");
     }
     Ok(())
@@ -109,9 +110,7 @@ impl App {
             .map_err(|e| StoreError::Other(format!("invoice check task failed: {e}")))??;
         let mut stored = Vec::with_capacity(files.len());
         for (format, bytes) in files {
-            let file_key = format!("{}.bin", uuid::Uuid::new_v4().simple());
-            let (blob, wrapped_key) = self.keys.seal_blob(&file_key, &bytes)?;
-            self.files.put(&file_key, blob).await?;
+            let (file_key, wrapped_key) = self.store_sealed(&bytes).await?;
             stored.push(InvoiceFile {
                 red,
                 format,
@@ -279,10 +278,9 @@ impl App {
         };
         let mut attached = Vec::new();
         for file in invoice.files.iter().filter(|f| f.red == red) {
-            let blob = self.files.get(&file.file_key).await?;
             let bytes = self
-                .keys
-                .open_blob(&file.file_key, &blob, &file.wrapped_key)
+                .read_sealed(&file.file_key, &file.wrapped_key)
+                .await
                 .map_err(|e| StoreError::Other(e.to_string()))?;
             attached.push(Attachment {
                 file_name: file.format.file_name(&number, red),
@@ -309,8 +307,7 @@ impl App {
             invoice.invoice_no.clone()
         };
         let file = invoice.file(red, format).ok_or(Error::NotFound)?;
-        let blob = self.files.get(&file.file_key).await?;
-        let bytes = self.keys.open_blob(&file.file_key, &blob, &file.wrapped_key)?;
+        let bytes = self.read_sealed(&file.file_key, &file.wrapped_key).await?;
         Ok((format.file_name(&number, red), format.content_type(), bytes))
     }
 

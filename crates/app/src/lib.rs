@@ -148,6 +148,21 @@ impl App {
         self.store.ping().await.is_ok()
     }
 
+    /// Seals `bytes` under a fresh file key and stores them; returns (file key, wrapped key),
+    /// which the row referring to the blob keeps.
+    pub(crate) async fn store_sealed(&self, bytes: &[u8]) -> Result<(String, String), Error> {
+        let file_key = format!("{}.bin", uuid::Uuid::new_v4().simple());
+        let (blob, wrapped_key) = self.keys.seal_blob(&file_key, bytes)?;
+        self.files.put(&file_key, blob).await?;
+        Ok((file_key, wrapped_key))
+    }
+
+    /// Reads and opens a blob stored by [`App::store_sealed`].
+    pub(crate) async fn read_sealed(&self, file_key: &str, wrapped_key: &str) -> Result<Vec<u8>, Error> {
+        let blob = self.files.get(file_key).await?;
+        Ok(self.keys.open_blob(file_key, &blob, wrapped_key)?)
+    }
+
     /// Whether this instance runs the periodic sweep `name` now: one instance of the cluster
     /// takes it per `period`; a holder that died loses it when the period runs out.
     pub async fn takes_turn(&self, name: &str, period: time::Duration) -> Result<bool, Error> {

@@ -223,8 +223,7 @@ impl App {
             self.store.finish_reading(job, Err("document_gone"), self.clock.now()).await?;
             return Ok(());
         };
-        let blob = self.files.get(&document.file_key).await?;
-        let bytes = self.keys.open_blob(&document.file_key, &blob, &document.wrapped_key)?;
+        let bytes = self.read_sealed(&document.file_key, &document.wrapped_key).await?;
         let sealed = match pool.infer(bytes, expected, None).await {
             Ok(reading) => {
                 let json = serde_json::to_string(&reading).map_err(|e| StoreError::Other(e.to_string()))?;

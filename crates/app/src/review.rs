@@ -293,8 +293,7 @@ impl App {
             .await?
             .ok_or(Error::NotFound)?;
         self.audit(Some(staff.id), "document.view", Some(id), &format!("{}：{reason}", kind.label())).await?;
-        let blob = self.files.get(&document.file_key).await?;
-        let plain = self.keys.open_blob(&document.file_key, &blob, &document.wrapped_key)?;
+        let plain = self.read_sealed(&document.file_key, &document.wrapped_key).await?;
         Ok((document, plain))
     }
 

@@ -517,16 +517,22 @@ async fn staff_login(driver: &WebDriver, base: &str, username: &str, password: &
     Ok(())
 }
 
+/// Uploads `path` in the step page's box for document `kind` and waits for 材料已上传.
+async fn upload_on_step(driver: &WebDriver, kind: &str, path: &str) -> WebDriverResult<()> {
+    let form = driver.find(By::Css(format!("[data-testid=upload-{kind}]"))).await?;
+    form.find(By::Css("input[type=file]")).await?.send_keys(path).await?;
+    form.find(By::Css("button")).await?.click().await?;
+    wait_for(driver, ".notice", "材料已上传").await;
+    Ok(())
+}
+
 /// 修改订单 on the rejected order's page: a clear license photo, then 下一步 on 其他材料.
 async fn fix_and_resubmit(driver: &WebDriver, base: &str) -> WebDriverResult<()> {
     driver.find(By::LinkText("修改订单")).await?.click().await?;
     wait_for(driver, "h2", "企业信息").await;
     let photo = std::env::temp_dir().join(format!("sealdesk-browser-clear-{}.png", std::process::id()));
     image::RgbImage::from_pixel(80, 50, image::Rgb([20, 120, 200])).save(&photo).unwrap();
-    let form = driver.find(By::Css("[data-testid=upload-license]")).await?;
-    form.find(By::Css("input[type=file]")).await?.send_keys(photo.to_string_lossy().as_ref()).await?;
-    form.find(By::Css("button")).await?.click().await?;
-    wait_for(driver, ".notice", "材料已上传").await;
+    upload_on_step(driver, "license", photo.to_string_lossy().as_ref()).await?;
 
     // The manual: once the corrected materials are in, 下一步 (on 其他材料) resubmits.
     wait_for(driver, "[data-testid=editing-order]", "正在修改已退回的订单").await;
@@ -898,10 +904,7 @@ async fn reading_journey(driver: &WebDriver, base: &str) -> WebDriverResult<()> 
     driver.find(By::Css("form[data-step=package] button[type=submit]")).await?.click().await?;
     wait_for(driver, "h2", "企业信息").await;
 
-    let form = driver.find(By::Css("[data-testid=upload-license]")).await?;
-    form.find(By::Css("input[type=file]")).await?.send_keys(fixture("license.png")).await?;
-    form.find(By::Css("button")).await?.click().await?;
-    wait_for(driver, ".notice", "材料已上传").await;
+    upload_on_step(driver, "license", &fixture("license.png")).await?;
     assert_eq!(wait_for_value(driver, "#f-credit_code").await?, "91350100M000100Y43");
     assert_eq!(wait_for_value(driver, "#f-company_name").await?, "示例科技有限公司");
     wait_for(driver, "[data-testid=check-credit_code]", "请核对").await;
@@ -919,10 +922,7 @@ async fn reading_journey(driver: &WebDriver, base: &str) -> WebDriverResult<()> 
     consent.click().await?;
     driver.find(By::Css("[data-testid=consent] button")).await?.click().await?;
     wait_for(driver, "h2", "上传证件照片").await;
-    let form = driver.find(By::Css("[data-testid=upload-holder_id_front]")).await?;
-    form.find(By::Css("input[type=file]")).await?.send_keys(fixture("id-front.png")).await?;
-    form.find(By::Css("button")).await?.click().await?;
-    wait_for(driver, ".notice", "材料已上传").await;
+    upload_on_step(driver, "holder_id_front", &fixture("id-front.png")).await?;
     assert_eq!(wait_for_value(driver, "#f-holder_id_number").await?, "11010519491231002X", "in full, to check");
     wait_for(driver, "[data-testid=check-holder_id_number]", "请核对").await;
 
