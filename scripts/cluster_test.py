@@ -275,6 +275,65 @@ def sql(url, query):
     return subprocess.run(["psql", url, "-qtAc", query], check=True, capture_output=True, text=True).stdout.strip()
 
 
+def database_figures(url):
+    """What the database has done so far: transactions, rows written, WAL, size."""
+    commits, inserted, updated, deleted = map(int, sql(url, "SELECT xact_commit, tup_inserted, tup_updated, tup_deleted "
+                                                          "FROM pg_stat_database WHERE datname = current_database()").split("|"))
+    wal = sql(url, "SELECT pg_current_wal_lsn()")
+    size = int(sql(url, "SELECT pg_database_size(current_database())"))
+    return {"commits": commits, "inserted": inserted, "updated": updated, "deleted": deleted, "wal": wal, "size": size}
+
+
+def held_rows(url):
+    """Rows per table, exactly (the statistics views lag)."""
+    tables = sql(url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> '_sqlx_migrations'").split()
+    return {t: int(sql(url, f'SELECT COUNT(*) FROM "{t}"')) for t in tables}
+
+
+def capacity_figures(url, before, rows_before, state, applicants, requests):
+    """The per-application costs the capacity model in docs/deploy.md is built from."""
+    after = database_figures(url)
+    wal = int(float(sql(url, f"SELECT pg_wal_lsn_diff('{after['wal']}', '{before['wal']}')")))
+    rows = held_rows(url)
+    grown = {t: n - rows_before.get(t, 0) for t, n in rows.items() if n - rows_before.get(t, 0) > 0}
+    bucket = 0
+    for root, _, files in os.walk(f"{state}/s3/uploads"):
+        bucket += sum(os.path.getsize(os.path.join(root, f)) for f in files)
+    per = lambda v: v / max(applicants, 1)  # noqa: E731
+    print(f"capacity, per application (end to end: register, apply, 7 uploads, order, pay, approve, produce, hand over; "
+          f"{applicants} applications, start-up and background jobs included):")
+    print(f"  database: {per(after['commits'] - before['commits']):.0f} transactions, "
+          f"{per(after['inserted'] - before['inserted']):.0f} rows inserted, {per(after['updated'] - before['updated']):.0f} updated, "
+          f"{per(after['deleted'] - before['deleted']):.0f} deleted, {per(wal) / 1024:.0f} KiB of WAL, "
+          f"{per(after['size'] - before['size']) / 1024:.0f} KiB of database growth")
+    print(f"  rows kept: {per(sum(grown.values())):.0f} — " + ", ".join(f"{t} {per(n):.1f}" for t, n in sorted(grown.items(), key=lambda kv: -kv[1])))
+    print(f"  bucket: {per(bucket) / 1024:.0f} KiB in {per(grown.get('documents', 0)):.1f} documents (this test's small uploads; "
+          f"see docs/deploy.md for photos)")
+    print(f"  HTTP: {per(requests):.0f} API requests (a browser adds pages and assets)")
+
+
+def stop_instances(state):
+    """SIGTERM every instance and wait: their database sessions end and flush their statistics."""
+    pids = []
+    for name in os.listdir(state):
+        if name.startswith("instance-") and name.endswith(".pid"):
+            pid = int(open(os.path.join(state, name)).read().strip())
+            try:
+                os.kill(pid, signal.SIGTERM)
+                pids.append(pid)
+            except ProcessLookupError:
+                pass
+    deadline = time.time() + 20
+    for pid in pids:
+        while time.time() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.1)
+    time.sleep(1.5)
+
+
 def main():
     up = subprocess.run(["scripts/cluster", "up", str(INSTANCES)], check=True, capture_output=True, text=True)
     sys.stderr.write(up.stderr[-2000:])
@@ -286,6 +345,8 @@ def main():
     admin = open(f"{state}/admin_url").read().strip()
     db_url = admin.rsplit("/", 1)[0] + "/" + open(f"{state}/database").read().strip()
     print(f"cluster: {INSTANCES} instances behind nginx at {base}; {APPLICANTS} applicants")
+    time.sleep(1.5)  # the instances' start-up statistics reach pg_stat_database
+    figures_before, rows_before = database_figures(db_url), held_rows(db_url)
 
     results, failures, log, stop = [], [], [], threading.Event()
     global T0
@@ -338,6 +399,8 @@ def main():
     print(f"notifications: {notifications} queued, {dup_notifications} duplicated")
     print(f"requests: {seen['requests']} ({seen['retried']} retried after a 502/503 or a dropped connection), "
           f"statuses {dict(sorted((str(k), v) for k, v in seen['statuses'].items()))}, {elapsed:.1f} s")
+    stop_instances(state)
+    capacity_figures(db_url, figures_before, rows_before, state, orders, seen["requests"])
     problems = list(failures) + seen["server_errors"]
     if orders != APPLICANTS or completed != APPLICANTS or paid != APPLICANTS:
         problems.append(f"expected {APPLICANTS} orders, each paid once and completed")

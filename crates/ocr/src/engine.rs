@@ -42,6 +42,11 @@ const SMALL_LINE_PX: f64 = 18.0;
 const MIN_LINES: usize = 4;
 /// Line height the second look aims for.
 const GOOD_LINE_PX: f64 = 24.0;
+/// A document whose lines lie in a part of the photo at most this share of its longest side is
+/// read again from that part alone when its text is still small (see [`Engine::read`]).
+const CROP_SHARE: f64 = 0.8;
+/// Margin around the found lines' extent, as a share of it, when cutting the document out.
+const CROP_MARGIN: f64 = 0.1;
 const DET_THRESHOLD: f32 = 0.3;
 const BOX_THRESHOLD: f64 = 0.5;
 /// PaddleOCR uses 1.6 at 960 pixels; at 576–640 the probability map's text regions come out
@@ -162,8 +167,33 @@ impl Engine {
     }
 
     /// Every text line of the image, top to bottom, left to right.
+    ///
+    /// A document small in a large photo (a license a third of a 4000 × 3000 shot) stays small at
+    /// the closer look's [`DET_MAX_SIDE`]: its letter-spaced labels are lost. Then the document's
+    /// own part of the photo — where the lines were found, with a margin for the ones that were
+    /// not — is cut out and read on its own, at the resolution the whole photo could not be.
     pub fn read(&self, image: &RgbImage) -> Result<Vec<TextLine>, EngineError> {
-        let (mut boxes, skew) = self.detect(image)?;
+        let found = self.detect(image)?;
+        if let Some(region) = small_document(image.dimensions(), &found) {
+            let [x0, y0, x1, y1] = region;
+            let crop = image::imageops::crop_imm(image, x0, y0, x1 - x0, y1 - y0).to_image();
+            let closer = self.detect(&crop)?;
+            if closer.boxes.len() >= found.boxes.len() {
+                let mut lines = self.read_detected(&crop, closer)?;
+                #[allow(clippy::cast_precision_loss)]
+                let (dx, dy) = (x0 as f32, y0 as f32);
+                for line in &mut lines {
+                    line.bbox = [line.bbox[0] + dx, line.bbox[1] + dy, line.bbox[2] + dx, line.bbox[3] + dy];
+                }
+                return Ok(lines);
+            }
+        }
+        self.read_detected(image, found)
+    }
+
+    /// Recognises the detected lines (turning the photo half round first when it is upside down).
+    fn read_detected(&self, image: &RgbImage, found: Detection) -> Result<Vec<TextLine>, EngineError> {
+        let Detection { mut boxes, skew, .. } = found;
         let turned;
         let image = if self.upside_down(image, skew, &boxes)? {
             // Turning the photo half round maps each upright box to its mirror about the centre.
@@ -195,11 +225,11 @@ impl Engine {
     /// (or fewer than [`MIN_LINES`] lines are found), it looks again at the resolution that
     /// makes the lines about [`GOOD_LINE_PX`] high, up to [`DET_MAX_SIDE`] — a whole A4 license
     /// shot from afar — and keeps whichever look found more lines.
-    fn detect(&self, image: &RgbImage) -> Result<(Vec<[u32; 4]>, f32), EngineError> {
+    fn detect(&self, image: &RgbImage) -> Result<Detection, EngineError> {
         let longest = image.width().max(image.height());
         let first = self.detect_at(image, DET_SIDE)?;
         if longest <= DET_SIDE {
-            return Ok((first.boxes, first.skew));
+            return Ok(first);
         }
         let again = match first.line_px {
             // Every document read here has more lines than that: only a title was big enough.
@@ -212,10 +242,9 @@ impl Engine {
         match again {
             Some(side) if side > DET_SIDE => {
                 let second = self.detect_at(image, side.min(DET_MAX_SIDE))?;
-                let better = if second.boxes.len() >= first.boxes.len() { second } else { first };
-                Ok((better.boxes, better.skew))
+                Ok(if second.boxes.len() >= first.boxes.len() { second } else { first })
             }
-            _ => Ok((first.boxes, first.skew)),
+            _ => Ok(first),
         }
     }
 
@@ -276,7 +305,12 @@ impl Engine {
             })
             .collect();
         heights.sort_by(f64::total_cmp);
-        Ok(Detection { boxes: reading_order(boxes), skew, line_px: heights.get(heights.len() / 2).copied() })
+        Ok(Detection {
+            boxes: reading_order(boxes),
+            skew,
+            line_px: heights.get(heights.len() / 2).copied(),
+            side: dw.max(dh),
+        })
     }
 
     /// Whether the photo is upside down: the direction classifier's vote over the longest
@@ -398,6 +432,39 @@ struct Detection {
     skew: f32,
     /// Median height of the boxes in detector pixels; `None` when there are none.
     line_px: Option<f64>,
+    /// The longest side the detector saw the photo at.
+    side: u32,
+}
+
+/// Where in the photo a document too small to read whole lies, `[x0, y0, x1, y1]` in image
+/// pixels: when its lines were still small at the detector's last look of the whole photo,
+/// and they lie in a part of it whose longest side is at most [`CROP_SHARE`] of the photo's
+/// (with a margin of [`CROP_MARGIN`] of their extent for lines too small to be found at all).
+fn small_document((w, h): (u32, u32), found: &Detection) -> Option<[u32; 4]> {
+    let small = found.line_px.is_some_and(|px| px < SMALL_LINE_PX);
+    // Only a photo larger than the look had the resolution a crop would bring out.
+    if !small || found.boxes.len() < MIN_LINES || f64::from(w.max(h)) < 1.25 * f64::from(found.side) {
+        return None;
+    }
+    // The boxes are in the upright frame: their corners turned back into the photo.
+    let upright = Upright::new(w, h, found.skew);
+    let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
+    for b in &found.boxes {
+        for (u, v) in [(b[0], b[1]), (b[2], b[1]), (b[0], b[3]), (b[2], b[3])] {
+            let (x, y) = upright.to_photo(f64::from(u), f64::from(v));
+            (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
+        }
+    }
+    let (mx, my) = ((x1 - x0) * CROP_MARGIN, (y1 - y0) * CROP_MARGIN);
+    let clamp = |v: f64, limit: u32| {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let v = v.round().max(0.0) as u32;
+        v.min(limit)
+    };
+    let region = [clamp(x0 - mx, w), clamp(y0 - my, h), clamp(x1 + mx, w), clamp(y1 + my, h)];
+    let longest = (region[2] - region[0]).max(region[3] - region[1]);
+    (region[2] > region[0] && region[3] > region[1] && f64::from(longest) <= CROP_SHARE * f64::from(w.max(h)))
+        .then_some(region)
 }
 
 /// A line's text and its per-character readings.
@@ -528,6 +595,12 @@ impl Upright {
         let (dx, dy) = (x - self.centre.0, y - self.centre.1);
         (self.centre.0 + dx * self.cos + dy * self.sin, self.centre.1 - dx * self.sin + dy * self.cos)
     }
+
+    /// The inverse of [`Self::to_upright`].
+    fn to_photo(&self, u: f64, v: f64) -> (f64, f64) {
+        let (du, dv) = (u - self.centre.0, v - self.centre.1);
+        (self.centre.0 + du * self.cos - dv * self.sin, self.centre.1 + du * self.sin + dv * self.cos)
+    }
 }
 
 /// The box `[x0, y0, x1, y1]` of the upright frame cut out of the tilted image (bilinear),
@@ -608,6 +681,43 @@ pub fn rotate(image: &RgbImage, angle: f32) -> RgbImage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn lines_in(x0: u32, y0: u32, x1: u32, y1: u32) -> Vec<[u32; 4]> {
+        (0..8).map(|i| [x0, y0 + i * (y1 - y0) / 8, x1, y0 + i * (y1 - y0) / 8 + 20]).collect()
+    }
+
+    #[test]
+    fn a_small_document_in_a_large_photo_is_cut_out_with_a_margin() {
+        let found = Detection { boxes: lines_in(1300, 1100, 2300, 1800), skew: 0.0, line_px: Some(10.0), side: 1280 };
+        let region = small_document((4000, 3000), &found).expect("read from its own part");
+        assert_eq!(region, [1200, 1037, 2400, 1795], "the lines' extent and a tenth of it around");
+        // Turned back from the upright frame: the region still holds every line's corners.
+        let tilted = Detection { skew: 0.05, ..found };
+        let r = small_document((4000, 3000), &tilted).unwrap();
+        let upright = Upright::new(4000, 3000, 0.05);
+        for b in &tilted.boxes {
+            let (x, y) = upright.to_photo(f64::from(b[0]), f64::from(b[1]));
+            assert!(f64::from(r[0]) <= x && x <= f64::from(r[2]) && f64::from(r[1]) <= y && y <= f64::from(r[3]));
+        }
+    }
+
+    #[test]
+    fn a_document_that_fills_the_photo_or_reads_well_is_not_cut_out() {
+        let filling = Detection { boxes: lines_in(100, 100, 3900, 2900), skew: 0.0, line_px: Some(10.0), side: 1280 };
+        assert_eq!(small_document((4000, 3000), &filling), None, "no resolution to gain");
+        let legible = Detection { boxes: lines_in(1300, 1100, 2300, 1800), skew: 0.0, line_px: Some(22.0), side: 1280 };
+        assert_eq!(small_document((4000, 3000), &legible), None, "already read well");
+        let seen_whole = Detection { boxes: lines_in(300, 300, 800, 700), skew: 0.0, line_px: Some(10.0), side: 1216 };
+        assert_eq!(small_document((1200, 900), &seen_whole), None, "the look already had every pixel");
+    }
+
+    #[test]
+    fn turning_to_the_upright_frame_and_back_is_the_identity() {
+        let upright = Upright::new(4000, 3000, 0.2);
+        let (u, v) = upright.to_upright(123.0, 2345.0);
+        let (x, y) = upright.to_photo(u, v);
+        assert!((x - 123.0).abs() < 1e-9 && (y - 2345.0).abs() < 1e-9);
+    }
 
     #[test]
     fn the_slope_is_the_weighted_median_and_wild_estimates_are_ignored() {

@@ -1188,6 +1188,17 @@ pub fn document(rng: &mut StdRng, fonts: &Fonts, family: &Family, font: &FontVec
     (sheet.img, truth)
 }
 
+/// One photo of `kind`'s held-out family in the held-out font, photographed as the benchmark does
+/// (for journeys that upload what tuning never looked at).
+pub fn held_out_photo(kind: Kind, seed: u64) -> (RgbImage, Truth) {
+    let fonts = fonts();
+    let mut rng = StdRng::seed_from_u64(seed);
+    let family = FAMILIES.iter().find(|f| f.held_out && f.kind == kind).expect("every kind has a held-out family");
+    let (doc, truth) = document(&mut rng, &fonts, family, &fonts.held_out.font);
+    let (photo, _) = photograph(&mut rng, &doc);
+    (photo, truth)
+}
+
 /// A license of the landscape family (for tests that place it in a larger photo).
 pub fn license(rng: &mut StdRng, fonts: &Fonts) -> (RgbImage, Truth) {
     document(rng, fonts, &FAMILIES[8], &fonts.tuning[0].font)
