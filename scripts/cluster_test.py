@@ -285,9 +285,13 @@ def database_figures(url):
 
 
 def held_rows(url):
-    """Rows per table, exactly (the statistics views lag)."""
+    """Rows and their bytes (without indexes) per table, exactly (the statistics views lag)."""
     tables = sql(url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> '_sqlx_migrations'").split()
-    return {t: int(sql(url, f'SELECT COUNT(*) FROM "{t}"')) for t in tables}
+    held = {}
+    for t in tables:
+        rows, size = sql(url, f'SELECT COUNT(*), COALESCE(SUM(pg_column_size(t.*)), 0) FROM "{t}" t').split("|")
+        held[t] = (int(rows), int(size))
+    return held
 
 
 def capacity_figures(url, before, rows_before, state, applicants, requests):
@@ -295,7 +299,8 @@ def capacity_figures(url, before, rows_before, state, applicants, requests):
     after = database_figures(url)
     wal = int(float(sql(url, f"SELECT pg_wal_lsn_diff('{after['wal']}', '{before['wal']}')")))
     rows = held_rows(url)
-    grown = {t: n - rows_before.get(t, 0) for t, n in rows.items() if n - rows_before.get(t, 0) > 0}
+    grown = {t: n - rows_before.get(t, (0, 0))[0] for t, (n, _) in rows.items() if n - rows_before.get(t, (0, 0))[0] > 0}
+    row_bytes = sum(b for _, b in rows.values()) - sum(b for _, b in rows_before.values())
     bucket = 0
     for root, _, files in os.walk(f"{state}/s3/uploads"):
         bucket += sum(os.path.getsize(os.path.join(root, f)) for f in files)
@@ -306,7 +311,7 @@ def capacity_figures(url, before, rows_before, state, applicants, requests):
           f"{per(after['inserted'] - before['inserted']):.0f} rows inserted, {per(after['updated'] - before['updated']):.0f} updated, "
           f"{per(after['deleted'] - before['deleted']):.0f} deleted, {per(wal) / 1024:.0f} KiB of WAL, "
           f"{per(after['size'] - before['size']) / 1024:.0f} KiB of database growth")
-    print(f"  rows kept: {per(sum(grown.values())):.0f} — " + ", ".join(f"{t} {per(n):.1f}" for t, n in sorted(grown.items(), key=lambda kv: -kv[1])))
+    print(f"  rows kept: {per(sum(grown.values())):.0f} of {per(row_bytes) / 1024:.1f} KiB (row data, without indexes) — " + ", ".join(f"{t} {per(n):.1f}" for t, n in sorted(grown.items(), key=lambda kv: -kv[1])))
     print(f"  bucket: {per(bucket) / 1024:.0f} KiB in {per(grown.get('documents', 0)):.1f} documents (this test's small uploads; "
           f"see docs/deploy.md for photos)")
     print(f"  HTTP: {per(requests):.0f} API requests (a browser adds pages and assets)")
