@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod addresses;
 pub mod applications;
 pub mod bill;
+pub mod ca;
 pub mod catalog_admin;
 pub mod clock;
 pub mod crypto;

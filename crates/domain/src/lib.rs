@@ -5,6 +5,7 @@
 
 pub mod address;
 pub mod application;
+pub mod certificate;
 pub mod credit_code;
 pub mod division;
 pub mod document;

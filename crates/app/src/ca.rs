@@ -1,0 +1,50 @@
+//! The certificate authority port: what the desk — a registration authority — needs from a CA:
+//! certify a public key for a subject the desk built from the approved application. The `ca`
+//! crate implements it (the built-in CA for development, tests and small operators; a CMP client
+//! to an external CA is to follow). Owned here, so use cases need no X.509 crate.
+
+use async_trait::async_trait;
+use domain::certificate::{KeyAlgorithm, Subject};
+use time::OffsetDateTime;
+
+/// What to certify: the key a token generated (in its PKCS#10 request, whose signature proves
+/// the token holds the private key) under the subject and validity the desk decided.
+#[derive(Debug, Clone)]
+pub struct Issuance {
+    pub request_der: Vec<u8>,
+    pub subject: Subject,
+    pub not_before: OffsetDateTime,
+    pub not_after: OffsetDateTime,
+}
+
+/// A certificate as issued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedCertificate {
+    pub algorithm: KeyAlgorithm,
+    /// Upper-case hex, as CAs print it.
+    pub serial: String,
+    pub der: Vec<u8>,
+    /// The issuing CA first, the root last.
+    pub chain: Vec<Vec<u8>>,
+    /// SHA-256 of the DER, upper-case hex.
+    pub fingerprint: String,
+    pub subject: String,
+    pub not_before: OffsetDateTime,
+    pub not_after: OffsetDateTime,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CaError {
+    /// Not a PKCS#10 request, a signature that does not verify, or a key we do not certify.
+    #[error("certificate request refused: {0}")]
+    BadRequest(String),
+    /// The CA could not be reached or failed.
+    #[error("certificate authority unavailable: {0}")]
+    Unavailable(String),
+}
+
+#[async_trait]
+pub trait CertificateAuthority: Send + Sync {
+    /// Certifies the request's key under the issuance's subject and validity.
+    async fn issue(&self, issuance: &Issuance) -> Result<IssuedCertificate, CaError>;
+}

@@ -1,0 +1,168 @@
+//! The built-in CA certifies keys from PKCS#10 requests made by OpenSSL (an implementation that
+//! is not ours), and OpenSSL verifies what it issued up to the root — for ECDSA P-256 and for
+//! SM2 with SM3. Needs the `openssl` command (Debian's OpenSSL 3).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::process::Command;
+
+use app::ca::{CaError, CertificateAuthority, Issuance};
+use ca::BuiltInCa;
+use domain::certificate::{Holder, KeyAlgorithm, Subject, validity};
+use domain::{CreditCode, PersonName, ResidentId};
+use time::macros::{date, datetime};
+
+fn openssl(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("openssl").current_dir(dir).args(args).output().expect("openssl (Debian's openssl)");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "openssl {args:?}: {text}");
+    text
+}
+
+/// A key and a request for it, as a token's middleware would make them (the request names
+/// somebody else: the CA must not care).
+fn request(dir: &Path, algorithm: KeyAlgorithm) -> Vec<u8> {
+    match algorithm {
+        KeyAlgorithm::Sm2 => {
+            openssl(dir, &["genpkey", "-algorithm", "SM2", "-out", "holder.key"]);
+            openssl(
+                dir,
+                &[
+                    "req",
+                    "-new",
+                    "-key",
+                    "holder.key",
+                    "-subj",
+                    "/CN=Mallory/O=Not Us",
+                    "-sm3",
+                    "-sigopt",
+                    "distid:1234567812345678",
+                    "-outform",
+                    "DER",
+                    "-out",
+                    "holder.csr",
+                ],
+            );
+        }
+        KeyAlgorithm::EcdsaP256 => {
+            openssl(dir, &["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "holder.key"]);
+            openssl(
+                dir,
+                &[
+                    "req",
+                    "-new",
+                    "-key",
+                    "holder.key",
+                    "-subj",
+                    "/CN=Mallory/O=Not Us",
+                    "-sha256",
+                    "-outform",
+                    "DER",
+                    "-out",
+                    "holder.csr",
+                ],
+            );
+        }
+    }
+    std::fs::read(dir.join("holder.csr")).unwrap()
+}
+
+fn company() -> Subject {
+    let holder = Holder::Company {
+        name: "示例科技有限公司".into(),
+        credit_code: CreditCode::parse("91350100M000100Y43").unwrap(),
+    };
+    Subject::for_holder(&holder, |_| unreachable!())
+}
+
+#[tokio::test]
+async fn openssl_verifies_what_the_built_in_ca_issues_for_both_algorithms() {
+    let now = datetime!(2026-12-01 10:00 UTC);
+    let ca = BuiltInCa::generate("Sealdesk Dev CA", "http://127.0.0.1:8080/ca", now).unwrap();
+    for algorithm in KeyAlgorithm::ALL {
+        let dir = tempfile::tempdir().unwrap();
+        let (not_before, not_after) = validity(now, 2);
+        let issuance =
+            Issuance { request_der: request(dir.path(), algorithm), subject: company(), not_before, not_after };
+        let issued = ca.issue(&issuance).await.unwrap();
+        assert_eq!(issued.algorithm, algorithm);
+        std::fs::write(dir.path().join("holder.der"), &issued.der).unwrap();
+        std::fs::write(dir.path().join("issuing.der"), &issued.chain[0]).unwrap();
+        std::fs::write(dir.path().join("root.der"), &issued.chain[1]).unwrap();
+        assert_eq!(ca.root(algorithm).unwrap(), issued.chain[1]);
+        for name in ["holder", "issuing", "root"] {
+            openssl(
+                dir.path(),
+                &["x509", "-inform", "DER", "-in", &format!("{name}.der"), "-out", &format!("{name}.pem")],
+            );
+        }
+        let at = (now.unix_timestamp() + 86_400).to_string();
+        if algorithm == KeyAlgorithm::Sm2 {
+            // OpenSSL 3.0 applies `-vfyopt distid` to the certificate it is asked about only, so
+            // the chain is checked a link at a time: the issuing CA under the root, then the
+            // holder under the issuing CA.
+            let sm2 = ["-vfyopt", "distid:1234567812345678"];
+            let link = |anchor: &str, target: &str| {
+                let mut args = vec!["verify", "-attime", &at, "-partial_chain", "-purpose", "any", "-CAfile", anchor];
+                args.extend(sm2);
+                args.push(target);
+                openssl(dir.path(), &args)
+            };
+            assert!(link("root.pem", "issuing.pem").contains("issuing.pem: OK"));
+            assert!(link("issuing.pem", "holder.pem").contains("holder.pem: OK"));
+        } else {
+            let verify = [
+                "verify",
+                "-attime",
+                &at,
+                "-CAfile",
+                "root.pem",
+                "-untrusted",
+                "issuing.pem",
+                "-purpose",
+                "any",
+                "holder.pem",
+            ];
+            assert!(openssl(dir.path(), &verify).contains("holder.pem: OK"));
+        }
+
+        let text = openssl(
+            dir.path(),
+            &["x509", "-in", "holder.pem", "-noout", "-text", "-nameopt", "utf8,sep_comma_plus_space"],
+        );
+        assert!(text.contains("CN = 示例科技有限公司") || text.contains("CN=示例科技有限公司"), "{text}");
+        assert!(text.contains("91350100M000100Y43"), "the credit code is named: {text}");
+        assert!(!text.contains("Mallory"), "the request's own subject is ignored: {text}");
+        assert!(text.contains("CA:FALSE"), "{text}");
+        assert!(text.contains("Digital Signature, Non Repudiation"), "{text}");
+        assert!(text.contains(&format!("http://127.0.0.1:8080/ca/{}.crl", algorithm.as_str())), "{text}");
+        assert!(text.contains("Not After : Dec  1 10:00:00 2028 GMT"), "the package's two years: {text}");
+        if algorithm == KeyAlgorithm::Sm2 {
+            assert!(text.contains("SM2-with-SM3") || text.contains("sm2sign-with-sm3"), "{text}");
+        }
+        assert_eq!(issued.serial.len(), 32);
+        assert_eq!(issued.fingerprint.len(), 64);
+    }
+}
+
+#[tokio::test]
+async fn a_request_whose_signature_does_not_verify_is_refused() {
+    let now = datetime!(2026-12-01 10:00 UTC);
+    let ca = BuiltInCa::generate("Sealdesk Dev CA", "http://127.0.0.1:8080/ca", now).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut der = request(dir.path(), KeyAlgorithm::EcdsaP256);
+    // Flip one bit of the public key: the proof of possession no longer holds.
+    let at = der.len() / 2;
+    der[at] ^= 0x01;
+    let (not_before, not_after) = validity(now, 1);
+    let person = Holder::Person {
+        name: PersonName::parse("李雷").unwrap(),
+        id: ResidentId::parse("11010519491231002X", date!(2026 - 12 - 01)).unwrap(),
+    };
+    let subject = Subject::for_holder(&person, |_| "P1".into());
+    let refused = ca.issue(&Issuance { request_der: der, subject: subject.clone(), not_before, not_after }).await;
+    assert!(matches!(refused, Err(CaError::BadRequest(_))), "{refused:?}");
+    let garbage = ca.issue(&Issuance { request_der: b"not a request".to_vec(), subject, not_before, not_after }).await;
+    assert!(matches!(garbage, Err(CaError::BadRequest(_))), "{garbage:?}");
+}
