@@ -1,10 +1,11 @@
 //! The certificate authority port: what the desk — a registration authority — needs from a CA:
-//! certify a public key for a subject the desk built from the approved application. The `ca`
+//! certify a public key for a subject the desk built from the approved application, revoke a
+//! certificate (补办 supersedes the old key), and publish who is revoked. The `ca`
 //! crate implements it (the built-in CA for development, tests and small operators; a CMP client
 //! to an external CA is to follow). Owned here, so use cases need no X.509 crate.
 
 use async_trait::async_trait;
-use domain::certificate::{KeyAlgorithm, Subject};
+use domain::certificate::{KeyAlgorithm, RevocationReason, Subject};
 use time::OffsetDateTime;
 
 /// What to certify: the key a token generated (in its PKCS#10 request, whose signature proves
@@ -38,6 +39,9 @@ pub enum CaError {
     /// Not a PKCS#10 request, a signature that does not verify, or a key we do not certify.
     #[error("certificate request refused: {0}")]
     BadRequest(String),
+    /// No certificate of ours has that serial number.
+    #[error("unknown certificate")]
+    Unknown,
     /// The CA could not be reached or failed.
     #[error("certificate authority unavailable: {0}")]
     Unavailable(String),
@@ -47,4 +51,16 @@ pub enum CaError {
 pub trait CertificateAuthority: Send + Sync {
     /// Certifies the request's key under the issuance's subject and validity.
     async fn issue(&self, issuance: &Issuance) -> Result<IssuedCertificate, CaError>;
+
+    /// Revokes the certificate (once; revoking it again changes nothing).
+    async fn revoke(
+        &self,
+        algorithm: KeyAlgorithm,
+        serial: &str,
+        reason: RevocationReason,
+        at: OffsetDateTime,
+    ) -> Result<(), CaError>;
+
+    /// The issuing CA's current certificate revocation list (DER), as of `now`.
+    async fn crl(&self, algorithm: KeyAlgorithm, now: OffsetDateTime) -> Result<Vec<u8>, CaError>;
 }

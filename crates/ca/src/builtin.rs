@@ -1,12 +1,18 @@
 //! The built-in CA: per key algorithm a self-signed root and an issuing CA under it, which
 //! certifies holders' keys from their PKCS#10 requests.
 
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
 use app::ca::{CaError, CertificateAuthority, Issuance, IssuedCertificate};
+use app::crypto::Keys;
 use async_trait::async_trait;
 use der::asn1::{Any, SetOfVec};
 use der::referenced::OwnedToRef;
 use der::{Decode, Encode, Reader, Tag};
-use domain::certificate::{KeyAlgorithm, NameAttribute, Subject};
+use domain::certificate::{KeyAlgorithm, NameAttribute, RevocationReason, Subject};
 use sha2::{Digest, Sha256};
 use signature::{Keypair, Signer, Verifier};
 use spki::{
@@ -17,6 +23,10 @@ use time::OffsetDateTime;
 use x509_cert::Certificate;
 use x509_cert::attr::AttributeTypeAndValue;
 use x509_cert::builder::{Builder, CertificateBuilder};
+use x509_cert::crl::{CertificateList, RevokedCert, TbsCertList};
+use x509_cert::ext::pkix::crl::CrlReason;
+use x509_cert::ext::pkix::{AuthorityKeyIdentifier, CrlNumber, SubjectKeyIdentifier};
+use x509_cert::ext::{Extensions, ToExtension};
 use x509_cert::name::{Name, RdnSequence, RelativeDistinguishedName};
 use x509_cert::request::CertReq;
 use x509_cert::serial_number::SerialNumber;
@@ -38,6 +48,8 @@ const COMMON_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.3");
 /// Years a root and an issuing CA are valid; a holder's certificate must end before its issuer.
 const ROOT_YEARS: i32 = 20;
 const ISSUING_YEARS: i32 = 10;
+/// A CRL is made afresh whenever it is asked for; relying parties should ask again within a day.
+const CRL_LIFETIME: time::Duration = time::Duration::days(1);
 
 /// An SM2 signing key that signs in the DER form certificates carry (the `sm2` crate's own
 /// signature type is the raw `r ‖ s`).
@@ -96,6 +108,41 @@ impl IssuerKey {
             Self::Sm2(key) => build::<_, sm2::dsa::DerSignature>(builder, key),
         }
     }
+
+    /// Signs a CRL: its `signature` field names our algorithm before the bytes are signed.
+    fn sign_crl(&self, mut tbs: TbsCertList) -> Result<CertificateList, CaError> {
+        tbs.signature = match self {
+            Self::P256(key) => key.signature_algorithm_identifier(),
+            Self::Sm2(key) => key.signature_algorithm_identifier(),
+        }
+        .map_err(unavailable)?;
+        let bytes = tbs.to_der().map_err(unavailable)?;
+        let signature = match self {
+            Self::P256(key) => {
+                Signer::<p256::ecdsa::DerSignature>::try_sign(key, &bytes).map_err(unavailable)?.to_bitstring()
+            }
+            Self::Sm2(key) => key.try_sign(&bytes).map_err(unavailable)?.to_bitstring(),
+        }
+        .map_err(unavailable)?;
+        Ok(CertificateList { signature_algorithm: tbs.signature.clone(), tbs_cert_list: tbs, signature })
+    }
+
+    fn secret_hex(&self) -> String {
+        match self {
+            Self::P256(key) => hex::encode(key.to_bytes()),
+            Self::Sm2(key) => hex::encode(key.0.to_bytes()),
+        }
+    }
+
+    fn from_secret_hex(algorithm: KeyAlgorithm, text: &str) -> Result<Self, CaError> {
+        let bytes = hex::decode(text.trim()).map_err(unavailable)?;
+        Ok(match algorithm {
+            KeyAlgorithm::EcdsaP256 => Self::P256(p256::ecdsa::SigningKey::from_slice(&bytes).map_err(unavailable)?),
+            KeyAlgorithm::Sm2 => {
+                Self::Sm2(Sm2Signer(sm2::dsa::SigningKey::from_slice(SM2_DISTID, &bytes).map_err(unavailable)?))
+            }
+        })
+    }
 }
 
 fn build<S, Sig>(builder: CertificateBuilder<Profile>, signer: &S) -> Result<Certificate, CaError>
@@ -119,14 +166,43 @@ fn refused(why: &str) -> CaError {
 struct Authority {
     algorithm: KeyAlgorithm,
     root: Certificate,
+    root_key: IssuerKey,
     issuing: Certificate,
     key: IssuerKey,
     crl_url: String,
 }
 
+struct Revoked {
+    algorithm: KeyAlgorithm,
+    serial: String,
+    at: OffsetDateTime,
+    reason: RevocationReason,
+}
+
+/// What was issued and what was revoked, in memory and (when opened on a directory) in its
+/// append-only `ledger` file.
+#[derive(Default)]
+struct Ledger {
+    issued: HashSet<(KeyAlgorithm, String)>,
+    revoked: Vec<Revoked>,
+    file: Option<PathBuf>,
+}
+
+impl Ledger {
+    fn append(&mut self, line: &str) -> Result<(), CaError> {
+        if let Some(path) = &self.file {
+            let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path).map_err(unavailable)?;
+            file.write_all(format!("{line}\n").as_bytes()).map_err(unavailable)?;
+            file.sync_data().map_err(unavailable)?;
+        }
+        Ok(())
+    }
+}
+
 /// The built-in certificate authority.
 pub struct BuiltInCa {
     authorities: Vec<Authority>,
+    ledger: Mutex<Ledger>,
 }
 
 impl std::fmt::Debug for BuiltInCa {
@@ -167,10 +243,81 @@ impl BuiltInCa {
                 )
                 .map_err(unavailable)?,
             )?;
-            let crl_url = format!("{}/{}.crl", crl_base.trim_end_matches('/'), algorithm.as_str());
-            authorities.push(Authority { algorithm, root, issuing, key, crl_url });
+            let crl_url = crl_url(crl_base, algorithm);
+            authorities.push(Authority { algorithm, root, root_key, issuing, key, crl_url });
         }
-        Ok(Self { authorities })
+        Ok(Self { authorities, ledger: Mutex::new(Ledger::default()) })
+    }
+
+    /// The CA kept in `dir`: loaded when it is there, else generated and written there first —
+    /// certificates in the clear, keys sealed under `keys` (the instance's master key), and the
+    /// ledger of issued and revoked serial numbers. Instances sharing `dir` share the CA.
+    pub fn open(dir: &Path, keys: &Keys, operator: &str, crl_base: &str, now: OffsetDateTime) -> Result<Self, CaError> {
+        if !dir.join("ledger").exists() {
+            let fresh = Self::generate(operator, crl_base, now)?;
+            let staging = dir.with_extension(format!("new-{}", std::process::id()));
+            std::fs::create_dir_all(&staging).map_err(unavailable)?;
+            for a in &fresh.authorities {
+                let name = a.algorithm.as_str();
+                write(&staging.join(format!("{name}-root.der")), &a.root.to_der().map_err(unavailable)?)?;
+                write(&staging.join(format!("{name}-issuing.der")), &a.issuing.to_der().map_err(unavailable)?)?;
+                for (role, key) in [("root", &a.root_key), ("issuing", &a.key)] {
+                    let sealed = keys.seal(&key_purpose(a.algorithm, role), &key.secret_hex()).map_err(unavailable)?;
+                    write(&staging.join(format!("{name}-{role}.key")), sealed.as_bytes())?;
+                }
+            }
+            write(&staging.join("ledger"), b"")?;
+            // One rename: a second instance starting at the same moment keeps the first's CA.
+            if std::fs::rename(&staging, dir).is_err() {
+                let _ = std::fs::remove_dir_all(&staging);
+            }
+        }
+        Self::load(dir, keys, crl_base)
+    }
+
+    fn load(dir: &Path, keys: &Keys, crl_base: &str) -> Result<Self, CaError> {
+        let read = |name: String| std::fs::read(dir.join(&name)).map_err(|e| unavailable(format!("{name}: {e}")));
+        let mut authorities = Vec::new();
+        for algorithm in KeyAlgorithm::ALL {
+            let name = algorithm.as_str();
+            let certificate =
+                |role: &str| Certificate::from_der(&read(format!("{name}-{role}.der"))?).map_err(unavailable);
+            let key = |role: &str| {
+                let sealed = String::from_utf8(read(format!("{name}-{role}.key"))?).map_err(unavailable)?;
+                let secret = keys.open(&key_purpose(algorithm, role), &sealed).map_err(unavailable)?;
+                IssuerKey::from_secret_hex(algorithm, &secret)
+            };
+            authorities.push(Authority {
+                algorithm,
+                root: certificate("root")?,
+                root_key: key("root")?,
+                issuing: certificate("issuing")?,
+                key: key("issuing")?,
+                crl_url: crl_url(crl_base, algorithm),
+            });
+        }
+        let mut ledger = Ledger { file: Some(dir.join("ledger")), ..Ledger::default() };
+        let text = String::from_utf8(read("ledger".into())?).map_err(unavailable)?;
+        for line in text.lines() {
+            let words: Vec<&str> = line.split(' ').collect();
+            match words.as_slice() {
+                ["issued", alg, serial] => {
+                    let algorithm = KeyAlgorithm::parse(alg).ok_or_else(|| unavailable("ledger: unknown algorithm"))?;
+                    ledger.issued.insert((algorithm, (*serial).to_owned()));
+                }
+                ["revoked", alg, serial, at, code] => {
+                    let algorithm = KeyAlgorithm::parse(alg).ok_or_else(|| unavailable("ledger: unknown algorithm"))?;
+                    let at = at.parse::<i64>().ok().and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok());
+                    let reason = code.parse::<u8>().ok().and_then(RevocationReason::from_code);
+                    let (Some(at), Some(reason)) = (at, reason) else {
+                        return Err(unavailable(format!("ledger: bad line {line:?}")));
+                    };
+                    ledger.revoked.push(Revoked { algorithm, serial: (*serial).to_owned(), at, reason });
+                }
+                _ => return Err(unavailable(format!("ledger: bad line {line:?}"))),
+            }
+        }
+        Ok(Self { authorities, ledger: Mutex::new(ledger) })
     }
 
     /// The root certificate of `algorithm` (DER), for relying parties' trust stores.
@@ -209,13 +356,19 @@ impl CertificateAuthority for BuiltInCa {
         .map_err(unavailable)?;
         let certificate = authority.key.sign(builder)?;
         let der = certificate.to_der().map_err(unavailable)?;
+        let serial_hex = hex::encode_upper(serial.as_bytes());
+        {
+            let mut ledger = self.ledger.lock().map_err(unavailable)?;
+            ledger.append(&format!("issued {} {serial_hex}", algorithm.as_str()))?;
+            ledger.issued.insert((algorithm, serial_hex.clone()));
+        }
         let chain = [&authority.issuing, &authority.root]
             .into_iter()
             .map(|c| c.to_der().map_err(unavailable))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(IssuedCertificate {
             algorithm,
-            serial: hex::encode_upper(serial.as_bytes()),
+            serial: serial_hex,
             fingerprint: hex::encode_upper(Sha256::digest(&der)),
             der,
             chain,
@@ -224,6 +377,95 @@ impl CertificateAuthority for BuiltInCa {
             not_after: issuance.not_after,
         })
     }
+
+    async fn revoke(
+        &self,
+        algorithm: KeyAlgorithm,
+        serial: &str,
+        reason: RevocationReason,
+        at: OffsetDateTime,
+    ) -> Result<(), CaError> {
+        let serial = serial.trim().to_ascii_uppercase();
+        let mut ledger = self.ledger.lock().map_err(unavailable)?;
+        if !ledger.issued.contains(&(algorithm, serial.clone())) {
+            return Err(CaError::Unknown);
+        }
+        if ledger.revoked.iter().any(|r| r.algorithm == algorithm && r.serial == serial) {
+            return Ok(());
+        }
+        ledger.append(&format!("revoked {} {serial} {} {}", algorithm.as_str(), at.unix_timestamp(), reason.code()))?;
+        ledger.revoked.push(Revoked { algorithm, serial, at, reason });
+        Ok(())
+    }
+
+    async fn crl(&self, algorithm: KeyAlgorithm, now: OffsetDateTime) -> Result<Vec<u8>, CaError> {
+        let authority = self.authority(algorithm).ok_or(CaError::Unknown)?;
+        let issuer = authority.issuing.tbs_certificate().subject().clone();
+        let mut revoked = Vec::new();
+        {
+            let ledger = self.ledger.lock().map_err(unavailable)?;
+            for r in ledger.revoked.iter().filter(|r| r.algorithm == algorithm) {
+                let bytes = hex::decode(&r.serial).map_err(unavailable)?;
+                let extensions: Extensions =
+                    vec![reason_code(r.reason).to_extension(&issuer, &[]).map_err(unavailable)?];
+                revoked.push(RevokedCert {
+                    serial_number: SerialNumber::new(&bytes).map_err(unavailable)?,
+                    revocation_date: time_of(r.at)?,
+                    crl_entry_extensions: Some(extensions),
+                });
+            }
+        }
+        // The CRL names its signer's key (the issuing CA's own key identifier), and counts up
+        // with time, so every instance's CRL is newer than the one before.
+        let ski = SubjectKeyIdentifier::try_from(
+            authority.issuing.tbs_certificate().subject_public_key_info().owned_to_ref(),
+        )
+        .map_err(unavailable)?;
+        let mut extensions = Extensions::new();
+        let number =
+            CrlNumber::try_from(u64::try_from(now.unix_timestamp()).unwrap_or_default()).map_err(unavailable)?;
+        extensions.push(number.to_extension(&issuer, &extensions).map_err(unavailable)?);
+        extensions.push(
+            AuthorityKeyIdentifier { key_identifier: Some(ski.0), ..Default::default() }
+                .to_extension(&issuer, &extensions)
+                .map_err(unavailable)?,
+        );
+        let tbs = TbsCertList {
+            version: x509_cert::certificate::Version::V2,
+            signature: AlgorithmIdentifier { oid: ObjectIdentifier::new_unwrap("0.0.0"), parameters: None },
+            issuer,
+            this_update: time_of(now)?,
+            next_update: Some(time_of(now + CRL_LIFETIME)?),
+            revoked_certificates: (!revoked.is_empty()).then_some(revoked),
+            crl_extensions: Some(extensions),
+        };
+        authority.key.sign_crl(tbs)?.to_der().map_err(unavailable)
+    }
+}
+
+fn reason_code(reason: RevocationReason) -> CrlReason {
+    match reason {
+        RevocationReason::KeyCompromise => CrlReason::KeyCompromise,
+        RevocationReason::Superseded => CrlReason::Superseded,
+        RevocationReason::CessationOfOperation => CrlReason::CessationOfOperation,
+    }
+}
+
+fn crl_url(base: &str, algorithm: KeyAlgorithm) -> String {
+    format!("{}/{}.crl", base.trim_end_matches('/'), algorithm.as_str())
+}
+
+fn key_purpose(algorithm: KeyAlgorithm, role: &str) -> String {
+    format!("ca-key:{}:{role}", algorithm.as_str())
+}
+
+/// Writes a file whole (temporary file, sync, rename).
+fn write(path: &Path, bytes: &[u8]) -> Result<(), CaError> {
+    let partial = path.with_extension("partial");
+    let mut file = std::fs::File::create(&partial).map_err(unavailable)?;
+    file.write_all(bytes).map_err(unavailable)?;
+    file.sync_all().map_err(unavailable)?;
+    std::fs::rename(&partial, path).map_err(unavailable)
 }
 
 /// The request's public key, once its self-signature verifies (proof the token holds the
@@ -267,12 +509,13 @@ fn random_serial() -> Result<SerialNumber, CaError> {
     SerialNumber::new(&bytes).map_err(unavailable)
 }
 
+fn time_of(t: OffsetDateTime) -> Result<Time, CaError> {
+    let seconds = u64::try_from(t.unix_timestamp()).map_err(|_| refused("time before 1970"))?;
+    Time::try_from(std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds)).map_err(unavailable)
+}
+
 fn validity(from: OffsetDateTime, to: OffsetDateTime) -> Result<Validity, CaError> {
-    let time = |t: OffsetDateTime| {
-        let seconds = u64::try_from(t.unix_timestamp()).map_err(|_| refused("time before 1970"))?;
-        Time::try_from(std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds)).map_err(unavailable)
-    };
-    Ok(Validity::new(time(from)?, time(to)?))
+    Ok(Validity::new(time_of(from)?, time_of(to)?))
 }
 
 fn ca_name(operator: &str, common_name: &str) -> Result<Name, CaError> {

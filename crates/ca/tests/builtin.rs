@@ -9,7 +9,7 @@ use std::process::Command;
 
 use app::ca::{CaError, CertificateAuthority, Issuance};
 use ca::BuiltInCa;
-use domain::certificate::{Holder, KeyAlgorithm, Subject, validity};
+use domain::certificate::{Holder, KeyAlgorithm, RevocationReason, Subject, validity};
 use domain::{CreditCode, PersonName, ResidentId};
 use time::macros::{date, datetime};
 
@@ -165,4 +165,76 @@ async fn a_request_whose_signature_does_not_verify_is_refused() {
     assert!(matches!(refused, Err(CaError::BadRequest(_))), "{refused:?}");
     let garbage = ca.issue(&Issuance { request_der: b"not a request".to_vec(), subject, not_before, not_after }).await;
     assert!(matches!(garbage, Err(CaError::BadRequest(_))), "{garbage:?}");
+}
+
+/// Writes DER as PEM through OpenSSL (`x509` or `crl`).
+fn to_pem(dir: &Path, kind: &str, der: &[u8], name: &str) {
+    std::fs::write(dir.join(format!("{name}.der")), der).unwrap();
+    openssl(dir, &[kind, "-inform", "DER", "-in", &format!("{name}.der"), "-out", &format!("{name}.pem")]);
+}
+
+#[tokio::test]
+async fn a_revoked_certificate_is_on_the_crl_and_openssl_refuses_it_after_a_restart() {
+    let now = datetime!(2026-12-01 10:00 UTC);
+    let data = tempfile::tempdir().unwrap();
+    let keys = || app::crypto::Keys::new(vec![7; 32]).unwrap();
+    let home = data.path().join("ca");
+    let ca = BuiltInCa::open(&home, &keys(), "Sealdesk Dev CA", "http://127.0.0.1:8080/ca", now).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (not_before, not_after) = validity(now, 1);
+    let request_der = request(dir.path(), KeyAlgorithm::EcdsaP256);
+    let issued = ca.issue(&Issuance { request_der, subject: company(), not_before, not_after }).await.unwrap();
+    to_pem(dir.path(), "x509", &issued.der, "holder");
+    to_pem(dir.path(), "x509", &issued.chain[0], "issuing");
+    to_pem(dir.path(), "x509", &issued.chain[1], "root");
+
+    let later = now + time::Duration::days(30);
+    ca.revoke(KeyAlgorithm::EcdsaP256, &issued.serial, RevocationReason::Superseded, later).await.unwrap();
+    ca.revoke(KeyAlgorithm::EcdsaP256, &issued.serial, RevocationReason::Superseded, later).await.unwrap();
+    let unknown = ca.revoke(KeyAlgorithm::EcdsaP256, "0123456789ABCDEF", RevocationReason::KeyCompromise, later).await;
+    assert_eq!(unknown, Err(CaError::Unknown));
+    drop(ca);
+
+    // Another start on the same directory: the same CA, the same revocations.
+    let ca = BuiltInCa::open(&home, &keys(), "Sealdesk Dev CA", "http://127.0.0.1:8080/ca", later).unwrap();
+    assert_eq!(ca.root(KeyAlgorithm::EcdsaP256).unwrap(), issued.chain[1]);
+    let crl = ca.crl(KeyAlgorithm::EcdsaP256, later).await.unwrap();
+    to_pem(dir.path(), "crl", &crl, "crl");
+    let text = openssl(dir.path(), &["crl", "-in", "crl.pem", "-CAfile", "issuing.pem", "-noout", "-text"]);
+    assert!(text.contains("verify OK"), "signed by the issuing CA: {text}");
+    assert!(text.contains(&issued.serial), "{text}");
+    assert!(text.contains("Superseded"), "{text}");
+    assert_eq!(text.matches("Serial Number:").count(), 1, "revoked once: {text}");
+    let at = (later.unix_timestamp() + 60).to_string();
+    let check = Command::new("openssl")
+        .current_dir(dir.path())
+        .args([
+            "verify",
+            "-attime",
+            &at,
+            "-crl_check",
+            "-CRLfile",
+            "crl.pem",
+            "-CAfile",
+            "root.pem",
+            "-untrusted",
+            "issuing.pem",
+            "holder.pem",
+        ])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&check.stdout).into_owned() + &String::from_utf8_lossy(&check.stderr);
+    assert!(!check.status.success() && said.contains("certificate revoked"), "{said}");
+
+    // A wrong master key opens nothing.
+    let wrong = app::crypto::Keys::new(vec![8; 32]).unwrap();
+    assert!(BuiltInCa::open(&home, &wrong, "Sealdesk Dev CA", "http://x/ca", later).is_err());
+    // The SM2 CA's list is empty but present and current.
+    let sm2 = ca.crl(KeyAlgorithm::Sm2, later).await.unwrap();
+    to_pem(dir.path(), "crl", &sm2, "sm2");
+    let text = openssl(dir.path(), &["crl", "-in", "sm2.pem", "-noout", "-text"]);
+    assert!(
+        text.contains("No Revoked Certificates") && text.contains("Next Update: Jan  1 10:00:00 2027 GMT"),
+        "{text}"
+    );
 }

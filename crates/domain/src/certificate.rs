@@ -142,6 +142,10 @@ impl RevocationReason {
         }
     }
 
+    pub fn from_code(code: u8) -> Option<Self> {
+        [Self::KeyCompromise, Self::Superseded, Self::CessationOfOperation].into_iter().find(|r| r.code() == code)
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Self::KeyCompromise => "密钥泄露或丢失",
