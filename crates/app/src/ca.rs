@@ -63,4 +63,7 @@ pub trait CertificateAuthority: Send + Sync {
 
     /// The issuing CA's current certificate revocation list (DER), as of `now`.
     async fn crl(&self, algorithm: KeyAlgorithm, now: OffsetDateTime) -> Result<Vec<u8>, CaError>;
+
+    /// The root certificate relying parties trust (DER).
+    async fn root(&self, algorithm: KeyAlgorithm) -> Result<Vec<u8>, CaError>;
 }

@@ -10,6 +10,7 @@ pub mod applications;
 pub mod bill;
 pub mod ca;
 pub mod catalog_admin;
+pub mod certificates;
 pub mod clock;
 pub mod crypto;
 pub mod documents;
@@ -97,6 +98,7 @@ pub struct App {
     pub(crate) policy: Policy,
     pub(crate) gateways: payment::Gateways,
     pub(crate) ocr: Option<recognition::OcrPool>,
+    pub(crate) ca: Option<Arc<dyn ca::CertificateAuthority>>,
     pub(crate) passwords: Arc<passwords::PasswordPool>,
     pub(crate) decodes: media::DecodeBudget,
     /// This process among the instances sharing the database (for job leases).
@@ -123,6 +125,7 @@ impl App {
             policy,
             gateways: payment::Gateways::default(),
             ocr: None,
+            ca: None,
             passwords: Arc::new(passwords::PasswordPool::for_this_machine()),
             decodes: media::DecodeBudget::default(),
             instance: Arc::from(crypto::random_token()),

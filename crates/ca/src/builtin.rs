@@ -320,11 +320,6 @@ impl BuiltInCa {
         Ok(Self { authorities, ledger: Mutex::new(ledger) })
     }
 
-    /// The root certificate of `algorithm` (DER), for relying parties' trust stores.
-    pub fn root(&self, algorithm: KeyAlgorithm) -> Option<Vec<u8>> {
-        self.authority(algorithm).and_then(|a| a.root.to_der().ok())
-    }
-
     fn authority(&self, algorithm: KeyAlgorithm) -> Option<&Authority> {
         self.authorities.iter().find(|a| a.algorithm == algorithm)
     }
@@ -398,6 +393,10 @@ impl CertificateAuthority for BuiltInCa {
         Ok(())
     }
 
+    async fn root(&self, algorithm: KeyAlgorithm) -> Result<Vec<u8>, CaError> {
+        self.authority(algorithm).ok_or(CaError::Unknown)?.root.to_der().map_err(unavailable)
+    }
+
     async fn crl(&self, algorithm: KeyAlgorithm, now: OffsetDateTime) -> Result<Vec<u8>, CaError> {
         let authority = self.authority(algorithm).ok_or(CaError::Unknown)?;
         let issuer = authority.issuing.tbs_certificate().subject().clone();
@@ -459,10 +458,14 @@ fn key_purpose(algorithm: KeyAlgorithm, role: &str) -> String {
     format!("ca-key:{}:{role}", algorithm.as_str())
 }
 
-/// Writes a file whole (temporary file, sync, rename).
+/// Writes a file whole (temporary file readable by this user only, sync, rename).
 fn write(path: &Path, bytes: &[u8]) -> Result<(), CaError> {
     let partial = path.with_extension("partial");
-    let mut file = std::fs::File::create(&partial).map_err(unavailable)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&partial).map_err(unavailable)?;
     file.write_all(bytes).map_err(unavailable)?;
     file.sync_all().map_err(unavailable)?;
     std::fs::rename(&partial, path).map_err(unavailable)

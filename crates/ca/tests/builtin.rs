@@ -90,7 +90,7 @@ async fn openssl_verifies_what_the_built_in_ca_issues_for_both_algorithms() {
         std::fs::write(dir.path().join("holder.der"), &issued.der).unwrap();
         std::fs::write(dir.path().join("issuing.der"), &issued.chain[0]).unwrap();
         std::fs::write(dir.path().join("root.der"), &issued.chain[1]).unwrap();
-        assert_eq!(ca.root(algorithm).unwrap(), issued.chain[1]);
+        assert_eq!(ca.root(algorithm).await.unwrap(), issued.chain[1]);
         for name in ["holder", "issuing", "root"] {
             openssl(
                 dir.path(),
@@ -197,7 +197,7 @@ async fn a_revoked_certificate_is_on_the_crl_and_openssl_refuses_it_after_a_rest
 
     // Another start on the same directory: the same CA, the same revocations.
     let ca = BuiltInCa::open(&home, &keys(), "Sealdesk Dev CA", "http://127.0.0.1:8080/ca", later).unwrap();
-    assert_eq!(ca.root(KeyAlgorithm::EcdsaP256).unwrap(), issued.chain[1]);
+    assert_eq!(ca.root(KeyAlgorithm::EcdsaP256).await.unwrap(), issued.chain[1]);
     let crl = ca.crl(KeyAlgorithm::EcdsaP256, later).await.unwrap();
     to_pem(dir.path(), "crl", &crl, "crl");
     let text = openssl(dir.path(), &["crl", "-in", "crl.pem", "-CAfile", "issuing.pem", "-noout", "-text"]);

@@ -328,8 +328,19 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         format!("http://{host}")
     });
     let channels = gateways::build(&settings, &base)?;
-    let mut app =
-        App::new(Arc::new(db.clone()), files, sms, mailer, clock, keys, policy).with_gateways(channels.gateways);
+    // The built-in CA, kept in data_dir (shared by the instances that share it); its
+    // certificates name this origin's /ca/… for their revocation lists.
+    let ca = ca::BuiltInCa::open(
+        &settings.data_dir.join("ca"),
+        &load_keys(&settings)?,
+        &settings.operator,
+        &format!("{}/ca", base.trim_end_matches('/')),
+        clock.now(),
+    )
+    .map_err(|e| anyhow::anyhow!("the built-in certificate authority: {e}"))?;
+    let mut app = App::new(Arc::new(db.clone()), files, sms, mailer, clock, keys, policy)
+        .with_gateways(channels.gateways)
+        .with_ca(Arc::new(ca));
     if settings.ocr {
         let dir = settings.ocr_models_dir.clone().unwrap_or_else(ocr::engine::default_models_dir);
         let engine = ocr::engine::Engine::load(&dir)

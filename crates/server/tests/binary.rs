@@ -86,6 +86,53 @@ async fn serves_a_fresh_instance_and_stops_on_sigterm() {
     assert!(code.success(), "clean exit on SIGTERM: {code:?}");
 }
 
+/// Fetches `url` as bytes and lets OpenSSL (`x509` or `crl`) print what it holds.
+async fn openssl_reads(url: &str, kind: &str) -> (Vec<u8>, String) {
+    let response = reqwest::get(url).await.unwrap();
+    assert_eq!(response.status().as_u16(), 200, "{url}");
+    let bytes = response.bytes().await.unwrap().to_vec();
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), &bytes).unwrap();
+    let out = Command::new("openssl")
+        .arg(kind)
+        .args(["-inform", "DER", "-noout", "-text", "-in"])
+        .arg(file.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{url}: {}", String::from_utf8_lossy(&out.stderr));
+    (bytes, String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[tokio::test]
+async fn publishes_its_ca_roots_and_revocation_lists_and_keeps_its_ca_across_restarts() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().join("ca-instance");
+    let (mut child, base, _stdout) = serve(&dir, &[]);
+    let (root, text) = openssl_reads(&format!("{base}/ca/sm2-root.crt"), "x509").await;
+    assert!(text.contains("SM2 Root CA") && text.contains("CA:TRUE"), "{text}");
+    let (_, text) = openssl_reads(&format!("{base}/ca/ecdsa-p256-root.crt"), "x509").await;
+    assert!(text.contains("ECC Root CA"), "{text}");
+    for algorithm in ["sm2", "ecdsa-p256"] {
+        let (_, text) = openssl_reads(&format!("{base}/ca/{algorithm}.crl"), "crl").await;
+        assert!(text.contains("Issuing CA") && text.contains("No Revoked Certificates"), "{text}");
+    }
+    assert_eq!(get(&format!("{base}/ca/rsa.crl")).await.0, 404);
+    assert_eq!(get(&format!("{base}/ca/sm2-root.pem")).await.0, 404);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.join("ca/sm2-issuing.key")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the sealed CA key is private");
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let (mut again, base, _stdout) = serve(&dir, &[]);
+    let (same, _) = openssl_reads(&format!("{base}/ca/sm2-root.crt"), "x509").await;
+    assert_eq!(same, root, "the same CA after a restart");
+    again.kill().unwrap();
+    again.wait().unwrap();
+}
+
 #[test]
 fn config_shows_settings_but_never_secrets() {
     let secret = "ab".repeat(32);

@@ -6,6 +6,7 @@
 mod admin;
 mod api;
 mod assets;
+mod ca;
 mod error;
 mod ops;
 mod pages;
@@ -94,6 +95,7 @@ pub fn router(app: App, config: WebConfig) -> Router {
         .merge(pages)
         .merge(api_router)
         .merge(ops::router())
+        .merge(ca::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), visitor::visitor_layer));
     // Static assets are bytes in memory: they need no visitor (no session read, no CSRF token,
