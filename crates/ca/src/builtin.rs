@@ -45,6 +45,9 @@ const ORGANIZATION: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.10");
 const ORGANIZATION_IDENTIFIER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.97");
 const SERIAL_NUMBER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.5");
 const COMMON_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.3");
+/// GM/T 0015-2023's extension for the unified social credit code (a PrintableString), where
+/// Chinese relying parties look for it in a company's certificate.
+const UNIFIED_SOCIAL_CREDIT_CODE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.156.10260.4.4");
 /// Years a root and an issuing CA are valid; a holder's certificate must end before its issuer.
 const ROOT_YEARS: i32 = 20;
 const ISSUING_YEARS: i32 = 10;
@@ -342,13 +345,17 @@ impl CertificateAuthority for BuiltInCa {
             crl_url: Some(authority.crl_url.clone()),
         };
         let serial = random_serial()?;
-        let builder = CertificateBuilder::new(
+        let mut builder = CertificateBuilder::new(
             profile,
             serial.clone(),
             validity(issuance.not_before, issuance.not_after)?,
             public_key,
         )
         .map_err(unavailable)?;
+        if let Some(code) = issuance.subject.credit_code() {
+            let value = der::asn1::PrintableString::new(code).map_err(unavailable)?;
+            builder.add_extension((UNIFIED_SOCIAL_CREDIT_CODE, false, &value)).map_err(unavailable)?;
+        }
         let certificate = authority.key.sign(builder)?;
         let der = certificate.to_der().map_err(unavailable)?;
         let serial_hex = hex::encode_upper(serial.as_bytes());

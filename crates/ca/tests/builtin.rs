@@ -23,48 +23,14 @@ fn openssl(dir: &Path, args: &[&str]) -> String {
 /// A key and a request for it, as a token's middleware would make them (the request names
 /// somebody else: the CA must not care).
 fn request(dir: &Path, algorithm: KeyAlgorithm) -> Vec<u8> {
-    match algorithm {
-        KeyAlgorithm::Sm2 => {
-            openssl(dir, &["genpkey", "-algorithm", "SM2", "-out", "holder.key"]);
-            openssl(
-                dir,
-                &[
-                    "req",
-                    "-new",
-                    "-key",
-                    "holder.key",
-                    "-subj",
-                    "/CN=Mallory/O=Not Us",
-                    "-sm3",
-                    "-sigopt",
-                    "distid:1234567812345678",
-                    "-outform",
-                    "DER",
-                    "-out",
-                    "holder.csr",
-                ],
-            );
-        }
-        KeyAlgorithm::EcdsaP256 => {
-            openssl(dir, &["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "holder.key"]);
-            openssl(
-                dir,
-                &[
-                    "req",
-                    "-new",
-                    "-key",
-                    "holder.key",
-                    "-subj",
-                    "/CN=Mallory/O=Not Us",
-                    "-sha256",
-                    "-outform",
-                    "DER",
-                    "-out",
-                    "holder.csr",
-                ],
-            );
-        }
-    }
+    let (key, digest): (&[&str], &[&str]) = match algorithm {
+        KeyAlgorithm::Sm2 => (&["-algorithm", "SM2"], &["-sm3", "-sigopt", "distid:1234567812345678"]),
+        KeyAlgorithm::EcdsaP256 => (&["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"], &["-sha256"]),
+    };
+    openssl(dir, &[&["genpkey"], key, &["-out", "holder.key"]].concat());
+    let req =
+        ["req", "-new", "-key", "holder.key", "-subj", "/CN=Mallory/O=Not Us", "-outform", "DER", "-out", "holder.csr"];
+    openssl(dir, &[&req[..], digest].concat());
     std::fs::read(dir.join("holder.csr")).unwrap()
 }
 
@@ -87,16 +53,10 @@ async fn openssl_verifies_what_the_built_in_ca_issues_for_both_algorithms() {
             Issuance { request_der: request(dir.path(), algorithm), subject: company(), not_before, not_after };
         let issued = ca.issue(&issuance).await.unwrap();
         assert_eq!(issued.algorithm, algorithm);
-        std::fs::write(dir.path().join("holder.der"), &issued.der).unwrap();
-        std::fs::write(dir.path().join("issuing.der"), &issued.chain[0]).unwrap();
-        std::fs::write(dir.path().join("root.der"), &issued.chain[1]).unwrap();
+        to_pem(dir.path(), "x509", &issued.der, "holder");
+        to_pem(dir.path(), "x509", &issued.chain[0], "issuing");
+        to_pem(dir.path(), "x509", &issued.chain[1], "root");
         assert_eq!(ca.root(algorithm).await.unwrap(), issued.chain[1]);
-        for name in ["holder", "issuing", "root"] {
-            openssl(
-                dir.path(),
-                &["x509", "-inform", "DER", "-in", &format!("{name}.der"), "-out", &format!("{name}.pem")],
-            );
-        }
         let at = (now.unix_timestamp() + 86_400).to_string();
         if algorithm == KeyAlgorithm::Sm2 {
             // OpenSSL 3.0 applies `-vfyopt distid` to the certificate it is asked about only, so
@@ -132,7 +92,8 @@ async fn openssl_verifies_what_the_built_in_ca_issues_for_both_algorithms() {
             &["x509", "-in", "holder.pem", "-noout", "-text", "-nameopt", "utf8,sep_comma_plus_space"],
         );
         assert!(text.contains("CN = 示例科技有限公司") || text.contains("CN=示例科技有限公司"), "{text}");
-        assert!(text.contains("91350100M000100Y43"), "the credit code is named: {text}");
+        assert!(text.contains("NTRCN-91350100M000100Y43"), "the credit code is in the subject: {text}");
+        assert!(text.contains("1.2.156.10260.4.4"), "and in GM/T 0015-2023's extension: {text}");
         assert!(!text.contains("Mallory"), "the request's own subject is ignored: {text}");
         assert!(text.contains("CA:FALSE"), "{text}");
         assert!(text.contains("Digital Signature, Non Repudiation"), "{text}");

@@ -93,6 +93,14 @@ impl Subject {
         Self { attributes }
     }
 
+    /// A company's unified social credit code, when the subject names one.
+    pub fn credit_code(&self) -> Option<&str> {
+        self.attributes.iter().find_map(|a| match a {
+            NameAttribute::OrganizationIdentifier(i) => i.strip_prefix("NTRCN-"),
+            _ => None,
+        })
+    }
+
     /// The name as people read it (`CN=…, O=…`), for lists and the audit log.
     pub fn display(&self) -> String {
         self.attributes
@@ -169,6 +177,7 @@ mod tests {
             subject.display(),
             "CN=示例科技有限公司, organizationIdentifier=NTRCN-91350100M000100Y43, O=示例科技有限公司, C=CN"
         );
+        assert_eq!(subject.credit_code(), Some("91350100M000100Y43"));
     }
 
     #[test]
@@ -178,6 +187,7 @@ mod tests {
         let subject = Subject::for_holder(&holder, |_| "derived-identifier".into());
         assert_eq!(subject.display(), "CN=李雷, serialNumber=derived-identifier, C=CN");
         assert!(!subject.display().contains("11010519491231002X"));
+        assert_eq!(subject.credit_code(), None);
     }
 
     #[test]
