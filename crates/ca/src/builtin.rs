@@ -192,6 +192,33 @@ struct Ledger {
 }
 
 impl Ledger {
+    /// Reads the file again: other instances sharing the directory issue and revoke too.
+    fn refresh(&mut self) -> Result<(), CaError> {
+        let Some(path) = &self.file else { return Ok(()) };
+        let text = std::fs::read_to_string(path).map_err(|e| unavailable(format!("{}: {e}", path.display())))?;
+        let (mut issued, mut revoked) = (HashSet::new(), Vec::new());
+        for line in text.lines() {
+            let bad = || unavailable(format!("ledger: bad line {line:?}"));
+            let words: Vec<&str> = line.split(' ').collect();
+            match words.as_slice() {
+                ["issued", alg, serial] => {
+                    issued.insert((KeyAlgorithm::parse(alg).ok_or_else(bad)?, (*serial).to_owned()));
+                }
+                ["revoked", alg, serial, at, code] => {
+                    let at = at.parse::<i64>().ok().and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok());
+                    let reason = code.parse::<u8>().ok().and_then(RevocationReason::from_code);
+                    let (Some(algorithm), Some(at), Some(reason)) = (KeyAlgorithm::parse(alg), at, reason) else {
+                        return Err(bad());
+                    };
+                    revoked.push(Revoked { algorithm, serial: (*serial).to_owned(), at, reason });
+                }
+                _ => return Err(bad()),
+            }
+        }
+        (self.issued, self.revoked) = (issued, revoked);
+        Ok(())
+    }
+
     fn append(&mut self, line: &str) -> Result<(), CaError> {
         if let Some(path) = &self.file {
             let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path).map_err(unavailable)?;
@@ -300,26 +327,7 @@ impl BuiltInCa {
             });
         }
         let mut ledger = Ledger { file: Some(dir.join("ledger")), ..Ledger::default() };
-        let text = String::from_utf8(read("ledger".into())?).map_err(unavailable)?;
-        for line in text.lines() {
-            let words: Vec<&str> = line.split(' ').collect();
-            match words.as_slice() {
-                ["issued", alg, serial] => {
-                    let algorithm = KeyAlgorithm::parse(alg).ok_or_else(|| unavailable("ledger: unknown algorithm"))?;
-                    ledger.issued.insert((algorithm, (*serial).to_owned()));
-                }
-                ["revoked", alg, serial, at, code] => {
-                    let algorithm = KeyAlgorithm::parse(alg).ok_or_else(|| unavailable("ledger: unknown algorithm"))?;
-                    let at = at.parse::<i64>().ok().and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok());
-                    let reason = code.parse::<u8>().ok().and_then(RevocationReason::from_code);
-                    let (Some(at), Some(reason)) = (at, reason) else {
-                        return Err(unavailable(format!("ledger: bad line {line:?}")));
-                    };
-                    ledger.revoked.push(Revoked { algorithm, serial: (*serial).to_owned(), at, reason });
-                }
-                _ => return Err(unavailable(format!("ledger: bad line {line:?}"))),
-            }
-        }
+        ledger.refresh()?;
         Ok(Self { authorities, ledger: Mutex::new(ledger) })
     }
 
@@ -389,6 +397,7 @@ impl CertificateAuthority for BuiltInCa {
     ) -> Result<(), CaError> {
         let serial = serial.trim().to_ascii_uppercase();
         let mut ledger = self.ledger.lock().map_err(unavailable)?;
+        ledger.refresh()?;
         if !ledger.issued.contains(&(algorithm, serial.clone())) {
             return Err(CaError::Unknown);
         }
@@ -409,7 +418,8 @@ impl CertificateAuthority for BuiltInCa {
         let issuer = authority.issuing.tbs_certificate().subject().clone();
         let mut revoked = Vec::new();
         {
-            let ledger = self.ledger.lock().map_err(unavailable)?;
+            let mut ledger = self.ledger.lock().map_err(unavailable)?;
+            ledger.refresh()?;
             for r in ledger.revoked.iter().filter(|r| r.algorithm == algorithm) {
                 let bytes = hex::decode(&r.serial).map_err(unavailable)?;
                 let extensions: Extensions =

@@ -187,15 +187,23 @@ async fn a_revoked_certificate_is_on_the_crl_and_openssl_refuses_it_after_a_rest
     let said = String::from_utf8_lossy(&check.stdout).into_owned() + &String::from_utf8_lossy(&check.stderr);
     assert!(!check.status.success() && said.contains("certificate revoked"), "{said}");
 
+    // Another instance on the same directory sees what this one revokes, and the other way round.
+    let other = BuiltInCa::open(&home, &keys(), "Sealdesk Dev CA", "http://127.0.0.1:8080/ca", later).unwrap();
+    let dir2 = tempfile::tempdir().unwrap();
+    let request_der = request(dir2.path(), KeyAlgorithm::Sm2);
+    let by_other = other.issue(&Issuance { request_der, subject: company(), not_before, not_after }).await.unwrap();
+    ca.revoke(KeyAlgorithm::Sm2, &by_other.serial, RevocationReason::KeyCompromise, later).await.unwrap();
+    let listed = other.crl(KeyAlgorithm::Sm2, later).await.unwrap();
+    to_pem(dir2.path(), "crl", &listed, "crl");
+    let text = openssl(dir2.path(), &["crl", "-in", "crl.pem", "-noout", "-text"]);
+    assert!(text.contains(&by_other.serial) && text.contains("Key Compromise"), "{text}");
+
     // A wrong master key opens nothing.
     let wrong = app::crypto::Keys::new(vec![8; 32]).unwrap();
     assert!(BuiltInCa::open(&home, &wrong, "Sealdesk Dev CA", "http://x/ca", later).is_err());
-    // The SM2 CA's list is empty but present and current.
-    let sm2 = ca.crl(KeyAlgorithm::Sm2, later).await.unwrap();
-    to_pem(dir.path(), "crl", &sm2, "sm2");
-    let text = openssl(dir.path(), &["crl", "-in", "sm2.pem", "-noout", "-text"]);
-    assert!(
-        text.contains("No Revoked Certificates") && text.contains("Next Update: Jan  1 10:00:00 2027 GMT"),
-        "{text}"
-    );
+    // The P-256 CA's list names nothing of the SM2 CA's, and is current for a day.
+    let p256 = ca.crl(KeyAlgorithm::EcdsaP256, later).await.unwrap();
+    to_pem(dir.path(), "crl", &p256, "p256");
+    let text = openssl(dir.path(), &["crl", "-in", "p256.pem", "-noout", "-text"]);
+    assert!(!text.contains(&by_other.serial) && text.contains("Next Update: Jan  1 10:00:00 2027 GMT"), "{text}");
 }
