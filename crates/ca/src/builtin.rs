@@ -169,7 +169,6 @@ fn refused(why: &str) -> CaError {
 struct Authority {
     algorithm: KeyAlgorithm,
     root: Certificate,
-    root_key: IssuerKey,
     issuing: Certificate,
     key: IssuerKey,
     crl_url: String,
@@ -245,6 +244,13 @@ impl BuiltInCa {
     /// Creates a root and an issuing CA for each algorithm, named for `operator`; issued
     /// certificates name `{crl_base}/{algorithm}.crl` as their CRL distribution point.
     pub fn generate(operator: &str, crl_base: &str, now: OffsetDateTime) -> Result<Self, CaError> {
+        let authorities = Self::fresh(operator, crl_base, now)?.into_iter().map(|(authority, _)| authority).collect();
+        Ok(Self { authorities, ledger: Mutex::new(Ledger::default()) })
+    }
+
+    /// New authorities, each with its root's key (which signs only here and is then kept sealed,
+    /// never loaded again by a running CA).
+    fn fresh(operator: &str, crl_base: &str, now: OffsetDateTime) -> Result<Vec<(Authority, IssuerKey)>, CaError> {
         let mut authorities = Vec::new();
         for algorithm in KeyAlgorithm::ALL {
             let label = match algorithm {
@@ -274,9 +280,9 @@ impl BuiltInCa {
                 .map_err(unavailable)?,
             )?;
             let crl_url = crl_url(crl_base, algorithm);
-            authorities.push(Authority { algorithm, root, root_key, issuing, key, crl_url });
+            authorities.push((Authority { algorithm, root, issuing, key, crl_url }, root_key));
         }
-        Ok(Self { authorities, ledger: Mutex::new(Ledger::default()) })
+        Ok(authorities)
     }
 
     /// The CA kept in `dir`: loaded when it is there, else generated and written there first —
@@ -284,14 +290,14 @@ impl BuiltInCa {
     /// ledger of issued and revoked serial numbers. Instances sharing `dir` share the CA.
     pub fn open(dir: &Path, keys: &Keys, operator: &str, crl_base: &str, now: OffsetDateTime) -> Result<Self, CaError> {
         if !dir.join("ledger").exists() {
-            let fresh = Self::generate(operator, crl_base, now)?;
+            let fresh = Self::fresh(operator, crl_base, now)?;
             let staging = dir.with_extension(format!("new-{}", std::process::id()));
             std::fs::create_dir_all(&staging).map_err(unavailable)?;
-            for a in &fresh.authorities {
+            for (a, root_key) in &fresh {
                 let name = a.algorithm.as_str();
                 write(&staging.join(format!("{name}-root.der")), &a.root.to_der().map_err(unavailable)?)?;
                 write(&staging.join(format!("{name}-issuing.der")), &a.issuing.to_der().map_err(unavailable)?)?;
-                for (role, key) in [("root", &a.root_key), ("issuing", &a.key)] {
+                for (role, key) in [("root", root_key), ("issuing", &a.key)] {
                     let sealed = keys.seal(&key_purpose(a.algorithm, role), &key.secret_hex()).map_err(unavailable)?;
                     write(&staging.join(format!("{name}-{role}.key")), sealed.as_bytes())?;
                 }
@@ -320,7 +326,6 @@ impl BuiltInCa {
             authorities.push(Authority {
                 algorithm,
                 root: certificate("root")?,
-                root_key: key("root")?,
                 issuing: certificate("issuing")?,
                 key: key("issuing")?,
                 crl_url: crl_url(crl_base, algorithm),
