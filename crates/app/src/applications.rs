@@ -130,7 +130,8 @@ impl App {
             if reason.is_none() {
                 errors.add("replacement_reason", "replacement_reason_required", "请选择补办原因（遗失、损坏或其他）");
             }
-            let s = form.replaced_serial.trim();
+            // Serials as certificate viewers print them (`3a:f0:…`, `3a f0 …`) are taken as typed.
+            let s: String = form.replaced_serial.trim().chars().filter(|c| !matches!(c, ':' | ' ')).collect();
             if s.len() > 64 || !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
                 errors.add(
                     "replaced_serial",

@@ -30,6 +30,8 @@ pub struct IssuedCertificate {
     /// SHA-256 of the DER, upper-case hex.
     pub fingerprint: String,
     pub subject: String,
+    /// The issuing CA's name as people read it.
+    pub issuer: String,
     pub not_before: OffsetDateTime,
     pub not_after: OffsetDateTime,
 }
@@ -64,6 +66,6 @@ pub trait CertificateAuthority: Send + Sync {
     /// The issuing CA's current certificate revocation list (DER), as of `now`.
     async fn crl(&self, algorithm: KeyAlgorithm, now: OffsetDateTime) -> Result<Vec<u8>, CaError>;
 
-    /// The root certificate relying parties trust (DER).
-    async fn root(&self, algorithm: KeyAlgorithm) -> Result<Vec<u8>, CaError>;
+    /// The issuing CA's certificate first, the root relying parties trust last (DER).
+    async fn chain(&self, algorithm: KeyAlgorithm) -> Result<Vec<Vec<u8>>, CaError>;
 }

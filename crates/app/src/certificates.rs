@@ -1,12 +1,63 @@
-//! 数字证书: the certificate authority behind the desk, and what it publishes to anyone — each
-//! issuing CA's revocation list and each root certificate.
+//! 数字证书: certificates issued through the desk — certified by the CA for the key a station
+//! generated on the USB-Key, under the subject the desk builds from the approved application —
+//! what their holders see (我的证书) and download, what staff search and revoke, and what the CA
+//! publishes to anyone (each issuing CA's revocation list, the chains).
 
 use std::sync::Arc;
 
-use domain::certificate::KeyAlgorithm;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use domain::application::SubjectKind;
+use domain::certificate::{self, Holder, KeyAlgorithm, RevocationReason, Status, Subject};
+use domain::pricing::KeyType;
+use domain::staff::Role;
+use domain::{CreditCode, OrderId, OrderStatus, PersonName, ResidentId};
 
-use crate::ca::{CaError, CertificateAuthority};
+use crate::ca::{CaError, CertificateAuthority, Issuance, IssuedCertificate};
+use crate::ports::{AuditEntry, CertificateRecord, IssuedForOrder, OrderRecord, Revocation};
+use crate::sessions::CurrentUser;
+use crate::staff::CurrentStaff;
+use crate::station::PinReport;
 use crate::{App, Error};
+
+/// The purpose the person identifier in certificates is keyed under.
+const PERSON_IDENTIFIER: &str = "certificate-person-identifier";
+
+/// A certificate with where it stands now.
+#[derive(Debug, Clone)]
+pub struct CertificateView {
+    pub record: CertificateRecord,
+    pub status: Status,
+}
+
+impl CertificateView {
+    /// The certificate as PEM.
+    pub fn pem(&self) -> String {
+        pem("CERTIFICATE", &self.record.der)
+    }
+}
+
+/// `der` as a PEM block with `label`.
+pub fn pem(label: &str, der: &[u8]) -> String {
+    let body = STANDARD.encode(der);
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for line in body.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(line));
+        out.push('\n');
+    }
+    out.push_str("-----END ");
+    out.push_str(label);
+    out.push_str("-----\n");
+    out
+}
+
+/// What the station gets back: the certificate and its chain to write to the token.
+#[derive(Debug, Clone)]
+pub struct Produced {
+    pub certificate: IssuedCertificate,
+    /// The certificate it revoked because the new one replaces it, if any.
+    pub revoked: Option<String>,
+}
 
 impl App {
     /// The same app, certifying through `ca`.
@@ -14,6 +65,10 @@ impl App {
     pub fn with_ca(mut self, ca: Arc<dyn CertificateAuthority>) -> Self {
         self.ca = Some(ca);
         self
+    }
+
+    fn authority(&self) -> Result<&Arc<dyn CertificateAuthority>, Error> {
+        self.ca.as_ref().ok_or(Error::Unavailable { code: "ca_unavailable", message: "未配置证书服务".into() })
     }
 
     /// The current revocation list of `algorithm`'s issuing CA (DER), made now.
@@ -25,8 +80,248 @@ impl App {
     /// The root certificate of `algorithm` (DER), for relying parties' trust stores.
     pub async fn root_certificate(&self, algorithm: KeyAlgorithm) -> Result<Vec<u8>, Error> {
         let ca = self.ca.as_ref().ok_or(Error::NotFound)?;
-        ca.root(algorithm).await.map_err(ca_error)
+        let chain = ca.chain(algorithm).await.map_err(ca_error)?;
+        chain.last().cloned().ok_or(Error::NotFound)
     }
+
+    /// Every issuing CA and root, PEM: what `openssl verify -CAfile` needs.
+    pub async fn ca_chains_pem(&self) -> Result<String, Error> {
+        let ca = self.ca.as_ref().ok_or(Error::NotFound)?;
+        let mut out = String::new();
+        for algorithm in KeyAlgorithm::ALL {
+            for der in ca.chain(algorithm).await.map_err(ca_error)? {
+                out.push_str(&pem("CERTIFICATE", &der));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The identifier a person's certificate names them by (its `serialNumber`): keyed by the
+    /// desk's secret, so the same person gets the same identifier on every certificate, and
+    /// nobody without the key can find the ID number from it (ID numbers are few enough to try
+    /// every one against a plain hash).
+    fn person_identifier(&self, id: &ResidentId) -> String {
+        let mac = self.keys.mac(PERSON_IDENTIFIER, &[id.as_str().as_bytes()]);
+        format!("SD{}", hex::encode_upper(&mac[..15]))
+    }
+
+    /// The holder of the order's certificate, from its approved application.
+    async fn holder_of(&self, order: &OrderRecord) -> Result<(Holder, KeyType, u8), Error> {
+        let application =
+            self.store.application(order.order.user_id, order.order.application_id).await?.ok_or(Error::NotFound)?;
+        let package = match application.package_id {
+            Some(id) => self.store.all_packages().await?.into_iter().find(|p| p.id == id),
+            None => None,
+        };
+        let package = package.ok_or_else(|| incomplete("申请未选择套餐"))?;
+        let years = u8::try_from(package.years.clamp(1, 10)).unwrap_or(1);
+        let holder = match application.subject_kind {
+            SubjectKind::Enterprise => Holder::Company {
+                name: application.company_name.clone().ok_or_else(|| incomplete("申请缺少企业名称"))?,
+                credit_code: application
+                    .credit_code
+                    .as_deref()
+                    .and_then(|c| CreditCode::parse(c).ok())
+                    .ok_or_else(|| incomplete("申请缺少有效的统一社会信用代码"))?,
+            },
+            SubjectKind::Personal => {
+                let sealed = application.holder_id_sealed.as_deref().ok_or_else(|| incomplete("申请缺少身份证号"))?;
+                let number = self.keys.open(crate::applications::HOLDER_ID, sealed)?;
+                let today = self.clock.now().to_offset(time::macros::offset!(+8)).date();
+                Holder::Person {
+                    name: application
+                        .holder_name
+                        .as_deref()
+                        .and_then(|n| PersonName::parse(n).ok())
+                        .ok_or_else(|| incomplete("申请缺少持有人姓名"))?,
+                    id: ResidentId::parse(&number, today).map_err(|_| incomplete("申请中的身份证号无效"))?,
+                }
+            }
+        };
+        Ok((holder, package.key_type, years))
+    }
+
+    /// 制证: certifies the key in `request_der` (a PKCS#10 request the station's token signed)
+    /// for the order, which must be 待处理. The subject and validity come from the approved
+    /// application and its package, never from the request. A certificate already in force for
+    /// the order (an earlier attempt) is revoked first, so an order never has two; a 补办's new
+    /// certificate revokes the one it replaces.
+    pub async fn issue_for_order(
+        &self,
+        staff: &CurrentStaff,
+        id: OrderId,
+        request_der: &[u8],
+        pins: &PinReport<'_>,
+    ) -> Result<Produced, Error> {
+        staff.require(&[Role::Fulfilment])?;
+        let ca = self.authority()?;
+        let pins = self.seal_pins(id, pins)?;
+        let order = self.store.order_by_id(id).await?.ok_or(Error::NotFound)?;
+        if order.status != OrderStatus::Processing {
+            return Err(Error::Conflict {
+                code: "order_state_conflict",
+                message: format!("订单当前为“{}”，只有待处理的订单可以制证", order.status.label()),
+            });
+        }
+        let (holder, key_type, years) = self.holder_of(&order).await?;
+        if let Some(earlier) = self.store.certificate_in_force(id).await? {
+            self.revoke_recorded(Some(staff.id), &earlier, RevocationReason::Superseded, "重新制证").await?;
+        }
+        let now = self.clock.now();
+        let subject = Subject::for_holder(&holder, |person| self.person_identifier(person));
+        let (not_before, not_after) = certificate::validity(now, years);
+        let issuance = Issuance { request_der: request_der.to_vec(), subject: subject.clone(), not_before, not_after };
+        let issued = ca.issue(&issuance).await.map_err(ca_error)?;
+        let replaces = self.replaced_certificate(&order).await?;
+        let record = CertificateRecord {
+            serial: issued.serial.clone(),
+            algorithm: issued.algorithm,
+            order_id: id,
+            user_id: order.order.user_id,
+            subject: issued.subject.clone(),
+            issuer: issued.issuer.clone(),
+            credit_code: subject.credit_code().map(str::to_owned),
+            fingerprint: issued.fingerprint.clone(),
+            not_before: issued.not_before,
+            not_after: issued.not_after,
+            der: issued.der.clone(),
+            issued_by: Some(staff.id),
+            issued_at: now,
+            replaces_serial: replaces.as_ref().map(|r| r.serial.clone()),
+            revocation: None,
+        };
+        let detail = format!("{} {} {}", issued.algorithm.as_str(), issued.serial, issued.subject);
+        let audit = AuditEntry {
+            at: now,
+            staff_id: Some(staff.id),
+            action: "certificate.issued".into(),
+            order_id: Some(id),
+            detail,
+        };
+        let issued_for = IssuedForOrder { certificate: &record, key_type, pins: &pins, audit: &audit };
+        let recorded = self.store.record_issued(&issued_for).await;
+        if !matches!(recorded, Ok(true)) {
+            // The order moved (or the write failed) while the CA was certifying: the new
+            // certificate must not stay valid unrecorded.
+            let _ = ca.revoke(issued.algorithm, &issued.serial, RevocationReason::CessationOfOperation, now).await;
+            recorded?;
+            return Err(Error::Conflict {
+                code: "order_state_conflict",
+                message: "订单状态已变化，请刷新后查看".into(),
+            });
+        }
+        let mut revoked = None;
+        if let Some(old) = replaces {
+            let why = format!("补办，由 {} 替代", issued.serial);
+            self.revoke_recorded(Some(staff.id), &old, RevocationReason::Superseded, &why).await?;
+            revoked = Some(old.serial);
+        }
+        Ok(Produced { certificate: issued, revoked })
+    }
+
+    /// The certificate of ours a 补办 order replaces, if it names one still in force.
+    async fn replaced_certificate(&self, order: &OrderRecord) -> Result<Option<CertificateRecord>, Error> {
+        let Some(application) = self.store.application(order.order.user_id, order.order.application_id).await? else {
+            return Ok(None);
+        };
+        let Some(serial) = application.replaced_serial.as_deref().and_then(certificate::normalize_serial) else {
+            return Ok(None);
+        };
+        Ok(self.store.certificate(&serial).await?.filter(|c| c.revocation.is_none() && c.order_id != order.id))
+    }
+
+    /// Revokes at the CA, then records it (both idempotent, so a retry after a failure between
+    /// them finishes the job).
+    async fn revoke_recorded(
+        &self,
+        staff: Option<i64>,
+        certificate: &CertificateRecord,
+        reason: RevocationReason,
+        why: &str,
+    ) -> Result<(), Error> {
+        let ca = self.authority()?;
+        let now = self.clock.now();
+        match ca.revoke(certificate.algorithm, &certificate.serial, reason, now).await {
+            Ok(()) | Err(CaError::Unknown) => {}
+            Err(err) => return Err(ca_error(err)),
+        }
+        let revocation = Revocation { at: now, reason, by: staff };
+        let audit = AuditEntry {
+            at: now,
+            staff_id: staff,
+            action: "certificate.revoked".into(),
+            order_id: Some(certificate.order_id),
+            detail: format!("{} {}：{why}", certificate.serial, reason.label()),
+        };
+        self.store.record_revoked(&certificate.serial, &revocation, &audit).await?;
+        Ok(())
+    }
+
+    /// Staff revoke a certificate with a reason (audited).
+    pub async fn revoke_certificate(
+        &self,
+        staff: &CurrentStaff,
+        serial: &str,
+        reason: RevocationReason,
+        note: &str,
+    ) -> Result<(), Error> {
+        staff.require(&[Role::Fulfilment, Role::Admin])?;
+        let serial = certificate::normalize_serial(serial).ok_or(Error::NotFound)?;
+        let record = self.store.certificate(&serial).await?.ok_or(Error::NotFound)?;
+        if record.revocation.is_some() {
+            return Err(Error::Conflict { code: "already_revoked", message: "该证书已吊销".into() });
+        }
+        let note = note.trim();
+        if note.is_empty() || note.chars().count() > 200 {
+            return Err(Error::field("note", "note_invalid", "请填写吊销说明（1–200 字）"));
+        }
+        self.revoke_recorded(Some(staff.id), &record, reason, note).await
+    }
+
+    fn certificate_view(&self, record: CertificateRecord) -> CertificateView {
+        let status = Status::of(record.not_after, record.revocation.is_some(), self.clock.now());
+        CertificateView { record, status }
+    }
+
+    /// 我的证书: the user's certificates, newest first.
+    pub async fn my_certificates(&self, user: &CurrentUser) -> Result<Vec<CertificateView>, Error> {
+        let records = self.store.certificates_of_user(user.id).await?;
+        Ok(records.into_iter().map(|r| self.certificate_view(r)).collect())
+    }
+
+    /// One of the user's certificates; not found when it is someone else's.
+    pub async fn my_certificate(&self, user: &CurrentUser, serial: &str) -> Result<CertificateView, Error> {
+        let serial = certificate::normalize_serial(serial).ok_or(Error::NotFound)?;
+        let record = self.store.certificate(&serial).await?.filter(|c| c.user_id == user.id).ok_or(Error::NotFound)?;
+        Ok(self.certificate_view(record))
+    }
+
+    /// The certificates issued for an order (the user's own, or for staff).
+    pub async fn order_certificates(&self, staff: &CurrentStaff, id: OrderId) -> Result<Vec<CertificateView>, Error> {
+        staff.require(&[Role::Fulfilment, Role::Reviewer, Role::Admin])?;
+        let records = self.store.certificates_of_order(id).await?;
+        Ok(records.into_iter().map(|r| self.certificate_view(r)).collect())
+    }
+
+    /// Certificates by serial, company name or credit code, for staff.
+    pub async fn search_certificates(&self, staff: &CurrentStaff, query: &str) -> Result<Vec<CertificateView>, Error> {
+        staff.require(&[Role::Fulfilment, Role::Reviewer, Role::Admin])?;
+        let query: String = query.trim().chars().take(100).collect();
+        let records = self.store.search_certificates(&query, 100).await?;
+        Ok(records.into_iter().map(|r| self.certificate_view(r)).collect())
+    }
+
+    /// One certificate for staff.
+    pub async fn staff_certificate(&self, staff: &CurrentStaff, serial: &str) -> Result<CertificateView, Error> {
+        staff.require(&[Role::Fulfilment, Role::Reviewer, Role::Admin])?;
+        let serial = certificate::normalize_serial(serial).ok_or(Error::NotFound)?;
+        let record = self.store.certificate(&serial).await?.ok_or(Error::NotFound)?;
+        Ok(self.certificate_view(record))
+    }
+}
+
+fn incomplete(what: &str) -> Error {
+    Error::Conflict { code: "application_incomplete", message: format!("{what}，无法制证") }
 }
 
 fn ca_error(err: CaError) -> Error {

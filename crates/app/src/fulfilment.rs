@@ -162,6 +162,7 @@ impl App {
         }
         let to = order_status::transition(order.status, OrderEvent::HandOver, Actor::Fulfilment).map_err(conflict)?;
         let audit = self.audit_entry(staff, "order.hand_over", id, "凭取件码交付");
+        let notify = self.pin_message(&order).await?;
         self.step(
             id,
             order.status,
@@ -170,9 +171,30 @@ impl App {
             "已在自提点领取",
             DispatchChange::Completed,
             Some(&audit),
-            &[],
+            &notify,
         )
-        .await
+        .await?;
+        self.deliver_now().await;
+        Ok(())
+    }
+
+    /// The SMS that hands the applicant their key's user PIN — sent only once the key is in their
+    /// hands (receipt confirmed or handed over), so a key lost on the way is useless to a finder.
+    async fn pin_message(&self, order: &OrderRecord) -> Result<Vec<NewNotification>, Error> {
+        let Some(pin) = self.user_pin(order.id).await? else { return Ok(Vec::new()) };
+        let Some(user) = self.store.user_by_id(order.order.user_id).await? else { return Ok(Vec::new()) };
+        Ok(vec![NewNotification {
+            dedupe_key: format!("order:{}:user-pin:sms", order.id.0),
+            channel: "sms".into(),
+            recipient: user.phone.as_str().to_owned(),
+            subject: String::new(),
+            body: format!(
+                "您的订单 {} 的 USB-Key 用户 PIN 为 {pin}。请首次使用时修改 PIN，切勿告诉他人。",
+                order.order.order_no
+            ),
+            html: None,
+            attachments: None,
+        }])
     }
 
     /// 确认收货 by the applicant (courier orders).
@@ -186,6 +208,7 @@ impl App {
         }
         let to = order_status::transition(view.record.status, OrderEvent::ConfirmReceipt, Actor::Applicant)
             .map_err(conflict)?;
+        let notify = self.pin_message(&view.record).await?;
         self.step(
             id,
             view.record.status,
@@ -194,9 +217,10 @@ impl App {
             "申请人已确认收货",
             DispatchChange::Completed,
             None,
-            &[],
+            &notify,
         )
         .await?;
+        self.deliver_now().await;
         self.order(user, id).await
     }
 
@@ -206,6 +230,8 @@ impl App {
         let mut done = 0;
         for id in self.store.shipped_before(before).await? {
             let reason = "发货后超过确认期限，系统自动确认收货";
+            let Some(order) = self.store.order_by_id(id).await? else { continue };
+            let notify = self.pin_message(&order).await?;
             match self
                 .step(
                     id,
@@ -215,7 +241,7 @@ impl App {
                     reason,
                     DispatchChange::Completed,
                     None,
-                    &[],
+                    &notify,
                 )
                 .await
             {

@@ -32,6 +32,7 @@ pub mod review;
 pub mod sessions;
 pub mod sms_codes;
 pub mod staff;
+pub mod station;
 
 pub use error::{Error, StoreError};
 

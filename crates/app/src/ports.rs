@@ -605,6 +605,8 @@ pub trait Store:
     + InvoiceRepo
     + ReadingRepo
     + TemplateRepo
+    + CertificateRepo
+    + StationRepo
 {
     async fn ping(&self) -> Result<(), StoreError>;
     /// Takes the cluster-wide lease `name` for `holder` until `now + ttl`, unless another holder
@@ -895,6 +897,115 @@ pub struct AuditEntry {
     pub action: String,
     pub order_id: Option<OrderId>,
     pub detail: String,
+}
+
+/// A certificate the CA issued for an order, as the desk keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateRecord {
+    pub serial: String,
+    pub algorithm: domain::certificate::KeyAlgorithm,
+    pub order_id: OrderId,
+    pub user_id: UserId,
+    /// The subject as people read it (`CN=…, O=…`).
+    pub subject: String,
+    /// The issuing CA's name as people read it.
+    pub issuer: String,
+    pub credit_code: Option<String>,
+    /// SHA-256 of the DER, upper-case hex.
+    pub fingerprint: String,
+    pub not_before: OffsetDateTime,
+    pub not_after: OffsetDateTime,
+    pub der: Vec<u8>,
+    pub issued_by: Option<i64>,
+    pub issued_at: OffsetDateTime,
+    /// The certificate this one replaces (补办).
+    pub replaces_serial: Option<String>,
+    pub revocation: Option<Revocation>,
+}
+
+/// When, why and by whom a certificate was revoked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Revocation {
+    pub at: OffsetDateTime,
+    pub reason: domain::certificate::RevocationReason,
+    pub by: Option<i64>,
+}
+
+/// A certificate just issued for an order, with the produced key's record (so the order can be
+/// shipped or handed over) and the audit line, to be written in one transaction.
+#[derive(Debug, Clone)]
+pub struct IssuedForOrder<'a> {
+    pub certificate: &'a CertificateRecord,
+    pub key_type: KeyType,
+    /// The PINs the station initialised the key with, sealed.
+    pub pins: &'a KeyPins,
+    pub audit: &'a AuditEntry,
+}
+
+/// Certificates issued through the desk.
+#[async_trait]
+pub trait CertificateRepo: Send + Sync {
+    /// Records the certificate, the produced key on the order, a history row and the audit line,
+    /// while the order is 待处理 and has no certificate in force; `false` otherwise (nothing is
+    /// written).
+    async fn record_issued(&self, issued: &IssuedForOrder<'_>) -> Result<bool, StoreError>;
+    /// Marks the certificate revoked (with the audit line); `false` when it is unknown or already
+    /// revoked.
+    async fn record_revoked(
+        &self,
+        serial: &str,
+        revocation: &Revocation,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError>;
+    async fn certificate(&self, serial: &str) -> Result<Option<CertificateRecord>, StoreError>;
+    /// The order's certificate not revoked, if any.
+    async fn certificate_in_force(&self, order: OrderId) -> Result<Option<CertificateRecord>, StoreError>;
+    /// Every certificate issued for the order, newest first.
+    async fn certificates_of_order(&self, order: OrderId) -> Result<Vec<CertificateRecord>, StoreError>;
+    /// The user's certificates, newest first.
+    async fn certificates_of_user(&self, user: UserId) -> Result<Vec<CertificateRecord>, StoreError>;
+    /// Certificates whose serial starts with, or whose credit code is, `query`, or whose subject
+    /// contains it; newest first, at most `limit`.
+    async fn search_certificates(&self, query: &str, limit: i64) -> Result<Vec<CertificateRecord>, StoreError>;
+}
+
+/// An API token a fulfilment workstation authenticates with (only its digest is kept).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StationTokenRecord {
+    pub id: i64,
+    pub staff_id: i64,
+    pub name: String,
+    pub created_at: OffsetDateTime,
+    pub last_used_at: Option<OffsetDateTime>,
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+/// The PINs a produced USB-Key was initialised with, sealed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyPins {
+    pub order_id: OrderId,
+    pub token_serial: String,
+    pub user_pin_sealed: String,
+    pub so_pin_sealed: String,
+    pub stored_at: OffsetDateTime,
+}
+
+/// Production stations: their API tokens and the PINs of the keys they made.
+#[async_trait]
+pub trait StationRepo: Send + Sync {
+    async fn create_station_token(
+        &self,
+        staff: i64,
+        name: &str,
+        digest: &str,
+        now: OffsetDateTime,
+    ) -> Result<i64, StoreError>;
+    /// The staff member a token not revoked belongs to (noting its use).
+    async fn station_token_staff(&self, digest: &str, now: OffsetDateTime) -> Result<Option<i64>, StoreError>;
+    async fn station_tokens(&self, staff: i64) -> Result<Vec<StationTokenRecord>, StoreError>;
+    /// `false` when the token is not the staff member's or was already revoked.
+    async fn revoke_station_token(&self, staff: i64, id: i64, now: OffsetDateTime) -> Result<bool, StoreError>;
+    async fn key_pins(&self, order: OrderId) -> Result<Option<KeyPins>, StoreError>;
 }
 
 /// Staff accounts, sessions and the audit log.

@@ -388,6 +388,7 @@ impl CertificateAuthority for BuiltInCa {
             der,
             chain,
             subject: issuance.subject.display(),
+            issuer: authority.issuing.tbs_certificate().subject().to_string(),
             not_before: issuance.not_before,
             not_after: issuance.not_after,
         })
@@ -414,8 +415,9 @@ impl CertificateAuthority for BuiltInCa {
         Ok(())
     }
 
-    async fn root(&self, algorithm: KeyAlgorithm) -> Result<Vec<u8>, CaError> {
-        self.authority(algorithm).ok_or(CaError::Unknown)?.root.to_der().map_err(unavailable)
+    async fn chain(&self, algorithm: KeyAlgorithm) -> Result<Vec<Vec<u8>>, CaError> {
+        let authority = self.authority(algorithm).ok_or(CaError::Unknown)?;
+        [&authority.issuing, &authority.root].into_iter().map(|c| c.to_der().map_err(unavailable)).collect()
     }
 
     async fn crl(&self, algorithm: KeyAlgorithm, now: OffsetDateTime) -> Result<Vec<u8>, CaError> {

@@ -56,7 +56,7 @@ async fn openssl_verifies_what_the_built_in_ca_issues_for_both_algorithms() {
         to_pem(dir.path(), "x509", &issued.der, "holder");
         to_pem(dir.path(), "x509", &issued.chain[0], "issuing");
         to_pem(dir.path(), "x509", &issued.chain[1], "root");
-        assert_eq!(ca.root(algorithm).await.unwrap(), issued.chain[1]);
+        assert_eq!(ca.chain(algorithm).await.unwrap(), issued.chain);
         let at = (now.unix_timestamp() + 86_400).to_string();
         if algorithm == KeyAlgorithm::Sm2 {
             // OpenSSL 3.0 applies `-vfyopt distid` to the certificate it is asked about only, so
@@ -158,7 +158,7 @@ async fn a_revoked_certificate_is_on_the_crl_and_openssl_refuses_it_after_a_rest
 
     // Another start on the same directory: the same CA, the same revocations.
     let ca = BuiltInCa::open(&home, &keys(), "Sealdesk Dev CA", "http://127.0.0.1:8080/ca", later).unwrap();
-    assert_eq!(ca.root(KeyAlgorithm::EcdsaP256).await.unwrap(), issued.chain[1]);
+    assert_eq!(ca.chain(KeyAlgorithm::EcdsaP256).await.unwrap(), issued.chain);
     let crl = ca.crl(KeyAlgorithm::EcdsaP256, later).await.unwrap();
     to_pem(dir.path(), "crl", &crl, "crl");
     let text = openssl(dir.path(), &["crl", "-in", "crl.pem", "-CAfile", "issuing.pem", "-noout", "-text"]);

@@ -150,8 +150,23 @@ impl RevocationReason {
         }
     }
 
+    pub const ALL: [Self; 3] = [Self::KeyCompromise, Self::Superseded, Self::CessationOfOperation];
+
     pub fn from_code(code: u8) -> Option<Self> {
-        [Self::KeyCompromise, Self::Superseded, Self::CessationOfOperation].into_iter().find(|r| r.code() == code)
+        Self::ALL.into_iter().find(|r| r.code() == code)
+    }
+
+    /// The name RFC 5280 gives the reason, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::KeyCompromise => "keyCompromise",
+            Self::Superseded => "superseded",
+            Self::CessationOfOperation => "cessationOfOperation",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == text)
     }
 
     pub fn label(self) -> &'static str {
@@ -161,6 +176,60 @@ impl RevocationReason {
             Self::CessationOfOperation => "停止使用",
         }
     }
+}
+
+/// How long before expiry a certificate counts as 即将过期: the first renewal reminder goes out then.
+pub const EXPIRING_SOON: Duration = Duration::days(90);
+
+/// Where a certificate stands, as its holder sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Valid,
+    ExpiringSoon,
+    Expired,
+    Revoked,
+}
+
+impl Status {
+    /// A revoked certificate stays revoked; otherwise its validity decides.
+    pub fn of(not_after: OffsetDateTime, revoked: bool, now: OffsetDateTime) -> Self {
+        if revoked {
+            Self::Revoked
+        } else if now >= not_after {
+            Self::Expired
+        } else if not_after - now <= EXPIRING_SOON {
+            Self::ExpiringSoon
+        } else {
+            Self::Valid
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Valid => "valid",
+            Self::ExpiringSoon => "expiring",
+            Self::Expired => "expired",
+            Self::Revoked => "revoked",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Valid => "有效",
+            Self::ExpiringSoon => "即将过期",
+            Self::Expired => "已过期",
+            Self::Revoked => "已吊销",
+        }
+    }
+}
+
+/// A certificate serial number as people type it (`3a:f0 …`, lower case) made the upper-case hex,
+/// two digits per octet, the desk stores and OpenSSL prints; `None` when it is not hex or is longer
+/// than RFC 5280's 20 octets allow.
+pub fn normalize_serial(text: &str) -> Option<String> {
+    let hex: String = text.chars().filter(|c| !matches!(c, ' ' | ':' | '-')).collect::<String>().to_ascii_uppercase();
+    let hex = if hex.len() % 2 == 1 { format!("0{hex}") } else { hex };
+    (!hex.is_empty() && hex.len() <= 40 && hex.chars().all(|c| c.is_ascii_hexdigit())).then_some(hex)
 }
 
 #[cfg(test)]
@@ -199,5 +268,33 @@ mod tests {
         assert_eq!(leap, datetime!(2029-02-28 08:00 UTC));
         let (_, at_least_one) = validity(datetime!(2026-12-01 10:00 UTC), 0);
         assert_eq!(at_least_one, datetime!(2027-12-01 10:00 UTC));
+    }
+
+    #[test]
+    fn status_follows_revocation_then_validity() {
+        let now = datetime!(2026-12-01 12:00 UTC);
+        assert_eq!(Status::of(now + Duration::days(400), false, now), Status::Valid);
+        assert_eq!(Status::of(now + Duration::days(90), false, now), Status::ExpiringSoon);
+        assert_eq!(Status::of(now + Duration::days(91), false, now), Status::Valid);
+        assert_eq!(Status::of(now, false, now), Status::Expired);
+        assert_eq!(Status::of(now + Duration::days(400), true, now), Status::Revoked);
+        assert_eq!(Status::of(now - Duration::days(1), true, now), Status::Revoked);
+    }
+
+    #[test]
+    fn serials_are_read_as_people_type_them() {
+        assert_eq!(normalize_serial("3a:f0 01").as_deref(), Some("3AF001"));
+        assert_eq!(normalize_serial("5af0012").as_deref(), Some("05AF0012"));
+        assert_eq!(normalize_serial("XYZ"), None);
+        assert_eq!(normalize_serial(""), None);
+        assert_eq!(normalize_serial(&"A".repeat(41)), None);
+    }
+
+    #[test]
+    fn revocation_reasons_round_trip_as_stored() {
+        for reason in RevocationReason::ALL {
+            assert_eq!(RevocationReason::parse(reason.as_str()), Some(reason));
+            assert_eq!(RevocationReason::from_code(reason.code()), Some(reason));
+        }
     }
 }

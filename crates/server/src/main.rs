@@ -5,6 +5,7 @@ mod config;
 mod files_command;
 mod gateways;
 mod ocr_command;
+mod station_command;
 
 use anyhow::{Context, bail};
 use app::clock::{Clock, SystemClock};
@@ -64,6 +65,9 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// 制证工作站: make an approved order's USB-Key (key pair on the token, certificate from the
+    /// desk), on the fulfilment workstation where the blank key is plugged in.
+    Station(station_command::StationArgs),
     /// Manage back-office staff.
     Staff {
         #[command(subcommand)]
@@ -116,9 +120,12 @@ async fn main() -> anyhow::Result<()> {
     if let Command::Ocr { kind, models, files, stats } = &cli.command {
         return ocr_command::run(kind, models.clone(), files, *stats);
     }
+    if let Command::Station(args) = &cli.command {
+        return station_command::run(args).await;
+    }
     let overrides = match &cli.command {
         Command::Serve { addr, data_dir } => Overrides { addr: *addr, data_dir: data_dir.clone() },
-        Command::Ocr { .. } => Overrides::default(),
+        Command::Ocr { .. } | Command::Station(_) => Overrides::default(),
         Command::Migrate { data_dir }
         | Command::Config { data_dir }
         | Command::Staff { action: StaffCommand::Add { data_dir, .. } }
@@ -134,7 +141,7 @@ async fn main() -> anyhow::Result<()> {
     }
     match cli.command {
         Command::Serve { .. } => serve(settings).await,
-        Command::Ocr { .. } => Ok(()),
+        Command::Ocr { .. } | Command::Station(_) => Ok(()),
         Command::Files { action: FilesCommand::Migrate { to, .. } } => {
             let Some(s3) = settings.s3.as_ref().filter(|_| to == "s3") else {
                 bail!("files migrate: --to s3 needs the [s3] table in the settings");

@@ -323,16 +323,16 @@ async fn apply_journey(driver: &WebDriver, base: &str, data: &std::path::Path) -
     driver.find(By::Css("form[action$='/approve'] button")).await?.click().await?;
     driver.accept_alert().await?;
     wait_for(driver, ".notice", "已审核通过").await;
-    // A refused serial is explained beside its field and nothing typed is lost.
-    fill(driver, "#serial", "7C-2F-55").await;
-    fill(driver, "#valid_from", "2026-11-26").await;
-    fill(driver, "#valid_to", "2027-11-25").await;
-    driver.find(By::Css("[data-testid=key-form] button[type=submit]")).await?.click().await?;
-    wait_for(driver, "[data-testid=key-form] .field-error", "6–64 位字母或数字").await;
-    assert_eq!(driver.find(By::Css("#valid_to")).await?.value().await?.as_deref(), Some("2027-11-25"));
-    fill(driver, "#serial", "7C2F55AA0913").await;
-    driver.find(By::Css("[data-testid=key-form] button[type=submit]")).await?.click().await?;
-    wait_for(driver, ".notice", "制证信息已登记").await;
+    // The key is made on the production station: a station token from the back office, and
+    // SoftHSM2 as the blank USB-Key; the certificate comes from the desk's CA.
+    driver.goto(format!("{base}/admin/station")).await?;
+    fill(driver, "#name", "一号制证台").await;
+    driver.find(By::Css("form[action='/admin/station/tokens'] button")).await?.click().await?;
+    let token = wait_for(driver, "[data-testid=station-token]", "sdst_").await;
+    let hsm = SoftHsm::new();
+    let serial = hsm.make_key(base, &token, order);
+    driver.goto(format!("{base}/admin/orders/{order}")).await?;
+    wait_for(driver, "[data-testid=order-certificates]", &serial).await;
     choose(driver, "#courier", "顺丰速运").await;
     fill(driver, "#tracking_no", "SF1234567890").await;
     driver.find(By::Css("[data-testid=ship-form] button[type=submit]")).await?.click().await?;
@@ -346,7 +346,115 @@ async fn apply_journey(driver: &WebDriver, base: &str, data: &std::path::Path) -
     wait_for(driver, "[data-testid=order-status]", "已完成").await;
     driver.goto(format!("{base}/orders?status=completed")).await?;
     wait_for(driver, "[data-testid=order]", "个人新办").await;
+
+    // 我的证书 shows it; the user PIN arrived by SMS only now, and opens the key.
+    driver.goto(format!("{base}/certificates")).await?;
+    let shown = wait_for(driver, "[data-testid=certificate]", &serial).await;
+    assert!(shown.contains("有效") && shown.contains("CN=李雷"), "{shown}");
+    driver.goto(format!("{base}/dev/outbox")).await?;
+    let outbox = wait_for(driver, "main", "用户 PIN 为").await;
+    let pin: String = outbox.split("用户 PIN 为 ").nth(1).unwrap().chars().take_while(char::is_ascii_digit).collect();
+    hsm.check_key(&pin, &serial, base).await;
     Ok(())
+}
+
+/// SoftHSM2 in a directory of its own, standing in for the blank USB-Key on the station.
+struct SoftHsm {
+    dir: tempfile::TempDir,
+}
+
+const SOFTHSM: &str = "/usr/lib/softhsm/libsofthsm2.so";
+
+impl SoftHsm {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("tokens")).unwrap();
+        let conf = format!(
+            "directories.tokendir = {}/tokens\nobjectstore.backend = file\nlog.level = ERROR\n",
+            dir.path().display()
+        );
+        std::fs::write(dir.path().join("softhsm2.conf"), conf).unwrap();
+        Self { dir }
+    }
+
+    fn command(&self, program: &str) -> Command {
+        let mut command = Command::new(program);
+        command.env("SOFTHSM2_CONF", self.dir.path().join("softhsm2.conf"));
+        command
+    }
+
+    /// Runs `sealdesk station` for the order; returns the certificate's serial.
+    fn make_key(&self, base: &str, token: &str, order: i64) -> String {
+        let out = self
+            .command(env!("CARGO_BIN_EXE_sealdesk"))
+            .args(["station", "--server", base, "--order", &order.to_string(), "--module", SOFTHSM])
+            .env("SEALDESK_STATION_TOKEN", token)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+        stdout.split("证书序列号 ").nth(1).unwrap().split_whitespace().next().unwrap().to_owned()
+    }
+
+    /// Checks the token with OpenSC's pkcs11-tool, not our code: the private key never leaves it,
+    /// the certificate on it is the issued one, and OpenSSL verifies that against the desk's
+    /// published chain and CRL.
+    async fn check_key(&self, pin: &str, serial: &str, base: &str) {
+        let listed = self.command("pkcs11-tool").args(["--module", SOFTHSM, "-L"]).output().unwrap();
+        let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
+        let label = listed
+            .lines()
+            .find_map(|l| {
+                l.trim().strip_prefix("token label").map(|r| r.trim_start_matches([' ', ':']).trim().to_owned())
+            })
+            .filter(|l| l.starts_with("sealdesk"))
+            .unwrap_or_else(|| panic!("no sealdesk token: {listed}"));
+        let objects = self
+            .command("pkcs11-tool")
+            .args(["--module", SOFTHSM, "--token-label", &label, "--login", "--pin", pin, "--list-objects"])
+            .output()
+            .unwrap();
+        let objects = String::from_utf8_lossy(&objects.stdout).into_owned();
+        assert!(objects.contains("Private Key Object; EC") && objects.contains("never extractable"), "{objects}");
+        assert!(!objects.contains(", extractable"), "{objects}");
+        let cert = self.dir.path().join("cert.der");
+        let read = self
+            .command("pkcs11-tool")
+            .args([
+                "--module",
+                SOFTHSM,
+                "--token-label",
+                &label,
+                "--read-object",
+                "--type",
+                "cert",
+                "--id",
+                "5344",
+                "-o",
+            ])
+            .arg(&cert)
+            .output()
+            .unwrap();
+        assert!(read.status.success(), "{}", String::from_utf8_lossy(&read.stderr));
+        let get = |path: &'static str| async move {
+            reqwest::get(format!("{base}{path}")).await.unwrap().bytes().await.unwrap()
+        };
+        std::fs::write(self.dir.path().join("ca.pem"), get("/pki/ca.pem").await).unwrap();
+        std::fs::write(self.dir.path().join("crl.der"), get("/ca/ecdsa-p256.crl").await).unwrap();
+        let openssl = |args: &[&str]| {
+            let out = Command::new("openssl").args(args).current_dir(self.dir.path()).output().unwrap();
+            (
+                out.status.success(),
+                format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+            )
+        };
+        assert!(openssl(&["crl", "-inform", "DER", "-in", "crl.der", "-out", "crl.pem"]).0);
+        assert!(openssl(&["x509", "-inform", "DER", "-in", "cert.der", "-out", "cert.pem"]).0);
+        let (_, printed) = openssl(&["x509", "-in", "cert.pem", "-noout", "-serial"]);
+        assert!(printed.contains(serial), "{printed}");
+        let (ok, out) = openssl(&["verify", "-CAfile", "ca.pem", "-CRLfile", "crl.pem", "-crl_check", "cert.pem"]);
+        assert!(ok, "{out}");
+    }
 }
 
 /// Uploads a photo into every box of the holder, agent and materials steps, ticking the separate

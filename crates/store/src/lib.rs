@@ -7,6 +7,7 @@
 mod addresses;
 mod applications;
 mod catalog;
+mod certificates;
 mod db;
 mod documents;
 mod files;

@@ -78,6 +78,8 @@ contract!(
     a_photo_is_read_by_one_worker_and_a_newer_upload_wins,
     a_sweep_runs_on_one_instance_per_period,
     a_registration_code_is_used_only_with_the_account_it_creates,
+    a_certificate_is_recorded_with_its_order_once_and_revoked_once,
+    station_tokens_act_until_revoked,
 );
 
 fn phone(n: u32) -> Phone {
@@ -1110,4 +1112,115 @@ async fn a_registration_code_is_used_only_with_the_account_it_creates(db: &Db) {
     assert!(created.is_some() && db.user_by_phone(&free).await.unwrap().is_some());
     assert!(db.active_sms_code(&free, SmsPurpose::Register, T0).await.unwrap().is_none(), "used with it");
     assert_eq!(db.create_user_with_code(&free, "hash", id, T0).await.unwrap(), None, "a used code creates nothing");
+}
+
+fn certificate(order: domain::OrderId, user: UserId, serial: &str) -> app::ports::CertificateRecord {
+    app::ports::CertificateRecord {
+        serial: serial.into(),
+        algorithm: domain::certificate::KeyAlgorithm::Sm2,
+        order_id: order,
+        user_id: user,
+        subject: "CN=示例科技有限公司, organizationIdentifier=NTRCN-91350100M000100Y43, O=示例科技有限公司, C=CN"
+            .into(),
+        issuer: "CN=Issuing CA".into(),
+        credit_code: Some("91350100M000100Y43".into()),
+        fingerprint: "AB".repeat(32),
+        not_before: T0,
+        not_after: T0 + Duration::days(365),
+        der: vec![0x30, 0x82, 0x00, 0xFF, 0x00],
+        issued_by: Some(7),
+        issued_at: T0,
+        replaces_serial: None,
+        revocation: None,
+    }
+}
+
+async fn a_certificate_is_recorded_with_its_order_once_and_revoked_once(db: &Db) {
+    use app::ports::{
+        AuditEntry, CertificateRepo, FulfilmentRepo, IssuedForOrder, KeyPins, OrderRepo, Revocation, StaffRepo,
+        StationRepo,
+    };
+    use domain::certificate::RevocationReason;
+    use domain::pricing::KeyType;
+    let a = user(db, 1).await;
+    let application = draft(db, a).await;
+    let id = db.create_order(&new_order(a, application, "key-1", "subject-1"), T0).await.unwrap();
+    let audit = |action: &str| AuditEntry {
+        at: T0,
+        staff_id: Some(7),
+        action: action.into(),
+        order_id: Some(id),
+        detail: String::new(),
+    };
+    let pins = KeyPins {
+        order_id: id,
+        token_serial: "ecbab463db7fd3d1".into(),
+        user_pin_sealed: "sealed-user".into(),
+        so_pin_sealed: "sealed-so".into(),
+        stored_at: T0,
+    };
+    let first = certificate(id, a, "01AB");
+    let issued = audit("certificate.issued");
+    let write = |c| IssuedForOrder { certificate: c, key_type: KeyType::Main, pins: &pins, audit: &issued };
+    assert!(!db.record_issued(&write(&first)).await.unwrap(), "an unpaid order gets no certificate");
+    assert!(db.certificate("01AB").await.unwrap().is_none(), "and nothing of it is written");
+    for (from, to) in
+        [(OrderStatus::PendingPayment, OrderStatus::UnderReview), (OrderStatus::UnderReview, OrderStatus::Processing)]
+    {
+        assert!(db.transition_order(id, from, to, Actor::System, None, T0).await.unwrap());
+    }
+    assert!(db.record_issued(&write(&first)).await.unwrap());
+    assert_eq!(db.certificate("01AB").await.unwrap().unwrap(), first, "stored as issued, DER included");
+    let key = db.fulfilment(id).await.unwrap().unwrap().key;
+    assert_eq!((key.serial.as_str(), key.key_type), ("01AB", KeyType::Main), "the order can now be shipped");
+    assert_eq!(db.key_pins(id).await.unwrap(), Some(pins.clone()));
+    let history = db.order_events(id).await.unwrap();
+    assert!(history.last().unwrap().reason.as_deref().unwrap().contains("01AB"));
+    assert_eq!(db.audit_log(Some(id), 10).await.unwrap()[0].action, "certificate.issued");
+    let second = certificate(id, a, "02CD");
+    assert!(!db.record_issued(&write(&second)).await.unwrap(), "one certificate in force per order");
+    let revocation = Revocation { at: T0, reason: RevocationReason::Superseded, by: Some(7) };
+    assert!(db.record_revoked("01AB", &revocation, &audit("certificate.revoked")).await.unwrap());
+    assert!(!db.record_revoked("01AB", &revocation, &audit("certificate.revoked")).await.unwrap(), "revoked once");
+    assert!(!db.record_revoked("FFFF", &revocation, &audit("certificate.revoked")).await.unwrap());
+    assert_eq!(db.certificate("01AB").await.unwrap().unwrap().revocation, Some(revocation));
+    assert!(db.record_issued(&write(&second)).await.unwrap(), "once the first is revoked, a new one is recorded");
+    assert_eq!(db.certificate_in_force(id).await.unwrap().unwrap().serial, "02CD");
+    let all: Vec<String> = db.certificates_of_order(id).await.unwrap().into_iter().map(|c| c.serial).collect();
+    assert_eq!(all, ["02CD", "01AB"], "newest first");
+    assert_eq!(db.certificates_of_user(a).await.unwrap().len(), 2);
+    assert!(db.certificates_of_user(user(db, 2).await).await.unwrap().is_empty());
+    for query in ["02cd", "02:CD", "91350100m000100y43", "示例科技"] {
+        let found = db.search_certificates(query, 10).await.unwrap();
+        assert!(found.iter().any(|c| c.serial == "02CD"), "{query}");
+    }
+    assert!(db.search_certificates("%", 10).await.unwrap().is_empty(), "LIKE wildcards are literal");
+    assert!(db.search_certificates("不存在的公司", 10).await.unwrap().is_empty());
+    assert_eq!(db.search_certificates("", 1).await.unwrap().len(), 1, "the newest, up to the limit");
+}
+
+async fn station_tokens_act_until_revoked(db: &Db) {
+    use app::ports::{NewStaff, StaffRepo, StationRepo};
+    use domain::staff::{Role, Roles};
+    let new = NewStaff {
+        username: "zhi.zheng".into(),
+        name: "制证员".into(),
+        phone: None,
+        password_hash: "$argon2id$fake".into(),
+        roles: Roles::of(&[Role::Fulfilment]),
+    };
+    let staff = db.create_staff(&new, T0).await.unwrap();
+    let other = db.create_staff(&NewStaff { username: "other".into(), ..new.clone() }, T0).await.unwrap();
+    let id = db.create_station_token(staff, "一号制证台", "digest-1", T0).await.unwrap();
+    assert_eq!(db.station_token_staff("digest-1", T0 + Duration::hours(1)).await.unwrap(), Some(staff));
+    assert_eq!(db.station_token_staff("digest-2", T0).await.unwrap(), None);
+    let tokens = db.station_tokens(staff).await.unwrap();
+    assert_eq!(tokens.len(), 1);
+    assert_eq!(tokens[0].last_used_at, Some(T0 + Duration::hours(1)), "its last use is shown");
+    assert!(db.station_tokens(other).await.unwrap().is_empty());
+    assert!(!db.revoke_station_token(other, id, T0).await.unwrap(), "only its owner revokes it");
+    assert!(db.revoke_station_token(staff, id, T0).await.unwrap());
+    assert!(!db.revoke_station_token(staff, id, T0).await.unwrap());
+    assert_eq!(db.station_token_staff("digest-1", T0).await.unwrap(), None, "a revoked token acts no more");
+    assert!(db.station_tokens(staff).await.unwrap()[0].revoked_at.is_some());
 }

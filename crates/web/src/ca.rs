@@ -1,6 +1,7 @@
 //! What the certificate authority publishes to anyone, without a login: each issuing CA's
 //! revocation list at the URL its certificates name (`/ca/sm2.crl`, `/ca/ecdsa-p256.crl`) and
-//! each root certificate (`/ca/sm2-root.crt`, `/ca/ecdsa-p256-root.crt`), as DER.
+//! each root certificate (`/ca/sm2-root.crt`, `/ca/ecdsa-p256-root.crt`), as DER; and every
+//! issuing CA with its root as one PEM file (`/pki/ca.pem`), what `openssl verify -CAfile` takes.
 
 use app::Error;
 use axum::Router;
@@ -13,7 +14,23 @@ use domain::certificate::KeyAlgorithm;
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/ca/{file}", get(published))
+    Router::new().route("/ca/{file}", get(published)).route("/pki/ca.pem", get(chains))
+}
+
+async fn chains(State(state): State<AppState>) -> Response {
+    match state.app.ca_chains_pem().await {
+        Ok(pem) => (
+            [
+                (header::CONTENT_TYPE, "application/x-pem-file"),
+                (header::CACHE_CONTROL, "public, max-age=3600"),
+                (header::CONTENT_DISPOSITION, "inline; filename=\"ca.pem\""),
+            ],
+            pem,
+        )
+            .into_response(),
+        Err(Error::NotFound) => (StatusCode::NOT_FOUND, "没有这个文件").into_response(),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "证书服务暂时不可用，请稍后再试").into_response(),
+    }
 }
 
 enum File {

@@ -11,6 +11,7 @@ mod error;
 mod ops;
 mod pages;
 mod security;
+mod station;
 mod visitor;
 
 use app::App;
@@ -98,6 +99,10 @@ pub fn router(app: App, config: WebConfig) -> Router {
         .merge(ca::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), visitor::visitor_layer));
+    // Production stations authenticate each request with a bearer token: no visitor (no cookies,
+    // so no CSRF token to check).
+    let station = station::router().layer(CatchPanicLayer::custom(error::panic_response));
+    let site = Router::new().merge(station).merge(site);
     // Static assets are bytes in memory: they need no visitor (no session read, no CSRF token,
     // no cookie on a public answer), no request id, span, timeout or per-route metrics; the
     // handler sets the security headers every answer carries itself.

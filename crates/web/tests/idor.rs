@@ -48,7 +48,9 @@ async fn the_matrix_lists_every_id_route() {
     let doc = serde_json::to_value(web::openapi()).unwrap();
     let mut documented: Vec<(String, String)> = Vec::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
-        if path.contains('{') {
+        // Certificates are addressed by serial; another user's real certificate is refused in
+        // tests/certificates.rs, where a station has made one.
+        if path.contains('{') && !path.contains("{serial}") {
             for method in item.as_object().unwrap().keys() {
                 documented.push((method.clone(), path.clone()));
             }

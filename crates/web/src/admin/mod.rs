@@ -9,6 +9,7 @@ mod fulfilment;
 mod review;
 mod session;
 mod staff;
+mod station;
 
 use app::staff::CurrentStaff;
 use askama::Template;
@@ -60,6 +61,8 @@ fn route(method: Method, path: &'static str, access: Access, handler: MethodRout
 const REVIEW: Access = Access::Roles(&[Role::Reviewer]);
 const CASE: Access = Access::Roles(&[Role::Reviewer, Role::Fulfilment]);
 const FULFIL: Access = Access::Roles(&[Role::Fulfilment]);
+const CERTIFICATES: Access = Access::Roles(&[Role::Reviewer, Role::Fulfilment, Role::Admin]);
+const REVOKE: Access = Access::Roles(&[Role::Fulfilment, Role::Admin]);
 const MONEY: Access = Access::Roles(&[Role::Finance]);
 const ADMIN: Access = Access::Roles(&[Role::Admin]);
 
@@ -91,6 +94,11 @@ pub fn routes() -> Vec<AdminRoute> {
         route(M::POST, "/admin/orders/{id}/ready", FULFIL, post(fulfilment::ready)),
         route(M::POST, "/admin/orders/{id}/hand-over", FULFIL, post(fulfilment::hand_over)),
         route(M::GET, "/admin/orders/{id}/packing-list", FULFIL, get(fulfilment::packing)),
+        route(M::GET, "/admin/station", FULFIL, get(station::page)),
+        route(M::POST, "/admin/station/tokens", FULFIL, post(station::create)),
+        route(M::POST, "/admin/station/tokens/{id}/revoke", FULFIL, post(station::revoke_token)),
+        route(M::GET, "/admin/certificates", CERTIFICATES, get(station::search)),
+        route(M::POST, "/admin/certificates/{serial}/revoke", REVOKE, post(station::revoke)),
         route(M::GET, "/admin/finance", MONEY, get(finance::desk)),
         route(M::GET, "/admin/finance/takings", MONEY, get(finance::takings)),
         route(M::GET, "/admin/finance/orders", MONEY, get(finance::search)),

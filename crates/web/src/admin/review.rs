@@ -40,6 +40,8 @@ struct CasePage {
     case: ReviewCase,
     reasons: [&'static str; 8],
     fulfilment: Option<app::ports::FulfilmentRecord>,
+    /// Certificates issued for the order through the desk, newest first.
+    certificates: Vec<app::certificates::CertificateView>,
     couriers: [&'static str; 7],
     /// Full ID numbers, only in the answer to a reveal with a reason.
     revealed: Option<(Option<String>, Option<String>)>,
@@ -124,12 +126,14 @@ async fn case_page(
 ) -> Result<CasePage, app::Error> {
     let case = state.app.review_case(staff, id).await?;
     let fulfilment = state.app.fulfilment_of(staff, id).await?;
+    let certificates = state.app.order_certificates(staff, id).await?;
     let layout = AdminLayout::new("订单详情", visitor, Some(staff)).with_notice(notice);
     Ok(CasePage {
         layout,
         case,
         reasons: domain::review::REJECTION_REASONS,
         fulfilment,
+        certificates,
         couriers: domain::fulfilment::COURIERS,
         revealed,
         form,

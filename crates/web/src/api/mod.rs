@@ -5,6 +5,7 @@ mod accounts;
 mod addresses;
 mod applications;
 mod catalog;
+pub(crate) mod certificates;
 mod dev;
 mod divisions;
 mod documents;
@@ -29,7 +30,7 @@ use crate::error::ApiError;
 #[openapi(
     info(title = "sealdesk API", description = "电子签章（含数字证书）在线申请系统 JSON API. Cookie sessions; every \
         state-changing call needs the `X-CSRF-Token` header from `GET /api/v1/session`."),
-    tags((name = "accounts"), (name = "addresses"), (name = "divisions"), (name = "applications"), (name = "orders"), (name = "dev"))
+    tags((name = "accounts"), (name = "addresses"), (name = "divisions"), (name = "applications"), (name = "orders"), (name = "certificates"), (name = "dev"))
 )]
 struct ApiDoc;
 
@@ -58,6 +59,8 @@ pub fn router(dev_mode: bool) -> OpenApiRouter<AppState> {
         .routes(routes!(orders::cancel_order))
         .routes(routes!(orders::resubmit_order))
         .routes(routes!(orders::confirm_receipt))
+        .routes(routes!(certificates::list_certificates))
+        .routes(routes!(certificates::get_certificate))
         .routes(routes!(payments::list_payments, payments::start_payment))
         .routes(routes!(payments::refresh_payment))
         .routes(routes!(documents::get_consent, documents::give_consent))

@@ -5,6 +5,7 @@ mod account;
 mod addresses;
 mod applications;
 mod auth;
+mod certificates;
 mod dev;
 mod orders;
 pub(crate) mod payments;
@@ -29,6 +30,7 @@ pub fn router(dev_mode: bool) -> Router<AppState> {
         .merge(addresses::router())
         .merge(applications::router())
         .merge(orders::router())
+        .merge(certificates::router())
         .merge(payments::router())
         .merge(print::router());
     if dev_mode { router.merge(dev::router()) } else { router }
@@ -43,6 +45,7 @@ pub enum Nav {
     /// The steps of one application (the whole width for the form).
     Apply,
     Orders,
+    Certificates,
     Addresses,
     Account,
     None,
@@ -85,6 +88,7 @@ impl Layout {
             Nav::Home => "home",
             Nav::Apply | Nav::ApplyStart => "apply",
             Nav::Orders => "orders",
+            Nav::Certificates => "certificates",
             Nav::Addresses => "addresses",
             Nav::Account => "account",
             Nav::None => "",
@@ -94,7 +98,7 @@ impl Layout {
 
     /// Pages with the manual's left menu (在线办理, 个人中心, 收货地址, 我的账户).
     pub fn in_center(&self) -> bool {
-        matches!(self.nav, Nav::ApplyStart | Nav::Orders | Nav::Addresses | Nav::Account)
+        matches!(self.nav, Nav::ApplyStart | Nav::Orders | Nav::Certificates | Nav::Addresses | Nav::Account)
     }
 
     /// The hotline as a `tel:` target: digits, `+` and `-` only.

@@ -123,6 +123,10 @@ impl TestApp {
             Keys::new(vec![42; 32]).unwrap(),
             policy,
         );
+        // The built-in CA, made afresh for each test (its files are needed only by the server).
+        let ca = ca::BuiltInCa::generate("测试运营方", "http://127.0.0.1/ca", app::clock::Clock::now(clock.as_ref()))
+            .unwrap();
+        let app = app.with_ca(Arc::new(ca));
         let mut config = WebConfig { dev_mode: true, trust_forwarded_for: true, ..WebConfig::default() };
         tweak(&mut config);
         let Some(schedule) = schedule else {
@@ -375,9 +379,12 @@ pub fn pickup_order_body() -> serde_json::Value {
 /// Starts an application and fills every step; `subject` is a credit code for companies or an
 /// ID number for people. Returns the application id.
 pub async fn complete_application(c: &mut Client, kind: &str, subject: &str) -> i64 {
-    let draft = c
-        .call(Method::POST, "/api/v1/applications", Some(serde_json::json!({"subject_kind": kind, "business": "new"})))
-        .await;
+    complete_application_starting(c, kind, subject, serde_json::json!({"subject_kind": kind, "business": "new"})).await
+}
+
+/// [`complete_application`] started with `start` (e.g. a 补办 naming the certificate it replaces).
+pub async fn complete_application_starting(c: &mut Client, kind: &str, subject: &str, start: serde_json::Value) -> i64 {
+    let draft = c.call(Method::POST, "/api/v1/applications", Some(start)).await;
     draft.assert_status(StatusCode::CREATED);
     let id = draft.json()["id"].as_i64().unwrap();
     let catalog = c.get("/api/v1/catalog").await.json();

@@ -1,0 +1,138 @@
+//! 制证工作站: the production station on the fulfilment workstation, where the blank USB-Key is
+//! plugged in. It authenticates with an API token a fulfilment staff member creates in the back
+//! office (shown once, only its digest kept, revocable), acts as that staff member with the
+//! fulfilment role only, and hands back the PINs it initialised the key with (sealed here: the
+//! user PIN reaches the applicant once the key is in their hands, the SO PIN stays for a later
+//! unlock).
+
+use domain::OrderId;
+use domain::staff::{Role, Roles};
+
+use crate::crypto::{random_token, token_digest};
+use crate::ports::{KeyPins, StationTokenRecord};
+use crate::staff::CurrentStaff;
+use crate::{App, Error};
+
+/// Station tokens start with this, so a leaked one is recognisable in a scan.
+pub const TOKEN_PREFIX: &str = "sdst_";
+
+const USER_PIN: &str = "key-user-pin";
+const SO_PIN: &str = "key-so-pin";
+
+/// A token just created: the only time its secret is seen.
+#[derive(Debug, Clone)]
+pub struct NewStationToken {
+    pub id: i64,
+    pub token: String,
+}
+
+/// The PINs a station initialised an order's key with.
+#[derive(Debug, Clone)]
+pub struct PinReport<'a> {
+    pub token_serial: &'a str,
+    pub user_pin: &'a str,
+    pub so_pin: &'a str,
+}
+
+fn pin_ok(pin: &str) -> bool {
+    (6..=32).contains(&pin.len()) && pin.bytes().all(|b| b.is_ascii_graphic())
+}
+
+impl App {
+    /// Creates a station token for the fulfilment staff member themselves.
+    pub async fn create_station_token(&self, staff: &CurrentStaff, name: &str) -> Result<NewStationToken, Error> {
+        staff.require(&[Role::Fulfilment])?;
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 40 {
+            return Err(Error::field("name", "name_invalid", "请填写工作站名称（1–40 个字）"));
+        }
+        let token = format!("{TOKEN_PREFIX}{}", random_token());
+        let id = self.store.create_station_token(staff.id, name, &token_digest(&token), self.clock.now()).await?;
+        self.audit(Some(staff.id), "station_token.created", None, &format!("#{id} {name}")).await?;
+        Ok(NewStationToken { id, token })
+    }
+
+    pub async fn station_tokens(&self, staff: &CurrentStaff) -> Result<Vec<StationTokenRecord>, Error> {
+        staff.require(&[Role::Fulfilment])?;
+        Ok(self.store.station_tokens(staff.id).await?)
+    }
+
+    pub async fn revoke_station_token(&self, staff: &CurrentStaff, id: i64) -> Result<(), Error> {
+        staff.require(&[Role::Fulfilment])?;
+        if !self.store.revoke_station_token(staff.id, id, self.clock.now()).await? {
+            return Err(Error::NotFound);
+        }
+        self.audit(Some(staff.id), "station_token.revoked", None, &format!("#{id}")).await
+    }
+
+    /// The staff member a station token acts for — with the fulfilment role only, and only while
+    /// the token is not revoked and they still hold that role and are not disabled.
+    pub async fn authenticate_station(&self, token: &str) -> Result<Option<CurrentStaff>, Error> {
+        if !token.starts_with(TOKEN_PREFIX) || token.len() > 128 {
+            return Ok(None);
+        }
+        let digest = token_digest(token);
+        let Some(staff_id) = self.store.station_token_staff(&digest, self.clock.now()).await? else {
+            return Ok(None);
+        };
+        let Some(staff) = self.store.staff_by_id(staff_id).await?.filter(|s| !s.disabled) else { return Ok(None) };
+        if !staff.roles.contains(Role::Fulfilment) {
+            return Ok(None);
+        }
+        Ok(Some(CurrentStaff {
+            id: staff.id,
+            username: staff.username,
+            name: staff.name,
+            phone: staff.phone,
+            roles: Roles::of(&[Role::Fulfilment]),
+            session_digest: digest,
+            must_change_password: false,
+        }))
+    }
+
+    /// The PINs, checked and sealed, to keep with the order's certificate.
+    pub(crate) fn seal_pins(&self, id: OrderId, pins: &PinReport<'_>) -> Result<KeyPins, Error> {
+        let serial = pins.token_serial.trim();
+        if serial.is_empty() || serial.chars().count() > 64 {
+            return Err(Error::field("token_serial", "token_serial_invalid", "请提供介质序列号"));
+        }
+        if !pin_ok(pins.user_pin) || !pin_ok(pins.so_pin) {
+            return Err(Error::field("pin", "pin_invalid", "PIN 应为 6–32 位可见字符"));
+        }
+        Ok(KeyPins {
+            order_id: id,
+            token_serial: serial.to_owned(),
+            user_pin_sealed: self.keys.seal(USER_PIN, pins.user_pin)?,
+            so_pin_sealed: self.keys.seal(SO_PIN, pins.so_pin)?,
+            stored_at: self.clock.now(),
+        })
+    }
+
+    /// The user PIN of the order's key, opened for the message that hands it to the applicant.
+    pub(crate) async fn user_pin(&self, id: OrderId) -> Result<Option<String>, Error> {
+        match self.store.key_pins(id).await? {
+            Some(pins) => Ok(Some(self.keys.open(USER_PIN, &pins.user_pin_sealed)?)),
+            None => Ok(None),
+        }
+    }
+}
+
+/// What a station shows before it produces an order's key.
+#[derive(Debug, Clone)]
+pub struct StationOrder {
+    pub order: crate::ports::OrderRecord,
+    pub certificate: Option<crate::certificates::CertificateView>,
+}
+
+impl App {
+    pub async fn station_order(&self, staff: &CurrentStaff, id: OrderId) -> Result<StationOrder, Error> {
+        staff.require(&[Role::Fulfilment])?;
+        let order = self.store.order_by_id(id).await?.ok_or(Error::NotFound)?;
+        let certificate = self.store.certificate_in_force(id).await?.map(|record| {
+            let status =
+                domain::certificate::Status::of(record.not_after, record.revocation.is_some(), self.clock.now());
+            crate::certificates::CertificateView { record, status }
+        });
+        Ok(StationOrder { order, certificate })
+    }
+}

@@ -1,0 +1,50 @@
+-- 数字证书: the certificates the CA issued for orders (the DER as issued, and what lists and
+-- searches show of it), the API tokens the fulfilment workstations authenticate with, and the
+-- PINs of each produced USB-Key (sealed; the user PIN goes to the applicant once the key is in
+-- their hands, the SO PIN stays for a later unlock).
+
+CREATE TABLE certificates (
+    id                INTEGER PRIMARY KEY,
+    serial            TEXT    NOT NULL,
+    algorithm         TEXT    NOT NULL,
+    order_id          INTEGER NOT NULL REFERENCES orders (id),
+    user_id           INTEGER NOT NULL REFERENCES users (id),
+    subject           TEXT    NOT NULL,
+    issuer            TEXT    NOT NULL,
+    credit_code       TEXT,
+    fingerprint       TEXT    NOT NULL,
+    not_before        INTEGER NOT NULL,
+    not_after         INTEGER NOT NULL,
+    der               BLOB    NOT NULL,
+    issued_by         INTEGER,
+    issued_at         INTEGER NOT NULL,
+    replaces_serial   TEXT,
+    revoked_at        INTEGER,
+    revocation_reason TEXT,
+    revoked_by        INTEGER,
+    CONSTRAINT certificates_serial_key UNIQUE (serial)
+);
+CREATE INDEX certificates_user_idx ON certificates (user_id, id);
+CREATE INDEX certificates_credit_code_idx ON certificates (credit_code);
+-- One certificate in force per order: a second attempt revokes the first before it issues.
+CREATE UNIQUE INDEX certificates_order_in_force_key ON certificates (order_id) WHERE revoked_at IS NULL;
+
+CREATE TABLE station_tokens (
+    id           INTEGER PRIMARY KEY,
+    staff_id     INTEGER NOT NULL REFERENCES staff (id),
+    name         TEXT    NOT NULL,
+    digest       TEXT    NOT NULL,
+    created_at   INTEGER NOT NULL,
+    last_used_at INTEGER,
+    revoked_at   INTEGER,
+    CONSTRAINT station_tokens_digest_key UNIQUE (digest)
+);
+CREATE INDEX station_tokens_staff_idx ON station_tokens (staff_id);
+
+CREATE TABLE key_pins (
+    order_id      INTEGER PRIMARY KEY REFERENCES orders (id),
+    token_serial  TEXT    NOT NULL,
+    user_pin      TEXT    NOT NULL,
+    so_pin        TEXT    NOT NULL,
+    stored_at     INTEGER NOT NULL
+);

@@ -1,0 +1,345 @@
+//! `CertificateRepo` and `StationRepo`: certificates issued for orders — recorded with the
+//! produced key, the order's history row and the audit line in one transaction — the stations'
+//! API tokens (digests only) and the sealed PINs of the keys they made.
+
+use app::StoreError;
+use app::ports::{
+    AuditEntry, CertificateRecord, CertificateRepo, IssuedForOrder, KeyPins, Revocation, StationRepo,
+    StationTokenRecord,
+};
+use async_trait::async_trait;
+use domain::certificate::{KeyAlgorithm, RevocationReason};
+use domain::{Actor, OrderId, OrderStatus, UserId};
+use time::OffsetDateTime;
+use time::macros::format_description;
+
+use crate::history::{record_audit, record_event};
+use crate::{Db, db_err, from_ts, ts};
+
+const SELECT_CERTIFICATE: &str =
+    "SELECT serial, algorithm, order_id, user_id, subject, issuer, credit_code, fingerprint,
+        not_before, not_after, der, issued_by, issued_at, replaces_serial, revoked_at, revocation_reason, revoked_by
+    FROM certificates";
+
+#[derive(sqlx::FromRow)]
+struct CertificateRow {
+    serial: String,
+    algorithm: String,
+    order_id: i64,
+    user_id: i64,
+    subject: String,
+    issuer: String,
+    credit_code: Option<String>,
+    fingerprint: String,
+    not_before: i64,
+    not_after: i64,
+    der: Vec<u8>,
+    issued_by: Option<i64>,
+    issued_at: i64,
+    replaces_serial: Option<String>,
+    revoked_at: Option<i64>,
+    revocation_reason: Option<String>,
+    revoked_by: Option<i64>,
+}
+
+impl TryFrom<CertificateRow> for CertificateRecord {
+    type Error = StoreError;
+
+    fn try_from(r: CertificateRow) -> Result<Self, StoreError> {
+        let algorithm = KeyAlgorithm::parse(&r.algorithm)
+            .ok_or_else(|| StoreError::Other(format!("unknown key algorithm {}", r.algorithm)))?;
+        let revocation = match (r.revoked_at, r.revocation_reason) {
+            (Some(at), Some(reason)) => Some(Revocation {
+                at: from_ts(at),
+                reason: RevocationReason::parse(&reason)
+                    .ok_or_else(|| StoreError::Other(format!("unknown revocation reason {reason}")))?,
+                by: r.revoked_by,
+            }),
+            (None, None) => None,
+            _ => return Err(StoreError::Other(format!("certificate {} is half revoked", r.serial))),
+        };
+        Ok(Self {
+            serial: r.serial,
+            algorithm,
+            order_id: OrderId(r.order_id),
+            user_id: UserId(r.user_id),
+            subject: r.subject,
+            issuer: r.issuer,
+            credit_code: r.credit_code,
+            fingerprint: r.fingerprint,
+            not_before: from_ts(r.not_before),
+            not_after: from_ts(r.not_after),
+            der: r.der,
+            issued_by: r.issued_by,
+            issued_at: from_ts(r.issued_at),
+            replaces_serial: r.replaces_serial,
+            revocation,
+        })
+    }
+}
+
+fn day_text(t: OffsetDateTime) -> String {
+    let local = t.to_offset(time::macros::offset!(+8));
+    local.format(format_description!("[year]-[month]-[day]")).unwrap_or_default()
+}
+
+#[async_trait]
+impl CertificateRepo for Db {
+    async fn record_issued(&self, issued: &IssuedForOrder<'_>) -> Result<bool, StoreError> {
+        let c = issued.certificate;
+        let mut tx = self.write_tx().await?;
+        let status: Option<String> = sqlx::query_scalar("SELECT status FROM orders WHERE id = $1")
+            .bind(c.order_id.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if status.as_deref() != Some(OrderStatus::Processing.as_str()) {
+            return Ok(false);
+        }
+        let in_force: Option<String> =
+            sqlx::query_scalar("SELECT serial FROM certificates WHERE order_id = $1 AND revoked_at IS NULL")
+                .bind(c.order_id.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        if in_force.is_some() {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO certificates (serial, algorithm, order_id, user_id, subject, issuer, credit_code, fingerprint,
+                 not_before, not_after, der, issued_by, issued_at, replaces_serial)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        )
+        .bind(c.serial.clone())
+        .bind(c.algorithm.as_str())
+        .bind(c.order_id.0)
+        .bind(c.user_id.0)
+        .bind(c.subject.clone())
+        .bind(c.issuer.clone())
+        .bind(c.credit_code.clone())
+        .bind(c.fingerprint.clone())
+        .bind(ts(c.not_before))
+        .bind(ts(c.not_after))
+        .bind(c.der.clone())
+        .bind(c.issued_by)
+        .bind(ts(c.issued_at))
+        .bind(c.replaces_serial.clone())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        sqlx::query(
+            "INSERT INTO fulfilments (order_id, key_type, cert_serial, valid_from, valid_to, produced_by, produced_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (order_id) DO UPDATE SET key_type = excluded.key_type, cert_serial = excluded.cert_serial,
+                 valid_from = excluded.valid_from, valid_to = excluded.valid_to, produced_by = excluded.produced_by,
+                 produced_at = excluded.produced_at",
+        )
+        .bind(c.order_id.0)
+        .bind(issued.key_type.as_str())
+        .bind(c.serial.clone())
+        .bind(day_text(c.not_before))
+        .bind(day_text(c.not_after))
+        .bind(c.issued_by)
+        .bind(ts(c.issued_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let reason = format!("证书已签发，序列号 {}", c.serial);
+        let processing = OrderStatus::Processing;
+        record_event(&mut *tx, c.order_id.0, processing, processing, Actor::Fulfilment, Some(&reason), c.issued_at)
+            .await?;
+        save_pins(&mut *tx, issued.pins).await?;
+        record_audit(&mut *tx, issued.audit).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(true)
+    }
+
+    async fn record_revoked(
+        &self,
+        serial: &str,
+        revocation: &Revocation,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let done = sqlx::query(
+            "UPDATE certificates SET revoked_at = $1, revocation_reason = $2, revoked_by = $3
+             WHERE serial = $4 AND revoked_at IS NULL",
+        )
+        .bind(ts(revocation.at))
+        .bind(revocation.reason.as_str())
+        .bind(revocation.by)
+        .bind(serial.to_owned())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        record_audit(&mut *tx, audit).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(true)
+    }
+
+    async fn certificate(&self, serial: &str) -> Result<Option<CertificateRecord>, StoreError> {
+        let sql = format!("{SELECT_CERTIFICATE} WHERE serial = $1");
+        let row: Option<CertificateRow> =
+            sqlx::query_as(&sql).bind(serial.to_owned()).fetch_optional(&self.pool).await.map_err(db_err)?;
+        row.map(TryInto::try_into).transpose()
+    }
+
+    async fn certificate_in_force(&self, order: OrderId) -> Result<Option<CertificateRecord>, StoreError> {
+        let sql = format!("{SELECT_CERTIFICATE} WHERE order_id = $1 AND revoked_at IS NULL");
+        let row: Option<CertificateRow> =
+            sqlx::query_as(&sql).bind(order.0).fetch_optional(&self.pool).await.map_err(db_err)?;
+        row.map(TryInto::try_into).transpose()
+    }
+
+    async fn certificates_of_order(&self, order: OrderId) -> Result<Vec<CertificateRecord>, StoreError> {
+        let sql = format!("{SELECT_CERTIFICATE} WHERE order_id = $1 ORDER BY id DESC");
+        let rows: Vec<CertificateRow> =
+            sqlx::query_as(&sql).bind(order.0).fetch_all(&self.pool).await.map_err(db_err)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    async fn certificates_of_user(&self, user: UserId) -> Result<Vec<CertificateRecord>, StoreError> {
+        let sql = format!("{SELECT_CERTIFICATE} WHERE user_id = $1 ORDER BY id DESC");
+        let rows: Vec<CertificateRow> =
+            sqlx::query_as(&sql).bind(user.0).fetch_all(&self.pool).await.map_err(db_err)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    async fn search_certificates(&self, query: &str, limit: i64) -> Result<Vec<CertificateRecord>, StoreError> {
+        let query = query.trim();
+        if query.is_empty() {
+            let sql = format!("{SELECT_CERTIFICATE} ORDER BY id DESC LIMIT $1");
+            let rows: Vec<CertificateRow> =
+                sqlx::query_as(&sql).bind(limit).fetch_all(&self.pool).await.map_err(db_err)?;
+            return rows.into_iter().map(TryInto::try_into).collect();
+        }
+        // LIKE's wildcards in what staff typed are matched as themselves.
+        let escaped = query.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let serial = domain::certificate::normalize_serial(query).unwrap_or_default();
+        let sql = format!(
+            "{SELECT_CERTIFICATE} WHERE serial LIKE $1 ESCAPE '\\' OR credit_code = $2 OR subject LIKE $3 ESCAPE '\\'
+             ORDER BY id DESC LIMIT $4"
+        );
+        let rows: Vec<CertificateRow> = sqlx::query_as(&sql)
+            // No serial matches '' when what was typed is not one.
+            .bind(if serial.is_empty() { serial } else { format!("{serial}%") })
+            .bind(query.to_ascii_uppercase())
+            .bind(format!("%{escaped}%"))
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+}
+
+#[async_trait]
+impl StationRepo for Db {
+    async fn create_station_token(
+        &self,
+        staff: i64,
+        name: &str,
+        digest: &str,
+        now: OffsetDateTime,
+    ) -> Result<i64, StoreError> {
+        sqlx::query_scalar(
+            "INSERT INTO station_tokens (staff_id, name, digest, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(staff)
+        .bind(name.to_owned())
+        .bind(digest.to_owned())
+        .bind(ts(now))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_err)
+    }
+
+    async fn station_token_staff(&self, digest: &str, now: OffsetDateTime) -> Result<Option<i64>, StoreError> {
+        sqlx::query_scalar(
+            "UPDATE station_tokens SET last_used_at = $1 WHERE digest = $2 AND revoked_at IS NULL RETURNING staff_id",
+        )
+        .bind(ts(now))
+        .bind(digest.to_owned())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)
+    }
+
+    async fn station_tokens(&self, staff: i64) -> Result<Vec<StationTokenRecord>, StoreError> {
+        type Row = (i64, i64, String, i64, Option<i64>, Option<i64>);
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT id, staff_id, name, created_at, last_used_at, revoked_at FROM station_tokens
+             WHERE staff_id = $1 ORDER BY id DESC",
+        )
+        .bind(staff)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, staff_id, name, created_at, last_used_at, revoked_at)| StationTokenRecord {
+                id,
+                staff_id,
+                name,
+                created_at: from_ts(created_at),
+                last_used_at: last_used_at.map(from_ts),
+                revoked_at: revoked_at.map(from_ts),
+            })
+            .collect())
+    }
+
+    async fn revoke_station_token(&self, staff: i64, id: i64, now: OffsetDateTime) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE station_tokens SET revoked_at = $1 WHERE id = $2 AND staff_id = $3 AND revoked_at IS NULL",
+        )
+        .bind(ts(now))
+        .bind(id)
+        .bind(staff)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn key_pins(&self, order: OrderId) -> Result<Option<KeyPins>, StoreError> {
+        type Row = (i64, String, String, String, i64);
+        let row: Option<Row> = sqlx::query_as(
+            "SELECT order_id, token_serial, user_pin, so_pin, stored_at FROM key_pins WHERE order_id = $1",
+        )
+        .bind(order.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(row.map(|(order_id, token_serial, user_pin_sealed, so_pin_sealed, stored_at)| KeyPins {
+            order_id: OrderId(order_id),
+            token_serial,
+            user_pin_sealed,
+            so_pin_sealed,
+            stored_at: from_ts(stored_at),
+        }))
+    }
+}
+
+/// Keeps the PINs of the order's key (a re-made key replaces them).
+async fn save_pins<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
+    executor: E,
+    pins: &KeyPins,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO key_pins (order_id, token_serial, user_pin, so_pin, stored_at) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (order_id) DO UPDATE SET token_serial = excluded.token_serial, user_pin = excluded.user_pin,
+                 so_pin = excluded.so_pin, stored_at = excluded.stored_at",
+    )
+    .bind(pins.order_id.0)
+    .bind(pins.token_serial.clone())
+    .bind(pins.user_pin_sealed.clone())
+    .bind(pins.so_pin_sealed.clone())
+    .bind(ts(pins.stored_at))
+    .execute(executor)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}

@@ -1,0 +1,146 @@
+//! 制证工作站 and 证书查询 in the back office: fulfilment staff create (shown once) and revoke
+//! the API tokens their stations use; staff find certificates by serial, company or credit code,
+//! and revoke one with a reason (audited).
+
+use app::certificates::CertificateView;
+use app::ports::StationTokenRecord;
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use domain::certificate::RevocationReason;
+use serde::Deserialize;
+
+use super::{AdminLayout, Staff, failure, refused};
+use crate::AppState;
+use crate::pages::{local_time, render};
+
+#[derive(Template)]
+#[template(path = "admin/station.html")]
+struct StationPage {
+    layout: AdminLayout,
+    tokens: Vec<StationTokenRecord>,
+    /// Just created: shown this once.
+    created: Option<String>,
+    origin: String,
+}
+
+impl StationPage {
+    #[allow(clippy::ref_option)] // askama hands arguments over by reference
+    fn when(t: &Option<time::OffsetDateTime>) -> String {
+        t.map_or_else(|| "—".into(), local_time)
+    }
+
+    fn created_at(t: &time::OffsetDateTime) -> String {
+        local_time(*t)
+    }
+}
+
+fn origin(state: &AppState) -> String {
+    state.config.public_origin.clone().unwrap_or_else(|| "http://127.0.0.1:8080".into())
+}
+
+pub async fn page(State(state): State<AppState>, Staff(staff, visitor): Staff) -> Response {
+    match state.app.station_tokens(&staff).await {
+        Ok(tokens) => {
+            let layout = AdminLayout::new("制证工作站", &visitor, Some(&staff));
+            render(StatusCode::OK, &StationPage { layout, tokens, created: None, origin: origin(&state) })
+        }
+        Err(err) => failure(&err),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct NameForm {
+    name: String,
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    Staff(staff, visitor): Staff,
+    Form(form): Form<NameForm>,
+) -> Response {
+    let created = match state.app.create_station_token(&staff, &form.name).await {
+        Ok(created) => created,
+        Err(err) => return refused(err),
+    };
+    match state.app.station_tokens(&staff).await {
+        Ok(tokens) => {
+            let layout = AdminLayout::new("制证工作站", &visitor, Some(&staff));
+            let page = StationPage { layout, tokens, created: Some(created.token), origin: origin(&state) };
+            let mut response = render(StatusCode::OK, &page);
+            response.headers_mut().insert(
+                axum::http::header::CACHE_CONTROL,
+                "no-store".parse().unwrap_or_else(|_| axum::http::HeaderValue::from_static("no-store")),
+            );
+            response
+        }
+        Err(err) => failure(&err),
+    }
+}
+
+pub async fn revoke_token(State(state): State<AppState>, Staff(staff, _): Staff, Path(id): Path<String>) -> Response {
+    let Ok(id) = id.parse::<i64>() else { return failure(&app::Error::NotFound) };
+    match state.app.revoke_station_token(&staff, id).await {
+        Ok(()) => Redirect::to("/admin/station").into_response(),
+        Err(err) => refused(err),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/certificates.html")]
+struct SearchPage {
+    layout: AdminLayout,
+    query: String,
+    certificates: Vec<CertificateView>,
+}
+
+impl SearchPage {
+    fn when(t: &time::OffsetDateTime) -> String {
+        local_time(*t)
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct SearchQuery {
+    q: String,
+}
+
+pub async fn search(
+    State(state): State<AppState>,
+    Staff(staff, visitor): Staff,
+    Query(q): Query<SearchQuery>,
+) -> Response {
+    match state.app.search_certificates(&staff, &q.q).await {
+        Ok(certificates) => {
+            let layout = AdminLayout::new("证书查询", &visitor, Some(&staff));
+            render(StatusCode::OK, &SearchPage { layout, query: q.q, certificates })
+        }
+        Err(err) => failure(&err),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct RevokeForm {
+    reason: String,
+    note: String,
+}
+
+pub async fn revoke(
+    State(state): State<AppState>,
+    Staff(staff, _): Staff,
+    Path(serial): Path<String>,
+    Form(form): Form<RevokeForm>,
+) -> Response {
+    let Some(reason) = RevocationReason::parse(&form.reason) else {
+        return refused(app::Error::field("reason", "reason_invalid", "请选择吊销原因"));
+    };
+    match state.app.revoke_certificate(&staff, &serial, reason, &form.note).await {
+        Ok(()) => Redirect::to(&format!("/admin/certificates?q={serial}")).into_response(),
+        Err(err) => refused(err),
+    }
+}

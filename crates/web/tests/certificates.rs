@@ -1,0 +1,245 @@
+//! Certificates issued for real: a station (here the software token behind the station's token
+//! trait, SM2 and P-256) makes the key for an approved order, the desk certifies it through the
+//! built-in CA under the subject it builds from the application, the applicant sees it in 我的证书
+//! and downloads it, OpenSSL verifies it against `/pki/ca.pem` and the CRL; a second attempt
+//! revokes the first, a 补办 revokes the certificate it replaces, and the user PIN reaches the
+//! applicant only once the key is in their hands.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use axum::http::{Method, StatusCode};
+use domain::certificate::KeyAlgorithm;
+use station::soft::SoftToken;
+use station::{Desk, Options};
+use support::{Client, TestApp, complete_application, complete_application_starting, pickup_order_body};
+
+/// An approved company order (待处理), collected at the pickup point.
+async fn approved(
+    app: &TestApp,
+    reviewer: &mut Client,
+    applicant: &mut Client,
+    start: Option<serde_json::Value>,
+    key: &str,
+) -> i64 {
+    let code = "91350100M000100Y43";
+    let application = match start {
+        Some(start) => complete_application_starting(applicant, "enterprise", code, start).await,
+        None => complete_application(applicant, "enterprise", code).await,
+    };
+    let id = applicant.order(application, key, pickup_order_body()).await.json()["id"].as_i64().unwrap();
+    app.mark_paid(id).await;
+    reviewer.submit(&format!("/admin/orders/{id}/approve"), &[]).await;
+    assert_eq!(applicant.get(&format!("/api/v1/orders/{id}")).await.json()["status"], "processing");
+    id
+}
+
+/// The desk on a real socket, as a station reaches it.
+async fn serve(app: &TestApp) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let router = app.router.clone();
+    tokio::spawn(async move {
+        axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.unwrap();
+    });
+    base
+}
+
+/// A station token created on the back-office page (shown once).
+async fn station_token(maker: &mut Client) -> String {
+    let page = maker.submit("/admin/station/tokens", &[("name", "一号制证台")]).await;
+    page.assert_status(StatusCode::OK);
+    let token = page.body.split("data-testid=\"station-token\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
+    assert!(token.starts_with("sdst_"), "{token}");
+    assert!(!maker.get("/admin/station").await.body.contains(&token), "shown once, never again");
+    token
+}
+
+fn openssl(args: &[&str], dir: &std::path::Path) -> (bool, String) {
+    let out = std::process::Command::new("openssl").args(args).current_dir(dir).output().expect("openssl");
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+async fn fetch(base: &str, path: &str) -> Vec<u8> {
+    reqwest::get(format!("{base}{path}")).await.unwrap().bytes().await.unwrap().to_vec()
+}
+
+#[tokio::test]
+async fn a_station_makes_the_key_and_the_applicant_gets_a_certificate_openssl_verifies() {
+    let app = TestApp::new().await;
+    let base = serve(&app).await;
+    let mut reviewer = app.staff("rev.cert", "reviewer", None).await;
+    let mut maker = app.staff("make.cert", "fulfilment", None).await;
+    let mut applicant = app.user("13800138201").await;
+    let order = approved(&app, &mut reviewer, &mut applicant, None, "cert-order-1").await;
+    let case = maker.get(&format!("/admin/orders/{order}")).await;
+    assert!(case.body.contains(&format!("sealdesk station --order {order}")), "the case page says how");
+
+    let token = station_token(&mut maker).await;
+    let tokens = tempfile::tempdir().unwrap();
+    let mut key = SoftToken::open(tokens.path()).unwrap();
+    let options = Options { algorithm: KeyAlgorithm::EcdsaP256, blank_so_pin: "12345678".into() };
+    let wrong = Desk::new(&base, "sdst_not-a-token").unwrap();
+    let refused = station::produce(&wrong, &mut key, order, &options).await.unwrap_err();
+    assert!(refused.to_string().contains("工作站令牌无效"), "{refused}");
+    let desk = Desk::new(&base, &token).unwrap();
+    let first = station::produce(&desk, &mut key, order, &options).await.unwrap();
+    assert!(first.subject.contains("organizationIdentifier=NTRCN-91350100M000100Y43"), "{}", first.subject);
+    assert!(first.subject.contains("CN=示例科技有限公司"));
+
+    // A second attempt (the key was lost on the bench, say) revokes the first certificate.
+    let second = station::produce(&desk, &mut key, order, &options).await.unwrap();
+    assert_ne!(first.serial, second.serial);
+    let case = maker.get(&format!("/admin/orders/{order}")).await;
+    let rows: Vec<&str> = case.body.split("data-testid=\"order-certificate\"").skip(1).collect();
+    assert_eq!(rows.len(), 2, "both attempts are on the order");
+    assert!(rows[0].contains(&second.serial) && rows[0].contains("有效"));
+    assert!(rows[1].contains(&first.serial) && rows[1].contains("已吊销") && rows[1].contains("补办新证书替代"));
+
+    // The applicant's 我的证书, the API and the downloads.
+    let list = applicant.get("/api/v1/certificates").await.json();
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!((list[0]["serial"].as_str(), list[0]["status"].as_str()), (Some(second.serial.as_str()), Some("valid")));
+    assert_eq!(list[1]["status"], "revoked");
+    assert_eq!(list[0]["credit_code"], "91350100M000100Y43");
+    let pem = applicant.get(&format!("/api/v1/certificates/{}", second.serial)).await;
+    pem.assert_status(StatusCode::OK);
+    assert!(pem.body.starts_with("-----BEGIN CERTIFICATE-----"));
+    let page = applicant.get("/certificates").await;
+    assert!(page.body.contains(&second.serial) && page.body.contains("有效") && page.body.contains("已吊销"));
+    let detail = applicant.get(&format!("/certificates/{}", second.serial)).await;
+    assert!(detail.body.contains("SHA-256 指纹") && detail.body.contains("Issuing CA"), "{}", detail.body);
+    let der = applicant.get(&format!("/certificates/{}.cer", second.serial)).await;
+    assert_eq!(der.header("content-type"), Some("application/pkix-cert"));
+    let mut stranger = app.user("13800138202").await;
+    stranger.get(&format!("/api/v1/certificates/{}", second.serial)).await.assert_status(StatusCode::NOT_FOUND);
+    assert!(stranger.get("/api/v1/certificates").await.json().as_array().unwrap().is_empty());
+    app.client().get("/api/v1/certificates").await.assert_status(StatusCode::UNAUTHORIZED);
+
+    // OpenSSL, knowing nothing of us but /pki/ca.pem and the CRL, accepts the one and refuses the other.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("ca.pem"), fetch(&base, "/pki/ca.pem").await).unwrap();
+    std::fs::write(dir.path().join("crl.der"), fetch(&base, "/ca/ecdsa-p256.crl").await).unwrap();
+    assert!(openssl(&["crl", "-inform", "DER", "-in", "crl.der", "-out", "crl.pem"], dir.path()).0);
+    std::fs::write(dir.path().join("new.pem"), &pem.body).unwrap();
+    let old = applicant.get(&format!("/api/v1/certificates/{}", first.serial)).await;
+    std::fs::write(dir.path().join("old.pem"), &old.body).unwrap();
+    let at = app.clock_now().unix_timestamp().to_string();
+    let verify = |cert: &str| {
+        openssl(&["verify", "-attime", &at, "-CAfile", "ca.pem", "-CRLfile", "crl.pem", "-crl_check", cert], dir.path())
+    };
+    let (ok, out) = verify("new.pem");
+    assert!(ok, "{out}");
+    let (ok, out) = verify("old.pem");
+    assert!(!ok && out.contains("revoked"), "{out}");
+
+    // Handed over at the pickup point: only now does the user PIN reach the applicant.
+    let pin_sms = |messages: &[app::ports::DevMessage]| messages.iter().any(|m| m.body.contains("用户 PIN"));
+    let recent = || async {
+        use app::ports::DevOutboxRepo;
+        app.db.db.recent_messages(50).await.unwrap()
+    };
+    maker.submit(&format!("/admin/orders/{order}/ready"), &[]).await;
+    assert!(!pin_sms(&recent().await), "no PIN while the key waits at the pickup point");
+    let page = applicant.get(&format!("/orders/{order}")).await;
+    let code = page.body.split("class=\"pickup-code\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
+    maker.submit(&format!("/admin/orders/{order}/hand-over"), &[("code", &code)]).await;
+    assert!(pin_sms(&recent().await), "the PIN follows the handover");
+    let log = app.app.audit_log(&support::admin_staff(), Some(domain::OrderId(order)), 20).await.unwrap();
+    let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
+    assert!(actions.contains(&"certificate.issued") && actions.contains(&"certificate.revoked"), "{actions:?}");
+}
+
+#[tokio::test]
+async fn a_replacement_revokes_the_certificate_it_replaces_and_sm2_keys_are_certified() {
+    let app = TestApp::new().await;
+    let base = serve(&app).await;
+    let mut reviewer = app.staff("rev.sm2", "reviewer", None).await;
+    let mut maker = app.staff("make.sm2", "fulfilment", None).await;
+    let mut applicant = app.user("13800138203").await;
+    let desk = Desk::new(&base, &station_token(&mut maker).await).unwrap();
+    let options = Options { algorithm: KeyAlgorithm::Sm2, blank_so_pin: "12345678".into() };
+    let dir = tempfile::tempdir().unwrap();
+    let mut key = SoftToken::open(dir.path()).unwrap();
+
+    let order = approved(&app, &mut reviewer, &mut applicant, None, "sm2-order-1").await;
+    let original = station::produce(&desk, &mut key, order, &options).await.unwrap();
+    maker.submit(&format!("/admin/orders/{order}/ready"), &[]).await;
+    let page = applicant.get(&format!("/orders/{order}")).await;
+    let code = page.body.split("class=\"pickup-code\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
+    maker.submit(&format!("/admin/orders/{order}/hand-over"), &[("code", &code)]).await;
+    let list = applicant.get("/api/v1/certificates").await.json();
+    assert_eq!(list[0]["algorithm"], "sm2");
+
+    // 补办 naming the certificate (as people type serials: lower case, with colons).
+    let typed: String = original
+        .serial
+        .to_ascii_lowercase()
+        .as_bytes()
+        .chunks(2)
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .collect::<Vec<_>>()
+        .join(":");
+    let start = serde_json::json!({"subject_kind": "enterprise", "business": "replacement", "replacement_reason": "lost", "replaced_serial": typed});
+    let replacement = approved(&app, &mut reviewer, &mut applicant, Some(start), "sm2-order-2").await;
+    let mut new_key = SoftToken::open(&dir.path().join("second")).unwrap();
+    let made = station::produce(&desk, &mut new_key, replacement, &options).await.unwrap();
+    assert_eq!(made.revoked.as_deref(), Some(original.serial.as_str()), "issuing the new one revokes the old");
+    let list = applicant.get("/api/v1/certificates").await.json();
+    assert_eq!(list[0]["replaces_serial"].as_str(), Some(original.serial.as_str()));
+    assert_eq!(
+        (list[1]["status"].as_str(), list[1]["revocation_reason"].as_str()),
+        (Some("revoked"), Some("superseded"))
+    );
+    let crl = fetch(&base, "/ca/sm2.crl").await;
+    let out = tempfile::tempdir().unwrap();
+    std::fs::write(out.path().join("sm2.crl"), crl).unwrap();
+    let (ok, text) = openssl(&["crl", "-inform", "DER", "-in", "sm2.crl", "-noout", "-text"], out.path());
+    assert!(ok && text.contains(&original.serial) && text.contains("Superseded"), "{text}");
+
+    // Staff find it by credit code and see both.
+    let found = maker.get("/admin/certificates?q=91350100M000100Y43").await;
+    assert_eq!(found.body.matches("data-testid=\"certificate-row\"").count(), 2);
+
+    // A station cannot make a key for an order that is not 待处理.
+    let refused = station::produce(&desk, &mut new_key, order, &options).await.unwrap_err();
+    assert!(refused.to_string().contains("只有待处理的订单可以制证"), "{refused}");
+}
+
+#[tokio::test]
+async fn a_revoked_station_token_and_a_forged_request_are_refused() {
+    let app = TestApp::new().await;
+    let base = serve(&app).await;
+    let mut reviewer = app.staff("rev.tok", "reviewer", None).await;
+    let mut maker = app.staff("make.tok", "fulfilment", None).await;
+    let mut applicant = app.user("13800138204").await;
+    let order = approved(&app, &mut reviewer, &mut applicant, None, "tok-order-1").await;
+    let token = station_token(&mut maker).await;
+    let http = reqwest::Client::new();
+    let post = |body: serde_json::Value| {
+        http.post(format!("{base}/api/v1/station/orders/{order}/certificate")).bearer_auth(&token).json(&body).send()
+    };
+    let garbage = post(serde_json::json!({"csr": "bm90IGEgcmVxdWVzdA==", "token_serial": "T1", "user_pin": "12345678", "so_pin": "1234567890123456"})).await.unwrap();
+    assert_eq!(garbage.status(), 409);
+    let body: serde_json::Value = garbage.json().await.unwrap();
+    assert_eq!(body["code"], "certificate_request_refused");
+    let not_json = http
+        .post(format!("{base}/api/v1/station/orders/{order}/certificate"))
+        .bearer_auth(&token)
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_json.status(), 400);
+    let page = maker.get("/admin/station").await;
+    let id = page.body.split("/admin/station/tokens/").nth(1).unwrap().split('/').next().unwrap().to_owned();
+    maker.submit(&format!("/admin/station/tokens/{id}/revoke"), &[]).await;
+    let after = http.get(format!("{base}/api/v1/station/orders/{order}")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(after.status(), 401, "a revoked token opens nothing");
+    // An applicant's session is no station token.
+    let cookie = http.get(format!("{base}/api/v1/station/orders/{order}")).send().await.unwrap();
+    assert_eq!(cookie.status(), 401);
+    applicant.call(Method::GET, "/api/v1/certificates", None).await.assert_status(StatusCode::OK);
+}
