@@ -203,7 +203,11 @@ impl App {
         if !matches!(recorded, Ok(true)) {
             // The order moved (or the write failed) while the CA was certifying: the new
             // certificate must not stay valid unrecorded.
-            let _ = ca.revoke(issued.algorithm, &issued.serial, RevocationReason::CessationOfOperation, now).await;
+            if let Err(err) =
+                ca.revoke(issued.algorithm, &issued.serial, RevocationReason::CessationOfOperation, now).await
+            {
+                tracing::error!(serial = %issued.serial, error = %err, "an unrecorded certificate could not be revoked");
+            }
             recorded?;
             return Err(Error::Conflict {
                 code: "order_state_conflict",

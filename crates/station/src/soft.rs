@@ -14,6 +14,9 @@ use crate::{StationError, Token};
 /// GM/T 0009's default distinguishing identifier, as the desk's CA verifies with.
 const SM2_DISTID: &str = "1234567812345678";
 
+/// What a software token keeps, beside the chain's `ca-{n}.der`.
+const OWN_FILES: [&str; 6] = ["serial", "label", "key.p8", "public.der", "algorithm", "certificate.der"];
+
 #[derive(Debug)]
 pub struct SoftToken {
     dir: PathBuf,
@@ -66,9 +69,18 @@ impl Token for SoftToken {
     }
 
     fn initialise(&mut self, label: &str, _blank_so_pin: &str, _user_pin: &str) -> Result<(), StationError> {
+        // Only the token's own files: a directory given by mistake loses nothing else.
         for entry in std::fs::read_dir(&self.dir).map_err(io("读取软件介质失败"))? {
             let entry = entry.map_err(io("读取软件介质失败"))?;
-            std::fs::remove_file(entry.path()).map_err(io("清空软件介质失败"))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let ours = OWN_FILES.contains(&name.as_str())
+                || name
+                    .strip_prefix("ca-")
+                    .and_then(|n| n.strip_suffix(".der"))
+                    .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()));
+            if ours && entry.file_type().map_err(io("读取软件介质失败"))?.is_file() {
+                std::fs::remove_file(entry.path()).map_err(io("清空软件介质失败"))?;
+            }
         }
         let serial: [u8; 8] = rand::random();
         std::fs::write(self.path("serial"), format!("SOFT{}", hex::encode_upper(serial)))

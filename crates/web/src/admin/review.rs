@@ -54,6 +54,11 @@ impl CasePage {
         local_time(*t)
     }
 
+    /// The order has a certificate issued through the desk and not revoked.
+    fn has_certificate(&self) -> bool {
+        self.certificates.iter().any(|c| c.record.revocation.is_none())
+    }
+
     fn short(sha256: &str) -> &str {
         &sha256[..12.min(sha256.len())]
     }
