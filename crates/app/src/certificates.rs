@@ -14,7 +14,7 @@ use domain::staff::Role;
 use domain::{CreditCode, OrderId, OrderStatus, PersonName, ResidentId};
 
 use crate::ca::{CaError, CertificateAuthority, Issuance, IssuedCertificate};
-use crate::ports::{AuditEntry, CertificateRecord, IssuedForOrder, OrderRecord, Revocation};
+use crate::ports::{AuditEntry, CertificateRecord, IssuedForOrder, OrderRecord, Revocation, RevocationRequest};
 use crate::sessions::CurrentUser;
 use crate::staff::CurrentStaff;
 use crate::station::PinReport;
@@ -49,6 +49,14 @@ pub fn pem(label: &str, der: &[u8]) -> String {
     out.push_str(label);
     out.push_str("-----\n");
     out
+}
+
+/// Where a staff member's revocation stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revoking {
+    Revoked,
+    /// A company certificate: another staff member must approve.
+    AwaitingApproval,
 }
 
 /// What the station gets back: the certificate and its chain to write to the token.
@@ -261,14 +269,16 @@ impl App {
         Ok(())
     }
 
-    /// Staff revoke a certificate with a reason (audited).
+    /// Staff revoke a certificate with a reason (audited). A person's certificate is revoked at
+    /// once; a company's — which signs for the company — only when a second staff member approves
+    /// ([`App::approve_revocation`]).
     pub async fn revoke_certificate(
         &self,
         staff: &CurrentStaff,
         serial: &str,
         reason: RevocationReason,
         note: &str,
-    ) -> Result<(), Error> {
+    ) -> Result<Revoking, Error> {
         staff.require(&[Role::Fulfilment, Role::Admin])?;
         let serial = certificate::normalize_serial(serial).ok_or(Error::NotFound)?;
         let record = self.store.certificate(&serial).await?.ok_or(Error::NotFound)?;
@@ -279,7 +289,86 @@ impl App {
         if note.is_empty() || note.chars().count() > 200 {
             return Err(Error::field("note", "note_invalid", "请填写吊销说明（1–200 字）"));
         }
-        self.revoke_recorded(Some(staff.id), &record, reason, note).await
+        if record.credit_code.is_none() {
+            self.revoke_recorded(Some(staff.id), &record, reason, note).await?;
+            return Ok(Revoking::Revoked);
+        }
+        let now = self.clock.now();
+        let request = RevocationRequest {
+            serial: serial.clone(),
+            reason,
+            note: note.to_owned(),
+            requested_by: staff.id,
+            requested_at: now,
+        };
+        let audit = AuditEntry {
+            at: now,
+            staff_id: Some(staff.id),
+            action: "certificate.revocation_requested".into(),
+            order_id: Some(record.order_id),
+            detail: format!("{serial} {}：{note}", reason.label()),
+        };
+        if !self.store.request_revocation(&request, &audit).await? {
+            return Err(Error::Conflict {
+                code: "revocation_pending", message: "该证书已有待复核的吊销申请".into()
+            });
+        }
+        Ok(Revoking::AwaitingApproval)
+    }
+
+    /// A second staff member approves a company certificate's revocation: it is revoked now.
+    pub async fn approve_revocation(&self, staff: &CurrentStaff, serial: &str) -> Result<(), Error> {
+        staff.require(&[Role::Fulfilment, Role::Admin])?;
+        let serial = certificate::normalize_serial(serial).ok_or(Error::NotFound)?;
+        let request = self.store.revocation_request(&serial).await?.ok_or(Error::NotFound)?;
+        if request.requested_by == staff.id {
+            return Err(Error::Conflict {
+                code: "second_approver_required",
+                message: "企业证书的吊销须由另一位工作人员复核".into(),
+            });
+        }
+        let record = self.store.certificate(&serial).await?.ok_or(Error::NotFound)?;
+        let asked = self.staff_name(request.requested_by).await?;
+        let why = format!("{}（{asked}申请，{}复核）", request.note, staff.name);
+        self.revoke_recorded(Some(staff.id), &record, request.reason, &why).await
+    }
+
+    /// Company certificates' revocations waiting for a second staff member.
+    pub async fn revocation_requests(&self, staff: &CurrentStaff) -> Result<Vec<RevocationRequest>, Error> {
+        staff.require(&[Role::Fulfilment, Role::Admin])?;
+        Ok(self.store.revocation_requests().await?)
+    }
+
+    /// Reminds holders of certificates about to expire, 90, 30 and 7 days before, once each (by
+    /// SMS and email, through the outbox). Returns how many certificates were looked at.
+    pub async fn remind_expiring_certificates(&self) -> Result<usize, Error> {
+        let now = self.clock.now();
+        let until = now + time::Duration::days(certificate::REMINDER_DAYS[0]);
+        let expiring = self.store.certificates_expiring(now, until, 1000).await?;
+        let mut messages = Vec::new();
+        for c in &expiring {
+            let Some(days) = certificate::reminder_due(c.not_after, now) else { continue };
+            let Some(order) = self.store.order_by_id(c.order_id).await? else { continue };
+            let left = (c.not_after - now).whole_days().max(0);
+            let date = c.not_after.to_offset(time::macros::offset!(+8)).date();
+            let sms = format!("您的数字证书（序列号 {}）将于 {date} 到期，还剩 {left} 天，请及时办理续期。", c.serial);
+            let text = format!(
+                "您的数字证书将于 {date} 到期（还剩 {left} 天）：\n\n{}\n序列号 {}\n\n到期后证书将无法用于签名，请及时在线办理续期。",
+                c.subject, c.serial
+            );
+            let tell = crate::notifications::Tell {
+                key: format!("certificate:{}:expiry-{days}", c.serial),
+                sms: &sms,
+                subject: "【电子签章】数字证书即将到期",
+                text: &text,
+            };
+            messages.extend(self.applicant_messages(&order, &tell).await?);
+        }
+        if !messages.is_empty() {
+            self.store.enqueue_notifications(&messages, now).await?;
+            self.deliver_now().await;
+        }
+        Ok(expiring.len())
     }
 
     fn certificate_view(&self, record: CertificateRecord) -> CertificateView {

@@ -931,6 +931,16 @@ pub struct Revocation {
     pub by: Option<i64>,
 }
 
+/// A company certificate's revocation asked for by one staff member, waiting for another's approval.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevocationRequest {
+    pub serial: String,
+    pub reason: domain::certificate::RevocationReason,
+    pub note: String,
+    pub requested_by: i64,
+    pub requested_at: OffsetDateTime,
+}
+
 /// A certificate just issued for an order, with the produced key's record (so the order can be
 /// shipped or handed over) and the audit line, to be written in one transaction.
 #[derive(Debug, Clone)]
@@ -949,8 +959,8 @@ pub trait CertificateRepo: Send + Sync {
     /// while the order is 待处理 and has no certificate in force; `false` otherwise (nothing is
     /// written).
     async fn record_issued(&self, issued: &IssuedForOrder<'_>) -> Result<bool, StoreError>;
-    /// Marks the certificate revoked (with the audit line); `false` when it is unknown or already
-    /// revoked.
+    /// Marks the certificate revoked (with the audit line, and its revocation request settled);
+    /// `false` when it is unknown or already revoked.
     async fn record_revoked(
         &self,
         serial: &str,
@@ -967,6 +977,18 @@ pub trait CertificateRepo: Send + Sync {
     /// Certificates whose serial starts with, or whose credit code is, `query`, or whose subject
     /// contains it; newest first, at most `limit`.
     async fn search_certificates(&self, query: &str, limit: i64) -> Result<Vec<CertificateRecord>, StoreError>;
+    /// Certificates in force ending after `from` and by `until`, soonest first, at most `limit`.
+    async fn certificates_expiring(
+        &self,
+        from: OffsetDateTime,
+        until: OffsetDateTime,
+        limit: i64,
+    ) -> Result<Vec<CertificateRecord>, StoreError>;
+    /// Records the request (with the audit line); `false` when one is already waiting.
+    async fn request_revocation(&self, request: &RevocationRequest, audit: &AuditEntry) -> Result<bool, StoreError>;
+    async fn revocation_request(&self, serial: &str) -> Result<Option<RevocationRequest>, StoreError>;
+    /// Every request waiting for approval, oldest first.
+    async fn revocation_requests(&self) -> Result<Vec<RevocationRequest>, StoreError>;
 }
 
 /// An API token a fulfilment workstation authenticates with (only its digest is kept).

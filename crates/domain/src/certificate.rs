@@ -223,6 +223,20 @@ impl Status {
     }
 }
 
+/// Days before expiry a holder is reminded, once each.
+pub const REMINDER_DAYS: [i64; 3] = [90, 30, 7];
+
+/// The reminder due for a certificate valid until `not_after`: the nearest of [`REMINDER_DAYS`]
+/// the time left has come within (so a reminder missed while the desk was down is replaced by the
+/// next, never sent late); `None` once expired or while more than 90 days are left.
+pub fn reminder_due(not_after: OffsetDateTime, now: OffsetDateTime) -> Option<i64> {
+    let left = not_after - now;
+    if left <= Duration::ZERO {
+        return None;
+    }
+    REMINDER_DAYS.into_iter().rev().find(|days| left <= Duration::days(*days))
+}
+
 /// A certificate serial number as people type it (`3a:f0 …`, lower case) made the upper-case hex,
 /// two digits per octet, the desk stores and OpenSSL prints; `None` when it is not hex or is longer
 /// than RFC 5280's 20 octets allow.
@@ -279,6 +293,18 @@ mod tests {
         assert_eq!(Status::of(now, false, now), Status::Expired);
         assert_eq!(Status::of(now + Duration::days(400), true, now), Status::Revoked);
         assert_eq!(Status::of(now - Duration::days(1), true, now), Status::Revoked);
+    }
+
+    #[test]
+    fn reminders_fall_due_at_90_30_and_7_days() {
+        let now = datetime!(2026-12-01 12:00 UTC);
+        assert_eq!(reminder_due(now + Duration::days(91), now), None);
+        assert_eq!(reminder_due(now + Duration::days(90), now), Some(90));
+        assert_eq!(reminder_due(now + Duration::days(31), now), Some(90));
+        assert_eq!(reminder_due(now + Duration::days(20), now), Some(30));
+        assert_eq!(reminder_due(now + Duration::days(7), now), Some(7));
+        assert_eq!(reminder_due(now + Duration::hours(1), now), Some(7));
+        assert_eq!(reminder_due(now, now), None);
     }
 
     #[test]

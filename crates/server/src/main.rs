@@ -428,8 +428,9 @@ fn file_store(settings: &Settings) -> anyhow::Result<Arc<dyn app::ports::FileSto
 
 /// Periodic jobs: reconcile pending payments and owed refunds with the gateways, check the
 /// previous day's bill, cancel orders
-/// left unpaid past their time, purge abandoned drafts, sweep orphaned blobs and temporary files,
-/// and clean up expired sessions, codes and throttle records.
+/// left unpaid past their time, remind holders of certificates about to expire, purge abandoned
+/// drafts, sweep orphaned blobs and temporary files, and clean up expired sessions, codes and
+/// throttle records.
 async fn housekeeping(app: App) {
     const MINUTE: time::Duration = time::Duration::seconds(55);
     let mut tick = tokio::time::interval(Duration::from_secs(60));
@@ -461,6 +462,11 @@ async fn housekeeping(app: App) {
             && let Err(err) = app.cancel_unpaid_orders().await
         {
             tracing::warn!(error = %err, "auto-cancel failed");
+        }
+        if turn(&app, "certificates.remind", time::Duration::hours(1)).await
+            && let Err(err) = app.remind_expiring_certificates().await
+        {
+            tracing::warn!(error = %err, "certificate expiry reminders failed");
         }
         if turn(&app, "drafts.purge", MINUTE).await
             && let Err(err) = app.purge_abandoned_drafts().await

@@ -4,8 +4,8 @@
 
 use app::StoreError;
 use app::ports::{
-    AuditEntry, CertificateRecord, CertificateRepo, IssuedForOrder, KeyPins, Revocation, StationRepo,
-    StationTokenRecord,
+    AuditEntry, CertificateRecord, CertificateRepo, IssuedForOrder, KeyPins, Revocation, RevocationRequest,
+    StationRepo, StationTokenRecord,
 };
 use async_trait::async_trait;
 use domain::certificate::{KeyAlgorithm, RevocationReason};
@@ -175,6 +175,11 @@ impl CertificateRepo for Db {
         if done.rows_affected() != 1 {
             return Ok(false);
         }
+        sqlx::query("DELETE FROM revocation_requests WHERE serial = $1")
+            .bind(serial.to_owned())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
         record_audit(&mut *tx, audit).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(true)
@@ -234,6 +239,78 @@ impl CertificateRepo for Db {
             .map_err(db_err)?;
         rows.into_iter().map(TryInto::try_into).collect()
     }
+
+    async fn certificates_expiring(
+        &self,
+        from: OffsetDateTime,
+        until: OffsetDateTime,
+        limit: i64,
+    ) -> Result<Vec<CertificateRecord>, StoreError> {
+        let sql = format!(
+            "{SELECT_CERTIFICATE} WHERE revoked_at IS NULL AND not_after > $1 AND not_after <= $2
+             ORDER BY not_after LIMIT $3"
+        );
+        let rows: Vec<CertificateRow> = sqlx::query_as(&sql)
+            .bind(ts(from))
+            .bind(ts(until))
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    async fn request_revocation(&self, request: &RevocationRequest, audit: &AuditEntry) -> Result<bool, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let done = sqlx::query(
+            "INSERT INTO revocation_requests (serial, reason, note, requested_by, requested_at)
+             SELECT $1, $2, $3, $4, $5 FROM certificates WHERE serial = $6 AND revoked_at IS NULL
+             ON CONFLICT (serial) DO NOTHING",
+        )
+        .bind(request.serial.clone())
+        .bind(request.reason.as_str())
+        .bind(request.note.clone())
+        .bind(request.requested_by)
+        .bind(ts(request.requested_at))
+        .bind(request.serial.clone())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        record_audit(&mut *tx, audit).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(true)
+    }
+
+    async fn revocation_request(&self, serial: &str) -> Result<Option<RevocationRequest>, StoreError> {
+        let sql = format!("{SELECT_REQUEST} WHERE serial = $1");
+        let row: Option<RequestRow> =
+            sqlx::query_as(&sql).bind(serial.to_owned()).fetch_optional(&self.pool).await.map_err(db_err)?;
+        row.map(request_of).transpose()
+    }
+
+    async fn revocation_requests(&self) -> Result<Vec<RevocationRequest>, StoreError> {
+        let sql = format!("{SELECT_REQUEST} ORDER BY requested_at, serial");
+        let rows: Vec<RequestRow> = sqlx::query_as(&sql).fetch_all(&self.pool).await.map_err(db_err)?;
+        rows.into_iter().map(request_of).collect()
+    }
+}
+
+const SELECT_REQUEST: &str = "SELECT serial, reason, note, requested_by, requested_at FROM revocation_requests";
+
+type RequestRow = (String, String, String, i64, i64);
+
+fn request_of((serial, reason, note, requested_by, requested_at): RequestRow) -> Result<RevocationRequest, StoreError> {
+    Ok(RevocationRequest {
+        reason: RevocationReason::parse(&reason)
+            .ok_or_else(|| StoreError::Other(format!("unknown revocation reason {reason}")))?,
+        serial,
+        note,
+        requested_by,
+        requested_at: from_ts(requested_at),
+    })
 }
 
 #[async_trait]

@@ -243,3 +243,87 @@ async fn a_revoked_station_token_and_a_forged_request_are_refused() {
     assert_eq!(cookie.status(), 401);
     applicant.call(Method::GET, "/api/v1/certificates", None).await.assert_status(StatusCode::OK);
 }
+
+/// A company order with its key made on a software token; returns (order, serial).
+async fn produced(app: &TestApp, base: &str, maker: &mut Client, applicant: &mut Client, key: &str) -> (i64, String) {
+    let mut reviewer = app.staff(&format!("rev.{key}"), "reviewer", None).await;
+    let order = approved(app, &mut reviewer, applicant, None, key).await;
+    let desk = Desk::new(base, &station_token(maker).await).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut token = SoftToken::open(dir.path()).unwrap();
+    let options = Options { algorithm: KeyAlgorithm::EcdsaP256, blank_so_pin: "12345678".into() };
+    (order, station::produce(&desk, &mut token, order, &options).await.unwrap().serial)
+}
+
+#[tokio::test]
+async fn holders_are_reminded_90_30_and_7_days_before_expiry_once_each() {
+    use app::ports::{CertificateRepo, DevOutboxRepo};
+    let app = TestApp::new().await;
+    let base = serve(&app).await;
+    let mut maker = app.staff("make.rem", "fulfilment", None).await;
+    let phone = "13800138205";
+    let mut applicant = app.user(phone).await;
+    let (_, serial) = produced(&app, &base, &mut maker, &mut applicant, "remindorder").await;
+    let not_after = app.db.db.certificate(&serial).await.unwrap().unwrap().not_after;
+    let reminders = || async {
+        let messages = app.db.db.recent_messages(200).await.unwrap();
+        messages.iter().filter(|m| m.recipient == phone && m.body.contains("到期")).count()
+    };
+    app.advance(not_after - app.clock_now() - time::Duration::days(91));
+    app.app.remind_expiring_certificates().await.unwrap();
+    assert_eq!(reminders().await, 0, "91 days before: nothing yet");
+    for (days_left, expected) in [(90, 1), (60, 1), (29, 2), (8, 2), (6, 3), (1, 3), (-1, 3)] {
+        app.advance(not_after - app.clock_now() - time::Duration::days(days_left));
+        app.app.remind_expiring_certificates().await.unwrap();
+        app.app.remind_expiring_certificates().await.unwrap();
+        assert_eq!(reminders().await, expected, "{days_left} days left");
+    }
+    let messages = app.db.db.recent_messages(200).await.unwrap();
+    assert!(messages.iter().any(|m| m.recipient == "agent@example.com" && m.body.contains(&serial)), "and by email");
+    let mut again = app.client();
+    again.login(phone, support::PASSWORD).await;
+    let list = again.get("/api/v1/certificates").await.json();
+    assert_eq!(list[0]["status"], "expired");
+}
+
+#[tokio::test]
+async fn a_company_certificate_is_revoked_only_when_a_second_staff_member_approves() {
+    let app = TestApp::new().await;
+    let base = serve(&app).await;
+    let mut first = app.staff("make.one", "fulfilment", None).await;
+    let mut second = app.staff("make.two", "fulfilment", None).await;
+    let mut applicant = app.user("13800138206").await;
+    let (order, serial) = produced(&app, &base, &mut first, &mut applicant, "twoperson").await;
+    let asked = first
+        .submit(
+            &format!("/admin/certificates/{serial}/revoke"),
+            &[("reason", "keyCompromise"), ("note", "客户报失 USB-Key")],
+        )
+        .await;
+    assert!(asked.header("location").unwrap().contains("notice=revocation_requested"));
+    assert_eq!(applicant.get("/api/v1/certificates").await.json()[0]["status"], "valid", "one person is not enough");
+    let again = first
+        .submit(&format!("/admin/certificates/{serial}/revoke"), &[("reason", "keyCompromise"), ("note", "再次")])
+        .await;
+    assert!(again.body.contains("已有待复核的吊销申请"));
+    let own = first.submit(&format!("/admin/certificates/{serial}/approve-revocation"), &[]).await;
+    assert!(own.body.contains("另一位工作人员复核"), "{}", own.body);
+    let page = second.get("/admin/certificates").await;
+    assert!(page.body.contains("data-testid=\"revocation-request\"") && page.body.contains("复核并吊销"));
+    let approved = second.submit(&format!("/admin/certificates/{serial}/approve-revocation"), &[]).await;
+    assert!(approved.header("location").unwrap().contains("notice=certificate_revoked"));
+    let list = applicant.get("/api/v1/certificates").await.json();
+    assert_eq!(
+        (list[0]["status"].as_str(), list[0]["revocation_reason"].as_str()),
+        (Some("revoked"), Some("keyCompromise"))
+    );
+    assert!(!second.get("/admin/certificates").await.body.contains("data-testid=\"revocation-request\""), "settled");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("crl.der"), fetch(&base, "/ca/ecdsa-p256.crl").await).unwrap();
+    let (_, text) = openssl(&["crl", "-inform", "DER", "-in", "crl.der", "-noout", "-text"], dir.path());
+    assert!(text.contains(&serial) && text.contains("Key Compromise"), "{text}");
+    let log = app.app.audit_log(&support::admin_staff(), Some(domain::OrderId(order)), 20).await.unwrap();
+    let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
+    assert!(actions.contains(&"certificate.revocation_requested") && actions.contains(&"certificate.revoked"));
+    assert!(log.iter().any(|e| e.detail.contains("客户报失") && e.detail.contains("复核")), "{log:?}");
+}

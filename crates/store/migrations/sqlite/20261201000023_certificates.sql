@@ -28,6 +28,18 @@ CREATE INDEX certificates_user_idx ON certificates (user_id, id);
 CREATE INDEX certificates_credit_code_idx ON certificates (credit_code);
 -- One certificate in force per order: a second attempt revokes the first before it issues.
 CREATE UNIQUE INDEX certificates_order_in_force_key ON certificates (order_id) WHERE revoked_at IS NULL;
+-- The expiry reminders' sweep.
+CREATE INDEX certificates_expiry_idx ON certificates (not_after) WHERE revoked_at IS NULL;
+
+-- A company certificate is revoked by two staff members: one asks (with the reason), another
+-- approves. One request per certificate.
+CREATE TABLE revocation_requests (
+    serial       TEXT    PRIMARY KEY REFERENCES certificates (serial),
+    reason       TEXT    NOT NULL,
+    note         TEXT    NOT NULL,
+    requested_by INTEGER NOT NULL,
+    requested_at INTEGER NOT NULL
+);
 
 CREATE TABLE station_tokens (
     id           INTEGER PRIMARY KEY,

@@ -99,6 +99,7 @@ pub fn routes() -> Vec<AdminRoute> {
         route(M::POST, "/admin/station/tokens/{id}/revoke", FULFIL, post(station::revoke_token)),
         route(M::GET, "/admin/certificates", CERTIFICATES, get(station::search)),
         route(M::POST, "/admin/certificates/{serial}/revoke", REVOKE, post(station::revoke)),
+        route(M::POST, "/admin/certificates/{serial}/approve-revocation", REVOKE, post(station::approve_revocation)),
         route(M::GET, "/admin/finance", MONEY, get(finance::desk)),
         route(M::GET, "/admin/finance/takings", MONEY, get(finance::takings)),
         route(M::GET, "/admin/finance/orders", MONEY, get(finance::search)),
@@ -230,6 +231,8 @@ impl AdminLayout {
                 "staff_disabled" => "已停用该员工，其登录已全部退出。",
                 "invoice_issued" => "发票已开具并发送给申请人。",
                 "invoice_sent" => "发票已重新发送。",
+                "certificate_revoked" => "证书已吊销，吊销列表（CRL）已即时更新。",
+                "revocation_requested" => "已提交吊销申请：企业证书须由另一位工作人员复核后吊销。",
                 "invoice_voided" => "红字发票已登记，原发票已作废，申请人会收到红字发票。",
                 _ => return None,
             })

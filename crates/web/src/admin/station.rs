@@ -3,6 +3,7 @@
 //! and revoke one with a reason (audited).
 
 use app::certificates::CertificateView;
+use app::certificates::Revoking;
 use app::ports::StationTokenRecord;
 use askama::Template;
 use axum::Form;
@@ -10,6 +11,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use domain::certificate::RevocationReason;
+use domain::staff::Role;
 use serde::Deserialize;
 
 use super::{AdminLayout, Staff, failure, refused};
@@ -95,11 +97,18 @@ struct SearchPage {
     layout: AdminLayout,
     query: String,
     certificates: Vec<CertificateView>,
+    /// Company certificates' revocations waiting for a second staff member.
+    requests: Vec<app::ports::RevocationRequest>,
 }
 
 impl SearchPage {
     fn when(t: &time::OffsetDateTime) -> String {
         local_time(*t)
+    }
+
+    /// The request is this staff member's own (another must approve it).
+    fn asked_by_me(&self, request: &app::ports::RevocationRequest) -> bool {
+        self.layout.staff.as_ref().is_some_and(|s| s.id == request.requested_by)
     }
 }
 
@@ -107,6 +116,7 @@ impl SearchPage {
 #[serde(default)]
 pub struct SearchQuery {
     q: String,
+    notice: Option<String>,
 }
 
 pub async fn search(
@@ -114,13 +124,20 @@ pub async fn search(
     Staff(staff, visitor): Staff,
     Query(q): Query<SearchQuery>,
 ) -> Response {
-    match state.app.search_certificates(&staff, &q.q).await {
-        Ok(certificates) => {
-            let layout = AdminLayout::new("证书查询", &visitor, Some(&staff));
-            render(StatusCode::OK, &SearchPage { layout, query: q.q, certificates })
+    let certificates = match state.app.search_certificates(&staff, &q.q).await {
+        Ok(certificates) => certificates,
+        Err(err) => return failure(&err),
+    };
+    let requests = if staff.has(Role::Fulfilment) || staff.has(Role::Admin) {
+        match state.app.revocation_requests(&staff).await {
+            Ok(requests) => requests,
+            Err(err) => return failure(&err),
         }
-        Err(err) => failure(&err),
-    }
+    } else {
+        Vec::new()
+    };
+    let layout = AdminLayout::new("证书查询", &visitor, Some(&staff)).with_notice(q.notice.as_deref());
+    render(StatusCode::OK, &SearchPage { layout, query: q.q, certificates, requests })
 }
 
 #[derive(Deserialize, Default)]
@@ -140,7 +157,24 @@ pub async fn revoke(
         return refused(app::Error::field("reason", "reason_invalid", "请选择吊销原因"));
     };
     match state.app.revoke_certificate(&staff, &serial, reason, &form.note).await {
-        Ok(()) => Redirect::to(&format!("/admin/certificates?q={serial}")).into_response(),
+        Ok(Revoking::Revoked) => done(&serial, "certificate_revoked"),
+        Ok(Revoking::AwaitingApproval) => done(&serial, "revocation_requested"),
         Err(err) => refused(err),
     }
+}
+
+pub async fn approve_revocation(
+    State(state): State<AppState>,
+    Staff(staff, _): Staff,
+    Path(serial): Path<String>,
+) -> Response {
+    match state.app.approve_revocation(&staff, &serial).await {
+        Ok(()) => done(&serial, "certificate_revoked"),
+        Err(err) => refused(err),
+    }
+}
+
+fn done(serial: &str, notice: &str) -> Response {
+    let serial = crate::visitor::urlencode(serial);
+    Redirect::to(&format!("/admin/certificates?q={serial}&notice={notice}")).into_response()
 }
