@@ -108,13 +108,13 @@ impl App {
     /// desk's secret, so the same person gets the same identifier on every certificate, and
     /// nobody without the key can find the ID number from it (ID numbers are few enough to try
     /// every one against a plain hash).
-    fn person_identifier(&self, id: &ResidentId) -> String {
+    pub(crate) fn person_identifier(&self, id: &ResidentId) -> String {
         let mac = self.keys.mac(PERSON_IDENTIFIER, &[id.as_str().as_bytes()]);
         format!("SD{}", hex::encode_upper(&mac[..15]))
     }
 
     /// The holder of the order's certificate, from its approved application.
-    async fn holder_of(&self, order: &OrderRecord) -> Result<(Holder, KeyType, u8), Error> {
+    pub(crate) async fn holder_of(&self, order: &OrderRecord) -> Result<(Holder, KeyType, u8), Error> {
         let application =
             self.store.application(order.order.user_id, order.order.application_id).await?.ok_or(Error::NotFound)?;
         let package = match application.package_id {

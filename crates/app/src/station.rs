@@ -122,6 +122,9 @@ impl App {
 pub struct StationOrder {
     pub order: crate::ports::OrderRecord,
     pub certificate: Option<crate::certificates::CertificateView>,
+    /// The subject the desk will certify, for the station to name in its request (an external CA
+    /// certifies what a `p10cr` names); `None` while the application lacks what it needs.
+    pub subject: Option<domain::certificate::Subject>,
 }
 
 impl App {
@@ -133,6 +136,13 @@ impl App {
                 domain::certificate::Status::of(record.not_after, record.revocation.is_some(), self.clock.now());
             crate::certificates::CertificateView { record, status }
         });
-        Ok(StationOrder { order, certificate })
+        let subject = match self.holder_of(&order).await {
+            Ok((holder, _, _)) => {
+                Some(domain::certificate::Subject::for_holder(&holder, |person| self.person_identifier(person)))
+            }
+            Err(Error::Conflict { .. } | Error::NotFound) => None,
+            Err(err) => return Err(err),
+        };
+        Ok(StationOrder { order, certificate, subject })
     }
 }

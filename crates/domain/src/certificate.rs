@@ -60,6 +60,26 @@ pub enum NameAttribute {
     CommonName(String),
 }
 
+impl NameAttribute {
+    /// The X.520 attribute type, as a dotted OID.
+    pub fn oid(&self) -> &'static str {
+        match self {
+            Self::Country(_) => "2.5.4.6",
+            Self::Organization(_) => "2.5.4.10",
+            Self::OrganizationIdentifier(_) => "2.5.4.97",
+            Self::SerialNumber(_) => "2.5.4.5",
+            Self::CommonName(_) => "2.5.4.3",
+        }
+    }
+
+    pub fn value(&self) -> &str {
+        match self {
+            Self::Country(v) => v,
+            Self::Organization(v) | Self::OrganizationIdentifier(v) | Self::SerialNumber(v) | Self::CommonName(v) => v,
+        }
+    }
+}
+
 /// A subject's distinguished name, most general attribute first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subject {

@@ -78,6 +78,84 @@ pub struct Settings {
     /// Uploads on S3-compatible object storage (TOML table `[s3]`); without it, on the local
     /// disk in `data_dir/uploads` (one instance only).
     pub s3: Option<S3Config>,
+    /// An external CA reached over CMP (TOML table `[cmp]`); without it, the built-in CA in
+    /// `data_dir/ca`.
+    pub cmp: Option<CmpConfig>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CmpConfig {
+    /// The CA's CMP endpoint, e.g. `https://ca.example.com/pkix/`.
+    pub url: String,
+    /// How the CA knows the desk (the `senderKID` of its messages).
+    pub reference: String,
+    /// The CA's name, e.g. `CN=Example Issuing CA, O=Example`.
+    pub recipient: String,
+    /// A file holding the shared secret of the messages' MAC (else `SEALDESK_CMP_SECRET`).
+    #[serde(default)]
+    pub secret_file: Option<PathBuf>,
+    /// PEM: the issuing CA certificate, then its root, for ECDSA P-256 certificates.
+    #[serde(default)]
+    pub ecdsa_p256_chain: Option<PathBuf>,
+    /// PEM: the same for SM2 certificates.
+    #[serde(default)]
+    pub sm2_chain: Option<PathBuf>,
+}
+
+impl CmpConfig {
+    /// The client's settings: the secret read, the chains' PEM files read into DER.
+    pub fn client_settings(&self) -> anyhow::Result<cmp::CmpSettings> {
+        use anyhow::Context as _;
+        let secret = match &self.secret_file {
+            Some(file) => std::fs::read_to_string(file)
+                .with_context(|| format!("cmp.secret_file {}", file.display()))?
+                .trim()
+                .to_owned(),
+            None => std::env::var("SEALDESK_CMP_SECRET")
+                .map_err(|_| anyhow::anyhow!("[cmp] needs secret_file or SEALDESK_CMP_SECRET"))?,
+        };
+        let mut chains = Vec::new();
+        for (algorithm, file) in [
+            (domain::certificate::KeyAlgorithm::EcdsaP256, &self.ecdsa_p256_chain),
+            (domain::certificate::KeyAlgorithm::Sm2, &self.sm2_chain),
+        ] {
+            let Some(file) = file else { continue };
+            let text = std::fs::read_to_string(file).with_context(|| format!("cmp chain {}", file.display()))?;
+            let blocks = pem_certificates(&text);
+            anyhow::ensure!(!blocks.is_empty(), "cmp chain {}: no PEM certificate in it", file.display());
+            chains.push((algorithm, blocks));
+        }
+        anyhow::ensure!(!chains.is_empty(), "[cmp] needs ecdsa_p256_chain or sm2_chain");
+        Ok(cmp::CmpSettings {
+            url: self.url.clone(),
+            secret,
+            reference: self.reference.clone(),
+            recipient: self.recipient.clone(),
+            chains,
+        })
+    }
+}
+
+/// The DER of every `CERTIFICATE` block in a PEM text.
+fn pem_certificates(text: &str) -> Vec<Vec<u8>> {
+    use base64::Engine as _;
+    let mut out = Vec::new();
+    let mut body: Option<String> = None;
+    for line in text.lines().map(str::trim) {
+        match (&mut body, line) {
+            (None, "-----BEGIN CERTIFICATE-----") => body = Some(String::new()),
+            (Some(b), "-----END CERTIFICATE-----") => {
+                if let Ok(der) = base64::engine::general_purpose::STANDARD.decode(b.as_bytes()) {
+                    out.push(der);
+                }
+                body = None;
+            }
+            (Some(b), line) => b.push_str(line),
+            (None, _) => {}
+        }
+    }
+    out
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -191,6 +269,7 @@ impl Default for Settings {
             smtp: None,
             sms: None,
             s3: None,
+            cmp: None,
             ocr: true,
             ocr_models_dir: None,
             ocr_workers: 1,
@@ -200,7 +279,8 @@ impl Default for Settings {
 }
 
 /// Environment variables with the prefix that are not settings but still ours.
-const OTHER_VARS: [&str; 6] = [
+const OTHER_VARS: [&str; 7] = [
+    "SEALDESK_CMP_SECRET",
     "SEALDESK_CONFIG",
     "SEALDESK_TEST_POSTGRES_URL",
     "SEALDESK_REQUIRE_POSTGRES",
@@ -344,6 +424,13 @@ impl Settings {
                 self.sms.as_ref().map_or("(dev outbox)".into(), |s| format!(
                     "{} {} key_id={} secret=[redacted]",
                     s.provider, s.endpoint, s.access_key_id
+                ))
+            ),
+            format!(
+                "cmp = {}",
+                self.cmp.as_ref().map_or("(the built-in CA in data_dir/ca)".into(), |c| format!(
+                    "{} reference={} recipient={} secret=[redacted]",
+                    c.url, c.reference, c.recipient
                 ))
             ),
             format!(

@@ -337,17 +337,25 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let channels = gateways::build(&settings, &base)?;
     // The built-in CA, kept in data_dir (shared by the instances that share it); its
     // certificates name this origin's /ca/… for their revocation lists.
-    let ca = ca::BuiltInCa::open(
-        &settings.data_dir.join("ca"),
-        &load_keys(&settings)?,
-        &settings.operator,
-        &format!("{}/ca", base.trim_end_matches('/')),
-        clock.now(),
-    )
-    .map_err(|e| anyhow::anyhow!("the built-in certificate authority: {e}"))?;
+    let ca: Arc<dyn app::ca::CertificateAuthority> = match &settings.cmp {
+        // An external CA over CMP: it publishes its own revocation lists.
+        Some(cmp) => Arc::new(
+            cmp::CmpClient::new(cmp.client_settings()?, clock.clone()).map_err(|e| anyhow::anyhow!("[cmp]: {e}"))?,
+        ),
+        None => Arc::new(
+            ca::BuiltInCa::open(
+                &settings.data_dir.join("ca"),
+                &load_keys(&settings)?,
+                &settings.operator,
+                &format!("{}/ca", base.trim_end_matches('/')),
+                clock.now(),
+            )
+            .map_err(|e| anyhow::anyhow!("the built-in certificate authority: {e}"))?,
+        ),
+    };
     let mut app = App::new(Arc::new(db.clone()), files, sms, mailer, clock, keys, policy)
         .with_gateways(channels.gateways)
-        .with_ca(Arc::new(ca));
+        .with_ca(ca);
     if settings.ocr {
         let dir = settings.ocr_models_dir.clone().unwrap_or_else(ocr::engine::default_models_dir);
         let engine = ocr::engine::Engine::load(&dir)

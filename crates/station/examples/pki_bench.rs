@@ -20,6 +20,7 @@ use app::ca::{CertificateAuthority, Issuance};
 use domain::certificate::{Holder, KeyAlgorithm, RevocationReason, Subject};
 use signature::Signer;
 use station::Token;
+use station::client::SubjectAttribute;
 use station::soft::SoftToken;
 use time::OffsetDateTime;
 
@@ -38,7 +39,7 @@ fn request(algorithm: KeyAlgorithm, dir: &std::path::Path) -> Vec<u8> {
     let mut token = SoftToken::open(dir).unwrap();
     token.initialise("bench", "12345678", "87654321").unwrap();
     let public = token.generate(algorithm).unwrap();
-    station::request::build(&public, algorithm, "bench", |tbs| token.sign(tbs)).unwrap()
+    station::request::build(&public, algorithm, &SubjectAttribute::of(&subject()), |tbs| token.sign(tbs)).unwrap()
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -152,7 +153,10 @@ async fn revocation_list(rounds: usize, now: OffsetDateTime) {
 async fn make_key(token: &mut dyn Token, ca: &ca::BuiltInCa, now: OffsetDateTime) {
     token.initialise("sealdesk bench", "12345678", "87654321").unwrap();
     let public = token.generate(KeyAlgorithm::EcdsaP256).unwrap();
-    let req = station::request::build(&public, KeyAlgorithm::EcdsaP256, "bench", |tbs| token.sign(tbs)).unwrap();
+    let req = station::request::build(&public, KeyAlgorithm::EcdsaP256, &SubjectAttribute::of(&subject()), |tbs| {
+        token.sign(tbs)
+    })
+    .unwrap();
     let issuance =
         Issuance { request_der: req, subject: subject(), not_before: now, not_after: now + time::Duration::days(365) };
     let issued = ca.issue(&issuance).await.unwrap();

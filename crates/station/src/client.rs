@@ -23,6 +23,23 @@ pub struct OrderSummary {
     pub status: String,
     pub status_label: String,
     pub subject_name: String,
+    /// The subject the desk certifies, for the request to name.
+    #[serde(default)]
+    pub subject: Vec<SubjectAttribute>,
+}
+
+/// One attribute of the subject: its X.520 type (dotted OID) and text.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SubjectAttribute {
+    pub oid: String,
+    pub value: String,
+}
+
+impl SubjectAttribute {
+    /// The attributes of a subject the desk built.
+    pub fn of(subject: &domain::certificate::Subject) -> Vec<Self> {
+        subject.attributes.iter().map(|a| Self { oid: a.oid().to_owned(), value: a.value().to_owned() }).collect()
+    }
 }
 
 /// A certificate the desk issued.

@@ -103,7 +103,7 @@ pub async fn produce(
     token.initialise(&label, &options.blank_so_pin, &user_pin)?;
     let token_serial = token.serial()?;
     let public_key = token.generate(options.algorithm)?;
-    let csr = request::build(&public_key, options.algorithm, &summary.order_no, |tbs| token.sign(tbs))?;
+    let csr = request::build(&public_key, options.algorithm, &summary.subject, |tbs| token.sign(tbs))?;
     let issued = desk.certify(order, &csr, &token_serial, &user_pin, &so_pin).await?;
     token.store_certificates(&issued.certificate, &issued.chain)?;
     let (stored, key) = token.read_back()?;

@@ -1,12 +1,18 @@
-//! The PKCS#10 request a token signs: its public key, a subject naming only the order (the desk
-//! ignores it and builds the real one), signed over the request info's DER.
+//! The PKCS#10 request a token signs: its public key and the subject the desk said it certifies
+//! (the built-in CA takes the subject from the desk anyway; an external CA certifies what the
+//! request names, and the desk refuses anything else), signed over the request info's DER.
 
+use der::Tag;
 use der::asn1::BitString;
+use der::asn1::{Any, SetOfVec};
 use der::{Decode, Encode};
 use domain::certificate::KeyAlgorithm;
 use spki::{AlgorithmIdentifierOwned, ObjectIdentifier, SubjectPublicKeyInfoOwned};
 use x509_cert::Certificate;
-use x509_cert::name::Name;
+use x509_cert::attr::AttributeTypeAndValue;
+use x509_cert::name::{Name, RdnSequence, RelativeDistinguishedName};
+
+use crate::client::SubjectAttribute;
 use x509_cert::request::{CertReq, CertReqInfo, Version};
 
 use crate::StationError;
@@ -22,12 +28,11 @@ fn bad(what: &str) -> impl Fn(der::Error) -> StationError + '_ {
 pub fn build(
     public_key: &[u8],
     algorithm: KeyAlgorithm,
-    order_no: &str,
+    subject: &[SubjectAttribute],
     sign: impl FnOnce(&[u8]) -> Result<Vec<u8>, StationError>,
 ) -> Result<Vec<u8>, StationError> {
     let public_key = SubjectPublicKeyInfoOwned::from_der(public_key).map_err(bad("介质返回的公钥无法解析"))?;
-    let order_no: String = order_no.chars().filter(char::is_ascii_alphanumeric).collect();
-    let subject: Name = format!("CN=order-{order_no}").parse().map_err(bad("请求主题"))?;
+    let subject = name(subject)?;
     let info = CertReqInfo { version: Version::V1, subject, public_key, attributes: der::asn1::SetOfVec::default() };
     let tbs = info.to_der().map_err(bad("请求编码"))?;
     let signature = sign(&tbs)?;
@@ -41,6 +46,25 @@ pub fn build(
         signature: BitString::from_bytes(&signature).map_err(bad("签名编码"))?,
     };
     request.to_der().map_err(bad("请求编码"))
+}
+
+/// The subject as a DER name: one attribute per RDN, in the desk's order; countries and serial
+/// numbers as PrintableString (X.520's), text as UTF8String.
+fn name(subject: &[SubjectAttribute]) -> Result<Name, StationError> {
+    let mut rdns = RdnSequence::default();
+    for attribute in subject {
+        let oid = ObjectIdentifier::new(&attribute.oid)
+            .map_err(|e| StationError::Check(format!("主题属性 {} 无效：{e}", attribute.oid)))?;
+        let tag = if matches!(attribute.oid.as_str(), "2.5.4.6" | "2.5.4.5") {
+            Tag::PrintableString
+        } else {
+            Tag::Utf8String
+        };
+        let value = Any::new(tag, attribute.value.as_bytes().to_vec()).map_err(bad("主题属性"))?;
+        let set = SetOfVec::try_from(vec![AttributeTypeAndValue { oid, value }]).map_err(bad("主题属性"))?;
+        rdns.push(RelativeDistinguishedName::try_from(set.into_vec()).map_err(bad("主题属性"))?);
+    }
+    Name::from_der(&rdns.to_der().map_err(bad("主题"))?).map_err(bad("主题"))
 }
 
 /// The public key (SPKI DER) a certificate certifies.

@@ -7,6 +7,7 @@
 use app::ca::{CertificateAuthority, Issuance};
 use domain::certificate::{Holder, KeyAlgorithm, Subject};
 use station::Token;
+use station::client::SubjectAttribute;
 use station::soft::SoftToken;
 use time::macros::datetime;
 
@@ -20,12 +21,36 @@ async fn the_ca_certifies_the_key_a_software_token_made_for_both_algorithms() {
         token.initialise("sealdesk test", "12345678", "87654321").unwrap();
         assert!(token.serial().unwrap().starts_with("SOFT"));
         let public = token.generate(algorithm).unwrap();
-        let request = station::request::build(&public, algorithm, "2026120100001", |tbs| token.sign(tbs)).unwrap();
         let holder = Holder::Company {
             name: "示例科技有限公司".into(),
             credit_code: domain::CreditCode::parse("91350100M000100Y43").unwrap(),
         };
         let subject = Subject::for_holder(&holder, |_| unreachable!());
+        let named = SubjectAttribute::of(&subject);
+        let request = station::request::build(&public, algorithm, &named, |tbs| token.sign(tbs)).unwrap();
+        // The request names the desk's subject, as OpenSSL reads it.
+        std::fs::write(dir.path().join("request.der"), &request).unwrap();
+        let out = std::process::Command::new("openssl")
+            .args([
+                "req",
+                "-inform",
+                "DER",
+                "-in",
+                "request.der",
+                "-noout",
+                "-subject",
+                "-nameopt",
+                "utf8,sep_comma_plus",
+            ])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        let printed = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            printed.contains("C=CN") && printed.contains("organizationIdentifier=NTRCN-91350100M000100Y43"),
+            "{printed}"
+        );
+        assert!(printed.contains("CN=示例科技有限公司"), "{printed}");
         let issuance = Issuance {
             request_der: request.clone(),
             subject,

@@ -84,6 +84,14 @@ struct OrderBody {
     package: String,
     delivery: &'static str,
     certificate: Option<CertificateBody>,
+    /// The subject the desk certifies, most general attribute first: what the request should name.
+    subject: Vec<AttributeBody>,
+}
+
+#[derive(Serialize)]
+struct AttributeBody {
+    oid: &'static str,
+    value: String,
 }
 
 async fn order(State(state): State<AppState>, Station(staff): Station, Path(id): Path<String>) -> Response {
@@ -98,6 +106,12 @@ async fn order(State(state): State<AppState>, Station(staff): Station, Path(id):
             subject_name: o.order.subject_name.clone(),
             package: o.order.package_name.clone(),
             delivery: o.order.delivery.as_str(),
+            subject: found
+                .subject
+                .iter()
+                .flat_map(|s| s.attributes.iter())
+                .map(|a| AttributeBody { oid: a.oid(), value: a.value().to_owned() })
+                .collect(),
             certificate: found.certificate.map(|c| CertificateBody {
                 serial: c.record.serial.clone(),
                 algorithm: c.record.algorithm.as_str(),

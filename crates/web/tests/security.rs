@@ -340,6 +340,8 @@ async fn no_get_route_changes_anything() {
         .unwrap()
         .iter()
         .filter(|(_, item)| item.get("get").is_some())
+        // A certificate exists only once a station made one (tests/certificates.rs reads them).
+        .filter(|(p, _)| !p.contains("{serial}"))
         .map(|(p, _)| {
             p.replace("/applications/{id}", &format!("/applications/{application}"))
                 .replace("/orders/{id}", &format!("/orders/{order}"))
@@ -357,6 +359,7 @@ async fn no_get_route_changes_anything() {
         "/addresses/new",
         "/apply",
         "/orders",
+        "/certificates",
         "/dev/outbox",
         "/templates/authorization",
     ] {
