@@ -100,6 +100,8 @@ pub struct App {
     pub(crate) gateways: payment::Gateways,
     pub(crate) ocr: Option<recognition::OcrPool>,
     pub(crate) ca: Option<Arc<dyn ca::CertificateAuthority>>,
+    /// Development: keys made on the desk itself, without a workstation.
+    pub(crate) local_keys: Option<Arc<dyn station::LocalKeyMaker>>,
     pub(crate) passwords: Arc<passwords::PasswordPool>,
     pub(crate) decodes: media::DecodeBudget,
     /// This process among the instances sharing the database (for job leases).
@@ -127,6 +129,7 @@ impl App {
             gateways: payment::Gateways::default(),
             ocr: None,
             ca: None,
+            local_keys: None,
             passwords: Arc::new(passwords::PasswordPool::for_this_machine()),
             decodes: media::DecodeBudget::default(),
             instance: Arc::from(crypto::random_token()),

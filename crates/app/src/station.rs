@@ -146,3 +146,65 @@ impl App {
         Ok(StationOrder { order, certificate, subject })
     }
 }
+
+/// A key made on the desk itself for an order: its PKCS#10 request (naming the subject given,
+/// signed by the key) and the token's serial and PINs.
+#[derive(Debug, Clone)]
+pub struct LocalKey {
+    pub request_der: Vec<u8>,
+    pub token_serial: String,
+    pub user_pin: String,
+    pub so_pin: String,
+}
+
+/// Development only: a software token per order on the desk's own disk, so a key can be produced
+/// from the back office without a workstation (the same request, CA and records as a station's).
+#[async_trait::async_trait]
+pub trait LocalKeyMaker: Send + Sync {
+    async fn request(
+        &self,
+        order: OrderId,
+        algorithm: domain::certificate::KeyAlgorithm,
+        subject: &domain::certificate::Subject,
+    ) -> Result<LocalKey, String>;
+    async fn store(&self, order: OrderId, certificate: &[u8], chain: &[Vec<u8>]) -> Result<(), String>;
+}
+
+impl App {
+    /// The same app, making development keys with `maker`.
+    #[must_use]
+    pub fn with_local_keys(mut self, maker: std::sync::Arc<dyn LocalKeyMaker>) -> Self {
+        self.local_keys = Some(maker);
+        self
+    }
+
+    /// Whether keys can be made on the desk itself (development).
+    pub fn makes_local_keys(&self) -> bool {
+        self.local_keys.is_some()
+    }
+
+    /// 制证 on the desk's own software token (development): as a station would, without one.
+    pub async fn produce_locally(
+        &self,
+        staff: &CurrentStaff,
+        id: OrderId,
+        algorithm: domain::certificate::KeyAlgorithm,
+    ) -> Result<crate::certificates::Produced, Error> {
+        staff.require(&[Role::Fulfilment])?;
+        let maker = self.local_keys.as_ref().ok_or(Error::NotFound)?;
+        let order = self.store.order_by_id(id).await?.ok_or(Error::NotFound)?;
+        let (holder, _, _) = self.holder_of(&order).await?;
+        let subject = domain::certificate::Subject::for_holder(&holder, |person| self.person_identifier(person));
+        let unavailable = |why: String| {
+            tracing::error!(error = %why, "local key maker failed");
+            Error::Unavailable {
+                code: "key_maker_failed", message: "本机软件介质制证失败，请稍后再试".into()
+            }
+        };
+        let key = maker.request(id, algorithm, &subject).await.map_err(unavailable)?;
+        let pins = PinReport { token_serial: &key.token_serial, user_pin: &key.user_pin, so_pin: &key.so_pin };
+        let produced = self.issue_for_order(staff, id, &key.request_der, &pins).await?;
+        maker.store(id, &produced.certificate.der, &produced.certificate.chain).await.map_err(unavailable)?;
+        Ok(produced)
+    }
+}

@@ -187,44 +187,69 @@ struct Revoked {
 struct Ledger {
     issued: HashSet<(KeyAlgorithm, String)>,
     revoked: Vec<Revoked>,
+    revoked_serials: HashSet<(KeyAlgorithm, String)>,
     file: Option<PathBuf>,
+    /// How far the file has been read: it only grows, so only what was appended since is read.
+    read: u64,
 }
 
 impl Ledger {
-    /// Reads the file again: other instances sharing the directory issue and revoke too.
+    /// Reads what was appended since the last read (other instances sharing the directory issue
+    /// and revoke too; our own lines come back this way as well).
     fn refresh(&mut self) -> Result<(), CaError> {
+        use std::io::{Read, Seek, SeekFrom};
         let Some(path) = &self.file else { return Ok(()) };
-        let text = std::fs::read_to_string(path).map_err(|e| unavailable(format!("{}: {e}", path.display())))?;
-        let (mut issued, mut revoked) = (HashSet::new(), Vec::new());
-        for line in text.lines() {
-            let bad = || unavailable(format!("ledger: bad line {line:?}"));
-            let words: Vec<&str> = line.split(' ').collect();
-            match words.as_slice() {
-                ["issued", alg, serial] => {
-                    issued.insert((KeyAlgorithm::parse(alg).ok_or_else(bad)?, (*serial).to_owned()));
-                }
-                ["revoked", alg, serial, at, code] => {
-                    let at = at.parse::<i64>().ok().and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok());
-                    let reason = code.parse::<u8>().ok().and_then(RevocationReason::from_code);
-                    let (Some(algorithm), Some(at), Some(reason)) = (KeyAlgorithm::parse(alg), at, reason) else {
-                        return Err(bad());
-                    };
-                    revoked.push(Revoked { algorithm, serial: (*serial).to_owned(), at, reason });
-                }
-                _ => return Err(bad()),
-            }
+        let failed = |e: std::io::Error| unavailable(format!("{}: {e}", path.display()));
+        let mut file = std::fs::File::open(path).map_err(failed)?;
+        let length = file.metadata().map_err(failed)?.len();
+        if length < self.read {
+            // Replaced (a restored backup): read it whole again.
+            (self.issued, self.revoked, self.revoked_serials, self.read) = Default::default();
         }
-        (self.issued, self.revoked) = (issued, revoked);
+        file.seek(SeekFrom::Start(self.read)).map_err(failed)?;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).map_err(failed)?;
+        // Complete lines only: a line being appended right now is read next time.
+        let Some(end) = bytes.iter().rposition(|b| *b == b'\n') else { return Ok(()) };
+        let text = std::str::from_utf8(&bytes[..=end]).map_err(|_| unavailable("ledger: not UTF-8"))?;
+        for line in text.lines() {
+            self.note(line)?;
+        }
+        self.read += u64::try_from(end + 1).map_err(unavailable)?;
         Ok(())
     }
 
+    /// Takes in one line of the ledger.
+    fn note(&mut self, line: &str) -> Result<(), CaError> {
+        let bad = || unavailable(format!("ledger: bad line {line:?}"));
+        let words: Vec<&str> = line.split(' ').collect();
+        match words.as_slice() {
+            ["issued", alg, serial] => {
+                self.issued.insert((KeyAlgorithm::parse(alg).ok_or_else(bad)?, (*serial).to_owned()));
+            }
+            ["revoked", alg, serial, at, code] => {
+                let at = at.parse::<i64>().ok().and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok());
+                let reason = code.parse::<u8>().ok().and_then(RevocationReason::from_code);
+                let (Some(algorithm), Some(at), Some(reason)) = (KeyAlgorithm::parse(alg), at, reason) else {
+                    return Err(bad());
+                };
+                if self.revoked_serials.insert((algorithm, (*serial).to_owned())) {
+                    self.revoked.push(Revoked { algorithm, serial: (*serial).to_owned(), at, reason });
+                }
+            }
+            _ => return Err(bad()),
+        }
+        Ok(())
+    }
+
+    /// Writes a line durably, then takes it in (a later read finds it again and skips it).
     fn append(&mut self, line: &str) -> Result<(), CaError> {
         if let Some(path) = &self.file {
             let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path).map_err(unavailable)?;
             file.write_all(format!("{line}\n").as_bytes()).map_err(unavailable)?;
             file.sync_data().map_err(unavailable)?;
         }
-        Ok(())
+        self.note(line)
     }
 }
 
@@ -375,7 +400,6 @@ impl CertificateAuthority for BuiltInCa {
         {
             let mut ledger = self.ledger.lock().map_err(unavailable)?;
             ledger.append(&format!("issued {} {serial_hex}", algorithm.as_str()))?;
-            ledger.issued.insert((algorithm, serial_hex.clone()));
         }
         let chain = [&authority.issuing, &authority.root]
             .into_iter()
@@ -407,12 +431,10 @@ impl CertificateAuthority for BuiltInCa {
         if !ledger.issued.contains(&(algorithm, serial.clone())) {
             return Err(CaError::Unknown);
         }
-        if ledger.revoked.iter().any(|r| r.algorithm == algorithm && r.serial == serial) {
+        if ledger.revoked_serials.contains(&(algorithm, serial.clone())) {
             return Ok(());
         }
-        ledger.append(&format!("revoked {} {serial} {} {}", algorithm.as_str(), at.unix_timestamp(), reason.code()))?;
-        ledger.revoked.push(Revoked { algorithm, serial, at, reason });
-        Ok(())
+        ledger.append(&format!("revoked {} {serial} {} {}", algorithm.as_str(), at.unix_timestamp(), reason.code()))
     }
 
     async fn chain(&self, algorithm: KeyAlgorithm) -> Result<Vec<Vec<u8>>, CaError> {

@@ -207,3 +207,33 @@ async fn a_revoked_certificate_is_on_the_crl_and_openssl_refuses_it_after_a_rest
     let text = openssl(dir.path(), &["crl", "-in", "p256.pem", "-noout", "-text"]);
     assert!(!text.contains(&by_other.serial) && text.contains("Next Update: Jan  1 10:00:00 2027 GMT"), "{text}");
 }
+
+#[tokio::test]
+async fn a_ledger_restored_from_an_older_backup_is_read_again_whole() {
+    let now = datetime!(2026-12-01 10:00 UTC);
+    let data = tempfile::tempdir().unwrap();
+    let keys = app::crypto::Keys::new(vec![7; 32]).unwrap();
+    let home = data.path().join("ca");
+    let ca = BuiltInCa::open(&home, &keys, "Sealdesk Dev CA", "http://127.0.0.1:8080/ca", now).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (not_before, not_after) = validity(now, 1);
+    let issue = || Issuance {
+        request_der: request(dir.path(), KeyAlgorithm::EcdsaP256),
+        subject: company(),
+        not_before,
+        not_after,
+    };
+    let kept = ca.issue(&issue()).await.unwrap();
+    let backup = std::fs::read(home.join("ledger")).unwrap();
+    let lost = ca.issue(&issue()).await.unwrap();
+    ca.revoke(KeyAlgorithm::EcdsaP256, &lost.serial, RevocationReason::KeyCompromise, now).await.unwrap();
+    std::fs::write(home.join("ledger"), &backup).unwrap();
+    // The shorter file is read whole again: what came after the backup is gone, what it holds stays.
+    let unknown = ca.revoke(KeyAlgorithm::EcdsaP256, &lost.serial, RevocationReason::KeyCompromise, now).await;
+    assert_eq!(unknown, Err(CaError::Unknown));
+    ca.revoke(KeyAlgorithm::EcdsaP256, &kept.serial, RevocationReason::Superseded, now).await.unwrap();
+    let crl = ca.crl(KeyAlgorithm::EcdsaP256, now).await.unwrap();
+    to_pem(dir.path(), "crl", &crl, "crl");
+    let text = openssl(dir.path(), &["crl", "-in", "crl.pem", "-noout", "-text"]);
+    assert!(text.contains(&kept.serial) && !text.contains(&lost.serial), "{text}");
+}

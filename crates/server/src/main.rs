@@ -356,6 +356,10 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let mut app = App::new(Arc::new(db.clone()), files, sms, mailer, clock, keys, policy)
         .with_gateways(channels.gateways)
         .with_ca(ca);
+    if settings.mode == Mode::Development {
+        // Keys made from the back office on software tokens in data_dir, without a workstation.
+        app = app.with_local_keys(Arc::new(station::local::SoftKeyMaker::new(settings.data_dir.join("soft-tokens"))));
+    }
     if settings.ocr {
         let dir = settings.ocr_models_dir.clone().unwrap_or_else(ocr::engine::default_models_dir);
         let engine = ocr::engine::Engine::load(&dir)

@@ -726,12 +726,11 @@ async fn rejection_journey(driver: &WebDriver, base: &str, data: &std::path::Pat
     driver.find(By::Css("form[action$='/approve'] button")).await?.click().await?;
     driver.accept_alert().await?;
     wait_for(driver, ".notice", "已审核通过").await;
-    choose(driver, "#key_type", "main").await;
-    fill(driver, "#serial", "4A3F001B9C77").await;
-    fill(driver, "#valid_from", "2026-11-26").await;
-    fill(driver, "#valid_to", "2027-11-25").await;
-    driver.find(By::Css("[data-testid=key-form] button[type=submit]")).await?.click().await?;
-    wait_for(driver, ".notice", "制证信息已登记").await;
+    // Produced on the desk's own software token (development), an SM2 key.
+    choose(driver, "#algorithm", "sm2").await;
+    driver.find(By::Css("[data-testid=soft-key-form] button[type=submit]")).await?.click().await?;
+    wait_for(driver, ".notice", "证书已签发").await;
+    let serial = wait_for(driver, "[data-testid=order-certificate]", "有效").await;
     driver.find(By::Css("[data-testid=ready-form] button[type=submit]")).await?.click().await?;
     wait_for(driver, ".notice", "已通知申请人到自提点领取").await;
 
@@ -744,6 +743,10 @@ async fn rejection_journey(driver: &WebDriver, base: &str, data: &std::path::Pat
     wait_for(driver, ".notice", "已交付").await;
     driver.goto(format!("{base}/orders/{order}")).await?;
     wait_for(driver, "[data-testid=order-status]", "已完成").await;
+    driver.goto(format!("{base}/certificates")).await?;
+    let shown = wait_for(driver, "[data-testid=certificate]", "SM2").await;
+    let serial = serial.split_whitespace().next().unwrap();
+    assert!(shown.contains(serial) && shown.contains("有效") && shown.contains("NTRCN-"), "{shown}");
 
     // The messages the applicant got, in the dev outbox; every step in the audit log.
     driver.goto(format!("{base}/dev/outbox")).await?;
@@ -753,7 +756,7 @@ async fn rejection_journey(driver: &WebDriver, base: &str, data: &std::path::Pat
     let password = add_staff(data, "guan.li", "admin");
     staff_login(driver, base, "guan.li", &password).await?;
     driver.goto(format!("{base}/admin/audit")).await?;
-    for action in ["审核不通过", "审核通过", "登记制证", "通知自提", "交付", "领取订单"] {
+    for action in ["审核不通过", "审核通过", "签发证书", "通知自提", "交付", "领取订单"] {
         wait_for(driver, "[data-testid=audit-log]", action).await;
     }
     Ok(())

@@ -13,6 +13,7 @@
 //! stands in for SM2 where the module has no SM2 mechanism.
 
 pub mod client;
+pub mod local;
 pub mod pkcs11;
 pub mod request;
 pub mod soft;
@@ -75,7 +76,7 @@ pub struct Report {
 }
 
 /// A PIN of `len` digits from the OS's random source.
-fn random_pin(len: usize) -> String {
+pub(crate) fn random_pin(len: usize) -> String {
     let mut rng = rand::rng();
     (0..len).map(|_| char::from(b'0' + rng.random_range(0..10u8))).collect()
 }

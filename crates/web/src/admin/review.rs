@@ -42,6 +42,7 @@ struct CasePage {
     fulfilment: Option<app::ports::FulfilmentRecord>,
     /// Certificates issued for the order through the desk, newest first.
     certificates: Vec<app::certificates::CertificateView>,
+    local_keys: bool,
     couriers: [&'static str; 7],
     /// Full ID numbers, only in the answer to a reveal with a reason.
     revealed: Option<(Option<String>, Option<String>)>,
@@ -52,6 +53,11 @@ struct CasePage {
 impl CasePage {
     fn when(t: &time::OffsetDateTime) -> String {
         local_time(*t)
+    }
+
+    /// Keys can be made on the desk's own software token (development).
+    fn makes_local_keys(&self) -> bool {
+        self.local_keys
     }
 
     /// The order has a certificate issued through the desk and not revoked.
@@ -139,6 +145,7 @@ async fn case_page(
         reasons: domain::review::REJECTION_REASONS,
         fulfilment,
         certificates,
+        local_keys: state.app.makes_local_keys(),
         couriers: domain::fulfilment::COURIERS,
         revealed,
         form,

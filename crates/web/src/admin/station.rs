@@ -91,6 +91,28 @@ pub async fn revoke_token(State(state): State<AppState>, Staff(staff, _): Staff,
     }
 }
 
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct SoftKeyForm {
+    algorithm: String,
+}
+
+/// 制证 on the desk's own software token (development only).
+pub async fn soft_key(
+    State(state): State<AppState>,
+    Staff(staff, _): Staff,
+    Path(id): Path<String>,
+    Form(form): Form<SoftKeyForm>,
+) -> Response {
+    let Some(id) = super::order_id(&id) else { return failure(&app::Error::NotFound) };
+    let algorithm =
+        domain::certificate::KeyAlgorithm::parse(&form.algorithm).unwrap_or(domain::certificate::KeyAlgorithm::Sm2);
+    match state.app.produce_locally(&staff, id, algorithm).await {
+        Ok(_) => Redirect::to(&format!("/admin/orders/{}?notice=key_produced", id.0)).into_response(),
+        Err(err) => refused(err),
+    }
+}
+
 #[derive(Template)]
 #[template(path = "admin/certificates.html")]
 struct SearchPage {
