@@ -327,3 +327,65 @@ async fn a_company_certificate_is_revoked_only_when_a_second_staff_member_approv
     assert!(actions.contains(&"certificate.revocation_requested") && actions.contains(&"certificate.revoked"));
     assert!(log.iter().any(|e| e.detail.contains("客户报失") && e.detail.contains("复核")), "{log:?}");
 }
+
+/// A token that breaks when the certificate is written to it (a key pulled out mid-way).
+struct Breaking(SoftToken);
+
+impl station::Token for Breaking {
+    fn serial(&self) -> Result<String, station::StationError> {
+        self.0.serial()
+    }
+    fn supports(&self, algorithm: KeyAlgorithm) -> bool {
+        self.0.supports(algorithm)
+    }
+    fn initialise(&mut self, label: &str, blank: &str, pin: &str) -> Result<(), station::StationError> {
+        self.0.initialise(label, blank, pin)
+    }
+    fn generate(&mut self, algorithm: KeyAlgorithm) -> Result<Vec<u8>, station::StationError> {
+        self.0.generate(algorithm)
+    }
+    fn sign(&mut self, message: &[u8]) -> Result<Vec<u8>, station::StationError> {
+        self.0.sign(message)
+    }
+    fn store_certificates(&mut self, _: &[u8], _: &[Vec<u8>]) -> Result<(), station::StationError> {
+        Err(station::StationError::Token("介质已拔出".into()))
+    }
+    fn read_back(&mut self) -> Result<(Vec<u8>, Vec<u8>), station::StationError> {
+        self.0.read_back()
+    }
+    fn set_so_pin(&mut self, blank: &str, so_pin: &str) -> Result<(), station::StationError> {
+        self.0.set_so_pin(blank, so_pin)
+    }
+}
+
+#[tokio::test]
+async fn a_station_failing_mid_way_leaves_the_order_to_make_again_with_one_certificate_in_force() {
+    let app = TestApp::new().await;
+    let base = serve(&app).await;
+    let mut reviewer = app.staff("rev.fail", "reviewer", None).await;
+    let mut maker = app.staff("make.fail", "fulfilment", None).await;
+    let mut applicant = app.user("13800138207").await;
+    let order = approved(&app, &mut reviewer, &mut applicant, None, "fail-order-1").await;
+    let desk = Desk::new(&base, &station_token(&mut maker).await).unwrap();
+    let options = Options { algorithm: KeyAlgorithm::EcdsaP256, blank_so_pin: "12345678".into() };
+    let dir = tempfile::tempdir().unwrap();
+    let mut broken = Breaking(SoftToken::open(dir.path()).unwrap());
+    let err = station::produce(&desk, &mut broken, order, &options).await.unwrap_err();
+    assert!(err.to_string().contains("介质已拔出"), "{err}");
+    assert_eq!(applicant.get(&format!("/api/v1/orders/{order}")).await.json()["status"], "processing", "still 待处理");
+    // The same token again (re-initialised from the blank state), this time to the end.
+    let mut token = SoftToken::open(dir.path()).unwrap();
+    let made = station::produce(&desk, &mut token, order, &options).await.unwrap();
+    let list = applicant.get("/api/v1/certificates").await.json();
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 2);
+    let in_force: Vec<&str> =
+        list.iter().filter(|c| c["status"] == "valid").map(|c| c["serial"].as_str().unwrap()).collect();
+    assert_eq!(in_force, [made.serial.as_str()], "never two certificates in force for one order");
+    let crl = fetch(&base, "/ca/ecdsa-p256.crl").await;
+    let out = tempfile::tempdir().unwrap();
+    std::fs::write(out.path().join("crl.der"), crl).unwrap();
+    let (_, text) = openssl(&["crl", "-inform", "DER", "-in", "crl.der", "-noout", "-text"], out.path());
+    let first = list.iter().find(|c| c["status"] == "revoked").unwrap()["serial"].as_str().unwrap().to_owned();
+    assert!(text.contains(&first), "the unfinished key's certificate is revoked: {text}");
+}
