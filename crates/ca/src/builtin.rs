@@ -32,6 +32,7 @@ use x509_cert::request::CertReq;
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::time::{Time, Validity};
 
+use crate::hsm::{HsmKey, HsmSettings};
 use crate::profile::{Profile, Role};
 
 /// The distinguishing identifier SM2 signatures are made and checked with (GM/T 0009's default;
@@ -83,6 +84,8 @@ impl SignatureAlgorithmIdentifier for Sm2Signer {
 enum IssuerKey {
     P256(p256::ecdsa::SigningKey),
     Sm2(Sm2Signer),
+    /// A P-256 key on a PKCS#11 token.
+    Hsm(HsmKey),
 }
 
 impl IssuerKey {
@@ -101,6 +104,7 @@ impl IssuerKey {
         match self {
             Self::P256(key) => SubjectPublicKeyInfoOwned::from_key(key.verifying_key()),
             Self::Sm2(key) => SubjectPublicKeyInfoOwned::from_key(&key.verifying_key()),
+            Self::Hsm(key) => SubjectPublicKeyInfoOwned::from_key(&key.verifying_key()),
         }
         .map_err(unavailable)
     }
@@ -109,6 +113,7 @@ impl IssuerKey {
         match self {
             Self::P256(key) => build::<_, p256::ecdsa::DerSignature>(builder, key),
             Self::Sm2(key) => build::<_, sm2::dsa::DerSignature>(builder, key),
+            Self::Hsm(key) => build::<_, p256::ecdsa::DerSignature>(builder, key),
         }
     }
 
@@ -117,6 +122,7 @@ impl IssuerKey {
         tbs.signature = match self {
             Self::P256(key) => key.signature_algorithm_identifier(),
             Self::Sm2(key) => key.signature_algorithm_identifier(),
+            Self::Hsm(key) => key.signature_algorithm_identifier(),
         }
         .map_err(unavailable)?;
         let bytes = tbs.to_der().map_err(unavailable)?;
@@ -125,15 +131,20 @@ impl IssuerKey {
                 Signer::<p256::ecdsa::DerSignature>::try_sign(key, &bytes).map_err(unavailable)?.to_bitstring()
             }
             Self::Sm2(key) => key.try_sign(&bytes).map_err(unavailable)?.to_bitstring(),
+            Self::Hsm(key) => {
+                Signer::<p256::ecdsa::DerSignature>::try_sign(key, &bytes).map_err(unavailable)?.to_bitstring()
+            }
         }
         .map_err(unavailable)?;
         Ok(CertificateList { signature_algorithm: tbs.signature.clone(), tbs_cert_list: tbs, signature })
     }
 
-    fn secret_hex(&self) -> String {
+    /// The key's secret, to be sealed; `None` for a key that never leaves its token.
+    fn secret_hex(&self) -> Option<String> {
         match self {
-            Self::P256(key) => hex::encode(key.to_bytes()),
-            Self::Sm2(key) => hex::encode(key.0.to_bytes()),
+            Self::P256(key) => Some(hex::encode(key.to_bytes())),
+            Self::Sm2(key) => Some(hex::encode(key.0.to_bytes())),
+            Self::Hsm(_) => None,
         }
     }
 
@@ -269,13 +280,19 @@ impl BuiltInCa {
     /// Creates a root and an issuing CA for each algorithm, named for `operator`; issued
     /// certificates name `{crl_base}/{algorithm}.crl` as their CRL distribution point.
     pub fn generate(operator: &str, crl_base: &str, now: OffsetDateTime) -> Result<Self, CaError> {
-        let authorities = Self::fresh(operator, crl_base, now)?.into_iter().map(|(authority, _)| authority).collect();
+        let authorities =
+            Self::fresh(operator, crl_base, now, None)?.into_iter().map(|(authority, _)| authority).collect();
         Ok(Self { authorities, ledger: Mutex::new(Ledger::default()) })
     }
 
     /// New authorities, each with its root's key (which signs only here and is then kept sealed,
     /// never loaded again by a running CA).
-    fn fresh(operator: &str, crl_base: &str, now: OffsetDateTime) -> Result<Vec<(Authority, IssuerKey)>, CaError> {
+    fn fresh(
+        operator: &str,
+        crl_base: &str,
+        now: OffsetDateTime,
+        hsm: Option<&HsmSettings>,
+    ) -> Result<Vec<(Authority, IssuerKey)>, CaError> {
         let mut authorities = Vec::new();
         for algorithm in KeyAlgorithm::ALL {
             let label = match algorithm {
@@ -293,7 +310,14 @@ impl BuiltInCa {
                 )
                 .map_err(unavailable)?,
             )?;
-            let key = IssuerKey::generate(algorithm)?;
+            let key = match (algorithm, hsm) {
+                // The production choice: the P-256 issuing key made on the HSM, never outside it.
+                (KeyAlgorithm::EcdsaP256, Some(hsm)) => {
+                    let label = format!("sealdesk-issuing-{}", hex::encode(rand::random::<[u8; 6]>()));
+                    IssuerKey::Hsm(HsmKey::generate(hsm, &label)?)
+                }
+                _ => IssuerKey::generate(algorithm)?,
+            };
             let name = ca_name(operator, &format!("{operator} {label} Issuing CA"))?;
             let issuing = root_key.sign(
                 CertificateBuilder::new(
@@ -314,8 +338,22 @@ impl BuiltInCa {
     /// certificates in the clear, keys sealed under `keys` (the instance's master key), and the
     /// ledger of issued and revoked serial numbers. Instances sharing `dir` share the CA.
     pub fn open(dir: &Path, keys: &Keys, operator: &str, crl_base: &str, now: OffsetDateTime) -> Result<Self, CaError> {
+        Self::open_with_hsm(dir, keys, operator, crl_base, now, None)
+    }
+
+    /// [`BuiltInCa::open`], the P-256 issuing key on the PKCS#11 token `hsm` names (made there
+    /// when the CA is created; its label kept in `dir`). SM2 keys stay sealed: HSMs speak SM2
+    /// only through vendor mechanisms.
+    pub fn open_with_hsm(
+        dir: &Path,
+        keys: &Keys,
+        operator: &str,
+        crl_base: &str,
+        now: OffsetDateTime,
+        hsm: Option<&HsmSettings>,
+    ) -> Result<Self, CaError> {
         if !dir.join("ledger").exists() {
-            let fresh = Self::fresh(operator, crl_base, now)?;
+            let fresh = Self::fresh(operator, crl_base, now, hsm)?;
             let staging = dir.with_extension(format!("new-{}", std::process::id()));
             std::fs::create_dir_all(&staging).map_err(unavailable)?;
             for (a, root_key) in &fresh {
@@ -323,8 +361,16 @@ impl BuiltInCa {
                 write(&staging.join(format!("{name}-root.der")), &a.root.to_der().map_err(unavailable)?)?;
                 write(&staging.join(format!("{name}-issuing.der")), &a.issuing.to_der().map_err(unavailable)?)?;
                 for (role, key) in [("root", root_key), ("issuing", &a.key)] {
-                    let sealed = keys.seal(&key_purpose(a.algorithm, role), &key.secret_hex()).map_err(unavailable)?;
-                    write(&staging.join(format!("{name}-{role}.key")), sealed.as_bytes())?;
+                    match (key.secret_hex(), key) {
+                        (Some(secret), _) => {
+                            let sealed = keys.seal(&key_purpose(a.algorithm, role), &secret).map_err(unavailable)?;
+                            write(&staging.join(format!("{name}-{role}.key")), sealed.as_bytes())?;
+                        }
+                        (None, IssuerKey::Hsm(on_token)) => {
+                            write(&staging.join(format!("{name}-{role}.hsm")), on_token.label.as_bytes())?;
+                        }
+                        (None, _) => return Err(unavailable("a key with neither secret nor token")),
+                    }
                 }
             }
             write(&staging.join("ledger"), b"")?;
@@ -333,10 +379,10 @@ impl BuiltInCa {
                 let _ = std::fs::remove_dir_all(&staging);
             }
         }
-        Self::load(dir, keys, crl_base)
+        Self::load(dir, keys, crl_base, hsm)
     }
 
-    fn load(dir: &Path, keys: &Keys, crl_base: &str) -> Result<Self, CaError> {
+    fn load(dir: &Path, keys: &Keys, crl_base: &str, hsm: Option<&HsmSettings>) -> Result<Self, CaError> {
         let read = |name: String| std::fs::read(dir.join(&name)).map_err(|e| unavailable(format!("{name}: {e}")));
         let mut authorities = Vec::new();
         for algorithm in KeyAlgorithm::ALL {
@@ -344,6 +390,13 @@ impl BuiltInCa {
             let certificate =
                 |role: &str| Certificate::from_der(&read(format!("{name}-{role}.der"))?).map_err(unavailable);
             let key = |role: &str| {
+                if dir.join(format!("{name}-{role}.hsm")).exists() {
+                    let label = String::from_utf8(read(format!("{name}-{role}.hsm"))?).map_err(unavailable)?;
+                    let hsm = hsm.ok_or_else(|| {
+                        unavailable(format!("the {name} {role} key is on a PKCS#11 token; configure [ca_hsm]"))
+                    })?;
+                    return HsmKey::open(hsm, label.trim()).map(IssuerKey::Hsm);
+                }
                 let sealed = String::from_utf8(read(format!("{name}-{role}.key"))?).map_err(unavailable)?;
                 let secret = keys.open(&key_purpose(algorithm, role), &sealed).map_err(unavailable)?;
                 IssuerKey::from_secret_hex(algorithm, &secret)

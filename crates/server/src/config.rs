@@ -81,6 +81,36 @@ pub struct Settings {
     /// An external CA reached over CMP (TOML table `[cmp]`); without it, the built-in CA in
     /// `data_dir/ca`.
     pub cmp: Option<CmpConfig>,
+    /// The built-in CA's P-256 issuing key on a PKCS#11 token (TOML table `[ca_hsm]`), made
+    /// there when the CA is created; without it, sealed under the master key in `data_dir/ca`.
+    pub ca_hsm: Option<CaHsmConfig>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaHsmConfig {
+    /// The PKCS#11 module, e.g. `/usr/lib/softhsm/libsofthsm2.so`.
+    pub module: String,
+    /// The label of the initialised token.
+    pub token_label: String,
+    /// A file holding the token's user PIN (else `SEALDESK_CA_HSM_PIN`).
+    #[serde(default)]
+    pub pin_file: Option<PathBuf>,
+}
+
+impl CaHsmConfig {
+    pub fn settings(&self) -> anyhow::Result<ca::HsmSettings> {
+        use anyhow::Context as _;
+        let pin = match &self.pin_file {
+            Some(file) => std::fs::read_to_string(file)
+                .with_context(|| format!("ca_hsm.pin_file {}", file.display()))?
+                .trim()
+                .to_owned(),
+            None => std::env::var("SEALDESK_CA_HSM_PIN")
+                .map_err(|_| anyhow::anyhow!("[ca_hsm] needs pin_file or SEALDESK_CA_HSM_PIN"))?,
+        };
+        Ok(ca::HsmSettings { module: self.module.clone(), token_label: self.token_label.clone(), pin })
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -270,6 +300,7 @@ impl Default for Settings {
             sms: None,
             s3: None,
             cmp: None,
+            ca_hsm: None,
             ocr: true,
             ocr_models_dir: None,
             ocr_workers: 1,
@@ -279,8 +310,9 @@ impl Default for Settings {
 }
 
 /// Environment variables with the prefix that are not settings but still ours.
-const OTHER_VARS: [&str; 7] = [
+const OTHER_VARS: [&str; 8] = [
     "SEALDESK_CMP_SECRET",
+    "SEALDESK_CA_HSM_PIN",
     "SEALDESK_CONFIG",
     "SEALDESK_TEST_POSTGRES_URL",
     "SEALDESK_REQUIRE_POSTGRES",

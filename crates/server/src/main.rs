@@ -343,12 +343,13 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
             cmp::CmpClient::new(cmp.client_settings()?, clock.clone()).map_err(|e| anyhow::anyhow!("[cmp]: {e}"))?,
         ),
         None => Arc::new(
-            ca::BuiltInCa::open(
+            ca::BuiltInCa::open_with_hsm(
                 &settings.data_dir.join("ca"),
                 &load_keys(&settings)?,
                 &settings.operator,
                 &format!("{}/ca", base.trim_end_matches('/')),
                 clock.now(),
+                settings.ca_hsm.as_ref().map(config::CaHsmConfig::settings).transpose()?.as_ref(),
             )
             .map_err(|e| anyhow::anyhow!("the built-in certificate authority: {e}"))?,
         ),

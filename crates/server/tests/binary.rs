@@ -133,6 +133,99 @@ async fn publishes_its_ca_roots_and_revocation_lists_and_keeps_its_ca_across_res
     again.wait().unwrap();
 }
 
+/// Runs `program` with SoftHSM2 kept in `dir`; its standard output.
+fn softhsm(dir: &std::path::Path, program: &str, args: &[&str]) -> String {
+    let out = Command::new(program).args(args).env("SOFTHSM2_CONF", dir.join("softhsm2.conf")).output().unwrap();
+    assert!(out.status.success(), "{program} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test]
+async fn keeps_its_p256_issuing_key_on_a_pkcs11_token_and_signs_there() {
+    const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+    let hsm = tempfile::tempdir().unwrap();
+    std::fs::create_dir(hsm.path().join("tokens")).unwrap();
+    let conf = format!(
+        "directories.tokendir = {}/tokens\nobjectstore.backend = file\nlog.level = ERROR\n",
+        hsm.path().display()
+    );
+    std::fs::write(hsm.path().join("softhsm2.conf"), conf).unwrap();
+    softhsm(
+        hsm.path(),
+        "softhsm2-util",
+        &["--init-token", "--free", "--label", "sealdesk-ca", "--so-pin", "12345678", "--pin", "20261201"],
+    );
+    std::fs::write(hsm.path().join("pin"), "20261201\n").unwrap();
+    let config = hsm.path().join("sealdesk.toml");
+    let table = format!(
+        "[ca_hsm]\nmodule = \"{MODULE}\"\ntoken_label = \"sealdesk-ca\"\npin_file = \"{}/pin\"\n",
+        hsm.path().display()
+    );
+    std::fs::write(&config, table).unwrap();
+    let softhsm_conf = hsm.path().join("softhsm2.conf").to_string_lossy().into_owned();
+    let env = [("SEALDESK_CONFIG", config.to_str().unwrap()), ("SOFTHSM2_CONF", softhsm_conf.as_str())];
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().join("hsm-instance");
+    let files = tempfile::tempdir().unwrap();
+    for start in ["created", "restarted"] {
+        let (mut child, base, _stdout) = serve(&dir, &env);
+        // The CRL is signed by the issuing key, that is, on the token.
+        let chain = reqwest::get(format!("{base}/pki/ca.pem")).await.unwrap().text().await.unwrap();
+        let issuing = chain.split_inclusive("-----END CERTIFICATE-----\n").nth(2).unwrap();
+        std::fs::write(files.path().join("issuing.pem"), issuing).unwrap();
+        let crl = reqwest::get(format!("{base}/ca/ecdsa-p256.crl")).await.unwrap().bytes().await.unwrap();
+        std::fs::write(files.path().join("crl.der"), &crl).unwrap();
+        let out = Command::new("openssl")
+            .args(["crl", "-inform", "DER", "-in", "crl.der", "-CAfile", "issuing.pem", "-noout"])
+            .current_dir(files.path())
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(said.contains("verify OK"), "{start}: {said}");
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+    assert!(!dir.join("ca/ecdsa-p256-issuing.key").exists(), "no copy of the key on disk");
+    // OpenSC, not our code: the key is on the token, never extractable, and is the issuing CA's.
+    let label = std::fs::read_to_string(dir.join("ca/ecdsa-p256-issuing.hsm")).unwrap();
+    let objects = softhsm(
+        hsm.path(),
+        "pkcs11-tool",
+        &["--module", MODULE, "--token-label", "sealdesk-ca", "--login", "--pin", "20261201", "--list-objects"],
+    );
+    assert!(objects.contains(label.trim()) && objects.contains("never extractable"), "{objects}");
+    let public = files.path().join("token-public.der");
+    softhsm(
+        hsm.path(),
+        "pkcs11-tool",
+        &[
+            "--module",
+            MODULE,
+            "--token-label",
+            "sealdesk-ca",
+            "--read-object",
+            "--type",
+            "pubkey",
+            "--label",
+            label.trim(),
+            "-o",
+            public.to_str().unwrap(),
+        ],
+    );
+    let out = Command::new("openssl")
+        .args(["x509", "-in", "issuing.pem", "-noout", "-pubkey"])
+        .current_dir(files.path())
+        .output()
+        .unwrap();
+    std::fs::write(files.path().join("cert-public.pem"), &out.stdout).unwrap();
+    let out = Command::new("openssl")
+        .args(["pkey", "-pubin", "-in", "cert-public.pem", "-outform", "DER"])
+        .current_dir(files.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.stdout, std::fs::read(&public).unwrap(), "the issuing CA certifies the token's key");
+}
+
 #[test]
 fn config_shows_settings_but_never_secrets() {
     let secret = "ab".repeat(32);
