@@ -104,13 +104,9 @@ impl App {
         Ok(out)
     }
 
-    /// The identifier a person's certificate names them by (its `serialNumber`): keyed by the
-    /// desk's secret, so the same person gets the same identifier on every certificate, and
-    /// nobody without the key can find the ID number from it (ID numbers are few enough to try
-    /// every one against a plain hash).
+    /// The identifier a person's certificate names them by (its `serialNumber`).
     pub(crate) fn person_identifier(&self, id: &ResidentId) -> String {
-        let mac = self.keys.mac(PERSON_IDENTIFIER, &[id.as_str().as_bytes()]);
-        format!("SD{}", hex::encode_upper(&mac[..15]))
+        person_identifier(&self.keys, id)
     }
 
     /// The holder of the order's certificate, from its approved application.
@@ -413,6 +409,27 @@ impl App {
     }
 }
 
+/// `SD` and 24 base32 letters and digits of a keyed MAC of the ID number: the same person gets the
+/// same identifier on every certificate, and nobody without the desk's key can find the ID number
+/// from it (ID numbers are few enough to try every one against a plain hash). Base32 has no run
+/// of decimal digits an ID-number scan would mistake for one.
+fn person_identifier(keys: &crate::crypto::Keys, id: &ResidentId) -> String {
+    const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mac = keys.mac(PERSON_IDENTIFIER, &[id.as_str().as_bytes()]);
+    let mut out = String::from("SD");
+    let (mut bits, mut count) = (0u32, 0u32);
+    for byte in &mac[..15] {
+        bits = (bits << 8) | u32::from(*byte);
+        count += 8;
+        while count >= 5 {
+            count -= 5;
+            out.push(char::from(ALPHABET[((bits >> count) & 31) as usize]));
+        }
+        bits &= (1 << count) - 1;
+    }
+    out
+}
+
 fn incomplete(what: &str) -> Error {
     Error::Conflict { code: "application_incomplete", message: format!("{what}，无法制证") }
 }
@@ -430,5 +447,36 @@ fn ca_error(err: CaError) -> Error {
                 code: "ca_unavailable", message: "证书服务暂时不可用，请稍后再试".into()
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_person_identifier_is_stable_keyed_and_never_looks_like_an_id_number() {
+        let today = time::macros::date!(2026 - 12 - 01);
+        let keys = crate::crypto::Keys::new(vec![1; 32]).unwrap();
+        let other_keys = crate::crypto::Keys::new(vec![2; 32]).unwrap();
+        let id = ResidentId::parse("11010519491231002X", today).unwrap();
+        let first = person_identifier(&keys, &id);
+        assert_eq!(first.len(), 26);
+        assert_eq!(person_identifier(&keys, &id), first, "the same on every certificate");
+        assert_ne!(person_identifier(&other_keys, &id), first, "keyed by the desk");
+        for n in 0..2000_u32 {
+            let candidate = format!("1101051949{:04}{:03}", 1231 - (n % 28), n % 1000);
+            let Ok(id) = ResidentId::parse(&format!("{candidate}{}", check_digit(&candidate)), today) else { continue };
+            let identifier = person_identifier(&keys, &id);
+            assert!(!identifier.contains(id.as_str()));
+            let longest_digits = identifier.split(|c: char| !c.is_ascii_digit()).map(str::len).max().unwrap_or(0);
+            assert!(longest_digits < 17, "{identifier}");
+        }
+    }
+
+    fn check_digit(first17: &str) -> char {
+        const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+        let sum: u32 = first17.chars().zip(WEIGHTS).map(|(c, w)| c.to_digit(10).unwrap() * w).sum();
+        char::from(b"10X98765432"[(sum % 11) as usize])
     }
 }

@@ -24,6 +24,7 @@ pub mod phone;
 pub mod pricing;
 pub mod resident_id;
 pub mod review;
+pub mod seal;
 pub mod sms;
 pub mod staff;
 

@@ -389,3 +389,24 @@ async fn a_station_failing_mid_way_leaves_the_order_to_make_again_with_one_certi
     let first = list.iter().find(|c| c["status"] == "revoked").unwrap()["serial"].as_str().unwrap().to_owned();
     assert!(text.contains(&first), "the unfinished key's certificate is revoked: {text}");
 }
+
+#[tokio::test]
+async fn the_seal_image_shows_the_approved_name_to_its_owner_and_the_reviewer_only() {
+    let app = TestApp::new().await;
+    let mut reviewer = app.staff("rev.seal", "reviewer", None).await;
+    let mut applicant = app.user("13800138208").await;
+    let order = approved(&app, &mut reviewer, &mut applicant, None, "seal-order-1").await;
+    let own = applicant.get(&format!("/orders/{order}/seal.svg")).await;
+    own.assert_status(StatusCode::OK);
+    assert_eq!(own.header("content-type"), Some("image/svg+xml"));
+    assert!(own.body.starts_with("<svg") && own.body.contains("width=\"40mm\""));
+    let pieces: Vec<&str> = own.body.split("</text>").collect();
+    let name: String = pieces[..pieces.len() - 1].iter().filter_map(|t| t.chars().last()).collect();
+    assert_eq!(name, "示例科技有限公司", "the name along the arc, one character each");
+    assert!(applicant.get(&format!("/orders/{order}")).await.body.contains("data-testid=\"seal-preview\""));
+    let staff = reviewer.get(&format!("/admin/orders/{order}/seal.svg")).await;
+    assert_eq!(staff.body, own.body, "the reviewer sees what the applicant sees");
+    assert!(reviewer.get(&format!("/admin/orders/{order}")).await.body.contains("电子印章预览"));
+    let mut stranger = app.user("13800138209").await;
+    assert_eq!(stranger.get(&format!("/orders/{order}/seal.svg")).await.status, StatusCode::NOT_FOUND);
+}

@@ -184,6 +184,7 @@ async fn no_page_shows_or_changes_another_users_objects() {
         format!("/orders/{order}/pay"),
         format!("/orders/{order}/invoice"),
         format!("/orders/{order}/invoice/red-pdf"),
+        format!("/orders/{order}/seal.svg"),
     ] {
         let reply = other.get(&path).await;
         assert_eq!(reply.status, StatusCode::NOT_FOUND, "GET {path}");

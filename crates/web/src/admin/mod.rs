@@ -87,6 +87,7 @@ pub fn routes() -> Vec<AdminRoute> {
         route(M::POST, "/admin/orders/{id}/approve", REVIEW, post(review::approve)),
         route(M::POST, "/admin/orders/{id}/reject", REVIEW, post(review::reject)),
         route(M::GET, "/admin/orders/{id}/documents/{kind}", REVIEW, get(review::document)),
+        route(M::GET, "/admin/orders/{id}/seal.svg", CASE, get(review::seal)),
         route(M::POST, "/admin/orders/{id}/reveal", REVIEW, post(review::reveal)),
         route(M::GET, "/admin/fulfilment", FULFIL, get(fulfilment::list)),
         route(M::POST, "/admin/orders/{id}/key", FULFIL, post(fulfilment::record_key)),

@@ -152,6 +152,15 @@ async fn case_page(
     })
 }
 
+/// The order's seal image, for the staff on its case.
+pub async fn seal(State(state): State<AppState>, Staff(staff, _): Staff, Path(id): Path<String>) -> Response {
+    let Some(id) = order_id(&id) else { return failure(&app::Error::NotFound) };
+    match state.app.staff_order_seal(&staff, id).await {
+        Ok(svg) => crate::pages::svg_image(svg),
+        Err(err) => failure(&err),
+    }
+}
+
 pub async fn claim(State(state): State<AppState>, Staff(staff, _): Staff, Path(id): Path<String>) -> Response {
     let Some(id) = order_id(&id) else { return failure(&app::Error::NotFound) };
     match state.app.claim_review(&staff, id).await {

@@ -24,6 +24,7 @@ pub fn router() -> Router<AppState> {
         .route("/orders/{id}/cancel", post(cancel))
         .route("/orders/{id}/resubmit", post(resubmit))
         .route("/orders/{id}/confirm-receipt", post(confirm_receipt))
+        .route("/orders/{id}/seal.svg", get(seal))
         .route("/orders/{id}/invoice", get(invoice))
         .route("/orders/{id}/invoice/{file}", get(invoice_file))
 }
@@ -39,6 +40,15 @@ const TABS: [OrderStatus; 8] = [
     OrderStatus::Cancelled,
     OrderStatus::Refunded,
 ];
+
+/// The order's seal image, for its owner.
+async fn seal(State(state): State<AppState>, PageUser(user, _): PageUser, Path(id): Path<String>) -> Response {
+    let Ok(id) = id.parse::<i64>() else { return failure(&state, &app::Error::NotFound) };
+    match state.app.order_seal(&user, OrderId(id)).await {
+        Ok(svg) => crate::pages::svg_image(svg),
+        Err(err) => failure(&state, &err),
+    }
+}
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -121,6 +131,15 @@ impl DetailPage {
     fn can_confirm_receipt(&self) -> bool {
         self.view.record.status == OrderStatus::Delivering
             && self.view.record.order.delivery == domain::pricing::Delivery::Courier
+    }
+
+    /// The seal's real size, as the applicant reads it.
+    fn seal_size(&self) -> String {
+        if self.view.record.order.subject_kind == domain::application::SubjectKind::Enterprise {
+            format!("直径 {} 毫米", app::seals::COMPANY_SEAL.millimetres())
+        } else {
+            format!("边长 {} 毫米", app::seals::PERSON_SEAL_MM)
+        }
     }
 
     fn can_cancel(&self) -> bool {
