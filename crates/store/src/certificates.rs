@@ -9,10 +9,11 @@ use app::ports::{
 };
 use async_trait::async_trait;
 use domain::certificate::{KeyAlgorithm, RevocationReason};
+use domain::fulfilment::KeyRecord;
 use domain::{Actor, OrderId, OrderStatus, UserId};
 use time::OffsetDateTime;
-use time::macros::format_description;
 
+use crate::fulfilment::write_key;
 use crate::history::{record_audit, record_event};
 use crate::{Db, db_err, from_ts, ts};
 
@@ -78,11 +79,6 @@ impl TryFrom<CertificateRow> for CertificateRecord {
     }
 }
 
-fn day_text(t: OffsetDateTime) -> String {
-    let local = t.to_offset(time::macros::offset!(+8));
-    local.format(format_description!("[year]-[month]-[day]")).unwrap_or_default()
-}
-
 #[async_trait]
 impl CertificateRepo for Db {
     async fn record_issued(&self, issued: &IssuedForOrder<'_>) -> Result<bool, StoreError> {
@@ -127,23 +123,15 @@ impl CertificateRepo for Db {
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-        sqlx::query(
-            "INSERT INTO fulfilments (order_id, key_type, cert_serial, valid_from, valid_to, produced_by, produced_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
-             ON CONFLICT (order_id) DO UPDATE SET key_type = excluded.key_type, cert_serial = excluded.cert_serial,
-                 valid_from = excluded.valid_from, valid_to = excluded.valid_to, produced_by = excluded.produced_by,
-                 produced_at = excluded.produced_at",
-        )
-        .bind(c.order_id.0)
-        .bind(issued.key_type.as_str())
-        .bind(c.serial.clone())
-        .bind(day_text(c.not_before))
-        .bind(day_text(c.not_after))
-        .bind(c.issued_by)
-        .bind(ts(c.issued_at))
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
+        // The produced key on the order, its days as the applicant reads them (Beijing time).
+        let day = |t: OffsetDateTime| t.to_offset(time::macros::offset!(+8)).date();
+        let key = KeyRecord {
+            key_type: issued.key_type,
+            serial: c.serial.clone(),
+            valid_from: day(c.not_before),
+            valid_to: day(c.not_after),
+        };
+        write_key(&mut *tx, c.order_id, &key, c.issued_by, c.issued_at).await?;
         let reason = format!("证书已签发，序列号 {}", c.serial);
         let processing = OrderStatus::Processing;
         record_event(&mut *tx, c.order_id.0, processing, processing, Actor::Fulfilment, Some(&reason), c.issued_at)

@@ -40,6 +40,34 @@ fn day_text(date: Date) -> String {
     date.format(format_description!("[year]-[month]-[day]")).unwrap_or_default()
 }
 
+/// Records (or corrects) the produced key of an order, inside the caller's transaction.
+pub(crate) async fn write_key<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
+    executor: E,
+    id: OrderId,
+    key: &KeyRecord,
+    staff: Option<i64>,
+    at: OffsetDateTime,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO fulfilments (order_id, key_type, cert_serial, valid_from, valid_to, produced_by, produced_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (order_id) DO UPDATE SET key_type = excluded.key_type, cert_serial = excluded.cert_serial,
+             valid_from = excluded.valid_from, valid_to = excluded.valid_to, produced_by = excluded.produced_by,
+             produced_at = excluded.produced_at",
+    )
+    .bind(id.0)
+    .bind(key.key_type.as_str())
+    .bind(key.serial.clone())
+    .bind(day_text(key.valid_from))
+    .bind(day_text(key.valid_to))
+    .bind(staff)
+    .bind(ts(at))
+    .execute(executor)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
 impl TryFrom<FulfilmentRow> for FulfilmentRecord {
     type Error = StoreError;
 
@@ -83,23 +111,7 @@ impl FulfilmentRepo for Db {
         if status.as_deref() != Some(OrderStatus::Processing.as_str()) {
             return Ok(false);
         }
-        sqlx::query(
-            "INSERT INTO fulfilments (order_id, key_type, cert_serial, valid_from, valid_to, produced_by, produced_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
-             ON CONFLICT (order_id) DO UPDATE SET key_type = excluded.key_type, cert_serial = excluded.cert_serial,
-                 valid_from = excluded.valid_from, valid_to = excluded.valid_to, produced_by = excluded.produced_by,
-                 produced_at = excluded.produced_at",
-        )
-        .bind(id.0)
-        .bind(key.key_type.as_str())
-        .bind(key.serial.clone())
-        .bind(day_text(key.valid_from))
-        .bind(day_text(key.valid_to))
-        .bind(staff)
-        .bind(ts(now))
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
+        write_key(&mut *tx, id, key, Some(staff), now).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(true)
     }
