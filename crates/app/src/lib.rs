@@ -68,6 +68,8 @@ pub struct Policy {
     /// Withhold demonstration pickup points from applicants (production, until an admin has
     /// replaced the seeded one).
     pub hide_demo_pickup_points: bool,
+    /// The diameter of a company's round seal (38, 40 or 42 mm).
+    pub seal_size: domain::seal::SealSize,
 }
 
 impl Default for Policy {
@@ -84,6 +86,7 @@ impl Default for Policy {
             auto_complete_after: time::Duration::days(10),
             refund_approval_above: domain::Money::from_fen(50_000).unwrap_or(domain::Money::ZERO),
             hide_demo_pickup_points: false,
+            seal_size: domain::seal::SealSize::Mm40,
         }
     }
 }

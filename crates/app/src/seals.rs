@@ -12,12 +12,15 @@ use crate::sessions::CurrentUser;
 use crate::staff::CurrentStaff;
 use crate::{App, Error};
 
-/// The round seal's diameter until the operator chooses another of the common sizes.
-pub const COMPANY_SEAL: SealSize = SealSize::Mm40;
 /// A name seal's side, in millimetres.
 pub const PERSON_SEAL_MM: f64 = 20.0;
 
 impl App {
+    /// The diameter of a company's round seal, as the operator set it.
+    pub fn company_seal_size(&self) -> SealSize {
+        self.policy.seal_size
+    }
+
     /// The seal image (SVG) of the user's own order.
     pub async fn order_seal(&self, user: &CurrentUser, id: OrderId) -> Result<String, Error> {
         let view = self.order(user, id).await?;
@@ -35,9 +38,11 @@ impl App {
         let application =
             self.store.application(order.order.user_id, order.order.application_id).await?.ok_or(Error::NotFound)?;
         let drawing = match application.subject_kind {
-            SubjectKind::Enterprise => {
-                SealDrawing::company(application.company_name.as_deref().unwrap_or_default(), None, COMPANY_SEAL)
-            }
+            SubjectKind::Enterprise => SealDrawing::company(
+                application.company_name.as_deref().unwrap_or_default(),
+                None,
+                self.policy.seal_size,
+            ),
             SubjectKind::Personal => {
                 SealDrawing::person(application.holder_name.as_deref().unwrap_or_default(), PERSON_SEAL_MM)
             }

@@ -54,6 +54,8 @@ pub struct Settings {
     pub unpaid_order_ttl_minutes: u32,
     /// Days after shipping before a couriered order completes by itself.
     pub auto_complete_days: u32,
+    /// The diameter of a company's round seal: 38, 40 or 42 (millimetres).
+    pub seal_diameter_mm: u32,
     /// Refunds above this many yuan need a second finance person's approval.
     pub refund_approval_above_yuan: u32,
     /// Serve the local Alipay and CPCN simulators at `/sim/…` and pay through them; default: on
@@ -292,6 +294,7 @@ impl Default for Settings {
             log_format: None,
             unpaid_order_ttl_minutes: 24 * 60,
             auto_complete_days: 10,
+            seal_diameter_mm: 40,
             refund_approval_above_yuan: 500,
             payment_simulators: None,
             alipay: None,
@@ -320,7 +323,8 @@ const OTHER_VARS: [&str; 8] = [
     "SEALDESK_REQUIRE_S3",
     "SEALDESK_S3_SECRET_ACCESS_KEY",
 ];
-const SETTING_KEYS: [&str; 20] = [
+const SETTING_KEYS: [&str; 21] = [
+    "seal_diameter_mm",
     "mode",
     "addr",
     "data_dir",
@@ -421,6 +425,7 @@ impl Settings {
             format!("log_format = {:?}", self.log_format()),
             format!("unpaid_order_ttl_minutes = {}", self.unpaid_order_ttl_minutes),
             format!("auto_complete_days = {}", self.auto_complete_days),
+            format!("seal_diameter_mm = {}", self.seal_diameter_mm),
             format!("refund_approval_above_yuan = {}", self.refund_approval_above_yuan),
             format!("payment_simulators = {}", self.payment_simulators()),
             format!(

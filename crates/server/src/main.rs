@@ -298,6 +298,20 @@ fn messengers(
 /// What development shows for the hotline until one is set: plainly not a real number.
 const DEMO_HOTLINE: &str = "400-000-0000（演示）";
 
+/// The rules the settings choose.
+fn policy(settings: &Settings) -> anyhow::Result<Policy> {
+    Ok(Policy {
+        unpaid_order_ttl: time::Duration::minutes(settings.unpaid_order_ttl_minutes.into()),
+        auto_complete_after: time::Duration::days(settings.auto_complete_days.into()),
+        seal_size: domain::seal::SealSize::parse(&settings.seal_diameter_mm.to_string())
+            .with_context(|| format!("seal_diameter_mm = {}: must be 38, 40 or 42", settings.seal_diameter_mm))?,
+        hide_demo_pickup_points: settings.mode == Mode::Production,
+        refund_approval_above: domain::Money::from_fen(i64::from(settings.refund_approval_above_yuan) * 100)
+            .map_err(|_| anyhow::anyhow!("refund_approval_above_yuan is out of range"))?,
+        ..Policy::default()
+    })
+}
+
 async fn serve(settings: Settings) -> anyhow::Result<()> {
     if settings.mode == Mode::Production && (settings.sms.is_none() || settings.smtp.is_none()) {
         // The dev outbox would swallow verification codes and every notification.
@@ -318,14 +332,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let outbox = Arc::new(DevOutbox::new(db.clone(), clock.clone()).with_sms_signature(&settings.sms_signature));
     let (sms, mailer) = messengers(&settings, &outbox, &clock)?;
     let files = file_store(&settings)?;
-    let policy = Policy {
-        unpaid_order_ttl: time::Duration::minutes(settings.unpaid_order_ttl_minutes.into()),
-        auto_complete_after: time::Duration::days(settings.auto_complete_days.into()),
-        hide_demo_pickup_points: settings.mode == Mode::Production,
-        refund_approval_above: domain::Money::from_fen(i64::from(settings.refund_approval_above_yuan) * 100)
-            .map_err(|_| anyhow::anyhow!("refund_approval_above_yuan is out of range"))?,
-        ..Policy::default()
-    };
+    let policy = policy(&settings)?;
     let listener = tokio::net::TcpListener::bind(settings.addr)
         .await
         .with_context(|| format!("cannot listen on {}", settings.addr))?;

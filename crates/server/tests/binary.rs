@@ -286,6 +286,26 @@ fn production_mode_refuses_to_swallow_verification_codes() {
     assert!(stderr.contains("SMS gateway"), "{stderr}");
 }
 
+#[tokio::test]
+async fn the_company_seal_is_drawn_at_the_diameter_set_and_an_uncommon_one_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, stderr) = run_briefly(
+        sealdesk()
+            .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.path().join("data"))
+            .env("SEALDESK_SEAL_DIAMETER_MM", "45"),
+    );
+    assert!(!ok);
+    assert!(stderr.contains("seal_diameter_mm") && stderr.contains("38, 40 or 42"), "{stderr}");
+    let shown = sealdesk()
+        .args(["config", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .env("SEALDESK_SEAL_DIAMETER_MM", "42")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&shown.stdout).contains("seal_diameter_mm = 42"));
+}
+
 #[test]
 fn production_mode_refuses_to_start_without_a_hotline() {
     let dir = tempfile::tempdir().unwrap();

@@ -104,6 +104,8 @@ struct DetailPage {
     refunds: Vec<RefundRecord>,
     delivery: app::fulfilment::DeliveryView,
     invoice: Option<app::ports::InvoiceRecord>,
+    /// The company seal's diameter, in millimetres.
+    seal_mm: f64,
 }
 
 impl DetailPage {
@@ -136,7 +138,7 @@ impl DetailPage {
     /// The seal's real size, as the applicant reads it.
     fn seal_size(&self) -> String {
         if self.view.record.order.subject_kind == domain::application::SubjectKind::Enterprise {
-            format!("直径 {} 毫米", app::seals::COMPANY_SEAL.millimetres())
+            format!("直径 {} 毫米", self.seal_mm)
         } else {
             format!("边长 {} 毫米", app::seals::PERSON_SEAL_MM)
         }
@@ -186,7 +188,9 @@ async fn detail(
     match state.app.invoice_of(&user, id).await {
         Ok(invoice) => {
             let layout = Layout::new(&state, &visitor, "订单详情", Nav::Orders).with_notice(q.notice.as_deref());
-            render(StatusCode::OK, &DetailPage { layout, view, application, payments, refunds, delivery, invoice })
+            let seal_mm = state.app.company_seal_size().millimetres();
+            let page = DetailPage { layout, view, application, payments, refunds, delivery, invoice, seal_mm };
+            render(StatusCode::OK, &page)
         }
         Err(err) => failure(&state, &err),
     }
