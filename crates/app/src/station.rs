@@ -20,14 +20,14 @@ const USER_PIN: &str = "key-user-pin";
 const SO_PIN: &str = "key-so-pin";
 
 /// A token just created: the only time its secret is seen.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct NewStationToken {
     pub id: i64,
     pub token: String,
 }
 
 /// The PINs a station initialised an order's key with.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PinReport<'a> {
     pub token_serial: &'a str,
     pub user_pin: &'a str,
@@ -149,7 +149,7 @@ impl App {
 
 /// A key made on the desk itself for an order: its PKCS#10 request (naming the subject given,
 /// signed by the key) and the token's serial and PINs.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct LocalKey {
     pub request_der: Vec<u8>,
     pub token_serial: String,
@@ -206,5 +206,24 @@ impl App {
         let produced = self.issue_for_order(staff, id, &key.request_der, &pins).await?;
         maker.store(id, &produced.certificate.der, &produced.certificate.chain).await.map_err(unavailable)?;
         Ok(produced)
+    }
+}
+
+// Secrets never reach a log through `{:?}`.
+impl std::fmt::Debug for NewStationToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewStationToken").field("id", &self.id).field("token", &"[redacted]").finish()
+    }
+}
+
+impl std::fmt::Debug for PinReport<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PinReport").field("token_serial", &self.token_serial).finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for LocalKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalKey").field("token_serial", &self.token_serial).finish_non_exhaustive()
     }
 }

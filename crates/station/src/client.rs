@@ -9,11 +9,17 @@ use serde_json::json;
 use crate::StationError;
 
 /// The desk at `base`, reached with a station token.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Desk {
     base: String,
     token: String,
     http: reqwest::Client,
+}
+
+impl std::fmt::Debug for Desk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Desk").field("base", &self.base).finish_non_exhaustive()
+    }
 }
 
 /// An order as the station sees it.
