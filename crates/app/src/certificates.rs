@@ -51,6 +51,15 @@ pub fn pem(label: &str, der: &[u8]) -> String {
     out
 }
 
+/// What the desk certifies for an order: the subject it builds, the medium and the years of the
+/// package, and the certificate a 补办 names as replaced.
+pub(crate) struct Certifying {
+    pub(crate) subject: Subject,
+    pub(crate) key_type: KeyType,
+    pub(crate) years: u8,
+    pub(crate) replaces: Option<String>,
+}
+
 /// Where a staff member's revocation stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Revoking {
@@ -109,8 +118,8 @@ impl App {
         person_identifier(&self.keys, id)
     }
 
-    /// The holder of the order's certificate, from its approved application.
-    pub(crate) async fn holder_of(&self, order: &OrderRecord) -> Result<(Holder, KeyType, u8), Error> {
+    /// What the desk certifies for an order, from its approved application (read once).
+    pub(crate) async fn certifying(&self, order: &OrderRecord) -> Result<Certifying, Error> {
         let application =
             self.store.application(order.order.user_id, order.order.application_id).await?.ok_or(Error::NotFound)?;
         let package = match application.package_id {
@@ -142,7 +151,12 @@ impl App {
                 }
             }
         };
-        Ok((holder, package.key_type, years))
+        Ok(Certifying {
+            subject: Subject::for_holder(&holder, |person| self.person_identifier(person)),
+            key_type: package.key_type,
+            years,
+            replaces: application.replaced_serial.as_deref().and_then(certificate::normalize_serial),
+        })
     }
 
     /// 制证: certifies the key in `request_der` (a PKCS#10 request the station's token signed)
@@ -167,16 +181,18 @@ impl App {
                 message: format!("订单当前为“{}”，只有待处理的订单可以制证", order.status.label()),
             });
         }
-        let (holder, key_type, years) = self.holder_of(&order).await?;
+        let Certifying { subject, key_type, years, replaces } = self.certifying(&order).await?;
         if let Some(earlier) = self.store.certificate_in_force(id).await? {
             self.revoke_recorded(Some(staff.id), &earlier, RevocationReason::Superseded, "重新制证").await?;
         }
         let now = self.clock.now();
-        let subject = Subject::for_holder(&holder, |person| self.person_identifier(person));
         let (not_before, not_after) = certificate::validity(now, years);
         let issuance = Issuance { request_der: request_der.to_vec(), subject: subject.clone(), not_before, not_after };
         let issued = ca.issue(&issuance).await.map_err(ca_error)?;
-        let replaces = self.replaced_certificate(&order).await?;
+        let replaces = match replaces {
+            Some(serial) => self.replaced_certificate(&serial, id).await?,
+            None => None,
+        };
         let record = CertificateRecord {
             serial: issued.serial.clone(),
             algorithm: issued.algorithm,
@@ -227,15 +243,9 @@ impl App {
         Ok(Produced { certificate: issued, revoked })
     }
 
-    /// The certificate of ours a 补办 order replaces, if it names one still in force.
-    async fn replaced_certificate(&self, order: &OrderRecord) -> Result<Option<CertificateRecord>, Error> {
-        let Some(application) = self.store.application(order.order.user_id, order.order.application_id).await? else {
-            return Ok(None);
-        };
-        let Some(serial) = application.replaced_serial.as_deref().and_then(certificate::normalize_serial) else {
-            return Ok(None);
-        };
-        Ok(self.store.certificate(&serial).await?.filter(|c| c.revocation.is_none() && c.order_id != order.id))
+    /// The certificate of ours (still in force) with the serial a 补办 order names.
+    async fn replaced_certificate(&self, serial: &str, order: OrderId) -> Result<Option<CertificateRecord>, Error> {
+        Ok(self.store.certificate(serial).await?.filter(|c| c.revocation.is_none() && c.order_id != order))
     }
 
     /// Revokes at the CA, then records it (both idempotent, so a retry after a failure between
@@ -367,7 +377,7 @@ impl App {
         Ok(expiring.len())
     }
 
-    fn certificate_view(&self, record: CertificateRecord) -> CertificateView {
+    pub(crate) fn certificate_view(&self, record: CertificateRecord) -> CertificateView {
         let status = Status::of(record.not_after, record.revocation.is_some(), self.clock.now());
         CertificateView { record, status }
     }

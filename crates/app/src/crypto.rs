@@ -139,8 +139,13 @@ pub fn token_digest(token: &str) -> String {
 
 /// Constant-time equality of two strings.
 pub fn constant_time_eq(a: &str, b: &str) -> bool {
+    constant_time_eq_bytes(a.as_bytes(), b.as_bytes())
+}
+
+/// Byte strings compared in time that depends on their length only.
+pub fn constant_time_eq_bytes(a: &[u8], b: &[u8]) -> bool {
     use subtle::ConstantTimeEq;
-    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+    a.len() == b.len() && bool::from(a.ct_eq(b))
 }
 
 #[cfg(test)]

@@ -131,15 +131,9 @@ impl App {
     pub async fn station_order(&self, staff: &CurrentStaff, id: OrderId) -> Result<StationOrder, Error> {
         staff.require(&[Role::Fulfilment])?;
         let order = self.store.order_by_id(id).await?.ok_or(Error::NotFound)?;
-        let certificate = self.store.certificate_in_force(id).await?.map(|record| {
-            let status =
-                domain::certificate::Status::of(record.not_after, record.revocation.is_some(), self.clock.now());
-            crate::certificates::CertificateView { record, status }
-        });
-        let subject = match self.holder_of(&order).await {
-            Ok((holder, _, _)) => {
-                Some(domain::certificate::Subject::for_holder(&holder, |person| self.person_identifier(person)))
-            }
+        let certificate = self.store.certificate_in_force(id).await?.map(|record| self.certificate_view(record));
+        let subject = match self.certifying(&order).await {
+            Ok(certifying) => Some(certifying.subject),
             Err(Error::Conflict { .. } | Error::NotFound) => None,
             Err(err) => return Err(err),
         };
@@ -193,8 +187,7 @@ impl App {
         staff.require(&[Role::Fulfilment])?;
         let maker = self.local_keys.as_ref().ok_or(Error::NotFound)?;
         let order = self.store.order_by_id(id).await?.ok_or(Error::NotFound)?;
-        let (holder, _, _) = self.holder_of(&order).await?;
-        let subject = domain::certificate::Subject::for_holder(&holder, |person| self.person_identifier(person));
+        let subject = self.certifying(&order).await?.subject;
         let unavailable = |why: String| {
             tracing::error!(error = %why, "local key maker failed");
             Error::Unavailable {

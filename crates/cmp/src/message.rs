@@ -262,10 +262,6 @@ fn protected_part(message: &[u8]) -> Result<Vec<u8>, CaError> {
     Ok(out)
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 impl Answer {
     pub fn decode(bytes: &[u8], request: &Outgoing, settings: &CmpSettings) -> Result<Self, CaError> {
         let message =
@@ -283,7 +279,7 @@ impl Answer {
             .map_err(bad_answer)?;
         let expected = Protection::mac(settings.secret.as_bytes(), &parameters, &protected_part(bytes)?)?;
         let got = message.protection.as_ref().and_then(BitString::as_bytes).unwrap_or_default();
-        if !constant_time_eq(&expected, got) {
+        if !app::crypto::constant_time_eq_bytes(&expected, got) {
             return Err(bad_answer("the answer's protection does not verify (wrong shared secret?)"));
         }
         let transaction = header.trans_id.as_ref().map(|t| t.as_bytes().to_vec()).unwrap_or_default();

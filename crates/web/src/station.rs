@@ -20,6 +20,7 @@ use domain::OrderId;
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
+use crate::api::rfc3339;
 use crate::error::ApiError;
 
 /// Largest PKCS#10 request accepted (an EC request is under 1 KiB).
@@ -57,10 +58,6 @@ impl FromRequestParts<AppState> for Station {
 
 fn order_id(text: &str) -> Result<OrderId, ApiError> {
     text.parse::<i64>().ok().filter(|n| *n > 0).map(OrderId).ok_or_else(ApiError::not_found)
-}
-
-fn rfc3339(t: time::OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
 #[derive(Serialize)]

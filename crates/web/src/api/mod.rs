@@ -193,7 +193,7 @@ impl From<PathRejection> for ApiError {
 }
 
 /// Times in the API: RFC 3339, UTC.
-fn rfc3339(t: time::OffsetDateTime) -> String {
+pub(crate) fn rfc3339(t: time::OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
