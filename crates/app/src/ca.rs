@@ -12,10 +12,20 @@ use time::OffsetDateTime;
 /// the token holds the private key) under the subject and validity the desk decided.
 #[derive(Debug, Clone)]
 pub struct Issuance {
+    pub profile: CertificateProfile,
     pub request_der: Vec<u8>,
     pub subject: Subject,
     pub not_before: OffsetDateTime,
     pub not_after: OffsetDateTime,
+}
+
+/// What the certificate is for, which decides its extensions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertificateProfile {
+    /// The applicant's key on the USB-Key: signs documents, authenticates.
+    Holder,
+    /// The desk's seal-maker (制章者) key: signs electronic seals and nothing else.
+    SealMaker,
 }
 
 /// A certificate as issued.

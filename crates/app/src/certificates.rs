@@ -187,7 +187,13 @@ impl App {
         }
         let now = self.clock.now();
         let (not_before, not_after) = certificate::validity(now, years);
-        let issuance = Issuance { request_der: request_der.to_vec(), subject: subject.clone(), not_before, not_after };
+        let issuance = Issuance {
+            profile: crate::ca::CertificateProfile::Holder,
+            request_der: request_der.to_vec(),
+            subject: subject.clone(),
+            not_before,
+            not_after,
+        };
         let issued = ca.issue(&issuance).await.map_err(ca_error)?;
         let replaces = match replaces {
             Some(serial) => self.replaced_certificate(&serial, id).await?,

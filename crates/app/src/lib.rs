@@ -29,6 +29,7 @@ pub mod ports;
 pub mod privacy;
 pub mod recognition;
 pub mod review;
+pub mod seal_maker;
 pub mod seals;
 pub mod sessions;
 pub mod sms_codes;

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use app::ca::{CaError, CertificateAuthority, Issuance, IssuedCertificate};
+use app::ca::{CaError, CertificateAuthority, CertificateProfile, Issuance, IssuedCertificate};
 use app::crypto::Keys;
 use async_trait::async_trait;
 use der::asn1::{Any, SetOfVec};
@@ -429,8 +429,14 @@ impl CertificateAuthority for BuiltInCa {
         if until > issuer_until.as_secs() {
             return Err(refused("the certificate would outlive its issuing CA"));
         }
+        let role = match issuance.profile {
+            CertificateProfile::Holder => Role::Holder,
+            // GB/T 38540 seals are signed with SM2 and SM3.
+            CertificateProfile::SealMaker if algorithm == KeyAlgorithm::Sm2 => Role::SealMaker,
+            CertificateProfile::SealMaker => return Err(refused("a seal maker's key must be SM2")),
+        };
         let profile = Profile {
-            role: Role::Holder,
+            role,
             issuer: authority.issuing.tbs_certificate().subject().clone(),
             subject: name(&issuance.subject)?,
             crl_url: Some(authority.crl_url.clone()),

@@ -27,6 +27,9 @@ pub(crate) enum Role {
     Issuing,
     /// The applicant's key on the USB-Key: signs, is not a CA.
     Holder,
+    /// The desk's seal-maker key: signs electronic seals (non-repudiation), nothing else — no
+    /// TLS or e-mail use, so a seal-maker certificate is never mistaken for a holder's.
+    SealMaker,
 }
 
 pub(crate) struct Profile {
@@ -56,7 +59,7 @@ impl BuilderProfile for Profile {
         let ski = SubjectKeyIdentifier::try_from(spk)?;
         let aki = match self.role {
             Role::Root => ski.0.clone(),
-            Role::Issuing | Role::Holder => SubjectKeyIdentifier::try_from(issuer_spk)?.0,
+            Role::Issuing | Role::Holder | Role::SealMaker => SubjectKeyIdentifier::try_from(issuer_spk)?.0,
         };
         extensions.push(
             AuthorityKeyIdentifier { key_identifier: Some(aki), ..Default::default() }
@@ -65,12 +68,12 @@ impl BuilderProfile for Profile {
         let (ca, path_len_constraint) = match self.role {
             Role::Root => (true, None),
             Role::Issuing => (true, Some(0)),
-            Role::Holder => (false, None),
+            Role::Holder | Role::SealMaker => (false, None),
         };
         extensions.push(BasicConstraints { ca, path_len_constraint }.to_extension(tbs.subject(), &extensions)?);
         let usage = match self.role {
             Role::Root | Role::Issuing => KeyUsages::KeyCertSign | KeyUsages::CRLSign,
-            Role::Holder => KeyUsages::DigitalSignature | KeyUsages::NonRepudiation,
+            Role::Holder | Role::SealMaker => KeyUsages::DigitalSignature | KeyUsages::NonRepudiation,
         };
         extensions.push(KeyUsage(usage).to_extension(tbs.subject(), &extensions)?);
         if self.role == Role::Holder {

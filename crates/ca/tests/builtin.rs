@@ -49,8 +49,13 @@ async fn openssl_verifies_what_the_built_in_ca_issues_for_both_algorithms() {
     for algorithm in KeyAlgorithm::ALL {
         let dir = tempfile::tempdir().unwrap();
         let (not_before, not_after) = validity(now, 2);
-        let issuance =
-            Issuance { request_der: request(dir.path(), algorithm), subject: company(), not_before, not_after };
+        let issuance = Issuance {
+            profile: app::ca::CertificateProfile::Holder,
+            request_der: request(dir.path(), algorithm),
+            subject: company(),
+            not_before,
+            not_after,
+        };
         let issued = ca.issue(&issuance).await.unwrap();
         assert_eq!(issued.algorithm, algorithm);
         to_pem(dir.path(), "x509", &issued.der, "holder");
@@ -122,9 +127,25 @@ async fn a_request_whose_signature_does_not_verify_is_refused() {
         id: ResidentId::parse("11010519491231002X", date!(2026 - 12 - 01)).unwrap(),
     };
     let subject = Subject::for_holder(&person, |_| "P1".into());
-    let refused = ca.issue(&Issuance { request_der: der, subject: subject.clone(), not_before, not_after }).await;
+    let refused = ca
+        .issue(&Issuance {
+            profile: app::ca::CertificateProfile::Holder,
+            request_der: der,
+            subject: subject.clone(),
+            not_before,
+            not_after,
+        })
+        .await;
     assert!(matches!(refused, Err(CaError::BadRequest(_))), "{refused:?}");
-    let garbage = ca.issue(&Issuance { request_der: b"not a request".to_vec(), subject, not_before, not_after }).await;
+    let garbage = ca
+        .issue(&Issuance {
+            profile: app::ca::CertificateProfile::Holder,
+            request_der: b"not a request".to_vec(),
+            subject,
+            not_before,
+            not_after,
+        })
+        .await;
     assert!(matches!(garbage, Err(CaError::BadRequest(_))), "{garbage:?}");
 }
 
@@ -144,7 +165,16 @@ async fn a_revoked_certificate_is_on_the_crl_and_openssl_refuses_it_after_a_rest
     let dir = tempfile::tempdir().unwrap();
     let (not_before, not_after) = validity(now, 1);
     let request_der = request(dir.path(), KeyAlgorithm::EcdsaP256);
-    let issued = ca.issue(&Issuance { request_der, subject: company(), not_before, not_after }).await.unwrap();
+    let issued = ca
+        .issue(&Issuance {
+            profile: app::ca::CertificateProfile::Holder,
+            request_der,
+            subject: company(),
+            not_before,
+            not_after,
+        })
+        .await
+        .unwrap();
     to_pem(dir.path(), "x509", &issued.der, "holder");
     to_pem(dir.path(), "x509", &issued.chain[0], "issuing");
     to_pem(dir.path(), "x509", &issued.chain[1], "root");
@@ -191,7 +221,16 @@ async fn a_revoked_certificate_is_on_the_crl_and_openssl_refuses_it_after_a_rest
     let other = BuiltInCa::open(&home, &keys(), "Sealdesk Dev CA", "http://127.0.0.1:8080/ca", later).unwrap();
     let dir2 = tempfile::tempdir().unwrap();
     let request_der = request(dir2.path(), KeyAlgorithm::Sm2);
-    let by_other = other.issue(&Issuance { request_der, subject: company(), not_before, not_after }).await.unwrap();
+    let by_other = other
+        .issue(&Issuance {
+            profile: app::ca::CertificateProfile::Holder,
+            request_der,
+            subject: company(),
+            not_before,
+            not_after,
+        })
+        .await
+        .unwrap();
     ca.revoke(KeyAlgorithm::Sm2, &by_other.serial, RevocationReason::KeyCompromise, later).await.unwrap();
     let listed = other.crl(KeyAlgorithm::Sm2, later).await.unwrap();
     to_pem(dir2.path(), "crl", &listed, "crl");
@@ -218,6 +257,7 @@ async fn a_ledger_restored_from_an_older_backup_is_read_again_whole() {
     let dir = tempfile::tempdir().unwrap();
     let (not_before, not_after) = validity(now, 1);
     let issue = || Issuance {
+        profile: app::ca::CertificateProfile::Holder,
         request_der: request(dir.path(), KeyAlgorithm::EcdsaP256),
         subject: company(),
         not_before,

@@ -108,6 +108,7 @@ fn client(dir: &Path, port: u16, secret: &str) -> CmpClient {
 fn issuance(dir: &Path, subject: Subject, request: Option<Vec<u8>>) -> Issuance {
     let now = datetime!(2026-12-01 08:00 UTC);
     Issuance {
+        profile: app::ca::CertificateProfile::Holder,
         request_der: request.unwrap_or_else(|| std::fs::read(dir.join("holder.csr.der")).unwrap()),
         subject,
         not_before: now,

@@ -39,6 +39,37 @@ impl SealSize {
     }
 }
 
+/// Whose seal it is: GB/T 38540's seal type (1 a unit's seal, 2 a person's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SealKind {
+    Company,
+    Person,
+}
+
+impl SealKind {
+    pub fn code(self) -> u32 {
+        match self {
+            Self::Company => 1,
+            Self::Person => 2,
+        }
+    }
+
+    pub fn from_code(code: u32) -> Option<Self> {
+        match code {
+            1 => Some(Self::Company),
+            2 => Some(Self::Person),
+            _ => None,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Company => "单位印章",
+            Self::Person => "个人印章",
+        }
+    }
+}
+
 /// A stroke or fill of the drawing.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Shape {

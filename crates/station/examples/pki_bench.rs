@@ -65,6 +65,7 @@ async fn issuance(rounds: usize, now: OffsetDateTime) {
             let started = Instant::now();
             for _ in 0..ISSUES_PER_ROUND {
                 let issuance = Issuance {
+                    profile: app::ca::CertificateProfile::Holder,
                     request_der: req.clone(),
                     subject: subject(),
                     not_before: now,
@@ -157,8 +158,13 @@ async fn make_key(token: &mut dyn Token, ca: &ca::BuiltInCa, now: OffsetDateTime
         token.sign(tbs)
     })
     .unwrap();
-    let issuance =
-        Issuance { request_der: req, subject: subject(), not_before: now, not_after: now + time::Duration::days(365) };
+    let issuance = Issuance {
+        profile: app::ca::CertificateProfile::Holder,
+        request_der: req,
+        subject: subject(),
+        not_before: now,
+        not_after: now + time::Duration::days(365),
+    };
     let issued = ca.issue(&issuance).await.unwrap();
     token.store_certificates(&issued.der, &issued.chain).unwrap();
     let (stored, key) = token.read_back().unwrap();

@@ -52,6 +52,7 @@ async fn the_ca_certifies_the_key_a_software_token_made_for_both_algorithms() {
         );
         assert!(printed.contains("CN=示例科技有限公司"), "{printed}");
         let issuance = Issuance {
+            profile: app::ca::CertificateProfile::Holder,
             request_der: request.clone(),
             subject,
             not_before: now,
@@ -68,7 +69,8 @@ async fn the_ca_certifies_the_key_a_software_token_made_for_both_algorithms() {
         let mut forged = request;
         let at = forged.len() / 2;
         forged[at] ^= 0x01;
-        let refused = ca.issue(&Issuance { request_der: forged, ..issuance }).await;
+        let refused =
+            ca.issue(&Issuance { profile: app::ca::CertificateProfile::Holder, request_der: forged, ..issuance }).await;
         assert!(refused.is_err(), "{algorithm:?}");
     }
 }
