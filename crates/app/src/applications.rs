@@ -89,7 +89,11 @@ impl ApplicationView {
         DocumentKind::ALL
             .iter()
             .copied()
-            .filter(|k| k.applies_to(self.record.subject_kind) && !self.documents.iter().any(|d| d.kind == *k))
+            .filter(|k| {
+                k.applies_to(self.record.subject_kind)
+                    && !k.is_optional()
+                    && !self.documents.iter().any(|d| d.kind == *k)
+            })
             .collect()
     }
 

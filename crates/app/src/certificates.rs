@@ -74,6 +74,10 @@ pub struct Produced {
     pub certificate: IssuedCertificate,
     /// The certificate it revoked because the new one replaces it, if any.
     pub revoked: Option<String>,
+    /// The electronic seal made for the certificate (the `.esl` file), to be written to the
+    /// token beside it; `None` when no seal maker is configured or it failed (the seal is then
+    /// made when the applicant first downloads it).
+    pub seal: Option<Vec<u8>>,
 }
 
 impl App {
@@ -246,7 +250,15 @@ impl App {
             self.revoke_recorded(Some(staff.id), &old, RevocationReason::Superseded, &why).await?;
             revoked = Some(old.serial);
         }
-        Ok(Produced { certificate: issued, revoked })
+        let seal = match (&self.seal_maker, self.seal_for(&record).await) {
+            (None, _) => None,
+            (Some(_), Ok(seal)) => Some(seal.der),
+            (Some(_), Err(err)) => {
+                tracing::warn!(serial = %issued.serial, error = %err, "the seal could not be made with the certificate");
+                None
+            }
+        };
+        Ok(Produced { certificate: issued, revoked, seal })
     }
 
     /// The certificate of ours (still in force) with the serial a 补办 order names.
@@ -450,7 +462,7 @@ fn incomplete(what: &str) -> Error {
     Error::Conflict { code: "application_incomplete", message: format!("{what}，无法制证") }
 }
 
-fn ca_error(err: CaError) -> Error {
+pub(crate) fn ca_error(err: CaError) -> Error {
     match err {
         CaError::Unknown => Error::NotFound,
         CaError::BadRequest(why) => Error::Conflict {

@@ -105,6 +105,7 @@ pub struct App {
     pub(crate) gateways: payment::Gateways,
     pub(crate) ocr: Option<recognition::OcrPool>,
     pub(crate) ca: Option<Arc<dyn ca::CertificateAuthority>>,
+    pub(crate) seal_maker: Option<Arc<dyn seal_maker::SealMaker>>,
     /// Development: keys made on the desk itself, without a workstation.
     pub(crate) local_keys: Option<Arc<dyn station::LocalKeyMaker>>,
     pub(crate) passwords: Arc<passwords::PasswordPool>,
@@ -134,6 +135,7 @@ impl App {
             gateways: payment::Gateways::default(),
             ocr: None,
             ca: None,
+            seal_maker: None,
             local_keys: None,
             passwords: Arc::new(passwords::PasswordPool::for_this_machine()),
             decodes: media::DecodeBudget::default(),

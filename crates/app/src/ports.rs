@@ -607,6 +607,7 @@ pub trait Store:
     + TemplateRepo
     + CertificateRepo
     + StationRepo
+    + SealRepo
 {
     async fn ping(&self) -> Result<(), StoreError>;
     /// Takes the cluster-wide lease `name` for `holder` until `now + ttl`, unless another holder
@@ -989,6 +990,35 @@ pub trait CertificateRepo: Send + Sync {
     async fn revocation_request(&self, serial: &str) -> Result<Option<RevocationRequest>, StoreError>;
     /// Every request waiting for approval, oldest first.
     async fn revocation_requests(&self) -> Result<Vec<RevocationRequest>, StoreError>;
+}
+
+/// The electronic seal made for a certificate: the signed GB/T 38540 file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealRecord {
+    /// The holder certificate's serial.
+    pub serial: String,
+    pub es_id: String,
+    pub der: Vec<u8>,
+    pub created_at: OffsetDateTime,
+}
+
+/// Electronic seals, one per certificate.
+#[async_trait]
+pub trait SealRepo: Send + Sync {
+    /// Keeps the seal unless the certificate already has one; returns the one kept (a seal made
+    /// at the same moment by another request wins or loses as a whole).
+    async fn record_seal(&self, seal: &SealRecord) -> Result<SealRecord, StoreError>;
+    async fn seal_of_certificate(&self, serial: &str) -> Result<Option<SealRecord>, StoreError>;
+    /// Records where the order's seal picture comes from (a later choice replaces it).
+    async fn choose_seal_source(
+        &self,
+        order: OrderId,
+        source: domain::seal::SealSource,
+        staff: i64,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// The reviewer's choice, if one was made.
+    async fn seal_source(&self, order: OrderId) -> Result<Option<domain::seal::SealSource>, StoreError>;
 }
 
 /// An API token a fulfilment workstation authenticates with (only its digest is kept).

@@ -102,6 +102,10 @@ pub trait SealMaker: Send + Sync {
     /// Draws the seal as a PNG at 300 dpi, red on transparent.
     fn picture(&self, drawing: &SealDrawing) -> Result<Vec<u8>, SealFault>;
 
+    /// The stamp on a scanned 印章采样表 (an image), cropped, on transparency, as a PNG at 300 dpi
+    /// whose longer side is `longer_mm`; `Unreadable` when no stamp is found on it.
+    fn picture_from_scan(&self, scan: &[u8], longer_mm: f64) -> Result<Vec<u8>, SealFault>;
+
     /// Encodes and signs the seal (SM2 with SM3, by the seal-maker certificate); the DER file.
     fn make(&self, seal: &NewSeal) -> Result<Vec<u8>, SealFault>;
 

@@ -23,6 +23,7 @@ named_enum! {
         ApplicationForm => ("application_form", "《“数字证书与电子签章”业务申请表》"),
         Authorization => ("authorization", "《授权委托及诚信承诺书》"),
         ServiceAgreement => ("service_agreement", "《服务协议》"),
+        SealSpecimen => ("seal_specimen", "印章采样表（可选，用实物印章制作电子印章）"),
     }
 }
 
@@ -37,9 +38,15 @@ impl DocumentKind {
         matches!(self, Self::ApplicationForm | Self::Authorization | Self::ServiceAgreement)
     }
 
-    /// Whether an application of this subject kind needs the document.
+    /// Whether an application of this subject kind may carry the document.
     pub fn applies_to(self, subject: SubjectKind) -> bool {
         self != Self::License || subject == SubjectKind::Enterprise
+    }
+
+    /// Uploaded if the applicant wishes; never missing. The 印章采样表 (a sheet stamped with the
+    /// physical seal) lets the reviewer make the electronic seal from the real stamp.
+    pub fn is_optional(self) -> bool {
+        self == Self::SealSpecimen
     }
 }
 

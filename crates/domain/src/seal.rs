@@ -70,6 +70,34 @@ impl SealKind {
     }
 }
 
+/// Where the seal's picture comes from: drawn from the approved name, or the applicant's
+/// stamped 印章采样表. The reviewer chooses; drawn unless they chose the scan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SealSource {
+    Generated,
+    Scanned,
+}
+
+impl SealSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Generated => "generated",
+            Self::Scanned => "scanned",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Generated, Self::Scanned].into_iter().find(|s| s.as_str() == text)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Generated => "按核准名称生成",
+            Self::Scanned => "取自印章采样表",
+        }
+    }
+}
+
 /// A stroke or fill of the drawing.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Shape {

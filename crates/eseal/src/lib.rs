@@ -125,6 +125,26 @@ pub fn inspect(file: &[u8], trust: &Trust, now: OffsetDateTime) -> Result<SealRe
     })
 }
 
+/// The trust a PEM bundle of CA certificates (as a desk's `/pki/ca.pem` serves) and revocation
+/// lists (DER) make: self-signed certificates are the roots, the others issuing CAs.
+pub fn trust_from_pem(pem: &str, crls: Vec<Vec<u8>>) -> Result<Trust, String> {
+    let certificates =
+        x509_cert::Certificate::load_pem_chain(pem.as_bytes()).map_err(|e| format!("CA 证书文件无法解析（{e}）"))?;
+    let mut trust = Trust { crls, ..Trust::default() };
+    for certificate in certificates {
+        let der = der::Encode::to_der(&certificate).map_err(|e| e.to_string())?;
+        if certificate.tbs_certificate().subject() == certificate.tbs_certificate().issuer() {
+            trust.roots.push(der);
+        } else {
+            trust.intermediates.push(der);
+        }
+    }
+    if trust.roots.is_empty() {
+        return Err("CA 证书文件中没有根证书".into());
+    }
+    Ok(trust)
+}
+
 fn maker_check(anchors: &Anchors, maker: &Cert, now: OffsetDateTime) -> SealCheck {
     let subject = maker.parsed.tbs_certificate().subject().to_string();
     match anchors.path(maker, now) {

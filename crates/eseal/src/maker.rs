@@ -76,7 +76,7 @@ impl SoftSealMaker {
             let staging = dir.with_extension(format!("new-{}", std::process::id()));
             std::fs::create_dir_all(&staging).map_err(unavailable)?;
             let sealed = keys.seal(KEY_PURPOSE, &hex::encode(key.to_bytes())).map_err(unavailable)?;
-            std::fs::write(staging.join("maker.key"), sealed).map_err(unavailable)?;
+            write_private(&staging.join("maker.key"), sealed.as_bytes())?;
             std::fs::write(staging.join("maker.der"), &certificate).map_err(unavailable)?;
             // One rename: a second instance starting at the same moment keeps the first's key.
             if std::fs::rename(&staging, dir).is_err() {
@@ -101,6 +101,18 @@ impl SoftSealMaker {
     pub fn certificate(&self) -> &[u8] {
         &self.certificate
     }
+}
+
+/// Writes a file only its owner may read (the sealed key).
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), SealFault> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).map_err(unavailable)?;
+    file.write_all(bytes).map_err(unavailable)?;
+    file.sync_all().map_err(unavailable)
 }
 
 fn new_key() -> Result<sm2::dsa::SigningKey, SealFault> {
@@ -163,6 +175,19 @@ fn ia5(text: &str) -> Result<Ia5String, SealFault> {
 impl SealMaker for SoftSealMaker {
     fn picture(&self, drawing: &SealDrawing) -> Result<Vec<u8>, SealFault> {
         picture::png(drawing, &self.fonts).map_err(SealFault::Unavailable)
+    }
+
+    fn picture_from_scan(&self, scan: &[u8], longer_mm: f64) -> Result<Vec<u8>, SealFault> {
+        let mut reader = image::ImageReader::new(std::io::Cursor::new(scan))
+            .with_guessed_format()
+            .map_err(|e| SealFault::Unreadable(format!("采样表图片无法读取（{e}）")))?;
+        let mut limits = image::Limits::default();
+        limits.max_image_width = Some(domain::document::MAX_IMAGE_SIDE);
+        limits.max_image_height = Some(domain::document::MAX_IMAGE_SIDE);
+        limits.max_alloc = Some(256 * 1024 * 1024);
+        reader.limits(limits);
+        let image = reader.decode().map_err(|e| SealFault::Unreadable(format!("采样表图片无法读取（{e}）")))?;
+        picture::from_scan(&image.to_rgb8(), longer_mm).map_err(SealFault::Unreadable)
     }
 
     fn make(&self, seal: &NewSeal) -> Result<Vec<u8>, SealFault> {

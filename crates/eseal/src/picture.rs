@@ -30,9 +30,11 @@ pub const DEFAULT_FONTS: &[&str] = &[
     "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
 ];
 
-/// The fonts characters are cut from: the first that has a character draws it.
+/// The fonts characters are cut from: the first that has a character draws it. Cheap to clone
+/// (the font data is shared).
+#[derive(Clone)]
 pub struct Fonts {
-    fonts: Vec<FontVec>,
+    fonts: std::sync::Arc<Vec<FontVec>>,
 }
 
 impl std::fmt::Debug for Fonts {
@@ -60,7 +62,7 @@ impl Fonts {
             let tried: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
             return Err(format!("no CJK font found (tried {}); install fonts-arphic-gbsn00lp", tried.join(", ")));
         }
-        Ok(Self { fonts })
+        Ok(Self { fonts: std::sync::Arc::new(fonts) })
     }
 
     /// [`Fonts::load`] over [`DEFAULT_FONTS`].
@@ -210,4 +212,83 @@ pub fn png_size(bytes: &[u8]) -> Option<(u32, u32)> {
     }
     let word = |i: usize| u32::from_be_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
     Some((word(16), word(20)))
+}
+
+/// How much redder than green and blue a pixel must be to be seal ink.
+const INK_REDNESS: i32 = 45;
+/// Blocks (pixels a side) the scan is searched in for the stamp.
+const BLOCK: u32 = 4;
+/// The smallest stamp accepted: 8 mm at 150 dpi.
+const MIN_STAMP_PX: u32 = 48;
+
+/// How red a pixel is: red above the larger of green and blue.
+fn redness(p: image::Rgb<u8>) -> i32 {
+    let [r, g, b] = p.0.map(i32::from);
+    r - g.max(b)
+}
+
+/// The stamp on a scanned 印章采样表, as a PNG at 300 dpi on transparency, its longer side
+/// `longer_mm` millimetres: the largest connected area of red ink (printed text and lines in
+/// black, stray red marks smaller than the stamp are left out) is cropped, the paper made
+/// transparent and the ink made seal red, its opacity following how red it was.
+pub fn from_scan(scan: &image::RgbImage, longer_mm: f64) -> Result<Vec<u8>, String> {
+    let (width, height) = scan.dimensions();
+    let (gw, gh) = (width.div_ceil(BLOCK), height.div_ceil(BLOCK));
+    let index = |x: u32, y: u32| (y * gw + x) as usize;
+    // Blocks with enough ink in them.
+    let mut inked = vec![false; (gw * gh) as usize];
+    for (x, y, p) in scan.enumerate_pixels() {
+        if redness(*p) > INK_REDNESS {
+            inked[index(x / BLOCK, y / BLOCK)] = true;
+        }
+    }
+    // Connected areas of inked blocks (8-neighbourhood, bridging one-block gaps between the
+    // strokes of a character), the one with the largest extent kept.
+    let mut seen = vec![false; inked.len()];
+    let mut best: Option<(u32, u32, u32, u32)> = None;
+    let mut stack = Vec::new();
+    for start in 0..inked.len() {
+        if !inked[start] || seen[start] {
+            continue;
+        }
+        seen[start] = true;
+        stack.push(start);
+        let (mut x0, mut y0, mut x1, mut y1) = (u32::MAX, u32::MAX, 0, 0);
+        while let Some(i) = stack.pop() {
+            let (bx, by) = (u32::try_from(i).unwrap_or(0) % gw, u32::try_from(i).unwrap_or(0) / gw);
+            (x0, y0, x1, y1) = (x0.min(bx), y0.min(by), x1.max(bx), y1.max(by));
+            for ny in by.saturating_sub(2)..=(by + 2).min(gh - 1) {
+                for nx in bx.saturating_sub(2)..=(bx + 2).min(gw - 1) {
+                    let n = index(nx, ny);
+                    if inked[n] && !seen[n] {
+                        seen[n] = true;
+                        stack.push(n);
+                    }
+                }
+            }
+        }
+        let extent = |b: (u32, u32, u32, u32)| (b.2 - b.0 + 1) * (b.3 - b.1 + 1);
+        if best.is_none_or(|b| extent((x0, y0, x1, y1)) > extent(b)) {
+            best = Some((x0, y0, x1, y1));
+        }
+    }
+    let Some((x0, y0, x1, y1)) = best else { return Err("未在采样表中找到红色印章".into()) };
+    let (left, top) = (x0 * BLOCK, y0 * BLOCK);
+    let (right, bottom) = (((x1 + 1) * BLOCK).min(width), ((y1 + 1) * BLOCK).min(height));
+    let (cw, ch) = (right - left, bottom - top);
+    if cw.min(ch) < MIN_STAMP_PX {
+        return Err("采样表中的红色印章太小或不清晰，请重新扫描".into());
+    }
+    let crop = image::imageops::crop_imm(scan, left, top, cw, ch).to_image();
+    let longer = size_px(longer_mm) - 2;
+    let scale = f64::from(u32::try_from(longer).unwrap_or(u32::MAX)) / f64::from(cw.max(ch));
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // a few hundred pixels
+    let (tw, th) = ((f64::from(cw) * scale).round().max(1.0) as u32, (f64::from(ch) * scale).round().max(1.0) as u32);
+    let scaled = image::imageops::resize(&crop, tw, th, image::imageops::FilterType::Triangle);
+    let mut rgba = Vec::with_capacity((tw * th * 4) as usize);
+    for p in scaled.pixels() {
+        let alpha = ((redness(*p) - 20) * 255 / 90).clamp(0, 255);
+        rgba.extend_from_slice(&[RED[0], RED[1], RED[2], u8::try_from(alpha).unwrap_or(u8::MAX)]);
+    }
+    encode(tw, th, &rgba)
 }

@@ -352,3 +352,77 @@ async fn hostile_files_are_refused_with_a_reason() {
         println!("{what}: refused in {:?}: {why}", started.elapsed());
     }
 }
+
+/// A scanned 印章采样表: off-white paper with grain, printed black lines, a stray red tick, and
+/// the stamp pressed in ink a little darker than seal red, saved as a JPEG at quality 70.
+fn specimen_scan(stamp_png: &[u8]) -> Vec<u8> {
+    let stamp = image::load_from_memory(stamp_png).unwrap().to_rgba8();
+    let (w, h) = (1240, 1754); // A4 at 150 dpi
+    let mut paper = image::RgbImage::from_fn(w, h, |x, y| {
+        let grain = u8::try_from((x * 7 + y * 13) % 9).unwrap();
+        image::Rgb([236 - grain, 232 - grain, 224 - grain])
+    });
+    for row in (200..1500).step_by(120) {
+        for x in 100..1140 {
+            for y in row..row + 3 {
+                paper.put_pixel(x, y, image::Rgb([30, 30, 30]));
+            }
+        }
+    }
+    for x in 1000..1012 {
+        for y in 1600..1612 {
+            paper.put_pixel(x, y, image::Rgb([200, 20, 30]));
+        }
+    }
+    // The stamp at half the picture's resolution (a 150 dpi scan), pressed in the middle.
+    let stamp =
+        image::imageops::resize(&stamp, stamp.width() / 2, stamp.height() / 2, image::imageops::FilterType::Triangle);
+    let (ox, oy) = (500, 700);
+    for (x, y, p) in stamp.enumerate_pixels() {
+        let a = f64::from(p[3]) / 255.0 * 0.9;
+        let under = *paper.get_pixel(ox + x, oy + y);
+        let ink = [185.0, 35.0, 45.0];
+        let mixed = std::array::from_fn(|i| {
+            let value = f64::from(under[i]) * (1.0 - a) + ink[i] * a;
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let byte = value.round() as u8;
+            byte
+        });
+        paper.put_pixel(ox + x, oy + y, image::Rgb(mixed));
+    }
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 70).encode_image(&paper).unwrap();
+    jpeg
+}
+
+#[tokio::test]
+async fn the_stamp_is_lifted_off_a_scanned_specimen_sheet_onto_transparency() {
+    let desk = desk().await;
+    let drawn = desk.maker.picture(&SealDrawing::company("示例科技有限公司", None, SealSize::Mm40).unwrap()).unwrap();
+    let lifted = desk.maker.picture_from_scan(&specimen_scan(&drawn), 40.0).unwrap();
+    let lifted = image::load_from_memory(&lifted).unwrap().to_rgba8();
+    let expected = 40.0 / 25.4 * 300.0;
+    let longer = f64::from(lifted.width().max(lifted.height()));
+    assert!((longer - expected).abs() < 4.0, "{} × {} px", lifted.width(), lifted.height());
+    let square = f64::from(lifted.width()) / f64::from(lifted.height());
+    assert!((0.95..1.05).contains(&square), "the round stamp alone, not the red tick beside it: {square}");
+    assert_eq!(lifted.get_pixel(0, 0)[3], 0, "the paper is gone");
+    assert_eq!(lifted.get_pixel(lifted.width() / 2, lifted.height() / 2)[3], 255, "the star is solid ink");
+    let ink = |img: &image::RgbaImage| img.pixels().filter(|p| p[3] > 128).count();
+    let original = image::load_from_memory(&drawn).unwrap().to_rgba8();
+    let (a, b) = (f64::from(u32::try_from(ink(&lifted)).unwrap()), f64::from(u32::try_from(ink(&original)).unwrap()));
+    assert!((a / b - 1.0).abs() < 0.35, "about as much ink as the stamp had: {a} vs {b}");
+
+    // A sheet with no stamp on it, or not an image at all: a clear refusal.
+    let blank = {
+        let mut jpeg = Vec::new();
+        let paper = image::RgbImage::from_pixel(600, 800, image::Rgb([236, 232, 224]));
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 80).encode_image(&paper).unwrap();
+        jpeg
+    };
+    assert_eq!(
+        desk.maker.picture_from_scan(&blank, 40.0),
+        Err(SealFault::Unreadable("未在采样表中找到红色印章".into()))
+    );
+    assert!(matches!(desk.maker.picture_from_scan(b"not an image", 40.0), Err(SealFault::Unreadable(_))));
+}

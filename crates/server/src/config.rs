@@ -56,6 +56,9 @@ pub struct Settings {
     pub auto_complete_days: u32,
     /// The diameter of a company's round seal: 38, 40 or 42 (millimetres).
     pub seal_diameter_mm: u32,
+    /// The fonts seal characters are cut from, in order of preference (TrueType/OpenType; the
+    /// first present is used, the next for characters it lacks).
+    pub seal_fonts: Vec<PathBuf>,
     /// Refunds above this many yuan need a second finance person's approval.
     pub refund_approval_above_yuan: u32,
     /// Serve the local Alipay and CPCN simulators at `/sim/…` and pay through them; default: on
@@ -295,6 +298,7 @@ impl Default for Settings {
             unpaid_order_ttl_minutes: 24 * 60,
             auto_complete_days: 10,
             seal_diameter_mm: 40,
+            seal_fonts: eseal::picture::DEFAULT_FONTS.iter().map(PathBuf::from).collect(),
             refund_approval_above_yuan: 500,
             payment_simulators: None,
             alipay: None,
@@ -323,8 +327,9 @@ const OTHER_VARS: [&str; 8] = [
     "SEALDESK_REQUIRE_S3",
     "SEALDESK_S3_SECRET_ACCESS_KEY",
 ];
-const SETTING_KEYS: [&str; 21] = [
+const SETTING_KEYS: [&str; 22] = [
     "seal_diameter_mm",
+    "seal_fonts",
     "mode",
     "addr",
     "data_dir",
@@ -426,6 +431,7 @@ impl Settings {
             format!("unpaid_order_ttl_minutes = {}", self.unpaid_order_ttl_minutes),
             format!("auto_complete_days = {}", self.auto_complete_days),
             format!("seal_diameter_mm = {}", self.seal_diameter_mm),
+            format!("seal_fonts = {:?}", self.seal_fonts),
             format!("refund_approval_above_yuan = {}", self.refund_approval_above_yuan),
             format!("payment_simulators = {}", self.payment_simulators()),
             format!(

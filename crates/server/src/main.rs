@@ -5,6 +5,7 @@ mod config;
 mod files_command;
 mod gateways;
 mod ocr_command;
+mod seal_command;
 mod station_command;
 
 use anyhow::{Context, bail};
@@ -68,6 +69,11 @@ enum Command {
     /// 制证工作站: make an approved order's USB-Key (key pair on the token, certificate from the
     /// desk), on the fulfilment workstation where the blank key is plugged in.
     Station(station_command::StationArgs),
+    /// Electronic seals: `seal verify FILE` checks a seal file.
+    Seal {
+        #[command(subcommand)]
+        action: seal_command::SealCommand,
+    },
     /// Manage back-office staff.
     Staff {
         #[command(subcommand)]
@@ -120,12 +126,16 @@ async fn main() -> anyhow::Result<()> {
     if let Command::Ocr { kind, models, files, stats } = &cli.command {
         return ocr_command::run(kind, models.clone(), files, *stats);
     }
+    if let Command::Seal { action } = &cli.command {
+        let code = seal_command::run(action).await?;
+        std::process::exit(code);
+    }
     if let Command::Station(args) = &cli.command {
         return station_command::run(args).await;
     }
     let overrides = match &cli.command {
         Command::Serve { addr, data_dir } => Overrides { addr: *addr, data_dir: data_dir.clone() },
-        Command::Ocr { .. } | Command::Station(_) => Overrides::default(),
+        Command::Ocr { .. } | Command::Station(_) | Command::Seal { .. } => Overrides::default(),
         Command::Migrate { data_dir }
         | Command::Config { data_dir }
         | Command::Staff { action: StaffCommand::Add { data_dir, .. } }
@@ -141,7 +151,7 @@ async fn main() -> anyhow::Result<()> {
     }
     match cli.command {
         Command::Serve { .. } => serve(settings).await,
-        Command::Ocr { .. } | Command::Station(_) => Ok(()),
+        Command::Ocr { .. } | Command::Station(_) | Command::Seal { .. } => Ok(()),
         Command::Files { action: FilesCommand::Migrate { to, .. } } => {
             let Some(s3) = settings.s3.as_ref().filter(|_| to == "s3") else {
                 bail!("files migrate: --to s3 needs the [s3] table in the settings");
@@ -312,6 +322,20 @@ fn policy(settings: &Settings) -> anyhow::Result<Policy> {
     })
 }
 
+/// The desk as seal maker: its SM2 key kept in data_dir, certified by `ca`.
+async fn seal_maker(
+    settings: &Settings,
+    keys: &app::crypto::Keys,
+    ca: &dyn app::ca::CertificateAuthority,
+    now: time::OffsetDateTime,
+) -> anyhow::Result<eseal::SoftSealMaker> {
+    let fonts = eseal::Fonts::load(&settings.seal_fonts)
+        .map_err(|e| anyhow::anyhow!("electronic seals: {e} (or list fonts in seal_fonts)"))?;
+    eseal::SoftSealMaker::open(&settings.data_dir.join("seal-maker"), keys, ca, &settings.operator, fonts, now)
+        .await
+        .map_err(|e| anyhow::anyhow!("the seal maker: {e}"))
+}
+
 async fn serve(settings: Settings) -> anyhow::Result<()> {
     if settings.mode == Mode::Production && (settings.sms.is_none() || settings.smtp.is_none()) {
         // The dev outbox would swallow verification codes and every notification.
@@ -361,9 +385,11 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("the built-in certificate authority: {e}"))?,
         ),
     };
+    let maker = seal_maker(&settings, &keys, ca.as_ref(), clock.now()).await?;
     let mut app = App::new(Arc::new(db.clone()), files, sms, mailer, clock, keys, policy)
         .with_gateways(channels.gateways)
-        .with_ca(ca);
+        .with_ca(ca)
+        .with_seal_maker(Arc::new(maker));
     if settings.mode == Mode::Development {
         // Keys made from the back office on software tokens in data_dir, without a workstation.
         app = app.with_local_keys(Arc::new(station::local::SoftKeyMaker::new(settings.data_dir.join("soft-tokens"))));

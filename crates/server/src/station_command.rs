@@ -52,6 +52,9 @@ pub async fn run(args: &StationArgs) -> anyhow::Result<()> {
     println!("制证完成：介质 {}，证书序列号 {}", report.token_serial, report.serial);
     println!("证书主题：{}", report.subject);
     println!("有效期至：{}", report.not_after);
+    if report.seal {
+        println!("电子印章已写入介质");
+    }
     if let Some(old) = report.revoked {
         println!("已吊销被替代的证书：{old}");
     }

@@ -486,3 +486,32 @@ fn a_second_instance_on_one_sqlite_file_is_refused() {
     let _ = again.wait();
     assert!(base.starts_with("http://127.0.0.1:"));
 }
+
+#[tokio::test]
+async fn keeps_its_seal_maker_key_private_and_refuses_what_is_not_a_seal() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().join("seal-instance");
+    let (mut child, base, _stdout) = serve(&dir, &[]);
+    let certificate = std::fs::read(dir.join("seal-maker/maker.der")).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.join("seal-maker/maker.key")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the sealed seal-maker key is private");
+    }
+    let not_a_seal = data.path().join("not-a-seal.esl");
+    std::fs::write(&not_a_seal, b"%PDF-1.7").unwrap();
+    let out = sealdesk().args(["seal", "verify"]).arg(&not_a_seal).args(["--server", &base]).output().unwrap();
+    let printed = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{printed}");
+    assert!(printed.contains("不是可读取的电子印章"), "{printed}");
+    let out = sealdesk().args(["seal", "verify"]).arg(&not_a_seal).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--server URL, or --ca FILE"));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let (mut again, _, _stdout) = serve(&dir, &[]);
+    assert_eq!(std::fs::read(dir.join("seal-maker/maker.der")).unwrap(), certificate, "the same maker after a restart");
+    again.kill().unwrap();
+    again.wait().unwrap();
+}

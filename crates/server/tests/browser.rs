@@ -355,7 +355,86 @@ async fn apply_journey(driver: &WebDriver, base: &str, data: &std::path::Path) -
     let outbox = wait_for(driver, "main", "用户 PIN 为").await;
     let pin: String = outbox.split("用户 PIN 为 ").nth(1).unwrap().chars().take_while(char::is_ascii_digit).collect();
     hsm.check_key(&pin, &serial, base).await;
+
+    // The person's seal: written to the token beside the certificate, the same file 我的证书
+    // downloads; the desk's command and the public page both find it valid — until the
+    // certificate is revoked.
+    let on_token = hsm.read_seal();
+    let downloaded = download_seal(driver, base, &serial).await?;
+    assert_eq!(std::fs::read(&downloaded).unwrap(), std::fs::read(&on_token).unwrap(), "one seal");
+    let (code, printed) = seal_verify(&on_token, base);
+    assert_eq!(code, 0, "{printed}");
+    assert!(printed.contains("结论：电子印章有效") && printed.contains("李雷"), "{printed}");
+    let verdict = verify_in_browser(driver, base, &on_token, "电子印章").await?;
+    assert!(verdict.contains("电子印章有效"), "{verdict}");
+    wait_for(driver, "[data-testid=seal-name]", "李雷").await;
+    driver.goto(format!("{base}/admin/certificates?q={serial}")).await?;
+    choose(driver, "[data-testid=certificate-row] select[name=reason]", "keyCompromise").await;
+    fill(driver, "[data-testid=certificate-row] input[name=note]", "客户报失 USB-Key").await;
+    driver.find(By::Css("[data-testid=certificate-row] form button")).await?.click().await?;
+    wait_for(driver, ".notice", "吊销").await;
+    let verdict = verify_in_browser(driver, base, &on_token, "电子印章").await?;
+    assert!(verdict.contains("电子印章无效"), "{verdict}");
+    wait_for(driver, "[data-testid=seal-checks]", "吊销，印章不可再用").await;
+    let (code, printed) = seal_verify(&on_token, base);
+    assert_eq!(code, 1, "{printed}");
+    assert!(printed.contains("[失败] 证书吊销状态"), "{printed}");
     Ok(())
+}
+
+/// `sealdesk seal verify FILE --server BASE`: its exit status and output.
+fn seal_verify(file: &std::path::Path, base: &str) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_sealdesk"))
+        .arg("seal")
+        .arg("verify")
+        .arg(file)
+        .args(["--server", base])
+        .output()
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.code().unwrap_or(-1), text)
+}
+
+/// The certificate's page shows the seal's picture (decoded by the browser); the `.esl` is
+/// downloaded with the browser's session, as its download link would; returns where it is.
+async fn download_seal(driver: &WebDriver, base: &str, serial: &str) -> WebDriverResult<std::path::PathBuf> {
+    driver.goto(format!("{base}/certificates/{serial}")).await?;
+    wait_for(driver, "main", "电子印章").await;
+    let mut width = 0;
+    for _ in 0..50 {
+        let script = "return document.querySelector('[data-testid=seal-preview]').naturalWidth";
+        width = driver.execute(script, Vec::new()).await?.json().as_u64().unwrap_or(0);
+        if width > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(width > 200, "the seal's picture shows ({width} px)");
+    let cookies = driver.get_all_cookies().await?;
+    let cookie = cookies.iter().map(|c| format!("{}={}", c.name, c.value)).collect::<Vec<_>>().join("; ");
+    let response = reqwest::Client::new()
+        .get(format!("{base}/certificates/{serial}.esl"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let path = std::env::temp_dir().join(format!("sealdesk-browser-{}-{serial}.esl", std::process::id()));
+    std::fs::write(&path, response.bytes().await.unwrap()).unwrap();
+    Ok(path)
+}
+
+/// Uploads the seal file on the public 验证电子印章 page; the verdict shown.
+async fn verify_in_browser(
+    driver: &WebDriver,
+    base: &str,
+    file: &std::path::Path,
+    expected: &str,
+) -> WebDriverResult<String> {
+    driver.goto(format!("{base}/seals/verify")).await?;
+    driver.find(By::Css("[data-testid=seal-file]")).await?.send_keys(file.to_string_lossy()).await?;
+    driver.find(By::Css("[data-testid=seal-verify]")).await?.click().await?;
+    Ok(wait_for(driver, "[data-testid=seal-verdict]", expected).await)
 }
 
 /// SoftHSM2 in a directory of its own, standing in for the blank USB-Key on the station.
@@ -454,6 +533,33 @@ impl SoftHsm {
         assert!(printed.contains(serial), "{printed}");
         let (ok, out) = openssl(&["verify", "-CAfile", "ca.pem", "-CRLfile", "crl.pem", "-crl_check", "cert.pem"]);
         assert!(ok, "{out}");
+    }
+
+    /// The electronic seal on the token, read with OpenSC's pkcs11-tool (a public data object).
+    fn read_seal(&self) -> std::path::PathBuf {
+        let path = self.dir.path().join("seal.esl");
+        let read = self
+            .command("pkcs11-tool")
+            .args([
+                "--module",
+                SOFTHSM,
+                "--read-object",
+                "--type",
+                "data",
+                "--application-label",
+                "GB/T 38540 electronic seal",
+                "-o",
+            ])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            read.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&read.stdout),
+            String::from_utf8_lossy(&read.stderr)
+        );
+        path
     }
 }
 
@@ -747,6 +853,11 @@ async fn rejection_journey(driver: &WebDriver, base: &str, data: &std::path::Pat
     let shown = wait_for(driver, "[data-testid=certificate]", "SM2").await;
     let serial = serial.split_whitespace().next().unwrap();
     assert!(shown.contains(serial) && shown.contains("有效") && shown.contains("NTRCN-"), "{shown}");
+    // The company's round seal, bound to its SM2 certificate: downloaded and checked publicly.
+    let seal = download_seal(driver, base, serial).await?;
+    let verdict = verify_in_browser(driver, base, &seal, "电子印章").await?;
+    assert!(verdict.contains("电子印章有效"), "{verdict}");
+    wait_for(driver, "[data-testid=seal-checks]", "SM2/SM3 签名有效").await;
 
     // The messages the applicant got, in the dev outbox; every step in the audit log.
     driver.goto(format!("{base}/dev/outbox")).await?;

@@ -57,6 +57,8 @@ pub struct Issued {
     pub certificate: Vec<u8>,
     pub chain: Vec<Vec<u8>>,
     pub revoked: Option<String>,
+    /// The electronic seal made with the certificate (DER), to be written beside it.
+    pub seal: Option<Vec<u8>>,
 }
 
 #[derive(Deserialize)]
@@ -67,6 +69,8 @@ struct IssuedBody {
     certificate: String,
     chain: Vec<String>,
     revoked: Option<String>,
+    #[serde(default)]
+    seal: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -137,6 +141,7 @@ impl Desk {
             certificate: decode(&body.certificate)?,
             chain: body.chain.iter().map(|c| decode(c)).collect::<Result<_, _>>()?,
             revoked: body.revoked,
+            seal: body.seal.as_deref().map(decode).transpose()?,
         })
     }
 }

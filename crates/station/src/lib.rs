@@ -50,6 +50,10 @@ pub trait Token {
     fn sign(&mut self, message: &[u8]) -> Result<Vec<u8>, StationError>;
     /// Stores the holder's certificate beside the key, and the CA chain.
     fn store_certificates(&mut self, certificate: &[u8], chain: &[Vec<u8>]) -> Result<(), StationError>;
+    /// Stores the electronic seal (the GB/T 38540 file) beside the certificate.
+    fn store_seal(&mut self, seal: &[u8]) -> Result<(), StationError>;
+    /// The electronic seal as stored, if any.
+    fn read_seal(&mut self) -> Result<Option<Vec<u8>>, StationError>;
     /// The holder certificate as stored, and the public key (SPKI DER) of the key it holds.
     fn read_back(&mut self) -> Result<(Vec<u8>, Vec<u8>), StationError>;
     /// Replaces the blank key's SO PIN with `so_pin`.
@@ -73,6 +77,8 @@ pub struct Report {
     pub not_after: String,
     /// The certificate the new one replaced and revoked, if any.
     pub revoked: Option<String>,
+    /// Whether the electronic seal was written to the token too.
+    pub seal: bool,
 }
 
 /// A PIN of `len` digits from the OS's random source.
@@ -114,6 +120,12 @@ pub async fn produce(
     if request::certified_key(&stored)? != key {
         return Err(StationError::Check("证书中的公钥与介质上的密钥不匹配".into()));
     }
+    if let Some(seal) = &issued.seal {
+        token.store_seal(seal)?;
+        if token.read_seal()?.as_ref() != Some(seal) {
+            return Err(StationError::Check("介质上读回的电子印章与制作的不一致".into()));
+        }
+    }
     token.set_so_pin(&options.blank_so_pin, &so_pin)?;
     Ok(Report {
         token_serial,
@@ -121,5 +133,6 @@ pub async fn produce(
         subject: issued.subject,
         not_after: issued.not_after,
         revoked: issued.revoked,
+        seal: issued.seal.is_some(),
     })
 }

@@ -19,6 +19,8 @@ use crate::{StationError, Token};
 const P256_PARAMS: [u8; 10] = [0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
 /// The holder key's and certificate's `CKA_ID`.
 const KEY_ID: [u8; 2] = [0x53, 0x44];
+/// The application (CKA_APPLICATION) the electronic seal's data object is filed under.
+pub const SEAL_APPLICATION: &str = "GB/T 38540 electronic seal";
 
 fn failed(what: &'static str) -> impl Fn(cryptoki::error::Error) -> StationError {
     move |e| StationError::Token(format!("{what}：{e}"))
@@ -181,6 +183,34 @@ impl Token for Pkcs11Token {
                 .map_err(failed("写入证书失败"))?;
         }
         Ok(())
+    }
+
+    fn store_seal(&mut self, seal: &[u8]) -> Result<(), StationError> {
+        let session = self.user_session()?;
+        session
+            .create_object(&[
+                Attribute::Class(ObjectClass::DATA),
+                Attribute::Token(true),
+                Attribute::Private(false),
+                Attribute::Application(SEAL_APPLICATION.as_bytes().to_vec()),
+                Attribute::Label("电子印章".as_bytes().to_vec()),
+                Attribute::Value(seal.to_vec()),
+            ])
+            .map_err(failed("写入电子印章失败"))?;
+        Ok(())
+    }
+
+    fn read_seal(&mut self) -> Result<Option<Vec<u8>>, StationError> {
+        let session = self.user_session()?;
+        let found = session
+            .find_objects(&[
+                Attribute::Class(ObjectClass::DATA),
+                Attribute::Application(SEAL_APPLICATION.as_bytes().to_vec()),
+            ])
+            .map_err(failed("查找电子印章失败"))?;
+        let Some(object) = found.first() else { return Ok(None) };
+        let value = session.get_attributes(*object, &[AttributeType::Value]).map_err(failed("读取电子印章失败"))?;
+        Ok(value.into_iter().find_map(|a| if let Attribute::Value(v) = a { Some(v) } else { None }))
     }
 
     fn read_back(&mut self) -> Result<(Vec<u8>, Vec<u8>), StationError> {

@@ -130,6 +130,18 @@ impl Token for SoftToken {
         Ok(())
     }
 
+    fn store_seal(&mut self, seal: &[u8]) -> Result<(), StationError> {
+        std::fs::write(self.path("seal.esl"), seal).map_err(io("写入电子印章失败"))
+    }
+
+    fn read_seal(&mut self) -> Result<Option<Vec<u8>>, StationError> {
+        match std::fs::read(self.path("seal.esl")) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(StationError::Token(format!("读取电子印章失败：{e}"))),
+        }
+    }
+
     fn read_back(&mut self) -> Result<(Vec<u8>, Vec<u8>), StationError> {
         let certificate = std::fs::read(self.path("certificate.der")).map_err(io("读取证书失败"))?;
         let public = std::fs::read(self.path("public.der")).map_err(io("读取公钥失败"))?;

@@ -21,6 +21,7 @@ mod payments;
 mod readings;
 mod review;
 mod s3;
+mod seals;
 mod sessions;
 mod sms_codes;
 mod staff;

@@ -80,6 +80,7 @@ contract!(
     a_registration_code_is_used_only_with_the_account_it_creates,
     a_certificate_is_recorded_with_its_order_once_and_revoked_once,
     station_tokens_act_until_revoked,
+    a_certificate_keeps_the_first_seal_made_for_it,
 );
 
 fn phone(n: u32) -> Phone {
@@ -1197,6 +1198,51 @@ async fn a_certificate_is_recorded_with_its_order_once_and_revoked_once(db: &Db)
     assert!(db.search_certificates("%", 10).await.unwrap().is_empty(), "LIKE wildcards are literal");
     assert!(db.search_certificates("不存在的公司", 10).await.unwrap().is_empty());
     assert_eq!(db.search_certificates("", 1).await.unwrap().len(), 1, "the newest, up to the limit");
+}
+
+async fn a_certificate_keeps_the_first_seal_made_for_it(db: &Db) {
+    use app::ports::{AuditEntry, CertificateRepo, IssuedForOrder, KeyPins, OrderRepo, SealRecord, SealRepo};
+    use domain::pricing::KeyType;
+    let a = user(db, 1).await;
+    let application = draft(db, a).await;
+    let id = db.create_order(&new_order(a, application, "key-1", "subject-1"), T0).await.unwrap();
+    for (from, to) in
+        [(OrderStatus::PendingPayment, OrderStatus::UnderReview), (OrderStatus::UnderReview, OrderStatus::Processing)]
+    {
+        assert!(db.transition_order(id, from, to, Actor::System, None, T0).await.unwrap());
+    }
+    let audit = AuditEntry {
+        at: T0,
+        staff_id: Some(7),
+        action: "certificate.issued".into(),
+        order_id: Some(id),
+        detail: String::new(),
+    };
+    let pins = KeyPins {
+        order_id: id,
+        token_serial: "t".into(),
+        user_pin_sealed: "u".into(),
+        so_pin_sealed: "s".into(),
+        stored_at: T0,
+    };
+    let record = certificate(id, a, "01AB");
+    let issued = IssuedForOrder { certificate: &record, key_type: KeyType::Main, pins: &pins, audit: &audit };
+    assert!(db.record_issued(&issued).await.unwrap());
+    assert_eq!(db.seal_of_certificate("01AB").await.unwrap(), None);
+    let first = SealRecord { serial: "01AB".into(), es_id: "SD1".into(), der: vec![0x30, 0x00], created_at: T0 };
+    assert_eq!(db.record_seal(&first).await.unwrap(), first);
+    let second = SealRecord { es_id: "SD2".into(), der: vec![0x30, 0x01, 0x00], ..first.clone() };
+    assert_eq!(db.record_seal(&second).await.unwrap(), first, "the seal made first is kept, whole");
+    assert_eq!(db.seal_of_certificate("01AB").await.unwrap(), Some(first));
+    let unknown = SealRecord { serial: "FFFF".into(), es_id: "SD3".into(), ..second };
+    assert!(db.record_seal(&unknown).await.is_err(), "no seal without its certificate");
+
+    assert_eq!(db.seal_source(id).await.unwrap(), None, "drawn unless chosen otherwise");
+    db.choose_seal_source(id, domain::seal::SealSource::Scanned, 7, T0).await.unwrap();
+    assert_eq!(db.seal_source(id).await.unwrap(), Some(domain::seal::SealSource::Scanned));
+    db.choose_seal_source(id, domain::seal::SealSource::Generated, 8, T0).await.unwrap();
+    assert_eq!(db.seal_source(id).await.unwrap(), Some(domain::seal::SealSource::Generated), "the later choice stands");
+    assert!(db.choose_seal_source(domain::OrderId(999_999), domain::seal::SealSource::Scanned, 7, T0).await.is_err());
 }
 
 async fn station_tokens_act_until_revoked(db: &Db) {

@@ -147,6 +147,9 @@ struct IssuedBody {
     chain: Vec<String>,
     /// The certificate this one replaced and revoked (补办), if any.
     revoked: Option<String>,
+    /// Base64 DER: the GB/T 38540 electronic seal made with the certificate, to be written to
+    /// the token beside it (absent when no seal could be made).
+    seal: Option<String>,
 }
 
 /// The DER inside a PEM block, or base64 DER as it is.
@@ -193,6 +196,7 @@ async fn certificate(
             certificate: STANDARD.encode(&c.der),
             chain: c.chain.iter().map(|d| STANDARD.encode(d)).collect(),
             revoked: produced.revoked,
+            seal: produced.seal.map(|s| STANDARD.encode(s)),
         }))
     }
     .await;

@@ -350,6 +350,12 @@ impl station::Token for Breaking {
     fn store_certificates(&mut self, _: &[u8], _: &[Vec<u8>]) -> Result<(), station::StationError> {
         Err(station::StationError::Token("介质已拔出".into()))
     }
+    fn store_seal(&mut self, seal: &[u8]) -> Result<(), station::StationError> {
+        self.0.store_seal(seal)
+    }
+    fn read_seal(&mut self) -> Result<Option<Vec<u8>>, station::StationError> {
+        self.0.read_seal()
+    }
     fn read_back(&mut self) -> Result<(Vec<u8>, Vec<u8>), station::StationError> {
         self.0.read_back()
     }
@@ -409,4 +415,135 @@ async fn the_seal_image_shows_the_approved_name_to_its_owner_and_the_reviewer_on
     assert!(reviewer.get(&format!("/admin/orders/{order}")).await.body.contains("电子印章预览"));
     let mut stranger = app.user("13800138209").await;
     assert_eq!(stranger.get(&format!("/orders/{order}/seal.svg")).await.status, StatusCode::NOT_FOUND);
+}
+
+/// A seal file posted to the public verification page by someone who is not logged in.
+async fn verify_publicly(app: &TestApp, file: &[u8]) -> support::Reply {
+    let mut visitor = app.client();
+    visitor.submit_file("/seals/verify", file).await
+}
+
+#[tokio::test]
+async fn the_seal_made_with_the_certificate_is_on_the_token_downloads_and_verifies_until_revoked() {
+    let app = TestApp::new().await;
+    let base = serve(&app).await;
+    let mut first = app.staff("make.seal1", "fulfilment", None).await;
+    let mut second = app.staff("make.seal2", "fulfilment", None).await;
+    let mut applicant = app.user("13800138209").await;
+    let mut reviewer = app.staff("rev.sealmade", "reviewer", None).await;
+    let order = approved(&app, &mut reviewer, &mut applicant, None, "sealmade").await;
+    let desk = Desk::new(&base, &station_token(&mut first).await).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut token = SoftToken::open(dir.path()).unwrap();
+    let options = Options { algorithm: KeyAlgorithm::EcdsaP256, blank_so_pin: "12345678".into() };
+    let made = station::produce(&desk, &mut token, order, &options).await.unwrap();
+    assert!(made.seal, "the seal is written to the token with the certificate");
+    let on_token = station::Token::read_seal(&mut token).unwrap().expect("the seal on the token");
+
+    // 我的证书: the preview and the .esl, which is the file on the token.
+    let serial = made.serial;
+    let page = applicant.get(&format!("/certificates/{serial}")).await;
+    assert!(page.body.contains("data-testid=\"seal-download\"") && page.body.contains(&format!("{serial}.png")));
+    let picture = applicant.get(&format!("/certificates/{serial}.png")).await;
+    picture.assert_status(StatusCode::OK);
+    assert_eq!(picture.header("content-type"), Some("image/png"));
+    let download = applicant.get(&format!("/certificates/{serial}.esl")).await;
+    download.assert_status(StatusCode::OK);
+    assert!(download.header("content-disposition").unwrap().contains(".esl"));
+    assert_eq!(download.bytes, on_token, "the same seal, made once");
+    let mut stranger = app.user("13800138210").await;
+    stranger.get(&format!("/certificates/{serial}.esl")).await.assert_status(StatusCode::NOT_FOUND);
+
+    // Anyone checks it, without logging in.
+    let checked = verify_publicly(&app, &on_token).await;
+    checked.assert_status(StatusCode::OK);
+    assert!(checked.body.contains("电子印章有效"), "{}", checked.body);
+    assert!(checked.body.contains("示例") || checked.body.contains("data-testid=\"seal-name\""));
+    assert!(checked.body.contains("data:image/png;base64,"), "the picture is shown");
+    assert!(!checked.body.contains("class=\"fail\""), "{}", checked.body);
+
+    // A company's certificate revoked by two staff members: the seal no longer holds.
+    let reason = [("reason", "keyCompromise"), ("note", "客户报失 USB-Key")];
+    first.submit(&format!("/admin/certificates/{serial}/revoke"), &reason).await;
+    second.submit(&format!("/admin/certificates/{serial}/approve-revocation"), &[]).await;
+    let checked = verify_publicly(&app, &on_token).await;
+    assert!(checked.body.contains("电子印章无效") && checked.body.contains("吊销，印章不可再用"), "{}", checked.body);
+
+    // Not a seal: a clear refusal, never a 500.
+    let refused = verify_publicly(&app, b"%PDF-1.7 not a seal").await;
+    refused.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("无法读取该电子印章"), "{}", refused.body);
+    let empty = verify_publicly(&app, b"").await;
+    empty.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+/// A 印章采样表 as a phone photographs it: off-white paper, the stamp pressed in ink a little
+/// darker than seal red, JPEG.
+fn specimen_photo() -> Vec<u8> {
+    let fonts = eseal::Fonts::system().unwrap();
+    let drawing = domain::seal::SealDrawing::company("示例科技有限公司", None, domain::seal::SealSize::Mm40).unwrap();
+    let stamp = image::load_from_memory(&eseal::picture::png(&drawing, &fonts).unwrap()).unwrap().to_rgba8();
+    let mut paper = image::RgbImage::from_pixel(900, 1200, image::Rgb([238, 234, 226]));
+    for (x, y, p) in stamp.enumerate_pixels() {
+        let a = u16::from(p[3]);
+        let under = *paper.get_pixel(200 + x, 300 + y);
+        let mix = |paper: u8, ink: u16| u8::try_from((u16::from(paper) * (255 - a) + ink * a) / 255).unwrap();
+        paper.put_pixel(200 + x, 300 + y, image::Rgb([mix(under[0], 190), mix(under[1], 30), mix(under[2], 40)]));
+    }
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 80).encode_image(&paper).unwrap();
+    jpeg
+}
+
+#[tokio::test]
+async fn the_reviewer_may_make_the_seal_from_the_stamped_specimen_sheet() {
+    let app = TestApp::new().await;
+    let base = serve(&app).await;
+    let mut reviewer = app.staff("rev.scan", "reviewer", None).await;
+    let mut maker = app.staff("make.scan", "fulfilment", None).await;
+    let mut applicant = app.user("13800138211").await;
+    let application = complete_application(&mut applicant, "enterprise", "91350100M000100Y43").await;
+    let step = applicant.get(&format!("/applications/{application}/materials")).await;
+    assert!(step.body.contains("data-testid=\"upload-seal_specimen\""), "offered on the materials step");
+    applicant
+        .upload(
+            &format!("/api/v1/applications/{application}/documents/seal_specimen"),
+            "specimen.jpg",
+            &specimen_photo(),
+        )
+        .await
+        .assert_status(StatusCode::CREATED);
+    let order = applicant.order(application, "scan-order-1", pickup_order_body()).await.json()["id"].as_i64().unwrap();
+    app.mark_paid(order).await;
+
+    // The reviewer sees both, and chooses the stamp.
+    let case = reviewer.get(&format!("/admin/orders/{order}")).await;
+    assert!(case.body.contains("data-testid=\"seal-scan\"") && case.body.contains("按核准名称生成（已选用）"));
+    let scan = reviewer.get(&format!("/admin/orders/{order}/seal-scan.png")).await;
+    scan.assert_status(StatusCode::OK);
+    let lifted = image::load_from_memory(&scan.bytes).unwrap().to_rgba8();
+    assert!((460..=480).contains(&lifted.width()), "40 mm at 300 dpi: {}", lifted.width());
+    assert_eq!(lifted.get_pixel(0, 0)[3], 0, "the paper is transparent");
+    maker
+        .submit(&format!("/admin/orders/{order}/seal-source"), &[("source", "scanned")])
+        .await
+        .assert_status(StatusCode::FORBIDDEN);
+    let chosen = reviewer.submit(&format!("/admin/orders/{order}/seal-source"), &[("source", "scanned")]).await;
+    assert!(chosen.header("location").unwrap().contains("notice=seal_source_chosen"));
+    assert!(reviewer.get(&format!("/admin/orders/{order}")).await.body.contains("取自印章采样表（已选用）"));
+    let own = applicant.get(&format!("/orders/{order}/seal.png")).await;
+    assert_eq!(own.bytes, scan.bytes, "the applicant sees the seal as it will be made");
+    reviewer.submit(&format!("/admin/orders/{order}/approve"), &[]).await;
+
+    // The seal made with the certificate carries the lifted stamp, and verifies.
+    let desk = Desk::new(&base, &station_token(&mut maker).await).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut token = SoftToken::open(dir.path()).unwrap();
+    let options = Options { algorithm: KeyAlgorithm::EcdsaP256, blank_so_pin: "12345678".into() };
+    let made = station::produce(&desk, &mut token, order, &options).await.unwrap();
+    let picture = applicant.get(&format!("/certificates/{}.png", made.serial)).await;
+    assert_eq!(picture.bytes, scan.bytes);
+    let file = station::Token::read_seal(&mut token).unwrap().unwrap();
+    let checked = verify_publicly(&app, &file).await;
+    assert!(checked.body.contains("电子印章有效"), "{}", checked.body);
 }

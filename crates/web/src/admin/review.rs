@@ -48,6 +48,9 @@ struct CasePage {
     revealed: Option<(Option<String>, Option<String>)>,
     /// What staff typed into a fulfilment form that was refused, with the reasons beside it.
     form: crate::pages::Form,
+    /// Where the seal's picture comes from, and whether a 印章采样表 was uploaded.
+    seal_source: domain::seal::SealSource,
+    has_specimen: bool,
 }
 
 impl CasePage {
@@ -139,6 +142,8 @@ async fn case_page(
     let fulfilment = state.app.fulfilment_of(staff, id).await?;
     let certificates = state.app.order_certificates(staff, id).await?;
     let layout = AdminLayout::new("订单详情", visitor, Some(staff)).with_notice(notice);
+    let seal_source = state.app.seal_source(id).await?;
+    let has_specimen = case.application.document(domain::document::DocumentKind::SealSpecimen).is_some();
     Ok(CasePage {
         layout,
         case,
@@ -149,6 +154,8 @@ async fn case_page(
         couriers: domain::fulfilment::COURIERS,
         revealed,
         form,
+        seal_source,
+        has_specimen,
     })
 }
 
@@ -157,6 +164,37 @@ pub async fn seal(State(state): State<AppState>, Staff(staff, _): Staff, Path(id
     let Some(id) = order_id(&id) else { return failure(&app::Error::NotFound) };
     match state.app.staff_order_seal(&staff, id).await {
         Ok(svg) => crate::pages::svg_image(svg),
+        Err(err) => failure(&err),
+    }
+}
+
+/// The stamp lifted off the order's 印章采样表 (PNG).
+pub async fn seal_scan(State(state): State<AppState>, Staff(staff, _): Staff, Path(id): Path<String>) -> Response {
+    let Some(id) = order_id(&id) else { return failure(&app::Error::NotFound) };
+    match state.app.staff_seal_scan(&staff, id).await {
+        Ok(png) => {
+            ([(header::CONTENT_TYPE, "image/png"), (header::CACHE_CONTROL, "private, no-store")], png).into_response()
+        }
+        Err(err) => failure(&err),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct SealSourceForm {
+    source: String,
+}
+
+/// The reviewer chooses the drawn seal or the stamp on the 印章采样表.
+pub async fn choose_seal_source(
+    State(state): State<AppState>,
+    Staff(staff, _): Staff,
+    Path(id): Path<String>,
+    axum::Form(form): axum::Form<SealSourceForm>,
+) -> Response {
+    let Some(id) = order_id(&id) else { return failure(&app::Error::NotFound) };
+    let Some(source) = domain::seal::SealSource::parse(&form.source) else { return failure(&app::Error::NotFound) };
+    match state.app.choose_seal_source(&staff, id, source).await {
+        Ok(()) => Redirect::to(&format!("/admin/orders/{}?notice=seal_source_chosen", id.0)).into_response(),
         Err(err) => failure(&err),
     }
 }

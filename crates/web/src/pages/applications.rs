@@ -173,7 +173,10 @@ fn step_of(kind: DocumentKind) -> &'static str {
     match kind {
         DocumentKind::License | DocumentKind::HolderIdFront | DocumentKind::HolderIdBack => "subject",
         DocumentKind::AgentIdFront | DocumentKind::AgentIdBack => "agent",
-        DocumentKind::ApplicationForm | DocumentKind::Authorization | DocumentKind::ServiceAgreement => "materials",
+        DocumentKind::ApplicationForm
+        | DocumentKind::Authorization
+        | DocumentKind::ServiceAgreement
+        | DocumentKind::SealSpecimen => "materials",
     }
 }
 

@@ -5,8 +5,8 @@ use app::certificates::CertificateView;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::Response;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use super::{Layout, Nav, failure, local_time, render};
@@ -63,7 +63,8 @@ async fn list(State(state): State<AppState>, PageUser(user, visitor): PageUser) 
     }
 }
 
-/// `/certificates/{serial}` shows it; `{serial}.pem` and `{serial}.cer` download it.
+/// `/certificates/{serial}` shows it; `{serial}.pem` and `{serial}.cer` download it;
+/// `{serial}.esl` downloads its electronic seal and `{serial}.png` is the seal's picture.
 async fn detail(
     State(state): State<AppState>,
     PageUser(user, visitor): PageUser,
@@ -72,6 +73,8 @@ async fn detail(
     let (serial, download) = match file.rsplit_once('.') {
         Some((serial, "pem")) => (serial, Some(false)),
         Some((serial, "cer" | "der")) => (serial, Some(true)),
+        Some((serial, "esl")) => return seal_file(&state, &user, serial).await,
+        Some((serial, "png")) => return seal_picture(&state, &user, serial).await,
         _ => (file.as_str(), None),
     };
     let c = match state.app.my_certificate(&user, serial).await {
@@ -83,4 +86,29 @@ async fn detail(
     }
     let layout = Layout::new(&state, &visitor, "证书详情", Nav::Certificates);
     render(StatusCode::OK, &DetailPage { layout, c })
+}
+
+async fn seal_file(state: &AppState, user: &app::sessions::CurrentUser, serial: &str) -> Response {
+    match state.app.my_seal(user, serial).await {
+        Ok(seal) => {
+            let disposition = format!("attachment; filename=\"{}.esl\"", seal.es_id);
+            let headers = [
+                (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
+                (header::CONTENT_DISPOSITION, disposition),
+                (header::CACHE_CONTROL, "private, no-store".to_owned()),
+            ];
+            (headers, seal.der).into_response()
+        }
+        Err(err) => failure(state, &err),
+    }
+}
+
+async fn seal_picture(state: &AppState, user: &app::sessions::CurrentUser, serial: &str) -> Response {
+    match state.app.my_seal_picture(user, serial).await {
+        Ok(png) => {
+            let headers = [(header::CONTENT_TYPE, "image/png"), (header::CACHE_CONTROL, "private, max-age=300")];
+            (headers, png).into_response()
+        }
+        Err(err) => failure(state, &err),
+    }
 }

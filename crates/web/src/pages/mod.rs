@@ -10,6 +10,7 @@ mod dev;
 mod orders;
 pub(crate) mod payments;
 mod print;
+mod seals;
 mod site;
 
 use askama::Template;
@@ -31,6 +32,7 @@ pub fn router(dev_mode: bool) -> Router<AppState> {
         .merge(applications::router())
         .merge(orders::router())
         .merge(certificates::router())
+        .merge(seals::router())
         .merge(payments::router())
         .merge(print::router());
     if dev_mode { router.merge(dev::router()) } else { router }

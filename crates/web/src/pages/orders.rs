@@ -25,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .route("/orders/{id}/resubmit", post(resubmit))
         .route("/orders/{id}/confirm-receipt", post(confirm_receipt))
         .route("/orders/{id}/seal.svg", get(seal))
+        .route("/orders/{id}/seal.png", get(seal_png))
         .route("/orders/{id}/invoice", get(invoice))
         .route("/orders/{id}/invoice/{file}", get(invoice_file))
 }
@@ -46,6 +47,25 @@ async fn seal(State(state): State<AppState>, PageUser(user, _): PageUser, Path(i
     let Ok(id) = id.parse::<i64>() else { return failure(&state, &app::Error::NotFound) };
     match state.app.order_seal(&user, OrderId(id)).await {
         Ok(svg) => crate::pages::svg_image(svg),
+        Err(err) => failure(&state, &err),
+    }
+}
+
+/// The order's seal picture as it will be made (drawn, or from the 印章采样表 the reviewer chose).
+async fn seal_png(State(state): State<AppState>, PageUser(user, _): PageUser, Path(id): Path<String>) -> Response {
+    let Ok(id) = id.parse::<i64>() else { return failure(&state, &app::Error::NotFound) };
+    match state.app.order_seal_png(&user, OrderId(id)).await {
+        Ok(png) => {
+            use axum::response::IntoResponse;
+            (
+                [
+                    (axum::http::header::CONTENT_TYPE, "image/png"),
+                    (axum::http::header::CACHE_CONTROL, "private, no-store"),
+                ],
+                png,
+            )
+                .into_response()
+        }
         Err(err) => failure(&state, &err),
     }
 }

@@ -126,7 +126,9 @@ impl TestApp {
         // The built-in CA, made afresh for each test (its files are needed only by the server).
         let ca = ca::BuiltInCa::generate("测试运营方", "http://127.0.0.1/ca", app::clock::Clock::now(clock.as_ref()))
             .unwrap();
-        let app = app.with_ca(Arc::new(ca));
+        let now = app::clock::Clock::now(clock.as_ref());
+        let maker = eseal::SoftSealMaker::generate(&ca, "测试运营方", seal_fonts(), now).await.unwrap();
+        let app = app.with_ca(Arc::new(ca)).with_seal_maker(Arc::new(maker));
         let mut config = WebConfig { dev_mode: true, trust_forwarded_for: true, ..WebConfig::default() };
         tweak(&mut config);
         let Some(schedule) = schedule else {
@@ -623,4 +625,10 @@ impl TestApp {
             .unwrap();
         assert!(moved, "order {order} was not waiting for payment");
     }
+}
+
+/// The seal fonts, read once for all the tests in a binary.
+fn seal_fonts() -> eseal::Fonts {
+    static FONTS: std::sync::OnceLock<eseal::Fonts> = std::sync::OnceLock::new();
+    FONTS.get_or_init(|| eseal::Fonts::system().expect("fonts-arphic-gbsn00lp (scripts/test installs it)")).clone()
 }
