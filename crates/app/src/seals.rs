@@ -186,6 +186,12 @@ impl App {
         if let Some(seal) = self.store.seal_of_certificate(&certificate.serial).await? {
             return Ok(seal);
         }
+        if certificate.revocation.is_some() {
+            return Err(Error::Conflict {
+                code: "certificate_revoked",
+                message: "该证书已吊销，不再为其制作电子印章".into(),
+            });
+        }
         let order = self.store.order_by_id(certificate.order_id).await?.ok_or(Error::NotFound)?;
         let (kind, _, name) = self.drawing_of(&order).await?;
         let (picture_png, width_mm, height_mm) = self.chosen_picture(&order).await?;

@@ -166,14 +166,7 @@ pub async fn upload_template(
     Path(kind): Path<String>,
     multipart: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Response {
-    let mut file = Vec::new();
-    if let Ok(mut multipart) = multipart {
-        while let Ok(Some(field)) = multipart.next_field().await {
-            if field.name() == Some("file") {
-                file = field.bytes().await.map(|b| b.to_vec()).unwrap_or_default();
-            }
-        }
-    }
+    let file = crate::pages::uploaded_file(multipart).await;
     match state.app.upload_form_template(&staff, &kind, file).await {
         Ok(()) => Redirect::to("/admin/templates?notice=catalog_saved").into_response(),
         Err(err) => super::refused(err),

@@ -63,19 +63,7 @@ async fn upload(
 ) -> Response {
     let Some(id) = parse_id(&id) else { return failure(&state, &app::Error::NotFound) };
     let Some(document) = DocumentKind::parse(&kind) else { return failure(&state, &app::Error::NotFound) };
-    let bytes = match multipart {
-        Ok(mut multipart) => {
-            let mut file = Vec::new();
-            while let Ok(Some(field)) = multipart.next_field().await {
-                if field.name() == Some("file") {
-                    file = field.bytes().await.map(|b| b.to_vec()).unwrap_or_default();
-                    break;
-                }
-            }
-            file
-        }
-        Err(_) => Vec::new(),
-    };
+    let bytes = super::uploaded_file(multipart).await;
     let step = step_of(document);
     match state.app.upload_document(&user, id, &kind, bytes).await {
         Ok(_) => see_other(&format!("/applications/{}/{step}?notice=document_uploaded", id.0)),

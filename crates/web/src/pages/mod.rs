@@ -286,6 +286,20 @@ pub fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
 }
 
 /// The page for a use-case error that no form can show: login for 401, a message otherwise.
+/// The bytes of a form's `file` field (empty when the form has none or could not be read: the
+/// use case then says a file is needed).
+pub async fn uploaded_file(
+    multipart: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Vec<u8> {
+    let Ok(mut multipart) = multipart else { return Vec::new() };
+    while let Ok(Some(field)) = multipart.next_field().await {
+        if field.name() == Some("file") {
+            return field.bytes().await.map(|b| b.to_vec()).unwrap_or_default();
+        }
+    }
+    Vec::new()
+}
+
 pub fn failure(state: &AppState, err: &app::Error) -> Response {
     if matches!(err, app::Error::Unauthenticated) {
         return see_other("/login");

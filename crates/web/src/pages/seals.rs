@@ -65,15 +65,7 @@ async fn verify(
     visitor: Visitor,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Response {
-    let mut file = Vec::new();
-    if let Ok(mut multipart) = multipart {
-        while let Ok(Some(field)) = multipart.next_field().await {
-            if field.name() == Some("file") {
-                file = field.bytes().await.map(|b| b.to_vec()).unwrap_or_default();
-                break;
-            }
-        }
-    }
+    let file = super::uploaded_file(multipart).await;
     if file.is_empty() {
         let error = Some("请选择要验证的电子印章文件（.esl）".to_owned());
         return page(&state, &visitor, StatusCode::UNPROCESSABLE_ENTITY, None, error);
