@@ -117,9 +117,22 @@ impl App {
         };
         let scan = self.read_sealed(&document.file_key, &document.wrapped_key).await?;
         let maker = Arc::clone(self.maker()?);
-        let picture = tokio::task::spawn_blocking(move || maker.picture_from_scan(&scan, longer_mm))
+        // Decoded under the same memory budget as uploads (the stored sheet is at most 4096 px a
+        // side, so it always fits).
+        let cost = crate::media::decode_cost(&scan, self.decodes.total())
+            .map_err(|_| Error::field("seal_specimen", "seal_specimen_unreadable", "印章采样表图片无法读取"))?;
+        let reserved = self
+            .decodes
+            .reserve(cost)
             .await
-            .map_err(|e| Error::Internal(crate::StoreError::Other(e.to_string())))?;
+            .map_err(|_| Error::Unavailable { code: "busy", message: "系统繁忙，请稍后再试".into() })?;
+        let picture = tokio::task::spawn_blocking(move || {
+            let picture = maker.picture_from_scan(&scan, longer_mm);
+            drop(reserved);
+            picture
+        })
+        .await
+        .map_err(|e| Error::Internal(crate::StoreError::Other(e.to_string())))?;
         match picture {
             Ok(png) => Ok(Some(png)),
             Err(SealFault::Unreadable(why)) => Err(Error::field("seal_specimen", "seal_specimen_unreadable", &why)),

@@ -161,7 +161,15 @@ pub trait LocalKeyMaker: Send + Sync {
         algorithm: domain::certificate::KeyAlgorithm,
         subject: &domain::certificate::Subject,
     ) -> Result<LocalKey, String>;
-    async fn store(&self, order: OrderId, certificate: &[u8], chain: &[Vec<u8>]) -> Result<(), String>;
+    /// Writes the certificate, its chain and the electronic seal (when one was made) to the
+    /// token and checks them read back.
+    async fn store(
+        &self,
+        order: OrderId,
+        certificate: &[u8],
+        chain: &[Vec<u8>],
+        seal: Option<&[u8]>,
+    ) -> Result<(), String>;
 }
 
 impl App {
@@ -197,7 +205,10 @@ impl App {
         let key = maker.request(id, algorithm, &subject).await.map_err(unavailable)?;
         let pins = PinReport { token_serial: &key.token_serial, user_pin: &key.user_pin, so_pin: &key.so_pin };
         let produced = self.issue_for_order(staff, id, &key.request_der, &pins).await?;
-        maker.store(id, &produced.certificate.der, &produced.certificate.chain).await.map_err(unavailable)?;
+        maker
+            .store(id, &produced.certificate.der, &produced.certificate.chain, produced.seal.as_deref())
+            .await
+            .map_err(unavailable)?;
         Ok(produced)
     }
 }

@@ -855,6 +855,8 @@ async fn rejection_journey(driver: &WebDriver, base: &str, data: &std::path::Pat
     assert!(shown.contains(serial) && shown.contains("有效") && shown.contains("NTRCN-"), "{shown}");
     // The company's round seal, bound to its SM2 certificate: downloaded and checked publicly.
     let seal = download_seal(driver, base, serial).await?;
+    let on_token = data.join(format!("soft-tokens/order-{order}/seal.esl"));
+    assert_eq!(std::fs::read(&seal).unwrap(), std::fs::read(on_token).unwrap(), "the seal is on the soft token too");
     let verdict = verify_in_browser(driver, base, &seal, "电子印章").await?;
     assert!(verdict.contains("电子印章有效"), "{verdict}");
     wait_for(driver, "[data-testid=seal-checks]", "SM2/SM3 签名有效").await;

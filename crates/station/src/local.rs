@@ -51,15 +51,27 @@ impl LocalKeyMaker for SoftKeyMaker {
         Ok(made)
     }
 
-    async fn store(&self, order: OrderId, certificate: &[u8], chain: &[Vec<u8>]) -> Result<(), String> {
+    async fn store(
+        &self,
+        order: OrderId,
+        certificate: &[u8],
+        chain: &[Vec<u8>],
+        seal: Option<&[u8]>,
+    ) -> Result<(), String> {
         let maker = self.clone();
-        let (certificate, chain) = (certificate.to_vec(), chain.to_vec());
+        let (certificate, chain, seal) = (certificate.to_vec(), chain.to_vec(), seal.map(<[u8]>::to_vec));
         tokio::task::spawn_blocking(move || {
             let mut token = maker.token(order)?;
             token.store_certificates(&certificate, &chain).map_err(|e| e.to_string())?;
             let (stored, key) = token.read_back().map_err(|e| e.to_string())?;
             if stored != certificate || request::certified_key(&stored).map_err(|e| e.to_string())? != key {
                 return Err("the token does not hold the certified key".to_owned());
+            }
+            if let Some(seal) = seal {
+                token.store_seal(&seal).map_err(|e| e.to_string())?;
+                if token.read_seal().map_err(|e| e.to_string())?.as_ref() != Some(&seal) {
+                    return Err("the token does not hold the seal as made".to_owned());
+                }
             }
             Ok(())
         })
