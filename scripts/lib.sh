@@ -28,7 +28,18 @@ ensure_pip() {
   local module=$1 package=$2
   python3 -c "import $module" 2>/dev/null && return 0
   echo "==> installing $package from PyPI" >&2
-  python3 -m pip install -q "$package" >&2
+  # A Debian-managed Python refuses system-wide installs (PEP 668): then into the user's site.
+  python3 -m pip install -q "$package" >&2 2>/dev/null ||
+    python3 -m pip install -q --user --break-system-packages "$package" >&2
+}
+
+# cargo-deny for the license, ban and source checks, built once per machine (≈ 4 minutes).
+ensure_cargo_deny() {
+  command -v cargo-deny >/dev/null && return 0
+  [ -x "$HOME/.cargo/bin/cargo-deny" ] && { export PATH="$HOME/.cargo/bin:$PATH"; return 0; }
+  echo "==> building cargo-deny 0.20.2 (once per machine)" >&2
+  cargo install -q --locked cargo-deny --version 0.20.2 >&2
+  export PATH="$HOME/.cargo/bin:$PATH"
 }
 
 # The S3 server the object-storage tests speak to: s3s-fs, built once per machine (≈ 5 minutes;
@@ -71,7 +82,11 @@ ensure_postgres() {
     fi
   fi
   pg_ok "$SEALDESK_TEST_POSTGRES_URL" || { echo "PostgreSQL at $SEALDESK_TEST_POSTGRES_URL is not reachable" >&2; return 1; }
-  # Databases left by interrupted runs.
-  psql "$SEALDESK_TEST_POSTGRES_URL" -qtAc "select datname from pg_database where datname like 'sealdesk_t_%'" |
-    while read -r db; do psql "$SEALDESK_TEST_POSTGRES_URL" -qc "drop database if exists $db with (force)" >/dev/null; done
+  # Databases left by interrupted runs: only ours (the underscores escaped, LIKE would take them
+  # for any character) and only those older than any run can be (a run at the same time keeps
+  # its own), by the age of their files. Where that cannot be read (not a superuser), none.
+  local stale="select datname from pg_database where datname like 'sealdesk\\_t\\_%'
+    and (pg_stat_file('base/' || oid || '/PG_VERSION')).modification < now() - interval '3 hours'"
+  psql "$SEALDESK_TEST_POSTGRES_URL" -qtAc "$stale" 2>/dev/null |
+    while read -r db; do psql "$SEALDESK_TEST_POSTGRES_URL" -qc "drop database if exists \"$db\" with (force)" >/dev/null; done || true
 }
