@@ -22,13 +22,6 @@ use crate::{App, Error};
 /// A name seal's side, in millimetres.
 pub const PERSON_SEAL_MM: f64 = 20.0;
 
-/// The seal picture of an order, in both forms.
-#[derive(Debug, Clone)]
-pub struct SealImage {
-    pub svg: String,
-    pub png: Option<Vec<u8>>,
-}
-
 fn maker_fault(err: SealFault) -> Error {
     match err {
         SealFault::Unreadable(why) => Error::field("file", "seal_unreadable", &format!("无法读取该电子印章：{why}")),

@@ -15,7 +15,7 @@ use crate::{StationError, Token};
 const SM2_DISTID: &str = "1234567812345678";
 
 /// What a software token keeps, beside the chain's `ca-{n}.der`.
-const OWN_FILES: [&str; 6] = ["serial", "label", "key.p8", "public.der", "algorithm", "certificate.der"];
+const OWN_FILES: [&str; 7] = ["serial", "label", "key.p8", "public.der", "algorithm", "certificate.der", "seal.esl"];
 
 #[derive(Debug)]
 pub struct SoftToken {
