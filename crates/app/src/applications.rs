@@ -66,20 +66,21 @@ pub struct ApplicationView {
 
 impl ApplicationView {
     /// Steps still missing before the order can be confirmed.
-    pub fn missing_steps(&self) -> Vec<&'static str> {
+    pub fn missing_steps(&self) -> Vec<domain::application::Step> {
+        use domain::application::Step;
         let r = &self.record;
         let mut missing = Vec::new();
         if r.package_id.is_none() {
-            missing.push("package");
+            missing.push(Step::Package);
         }
         if r.holder_id_sealed.is_none() {
-            missing.push("subject");
+            missing.push(Step::Subject);
         }
         if r.agent_id_sealed.is_none() {
-            missing.push("agent");
+            missing.push(Step::Agent);
         }
         if !self.missing_documents().is_empty() {
-            missing.push("materials");
+            missing.push(Step::Materials);
         }
         missing
     }
@@ -245,7 +246,7 @@ impl App {
         if let (Some(name), Some(code)) = (&fields.company_name, &fields.credit_code) {
             saved.extend([("company_name", name.as_str()), ("credit_code", code.as_str())]);
         }
-        self.record_field_sources(id, "subject", &saved).await?;
+        self.record_field_sources(id, domain::application::Step::Subject, &saved).await?;
         self.application(user, id).await
     }
 
@@ -279,7 +280,12 @@ impl App {
             email: email.as_str().to_owned(),
         };
         self.store.set_application_agent(user.id, id, &fields, self.clock.now()).await?;
-        self.record_field_sources(id, "agent", &[("name", name.as_str()), ("id_number", id_number.as_str())]).await?;
+        self.record_field_sources(
+            id,
+            domain::application::Step::Agent,
+            &[("name", name.as_str()), ("id_number", id_number.as_str())],
+        )
+        .await?;
         self.application(user, id).await
     }
 

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use domain::ApplicationId;
+use domain::application::Step;
 use domain::document::DocumentKind;
 use domain::mask::mask_middle;
 use tokio::sync::{Notify, Semaphore};
@@ -22,14 +23,14 @@ use crate::{App, Error, StoreError};
 const READING: &str = "document.ocr";
 
 /// Which form field a photo's reading fills: (step, form field, document kind, reading field).
-pub const FIELD_SOURCES: &[(&str, &str, &str, &str)] = &[
-    ("subject", "company_name", "license", "company_name"),
-    ("subject", "credit_code", "license", "credit_code"),
-    ("subject", "holder_name", "license", "legal_representative"),
-    ("subject", "holder_name", "holder_id_front", "name"),
-    ("subject", "holder_id_number", "holder_id_front", "id_number"),
-    ("agent", "name", "agent_id_front", "name"),
-    ("agent", "id_number", "agent_id_front", "id_number"),
+pub const FIELD_SOURCES: &[(Step, &str, &str, &str)] = &[
+    (Step::Subject, "company_name", "license", "company_name"),
+    (Step::Subject, "credit_code", "license", "credit_code"),
+    (Step::Subject, "holder_name", "license", "legal_representative"),
+    (Step::Subject, "holder_name", "holder_id_front", "name"),
+    (Step::Subject, "holder_id_number", "holder_id_front", "id_number"),
+    (Step::Agent, "name", "agent_id_front", "name"),
+    (Step::Agent, "id_number", "agent_id_front", "id_number"),
 ];
 
 /// The engine with its limits.
@@ -250,22 +251,24 @@ impl App {
         let open = |purpose: &str, sealed: &Option<String>| -> Result<Option<String>, Error> {
             Ok(sealed.as_deref().map(|s| self.keys.open(purpose, s)).transpose()?)
         };
-        let step = FIELD_SOURCES.iter().find(|(_, _, kind, _)| *kind == job.kind).map(|(step, ..)| *step);
+        let Some(step) = FIELD_SOURCES.iter().find(|(_, _, kind, _)| *kind == job.kind).map(|(step, ..)| *step) else {
+            return Ok(());
+        };
         let values: Vec<(&'static str, Option<String>)> = match step {
-            Some("subject") => vec![
+            Step::Subject => vec![
                 ("company_name", record.company_name.clone()),
                 ("credit_code", record.credit_code.clone()),
                 ("holder_name", record.holder_name.clone()),
                 ("holder_id_number", open(HOLDER_ID, &record.holder_id_sealed)?),
             ],
-            Some("agent") => {
+            Step::Agent => {
                 vec![("name", record.agent_name.clone()), ("id_number", open(AGENT_ID, &record.agent_id_sealed)?)]
             }
             _ => return Ok(()),
         };
         let saved: Vec<(&'static str, &str)> =
             values.iter().filter_map(|(field, value)| value.as_deref().map(|v| (*field, v))).collect();
-        self.record_field_sources(job.application, step.unwrap_or_default(), &saved).await
+        self.record_field_sources(job.application, step, &saved).await
     }
 
     /// After a step is saved: per field a photo was read for, whether the applicant kept the
@@ -275,7 +278,7 @@ impl App {
     pub(crate) async fn record_field_sources(
         &self,
         application: ApplicationId,
-        step: &str,
+        step: Step,
         saved: &[(&'static str, &str)],
     ) -> Result<(), Error> {
         let readings = self.readings_of(application).await?;

@@ -4,6 +4,24 @@
 use crate::named_enum;
 
 named_enum! {
+    /// The steps of the application form (在线补办/新办), in the order they are filled.
+    pub enum Step {
+        Package => ("package", "选择套餐"),
+        Subject => ("subject", "主体信息"),
+        Agent => ("agent", "经办人信息"),
+        Materials => ("materials", "其他材料"),
+        Confirm => ("confirm", "确认订单"),
+    }
+}
+
+impl Step {
+    /// Where it stands in the form (0 first).
+    pub fn position(self) -> usize {
+        Self::ALL.iter().position(|s| *s == self).unwrap_or(0)
+    }
+}
+
+named_enum! {
     /// 企业 (a key carrying the company seal) or 个人 (a personal signature).
     pub enum SubjectKind {
         Enterprise => ("enterprise", "企业"),

@@ -1,7 +1,7 @@
 //! The files an application carries (证件照片与其他材料) and the separate consent that must come
 //! before any identity document is uploaded (PIPL Art. 29).
 
-use crate::application::SubjectKind;
+use crate::application::{Step, SubjectKind};
 use crate::named_enum;
 
 /// Largest accepted upload.
@@ -43,6 +43,17 @@ impl DocumentKind {
         self != Self::License || subject == SubjectKind::Enterprise
     }
 
+    /// The step of the application form whose page holds the document's upload.
+    pub fn step(self) -> Step {
+        match self {
+            Self::License | Self::HolderIdFront | Self::HolderIdBack => Step::Subject,
+            Self::AgentIdFront | Self::AgentIdBack => Step::Agent,
+            Self::ApplicationForm | Self::Authorization | Self::ServiceAgreement | Self::SealSpecimen => {
+                Step::Materials
+            }
+        }
+    }
+
     /// Uploaded if the applicant wishes; never missing. The 印章采样表 (a sheet stamped with the
     /// physical seal) lets the reviewer make the electronic seal from the real stamp.
     pub fn is_optional(self) -> bool {
@@ -64,6 +75,21 @@ pub const CONSENT_PURPOSES: &str = "identity_verification,document_review,certif
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_document_is_uploaded_on_a_step_before_the_order_is_confirmed() {
+        use crate::application::Step;
+        for kind in DocumentKind::ALL {
+            assert!(matches!(kind.step(), Step::Subject | Step::Agent | Step::Materials), "{kind:?}");
+        }
+        assert_eq!(DocumentKind::License.step(), Step::Subject);
+        assert_eq!(DocumentKind::SealSpecimen.step(), Step::Materials);
+        let positions: Vec<usize> = Step::ALL.iter().map(|s| s.position()).collect();
+        assert_eq!(positions, [0, 1, 2, 3, 4], "in the order they are filled");
+        assert_eq!(Step::parse("materials"), Some(Step::Materials));
+        assert_eq!(Step::parse("pay"), None);
+        assert!(DocumentKind::SealSpecimen.is_optional() && !DocumentKind::License.is_optional());
+    }
 
     #[test]
     fn identity_documents_need_consent_and_forms_accept_pdf() {

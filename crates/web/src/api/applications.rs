@@ -91,7 +91,7 @@ pub struct ApplicationResponse {
 
 impl From<ApplicationView> for ApplicationResponse {
     fn from(v: ApplicationView) -> Self {
-        let missing_steps = v.missing_steps().into_iter().map(str::to_owned).collect();
+        let missing_steps = v.missing_steps().into_iter().map(|s| s.as_str().to_owned()).collect();
         let agent_phone_masked = v.agent_phone_masked();
         let r = v.record;
         Self {

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form as FormBody, Router};
-use domain::application::{ReplacementReason, SubjectKind, UserType};
+use domain::application::{ReplacementReason, Step, SubjectKind, UserType};
 use domain::document::{CONSENT_TEXT, CONSENT_VERSION, DocumentKind};
 use domain::invoice::InvoiceDraft;
 use domain::mask::mask_middle;
@@ -64,9 +64,9 @@ async fn upload(
     let Some(id) = parse_id(&id) else { return failure(&state, &app::Error::NotFound) };
     let Some(document) = DocumentKind::parse(&kind) else { return failure(&state, &app::Error::NotFound) };
     let bytes = super::uploaded_file(multipart).await;
-    let step = step_of(document);
+    let step = document.step();
     match state.app.upload_document(&user, id, &kind, bytes).await {
-        Ok(_) => see_other(&format!("/applications/{}/{step}?notice=document_uploaded", id.0)),
+        Ok(_) => see_other(&format!("/applications/{}/{}?notice=document_uploaded", id.0, step.as_str())),
         Err(err @ (app::Error::NotFound | app::Error::Unauthenticated)) => failure(&state, &err),
         Err(err) => match state.app.application(&user, id).await {
             Ok(view) => {
@@ -147,34 +147,13 @@ async fn start(
     }
 }
 
-/// The steps of the form, in order.
-const STEPS: [(&str, &str); 5] = [
-    ("package", "选择套餐"),
-    ("subject", "主体信息"),
-    ("agent", "经办人信息"),
-    ("materials", "其他材料"),
-    ("confirm", "确认订单"),
-];
-
-/// The step whose page holds the upload of a document.
-fn step_of(kind: DocumentKind) -> &'static str {
-    match kind {
-        DocumentKind::License | DocumentKind::HolderIdFront | DocumentKind::HolderIdBack => "subject",
-        DocumentKind::AgentIdFront | DocumentKind::AgentIdBack => "agent",
-        DocumentKind::ApplicationForm
-        | DocumentKind::Authorization
-        | DocumentKind::ServiceAgreement
-        | DocumentKind::SealSpecimen => "materials",
-    }
-}
-
 #[derive(Template)]
 #[template(path = "application_step.html")]
 struct StepPage {
     layout: Layout,
     view: ApplicationView,
-    step: &'static str,
-    steps: [(&'static str, &'static str); 5],
+    step: Step,
+    steps: &'static [Step],
     form: Form,
     packages: Vec<PackageRecord>,
     user_types: &'static [UserType],
@@ -199,7 +178,7 @@ impl StepPage {
         DocumentKind::ALL
             .iter()
             .copied()
-            .filter(|k| step_of(*k) == self.step && k.applies_to(self.view.record.subject_kind))
+            .filter(|k| k.step() == self.step && k.applies_to(self.view.record.subject_kind))
             .collect()
     }
 
@@ -256,10 +235,9 @@ impl StepPage {
             .map_or_else(|_| "-".into(), |m| m.to_string())
     }
 
-    fn step_class(&self, key: &str) -> &'static str {
-        let current = STEPS.iter().position(|(k, _)| *k == self.step).unwrap_or(0);
-        let this = STEPS.iter().position(|(k, _)| *k == key).unwrap_or(0);
-        match this.cmp(&current) {
+    #[allow(clippy::trivially_copy_pass_by_ref)] // askama hands loop items over by reference
+    fn step_class(&self, step: &Step) -> &'static str {
+        match step.position().cmp(&self.step.position()) {
             std::cmp::Ordering::Less => "done",
             std::cmp::Ordering::Equal => "current",
             std::cmp::Ordering::Greater => "",
@@ -271,8 +249,8 @@ async fn resume(State(state): State<AppState>, PageUser(user, _): PageUser, Path
     let Some(id) = parse_id(&id) else { return failure(&state, &app::Error::NotFound) };
     match state.app.application(&user, id).await {
         Ok(view) => {
-            let next = view.missing_steps().first().copied().unwrap_or("confirm");
-            see_other(&format!("/applications/{}/{next}", id.0))
+            let next = view.missing_steps().first().copied().unwrap_or(Step::Confirm);
+            see_other(&format!("/applications/{}/{}", id.0, next.as_str()))
         }
         Err(err) => failure(&state, &err),
     }
@@ -284,12 +262,14 @@ async fn step_page(
     Path((id, step)): Path<(String, String)>,
     Query(q): Query<NoticeQuery>,
 ) -> Response {
-    let Some(id) = parse_id(&id) else { return failure(&state, &app::Error::NotFound) };
+    let (Some(id), Some(step)) = (parse_id(&id), Step::parse(&step)) else {
+        return failure(&state, &app::Error::NotFound);
+    };
     let view = match state.app.application(&user, id).await {
         Ok(view) => view,
         Err(err) => return failure(&state, &err),
     };
-    if step == "confirm" {
+    if step == Step::Confirm {
         // An application already ordered has its order page instead: 修改订单 ends with
         // 下一步 on 其他材料 (resubmitting), never with a second 确认订单.
         match state.app.open_order_of(&user, id).await {
@@ -298,17 +278,17 @@ async fn step_page(
             Err(err) => return failure(&state, &err),
         }
     }
-    let mut form = prefill(&view, &step);
+    let mut form = prefill(&view, step);
     form.notice = q.notice;
-    if step == "subject" || step == "agent" {
+    if matches!(step, Step::Subject | Step::Agent) {
         // The owner's own editing form is the one place a full ID number read from their photo
         // is shown back (to check, not retype); the saved number stays masked.
         match state.app.own_readings_for_form(&user, id).await {
-            Ok(readings) => fill_from_readings(&mut form, &view, &step, &readings),
+            Ok(readings) => fill_from_readings(&mut form, &view, step, &readings),
             Err(err) => return failure(&state, &err),
         }
     }
-    show_step(&state, &visitor, &user, view, &step, form, StatusCode::OK).await
+    show_step(&state, &visitor, &user, view, step, form, StatusCode::OK).await
 }
 
 /// What the form of a step gets from the photos read in the background, for the page's script:
@@ -335,18 +315,15 @@ async fn step_readings(
     Path((id, step)): Path<(String, String)>,
 ) -> Response {
     use axum::response::IntoResponse;
-    let Some(id) = parse_id(&id) else { return failure(&state, &app::Error::NotFound) };
-    if step != "subject" && step != "agent" {
+    let (Some(id), Some(step @ (Step::Subject | Step::Agent))) = (parse_id(&id), Step::parse(&step)) else {
         return failure(&state, &app::Error::NotFound);
-    }
+    };
     let (view, progress) = match (state.app.application(&user, id).await, state.app.reading_progress(&user, id).await) {
         (Ok(view), Ok(progress)) => (view, progress),
         (Err(err), _) | (_, Err(err)) => return failure(&state, &err),
     };
-    let on_step: Vec<_> = progress
-        .into_iter()
-        .filter(|p| DocumentKind::parse(&p.kind).is_some_and(|k| step_of(k) == step.as_str()))
-        .collect();
+    let on_step: Vec<_> =
+        progress.into_iter().filter(|p| DocumentKind::parse(&p.kind).is_some_and(|k| k.step() == step)).collect();
     let pending = on_step.iter().any(|p| p.pending);
     let failures = on_step
         .iter()
@@ -358,8 +335,8 @@ async fn step_readings(
             Ok(readings) => readings,
             Err(err) => return failure(&state, &err),
         };
-        let mut form = prefill(&view, &step);
-        fill_from_readings(&mut form, &view, &step, &readings);
+        let mut form = prefill(&view, step);
+        fill_from_readings(&mut form, &view, step, &readings);
         answer.fields = form.prefilled_values();
         answer.notes = form.success;
     }
@@ -371,7 +348,7 @@ async fn step_readings(
 fn fill_from_readings(
     form: &mut Form,
     view: &ApplicationView,
-    step: &str,
+    step: Step,
     readings: &std::collections::BTreeMap<String, app::ports::OcrReading>,
 ) {
     let field =
@@ -385,7 +362,7 @@ fn fill_from_readings(
             notes.push(format!("{label}识别结果：{shown}，请核对"));
         }
     };
-    if step == "subject" {
+    if step == Step::Subject {
         if view.record.subject_kind == SubjectKind::Enterprise {
             filled |= form.prefill_from_photo("company_name", &field("license", "company_name"));
             filled |= form.prefill_from_photo("credit_code", &field("license", "credit_code"));
@@ -422,21 +399,23 @@ fn fill_from_readings(
     }
 }
 
-fn prefill(view: &ApplicationView, step: &str) -> Form {
+fn prefill(view: &ApplicationView, step: Step) -> Form {
     let r = &view.record;
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
     match step {
-        "package" => Form::default().with("package_id", r.package_id.map(|p| p.0.to_string()).unwrap_or_default()),
-        "subject" => Form::default()
+        Step::Package => Form::default().with("package_id", r.package_id.map(|p| p.0.to_string()).unwrap_or_default()),
+        Step::Subject => Form::default()
             .with("company_name", text(&r.company_name))
             .with("credit_code", text(&r.credit_code))
             .with("user_type", r.user_type.map(|t| t.as_str().to_owned()).unwrap_or_default())
             .with("holder_name", text(&r.holder_name)),
-        "agent" => Form::default()
+        Step::Agent => Form::default()
             .with("name", text(&r.agent_name))
             .with("phone", text(&r.agent_phone))
             .with("email", text(&r.agent_email)),
-        _ => Form::default().with("delivery", "courier").with("invoice_kind", "none").with("invoice_delivery", "email"),
+        Step::Materials | Step::Confirm => {
+            Form::default().with("delivery", "courier").with("invoice_kind", "none").with("invoice_delivery", "email")
+        }
     }
 }
 
@@ -445,13 +424,11 @@ async fn show_step(
     visitor: &Visitor,
     user: &app::sessions::CurrentUser,
     view: ApplicationView,
-    step: &str,
+    step: Step,
     form: Form,
     status: StatusCode,
 ) -> Response {
-    let Some(&(step, title)) = STEPS.iter().find(|(k, _)| *k == step) else {
-        return failure(state, &app::Error::NotFound);
-    };
+    let title = step.label();
     let (catalog, addresses) = match (state.app.catalog().await, state.app.list_addresses(user).await) {
         (Ok(c), Ok(a)) => (c, a),
         (Err(err), _) | (_, Err(err)) => return failure(state, &err),
@@ -478,7 +455,7 @@ async fn show_step(
         user_types: view.record.subject_kind.user_types(),
         view,
         step,
-        steps: STEPS,
+        steps: Step::ALL,
         form,
         packages,
         catalog,
@@ -536,13 +513,15 @@ async fn save_step(
     Path((id, step)): Path<(String, String)>,
     FormBody(mut f): FormBody<StepFields>,
 ) -> Response {
-    let Some(id) = parse_id(&id) else { return failure(&state, &app::Error::NotFound) };
+    let (Some(id), Some(step)) = (parse_id(&id), Step::parse(&step)) else {
+        return failure(&state, &app::Error::NotFound);
+    };
     let app = &state.app;
-    let (result, next) = match step.as_str() {
-        "package" => {
-            (app.choose_package(&user, id, f.package_id.parse().unwrap_or(-1)).await.map(|_| ()), "subject".to_owned())
+    let (result, next) = match step {
+        Step::Package => {
+            (app.choose_package(&user, id, f.package_id.parse().unwrap_or(-1)).await.map(|_| ()), Step::Subject)
         }
-        "subject" => {
+        Step::Subject => {
             let form = SubjectForm {
                 company_name: f.company_name.clone(),
                 credit_code: f.credit_code.clone(),
@@ -550,35 +529,35 @@ async fn save_step(
                 holder_name: f.holder_name.clone(),
                 holder_id_number: f.holder_id_number.clone(),
             };
-            (app.save_subject(&user, id, &form).await.map(|_| ()), "agent".to_owned())
+            (app.save_subject(&user, id, &form).await.map(|_| ()), Step::Agent)
         }
-        "agent" => {
+        Step::Agent => {
             let form = AgentForm {
                 name: f.name.clone(),
                 id_number: f.id_number.clone(),
                 phone: f.phone.clone(),
                 email: f.email.clone(),
             };
-            (app.save_agent(&user, id, &form).await.map(|_| ()), "materials".to_owned())
+            (app.save_agent(&user, id, &form).await.map(|_| ()), Step::Materials)
         }
-        "materials" => match app.application(&user, id).await {
+        Step::Materials => match app.application(&user, id).await {
             Ok(view) if view.missing_documents().is_empty() => match app.open_order_of(&user, id).await {
                 // 修改订单 done: 下一步 resubmits the order as it was (delivery, invoice) for review.
                 Ok(Some((order, domain::OrderStatus::Rejected))) => match app.resubmit_order(&user, order).await {
                     Ok(_) => return see_other(&format!("/orders/{}?notice=order_resubmitted", order.0)),
-                    Err(err) => (Err(err), String::new()),
+                    Err(err) => (Err(err), step),
                 },
-                Ok(_) => (Ok(()), "confirm".to_owned()),
-                Err(err) => (Err(err), String::new()),
+                Ok(_) => (Ok(()), Step::Confirm),
+                Err(err) => (Err(err), step),
             },
             Ok(view) => {
                 let missing: Vec<&str> = view.missing_documents().iter().map(|k| k.label()).collect();
                 let message = format!("还有材料未上传：{}", missing.join("、"));
-                (Err(app::Error::Conflict { code: "documents_missing", message }), String::new())
+                (Err(app::Error::Conflict { code: "documents_missing", message }), step)
             }
-            Err(err) => (Err(err), String::new()),
+            Err(err) => (Err(err), step),
         },
-        "confirm" => {
+        Step::Confirm => {
             let mut form = confirm_form(&f);
             if f.delivery == "courier" && f.address_id == "new" {
                 match app.add_address(&user, &inline_address(&f)).await {
@@ -592,22 +571,21 @@ async fn save_step(
                         for e in errors.iter() {
                             inline.add(inline_field(e.field), e.code, e.message.clone());
                         }
-                        return reshow(&state, &visitor, &user, id, &step, f, app::Error::Validation(inline)).await;
+                        return reshow(&state, &visitor, &user, id, step, f, app::Error::Validation(inline)).await;
                     }
-                    Err(err) => return reshow(&state, &visitor, &user, id, &step, f, err).await,
+                    Err(err) => return reshow(&state, &visitor, &user, id, step, f, err).await,
                 }
             }
             match app.confirm_order(&user, id, &form, &f.idempotency_key).await {
                 Ok(order) => return see_other(&format!("/orders/{}?notice=order_created", order.record.id)),
-                Err(err) => (Err(err), String::new()),
+                Err(err) => (Err(err), step),
             }
         }
-        _ => return failure(&state, &app::Error::NotFound),
     };
     match result {
-        Ok(()) => see_other(&format!("/applications/{}/{next}", id.0)),
+        Ok(()) => see_other(&format!("/applications/{}/{}", id.0, next.as_str())),
         Err(err @ (app::Error::NotFound | app::Error::Unauthenticated)) => failure(&state, &err),
-        Err(err) => reshow(&state, &visitor, &user, id, &step, f, err).await,
+        Err(err) => reshow(&state, &visitor, &user, id, step, f, err).await,
     }
 }
 
@@ -617,7 +595,7 @@ async fn reshow(
     visitor: &Visitor,
     user: &app::sessions::CurrentUser,
     id: ApplicationId,
-    step: &str,
+    step: Step,
     f: StepFields,
     err: app::Error,
 ) -> Response {
