@@ -250,13 +250,16 @@ impl App {
             self.revoke_recorded(Some(staff.id), &old, RevocationReason::Superseded, &why).await?;
             revoked = Some(old.serial);
         }
-        let seal = match (&self.seal_maker, self.seal_for(&record).await) {
-            (None, _) => None,
-            (Some(_), Ok(seal)) => Some(seal.der),
-            (Some(_), Err(err)) => {
-                tracing::warn!(serial = %issued.serial, error = %err, "the seal could not be made with the certificate");
-                None
+        let seal = if self.seal_maker.is_some() {
+            match self.seal_for(&record).await {
+                Ok(seal) => Some(seal.der),
+                Err(err) => {
+                    tracing::warn!(serial = %issued.serial, error = %err, "the seal could not be made with the certificate");
+                    None
+                }
             }
+        } else {
+            None
         };
         Ok(Produced { certificate: issued, revoked, seal })
     }

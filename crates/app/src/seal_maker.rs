@@ -87,6 +87,15 @@ impl SealReport {
     }
 }
 
+/// The stamp lifted off a scanned 印章采样表: a PNG, and its size on paper (the longer side as
+/// asked, the shorter in the scan's proportion).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScannedPicture {
+    pub png: Vec<u8>,
+    pub width_mm: f64,
+    pub height_mm: f64,
+}
+
 /// Why a seal could not be made, drawn or read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SealFault {
@@ -104,7 +113,7 @@ pub trait SealMaker: Send + Sync {
 
     /// The stamp on a scanned 印章采样表 (an image), cropped, on transparency, as a PNG at 300 dpi
     /// whose longer side is `longer_mm`; `Unreadable` when no stamp is found on it.
-    fn picture_from_scan(&self, scan: &[u8], longer_mm: f64) -> Result<Vec<u8>, SealFault>;
+    fn picture_from_scan(&self, scan: &[u8], longer_mm: f64) -> Result<ScannedPicture, SealFault>;
 
     /// Encodes and signs the seal (SM2 with SM3, by the seal-maker certificate); the DER file.
     fn make(&self, seal: &NewSeal) -> Result<Vec<u8>, SealFault>;

@@ -14,7 +14,7 @@ use domain::seal::{SealDrawing, SealKind, SealSize, SealSource};
 use domain::staff::Role;
 
 use crate::ports::{CertificateRecord, OrderRecord, SealRecord};
-use crate::seal_maker::{NewSeal, SealFault, SealMaker, SealReport, Trust};
+use crate::seal_maker::{NewSeal, ScannedPicture, SealFault, SealMaker, SealReport, Trust};
 use crate::sessions::CurrentUser;
 use crate::staff::CurrentStaff;
 use crate::{App, Error};
@@ -63,7 +63,8 @@ impl App {
     /// 印章采样表 when the reviewer chose it.
     pub async fn order_seal_png(&self, user: &CurrentUser, id: OrderId) -> Result<Vec<u8>, Error> {
         let view = self.order(user, id).await?;
-        Ok(self.chosen_picture(&view.record).await?.0)
+        let (_, drawing, _) = self.drawing_of(&view.record).await?;
+        Ok(self.chosen_picture(&view.record, drawing).await?.0)
     }
 
     /// Where the order's seal picture comes from.
@@ -77,7 +78,7 @@ impl App {
         staff.require(&[Role::Reviewer, Role::Fulfilment])?;
         let order = self.store.order_by_id(id).await?.ok_or(Error::NotFound)?;
         let (_, drawing, _) = self.drawing_of(&order).await?;
-        self.scanned_picture(&order, drawing.width.max(drawing.height)).await?.ok_or(Error::NotFound)
+        Ok(self.scanned_picture(&order, &drawing).await?.ok_or(Error::NotFound)?.png)
     }
 
     /// The reviewer chooses the drawn seal or the stamp on the 印章采样表 (which must have been
@@ -87,7 +88,7 @@ impl App {
         let order = self.store.order_by_id(id).await?.ok_or(Error::NotFound)?;
         if source == SealSource::Scanned {
             let (_, drawing, _) = self.drawing_of(&order).await?;
-            if self.scanned_picture(&order, drawing.width.max(drawing.height)).await?.is_none() {
+            if self.scanned_picture(&order, &drawing).await?.is_none() {
                 return Err(Error::Conflict {
                     code: "seal_specimen_missing",
                     message: "申请人未上传印章采样表".into(),
@@ -100,9 +101,14 @@ impl App {
         Ok(())
     }
 
-    /// The stamp off the application's 印章采样表, `longer_mm` on its longer side; `None` when
-    /// none was uploaded. A sheet without a recognisable stamp is a field error.
-    async fn scanned_picture(&self, order: &OrderRecord, longer_mm: f64) -> Result<Option<Vec<u8>>, Error> {
+    /// The stamp off the application's 印章采样表, as long on its longer side as `drawing`;
+    /// `None` when none was uploaded. A sheet without a recognisable stamp is a field error.
+    async fn scanned_picture(
+        &self,
+        order: &OrderRecord,
+        drawing: &SealDrawing,
+    ) -> Result<Option<ScannedPicture>, Error> {
+        let longer_mm = drawing.width.max(drawing.height);
         let Some(document) =
             self.store.document(order.order.user_id, order.order.application_id, DocumentKind::SealSpecimen).await?
         else {
@@ -127,29 +133,21 @@ impl App {
         .await
         .map_err(|e| Error::Internal(crate::StoreError::Other(e.to_string())))?;
         match picture {
-            Ok(png) => Ok(Some(png)),
+            Ok(picture) => Ok(Some(picture)),
             Err(SealFault::Unreadable(why)) => Err(Error::field("seal_specimen", "seal_specimen_unreadable", &why)),
             Err(err) => Err(maker_fault(err)),
         }
     }
 
-    /// The picture the order's seal gets, as PNG, with its size in whole millimetres.
-    async fn chosen_picture(&self, order: &OrderRecord) -> Result<(Vec<u8>, u32, u32), Error> {
-        let (_, drawing, _) = self.drawing_of(order).await?;
-        let (width, height) = (drawing.width, drawing.height);
-        if self.seal_source(order.id).await? == SealSource::Scanned {
-            let longer = width.max(height);
-            if let Some(png) = self.scanned_picture(order, longer).await? {
-                let (w, h) = png_size(&png).unwrap_or((1, 1));
-                // The scan keeps its proportions: the shorter side scaled alike.
-                let (wm, hm) = if w >= h {
-                    (longer, longer * f64::from(h) / f64::from(w))
-                } else {
-                    (longer * f64::from(w) / f64::from(h), longer)
-                };
-                return Ok((png, millimetres(wm), millimetres(hm)));
-            }
+    /// The picture the order's seal gets (`drawing`, or the stamp on the 印章采样表 when the
+    /// reviewer chose it), as PNG, with its size in whole millimetres.
+    async fn chosen_picture(&self, order: &OrderRecord, drawing: SealDrawing) -> Result<(Vec<u8>, u32, u32), Error> {
+        if self.seal_source(order.id).await? == SealSource::Scanned
+            && let Some(scan) = self.scanned_picture(order, &drawing).await?
+        {
+            return Ok((scan.png, millimetres(scan.width_mm), millimetres(scan.height_mm)));
         }
+        let (width, height) = (drawing.width, drawing.height);
         Ok((self.picture(drawing).await?, millimetres(width), millimetres(height)))
     }
 
@@ -199,8 +197,8 @@ impl App {
             });
         }
         let order = self.store.order_by_id(certificate.order_id).await?.ok_or(Error::NotFound)?;
-        let (kind, _, name) = self.drawing_of(&order).await?;
-        let (picture_png, width_mm, height_mm) = self.chosen_picture(&order).await?;
+        let (kind, drawing, name) = self.drawing_of(&order).await?;
+        let (picture_png, width_mm, height_mm) = self.chosen_picture(&order, drawing).await?;
         let now = self.clock.now();
         let es_id = format!(
             "SD{:04}{:02}{:02}{}",
@@ -286,13 +284,4 @@ fn millimetres(mm: f64) -> u32 {
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // 18–42 mm
     let whole = mm.round().clamp(1.0, 1000.0) as u32;
     whole
-}
-
-/// A PNG's pixel size, from its header.
-fn png_size(bytes: &[u8]) -> Option<(u32, u32)> {
-    if bytes.len() < 24 || !bytes.starts_with(b"\x89PNG") {
-        return None;
-    }
-    let word = |i: usize| u32::from_be_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
-    Some((word(16), word(20)))
 }

@@ -145,28 +145,39 @@ pub fn trust_from_pem(pem: &str, crls: Vec<Vec<u8>>) -> Result<Trust, String> {
     Ok(trust)
 }
 
-fn maker_check(anchors: &Anchors, maker: &Cert, now: OffsetDateTime) -> SealCheck {
-    let subject = maker.parsed.tbs_certificate().subject().to_string();
-    match anchors.path(maker, now) {
-        Err(why) => check("制章者证书", false, format!("{subject}：{why}")),
-        Ok(_) if !maker.valid_at(now) => check(
-            "制章者证书",
+/// The check of a certificate the seal names (the maker's or a holder's): its path to a
+/// trusted root, its validity now, and that it is an end entity that signs; `unusable` says
+/// what it cannot be used for, `passed` describes it once all holds.
+fn certificate_check(
+    label: &'static str,
+    cert: &Cert,
+    path: &Result<Vec<&Cert>, String>,
+    now: OffsetDateTime,
+    unusable: &str,
+    passed: impl FnOnce(&[&Cert]) -> String,
+) -> SealCheck {
+    let subject = cert.parsed.tbs_certificate().subject().to_string();
+    match path {
+        Err(why) => check(label, false, format!("{subject}：{why}")),
+        Ok(_) if !cert.valid_at(now) => check(
+            label,
             false,
-            format!("{subject}：不在有效期内（{} 至 {}）", date(maker.not_before()), date(maker.not_after())),
+            format!("{subject}：不在有效期内（{} 至 {}）", date(cert.not_before()), date(cert.not_after())),
         ),
-        Ok(_) if !maker.signs() || !maker.is_end_entity() => {
-            check("制章者证书", false, format!("{subject}：该证书不能用于制作印章"))
-        }
-        Ok(path) => check(
-            "制章者证书",
-            true,
-            format!(
-                "{subject}，由“{}”签发，有效期至 {}",
-                path[0].parsed.tbs_certificate().subject(),
-                date(maker.not_after())
-            ),
-        ),
+        Ok(_) if !cert.signs() || !cert.is_end_entity() => check(label, false, format!("{subject}：{unusable}")),
+        Ok(path) => check(label, true, format!("{subject}，{}", passed(path))),
     }
+}
+
+fn maker_check(anchors: &Anchors, maker: &Cert, now: OffsetDateTime) -> SealCheck {
+    certificate_check(
+        "制章者证书",
+        maker,
+        &anchors.path(maker, now),
+        now,
+        "该证书不能用于制作印章",
+        |path| format!("由“{}”签发，有效期至 {}", path[0].parsed.tbs_certificate().subject(), date(maker.not_after())),
+    )
 }
 
 fn validity_check(created: OffsetDateTime, from: OffsetDateTime, to: OffsetDateTime, now: OffsetDateTime) -> SealCheck {
@@ -207,24 +218,10 @@ fn holder_checks(
     now: OffsetDateTime,
     checks: &mut Vec<SealCheck>,
 ) {
-    let name = holder.parsed.tbs_certificate().subject().to_string();
     let path = anchors.path(holder, now);
-    checks.push(match &path {
-        Err(why) => check("持有者证书", false, format!("{name}：{why}")),
-        Ok(_) if !holder.valid_at(now) => check(
-            "持有者证书",
-            false,
-            format!("{name}：不在有效期内（{} 至 {}）", date(holder.not_before()), date(holder.not_after())),
-        ),
-        Ok(_) if !holder.signs() || !holder.is_end_entity() => {
-            check("持有者证书", false, format!("{name}：该证书不能用于签章"))
-        }
-        Ok(_) => check(
-            "持有者证书",
-            true,
-            format!("{name}，序列号 {}，有效期至 {}", holder.serial(), date(holder.not_after())),
-        ),
-    });
+    checks.push(certificate_check("持有者证书", holder, &path, now, "该证书不能用于签章", |_| {
+        format!("序列号 {}，有效期至 {}", holder.serial(), date(holder.not_after()))
+    }));
     let within = from >= holder.not_before() && to <= holder.not_after();
     checks.push(check(
         "有效期与证书",

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use app::ca::{CertificateAuthority, CertificateProfile, Issuance};
 use app::crypto::Keys;
-use app::seal_maker::{NewSeal, SealFault, SealMaker, SealReport, Trust};
+use app::seal_maker::{NewSeal, ScannedPicture, SealFault, SealMaker, SealReport, Trust};
 use der::asn1::{BitString, GeneralizedTime, Ia5String, OctetString};
 use der::{Decode, Encode};
 use domain::certificate::{NameAttribute, Subject};
@@ -177,7 +177,7 @@ impl SealMaker for SoftSealMaker {
         picture::png(drawing, &self.fonts).map_err(SealFault::Unavailable)
     }
 
-    fn picture_from_scan(&self, scan: &[u8], longer_mm: f64) -> Result<Vec<u8>, SealFault> {
+    fn picture_from_scan(&self, scan: &[u8], longer_mm: f64) -> Result<ScannedPicture, SealFault> {
         let mut reader = image::ImageReader::new(std::io::Cursor::new(scan))
             .with_guessed_format()
             .map_err(|e| SealFault::Unreadable(format!("采样表图片无法读取（{e}）")))?;
@@ -187,7 +187,14 @@ impl SealMaker for SoftSealMaker {
         limits.max_alloc = Some(256 * 1024 * 1024);
         reader.limits(limits);
         let image = reader.decode().map_err(|e| SealFault::Unreadable(format!("采样表图片无法读取（{e}）")))?;
-        picture::from_scan(&image.to_rgb8(), longer_mm).map_err(SealFault::Unreadable)
+        let (png, w, h) = picture::from_scan(&image.to_rgb8(), longer_mm).map_err(SealFault::Unreadable)?;
+        // The longer side as asked, the shorter in the scan's proportion.
+        let (width_mm, height_mm) = if w >= h {
+            (longer_mm, longer_mm * f64::from(h) / f64::from(w))
+        } else {
+            (longer_mm * f64::from(w) / f64::from(h), longer_mm)
+        };
+        Ok(ScannedPicture { png, width_mm, height_mm })
     }
 
     fn make(&self, seal: &NewSeal) -> Result<Vec<u8>, SealFault> {

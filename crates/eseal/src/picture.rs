@@ -228,10 +228,10 @@ fn redness(p: image::Rgb<u8>) -> i32 {
 }
 
 /// The stamp on a scanned 印章采样表, as a PNG at 300 dpi on transparency, its longer side
-/// `longer_mm` millimetres: the largest connected area of red ink (printed text and lines in
+/// `longer_mm` millimetres, with its size in pixels: the largest connected area of red ink (printed text and lines in
 /// black, stray red marks smaller than the stamp are left out) is cropped, the paper made
 /// transparent and the ink made seal red, its opacity following how red it was.
-pub fn from_scan(scan: &image::RgbImage, longer_mm: f64) -> Result<Vec<u8>, String> {
+pub fn from_scan(scan: &image::RgbImage, longer_mm: f64) -> Result<(Vec<u8>, u32, u32), String> {
     let (width, height) = scan.dimensions();
     let (gw, gh) = (width.div_ceil(BLOCK), height.div_ceil(BLOCK));
     let index = |x: u32, y: u32| (y * gw + x) as usize;
@@ -290,5 +290,5 @@ pub fn from_scan(scan: &image::RgbImage, longer_mm: f64) -> Result<Vec<u8>, Stri
         let alpha = ((redness(*p) - 20) * 255 / 90).clamp(0, 255);
         rgba.extend_from_slice(&[RED[0], RED[1], RED[2], u8::try_from(alpha).unwrap_or(u8::MAX)]);
     }
-    encode(tw, th, &rgba)
+    Ok((encode(tw, th, &rgba)?, tw, th))
 }

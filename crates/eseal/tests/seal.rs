@@ -400,7 +400,8 @@ async fn the_stamp_is_lifted_off_a_scanned_specimen_sheet_onto_transparency() {
     let desk = desk().await;
     let drawn = desk.maker.picture(&SealDrawing::company("示例科技有限公司", None, SealSize::Mm40).unwrap()).unwrap();
     let lifted = desk.maker.picture_from_scan(&specimen_scan(&drawn), 40.0).unwrap();
-    let lifted = image::load_from_memory(&lifted).unwrap().to_rgba8();
+    assert!((lifted.width_mm.max(lifted.height_mm) - 40.0).abs() < 1e-9, "the longer side as asked");
+    let lifted = image::load_from_memory(&lifted.png).unwrap().to_rgba8();
     let expected = 40.0 / 25.4 * 300.0;
     let longer = f64::from(lifted.width().max(lifted.height()));
     assert!((longer - expected).abs() < 4.0, "{} × {} px", lifted.width(), lifted.height());
