@@ -137,7 +137,9 @@ pub trait UserRepo: Send + Sync {
 #[async_trait]
 pub trait SessionRepo: Send + Sync {
     async fn create_session(&self, session: &SessionRecord) -> Result<(), StoreError>;
-    async fn session_by_digest(&self, digest: &str) -> Result<Option<SessionRecord>, StoreError>;
+    /// The session and its user, in one read; `None` when either is gone (a closed account
+    /// has no sessions that count).
+    async fn session_with_user(&self, digest: &str) -> Result<Option<(SessionRecord, UserRecord)>, StoreError>;
     async fn touch_session(&self, digest: &str, now: OffsetDateTime) -> Result<(), StoreError>;
     async fn delete_session(&self, digest: &str) -> Result<(), StoreError>;
 }

@@ -58,7 +58,7 @@ impl App {
     /// The user of a session token, or `None` when it is unknown, idle too long or too old.
     pub async fn authenticate(&self, token: &str) -> Result<Option<CurrentUser>, Error> {
         let digest = token_digest(token);
-        let Some(session) = self.store.session_by_digest(&digest).await? else {
+        let Some((session, user)) = self.store.session_with_user(&digest).await? else {
             return Ok(None);
         };
         let now = self.clock.now();
@@ -66,9 +66,6 @@ impl App {
             self.store.delete_session(&digest).await?;
             return Ok(None);
         }
-        let Some(user) = self.store.user_by_id(session.user_id).await? else {
-            return Ok(None);
-        };
         if now - session.last_seen_at >= TOUCH_EVERY {
             self.store.touch_session(&digest, now).await?;
         }

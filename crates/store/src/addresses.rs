@@ -5,22 +5,23 @@ use app::StoreError;
 use app::ports::{AddressRecord, AddressRepo};
 use async_trait::async_trait;
 use domain::{Address, AddressId, UserId};
-use sqlx::{Any, Transaction};
 use time::OffsetDateTime;
 
+use crate::sql::{self, Tx};
 use crate::{Db, db_err, ts};
 
-#[derive(sqlx::FromRow)]
-struct AddressRow {
-    id: i64,
-    recipient: String,
-    phone: String,
-    province_code: String,
-    city_code: String,
-    district_code: String,
-    region_name: String,
-    detail: String,
-    is_default: i64,
+sql::row! {
+    struct AddressRow {
+        id: i64,
+        recipient: String,
+        phone: String,
+        province_code: String,
+        city_code: String,
+        district_code: String,
+        region_name: String,
+        detail: String,
+        is_default: i64,
+    }
 }
 
 impl From<AddressRow> for AddressRecord {
@@ -48,8 +49,8 @@ fn codes(address: &Address) -> (&str, &str, &str) {
     (region.province.code, region.city.as_ref().map_or("", |c| c.code), region.county.as_ref().map_or("", |c| c.code))
 }
 
-async fn clear_default(tx: &mut Transaction<'static, Any>, user: UserId) -> Result<(), StoreError> {
-    sqlx::query("UPDATE addresses SET is_default = 0 WHERE user_id = $1 AND is_default = 1")
+async fn clear_default(tx: &mut Tx, user: UserId) -> Result<(), StoreError> {
+    sql::query("UPDATE addresses SET is_default = 0 WHERE user_id = $1 AND is_default = 1")
         .bind(user.0)
         .execute(&mut **tx)
         .await
@@ -60,7 +61,7 @@ async fn clear_default(tx: &mut Transaction<'static, Any>, user: UserId) -> Resu
 #[async_trait]
 impl AddressRepo for Db {
     async fn list_addresses(&self, user: UserId) -> Result<Vec<AddressRecord>, StoreError> {
-        let rows = sqlx::query_as::<_, AddressRow>(&format!(
+        let rows = sql::query_as::<AddressRow>(&format!(
             "{SELECT_ADDRESS} WHERE user_id = $1 ORDER BY is_default DESC, id DESC"
         ))
         .bind(user.0)
@@ -71,7 +72,7 @@ impl AddressRepo for Db {
     }
 
     async fn address(&self, user: UserId, id: AddressId) -> Result<Option<AddressRecord>, StoreError> {
-        let row = sqlx::query_as::<_, AddressRow>(&format!("{SELECT_ADDRESS} WHERE user_id = $1 AND id = $2"))
+        let row = sql::query_as::<AddressRow>(&format!("{SELECT_ADDRESS} WHERE user_id = $1 AND id = $2"))
             .bind(user.0)
             .bind(id.0)
             .fetch_optional(&self.pool)
@@ -88,7 +89,7 @@ impl AddressRepo for Db {
         now: OffsetDateTime,
     ) -> Result<Option<AddressId>, StoreError> {
         let mut tx = self.write_tx().await?;
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM addresses WHERE user_id = $1")
+        let count: i64 = sql::query_scalar("SELECT COUNT(*) FROM addresses WHERE user_id = $1")
             .bind(user.0)
             .fetch_one(&mut *tx)
             .await
@@ -101,7 +102,7 @@ impl AddressRepo for Db {
             clear_default(&mut tx, user).await?;
         }
         let (province, city, district) = codes(address);
-        let id: i64 = sqlx::query_scalar(
+        let id: i64 = sql::query_scalar(
             "INSERT INTO addresses (user_id, recipient, phone, province_code, city_code, district_code, region_name, detail,
                                     is_default, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
@@ -136,7 +137,7 @@ impl AddressRepo for Db {
         }
         let (province, city, district) = codes(address);
         // Unticking "default" on the default address keeps it default: there is always one.
-        let done = sqlx::query(
+        let done = sql::query(
             "UPDATE addresses SET recipient = $1, phone = $2, province_code = $3, city_code = $4, district_code = $5,
                  region_name = $6, detail = $7, is_default = CASE WHEN $8 = 1 THEN 1 ELSE is_default END, updated_at = $9
              WHERE user_id = $10 AND id = $11",
@@ -165,7 +166,7 @@ impl AddressRepo for Db {
     async fn delete_address(&self, user: UserId, id: AddressId) -> Result<bool, StoreError> {
         let mut tx = self.write_tx().await?;
         let was_default: Option<i64> =
-            sqlx::query_scalar("DELETE FROM addresses WHERE user_id = $1 AND id = $2 RETURNING is_default")
+            sql::query_scalar("DELETE FROM addresses WHERE user_id = $1 AND id = $2 RETURNING is_default")
                 .bind(user.0)
                 .bind(id.0)
                 .fetch_optional(&mut *tx)
@@ -175,7 +176,7 @@ impl AddressRepo for Db {
             return Ok(false);
         };
         if was_default == 1 {
-            sqlx::query(
+            sql::query(
                 "UPDATE addresses SET is_default = 1
                  WHERE id = (SELECT id FROM addresses WHERE user_id = $1 ORDER BY id DESC LIMIT 1)",
             )
@@ -190,7 +191,7 @@ impl AddressRepo for Db {
 
     async fn set_default_address(&self, user: UserId, id: AddressId, now: OffsetDateTime) -> Result<bool, StoreError> {
         let mut tx = self.write_tx().await?;
-        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM addresses WHERE user_id = $1 AND id = $2")
+        let exists: Option<i64> = sql::query_scalar("SELECT id FROM addresses WHERE user_id = $1 AND id = $2")
             .bind(user.0)
             .bind(id.0)
             .fetch_optional(&mut *tx)
@@ -200,7 +201,7 @@ impl AddressRepo for Db {
             return Ok(false);
         }
         clear_default(&mut tx, user).await?;
-        sqlx::query("UPDATE addresses SET is_default = 1, updated_at = $1 WHERE user_id = $2 AND id = $3")
+        sql::query("UPDATE addresses SET is_default = 1, updated_at = $1 WHERE user_id = $2 AND id = $3")
             .bind(ts(now))
             .bind(user.0)
             .bind(id.0)

@@ -7,28 +7,30 @@ use domain::application::{Business, ReplacementReason, SubjectKind, UserType};
 use domain::{ApplicationId, PackageId, UserId};
 use time::OffsetDateTime;
 
+use crate::sql;
 use crate::{Db, db_err, from_ts, ts};
 
-#[derive(sqlx::FromRow)]
-struct ApplicationRow {
-    id: i64,
-    subject_kind: String,
-    business: String,
-    replacement_reason: Option<String>,
-    replaced_serial: Option<String>,
-    package_id: Option<i64>,
-    company_name: Option<String>,
-    credit_code: Option<String>,
-    credit_code_checksum_ok: Option<i64>,
-    user_type: Option<String>,
-    holder_name: Option<String>,
-    holder_id_sealed: Option<String>,
-    agent_name: Option<String>,
-    agent_id_sealed: Option<String>,
-    agent_phone: Option<String>,
-    agent_email: Option<String>,
-    created_at: i64,
-    updated_at: i64,
+sql::row! {
+    struct ApplicationRow {
+        id: i64,
+        subject_kind: String,
+        business: String,
+        replacement_reason: Option<String>,
+        replaced_serial: Option<String>,
+        package_id: Option<i64>,
+        company_name: Option<String>,
+        credit_code: Option<String>,
+        credit_code_checksum_ok: Option<i64>,
+        user_type: Option<String>,
+        holder_name: Option<String>,
+        holder_id_sealed: Option<String>,
+        agent_name: Option<String>,
+        agent_id_sealed: Option<String>,
+        agent_phone: Option<String>,
+        agent_email: Option<String>,
+        created_at: i64,
+        updated_at: i64,
+    }
 }
 
 impl ApplicationRow {
@@ -79,7 +81,7 @@ impl ApplicationRepo for Db {
         new: &NewApplication,
         now: OffsetDateTime,
     ) -> Result<ApplicationId, StoreError> {
-        let id: i64 = sqlx::query_scalar(
+        let id: i64 = sql::query_scalar(
             "INSERT INTO applications (user_id, subject_kind, business, replacement_reason, replaced_serial, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
         )
@@ -96,7 +98,7 @@ impl ApplicationRepo for Db {
     }
 
     async fn applications(&self, user: UserId) -> Result<Vec<ApplicationRecord>, StoreError> {
-        sqlx::query_as::<_, ApplicationRow>(&format!("{SELECT_APPLICATION} WHERE user_id = $1 ORDER BY id DESC"))
+        sql::query_as::<ApplicationRow>(&format!("{SELECT_APPLICATION} WHERE user_id = $1 ORDER BY id DESC"))
             .bind(user.0)
             .fetch_all(&self.pool)
             .await
@@ -107,7 +109,7 @@ impl ApplicationRepo for Db {
     }
 
     async fn application(&self, user: UserId, id: ApplicationId) -> Result<Option<ApplicationRecord>, StoreError> {
-        sqlx::query_as::<_, ApplicationRow>(&format!("{SELECT_APPLICATION} WHERE user_id = $1 AND id = $2"))
+        sql::query_as::<ApplicationRow>(&format!("{SELECT_APPLICATION} WHERE user_id = $1 AND id = $2"))
             .bind(user.0)
             .bind(id.0)
             .fetch_optional(&self.pool)
@@ -125,7 +127,7 @@ impl ApplicationRepo for Db {
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         let done =
-            sqlx::query("UPDATE applications SET package_id = $1, updated_at = $2 WHERE user_id = $3 AND id = $4")
+            sql::query("UPDATE applications SET package_id = $1, updated_at = $2 WHERE user_id = $3 AND id = $4")
                 .bind(package.0)
                 .bind(ts(now))
                 .bind(user.0)
@@ -143,7 +145,7 @@ impl ApplicationRepo for Db {
         s: &SubjectFields,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
+        let done = sql::query(
             "UPDATE applications SET company_name = $1, credit_code = $2, credit_code_checksum_ok = $3, user_type = $4,
                  holder_name = $5, holder_id_sealed = $6, holder_id_index = $7, updated_at = $8
              WHERE user_id = $9 AND id = $10",
@@ -171,7 +173,7 @@ impl ApplicationRepo for Db {
         a: &AgentFields,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
+        let done = sql::query(
             "UPDATE applications SET agent_name = $1, agent_id_sealed = $2, agent_id_index = $3, agent_phone = $4,
                  agent_email = $5, updated_at = $6
              WHERE user_id = $7 AND id = $8",
@@ -194,7 +196,7 @@ impl ApplicationRepo for Db {
         &self,
         before: OffsetDateTime,
     ) -> Result<Vec<(UserId, ApplicationId, Vec<String>)>, StoreError> {
-        let rows: Vec<(i64, i64)> = sqlx::query_as(
+        let rows: Vec<(i64, i64)> = sql::query_as(
             "SELECT user_id, id FROM applications a
              WHERE updated_at < $1 AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.application_id = a.id)
              ORDER BY id",
@@ -205,7 +207,7 @@ impl ApplicationRepo for Db {
         .map_err(db_err)?;
         let mut out = Vec::with_capacity(rows.len());
         for (user, id) in rows {
-            let keys: Vec<String> = sqlx::query_scalar("SELECT file_key FROM documents WHERE application_id = $1")
+            let keys: Vec<String> = sql::query_scalar("SELECT file_key FROM documents WHERE application_id = $1")
                 .bind(id)
                 .fetch_all(&self.pool)
                 .await
@@ -216,7 +218,7 @@ impl ApplicationRepo for Db {
     }
 
     async fn delete_application(&self, user: UserId, id: ApplicationId) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM applications WHERE user_id = $1 AND id = $2")
+        let done = sql::query("DELETE FROM applications WHERE user_id = $1 AND id = $2")
             .bind(user.0)
             .bind(id.0)
             .execute(&self.pool)

@@ -7,34 +7,38 @@ use domain::application::SubjectKind;
 use domain::pricing::{Fees, KeyType};
 use domain::{Money, PackageId};
 
+use crate::sql;
 use crate::{Db, db_err};
 
-#[derive(sqlx::FromRow)]
-struct PackageRow {
-    id: i64,
-    code: String,
-    subject_kind: String,
-    key_type: String,
-    years: i64,
-    price_fen: i64,
-    active: i64,
+sql::row! {
+    struct PackageRow {
+        id: i64,
+        code: String,
+        subject_kind: String,
+        key_type: String,
+        years: i64,
+        price_fen: i64,
+        active: i64,
+    }
 }
 
-#[derive(sqlx::FromRow)]
-struct FeesRow {
-    courier_fen: i64,
-    pickup_fen: i64,
-    service_fen: i64,
+sql::row! {
+    struct FeesRow {
+        courier_fen: i64,
+        pickup_fen: i64,
+        service_fen: i64,
+    }
 }
 
-#[derive(sqlx::FromRow)]
-struct PickupRow {
-    id: i64,
-    name: String,
-    address: String,
-    phone: String,
-    hours: String,
-    active: i64,
+sql::row! {
+    struct PickupRow {
+        id: i64,
+        name: String,
+        address: String,
+        phone: String,
+        hours: String,
+        active: i64,
+    }
 }
 
 fn money(fen: i64) -> Result<Money, StoreError> {
@@ -48,7 +52,7 @@ fn corrupt(what: &str, value: &str) -> StoreError {
 impl Db {
     async fn packages_where(&self, only_active: bool) -> Result<Vec<PackageRecord>, StoreError> {
         let filter = if only_active { "WHERE active = 1 " } else { "" };
-        let rows = sqlx::query_as::<_, PackageRow>(&format!(
+        let rows = sql::query_as::<PackageRow>(&format!(
             "SELECT id, code, subject_kind, key_type, years, price_fen, active FROM packages {filter}ORDER BY sort_order, id"
         ))
         .fetch_all(&self.pool)
@@ -75,11 +79,11 @@ impl Db {
 impl CatalogRepo for Db {
     async fn catalog(&self) -> Result<Catalog, StoreError> {
         let packages = self.packages_where(true).await?;
-        let fees = sqlx::query_as::<_, FeesRow>("SELECT courier_fen, pickup_fen, service_fen FROM fees WHERE id = 1")
+        let fees = sql::query_as::<FeesRow>("SELECT courier_fen, pickup_fen, service_fen FROM fees WHERE id = 1")
             .fetch_one(&self.pool)
             .await
             .map_err(db_err)?;
-        let pickup_points = sqlx::query_as::<_, PickupRow>(
+        let pickup_points = sql::query_as::<PickupRow>(
             "SELECT id, name, address, phone, hours, active FROM pickup_points WHERE active = 1 ORDER BY id",
         )
         .fetch_all(&self.pool)
@@ -104,7 +108,7 @@ impl CatalogRepo for Db {
     }
 
     async fn set_package(&self, id: PackageId, price: Money, active: bool) -> Result<bool, StoreError> {
-        let done = sqlx::query("UPDATE packages SET price_fen = $1, active = $2 WHERE id = $3")
+        let done = sql::query("UPDATE packages SET price_fen = $1, active = $2 WHERE id = $3")
             .bind(price.fen())
             .bind(i64::from(active))
             .bind(id.0)
@@ -115,7 +119,7 @@ impl CatalogRepo for Db {
     }
 
     async fn set_fees(&self, fees: &Fees) -> Result<(), StoreError> {
-        sqlx::query("UPDATE fees SET courier_fen = $1, pickup_fen = $2, service_fen = $3 WHERE id = 1")
+        sql::query("UPDATE fees SET courier_fen = $1, pickup_fen = $2, service_fen = $3 WHERE id = 1")
             .bind(fees.courier.fen())
             .bind(fees.pickup.fen())
             .bind(fees.service.fen())
@@ -126,12 +130,11 @@ impl CatalogRepo for Db {
     }
 
     async fn all_pickup_points(&self) -> Result<Vec<(PickupPoint, bool)>, StoreError> {
-        let rows = sqlx::query_as::<_, PickupRow>(
-            "SELECT id, name, address, phone, hours, active FROM pickup_points ORDER BY id",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err)?;
+        let rows =
+            sql::query_as::<PickupRow>("SELECT id, name, address, phone, hours, active FROM pickup_points ORDER BY id")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
         Ok(rows
             .into_iter()
             .map(|r| {
@@ -145,7 +148,7 @@ impl CatalogRepo for Db {
 
     async fn save_pickup_point(&self, p: &PickupPoint, active: bool) -> Result<i64, StoreError> {
         if p.id == 0 {
-            return sqlx::query_scalar(
+            return sql::query_scalar(
                 "INSERT INTO pickup_points (name, address, phone, hours, active) VALUES ($1, $2, $3, $4, $5) RETURNING id",
             )
             .bind(p.name.clone())
@@ -157,7 +160,7 @@ impl CatalogRepo for Db {
             .await
             .map_err(db_err);
         }
-        sqlx::query(
+        sql::query(
             "UPDATE pickup_points SET name = $1, address = $2, phone = $3, hours = $4, active = $5 WHERE id = $6",
         )
         .bind(p.name.clone())

@@ -15,6 +15,7 @@ use time::OffsetDateTime;
 
 use crate::fulfilment::write_key;
 use crate::history::{record_audit, record_event};
+use crate::sql::{self, Target};
 use crate::{Db, db_err, from_ts, ts};
 
 const SELECT_CERTIFICATE: &str =
@@ -22,25 +23,26 @@ const SELECT_CERTIFICATE: &str =
         not_before, not_after, der, issued_by, issued_at, replaces_serial, revoked_at, revocation_reason, revoked_by
     FROM certificates";
 
-#[derive(sqlx::FromRow)]
-struct CertificateRow {
-    serial: String,
-    algorithm: String,
-    order_id: i64,
-    user_id: i64,
-    subject: String,
-    issuer: String,
-    credit_code: Option<String>,
-    fingerprint: String,
-    not_before: i64,
-    not_after: i64,
-    der: Vec<u8>,
-    issued_by: Option<i64>,
-    issued_at: i64,
-    replaces_serial: Option<String>,
-    revoked_at: Option<i64>,
-    revocation_reason: Option<String>,
-    revoked_by: Option<i64>,
+sql::row! {
+    struct CertificateRow {
+        serial: String,
+        algorithm: String,
+        order_id: i64,
+        user_id: i64,
+        subject: String,
+        issuer: String,
+        credit_code: Option<String>,
+        fingerprint: String,
+        not_before: i64,
+        not_after: i64,
+        der: Vec<u8>,
+        issued_by: Option<i64>,
+        issued_at: i64,
+        replaces_serial: Option<String>,
+        revoked_at: Option<i64>,
+        revocation_reason: Option<String>,
+        revoked_by: Option<i64>,
+    }
 }
 
 impl TryFrom<CertificateRow> for CertificateRecord {
@@ -84,7 +86,7 @@ impl CertificateRepo for Db {
     async fn record_issued(&self, issued: &IssuedForOrder<'_>) -> Result<bool, StoreError> {
         let c = issued.certificate;
         let mut tx = self.write_tx().await?;
-        let status: Option<String> = sqlx::query_scalar("SELECT status FROM orders WHERE id = $1")
+        let status: Option<String> = sql::query_scalar("SELECT status FROM orders WHERE id = $1")
             .bind(c.order_id.0)
             .fetch_optional(&mut *tx)
             .await
@@ -93,7 +95,7 @@ impl CertificateRepo for Db {
             return Ok(false);
         }
         let in_force: Option<String> =
-            sqlx::query_scalar("SELECT serial FROM certificates WHERE order_id = $1 AND revoked_at IS NULL")
+            sql::query_scalar("SELECT serial FROM certificates WHERE order_id = $1 AND revoked_at IS NULL")
                 .bind(c.order_id.0)
                 .fetch_optional(&mut *tx)
                 .await
@@ -101,7 +103,7 @@ impl CertificateRepo for Db {
         if in_force.is_some() {
             return Ok(false);
         }
-        sqlx::query(
+        sql::query(
             "INSERT INTO certificates (serial, algorithm, order_id, user_id, subject, issuer, credit_code, fingerprint,
                  not_before, not_after, der, issued_by, issued_at, replaces_serial)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
@@ -149,7 +151,7 @@ impl CertificateRepo for Db {
         audit: &AuditEntry,
     ) -> Result<bool, StoreError> {
         let mut tx = self.write_tx().await?;
-        let done = sqlx::query(
+        let done = sql::query(
             "UPDATE certificates SET revoked_at = $1, revocation_reason = $2, revoked_by = $3
              WHERE serial = $4 AND revoked_at IS NULL",
         )
@@ -163,7 +165,7 @@ impl CertificateRepo for Db {
         if done.rows_affected() != 1 {
             return Ok(false);
         }
-        sqlx::query("DELETE FROM revocation_requests WHERE serial = $1")
+        sql::query("DELETE FROM revocation_requests WHERE serial = $1")
             .bind(serial.to_owned())
             .execute(&mut *tx)
             .await
@@ -176,28 +178,27 @@ impl CertificateRepo for Db {
     async fn certificate(&self, serial: &str) -> Result<Option<CertificateRecord>, StoreError> {
         let sql = format!("{SELECT_CERTIFICATE} WHERE serial = $1");
         let row: Option<CertificateRow> =
-            sqlx::query_as(&sql).bind(serial.to_owned()).fetch_optional(&self.pool).await.map_err(db_err)?;
+            sql::query_as(&sql).bind(serial.to_owned()).fetch_optional(&self.pool).await.map_err(db_err)?;
         row.map(TryInto::try_into).transpose()
     }
 
     async fn certificate_in_force(&self, order: OrderId) -> Result<Option<CertificateRecord>, StoreError> {
         let sql = format!("{SELECT_CERTIFICATE} WHERE order_id = $1 AND revoked_at IS NULL");
         let row: Option<CertificateRow> =
-            sqlx::query_as(&sql).bind(order.0).fetch_optional(&self.pool).await.map_err(db_err)?;
+            sql::query_as(&sql).bind(order.0).fetch_optional(&self.pool).await.map_err(db_err)?;
         row.map(TryInto::try_into).transpose()
     }
 
     async fn certificates_of_order(&self, order: OrderId) -> Result<Vec<CertificateRecord>, StoreError> {
         let sql = format!("{SELECT_CERTIFICATE} WHERE order_id = $1 ORDER BY id DESC");
         let rows: Vec<CertificateRow> =
-            sqlx::query_as(&sql).bind(order.0).fetch_all(&self.pool).await.map_err(db_err)?;
+            sql::query_as(&sql).bind(order.0).fetch_all(&self.pool).await.map_err(db_err)?;
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
     async fn certificates_of_user(&self, user: UserId) -> Result<Vec<CertificateRecord>, StoreError> {
         let sql = format!("{SELECT_CERTIFICATE} WHERE user_id = $1 ORDER BY id DESC");
-        let rows: Vec<CertificateRow> =
-            sqlx::query_as(&sql).bind(user.0).fetch_all(&self.pool).await.map_err(db_err)?;
+        let rows: Vec<CertificateRow> = sql::query_as(&sql).bind(user.0).fetch_all(&self.pool).await.map_err(db_err)?;
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
@@ -206,7 +207,7 @@ impl CertificateRepo for Db {
         if query.is_empty() {
             let sql = format!("{SELECT_CERTIFICATE} ORDER BY id DESC LIMIT $1");
             let rows: Vec<CertificateRow> =
-                sqlx::query_as(&sql).bind(limit).fetch_all(&self.pool).await.map_err(db_err)?;
+                sql::query_as(&sql).bind(limit).fetch_all(&self.pool).await.map_err(db_err)?;
             return rows.into_iter().map(TryInto::try_into).collect();
         }
         // LIKE's wildcards in what staff typed are matched as themselves.
@@ -216,7 +217,7 @@ impl CertificateRepo for Db {
             "{SELECT_CERTIFICATE} WHERE serial LIKE $1 ESCAPE '\\' OR credit_code = $2 OR subject LIKE $3 ESCAPE '\\'
              ORDER BY id DESC LIMIT $4"
         );
-        let rows: Vec<CertificateRow> = sqlx::query_as(&sql)
+        let rows: Vec<CertificateRow> = sql::query_as(&sql)
             // No serial matches '' when what was typed is not one.
             .bind(if serial.is_empty() { serial } else { format!("{serial}%") })
             .bind(query.to_ascii_uppercase())
@@ -238,7 +239,7 @@ impl CertificateRepo for Db {
             "{SELECT_CERTIFICATE} WHERE revoked_at IS NULL AND not_after > $1 AND not_after <= $2
              ORDER BY not_after LIMIT $3"
         );
-        let rows: Vec<CertificateRow> = sqlx::query_as(&sql)
+        let rows: Vec<CertificateRow> = sql::query_as(&sql)
             .bind(ts(from))
             .bind(ts(until))
             .bind(limit)
@@ -250,7 +251,7 @@ impl CertificateRepo for Db {
 
     async fn request_revocation(&self, request: &RevocationRequest, audit: &AuditEntry) -> Result<bool, StoreError> {
         let mut tx = self.write_tx().await?;
-        let done = sqlx::query(
+        let done = sql::query(
             "INSERT INTO revocation_requests (serial, reason, note, requested_by, requested_at)
              SELECT $1, $2, $3, $4, $5 FROM certificates WHERE serial = $6 AND revoked_at IS NULL
              ON CONFLICT (serial) DO NOTHING",
@@ -275,13 +276,13 @@ impl CertificateRepo for Db {
     async fn revocation_request(&self, serial: &str) -> Result<Option<RevocationRequest>, StoreError> {
         let sql = format!("{SELECT_REQUEST} WHERE serial = $1");
         let row: Option<RequestRow> =
-            sqlx::query_as(&sql).bind(serial.to_owned()).fetch_optional(&self.pool).await.map_err(db_err)?;
+            sql::query_as(&sql).bind(serial.to_owned()).fetch_optional(&self.pool).await.map_err(db_err)?;
         row.map(request_of).transpose()
     }
 
     async fn revocation_requests(&self) -> Result<Vec<RevocationRequest>, StoreError> {
         let sql = format!("{SELECT_REQUEST} ORDER BY requested_at, serial");
-        let rows: Vec<RequestRow> = sqlx::query_as(&sql).fetch_all(&self.pool).await.map_err(db_err)?;
+        let rows: Vec<RequestRow> = sql::query_as(&sql).fetch_all(&self.pool).await.map_err(db_err)?;
         rows.into_iter().map(request_of).collect()
     }
 }
@@ -310,7 +311,7 @@ impl StationRepo for Db {
         digest: &str,
         now: OffsetDateTime,
     ) -> Result<i64, StoreError> {
-        sqlx::query_scalar(
+        sql::query_scalar(
             "INSERT INTO station_tokens (staff_id, name, digest, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
         )
         .bind(staff)
@@ -323,7 +324,7 @@ impl StationRepo for Db {
     }
 
     async fn station_token_staff(&self, digest: &str, now: OffsetDateTime) -> Result<Option<i64>, StoreError> {
-        sqlx::query_scalar(
+        sql::query_scalar(
             "UPDATE station_tokens SET last_used_at = $1 WHERE digest = $2 AND revoked_at IS NULL RETURNING staff_id",
         )
         .bind(ts(now))
@@ -335,7 +336,7 @@ impl StationRepo for Db {
 
     async fn station_tokens(&self, staff: i64) -> Result<Vec<StationTokenRecord>, StoreError> {
         type Row = (i64, i64, String, i64, Option<i64>, Option<i64>);
-        let rows: Vec<Row> = sqlx::query_as(
+        let rows: Vec<Row> = sql::query_as(
             "SELECT id, staff_id, name, created_at, last_used_at, revoked_at FROM station_tokens
              WHERE staff_id = $1 ORDER BY id DESC",
         )
@@ -357,7 +358,7 @@ impl StationRepo for Db {
     }
 
     async fn revoke_station_token(&self, staff: i64, id: i64, now: OffsetDateTime) -> Result<bool, StoreError> {
-        let done = sqlx::query(
+        let done = sql::query(
             "UPDATE station_tokens SET revoked_at = $1 WHERE id = $2 AND staff_id = $3 AND revoked_at IS NULL",
         )
         .bind(ts(now))
@@ -371,7 +372,7 @@ impl StationRepo for Db {
 
     async fn key_pins(&self, order: OrderId) -> Result<Option<KeyPins>, StoreError> {
         type Row = (i64, String, String, String, i64);
-        let row: Option<Row> = sqlx::query_as(
+        let row: Option<Row> = sql::query_as(
             "SELECT order_id, token_serial, user_pin, so_pin, stored_at FROM key_pins WHERE order_id = $1",
         )
         .bind(order.0)
@@ -389,11 +390,8 @@ impl StationRepo for Db {
 }
 
 /// Keeps the PINs of the order's key (a re-made key replaces them).
-async fn save_pins<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
-    executor: E,
-    pins: &KeyPins,
-) -> Result<(), StoreError> {
-    sqlx::query(
+async fn save_pins(executor: impl Into<Target<'_>> + Send, pins: &KeyPins) -> Result<(), StoreError> {
+    sql::query(
         "INSERT INTO key_pins (order_id, token_serial, user_pin, so_pin, stored_at) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (order_id) DO UPDATE SET token_serial = excluded.token_serial, user_pin = excluded.user_pin,
                  so_pin = excluded.so_pin, stored_at = excluded.stored_at",

@@ -3,15 +3,10 @@
 use app::StoreError;
 use app::ports::Store;
 use async_trait::async_trait;
-use sqlx::any::{AnyPoolOptions, install_default_drivers};
-use sqlx::{Any, AnyPool, Executor, Transaction};
-use std::time::Duration;
 use time::OffsetDateTime;
 
+use crate::sql::{self, Migrations, Pool, Tx};
 use crate::{db_err, ts};
-
-static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
-static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// Which database engine is behind the pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,7 +18,7 @@ pub enum Backend {
 /// The application's database: a pool plus what it needs to know about its engine.
 #[derive(Debug, Clone)]
 pub struct Db {
-    pub(crate) pool: AnyPool,
+    pub(crate) pool: Pool,
     backend: Backend,
 }
 
@@ -38,53 +33,27 @@ impl Db {
 
     /// Connects without touching the schema (for `sealdesk migrate --check` and test set-up).
     pub async fn connect_unmigrated(url: &str) -> Result<Self, StoreError> {
-        install_default_drivers();
-        let backend = if url.starts_with("sqlite:") {
-            Backend::Sqlite
-        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            Backend::Postgres
-        } else {
-            return Err(StoreError::Other("database url must start with sqlite: or postgres:".into()));
+        let pool = Pool::open(url).map_err(db_err)?;
+        let backend = match pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
         };
-        let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(5));
-        let pool = match backend {
-            Backend::Sqlite => {
-                options
-                    .max_connections(8)
-                    .after_connect(|conn, _meta| {
-                        Box::pin(async move {
-                            for pragma in [
-                                "PRAGMA journal_mode = WAL",
-                                "PRAGMA busy_timeout = 5000",
-                                "PRAGMA foreign_keys = ON",
-                                "PRAGMA synchronous = NORMAL",
-                            ] {
-                                conn.execute(pragma).await?;
-                            }
-                            Ok(())
-                        })
-                    })
-                    .connect(url)
-                    .await
-            }
-            Backend::Postgres => options.max_connections(16).connect(url).await,
-        }
-        .map_err(db_err)?;
+        pool.check().await.map_err(db_err)?;
         Ok(Self { pool, backend })
     }
 
-    /// Runs one statement of trusted, constant SQL (DDL in test set-up).
+    /// Runs trusted, constant SQL (DDL in test set-up; one or more statements).
     pub async fn execute_raw(&self, sql: &str) -> Result<(), StoreError> {
-        self.pool.execute(sql).await.map(|_| ()).map_err(db_err)
+        self.pool.batch(sql).await.map_err(db_err)
     }
 
     /// Applies pending migrations (idempotent).
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        let migrator = match self.backend {
-            Backend::Sqlite => &SQLITE_MIGRATIONS,
-            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        let migrations = match self.backend {
+            Backend::Sqlite => Migrations::SQLITE,
+            Backend::Postgres => Migrations::POSTGRES,
         };
-        migrator.run(&self.pool).await.map_err(|e| StoreError::Database(e.to_string()))
+        migrations.run(&self.pool).await.map_err(|e| StoreError::Database(format!("migrating: {e}")))
     }
 
     pub fn backend(&self) -> Backend {
@@ -92,24 +61,21 @@ impl Db {
     }
 
     /// Starts a transaction that will write. On SQLite it takes the write lock up front
-    /// (`BEGIN IMMEDIATE`), so it waits on `busy_timeout` instead of failing when it upgrades.
-    pub(crate) async fn write_tx(&self) -> Result<Transaction<'static, Any>, StoreError> {
-        match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
-        }
-        .map_err(db_err)
+    /// (`BEGIN IMMEDIATE`), after this process's other writers.
+    pub(crate) async fn write_tx(&self) -> Result<Tx, StoreError> {
+        self.pool.begin().await.map_err(db_err)
     }
 
+    #[allow(clippy::unused_async)] // callers await it, as they would a pool that drains
     pub async fn close(&self) {
-        self.pool.close().await;
+        self.pool.close();
     }
 }
 
 #[async_trait]
 impl Store for Db {
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ()).map_err(db_err)
+        sql::query("SELECT 1").execute(&self.pool).await.map(|_| ()).map_err(db_err)
     }
 
     async fn take_lease(
@@ -119,7 +85,7 @@ impl Store for Db {
         now: OffsetDateTime,
         ttl: time::Duration,
     ) -> Result<bool, StoreError> {
-        let taken = sqlx::query(
+        let taken = sql::query(
             "INSERT INTO job_leases (name, holder, until) VALUES ($1, $2, $3)
              ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until
              WHERE job_leases.until <= $4",
@@ -142,7 +108,7 @@ impl Store for Db {
             ("DELETE FROM sms_codes WHERE created_at < $1", day_ago),
             ("DELETE FROM login_failures WHERE at < $1", day_ago),
         ] {
-            removed += sqlx::query(sql).bind(at).execute(&self.pool).await.map_err(db_err)?.rows_affected();
+            removed += sql::query(sql).bind(at).execute(&self.pool).await.map_err(db_err)?.rows_affected();
         }
         Ok(removed)
     }

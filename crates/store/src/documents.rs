@@ -7,18 +7,20 @@ use domain::document::DocumentKind;
 use domain::{ApplicationId, UserId};
 use time::OffsetDateTime;
 
+use crate::sql;
 use crate::{Db, db_err, from_ts, ts};
 
-#[derive(sqlx::FromRow)]
-struct DocumentRow {
-    application_id: i64,
-    kind: String,
-    file_key: String,
-    wrapped_key: String,
-    content_type: String,
-    size: i64,
-    sha256: String,
-    uploaded_at: i64,
+sql::row! {
+    struct DocumentRow {
+        application_id: i64,
+        kind: String,
+        file_key: String,
+        wrapped_key: String,
+        content_type: String,
+        size: i64,
+        sha256: String,
+        uploaded_at: i64,
+    }
 }
 
 impl DocumentRow {
@@ -43,7 +45,7 @@ const SELECT_DOCUMENT: &str =
 #[async_trait]
 impl DocumentRepo for Db {
     async fn referenced_file_keys(&self) -> Result<std::collections::HashSet<String>, StoreError> {
-        let keys: Vec<String> = sqlx::query_scalar(
+        let keys: Vec<String> = sql::query_scalar(
             "SELECT file_key FROM documents UNION SELECT file_key FROM invoice_files UNION SELECT file_key FROM form_templates",
         )
         .fetch_all(&self.pool)
@@ -55,7 +57,7 @@ impl DocumentRepo for Db {
     async fn put_document(&self, user: UserId, d: &DocumentRecord) -> Result<Option<String>, StoreError> {
         let mut tx = self.write_tx().await?;
         // The application must be the user's: the insert below only runs for an owned one.
-        let owned: Option<i64> = sqlx::query_scalar("SELECT id FROM applications WHERE id = $1 AND user_id = $2")
+        let owned: Option<i64> = sql::query_scalar("SELECT id FROM applications WHERE id = $1 AND user_id = $2")
             .bind(d.application_id.0)
             .bind(user.0)
             .fetch_optional(&mut *tx)
@@ -65,13 +67,13 @@ impl DocumentRepo for Db {
             return Err(StoreError::Other("document for an application the user does not own".into()));
         }
         let old: Option<String> =
-            sqlx::query_scalar("DELETE FROM documents WHERE application_id = $1 AND kind = $2 RETURNING file_key")
+            sql::query_scalar("DELETE FROM documents WHERE application_id = $1 AND kind = $2 RETURNING file_key")
                 .bind(d.application_id.0)
                 .bind(d.kind.as_str())
                 .fetch_optional(&mut *tx)
                 .await
                 .map_err(db_err)?;
-        sqlx::query(
+        sql::query(
             "INSERT INTO documents (user_id, application_id, kind, file_key, wrapped_key, content_type, size, sha256, uploaded_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
@@ -88,7 +90,7 @@ impl DocumentRepo for Db {
         .await
         .map_err(db_err)?;
         // An upload is activity on the draft (it resets the abandoned-draft clock).
-        sqlx::query("UPDATE applications SET updated_at = $1 WHERE id = $2")
+        sql::query("UPDATE applications SET updated_at = $1 WHERE id = $2")
             .bind(ts(d.uploaded_at))
             .bind(d.application_id.0)
             .execute(&mut *tx)
@@ -99,7 +101,7 @@ impl DocumentRepo for Db {
     }
 
     async fn documents(&self, user: UserId, application: ApplicationId) -> Result<Vec<DocumentRecord>, StoreError> {
-        sqlx::query_as::<_, DocumentRow>(&format!(
+        sql::query_as::<DocumentRow>(&format!(
             "{SELECT_DOCUMENT} WHERE user_id = $1 AND application_id = $2 ORDER BY id"
         ))
         .bind(user.0)
@@ -118,7 +120,7 @@ impl DocumentRepo for Db {
         application: ApplicationId,
         kind: DocumentKind,
     ) -> Result<Option<DocumentRecord>, StoreError> {
-        sqlx::query_as::<_, DocumentRow>(&format!(
+        sql::query_as::<DocumentRow>(&format!(
             "{SELECT_DOCUMENT} WHERE user_id = $1 AND application_id = $2 AND kind = $3"
         ))
         .bind(user.0)
@@ -137,7 +139,7 @@ impl DocumentRepo for Db {
         application: ApplicationId,
         kind: DocumentKind,
     ) -> Result<Option<String>, StoreError> {
-        sqlx::query_scalar(
+        sql::query_scalar(
             "DELETE FROM documents WHERE user_id = $1 AND application_id = $2 AND kind = $3 RETURNING file_key",
         )
         .bind(user.0)
@@ -160,7 +162,7 @@ impl ConsentRepo for Db {
         client: &str,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO consents (user_id, version, text_sha256, purposes, client, granted_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        sql::query("INSERT INTO consents (user_id, version, text_sha256, purposes, client, granted_at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(user.0)
             .bind(version)
             .bind(text_sha256)
@@ -174,7 +176,7 @@ impl ConsentRepo for Db {
     }
 
     async fn has_consent(&self, user: UserId, version: &str) -> Result<bool, StoreError> {
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM consents WHERE user_id = $1 AND version = $2")
+        let count: i64 = sql::query_scalar("SELECT COUNT(*) FROM consents WHERE user_id = $1 AND version = $2")
             .bind(user.0)
             .bind(version)
             .fetch_one(&self.pool)

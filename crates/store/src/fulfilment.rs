@@ -12,23 +12,25 @@ use time::{Date, OffsetDateTime};
 
 use crate::history::{record_audit, record_event};
 use crate::orders::{OrderRow, SELECT_ORDER};
+use crate::sql::{self, Target};
 use crate::{Db, db_err, from_ts, ts};
 
-#[derive(sqlx::FromRow)]
-struct FulfilmentRow {
-    order_id: i64,
-    key_type: String,
-    cert_serial: String,
-    valid_from: String,
-    valid_to: String,
-    produced_by: Option<i64>,
-    produced_at: i64,
-    courier: Option<String>,
-    tracking_no: Option<String>,
-    shipped_at: Option<i64>,
-    pickup_code: Option<String>,
-    ready_at: Option<i64>,
-    completed_at: Option<i64>,
+sql::row! {
+    struct FulfilmentRow {
+        order_id: i64,
+        key_type: String,
+        cert_serial: String,
+        valid_from: String,
+        valid_to: String,
+        produced_by: Option<i64>,
+        produced_at: i64,
+        courier: Option<String>,
+        tracking_no: Option<String>,
+        shipped_at: Option<i64>,
+        pickup_code: Option<String>,
+        ready_at: Option<i64>,
+        completed_at: Option<i64>,
+    }
 }
 
 fn day(text: &str) -> Result<Date, StoreError> {
@@ -41,14 +43,14 @@ fn day_text(date: Date) -> String {
 }
 
 /// Records (or corrects) the produced key of an order, inside the caller's transaction.
-pub(crate) async fn write_key<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
-    executor: E,
+pub(crate) async fn write_key(
+    executor: impl Into<Target<'_>> + Send,
     id: OrderId,
     key: &KeyRecord,
     staff: Option<i64>,
     at: OffsetDateTime,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    sql::query(
         "INSERT INTO fulfilments (order_id, key_type, cert_serial, valid_from, valid_to, produced_by, produced_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (order_id) DO UPDATE SET key_type = excluded.key_type, cert_serial = excluded.cert_serial,
@@ -103,7 +105,7 @@ impl FulfilmentRepo for Db {
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         let mut tx = self.write_tx().await?;
-        let status: Option<String> = sqlx::query_scalar("SELECT status FROM orders WHERE id = $1")
+        let status: Option<String> = sql::query_scalar("SELECT status FROM orders WHERE id = $1")
             .bind(id.0)
             .fetch_optional(&mut *tx)
             .await
@@ -117,7 +119,7 @@ impl FulfilmentRepo for Db {
     }
 
     async fn fulfilment(&self, id: OrderId) -> Result<Option<FulfilmentRecord>, StoreError> {
-        let row: Option<FulfilmentRow> = sqlx::query_as(
+        let row: Option<FulfilmentRow> = sql::query_as(
             "SELECT order_id, key_type, cert_serial, valid_from, valid_to, produced_by, produced_at, courier, tracking_no,
                     shipped_at, pickup_code, ready_at, completed_at
              FROM fulfilments WHERE order_id = $1",
@@ -131,7 +133,7 @@ impl FulfilmentRepo for Db {
 
     async fn dispatch(&self, step: &Dispatch<'_>) -> Result<bool, StoreError> {
         let mut tx = self.write_tx().await?;
-        let moved = sqlx::query("UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4")
+        let moved = sql::query("UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4")
             .bind(step.to.as_str())
             .bind(ts(step.now))
             .bind(step.id.0)
@@ -145,18 +147,16 @@ impl FulfilmentRepo for Db {
         record_event(&mut *tx, step.id.0, step.from, step.to, step.actor, Some(step.reason), step.now).await?;
         let updated = match &step.change {
             DispatchChange::Shipped { courier, tracking_no } => {
-                sqlx::query(
-                    "UPDATE fulfilments SET courier = $1, tracking_no = $2, shipped_at = $3 WHERE order_id = $4",
-                )
-                .bind(courier.clone())
-                .bind(tracking_no.clone())
-                .bind(ts(step.now))
-                .bind(step.id.0)
-                .execute(&mut *tx)
-                .await
+                sql::query("UPDATE fulfilments SET courier = $1, tracking_no = $2, shipped_at = $3 WHERE order_id = $4")
+                    .bind(courier.clone())
+                    .bind(tracking_no.clone())
+                    .bind(ts(step.now))
+                    .bind(step.id.0)
+                    .execute(&mut *tx)
+                    .await
             }
             DispatchChange::ReadyForPickup { sealed_code } => {
-                sqlx::query("UPDATE fulfilments SET pickup_code = $1, ready_at = $2 WHERE order_id = $3")
+                sql::query("UPDATE fulfilments SET pickup_code = $1, ready_at = $2 WHERE order_id = $3")
                     .bind(sealed_code.clone())
                     .bind(ts(step.now))
                     .bind(step.id.0)
@@ -164,7 +164,7 @@ impl FulfilmentRepo for Db {
                     .await
             }
             DispatchChange::Completed => {
-                sqlx::query("UPDATE fulfilments SET completed_at = $1 WHERE order_id = $2")
+                sql::query("UPDATE fulfilments SET completed_at = $1 WHERE order_id = $2")
                     .bind(ts(step.now))
                     .bind(step.id.0)
                     .execute(&mut *tx)
@@ -185,7 +185,7 @@ impl FulfilmentRepo for Db {
     }
 
     async fn fulfilment_queue(&self) -> Result<Vec<OrderRecord>, StoreError> {
-        sqlx::query_as::<_, OrderRow>(&format!(
+        sql::query_as::<OrderRow>(&format!(
             "{SELECT_ORDER} WHERE status = $1 OR (status = $2 AND delivery = $3) ORDER BY updated_at, id"
         ))
         .bind(OrderStatus::Processing.as_str())
@@ -200,7 +200,7 @@ impl FulfilmentRepo for Db {
     }
 
     async fn shipped_before(&self, before: OffsetDateTime) -> Result<Vec<OrderId>, StoreError> {
-        let ids: Vec<i64> = sqlx::query_scalar(
+        let ids: Vec<i64> = sql::query_scalar(
             "SELECT o.id FROM orders o JOIN fulfilments f ON f.order_id = o.id
              WHERE o.status = $1 AND o.delivery = $2 AND f.shipped_at < $3 ORDER BY o.id",
         )

@@ -4,14 +4,14 @@
 use app::StoreError;
 use app::ports::AuditEntry;
 use domain::{Actor, OrderStatus};
-use sqlx::Any;
 use time::OffsetDateTime;
 
+use crate::sql::{self, Target};
 use crate::{db_err, ts};
 
 /// One row of an order's history.
-pub(crate) async fn record_event<'e, E: sqlx::Executor<'e, Database = Any>>(
-    executor: E,
+pub(crate) async fn record_event(
+    executor: impl Into<Target<'_>> + Send,
     order: i64,
     from: OrderStatus,
     to: OrderStatus,
@@ -19,7 +19,7 @@ pub(crate) async fn record_event<'e, E: sqlx::Executor<'e, Database = Any>>(
     reason: Option<&str>,
     at: OffsetDateTime,
 ) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO order_events (order_id, from_status, to_status, actor, reason, at) VALUES ($1, $2, $3, $4, $5, $6)")
+    sql::query("INSERT INTO order_events (order_id, from_status, to_status, actor, reason, at) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(order)
         .bind(from.as_str())
         .bind(to.as_str())
@@ -33,11 +33,8 @@ pub(crate) async fn record_event<'e, E: sqlx::Executor<'e, Database = Any>>(
 }
 
 /// One line of the audit log.
-pub(crate) async fn record_audit<'e, E: sqlx::Executor<'e, Database = Any>>(
-    executor: E,
-    entry: &AuditEntry,
-) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO audit_log (at, staff_id, action, order_id, detail) VALUES ($1, $2, $3, $4, $5)")
+pub(crate) async fn record_audit(executor: impl Into<Target<'_>> + Send, entry: &AuditEntry) -> Result<(), StoreError> {
+    sql::query("INSERT INTO audit_log (at, staff_id, action, order_id, detail) VALUES ($1, $2, $3, $4, $5)")
         .bind(ts(entry.at))
         .bind(entry.staff_id)
         .bind(entry.action.clone())

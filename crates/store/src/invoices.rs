@@ -6,40 +6,38 @@ use app::ports::{InvoiceFile, InvoiceRecord, InvoiceRepo, OrderRecord, RedInvoic
 use async_trait::async_trait;
 use domain::invoice::InvoiceFormat;
 use domain::{OrderId, OrderStatus};
-use sqlx::{Any, Transaction};
 
 use crate::orders::{OrderRow, SELECT_ORDER};
+use crate::sql::{self, Tx};
 use crate::{Db, db_err, from_ts, ts};
 
-#[derive(sqlx::FromRow)]
-struct Row {
-    order_id: i64,
-    invoice_no: String,
-    issued_by: Option<i64>,
-    issued_at: i64,
-    sent_count: i64,
-    red_invoice_no: Option<String>,
-    red_issued_by: Option<i64>,
-    red_issued_at: Option<i64>,
+sql::row! {
+    struct Row {
+        order_id: i64,
+        invoice_no: String,
+        issued_by: Option<i64>,
+        issued_at: i64,
+        sent_count: i64,
+        red_invoice_no: Option<String>,
+        red_issued_by: Option<i64>,
+        red_issued_at: Option<i64>,
+    }
 }
 
-#[derive(sqlx::FromRow)]
-struct FileRow {
-    red: i64,
-    format: String,
-    file_key: String,
-    wrapped_key: String,
-    sha256: String,
-    size: i64,
+sql::row! {
+    struct FileRow {
+        red: i64,
+        format: String,
+        file_key: String,
+        wrapped_key: String,
+        sha256: String,
+        size: i64,
+    }
 }
 
-async fn insert_files(
-    tx: &mut Transaction<'static, Any>,
-    order: OrderId,
-    files: &[InvoiceFile],
-) -> Result<(), StoreError> {
+async fn insert_files(tx: &mut Tx, order: OrderId, files: &[InvoiceFile]) -> Result<(), StoreError> {
     for f in files {
-        sqlx::query(
+        sql::query(
             "INSERT INTO invoice_files (order_id, red, format, file_key, wrapped_key, sha256, size)
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
@@ -61,7 +59,7 @@ async fn insert_files(
 impl InvoiceRepo for Db {
     async fn save_invoice(&self, i: &InvoiceRecord) -> Result<bool, StoreError> {
         let mut tx = self.write_tx().await?;
-        let saved = sqlx::query(
+        let saved = sql::query(
             "INSERT INTO invoices (order_id, invoice_no, issued_by, issued_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (order_id) DO UPDATE SET invoice_no = excluded.invoice_no, issued_by = excluded.issued_by,
                  issued_at = excluded.issued_at
@@ -77,7 +75,7 @@ impl InvoiceRepo for Db {
         if saved.rows_affected() != 1 {
             return Ok(false);
         }
-        sqlx::query("DELETE FROM invoice_files WHERE order_id = $1 AND red = 0")
+        sql::query("DELETE FROM invoice_files WHERE order_id = $1 AND red = 0")
             .bind(i.order_id.0)
             .execute(&mut *tx)
             .await
@@ -95,7 +93,7 @@ impl InvoiceRepo for Db {
         files: &[InvoiceFile],
     ) -> Result<bool, StoreError> {
         let mut tx = self.write_tx().await?;
-        let voided = sqlx::query(
+        let voided = sql::query(
             "UPDATE invoices SET red_invoice_no = $1, red_issued_by = $2, red_issued_at = $3
              WHERE order_id = $4 AND red_invoice_no IS NULL",
         )
@@ -116,7 +114,7 @@ impl InvoiceRepo for Db {
     }
 
     async fn invoice(&self, order: OrderId) -> Result<Option<InvoiceRecord>, StoreError> {
-        let row: Option<Row> = sqlx::query_as(
+        let row: Option<Row> = sql::query_as(
             "SELECT order_id, invoice_no, issued_by, issued_at, sent_count, red_invoice_no, red_issued_by, red_issued_at
              FROM invoices WHERE order_id = $1",
         )
@@ -125,7 +123,7 @@ impl InvoiceRepo for Db {
         .await
         .map_err(db_err)?;
         let Some(row) = row else { return Ok(None) };
-        let files: Vec<FileRow> = sqlx::query_as(
+        let files: Vec<FileRow> = sql::query_as(
             "SELECT red, format, file_key, wrapped_key, sha256, size FROM invoice_files WHERE order_id = $1
              ORDER BY red, format",
         )
@@ -166,7 +164,7 @@ impl InvoiceRepo for Db {
     }
 
     async fn invoice_sent(&self, order: OrderId) -> Result<i64, StoreError> {
-        sqlx::query_scalar("UPDATE invoices SET sent_count = sent_count + 1 WHERE order_id = $1 RETURNING sent_count")
+        sql::query_scalar("UPDATE invoices SET sent_count = sent_count + 1 WHERE order_id = $1 RETURNING sent_count")
             .bind(order.0)
             .fetch_one(&self.pool)
             .await
@@ -174,7 +172,7 @@ impl InvoiceRepo for Db {
     }
 
     async fn invoice_queue(&self) -> Result<Vec<OrderRecord>, StoreError> {
-        sqlx::query_as::<_, OrderRow>(&format!(
+        sql::query_as::<OrderRow>(&format!(
             "{SELECT_ORDER} WHERE invoice_kind <> 'none' AND status NOT IN ($1, $2, $3)
                AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.order_id = orders.id)
              ORDER BY created_at, id"
@@ -191,7 +189,7 @@ impl InvoiceRepo for Db {
     }
 
     async fn red_invoice_queue(&self) -> Result<Vec<OrderRecord>, StoreError> {
-        sqlx::query_as::<_, OrderRow>(&format!(
+        sql::query_as::<OrderRow>(&format!(
             "{SELECT_ORDER} WHERE status = $1
                AND EXISTS (SELECT 1 FROM invoices i WHERE i.order_id = orders.id AND i.red_invoice_no IS NULL)
              ORDER BY created_at, id"

@@ -1,8 +1,9 @@
 //! Database adapters for the app's ports, on SQLite (default, embedded, WAL) and PostgreSQL.
 //!
-//! One code path over sqlx's `Any` driver: the SQL is written once in the dialect both backends
-//! share (`$n` placeholders, `RETURNING`, partial unique indexes), and each backend has its own
-//! migration directory for the DDL where they differ. Times are stored as Unix seconds.
+//! One code path over the crate's own small data layer ([`sql`]): the SQL is written once in the
+//! dialect both backends share (`$n` placeholders, `RETURNING`, partial unique indexes), and each
+//! backend has its own migration directory for the DDL where they differ. Times are stored as
+//! Unix seconds.
 
 mod addresses;
 mod applications;
@@ -24,6 +25,7 @@ mod s3;
 mod seals;
 mod sessions;
 mod sms_codes;
+mod sql;
 mod staff;
 mod templates;
 mod throttle;
@@ -49,14 +51,11 @@ pub(crate) fn from_ts(secs: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(secs).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
-/// Maps sqlx errors to the port's error; unique violations carry the constraint's logical name.
+/// Maps the data layer's errors to the port's error; unique violations carry the constraint's
+/// logical name.
 #[allow(clippy::needless_pass_by_value)] // shaped for `.map_err(db_err)`
-pub(crate) fn db_err(err: sqlx::Error) -> StoreError {
-    if let sqlx::Error::Database(db) = &err
-        && db.is_unique_violation()
-    {
-        let message = db.message();
-        let constraint = db.constraint().unwrap_or("");
+pub(crate) fn db_err(err: sql::Error) -> StoreError {
+    if let Some((constraint, message)) = err.unique_violation() {
         if constraint == "users_phone_key" || message.contains("users.phone") {
             return StoreError::Duplicate("users.phone");
         }

@@ -6,22 +6,22 @@
 use app::StoreError;
 use app::ports::{NewNotification, NotificationRecord, NotificationRepo};
 use async_trait::async_trait;
-use sqlx::Any;
 use time::OffsetDateTime;
 
 use crate::db::Backend;
+use crate::sql::{self, Tx};
 use crate::{Db, db_err, ts};
 
 const PENDING: &str = "pending";
 
 /// Inserts messages inside the caller's transaction; a key seen before is skipped.
 pub(crate) async fn insert_notifications(
-    tx: &mut sqlx::Transaction<'static, Any>,
+    tx: &mut Tx,
     messages: &[NewNotification],
     now: OffsetDateTime,
 ) -> Result<(), StoreError> {
     for m in messages {
-        sqlx::query(
+        sql::query(
             "INSERT INTO notifications (dedupe_key, channel, recipient, subject, body, html, attachments, status,
                  next_attempt_at, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) ON CONFLICT (dedupe_key) DO NOTHING",
@@ -68,7 +68,7 @@ impl NotificationRepo for Db {
     ) -> Result<Vec<NotificationRecord>, StoreError> {
         let mut tx = self.write_tx().await?;
         let lock = if self.backend() == Backend::Postgres { " FOR UPDATE SKIP LOCKED" } else { "" };
-        let rows: Vec<Row> = sqlx::query_as(&format!(
+        let rows: Vec<Row> = sql::query_as(&format!(
             "SELECT {COLUMNS} FROM notifications
              WHERE status = $1 AND next_attempt_at <= $2 AND (locked_until IS NULL OR locked_until <= $2)
              ORDER BY id LIMIT $3{lock}"
@@ -80,7 +80,7 @@ impl NotificationRepo for Db {
         .await
         .map_err(db_err)?;
         for row in &rows {
-            sqlx::query("UPDATE notifications SET locked_until = $1, attempts = attempts + 1 WHERE id = $2")
+            sql::query("UPDATE notifications SET locked_until = $1, attempts = attempts + 1 WHERE id = $2")
                 .bind(ts(now + lease))
                 .bind(row.0)
                 .execute(&mut *tx)
@@ -92,7 +92,7 @@ impl NotificationRepo for Db {
     }
 
     async fn notification_sent(&self, id: i64, now: OffsetDateTime) -> Result<(), StoreError> {
-        sqlx::query("UPDATE notifications SET status = 'sent', sent_at = $1, locked_until = NULL, last_error = NULL WHERE id = $2")
+        sql::query("UPDATE notifications SET status = 'sent', sent_at = $1, locked_until = NULL, last_error = NULL WHERE id = $2")
             .bind(ts(now))
             .bind(id)
             .execute(&self.pool)
@@ -111,7 +111,7 @@ impl NotificationRepo for Db {
             Some(at) => (PENDING, Some(ts(at))),
             None => ("failed", None),
         };
-        sqlx::query(
+        sql::query(
             "UPDATE notifications SET status = $1, next_attempt_at = COALESCE($2, next_attempt_at), locked_until = NULL,
                  last_error = $3 WHERE id = $4",
         )
@@ -126,7 +126,7 @@ impl NotificationRepo for Db {
     }
 
     async fn notifications(&self, limit: i64) -> Result<Vec<NotificationRecord>, StoreError> {
-        let rows: Vec<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM notifications ORDER BY id DESC LIMIT $1"))
+        let rows: Vec<Row> = sql::query_as(&format!("SELECT {COLUMNS} FROM notifications ORDER BY id DESC LIMIT $1"))
             .bind(limit)
             .fetch_all(&self.pool)
             .await

@@ -9,42 +9,44 @@ use domain::pricing::{Delivery, FeeBreakdown};
 use domain::{Actor, ApplicationId, Money, OrderId, OrderStatus, UserId};
 use time::OffsetDateTime;
 
+use crate::sql;
 use crate::{Db, db_err, from_ts, ts};
 
 /// Statuses that hold the one-open-order slot (must match the partial index in the migration).
 const OPEN: &str = "('pending_payment', 'under_review', 'rejected', 'processing', 'delivering')";
 
-#[derive(sqlx::FromRow)]
-pub(crate) struct OrderRow {
-    id: i64,
-    order_no: String,
-    user_id: i64,
-    application_id: i64,
-    idempotency_key: String,
-    request_hash: String,
-    status: String,
-    subject_kind: String,
-    business: String,
-    subject_index: String,
-    subject_name: String,
-    package_name: String,
-    delivery: String,
-    ship_to: Option<String>,
-    pickup_point: Option<String>,
-    invoice_kind: String,
-    invoice_title: Option<String>,
-    invoice_taxpayer_no: Option<String>,
-    invoice_address_phone: Option<String>,
-    invoice_bank_account: Option<String>,
-    invoice_delivery: Option<String>,
-    invoice_email: Option<String>,
-    invoice_ship_to: Option<String>,
-    package_fen: i64,
-    delivery_fen: i64,
-    service_fen: i64,
-    total_fen: i64,
-    flagged: i64,
-    created_at: i64,
+sql::row! {
+    pub(crate) struct OrderRow {
+        id: i64,
+        order_no: String,
+        user_id: i64,
+        application_id: i64,
+        idempotency_key: String,
+        request_hash: String,
+        status: String,
+        subject_kind: String,
+        business: String,
+        subject_index: String,
+        subject_name: String,
+        package_name: String,
+        delivery: String,
+        ship_to: Option<String>,
+        pickup_point: Option<String>,
+        invoice_kind: String,
+        invoice_title: Option<String>,
+        invoice_taxpayer_no: Option<String>,
+        invoice_address_phone: Option<String>,
+        invoice_bank_account: Option<String>,
+        invoice_delivery: Option<String>,
+        invoice_email: Option<String>,
+        invoice_ship_to: Option<String>,
+        package_fen: i64,
+        delivery_fen: i64,
+        service_fen: i64,
+        total_fen: i64,
+        flagged: i64,
+        created_at: i64,
+    }
 }
 
 pub(crate) const SELECT_ORDER: &str = "SELECT id, order_no, user_id, application_id, idempotency_key, request_hash, status, subject_kind,
@@ -109,21 +111,20 @@ impl OrderRow {
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct EventRow {
-    from_status: Option<String>,
-    to_status: String,
-    actor: String,
-    reason: Option<String>,
-    at: i64,
+sql::row! {
+    struct EventRow {
+        from_status: Option<String>,
+        to_status: String,
+        actor: String,
+        reason: Option<String>,
+        at: i64,
+    }
 }
 
 /// Unique violations of the orders table, named for the app.
-fn order_err(err: sqlx::Error) -> StoreError {
-    if let sqlx::Error::Database(db) = &err
-        && db.is_unique_violation()
-    {
-        let said = format!("{} {}", db.constraint().unwrap_or(""), db.message());
+fn order_err(err: sql::Error) -> StoreError {
+    if let Some((constraint, message)) = err.unique_violation() {
+        let said = format!("{constraint} {message}");
         if said.contains("idempotency") {
             return StoreError::Duplicate("orders.idempotency");
         }
@@ -142,7 +143,7 @@ impl OrderRepo for Db {
     async fn create_order(&self, o: &NewOrder, now: OffsetDateTime) -> Result<OrderId, StoreError> {
         let mut tx = self.write_tx().await?;
         let inv = o.invoice.as_ref();
-        let id: i64 = sqlx::query_scalar(
+        let id: i64 = sql::query_scalar(
             "INSERT INTO orders (order_no, user_id, application_id, idempotency_key, request_hash, status, subject_kind,
                  business, subject_index, subject_name, package_name, delivery, ship_to, pickup_point, invoice_kind,
                  invoice_title, invoice_taxpayer_no, invoice_address_phone, invoice_bank_account, invoice_delivery,
@@ -183,7 +184,7 @@ impl OrderRepo for Db {
         .fetch_one(&mut *tx)
         .await
         .map_err(order_err)?;
-        sqlx::query("INSERT INTO order_events (order_id, from_status, to_status, actor, reason, at) VALUES ($1, NULL, $2, $3, NULL, $4)")
+        sql::query("INSERT INTO order_events (order_id, from_status, to_status, actor, reason, at) VALUES ($1, NULL, $2, $3, NULL, $4)")
             .bind(id)
             .bind(OrderStatus::PendingPayment.as_str())
             .bind(Actor::Applicant.as_str())
@@ -196,7 +197,7 @@ impl OrderRepo for Db {
     }
 
     async fn order_by_idempotency_key(&self, user: UserId, key: &str) -> Result<Option<OrderRecord>, StoreError> {
-        sqlx::query_as::<_, OrderRow>(&format!("{SELECT_ORDER} WHERE user_id = $1 AND idempotency_key = $2"))
+        sql::query_as::<OrderRow>(&format!("{SELECT_ORDER} WHERE user_id = $1 AND idempotency_key = $2"))
             .bind(user.0)
             .bind(key)
             .fetch_optional(&self.pool)
@@ -211,7 +212,7 @@ impl OrderRepo for Db {
         subject_index: &str,
         business: Business,
     ) -> Result<Option<(UserId, String)>, StoreError> {
-        let row: Option<(i64, String)> = sqlx::query_as(&format!(
+        let row: Option<(i64, String)> = sql::query_as(&format!(
             "SELECT user_id, order_no FROM orders WHERE subject_index = $1 AND business = $2 AND status IN {OPEN}"
         ))
         .bind(subject_index)
@@ -227,7 +228,7 @@ impl OrderRepo for Db {
         application: ApplicationId,
     ) -> Result<Option<(OrderId, OrderStatus)>, StoreError> {
         let row: Option<(i64, String)> =
-            sqlx::query_as(&format!("SELECT id, status FROM orders WHERE application_id = $1 AND status IN {OPEN}"))
+            sql::query_as(&format!("SELECT id, status FROM orders WHERE application_id = $1 AND status IN {OPEN}"))
                 .bind(application.0)
                 .fetch_optional(&self.pool)
                 .await
@@ -244,7 +245,7 @@ impl OrderRepo for Db {
         subject_name: &str,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE orders SET subject_name = $1, updated_at = $2 WHERE id = $3")
+        sql::query("UPDATE orders SET subject_name = $1, updated_at = $2 WHERE id = $3")
             .bind(subject_name)
             .bind(ts(now))
             .bind(id.0)
@@ -255,7 +256,7 @@ impl OrderRepo for Db {
     }
 
     async fn orders(&self, user: UserId) -> Result<Vec<OrderRecord>, StoreError> {
-        sqlx::query_as::<_, OrderRow>(&format!("{SELECT_ORDER} WHERE user_id = $1 ORDER BY id DESC"))
+        sql::query_as::<OrderRow>(&format!("{SELECT_ORDER} WHERE user_id = $1 ORDER BY id DESC"))
             .bind(user.0)
             .fetch_all(&self.pool)
             .await
@@ -266,7 +267,7 @@ impl OrderRepo for Db {
     }
 
     async fn order(&self, user: UserId, id: OrderId) -> Result<Option<OrderRecord>, StoreError> {
-        sqlx::query_as::<_, OrderRow>(&format!("{SELECT_ORDER} WHERE user_id = $1 AND id = $2"))
+        sql::query_as::<OrderRow>(&format!("{SELECT_ORDER} WHERE user_id = $1 AND id = $2"))
             .bind(user.0)
             .bind(id.0)
             .fetch_optional(&self.pool)
@@ -277,7 +278,7 @@ impl OrderRepo for Db {
     }
 
     async fn order_by_id(&self, id: OrderId) -> Result<Option<OrderRecord>, StoreError> {
-        sqlx::query_as::<_, OrderRow>(&format!("{SELECT_ORDER} WHERE id = $1"))
+        sql::query_as::<OrderRow>(&format!("{SELECT_ORDER} WHERE id = $1"))
             .bind(id.0)
             .fetch_optional(&self.pool)
             .await
@@ -287,7 +288,7 @@ impl OrderRepo for Db {
     }
 
     async fn order_events(&self, id: OrderId) -> Result<Vec<OrderEventRecord>, StoreError> {
-        let rows = sqlx::query_as::<_, EventRow>(
+        let rows = sql::query_as::<EventRow>(
             "SELECT from_status, to_status, actor, reason, at FROM order_events WHERE order_id = $1 ORDER BY id",
         )
         .bind(id.0)
@@ -321,7 +322,7 @@ impl OrderRepo for Db {
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         let mut tx = self.write_tx().await?;
-        let moved = sqlx::query("UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4")
+        let moved = sql::query("UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4")
             .bind(to.as_str())
             .bind(ts(now))
             .bind(id.0)
@@ -338,7 +339,7 @@ impl OrderRepo for Db {
     }
 
     async fn order_counts(&self) -> Result<Vec<(OrderStatus, i64)>, StoreError> {
-        let rows: Vec<(String, i64)> = sqlx::query_as("SELECT status, COUNT(*) FROM orders GROUP BY status")
+        let rows: Vec<(String, i64)> = sql::query_as("SELECT status, COUNT(*) FROM orders GROUP BY status")
             .fetch_all(&self.pool)
             .await
             .map_err(db_err)?;
@@ -347,7 +348,7 @@ impl OrderRepo for Db {
 
     async fn unpaid_orders_created_before(&self, before: OffsetDateTime) -> Result<Vec<OrderId>, StoreError> {
         let ids: Vec<i64> =
-            sqlx::query_scalar("SELECT id FROM orders WHERE status = $1 AND created_at < $2 ORDER BY id")
+            sql::query_scalar("SELECT id FROM orders WHERE status = $1 AND created_at < $2 ORDER BY id")
                 .bind(OrderStatus::PendingPayment.as_str())
                 .bind(ts(before))
                 .fetch_all(&self.pool)
@@ -393,7 +394,7 @@ impl OrderRepo for Db {
         let limit_at = next(Bind::Int(limit));
         let filter = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
         let sql = format!("{SELECT_ORDER} {filter} ORDER BY created_at DESC, id DESC LIMIT {limit_at}");
-        let mut query = sqlx::query_as::<_, OrderRow>(&sql);
+        let mut query = sql::query_as::<OrderRow>(&sql);
         for bind in binds {
             query = match bind {
                 Bind::Text(text) => query.bind(text),

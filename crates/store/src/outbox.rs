@@ -11,16 +11,18 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 use time::OffsetDateTime;
 
+use crate::sql;
 use crate::{Db, db_err, from_ts, ts};
 
-#[derive(sqlx::FromRow)]
-struct MessageRow {
-    id: i64,
-    channel: String,
-    recipient: String,
-    subject: String,
-    body: String,
-    created_at: i64,
+sql::row! {
+    struct MessageRow {
+        id: i64,
+        channel: String,
+        recipient: String,
+        subject: String,
+        body: String,
+        created_at: i64,
+    }
 }
 
 #[async_trait]
@@ -33,7 +35,7 @@ impl DevOutboxRepo for Db {
         body: &str,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        sqlx::query(
+        sql::query(
             "INSERT INTO dev_outbox (channel, recipient, subject, body, created_at) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(channel)
@@ -48,7 +50,7 @@ impl DevOutboxRepo for Db {
     }
 
     async fn recent_messages(&self, limit: i64) -> Result<Vec<DevMessage>, StoreError> {
-        let rows = sqlx::query_as::<_, MessageRow>(
+        let rows = sql::query_as::<MessageRow>(
             "SELECT id, channel, recipient, subject, body, created_at FROM dev_outbox ORDER BY id DESC LIMIT $1",
         )
         .bind(limit)

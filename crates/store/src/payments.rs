@@ -10,22 +10,23 @@ use app::ports::{
 use async_trait::async_trait;
 use domain::payment::{PaymentStatus, RefundStatus, refund_request_no};
 use domain::{Actor, Money, OrderId, OrderStatus};
-use sqlx::Any;
 use time::OffsetDateTime;
 
+use crate::sql::{self, Tx};
 use crate::{Db, db_err, from_ts, ts};
 
-#[derive(sqlx::FromRow)]
-struct PaymentRow {
-    id: i64,
-    order_id: i64,
-    channel: String,
-    out_trade_no: String,
-    amount_fen: i64,
-    status: String,
-    trade_no: Option<String>,
-    created_at: i64,
-    paid_at: Option<i64>,
+sql::row! {
+    struct PaymentRow {
+        id: i64,
+        order_id: i64,
+        channel: String,
+        out_trade_no: String,
+        amount_fen: i64,
+        status: String,
+        trade_no: Option<String>,
+        created_at: i64,
+        paid_at: Option<i64>,
+    }
 }
 
 const SELECT_PAYMENT: &str =
@@ -54,21 +55,22 @@ impl TryFrom<PaymentRow> for PaymentRecord {
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct RefundRow {
-    id: i64,
-    payment_id: i64,
-    order_id: i64,
-    channel: String,
-    out_trade_no: String,
-    out_request_no: String,
-    amount_fen: i64,
-    reason: String,
-    status: String,
-    requested_by: Option<i64>,
-    attempts: i64,
-    last_error: Option<String>,
-    resolution: Option<String>,
+sql::row! {
+    struct RefundRow {
+        id: i64,
+        payment_id: i64,
+        order_id: i64,
+        channel: String,
+        out_trade_no: String,
+        out_request_no: String,
+        amount_fen: i64,
+        reason: String,
+        status: String,
+        requested_by: Option<i64>,
+        attempts: i64,
+        last_error: Option<String>,
+        resolution: Option<String>,
+    }
 }
 
 const SELECT_REFUND: &str = "SELECT r.id, r.payment_id, p.order_id, p.channel, p.out_trade_no, r.out_request_no,
@@ -99,8 +101,8 @@ impl TryFrom<RefundRow> for RefundRecord {
     }
 }
 
-async fn insert_alert(tx: &mut sqlx::Transaction<'static, Any>, alert: &FinanceAlert) -> Result<(), StoreError> {
-    sqlx::query(
+async fn insert_alert(tx: &mut Tx, alert: &FinanceAlert) -> Result<(), StoreError> {
+    sql::query(
         "INSERT INTO finance_alerts (kind, order_id, out_trade_no, detail, created_at) VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(alert.kind.clone())
@@ -124,7 +126,7 @@ impl PaymentRepo for Db {
         amount: Money,
         now: OffsetDateTime,
     ) -> Result<PaymentRecord, StoreError> {
-        let inserted = sqlx::query(
+        let inserted = sql::query(
             "INSERT INTO payments (order_id, channel, out_trade_no, amount_fen, status, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT DO NOTHING",
         )
@@ -138,7 +140,7 @@ impl PaymentRepo for Db {
         .await
         .map_err(db_err)?;
         let _ = inserted;
-        let row: PaymentRow = sqlx::query_as(&format!("{SELECT_PAYMENT} WHERE order_id = $1 AND channel = $2"))
+        let row: PaymentRow = sql::query_as(&format!("{SELECT_PAYMENT} WHERE order_id = $1 AND channel = $2"))
             .bind(order.0)
             .bind(channel.to_owned())
             .fetch_one(&self.pool)
@@ -148,7 +150,7 @@ impl PaymentRepo for Db {
     }
 
     async fn payment_by_trade(&self, out_trade_no: &str) -> Result<Option<PaymentRecord>, StoreError> {
-        let row: Option<PaymentRow> = sqlx::query_as(&format!("{SELECT_PAYMENT} WHERE out_trade_no = $1"))
+        let row: Option<PaymentRow> = sql::query_as(&format!("{SELECT_PAYMENT} WHERE out_trade_no = $1"))
             .bind(out_trade_no.to_owned())
             .fetch_optional(&self.pool)
             .await
@@ -157,7 +159,7 @@ impl PaymentRepo for Db {
     }
 
     async fn payments_of_order(&self, order: OrderId) -> Result<Vec<PaymentRecord>, StoreError> {
-        let rows: Vec<PaymentRow> = sqlx::query_as(&format!("{SELECT_PAYMENT} WHERE order_id = $1 ORDER BY id"))
+        let rows: Vec<PaymentRow> = sql::query_as(&format!("{SELECT_PAYMENT} WHERE order_id = $1 ORDER BY id"))
             .bind(order.0)
             .fetch_all(&self.pool)
             .await
@@ -174,7 +176,7 @@ impl PaymentRepo for Db {
         now: OffsetDateTime,
     ) -> Result<Settlement, StoreError> {
         let mut tx = self.write_tx().await?;
-        let marked = sqlx::query(
+        let marked = sql::query(
             "UPDATE payments SET status = $1, trade_no = $2, paid_at = $3, updated_at = $3
              WHERE id = $4 AND status IN ($5, $6)",
         )
@@ -197,12 +199,12 @@ impl PaymentRepo for Db {
                 };
             }
         }
-        let row: PaymentRow = sqlx::query_as(&format!("{SELECT_PAYMENT} WHERE id = $1"))
+        let row: PaymentRow = sql::query_as(&format!("{SELECT_PAYMENT} WHERE id = $1"))
             .bind(payment_id)
             .fetch_one(&mut *tx)
             .await
             .map_err(db_err)?;
-        let moved = sqlx::query("UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4")
+        let moved = sql::query("UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4")
             .bind(OrderStatus::UnderReview.as_str())
             .bind(ts(now))
             .bind(row.order_id)
@@ -225,7 +227,7 @@ impl PaymentRepo for Db {
             tx.commit().await.map_err(db_err)?;
             return Ok(Settlement::Applied);
         }
-        let order_status: String = sqlx::query_scalar("SELECT status FROM orders WHERE id = $1")
+        let order_status: String = sql::query_scalar("SELECT status FROM orders WHERE id = $1")
             .bind(row.order_id)
             .fetch_one(&mut *tx)
             .await
@@ -237,7 +239,7 @@ impl PaymentRepo for Db {
             format!("订单已通过其他方式支付（当前状态：{label}），重复付款原路退回")
         };
         let out_request_no = refund_request_no(&row.out_trade_no);
-        sqlx::query(
+        sql::query(
             "INSERT INTO refunds (payment_id, out_request_no, amount_fen, reason, status, created_at)
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -263,7 +265,7 @@ impl PaymentRepo for Db {
             },
         )
         .await?;
-        let refund: RefundRow = sqlx::query_as(&format!("{SELECT_REFUND} WHERE r.payment_id = $1"))
+        let refund: RefundRow = sql::query_as(&format!("{SELECT_REFUND} WHERE r.payment_id = $1"))
             .bind(payment_id)
             .fetch_one(&mut *tx)
             .await
@@ -273,7 +275,7 @@ impl PaymentRepo for Db {
     }
 
     async fn close_payment(&self, payment_id: i64, now: OffsetDateTime) -> Result<bool, StoreError> {
-        let done = sqlx::query("UPDATE payments SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4")
+        let done = sql::query("UPDATE payments SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4")
             .bind(PaymentStatus::Closed.as_str())
             .bind(ts(now))
             .bind(payment_id)
@@ -286,7 +288,7 @@ impl PaymentRepo for Db {
 
     async fn pending_payments_before(&self, before: OffsetDateTime) -> Result<Vec<PaymentRecord>, StoreError> {
         let rows: Vec<PaymentRow> =
-            sqlx::query_as(&format!("{SELECT_PAYMENT} WHERE status = $1 AND created_at < $2 ORDER BY id"))
+            sql::query_as(&format!("{SELECT_PAYMENT} WHERE status = $1 AND created_at < $2 ORDER BY id"))
                 .bind(PaymentStatus::Pending.as_str())
                 .bind(ts(before))
                 .fetch_all(&self.pool)
@@ -296,7 +298,7 @@ impl PaymentRepo for Db {
     }
 
     async fn pending_refunds(&self, now: OffsetDateTime) -> Result<Vec<RefundRecord>, StoreError> {
-        let rows: Vec<RefundRow> = sqlx::query_as(&format!(
+        let rows: Vec<RefundRow> = sql::query_as(&format!(
             "{SELECT_REFUND} WHERE r.status = $1 AND (r.next_attempt_at IS NULL OR r.next_attempt_at <= $2) ORDER BY r.id"
         ))
         .bind(RefundStatus::Pending.as_str())
@@ -314,7 +316,7 @@ impl PaymentRepo for Db {
         retry_at: Option<OffsetDateTime>,
     ) -> Result<bool, StoreError> {
         let status = if retry_at.is_some() { RefundStatus::Pending } else { RefundStatus::Failed };
-        let done = sqlx::query(
+        let done = sql::query(
             "UPDATE refunds SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2, status = $3
              WHERE id = $4 AND status = $5",
         )
@@ -330,7 +332,7 @@ impl PaymentRepo for Db {
     }
 
     async fn retry_refund(&self, refund_id: i64) -> Result<bool, StoreError> {
-        let done = sqlx::query(
+        let done = sql::query(
             "UPDATE refunds SET status = $1, attempts = 0, next_attempt_at = NULL WHERE id = $2 AND status = $3",
         )
         .bind(RefundStatus::Pending.as_str())
@@ -343,7 +345,7 @@ impl PaymentRepo for Db {
     }
 
     async fn failed_refunds(&self) -> Result<Vec<RefundRecord>, StoreError> {
-        let rows: Vec<RefundRow> = sqlx::query_as(&format!("{SELECT_REFUND} WHERE r.status = $1 ORDER BY r.id"))
+        let rows: Vec<RefundRow> = sql::query_as(&format!("{SELECT_REFUND} WHERE r.status = $1 ORDER BY r.id"))
             .bind(RefundStatus::Failed.as_str())
             .fetch_all(&self.pool)
             .await
@@ -352,7 +354,7 @@ impl PaymentRepo for Db {
     }
 
     async fn refunds_of_order(&self, order: OrderId) -> Result<Vec<RefundRecord>, StoreError> {
-        let rows: Vec<RefundRow> = sqlx::query_as(&format!("{SELECT_REFUND} WHERE p.order_id = $1 ORDER BY r.id"))
+        let rows: Vec<RefundRow> = sql::query_as(&format!("{SELECT_REFUND} WHERE p.order_id = $1 ORDER BY r.id"))
             .bind(order.0)
             .fetch_all(&self.pool)
             .await
@@ -369,13 +371,13 @@ impl PaymentRepo for Db {
         now: OffsetDateTime,
     ) -> Result<RefundRecord, StoreError> {
         let mut tx = self.write_tx().await?;
-        let payment: PaymentRow = sqlx::query_as(&format!("{SELECT_PAYMENT} WHERE id = $1"))
+        let payment: PaymentRow = sql::query_as(&format!("{SELECT_PAYMENT} WHERE id = $1"))
             .bind(payment_id)
             .fetch_one(&mut *tx)
             .await
             .map_err(db_err)?;
         let status = if needs_approval { RefundStatus::AwaitingApproval } else { RefundStatus::Pending };
-        sqlx::query(
+        sql::query(
             "INSERT INTO refunds (payment_id, out_request_no, amount_fen, reason, status, created_at, requested_by)
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
@@ -389,7 +391,7 @@ impl PaymentRepo for Db {
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-        let refund: RefundRow = sqlx::query_as(&format!("{SELECT_REFUND} WHERE r.payment_id = $1"))
+        let refund: RefundRow = sql::query_as(&format!("{SELECT_REFUND} WHERE r.payment_id = $1"))
             .bind(payment_id)
             .fetch_one(&mut *tx)
             .await
@@ -399,7 +401,7 @@ impl PaymentRepo for Db {
     }
 
     async fn approve_refund(&self, refund_id: i64, staff: i64) -> Result<bool, StoreError> {
-        let done = sqlx::query(
+        let done = sql::query(
             "UPDATE refunds SET status = $1, approved_by = $2
              WHERE id = $3 AND status = $4 AND (requested_by IS NULL OR requested_by <> $2)",
         )
@@ -414,7 +416,7 @@ impl PaymentRepo for Db {
     }
 
     async fn refunds_awaiting_approval(&self) -> Result<Vec<RefundRecord>, StoreError> {
-        let rows: Vec<RefundRow> = sqlx::query_as(&format!("{SELECT_REFUND} WHERE r.status = $1 ORDER BY r.id"))
+        let rows: Vec<RefundRow> = sql::query_as(&format!("{SELECT_REFUND} WHERE r.status = $1 ORDER BY r.id"))
             .bind(RefundStatus::AwaitingApproval.as_str())
             .fetch_all(&self.pool)
             .await
@@ -428,7 +430,7 @@ impl PaymentRepo for Db {
         from: OffsetDateTime,
         to: OffsetDateTime,
     ) -> Result<Vec<PaymentRecord>, StoreError> {
-        let rows: Vec<PaymentRow> = sqlx::query_as(&format!(
+        let rows: Vec<PaymentRow> = sql::query_as(&format!(
             "{SELECT_PAYMENT} WHERE channel = $1 AND paid_at >= $2 AND paid_at < $3 ORDER BY id"
         ))
         .bind(channel.to_owned())
@@ -445,17 +447,18 @@ impl PaymentRepo for Db {
         from: OffsetDateTime,
         to: OffsetDateTime,
     ) -> Result<Vec<MoneyMovement>, StoreError> {
-        #[derive(sqlx::FromRow)]
-        struct Row {
-            at: i64,
-            refund: i64,
-            order_no: String,
-            channel: String,
-            out_trade_no: String,
-            trade_no: Option<String>,
-            amount_fen: i64,
+        sql::row! {
+            struct Row {
+                at: i64,
+                refund: i64,
+                order_no: String,
+                channel: String,
+                out_trade_no: String,
+                trade_no: Option<String>,
+                amount_fen: i64,
+            }
         }
-        let rows: Vec<Row> = sqlx::query_as(
+        let rows: Vec<Row> = sql::query_as(
             "SELECT p.paid_at AS at, CAST(0 AS BIGINT) AS refund, o.order_no, p.channel, p.out_trade_no, p.trade_no, p.amount_fen
                FROM payments p JOIN orders o ON o.id = p.order_id
               WHERE p.paid_at >= $1 AND p.paid_at < $2
@@ -501,7 +504,7 @@ impl PaymentRepo for Db {
         } else {
             (RefundStatus::Pending, RefundStatus::Failed)
         };
-        let done = sqlx::query(
+        let done = sql::query(
             "UPDATE refunds SET status = $1, done_at = $2, resolution = $3, next_attempt_at = NULL
              WHERE id = $4 AND (status = $5 OR status = $6)",
         )
@@ -517,14 +520,14 @@ impl PaymentRepo for Db {
         if done.rows_affected() != 1 {
             return Ok(false);
         }
-        let (payment_id, order_id): (i64, i64) = sqlx::query_as(
+        let (payment_id, order_id): (i64, i64) = sql::query_as(
             "SELECT p.id, p.order_id FROM refunds r JOIN payments p ON p.id = r.payment_id WHERE r.id = $1",
         )
         .bind(refund_id)
         .fetch_one(&mut *tx)
         .await
         .map_err(db_err)?;
-        sqlx::query("UPDATE payments SET status = $1, updated_at = $2 WHERE id = $3")
+        sql::query("UPDATE payments SET status = $1, updated_at = $2 WHERE id = $3")
             .bind(PaymentStatus::Refunded.as_str())
             .bind(ts(now))
             .bind(payment_id)
@@ -532,7 +535,7 @@ impl PaymentRepo for Db {
             .await
             .map_err(db_err)?;
         let (status, requested_by): (String, Option<i64>) =
-            sqlx::query_as("SELECT o.status, r.requested_by FROM orders o JOIN refunds r ON r.id = $2 WHERE o.id = $1")
+            sql::query_as("SELECT o.status, r.requested_by FROM orders o JOIN refunds r ON r.id = $2 WHERE o.id = $1")
                 .bind(order_id)
                 .bind(refund_id)
                 .fetch_one(&mut *tx)
@@ -546,7 +549,7 @@ impl PaymentRepo for Db {
             OrderStatus::Cancelled | OrderStatus::UnderReview | OrderStatus::Rejected | OrderStatus::Processing
         );
         let paid_elsewhere: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM payments WHERE order_id = $1 AND status = $2 AND id <> $3")
+            sql::query_scalar("SELECT COUNT(*) FROM payments WHERE order_id = $1 AND status = $2 AND id <> $3")
                 .bind(order_id)
                 .bind(PaymentStatus::Paid.as_str())
                 .bind(payment_id)
@@ -554,7 +557,7 @@ impl PaymentRepo for Db {
                 .await
                 .map_err(db_err)?;
         if refundable && paid_elsewhere == 0 {
-            let moved = sqlx::query("UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4")
+            let moved = sql::query("UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4")
                 .bind(OrderStatus::Refunded.as_str())
                 .bind(ts(now))
                 .bind(order_id)
@@ -578,7 +581,7 @@ impl PaymentRepo for Db {
     }
 
     async fn log_notice(&self, notice: &NoticeLog) -> Result<(), StoreError> {
-        sqlx::query(
+        sql::query(
             "INSERT INTO payment_notices (channel, received_at, verified, out_trade_no, outcome, summary)
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -597,13 +600,13 @@ impl PaymentRepo for Db {
     async fn notices(&self, out_trade_no: Option<&str>, limit: i64) -> Result<Vec<NoticeLog>, StoreError> {
         type Row = (String, i64, i64, Option<String>, String, String);
         let rows: Vec<Row> = match out_trade_no {
-            Some(no) => sqlx::query_as(
+            Some(no) => sql::query_as(
                 "SELECT channel, received_at, verified, out_trade_no, outcome, summary FROM payment_notices
                  WHERE out_trade_no = $1 ORDER BY id DESC LIMIT $2",
             )
             .bind(no.to_owned())
             .bind(limit),
-            None => sqlx::query_as(
+            None => sql::query_as(
                 "SELECT channel, received_at, verified, out_trade_no, outcome, summary FROM payment_notices
                  ORDER BY id DESC LIMIT $1",
             )
@@ -626,7 +629,7 @@ impl PaymentRepo for Db {
     }
 
     async fn refused_notices_since(&self, since: OffsetDateTime) -> Result<i64, StoreError> {
-        sqlx::query_scalar("SELECT COUNT(*) FROM payment_notices WHERE verified = 0 AND received_at >= $1")
+        sql::query_scalar("SELECT COUNT(*) FROM payment_notices WHERE verified = 0 AND received_at >= $1")
             .bind(ts(since))
             .fetch_one(&self.pool)
             .await
@@ -642,7 +645,7 @@ impl PaymentRepo for Db {
     async fn finance_alerts(&self, limit: i64) -> Result<Vec<FinanceAlert>, StoreError> {
         type Row = (i64, String, Option<i64>, Option<String>, String, i64, Option<String>);
         // Open ones first, newest first within each.
-        let rows: Vec<Row> = sqlx::query_as(
+        let rows: Vec<Row> = sql::query_as(
             "SELECT id, kind, order_id, out_trade_no, detail, created_at, resolution FROM finance_alerts
              ORDER BY CASE WHEN resolved_at IS NULL THEN 0 ELSE 1 END, id DESC LIMIT $1",
         )
@@ -671,7 +674,7 @@ impl PaymentRepo for Db {
         now: OffsetDateTime,
         lease: time::Duration,
     ) -> Result<bool, StoreError> {
-        let taken = sqlx::query(
+        let taken = sql::query(
             "INSERT INTO bill_checks (channel, day, claimed_at) VALUES ($1, $2, $3)
              ON CONFLICT (channel, day) DO UPDATE SET claimed_at = excluded.claimed_at
              WHERE bill_checks.checked_at IS NULL AND bill_checks.claimed_at < $4",
@@ -687,7 +690,7 @@ impl PaymentRepo for Db {
     }
 
     async fn release_bill_check(&self, channel: &str, day: time::Date) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM bill_checks WHERE channel = $1 AND day = $2 AND checked_at IS NULL")
+        sql::query("DELETE FROM bill_checks WHERE channel = $1 AND day = $2 AND checked_at IS NULL")
             .bind(channel.to_owned())
             .bind(day.to_string())
             .execute(&self.pool)
@@ -697,7 +700,7 @@ impl PaymentRepo for Db {
     }
 
     async fn record_bill_check(&self, check: &BillCheck) -> Result<(), StoreError> {
-        sqlx::query(
+        sql::query(
             "INSERT INTO bill_checks (channel, day, claimed_at, checked_at, checked_by, differences)
              VALUES ($1, $2, $3, $3, $4, $5)
              ON CONFLICT (channel, day) DO UPDATE SET checked_at = excluded.checked_at,
@@ -716,7 +719,7 @@ impl PaymentRepo for Db {
 
     async fn bill_checks(&self, limit: i64) -> Result<Vec<BillCheck>, StoreError> {
         type Row = (String, String, i64, Option<i64>, i64);
-        let rows: Vec<Row> = sqlx::query_as(
+        let rows: Vec<Row> = sql::query_as(
             "SELECT channel, day, checked_at, checked_by, differences FROM bill_checks
              WHERE checked_at IS NOT NULL ORDER BY day DESC, channel LIMIT $1",
         )
@@ -746,7 +749,7 @@ impl PaymentRepo for Db {
         note: &str,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
+        let done = sql::query(
             "UPDATE finance_alerts SET resolved_at = $1, resolved_by = $2, resolution = $3
              WHERE id = $4 AND resolved_at IS NULL",
         )

@@ -8,6 +8,7 @@ use domain::{ApplicationId, UserId};
 use time::OffsetDateTime;
 
 use crate::db::Backend;
+use crate::sql;
 use crate::{Db, db_err, ts};
 
 #[async_trait]
@@ -20,7 +21,7 @@ impl ReadingRepo for Db {
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
         if let Some(sealed) = sealed {
-            sqlx::query(
+            sql::query(
                 "INSERT INTO document_readings (application_id, kind, sealed, read_at) VALUES ($1, $2, $3, $4)
                  ON CONFLICT (application_id, kind) DO UPDATE SET sealed = excluded.sealed, read_at = excluded.read_at",
             )
@@ -35,7 +36,7 @@ impl ReadingRepo for Db {
         }
         // The document is gone: its reading, and the job that would read it.
         for table in ["document_readings", "reading_jobs"] {
-            sqlx::query(&format!("DELETE FROM {table} WHERE application_id = $1 AND kind = $2"))
+            sql::query(&format!("DELETE FROM {table} WHERE application_id = $1 AND kind = $2"))
                 .bind(application.0)
                 .bind(kind.to_owned())
                 .execute(&self.pool)
@@ -53,13 +54,13 @@ impl ReadingRepo for Db {
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
         let mut tx = self.write_tx().await?;
-        sqlx::query("DELETE FROM document_readings WHERE application_id = $1 AND kind = $2")
+        sql::query("DELETE FROM document_readings WHERE application_id = $1 AND kind = $2")
             .bind(application.0)
             .bind(kind.to_owned())
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
-        sqlx::query(
+        sql::query(
             "INSERT INTO reading_jobs (application_id, kind, user_id, version, status, attempts, queued_at, updated_at)
              VALUES ($1, $2, $3, 1, 'queued', 0, $4, $4)
              ON CONFLICT (application_id, kind) DO UPDATE SET version = reading_jobs.version + 1, status = 'queued',
@@ -86,7 +87,7 @@ impl ReadingRepo for Db {
         type Row = (i64, String, i64, i64, i64);
         let mut tx = self.write_tx().await?;
         // A job whose every attempt ran out of time (the worker died or hung) is given up.
-        sqlx::query(
+        sql::query(
             "UPDATE reading_jobs SET status = 'failed', error = 'ocr_timeout', locked_until = NULL, updated_at = $1
              WHERE status = 'running' AND locked_until <= $1 AND attempts >= $2",
         )
@@ -96,7 +97,7 @@ impl ReadingRepo for Db {
         .await
         .map_err(db_err)?;
         let lock = if self.backend() == Backend::Postgres { " FOR UPDATE SKIP LOCKED" } else { "" };
-        let rows: Vec<Row> = sqlx::query_as(&format!(
+        let rows: Vec<Row> = sql::query_as(&format!(
             "SELECT application_id, kind, user_id, version, attempts FROM reading_jobs
              WHERE status = 'queued' OR (status = 'running' AND locked_until <= $1)
              ORDER BY queued_at, application_id LIMIT $2{lock}"
@@ -107,7 +108,7 @@ impl ReadingRepo for Db {
         .await
         .map_err(db_err)?;
         for (application, kind, ..) in &rows {
-            sqlx::query(
+            sql::query(
                 "UPDATE reading_jobs SET status = 'running', attempts = attempts + 1, locked_until = $1, updated_at = $2
                  WHERE application_id = $3 AND kind = $4",
             )
@@ -143,7 +144,7 @@ impl ReadingRepo for Db {
             Ok(_) => ("done", None),
             Err(code) => ("failed", Some(code.to_owned())),
         };
-        let ended = sqlx::query(
+        let ended = sql::query(
             "UPDATE reading_jobs SET status = $1, error = $2, locked_until = NULL, updated_at = $3
              WHERE application_id = $4 AND kind = $5 AND version = $6 AND status = 'running'",
         )
@@ -160,7 +161,7 @@ impl ReadingRepo for Db {
             return Ok(false);
         }
         if let Ok(sealed) = outcome {
-            sqlx::query(
+            sql::query(
                 "INSERT INTO document_readings (application_id, kind, sealed, read_at) VALUES ($1, $2, $3, $4)
                  ON CONFLICT (application_id, kind) DO UPDATE SET sealed = excluded.sealed, read_at = excluded.read_at",
             )
@@ -178,7 +179,7 @@ impl ReadingRepo for Db {
 
     async fn reading_states(&self, application: ApplicationId) -> Result<Vec<ReadingState>, StoreError> {
         let rows: Vec<(String, String, Option<String>)> =
-            sqlx::query_as("SELECT kind, status, error FROM reading_jobs WHERE application_id = $1 ORDER BY kind")
+            sql::query_as("SELECT kind, status, error FROM reading_jobs WHERE application_id = $1 ORDER BY kind")
                 .bind(application.0)
                 .fetch_all(&self.pool)
                 .await
@@ -195,7 +196,7 @@ impl ReadingRepo for Db {
         let mut tx = self.write_tx().await?;
         let mut changed = Vec::new();
         for (field, outcome) in outcomes {
-            let done = sqlx::query(
+            let done = sql::query(
                 "INSERT INTO field_sources (application_id, field, outcome, at) VALUES ($1, $2, $3, $4)
                  ON CONFLICT (application_id, field) DO UPDATE SET outcome = excluded.outcome, at = excluded.at
                  WHERE field_sources.outcome <> excluded.outcome",
@@ -216,7 +217,7 @@ impl ReadingRepo for Db {
     }
 
     async fn field_sources(&self, application: ApplicationId) -> Result<Vec<(String, String)>, StoreError> {
-        sqlx::query_as("SELECT field, outcome FROM field_sources WHERE application_id = $1 ORDER BY field")
+        sql::query_as("SELECT field, outcome FROM field_sources WHERE application_id = $1 ORDER BY field")
             .bind(application.0)
             .fetch_all(&self.pool)
             .await
@@ -224,7 +225,7 @@ impl ReadingRepo for Db {
     }
 
     async fn readings(&self, application: ApplicationId) -> Result<Vec<(String, String)>, StoreError> {
-        sqlx::query_as("SELECT kind, sealed FROM document_readings WHERE application_id = $1 ORDER BY kind")
+        sql::query_as("SELECT kind, sealed FROM document_readings WHERE application_id = $1 ORDER BY kind")
             .bind(application.0)
             .fetch_all(&self.pool)
             .await

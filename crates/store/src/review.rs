@@ -9,19 +9,19 @@ use time::OffsetDateTime;
 
 use crate::history::{record_audit, record_event};
 use crate::orders::{OrderRow, SELECT_ORDER};
+use crate::sql;
 use crate::{Db, db_err, from_ts, ts};
 
 #[async_trait]
 impl ReviewRepo for Db {
     async fn review_queue(&self) -> Result<Vec<(OrderRecord, Option<i64>, Option<OffsetDateTime>)>, StoreError> {
-        let orders =
-            sqlx::query_as::<_, OrderRow>(&format!("{SELECT_ORDER} WHERE status = $1 ORDER BY updated_at, id"))
-                .bind(OrderStatus::UnderReview.as_str())
-                .fetch_all(&self.pool)
-                .await
-                .map_err(db_err)?;
+        let orders = sql::query_as::<OrderRow>(&format!("{SELECT_ORDER} WHERE status = $1 ORDER BY updated_at, id"))
+            .bind(OrderStatus::UnderReview.as_str())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
         let claims: Vec<(i64, Option<i64>, Option<i64>)> =
-            sqlx::query_as("SELECT id, claimed_by, claimed_at FROM orders WHERE status = $1")
+            sql::query_as("SELECT id, claimed_by, claimed_at FROM orders WHERE status = $1")
                 .bind(OrderStatus::UnderReview.as_str())
                 .fetch_all(&self.pool)
                 .await
@@ -45,7 +45,7 @@ impl ReviewRepo for Db {
         stale_before: OffsetDateTime,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
+        let done = sql::query(
             "UPDATE orders SET claimed_by = $1, claimed_at = $2
              WHERE id = $3 AND status = $4 AND (claimed_by IS NULL OR claimed_by = $1 OR claimed_at < $5)",
         )
@@ -62,7 +62,7 @@ impl ReviewRepo for Db {
 
     async fn order_claim(&self, id: OrderId) -> Result<Option<(i64, OffsetDateTime)>, StoreError> {
         let row: Option<(Option<i64>, Option<i64>)> =
-            sqlx::query_as("SELECT claimed_by, claimed_at FROM orders WHERE id = $1")
+            sql::query_as("SELECT claimed_by, claimed_at FROM orders WHERE id = $1")
                 .bind(id.0)
                 .fetch_optional(&self.pool)
                 .await
@@ -73,7 +73,7 @@ impl ReviewRepo for Db {
     async fn decide_review(&self, decision: &ReviewDecision<'_>) -> Result<bool, StoreError> {
         let ReviewDecision { id, from, to, staff, reason, pins, audit, notify } = *decision;
         let mut tx = self.write_tx().await?;
-        let moved = sqlx::query(
+        let moved = sql::query(
             "UPDATE orders SET status = $1, updated_at = $2, claimed_by = NULL, claimed_at = NULL
              WHERE id = $3 AND status = $4 AND claimed_by = $5",
         )
@@ -89,13 +89,9 @@ impl ReviewRepo for Db {
             return Ok(false);
         }
         record_event(&mut *tx, id.0, from, to, Actor::Reviewer, reason, audit.at).await?;
-        sqlx::query("DELETE FROM review_pins WHERE order_id = $1")
-            .bind(id.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+        sql::query("DELETE FROM review_pins WHERE order_id = $1").bind(id.0).execute(&mut *tx).await.map_err(db_err)?;
         for (kind, sha256) in pins {
-            sqlx::query("INSERT INTO review_pins (order_id, kind, sha256) VALUES ($1, $2, $3)")
+            sql::query("INSERT INTO review_pins (order_id, kind, sha256) VALUES ($1, $2, $3)")
                 .bind(id.0)
                 .bind(kind.clone())
                 .bind(sha256.clone())
@@ -110,7 +106,7 @@ impl ReviewRepo for Db {
     }
 
     async fn review_pins(&self, id: OrderId) -> Result<Vec<(String, String)>, StoreError> {
-        sqlx::query_as("SELECT kind, sha256 FROM review_pins WHERE order_id = $1 ORDER BY kind")
+        sql::query_as("SELECT kind, sha256 FROM review_pins WHERE order_id = $1 ORDER BY kind")
             .bind(id.0)
             .fetch_all(&self.pool)
             .await

@@ -8,12 +8,13 @@ use domain::OrderId;
 use domain::seal::SealSource;
 use time::OffsetDateTime;
 
+use crate::sql;
 use crate::{Db, db_err, from_ts, ts};
 
 #[async_trait]
 impl SealRepo for Db {
     async fn record_seal(&self, seal: &SealRecord) -> Result<SealRecord, StoreError> {
-        sqlx::query(
+        sql::query(
             "INSERT INTO seals (serial, es_id, der, created_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (serial) DO NOTHING",
         )
@@ -29,7 +30,7 @@ impl SealRepo for Db {
 
     async fn seal_of_certificate(&self, serial: &str) -> Result<Option<SealRecord>, StoreError> {
         let row: Option<(String, String, Vec<u8>, i64)> =
-            sqlx::query_as("SELECT serial, es_id, der, created_at FROM seals WHERE serial = $1")
+            sql::query_as("SELECT serial, es_id, der, created_at FROM seals WHERE serial = $1")
                 .bind(serial)
                 .fetch_optional(&self.pool)
                 .await
@@ -49,7 +50,7 @@ impl SealRepo for Db {
         staff: i64,
         at: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        sqlx::query(
+        sql::query(
             "INSERT INTO seal_choices (order_id, source, chosen_by, chosen_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (order_id) DO UPDATE SET source = excluded.source, chosen_by = excluded.chosen_by,
                  chosen_at = excluded.chosen_at",
@@ -65,7 +66,7 @@ impl SealRepo for Db {
     }
 
     async fn seal_source(&self, order: OrderId) -> Result<Option<SealSource>, StoreError> {
-        let row: Option<(String,)> = sqlx::query_as("SELECT source FROM seal_choices WHERE order_id = $1")
+        let row: Option<(String,)> = sql::query_as("SELECT source FROM seal_choices WHERE order_id = $1")
             .bind(order.0)
             .fetch_optional(&self.pool)
             .await

@@ -1,26 +1,33 @@
 //! `SessionRepo` over the `sessions` table.
 
 use app::StoreError;
-use app::ports::{SessionRecord, SessionRepo};
+use app::ports::{SessionRecord, SessionRepo, UserRecord};
 use async_trait::async_trait;
-use domain::UserId;
 use time::OffsetDateTime;
 
+use crate::sql;
+use crate::users::UserRow;
 use crate::{Db, db_err, from_ts, ts};
 
-#[derive(sqlx::FromRow)]
-struct SessionRow {
-    token_digest: String,
-    user_id: i64,
-    created_at: i64,
-    last_seen_at: i64,
-    expires_at: i64,
+sql::row! {
+    struct SessionUserRow {
+        token_digest: String,
+        user_id: i64,
+        created_at: i64,
+        last_seen_at: i64,
+        expires_at: i64,
+        phone: String,
+        password_hash: String,
+        name: Option<String>,
+        email: Option<String>,
+        user_created_at: i64,
+    }
 }
 
 #[async_trait]
 impl SessionRepo for Db {
     async fn create_session(&self, s: &SessionRecord) -> Result<(), StoreError> {
-        sqlx::query(
+        sql::query(
             "INSERT INTO sessions (token_digest, user_id, created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(&s.token_digest)
@@ -34,25 +41,39 @@ impl SessionRepo for Db {
         Ok(())
     }
 
-    async fn session_by_digest(&self, digest: &str) -> Result<Option<SessionRecord>, StoreError> {
-        let row = sqlx::query_as::<_, SessionRow>(
-            "SELECT token_digest, user_id, created_at, last_seen_at, expires_at FROM sessions WHERE token_digest = $1",
+    async fn session_with_user(&self, digest: &str) -> Result<Option<(SessionRecord, UserRecord)>, StoreError> {
+        let row = sql::query_as::<SessionUserRow>(
+            "SELECT s.token_digest, s.user_id, s.created_at, s.last_seen_at, s.expires_at,
+                    u.phone, u.password_hash, u.name, u.email, u.created_at AS user_created_at
+               FROM sessions s JOIN users u ON u.id = s.user_id AND u.closed_at IS NULL
+              WHERE s.token_digest = $1",
         )
         .bind(digest)
         .fetch_optional(&self.pool)
         .await
         .map_err(db_err)?;
-        Ok(row.map(|r| SessionRecord {
+        let Some(r) = row else { return Ok(None) };
+        let user = UserRow {
+            id: r.user_id,
+            phone: r.phone,
+            password_hash: r.password_hash,
+            name: r.name,
+            email: r.email,
+            created_at: r.user_created_at,
+        }
+        .into_record()?;
+        let session = SessionRecord {
             token_digest: r.token_digest,
-            user_id: UserId(r.user_id),
+            user_id: user.id,
             created_at: from_ts(r.created_at),
             last_seen_at: from_ts(r.last_seen_at),
             expires_at: from_ts(r.expires_at),
-        }))
+        };
+        Ok(Some((session, user)))
     }
 
     async fn touch_session(&self, digest: &str, now: OffsetDateTime) -> Result<(), StoreError> {
-        sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_digest = $2")
+        sql::query("UPDATE sessions SET last_seen_at = $1 WHERE token_digest = $2")
             .bind(ts(now))
             .bind(digest)
             .execute(&self.pool)
@@ -62,7 +83,7 @@ impl SessionRepo for Db {
     }
 
     async fn delete_session(&self, digest: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM sessions WHERE token_digest = $1")
+        sql::query("DELETE FROM sessions WHERE token_digest = $1")
             .bind(digest)
             .execute(&self.pool)
             .await

@@ -6,28 +6,30 @@ use async_trait::async_trait;
 use domain::{Phone, SmsPurpose};
 use time::OffsetDateTime;
 
+use crate::sql;
 use crate::{Db, db_err, from_ts, ts};
 
-#[derive(sqlx::FromRow)]
-struct CodeRow {
-    id: i64,
-    code_mac: String,
-    expires_at: i64,
-    wrong_guesses: i64,
+sql::row! {
+    struct CodeRow {
+        id: i64,
+        code_mac: String,
+        expires_at: i64,
+        wrong_guesses: i64,
+    }
 }
 
 #[async_trait]
 impl SmsCodeRepo for Db {
     async fn insert_sms_code(&self, code: &NewSmsCode<'_>) -> Result<(), StoreError> {
         let mut tx = self.write_tx().await?;
-        sqlx::query("UPDATE sms_codes SET consumed_at = $1 WHERE phone = $2 AND purpose = $3 AND consumed_at IS NULL")
+        sql::query("UPDATE sms_codes SET consumed_at = $1 WHERE phone = $2 AND purpose = $3 AND consumed_at IS NULL")
             .bind(ts(code.created_at))
             .bind(code.phone.as_str())
             .bind(code.purpose.as_str())
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
-        sqlx::query(
+        sql::query(
             "INSERT INTO sms_codes (phone, purpose, code_mac, client, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(code.phone.as_str())
@@ -48,7 +50,7 @@ impl SmsCodeRepo for Db {
         purpose: SmsPurpose,
         now: OffsetDateTime,
     ) -> Result<Option<SmsCodeRecord>, StoreError> {
-        let row = sqlx::query_as::<_, CodeRow>(
+        let row = sql::query_as::<CodeRow>(
             "SELECT id, code_mac, expires_at, wrong_guesses FROM sms_codes
              WHERE phone = $1 AND purpose = $2 AND consumed_at IS NULL AND expires_at > $3
              ORDER BY id DESC LIMIT 1",
@@ -68,7 +70,7 @@ impl SmsCodeRepo for Db {
     }
 
     async fn record_wrong_guess(&self, id: i64, kill_at: i64, now: OffsetDateTime) -> Result<i64, StoreError> {
-        sqlx::query_scalar(
+        sql::query_scalar(
             "UPDATE sms_codes SET wrong_guesses = wrong_guesses + 1,
                  consumed_at = CASE WHEN wrong_guesses + 1 >= $1 THEN $2 ELSE consumed_at END
              WHERE id = $3 RETURNING wrong_guesses",
@@ -82,7 +84,7 @@ impl SmsCodeRepo for Db {
     }
 
     async fn consume_sms_code(&self, id: i64, now: OffsetDateTime) -> Result<bool, StoreError> {
-        let done = sqlx::query("UPDATE sms_codes SET consumed_at = $1 WHERE id = $2 AND consumed_at IS NULL")
+        let done = sql::query("UPDATE sms_codes SET consumed_at = $1 WHERE id = $2 AND consumed_at IS NULL")
             .bind(ts(now))
             .bind(id)
             .execute(&self.pool)
@@ -96,7 +98,7 @@ impl SmsCodeRepo for Db {
         phone: &Phone,
         since: OffsetDateTime,
     ) -> Result<Vec<OffsetDateTime>, StoreError> {
-        let times: Vec<i64> = sqlx::query_scalar(
+        let times: Vec<i64> = sql::query_scalar(
             "SELECT created_at FROM sms_codes WHERE phone = $1 AND created_at >= $2 ORDER BY created_at",
         )
         .bind(phone.as_str())
@@ -108,7 +110,7 @@ impl SmsCodeRepo for Db {
     }
 
     async fn sms_sends_from_client_since(&self, client: &str, since: OffsetDateTime) -> Result<i64, StoreError> {
-        sqlx::query_scalar("SELECT COUNT(*) FROM sms_codes WHERE client = $1 AND created_at >= $2")
+        sql::query_scalar("SELECT COUNT(*) FROM sms_codes WHERE client = $1 AND created_at >= $2")
             .bind(client)
             .bind(ts(since))
             .fetch_one(&self.pool)

@@ -8,20 +8,22 @@ use domain::OrderId;
 use domain::staff::Roles;
 use time::OffsetDateTime;
 
+use crate::sql;
 use crate::{Db, db_err, from_ts, ts};
 
-#[derive(sqlx::FromRow)]
-struct StaffRow {
-    id: i64,
-    username: String,
-    name: String,
-    phone: Option<String>,
-    password_hash: String,
-    roles: String,
-    totp_secret: Option<String>,
-    totp_enabled: i64,
-    disabled: i64,
-    must_change_password: i64,
+sql::row! {
+    struct StaffRow {
+        id: i64,
+        username: String,
+        name: String,
+        phone: Option<String>,
+        password_hash: String,
+        roles: String,
+        totp_secret: Option<String>,
+        totp_enabled: i64,
+        disabled: i64,
+        must_change_password: i64,
+    }
 }
 
 const SELECT_STAFF: &str =
@@ -50,7 +52,7 @@ impl TryFrom<StaffRow> for StaffRecord {
 #[async_trait]
 impl StaffRepo for Db {
     async fn create_staff(&self, staff: &NewStaff, now: OffsetDateTime) -> Result<i64, StoreError> {
-        sqlx::query_scalar(
+        sql::query_scalar(
             "INSERT INTO staff (username, name, phone, password_hash, roles, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
         )
@@ -66,7 +68,7 @@ impl StaffRepo for Db {
     }
 
     async fn staff_by_username(&self, username: &str) -> Result<Option<StaffRecord>, StoreError> {
-        let row: Option<StaffRow> = sqlx::query_as(&format!("{SELECT_STAFF} WHERE username = $1"))
+        let row: Option<StaffRow> = sql::query_as(&format!("{SELECT_STAFF} WHERE username = $1"))
             .bind(username.to_owned())
             .fetch_optional(&self.pool)
             .await
@@ -75,7 +77,7 @@ impl StaffRepo for Db {
     }
 
     async fn staff_by_id(&self, id: i64) -> Result<Option<StaffRecord>, StoreError> {
-        let row: Option<StaffRow> = sqlx::query_as(&format!("{SELECT_STAFF} WHERE id = $1"))
+        let row: Option<StaffRow> = sql::query_as(&format!("{SELECT_STAFF} WHERE id = $1"))
             .bind(id)
             .fetch_optional(&self.pool)
             .await
@@ -85,7 +87,7 @@ impl StaffRepo for Db {
 
     async fn list_staff(&self) -> Result<Vec<StaffRecord>, StoreError> {
         let rows: Vec<StaffRow> =
-            sqlx::query_as(&format!("{SELECT_STAFF} ORDER BY id")).fetch_all(&self.pool).await.map_err(db_err)?;
+            sql::query_as(&format!("{SELECT_STAFF} ORDER BY id")).fetch_all(&self.pool).await.map_err(db_err)?;
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
@@ -97,7 +99,7 @@ impl StaffRepo for Db {
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         let mut tx = self.write_tx().await?;
-        let done = sqlx::query("UPDATE staff SET roles = $1, disabled = $2, updated_at = $3 WHERE id = $4")
+        let done = sql::query("UPDATE staff SET roles = $1, disabled = $2, updated_at = $3 WHERE id = $4")
             .bind(roles.to_string())
             .bind(i64::from(disabled))
             .bind(ts(now))
@@ -106,7 +108,7 @@ impl StaffRepo for Db {
             .await
             .map_err(db_err)?;
         if disabled {
-            sqlx::query("DELETE FROM staff_sessions WHERE staff_id = $1")
+            sql::query("DELETE FROM staff_sessions WHERE staff_id = $1")
                 .bind(id)
                 .execute(&mut *tx)
                 .await
@@ -124,14 +126,14 @@ impl StaffRepo for Db {
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
         let mut tx = self.write_tx().await?;
-        sqlx::query("UPDATE staff SET password_hash = $1, must_change_password = 0, updated_at = $2 WHERE id = $3")
+        sql::query("UPDATE staff SET password_hash = $1, must_change_password = 0, updated_at = $2 WHERE id = $3")
             .bind(password_hash.to_owned())
             .bind(ts(now))
             .bind(id)
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
-        sqlx::query("DELETE FROM staff_sessions WHERE staff_id = $1 AND token_digest <> $2")
+        sql::query("DELETE FROM staff_sessions WHERE staff_id = $1 AND token_digest <> $2")
             .bind(id)
             .bind(keep_session.to_owned())
             .execute(&mut *tx)
@@ -147,7 +149,7 @@ impl StaffRepo for Db {
         enabled: bool,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE staff SET totp_secret = $1, totp_enabled = $2, updated_at = $3 WHERE id = $4")
+        sql::query("UPDATE staff SET totp_secret = $1, totp_enabled = $2, updated_at = $3 WHERE id = $4")
             .bind(sealed_secret.map(str::to_owned))
             .bind(i64::from(enabled))
             .bind(ts(now))
@@ -159,7 +161,7 @@ impl StaffRepo for Db {
     }
 
     async fn use_totp_step(&self, id: i64, step: i64) -> Result<bool, StoreError> {
-        let done = sqlx::query("UPDATE staff SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1")
+        let done = sql::query("UPDATE staff SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1")
             .bind(step)
             .bind(id)
             .execute(&self.pool)
@@ -169,7 +171,7 @@ impl StaffRepo for Db {
     }
 
     async fn create_staff_session(&self, s: &StaffSessionRecord) -> Result<(), StoreError> {
-        sqlx::query(
+        sql::query(
             "INSERT INTO staff_sessions (token_digest, staff_id, stage, created_at, last_seen_at, expires_at)
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -186,7 +188,7 @@ impl StaffRepo for Db {
     }
 
     async fn staff_session(&self, digest: &str) -> Result<Option<StaffSessionRecord>, StoreError> {
-        let row: Option<(String, i64, String, i64, i64, i64)> = sqlx::query_as(
+        let row: Option<(String, i64, String, i64, i64, i64)> = sql::query_as(
             "SELECT token_digest, staff_id, stage, created_at, last_seen_at, expires_at
              FROM staff_sessions WHERE token_digest = $1",
         )
@@ -205,7 +207,7 @@ impl StaffRepo for Db {
     }
 
     async fn touch_staff_session(&self, digest: &str, now: OffsetDateTime) -> Result<(), StoreError> {
-        sqlx::query("UPDATE staff_sessions SET last_seen_at = $1 WHERE token_digest = $2")
+        sql::query("UPDATE staff_sessions SET last_seen_at = $1 WHERE token_digest = $2")
             .bind(ts(now))
             .bind(digest.to_owned())
             .execute(&self.pool)
@@ -215,7 +217,7 @@ impl StaffRepo for Db {
     }
 
     async fn delete_staff_session(&self, digest: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM staff_sessions WHERE token_digest = $1")
+        sql::query("DELETE FROM staff_sessions WHERE token_digest = $1")
             .bind(digest.to_owned())
             .execute(&self.pool)
             .await
@@ -230,12 +232,12 @@ impl StaffRepo for Db {
     async fn audit_log(&self, order: Option<OrderId>, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
         type Row = (i64, Option<i64>, String, Option<i64>, String);
         let query = match order {
-            Some(id) => sqlx::query_as::<_, Row>(
+            Some(id) => sql::query_as::<Row>(
                 "SELECT at, staff_id, action, order_id, detail FROM audit_log WHERE order_id = $1 ORDER BY id DESC LIMIT $2",
             )
             .bind(id.0)
             .bind(limit),
-            None => sqlx::query_as::<_, Row>(
+            None => sql::query_as::<Row>(
                 "SELECT at, staff_id, action, order_id, detail FROM audit_log ORDER BY id DESC LIMIT $1",
             )
             .bind(limit),

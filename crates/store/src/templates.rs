@@ -4,18 +4,19 @@ use app::StoreError;
 use app::ports::{FormTemplate, TemplateRepo};
 use async_trait::async_trait;
 
+use crate::sql;
 use crate::{Db, db_err, from_ts, ts};
 
 #[async_trait]
 impl TemplateRepo for Db {
     async fn set_template(&self, t: &FormTemplate, staff: i64) -> Result<Option<String>, StoreError> {
         let mut tx = self.write_tx().await?;
-        let old: Option<String> = sqlx::query_scalar("SELECT file_key FROM form_templates WHERE kind = $1")
+        let old: Option<String> = sql::query_scalar("SELECT file_key FROM form_templates WHERE kind = $1")
             .bind(t.kind.clone())
             .fetch_optional(&mut *tx)
             .await
             .map_err(db_err)?;
-        sqlx::query(
+        sql::query(
             "INSERT INTO form_templates (kind, file_key, size, sha256, uploaded_by, uploaded_at) VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT (kind) DO UPDATE SET file_key = excluded.file_key, size = excluded.size, sha256 = excluded.sha256,
                  uploaded_by = excluded.uploaded_by, uploaded_at = excluded.uploaded_at",
@@ -35,7 +36,7 @@ impl TemplateRepo for Db {
 
     async fn template(&self, kind: &str) -> Result<Option<FormTemplate>, StoreError> {
         let row: Option<(String, String, i64, String, i64)> =
-            sqlx::query_as("SELECT kind, file_key, size, sha256, uploaded_at FROM form_templates WHERE kind = $1")
+            sql::query_as("SELECT kind, file_key, size, sha256, uploaded_at FROM form_templates WHERE kind = $1")
                 .bind(kind.to_owned())
                 .fetch_optional(&self.pool)
                 .await
@@ -51,12 +52,12 @@ impl TemplateRepo for Db {
 
     async fn delete_template(&self, kind: &str) -> Result<Option<String>, StoreError> {
         let mut tx = self.write_tx().await?;
-        let old: Option<String> = sqlx::query_scalar("SELECT file_key FROM form_templates WHERE kind = $1")
+        let old: Option<String> = sql::query_scalar("SELECT file_key FROM form_templates WHERE kind = $1")
             .bind(kind.to_owned())
             .fetch_optional(&mut *tx)
             .await
             .map_err(db_err)?;
-        sqlx::query("DELETE FROM form_templates WHERE kind = $1")
+        sql::query("DELETE FROM form_templates WHERE kind = $1")
             .bind(kind.to_owned())
             .execute(&mut *tx)
             .await

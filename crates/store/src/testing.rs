@@ -51,6 +51,16 @@ impl TestDb {
         self.dir.as_ref().map(tempfile::TempDir::path)
     }
 
+    /// The single integer a trusted query returns (for tests that look at what was stored).
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        crate::sql::query_scalar::<i64>(sql).fetch_one(&self.db.pool).await.expect("scalar query")
+    }
+
+    /// The text column a trusted query returns, row by row.
+    pub async fn texts(&self, sql: &str) -> Vec<String> {
+        crate::sql::query_scalar::<String>(sql).fetch_all(&self.db.pool).await.expect("text query")
+    }
+
     /// Closes the pool and drops a PostgreSQL test database.
     pub async fn finish(self) {
         self.db.close().await;

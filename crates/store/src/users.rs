@@ -6,20 +6,22 @@ use async_trait::async_trait;
 use domain::{Email, Phone, UserId};
 use time::OffsetDateTime;
 
+use crate::sql;
 use crate::{Db, db_err, from_ts, ts};
 
-#[derive(sqlx::FromRow)]
-struct UserRow {
-    id: i64,
-    phone: String,
-    password_hash: String,
-    name: Option<String>,
-    email: Option<String>,
-    created_at: i64,
+sql::row! {
+    pub(crate) struct UserRow {
+        pub(crate) id: i64,
+        pub(crate) phone: String,
+        pub(crate) password_hash: String,
+        pub(crate) name: Option<String>,
+        pub(crate) email: Option<String>,
+        pub(crate) created_at: i64,
+    }
 }
 
 impl UserRow {
-    fn into_record(self) -> Result<UserRecord, StoreError> {
+    pub(crate) fn into_record(self) -> Result<UserRecord, StoreError> {
         Ok(UserRecord {
             id: UserId(self.id),
             phone: Phone::parse(&self.phone)
@@ -51,7 +53,7 @@ impl UserRepo for Db {
         } else {
             "SELECT COUNT(*) FROM orders WHERE user_id = $1"
         };
-        let blocked: i64 = sqlx::query_scalar(blocking).bind(id.0).fetch_one(&mut *tx).await.map_err(db_err)?;
+        let blocked: i64 = sql::query_scalar(blocking).bind(id.0).fetch_one(&mut *tx).await.map_err(db_err)?;
         if blocked > 0 {
             return Err(StoreError::Duplicate("users.orders_under_way"));
         }
@@ -62,16 +64,16 @@ impl UserRepo for Db {
         } else {
             "SELECT file_key FROM documents WHERE user_id = $1".to_owned()
         };
-        let keys: Vec<String> = sqlx::query_scalar(&keys_sql).bind(id.0).fetch_all(&mut *tx).await.map_err(db_err)?;
+        let keys: Vec<String> = sql::query_scalar(&keys_sql).bind(id.0).fetch_all(&mut *tx).await.map_err(db_err)?;
         if let Some(until) = restricted_until {
             for statement in [
                 format!("DELETE FROM applications WHERE id IN ({drafts})"),
                 "DELETE FROM addresses WHERE user_id = $1".to_owned(),
                 "DELETE FROM sessions WHERE user_id = $1".to_owned(),
             ] {
-                sqlx::query(&statement).bind(id.0).execute(&mut *tx).await.map_err(db_err)?;
+                sql::query(&statement).bind(id.0).execute(&mut *tx).await.map_err(db_err)?;
             }
-            sqlx::query(
+            sql::query(
                 "UPDATE users SET phone = $1, password_hash = '!', name = NULL, email = NULL, closed_at = $2,
                  restricted_until = $3, updated_at = $2 WHERE id = $4",
             )
@@ -83,14 +85,14 @@ impl UserRepo for Db {
             .await
             .map_err(db_err)?;
         } else {
-            sqlx::query("DELETE FROM users WHERE id = $1").bind(id.0).execute(&mut *tx).await.map_err(db_err)?;
+            sql::query("DELETE FROM users WHERE id = $1").bind(id.0).execute(&mut *tx).await.map_err(db_err)?;
         }
         tx.commit().await.map_err(db_err)?;
         Ok(keys)
     }
 
     async fn create_user(&self, phone: &Phone, password_hash: &str, now: OffsetDateTime) -> Result<UserId, StoreError> {
-        let id: i64 = sqlx::query_scalar(
+        let id: i64 = sql::query_scalar(
             "INSERT INTO users (phone, password_hash, created_at, updated_at) VALUES ($1, $2, $3, $3) RETURNING id",
         )
         .bind(phone.as_str())
@@ -110,7 +112,7 @@ impl UserRepo for Db {
         now: OffsetDateTime,
     ) -> Result<Option<UserId>, StoreError> {
         let mut tx = self.write_tx().await?;
-        let used = sqlx::query("UPDATE sms_codes SET consumed_at = $1 WHERE id = $2 AND consumed_at IS NULL")
+        let used = sql::query("UPDATE sms_codes SET consumed_at = $1 WHERE id = $2 AND consumed_at IS NULL")
             .bind(ts(now))
             .bind(code_id)
             .execute(&mut *tx)
@@ -119,7 +121,7 @@ impl UserRepo for Db {
         if used.rows_affected() != 1 {
             return Ok(None);
         }
-        let id: i64 = sqlx::query_scalar(
+        let id: i64 = sql::query_scalar(
             "INSERT INTO users (phone, password_hash, created_at, updated_at) VALUES ($1, $2, $3, $3) RETURNING id",
         )
         .bind(phone.as_str())
@@ -133,7 +135,7 @@ impl UserRepo for Db {
     }
 
     async fn user_by_phone(&self, phone: &Phone) -> Result<Option<UserRecord>, StoreError> {
-        sqlx::query_as::<_, UserRow>(&format!("{SELECT_USER} WHERE phone = $1 AND closed_at IS NULL"))
+        sql::query_as::<UserRow>(&format!("{SELECT_USER} WHERE phone = $1 AND closed_at IS NULL"))
             .bind(phone.as_str())
             .fetch_optional(&self.pool)
             .await
@@ -144,7 +146,7 @@ impl UserRepo for Db {
 
     async fn user_by_id(&self, id: UserId) -> Result<Option<UserRecord>, StoreError> {
         // A closed account is nobody: no login, no messages (its kept orders stay readable).
-        sqlx::query_as::<_, UserRow>(&format!("{SELECT_USER} WHERE id = $1 AND closed_at IS NULL"))
+        sql::query_as::<UserRow>(&format!("{SELECT_USER} WHERE id = $1 AND closed_at IS NULL"))
             .bind(id.0)
             .fetch_optional(&self.pool)
             .await
@@ -160,7 +162,7 @@ impl UserRepo for Db {
         email: Option<&Email>,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE users SET name = $1, email = $2, updated_at = $3 WHERE id = $4")
+        sql::query("UPDATE users SET name = $1, email = $2, updated_at = $3 WHERE id = $4")
             .bind(name.map(str::to_owned))
             .bind(email.map(|e| e.as_str().to_owned()))
             .bind(ts(now))
@@ -179,14 +181,14 @@ impl UserRepo for Db {
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
         let mut tx = self.write_tx().await?;
-        sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
+        sql::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
             .bind(password_hash)
             .bind(ts(now))
             .bind(id.0)
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_digest <> $2")
+        sql::query("DELETE FROM sessions WHERE user_id = $1 AND token_digest <> $2")
             .bind(id.0)
             .bind(keep.unwrap_or(""))
             .execute(&mut *tx)

@@ -154,25 +154,26 @@ async fn password_change_ends_other_sessions(db: &Db) {
         db.create_session(&session(digest, owner, T0)).await.unwrap();
     }
     db.set_password(a, "$argon2id$new", Some("a2"), T0).await.unwrap();
-    assert!(db.session_by_digest("a1").await.unwrap().is_none());
-    assert!(db.session_by_digest("a2").await.unwrap().is_some());
-    assert!(db.session_by_digest("b1").await.unwrap().is_some(), "another user's session survives");
+    assert!(db.session_with_user("a1").await.unwrap().is_none());
+    assert!(db.session_with_user("a2").await.unwrap().is_some());
+    assert!(db.session_with_user("b1").await.unwrap().is_some(), "another user's session survives");
     assert_eq!(db.user_by_id(a).await.unwrap().unwrap().password_hash, "$argon2id$new");
     db.set_password(a, "$argon2id$newer", None, T0).await.unwrap();
-    assert!(db.session_by_digest("a2").await.unwrap().is_none());
+    assert!(db.session_with_user("a2").await.unwrap().is_none());
 }
 
 async fn sessions_round_trip_and_expire(db: &Db) {
     let a = user(db, 1).await;
     db.create_session(&session("s1", a, T0)).await.unwrap();
     db.touch_session("s1", T0 + Duration::minutes(5)).await.unwrap();
-    let s = db.session_by_digest("s1").await.unwrap().unwrap();
+    let (s, u) = db.session_with_user("s1").await.unwrap().unwrap();
     assert_eq!((s.user_id, s.last_seen_at, s.expires_at), (a, T0 + Duration::minutes(5), T0 + Duration::hours(12)));
+    assert_eq!((u.id, u.phone.as_str()), (a, phone(1).as_str()));
     db.create_session(&session("s2", a, T0 - Duration::hours(13))).await.unwrap();
     assert_eq!(db.purge_expired(T0).await.unwrap(), 1);
-    assert!(db.session_by_digest("s2").await.unwrap().is_none());
+    assert!(db.session_with_user("s2").await.unwrap().is_none());
     db.delete_session("s1").await.unwrap();
-    assert!(db.session_by_digest("s1").await.unwrap().is_none());
+    assert!(db.session_with_user("s1").await.unwrap().is_none());
 }
 
 async fn new_code_retires_the_old_one(db: &Db) {
@@ -887,6 +888,7 @@ async fn a_closed_account_keeps_only_its_orders(db: &Db) {
     use app::ports::{AddressRepo, ApplicationRepo, DocumentRepo, OrderRepo, UserRepo};
     // With an order: restricted — drafts (and their documents' keys), addresses, sessions go.
     let a = user(db, 1).await;
+    db.create_session(&session("closing", a, T0)).await.unwrap();
     db.create_address(a, &address("科技园一路1号", false), 20, T0).await.unwrap().unwrap();
     let ordered = draft(db, a).await;
     db.put_document(a, &document(ordered, DocumentKind::License, "kept.bin")).await.unwrap();
@@ -910,6 +912,7 @@ async fn a_closed_account_keeps_only_its_orders(db: &Db) {
     assert_eq!(keys, ["gone.bin"]);
     assert!(db.user_by_phone(&phone(1)).await.unwrap().is_none(), "the number is free");
     assert!(db.user_by_id(a).await.unwrap().is_none(), "a closed account is nobody (no messages)");
+    assert!(db.session_with_user("closing").await.unwrap().is_none(), "nor signed in");
     assert!(db.list_addresses(a).await.unwrap().is_empty());
     let left: Vec<_> = db.applications(a).await.unwrap().into_iter().map(|x| x.id).collect();
     assert_eq!(left, [ordered]);

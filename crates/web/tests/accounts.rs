@@ -408,8 +408,6 @@ async fn the_applicant_exports_everything_held_about_them() {
 /// login, addresses and drafts with their photos are gone, and the number can register again.
 #[tokio::test]
 async fn closing_the_account_deletes_what_may_go_and_restricts_what_must_stay() {
-    use sqlx::Row;
-    sqlx::any::install_default_drivers();
     let app = TestApp::new().await;
     let mut c = app.user(PHONE).await;
     c.call(Method::POST, "/api/v1/addresses", Some(support::address_body("科技园1栋101"))).await;
@@ -448,20 +446,12 @@ async fn closing_the_account_deletes_what_may_go_and_restricts_what_must_stay() 
     // The login is gone, the number free again; the order stays, restricted.
     assert_eq!(app.client().login(PHONE, PASSWORD).await.status, StatusCode::UNAUTHORIZED);
     assert_eq!(std::fs::read_dir(app.uploads.path()).unwrap().count(), blobs_before - 1, "the draft's photo went");
-    let pool =
-        sqlx::AnyPool::connect(&format!("sqlite://{}?mode=ro", app.db.sqlite_dir().unwrap().join("test.db").display()))
-            .await
-            .unwrap();
-    let count = |sql: &'static str| {
-        let pool = pool.clone();
-        async move { sqlx::query(sql).fetch_one(&pool).await.unwrap().get::<i64, _>(0) }
-    };
+    let count = |sql: &'static str| app.db.scalar(sql);
     assert_eq!(count("SELECT COUNT(*) FROM orders").await, 1);
     assert_eq!(count("SELECT COUNT(*) FROM applications").await, 1, "only the ordered one");
     assert_eq!(count("SELECT COUNT(*) FROM addresses").await, 0);
     assert_eq!(count("SELECT COUNT(*) FROM users WHERE phone = '13800138000'").await, 0);
     assert_eq!(count("SELECT COUNT(*) FROM users WHERE restricted_until IS NOT NULL").await, 1);
-    pool.close().await;
     app.advance(Duration::seconds(61));
     let mut again = app.client();
     again.register(&app, PHONE).await;

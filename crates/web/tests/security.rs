@@ -290,11 +290,6 @@ async fn logs_carry_no_personal_data_or_secrets() {
 
 /// A digest of everything a user can change, excluding session bookkeeping (`last_seen_at`).
 async fn snapshot(app: &TestApp) -> Vec<String> {
-    use sqlx::Row;
-    let pool =
-        sqlx::AnyPool::connect(&format!("sqlite://{}?mode=ro", app.db.sqlite_dir().unwrap().join("test.db").display()))
-            .await
-            .unwrap();
     let mut out = Vec::new();
     for table in [
         "users",
@@ -308,22 +303,18 @@ async fn snapshot(app: &TestApp) -> Vec<String> {
         "login_failures",
         "dev_outbox",
     ] {
-        let rows = sqlx::query(&format!("SELECT COUNT(*) AS n, COALESCE(MAX(id), 0) AS m FROM {table}"))
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-        out.push(format!("{table}:{}:{}", rows.get::<i64, _>("n"), rows.get::<i64, _>("m")));
+        let count = app.db.scalar(&format!("SELECT COUNT(*) FROM {table}")).await;
+        let last = app.db.scalar(&format!("SELECT COALESCE(MAX(id), 0) FROM {table}")).await;
+        out.push(format!("{table}:{count}:{last}"));
     }
-    let updated = sqlx::query("SELECT COALESCE(SUM(updated_at), 0) AS u FROM orders").fetch_one(&pool).await.unwrap();
-    out.push(format!("orders.updated:{}", updated.get::<i64, _>("u")));
-    pool.close().await;
+    let updated = app.db.scalar("SELECT COALESCE(SUM(updated_at), 0) FROM orders").await;
+    out.push(format!("orders.updated:{updated}"));
     out
 }
 
 /// SECURITY B4: a crawl of every GET route, as the owner and as a stranger, changes nothing.
 #[tokio::test]
 async fn no_get_route_changes_anything() {
-    sqlx::any::install_default_drivers();
     let app = TestApp::new().await;
     let mut c = app.user(PHONE).await;
     c.call(Method::POST, "/api/v1/addresses", Some(address_body("科技园1栋101")))
@@ -440,26 +431,13 @@ async fn bodies_that_are_not_json_objects_change_nothing() {
 /// (SECURITY: no table holds a plaintext phone number where a keyed hash would do).
 #[tokio::test]
 async fn the_login_throttle_names_no_phone_number() {
-    use sqlx::Row;
-    sqlx::any::install_default_drivers();
     let app = TestApp::new().await;
     let _registered = app.user(PHONE).await;
     for phone in [PHONE, "13912345678"] {
         let mut stranger = app.client_from("203.0.113.77");
         stranger.login(phone, "a wrong password").await.assert_status(StatusCode::UNAUTHORIZED);
     }
-    let pool =
-        sqlx::AnyPool::connect(&format!("sqlite://{}?mode=ro", app.db.sqlite_dir().unwrap().join("test.db").display()))
-            .await
-            .unwrap();
-    let keys: Vec<String> = sqlx::query("SELECT key FROM login_failures")
-        .fetch_all(&pool)
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| row.get::<String, _>("key"))
-        .collect();
-    pool.close().await;
+    let keys = app.db.texts("SELECT key FROM login_failures").await;
     assert_eq!(keys.len(), 4, "two accounts and one client, twice: {keys:?}");
     for key in &keys {
         for secret in [PHONE, "13912345678", "203.0.113.77", "login:"] {
