@@ -8,7 +8,7 @@ use domain::{Address, AddressId, UserId};
 use time::OffsetDateTime;
 
 use crate::sql::{self, Tx};
-use crate::{Db, db_err, ts};
+use crate::{Db, db_err};
 
 sql::row! {
     struct AddressRow {
@@ -20,7 +20,7 @@ sql::row! {
         district_code: String,
         region_name: String,
         detail: String,
-        is_default: i64,
+        is_default: bool,
     }
 }
 
@@ -35,7 +35,7 @@ impl From<AddressRow> for AddressRecord {
             district_code: r.district_code,
             region_name: r.region_name,
             detail: r.detail,
-            is_default: r.is_default != 0,
+            is_default: r.is_default,
         }
     }
 }
@@ -50,7 +50,7 @@ fn codes(address: &Address) -> (&str, &str, &str) {
 }
 
 async fn clear_default(tx: &mut Tx, user: UserId) -> Result<(), StoreError> {
-    sql::query("UPDATE addresses SET is_default = 0 WHERE user_id = $1 AND is_default = 1")
+    sql::query("UPDATE addresses SET is_default = FALSE WHERE user_id = $1 AND is_default")
         .bind(user.0)
         .execute(&mut **tx)
         .await
@@ -115,8 +115,8 @@ impl AddressRepo for Db {
         .bind(district)
         .bind(address.region.full_name())
         .bind(&address.detail)
-        .bind(i64::from(is_default))
-        .bind(ts(now))
+        .bind(is_default)
+        .bind(now)
         .fetch_one(&mut *tx)
         .await
         .map_err(db_err)?;
@@ -139,7 +139,7 @@ impl AddressRepo for Db {
         // Unticking "default" on the default address keeps it default: there is always one.
         let done = sql::query(
             "UPDATE addresses SET recipient = $1, phone = $2, province_code = $3, city_code = $4, district_code = $5,
-                 region_name = $6, detail = $7, is_default = CASE WHEN $8 = 1 THEN 1 ELSE is_default END, updated_at = $9
+                 region_name = $6, detail = $7, is_default = CASE WHEN $8 THEN TRUE ELSE is_default END, updated_at = $9
              WHERE user_id = $10 AND id = $11",
         )
         .bind(address.recipient.as_str())
@@ -149,8 +149,8 @@ impl AddressRepo for Db {
         .bind(district)
         .bind(address.region.full_name())
         .bind(&address.detail)
-        .bind(i64::from(address.is_default))
-        .bind(ts(now))
+        .bind(address.is_default)
+        .bind(now)
         .bind(user.0)
         .bind(id.0)
         .execute(&mut *tx)
@@ -165,7 +165,7 @@ impl AddressRepo for Db {
 
     async fn delete_address(&self, user: UserId, id: AddressId) -> Result<bool, StoreError> {
         let mut tx = self.write_tx().await?;
-        let was_default: Option<i64> =
+        let was_default: Option<bool> =
             sql::query_scalar("DELETE FROM addresses WHERE user_id = $1 AND id = $2 RETURNING is_default")
                 .bind(user.0)
                 .bind(id.0)
@@ -175,9 +175,9 @@ impl AddressRepo for Db {
         let Some(was_default) = was_default else {
             return Ok(false);
         };
-        if was_default == 1 {
+        if was_default {
             sql::query(
-                "UPDATE addresses SET is_default = 1
+                "UPDATE addresses SET is_default = TRUE
                  WHERE id = (SELECT id FROM addresses WHERE user_id = $1 ORDER BY id DESC LIMIT 1)",
             )
             .bind(user.0)
@@ -201,8 +201,8 @@ impl AddressRepo for Db {
             return Ok(false);
         }
         clear_default(&mut tx, user).await?;
-        sql::query("UPDATE addresses SET is_default = 1, updated_at = $1 WHERE user_id = $2 AND id = $3")
-            .bind(ts(now))
+        sql::query("UPDATE addresses SET is_default = TRUE, updated_at = $1 WHERE user_id = $2 AND id = $3")
+            .bind(now)
             .bind(user.0)
             .bind(id.0)
             .execute(&mut *tx)

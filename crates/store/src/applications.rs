@@ -8,7 +8,7 @@ use domain::{ApplicationId, PackageId, UserId};
 use time::OffsetDateTime;
 
 use crate::sql;
-use crate::{Db, db_err, from_ts, ts};
+use crate::{Db, db_err};
 
 sql::row! {
     struct ApplicationRow {
@@ -20,7 +20,7 @@ sql::row! {
         package_id: Option<i64>,
         company_name: Option<String>,
         credit_code: Option<String>,
-        credit_code_checksum_ok: Option<i64>,
+        credit_code_checksum_ok: Option<bool>,
         user_type: Option<String>,
         holder_name: Option<String>,
         holder_id_sealed: Option<String>,
@@ -28,8 +28,8 @@ sql::row! {
         agent_id_sealed: Option<String>,
         agent_phone: Option<String>,
         agent_email: Option<String>,
-        created_at: i64,
-        updated_at: i64,
+        created_at: OffsetDateTime,
+        updated_at: OffsetDateTime,
     }
 }
 
@@ -49,7 +49,7 @@ impl ApplicationRow {
             package_id: self.package_id.map(PackageId),
             company_name: self.company_name,
             credit_code: self.credit_code,
-            credit_code_checksum_ok: self.credit_code_checksum_ok.map(|v| v != 0),
+            credit_code_checksum_ok: self.credit_code_checksum_ok,
             user_type: self
                 .user_type
                 .as_deref()
@@ -61,8 +61,8 @@ impl ApplicationRow {
             agent_id_sealed: self.agent_id_sealed,
             agent_phone: self.agent_phone,
             agent_email: self.agent_email,
-            created_at: from_ts(self.created_at),
-            updated_at: from_ts(self.updated_at),
+            created_at: self.created_at,
+            updated_at: self.updated_at,
         })
     }
 }
@@ -90,7 +90,7 @@ impl ApplicationRepo for Db {
         .bind(new.business.as_str())
         .bind(new.replacement_reason.map(|r| r.as_str().to_owned()))
         .bind(new.replaced_serial.clone())
-        .bind(ts(now))
+        .bind(now)
         .fetch_one(&self.pool)
         .await
         .map_err(db_err)?;
@@ -129,7 +129,7 @@ impl ApplicationRepo for Db {
         let done =
             sql::query("UPDATE applications SET package_id = $1, updated_at = $2 WHERE user_id = $3 AND id = $4")
                 .bind(package.0)
-                .bind(ts(now))
+                .bind(now)
                 .bind(user.0)
                 .bind(id.0)
                 .execute(&self.pool)
@@ -152,12 +152,12 @@ impl ApplicationRepo for Db {
         )
         .bind(s.company_name.clone())
         .bind(s.credit_code.clone())
-        .bind(s.credit_code_checksum_ok.map(i64::from))
+        .bind(s.credit_code_checksum_ok)
         .bind(s.user_type.as_str())
         .bind(&s.holder_name)
         .bind(&s.holder_id_sealed)
         .bind(&s.holder_id_index)
-        .bind(ts(now))
+        .bind(now)
         .bind(user.0)
         .bind(id.0)
         .execute(&self.pool)
@@ -183,7 +183,7 @@ impl ApplicationRepo for Db {
         .bind(&a.id_index)
         .bind(&a.phone)
         .bind(&a.email)
-        .bind(ts(now))
+        .bind(now)
         .bind(user.0)
         .bind(id.0)
         .execute(&self.pool)
@@ -201,7 +201,7 @@ impl ApplicationRepo for Db {
              WHERE updated_at < $1 AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.application_id = a.id)
              ORDER BY id",
         )
-        .bind(ts(before))
+        .bind(before)
         .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;

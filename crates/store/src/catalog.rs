@@ -18,7 +18,7 @@ sql::row! {
         key_type: String,
         years: i64,
         price_fen: i64,
-        active: i64,
+        active: bool,
     }
 }
 
@@ -37,7 +37,7 @@ sql::row! {
         address: String,
         phone: String,
         hours: String,
-        active: i64,
+        active: bool,
     }
 }
 
@@ -51,7 +51,7 @@ fn corrupt(what: &str, value: &str) -> StoreError {
 
 impl Db {
     async fn packages_where(&self, only_active: bool) -> Result<Vec<PackageRecord>, StoreError> {
-        let filter = if only_active { "WHERE active = 1 " } else { "" };
+        let filter = if only_active { "WHERE active " } else { "" };
         let rows = sql::query_as::<PackageRow>(&format!(
             "SELECT id, code, subject_kind, key_type, years, price_fen, active FROM packages {filter}ORDER BY sort_order, id"
         ))
@@ -68,7 +68,7 @@ impl Db {
                     code: r.code,
                     years: r.years,
                     price: money(r.price_fen)?,
-                    active: r.active != 0,
+                    active: r.active,
                 })
             })
             .collect()
@@ -84,7 +84,7 @@ impl CatalogRepo for Db {
             .await
             .map_err(db_err)?;
         let pickup_points = sql::query_as::<PickupRow>(
-            "SELECT id, name, address, phone, hours, active FROM pickup_points WHERE active = 1 ORDER BY id",
+            "SELECT id, name, address, phone, hours, active FROM pickup_points WHERE active ORDER BY id",
         )
         .fetch_all(&self.pool)
         .await
@@ -110,7 +110,7 @@ impl CatalogRepo for Db {
     async fn set_package(&self, id: PackageId, price: Money, active: bool) -> Result<bool, StoreError> {
         let done = sql::query("UPDATE packages SET price_fen = $1, active = $2 WHERE id = $3")
             .bind(price.fen())
-            .bind(i64::from(active))
+            .bind(active)
             .bind(id.0)
             .execute(&self.pool)
             .await
@@ -138,10 +138,7 @@ impl CatalogRepo for Db {
         Ok(rows
             .into_iter()
             .map(|r| {
-                (
-                    PickupPoint { id: r.id, name: r.name, address: r.address, phone: r.phone, hours: r.hours },
-                    r.active != 0,
-                )
+                (PickupPoint { id: r.id, name: r.name, address: r.address, phone: r.phone, hours: r.hours }, r.active)
             })
             .collect())
     }
@@ -155,7 +152,7 @@ impl CatalogRepo for Db {
             .bind(p.address.clone())
             .bind(p.phone.clone())
             .bind(p.hours.clone())
-            .bind(i64::from(active))
+            .bind(active)
             .fetch_one(&self.pool)
             .await
             .map_err(db_err);
@@ -167,7 +164,7 @@ impl CatalogRepo for Db {
         .bind(p.address.clone())
         .bind(p.phone.clone())
         .bind(p.hours.clone())
-        .bind(i64::from(active))
+        .bind(active)
         .bind(p.id)
         .execute(&self.pool)
         .await

@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 use crate::fulfilment::write_key;
 use crate::history::{record_audit, record_event};
 use crate::sql::{self, Target};
-use crate::{Db, db_err, from_ts, ts};
+use crate::{Db, db_err};
 
 const SELECT_CERTIFICATE: &str =
     "SELECT serial, algorithm, order_id, user_id, subject, issuer, credit_code, fingerprint,
@@ -33,13 +33,13 @@ sql::row! {
         issuer: String,
         credit_code: Option<String>,
         fingerprint: String,
-        not_before: i64,
-        not_after: i64,
+        not_before: OffsetDateTime,
+        not_after: OffsetDateTime,
         der: Vec<u8>,
         issued_by: Option<i64>,
-        issued_at: i64,
+        issued_at: OffsetDateTime,
         replaces_serial: Option<String>,
-        revoked_at: Option<i64>,
+        revoked_at: Option<OffsetDateTime>,
         revocation_reason: Option<String>,
         revoked_by: Option<i64>,
     }
@@ -53,7 +53,7 @@ impl TryFrom<CertificateRow> for CertificateRecord {
             .ok_or_else(|| StoreError::Other(format!("unknown key algorithm {}", r.algorithm)))?;
         let revocation = match (r.revoked_at, r.revocation_reason) {
             (Some(at), Some(reason)) => Some(Revocation {
-                at: from_ts(at),
+                at,
                 reason: RevocationReason::parse(&reason)
                     .ok_or_else(|| StoreError::Other(format!("unknown revocation reason {reason}")))?,
                 by: r.revoked_by,
@@ -70,11 +70,11 @@ impl TryFrom<CertificateRow> for CertificateRecord {
             issuer: r.issuer,
             credit_code: r.credit_code,
             fingerprint: r.fingerprint,
-            not_before: from_ts(r.not_before),
-            not_after: from_ts(r.not_after),
+            not_before: r.not_before,
+            not_after: r.not_after,
             der: r.der,
             issued_by: r.issued_by,
-            issued_at: from_ts(r.issued_at),
+            issued_at: r.issued_at,
             replaces_serial: r.replaces_serial,
             revocation,
         })
@@ -116,11 +116,11 @@ impl CertificateRepo for Db {
         .bind(c.issuer.clone())
         .bind(c.credit_code.clone())
         .bind(c.fingerprint.clone())
-        .bind(ts(c.not_before))
-        .bind(ts(c.not_after))
+        .bind(c.not_before)
+        .bind(c.not_after)
         .bind(c.der.clone())
         .bind(c.issued_by)
-        .bind(ts(c.issued_at))
+        .bind(c.issued_at)
         .bind(c.replaces_serial.clone())
         .execute(&mut *tx)
         .await
@@ -155,7 +155,7 @@ impl CertificateRepo for Db {
             "UPDATE certificates SET revoked_at = $1, revocation_reason = $2, revoked_by = $3
              WHERE serial = $4 AND revoked_at IS NULL",
         )
-        .bind(ts(revocation.at))
+        .bind(revocation.at)
         .bind(revocation.reason.as_str())
         .bind(revocation.by)
         .bind(serial.to_owned())
@@ -239,13 +239,8 @@ impl CertificateRepo for Db {
             "{SELECT_CERTIFICATE} WHERE revoked_at IS NULL AND not_after > $1 AND not_after <= $2
              ORDER BY not_after LIMIT $3"
         );
-        let rows: Vec<CertificateRow> = sql::query_as(&sql)
-            .bind(ts(from))
-            .bind(ts(until))
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err)?;
+        let rows: Vec<CertificateRow> =
+            sql::query_as(&sql).bind(from).bind(until).bind(limit).fetch_all(&self.pool).await.map_err(db_err)?;
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
@@ -260,7 +255,7 @@ impl CertificateRepo for Db {
         .bind(request.reason.as_str())
         .bind(request.note.clone())
         .bind(request.requested_by)
-        .bind(ts(request.requested_at))
+        .bind(request.requested_at)
         .bind(request.serial.clone())
         .execute(&mut *tx)
         .await
@@ -289,7 +284,7 @@ impl CertificateRepo for Db {
 
 const SELECT_REQUEST: &str = "SELECT serial, reason, note, requested_by, requested_at FROM revocation_requests";
 
-type RequestRow = (String, String, String, i64, i64);
+type RequestRow = (String, String, String, i64, OffsetDateTime);
 
 fn request_of((serial, reason, note, requested_by, requested_at): RequestRow) -> Result<RevocationRequest, StoreError> {
     Ok(RevocationRequest {
@@ -298,7 +293,7 @@ fn request_of((serial, reason, note, requested_by, requested_at): RequestRow) ->
         serial,
         note,
         requested_by,
-        requested_at: from_ts(requested_at),
+        requested_at,
     })
 }
 
@@ -317,7 +312,7 @@ impl StationRepo for Db {
         .bind(staff)
         .bind(name.to_owned())
         .bind(digest.to_owned())
-        .bind(ts(now))
+        .bind(now)
         .fetch_one(&self.pool)
         .await
         .map_err(db_err)
@@ -327,7 +322,7 @@ impl StationRepo for Db {
         sql::query_scalar(
             "UPDATE station_tokens SET last_used_at = $1 WHERE digest = $2 AND revoked_at IS NULL RETURNING staff_id",
         )
-        .bind(ts(now))
+        .bind(now)
         .bind(digest.to_owned())
         .fetch_optional(&self.pool)
         .await
@@ -335,7 +330,7 @@ impl StationRepo for Db {
     }
 
     async fn station_tokens(&self, staff: i64) -> Result<Vec<StationTokenRecord>, StoreError> {
-        type Row = (i64, i64, String, i64, Option<i64>, Option<i64>);
+        type Row = (i64, i64, String, OffsetDateTime, Option<OffsetDateTime>, Option<OffsetDateTime>);
         let rows: Vec<Row> = sql::query_as(
             "SELECT id, staff_id, name, created_at, last_used_at, revoked_at FROM station_tokens
              WHERE staff_id = $1 ORDER BY id DESC",
@@ -350,9 +345,9 @@ impl StationRepo for Db {
                 id,
                 staff_id,
                 name,
-                created_at: from_ts(created_at),
-                last_used_at: last_used_at.map(from_ts),
-                revoked_at: revoked_at.map(from_ts),
+                created_at,
+                last_used_at,
+                revoked_at,
             })
             .collect())
     }
@@ -361,7 +356,7 @@ impl StationRepo for Db {
         let done = sql::query(
             "UPDATE station_tokens SET revoked_at = $1 WHERE id = $2 AND staff_id = $3 AND revoked_at IS NULL",
         )
-        .bind(ts(now))
+        .bind(now)
         .bind(id)
         .bind(staff)
         .execute(&self.pool)
@@ -371,7 +366,7 @@ impl StationRepo for Db {
     }
 
     async fn key_pins(&self, order: OrderId) -> Result<Option<KeyPins>, StoreError> {
-        type Row = (i64, String, String, String, i64);
+        type Row = (i64, String, String, String, OffsetDateTime);
         let row: Option<Row> = sql::query_as(
             "SELECT order_id, token_serial, user_pin, so_pin, stored_at FROM key_pins WHERE order_id = $1",
         )
@@ -384,7 +379,7 @@ impl StationRepo for Db {
             token_serial,
             user_pin_sealed,
             so_pin_sealed,
-            stored_at: from_ts(stored_at),
+            stored_at,
         }))
     }
 }
@@ -400,7 +395,7 @@ async fn save_pins(executor: impl Into<Target<'_>> + Send, pins: &KeyPins) -> Re
     .bind(pins.token_serial.clone())
     .bind(pins.user_pin_sealed.clone())
     .bind(pins.so_pin_sealed.clone())
-    .bind(ts(pins.stored_at))
+    .bind(pins.stored_at)
     .execute(executor)
     .await
     .map_err(db_err)?;

@@ -5,8 +5,8 @@ use app::ports::Store;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
+use crate::db_err;
 use crate::sql::{self, Migrations, Pool, Tx};
-use crate::{db_err, ts};
 
 /// Which database engine is behind the pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,8 +92,8 @@ impl Store for Db {
         )
         .bind(name.to_owned())
         .bind(holder.to_owned())
-        .bind(ts(now + ttl))
-        .bind(ts(now))
+        .bind(now + ttl)
+        .bind(now)
         .execute(&self.pool)
         .await
         .map_err(db_err)?;
@@ -101,10 +101,10 @@ impl Store for Db {
     }
 
     async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
-        let day_ago = ts(now - time::Duration::days(1));
+        let day_ago = now - time::Duration::days(1);
         let mut removed = 0;
         for (sql, at) in [
-            ("DELETE FROM sessions WHERE expires_at <= $1", ts(now)),
+            ("DELETE FROM sessions WHERE expires_at <= $1", now),
             ("DELETE FROM sms_codes WHERE created_at < $1", day_ago),
             ("DELETE FROM login_failures WHERE at < $1", day_ago),
         ] {

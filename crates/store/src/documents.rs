@@ -8,7 +8,7 @@ use domain::{ApplicationId, UserId};
 use time::OffsetDateTime;
 
 use crate::sql;
-use crate::{Db, db_err, from_ts, ts};
+use crate::{Db, db_err};
 
 sql::row! {
     struct DocumentRow {
@@ -19,7 +19,7 @@ sql::row! {
         content_type: String,
         size: i64,
         sha256: String,
-        uploaded_at: i64,
+        uploaded_at: OffsetDateTime,
     }
 }
 
@@ -34,7 +34,7 @@ impl DocumentRow {
             content_type: self.content_type,
             size: self.size,
             sha256: self.sha256,
-            uploaded_at: from_ts(self.uploaded_at),
+            uploaded_at: self.uploaded_at,
         })
     }
 }
@@ -85,13 +85,13 @@ impl DocumentRepo for Db {
         .bind(&d.content_type)
         .bind(d.size)
         .bind(&d.sha256)
-        .bind(ts(d.uploaded_at))
+        .bind(d.uploaded_at)
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
         // An upload is activity on the draft (it resets the abandoned-draft clock).
         sql::query("UPDATE applications SET updated_at = $1 WHERE id = $2")
-            .bind(ts(d.uploaded_at))
+            .bind(d.uploaded_at)
             .bind(d.application_id.0)
             .execute(&mut *tx)
             .await
@@ -168,7 +168,7 @@ impl ConsentRepo for Db {
             .bind(text_sha256)
             .bind(purposes)
             .bind(client)
-            .bind(ts(now))
+            .bind(now)
             .execute(&self.pool)
             .await
             .map_err(db_err)?;

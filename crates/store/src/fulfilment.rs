@@ -13,7 +13,7 @@ use time::{Date, OffsetDateTime};
 use crate::history::{record_audit, record_event};
 use crate::orders::{OrderRow, SELECT_ORDER};
 use crate::sql::{self, Target};
-use crate::{Db, db_err, from_ts, ts};
+use crate::{Db, db_err};
 
 sql::row! {
     struct FulfilmentRow {
@@ -23,13 +23,13 @@ sql::row! {
         valid_from: String,
         valid_to: String,
         produced_by: Option<i64>,
-        produced_at: i64,
+        produced_at: OffsetDateTime,
         courier: Option<String>,
         tracking_no: Option<String>,
-        shipped_at: Option<i64>,
+        shipped_at: Option<OffsetDateTime>,
         pickup_code: Option<String>,
-        ready_at: Option<i64>,
-        completed_at: Option<i64>,
+        ready_at: Option<OffsetDateTime>,
+        completed_at: Option<OffsetDateTime>,
     }
 }
 
@@ -63,7 +63,7 @@ pub(crate) async fn write_key(
     .bind(day_text(key.valid_from))
     .bind(day_text(key.valid_to))
     .bind(staff)
-    .bind(ts(at))
+    .bind(at)
     .execute(executor)
     .await
     .map_err(db_err)?;
@@ -84,13 +84,13 @@ impl TryFrom<FulfilmentRow> for FulfilmentRecord {
                 valid_to: day(&r.valid_to)?,
             },
             produced_by: r.produced_by,
-            produced_at: from_ts(r.produced_at),
+            produced_at: r.produced_at,
             courier: r.courier,
             tracking_no: r.tracking_no,
-            shipped_at: r.shipped_at.map(from_ts),
+            shipped_at: r.shipped_at,
             pickup_code: r.pickup_code,
-            ready_at: r.ready_at.map(from_ts),
-            completed_at: r.completed_at.map(from_ts),
+            ready_at: r.ready_at,
+            completed_at: r.completed_at,
         })
     }
 }
@@ -135,7 +135,7 @@ impl FulfilmentRepo for Db {
         let mut tx = self.write_tx().await?;
         let moved = sql::query("UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4")
             .bind(step.to.as_str())
-            .bind(ts(step.now))
+            .bind(step.now)
             .bind(step.id.0)
             .bind(step.from.as_str())
             .execute(&mut *tx)
@@ -150,7 +150,7 @@ impl FulfilmentRepo for Db {
                 sql::query("UPDATE fulfilments SET courier = $1, tracking_no = $2, shipped_at = $3 WHERE order_id = $4")
                     .bind(courier.clone())
                     .bind(tracking_no.clone())
-                    .bind(ts(step.now))
+                    .bind(step.now)
                     .bind(step.id.0)
                     .execute(&mut *tx)
                     .await
@@ -158,14 +158,14 @@ impl FulfilmentRepo for Db {
             DispatchChange::ReadyForPickup { sealed_code } => {
                 sql::query("UPDATE fulfilments SET pickup_code = $1, ready_at = $2 WHERE order_id = $3")
                     .bind(sealed_code.clone())
-                    .bind(ts(step.now))
+                    .bind(step.now)
                     .bind(step.id.0)
                     .execute(&mut *tx)
                     .await
             }
             DispatchChange::Completed => {
                 sql::query("UPDATE fulfilments SET completed_at = $1 WHERE order_id = $2")
-                    .bind(ts(step.now))
+                    .bind(step.now)
                     .bind(step.id.0)
                     .execute(&mut *tx)
                     .await
@@ -206,7 +206,7 @@ impl FulfilmentRepo for Db {
         )
         .bind(OrderStatus::Delivering.as_str())
         .bind(Delivery::Courier.as_str())
-        .bind(ts(before))
+        .bind(before)
         .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;

@@ -6,8 +6,8 @@ use app::ports::AuditEntry;
 use domain::{Actor, OrderStatus};
 use time::OffsetDateTime;
 
+use crate::db_err;
 use crate::sql::{self, Target};
-use crate::{db_err, ts};
 
 /// One row of an order's history.
 pub(crate) async fn record_event(
@@ -25,7 +25,7 @@ pub(crate) async fn record_event(
         .bind(to.as_str())
         .bind(actor.as_str())
         .bind(reason.map(str::to_owned))
-        .bind(ts(at))
+        .bind(at)
         .execute(executor)
         .await
         .map_err(db_err)?;
@@ -35,7 +35,7 @@ pub(crate) async fn record_event(
 /// One line of the audit log.
 pub(crate) async fn record_audit(executor: impl Into<Target<'_>> + Send, entry: &AuditEntry) -> Result<(), StoreError> {
     sql::query("INSERT INTO audit_log (at, staff_id, action, order_id, detail) VALUES ($1, $2, $3, $4, $5)")
-        .bind(ts(entry.at))
+        .bind(entry.at)
         .bind(entry.staff_id)
         .bind(entry.action.clone())
         .bind(entry.order_id.map(|o| o.0))

@@ -6,27 +6,28 @@ use app::ports::{InvoiceFile, InvoiceRecord, InvoiceRepo, OrderRecord, RedInvoic
 use async_trait::async_trait;
 use domain::invoice::InvoiceFormat;
 use domain::{OrderId, OrderStatus};
+use time::OffsetDateTime;
 
 use crate::orders::{OrderRow, SELECT_ORDER};
 use crate::sql::{self, Tx};
-use crate::{Db, db_err, from_ts, ts};
+use crate::{Db, db_err};
 
 sql::row! {
     struct Row {
         order_id: i64,
         invoice_no: String,
         issued_by: Option<i64>,
-        issued_at: i64,
+        issued_at: OffsetDateTime,
         sent_count: i64,
         red_invoice_no: Option<String>,
         red_issued_by: Option<i64>,
-        red_issued_at: Option<i64>,
+        red_issued_at: Option<OffsetDateTime>,
     }
 }
 
 sql::row! {
     struct FileRow {
-        red: i64,
+        red: bool,
         format: String,
         file_key: String,
         wrapped_key: String,
@@ -42,7 +43,7 @@ async fn insert_files(tx: &mut Tx, order: OrderId, files: &[InvoiceFile]) -> Res
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(order.0)
-        .bind(i64::from(f.red))
+        .bind(f.red)
         .bind(f.format.as_str())
         .bind(f.file_key.clone())
         .bind(f.wrapped_key.clone())
@@ -68,14 +69,14 @@ impl InvoiceRepo for Db {
         .bind(i.order_id.0)
         .bind(i.invoice_no.clone())
         .bind(i.issued_by)
-        .bind(ts(i.issued_at))
+        .bind(i.issued_at)
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
         if saved.rows_affected() != 1 {
             return Ok(false);
         }
-        sql::query("DELETE FROM invoice_files WHERE order_id = $1 AND red = 0")
+        sql::query("DELETE FROM invoice_files WHERE order_id = $1 AND NOT red")
             .bind(i.order_id.0)
             .execute(&mut *tx)
             .await
@@ -99,7 +100,7 @@ impl InvoiceRepo for Db {
         )
         .bind(red.invoice_no.clone())
         .bind(red.issued_by)
-        .bind(ts(red.issued_at))
+        .bind(red.issued_at)
         .bind(order.0)
         .execute(&mut *tx)
         .await
@@ -135,7 +136,7 @@ impl InvoiceRepo for Db {
             .into_iter()
             .map(|f| {
                 Ok(InvoiceFile {
-                    red: f.red != 0,
+                    red: f.red,
                     format: InvoiceFormat::parse(&f.format).ok_or_else(|| {
                         StoreError::Other(format!("stored invoice file has an unknown format: {}", f.format))
                     })?,
@@ -148,7 +149,7 @@ impl InvoiceRepo for Db {
             .collect::<Result<Vec<_>, StoreError>>()?;
         let red = match (row.red_invoice_no, row.red_issued_at) {
             (Some(invoice_no), Some(at)) => {
-                Some(RedInvoice { invoice_no, issued_by: row.red_issued_by, issued_at: from_ts(at) })
+                Some(RedInvoice { invoice_no, issued_by: row.red_issued_by, issued_at: at })
             }
             _ => None,
         };
@@ -156,7 +157,7 @@ impl InvoiceRepo for Db {
             order_id: OrderId(row.order_id),
             invoice_no: row.invoice_no,
             issued_by: row.issued_by,
-            issued_at: from_ts(row.issued_at),
+            issued_at: row.issued_at,
             sent_count: row.sent_count,
             red,
             files,

@@ -2,8 +2,9 @@
 //!
 //! One code path over the crate's own small data layer ([`sql`]): the SQL is written once in the
 //! dialect both backends share (`$n` placeholders, `RETURNING`, partial unique indexes), and each
-//! backend has its own migration directory for the DDL where they differ. Times are stored as
-//! Unix seconds.
+//! backend has its own migration directory for the DDL where they differ. On PostgreSQL columns
+//! have their real types (`timestamptz`, `boolean`, `bytea`); SQLite stores times as Unix seconds
+//! and flags as 0 / 1. Either way the rows decode into `OffsetDateTime` and `bool`.
 
 mod addresses;
 mod applications;
@@ -41,15 +42,6 @@ pub use outbox::DevOutbox;
 pub use s3::{S3FileStore, S3Settings};
 
 use app::StoreError;
-use time::OffsetDateTime;
-
-pub(crate) fn ts(t: OffsetDateTime) -> i64 {
-    t.unix_timestamp()
-}
-
-pub(crate) fn from_ts(secs: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp(secs).unwrap_or(OffsetDateTime::UNIX_EPOCH)
-}
 
 /// Maps the data layer's errors to the port's error; unique violations carry the constraint's
 /// logical name.

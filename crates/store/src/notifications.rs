@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 
 use crate::db::Backend;
 use crate::sql::{self, Tx};
-use crate::{Db, db_err, ts};
+use crate::{Db, db_err};
 
 const PENDING: &str = "pending";
 
@@ -34,7 +34,7 @@ pub(crate) async fn insert_notifications(
         .bind(m.html.clone())
         .bind(m.attachments.clone())
         .bind(PENDING)
-        .bind(ts(now))
+        .bind(now)
         .execute(&mut **tx)
         .await
         .map_err(db_err)?;
@@ -74,14 +74,14 @@ impl NotificationRepo for Db {
              ORDER BY id LIMIT $3{lock}"
         ))
         .bind(PENDING)
-        .bind(ts(now))
+        .bind(now)
         .bind(limit)
         .fetch_all(&mut *tx)
         .await
         .map_err(db_err)?;
         for row in &rows {
             sql::query("UPDATE notifications SET locked_until = $1, attempts = attempts + 1 WHERE id = $2")
-                .bind(ts(now + lease))
+                .bind(now + lease)
                 .bind(row.0)
                 .execute(&mut *tx)
                 .await
@@ -93,7 +93,7 @@ impl NotificationRepo for Db {
 
     async fn notification_sent(&self, id: i64, now: OffsetDateTime) -> Result<(), StoreError> {
         sql::query("UPDATE notifications SET status = 'sent', sent_at = $1, locked_until = NULL, last_error = NULL WHERE id = $2")
-            .bind(ts(now))
+            .bind(now)
             .bind(id)
             .execute(&self.pool)
             .await
@@ -108,7 +108,7 @@ impl NotificationRepo for Db {
         retry_at: Option<OffsetDateTime>,
     ) -> Result<(), StoreError> {
         let (status, next) = match retry_at {
-            Some(at) => (PENDING, Some(ts(at))),
+            Some(at) => (PENDING, Some(at)),
             None => ("failed", None),
         };
         sql::query(

@@ -10,7 +10,7 @@ use domain::{Actor, ApplicationId, Money, OrderId, OrderStatus, UserId};
 use time::OffsetDateTime;
 
 use crate::sql;
-use crate::{Db, db_err, from_ts, ts};
+use crate::{Db, db_err};
 
 /// Statuses that hold the one-open-order slot (must match the partial index in the migration).
 const OPEN: &str = "('pending_payment', 'under_review', 'rejected', 'processing', 'delivering')";
@@ -44,8 +44,8 @@ sql::row! {
         delivery_fen: i64,
         service_fen: i64,
         total_fen: i64,
-        flagged: i64,
-        created_at: i64,
+        flagged: bool,
+        created_at: OffsetDateTime,
     }
 }
 
@@ -82,7 +82,7 @@ impl OrderRow {
         Ok(OrderRecord {
             id: OrderId(self.id),
             status: OrderStatus::parse(&self.status).ok_or_else(|| unknown("status", &self.status))?,
-            created_at: from_ts(self.created_at),
+            created_at: self.created_at,
             order: NewOrder {
                 order_no: self.order_no,
                 user_id: UserId(self.user_id),
@@ -105,7 +105,7 @@ impl OrderRow {
                     service: money(self.service_fen)?,
                     total: money(self.total_fen)?,
                 },
-                flagged: self.flagged != 0,
+                flagged: self.flagged,
             },
         })
     }
@@ -117,7 +117,7 @@ sql::row! {
         to_status: String,
         actor: String,
         reason: Option<String>,
-        at: i64,
+        at: OffsetDateTime,
     }
 }
 
@@ -179,8 +179,8 @@ impl OrderRepo for Db {
         .bind(o.fees.delivery.fen())
         .bind(o.fees.service.fen())
         .bind(o.fees.total.fen())
-        .bind(i64::from(o.flagged))
-        .bind(ts(now))
+        .bind(o.flagged)
+        .bind(now)
         .fetch_one(&mut *tx)
         .await
         .map_err(order_err)?;
@@ -188,7 +188,7 @@ impl OrderRepo for Db {
             .bind(id)
             .bind(OrderStatus::PendingPayment.as_str())
             .bind(Actor::Applicant.as_str())
-            .bind(ts(now))
+            .bind(now)
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
@@ -247,7 +247,7 @@ impl OrderRepo for Db {
     ) -> Result<(), StoreError> {
         sql::query("UPDATE orders SET subject_name = $1, updated_at = $2 WHERE id = $3")
             .bind(subject_name)
-            .bind(ts(now))
+            .bind(now)
             .bind(id.0)
             .execute(&self.pool)
             .await
@@ -306,7 +306,7 @@ impl OrderRepo for Db {
                     to: OrderStatus::parse(&r.to_status).ok_or_else(|| unknown("status", &r.to_status))?,
                     actor: Actor::parse(&r.actor).ok_or_else(|| unknown("actor", &r.actor))?,
                     reason: r.reason,
-                    at: from_ts(r.at),
+                    at: r.at,
                 })
             })
             .collect()
@@ -324,7 +324,7 @@ impl OrderRepo for Db {
         let mut tx = self.write_tx().await?;
         let moved = sql::query("UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4")
             .bind(to.as_str())
-            .bind(ts(now))
+            .bind(now)
             .bind(id.0)
             .bind(from.as_str())
             .execute(&mut *tx)
@@ -350,7 +350,7 @@ impl OrderRepo for Db {
         let ids: Vec<i64> =
             sql::query_scalar("SELECT id FROM orders WHERE status = $1 AND created_at < $2 ORDER BY id")
                 .bind(OrderStatus::PendingPayment.as_str())
-                .bind(ts(before))
+                .bind(before)
                 .fetch_all(&self.pool)
                 .await
                 .map_err(db_err)?;
@@ -361,6 +361,7 @@ impl OrderRepo for Db {
         enum Bind {
             Text(String),
             Int(i64),
+            Time(OffsetDateTime),
         }
         let mut binds = Vec::new();
         let mut next = |value: Bind| {
@@ -383,10 +384,10 @@ impl OrderRepo for Db {
             clauses.push(format!("({})", any.join(" OR ")));
         }
         if let Some(from) = search.from {
-            clauses.push(format!("created_at >= {}", next(Bind::Int(ts(from)))));
+            clauses.push(format!("created_at >= {}", next(Bind::Time(from))));
         }
         if let Some(to) = search.to {
-            clauses.push(format!("created_at < {}", next(Bind::Int(ts(to)))));
+            clauses.push(format!("created_at < {}", next(Bind::Time(to))));
         }
         if let Some(status) = search.status {
             clauses.push(format!("status = {}", next(Bind::Text(status.as_str().to_owned()))));
@@ -399,6 +400,7 @@ impl OrderRepo for Db {
             query = match bind {
                 Bind::Text(text) => query.bind(text),
                 Bind::Int(n) => query.bind(n),
+                Bind::Time(t) => query.bind(t),
             };
         }
         query.fetch_all(&self.pool).await.map_err(db_err)?.into_iter().map(OrderRow::into_record).collect()

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 use crate::sql;
-use crate::{Db, db_err, from_ts, ts};
+use crate::{Db, db_err};
 
 sql::row! {
     struct MessageRow {
@@ -21,7 +21,7 @@ sql::row! {
         recipient: String,
         subject: String,
         body: String,
-        created_at: i64,
+        created_at: OffsetDateTime,
     }
 }
 
@@ -42,7 +42,7 @@ impl DevOutboxRepo for Db {
         .bind(recipient)
         .bind(subject)
         .bind(body)
-        .bind(ts(now))
+        .bind(now)
         .execute(&self.pool)
         .await
         .map_err(db_err)?;
@@ -65,7 +65,7 @@ impl DevOutboxRepo for Db {
                 recipient: r.recipient,
                 subject: r.subject,
                 body: r.body,
-                created_at: from_ts(r.created_at),
+                created_at: r.created_at,
             })
             .collect())
     }

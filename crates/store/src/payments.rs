@@ -13,7 +13,7 @@ use domain::{Actor, Money, OrderId, OrderStatus};
 use time::OffsetDateTime;
 
 use crate::sql::{self, Tx};
-use crate::{Db, db_err, from_ts, ts};
+use crate::{Db, db_err};
 
 sql::row! {
     struct PaymentRow {
@@ -24,8 +24,8 @@ sql::row! {
         amount_fen: i64,
         status: String,
         trade_no: Option<String>,
-        created_at: i64,
-        paid_at: Option<i64>,
+        created_at: OffsetDateTime,
+        paid_at: Option<OffsetDateTime>,
     }
 }
 
@@ -49,8 +49,8 @@ impl TryFrom<PaymentRow> for PaymentRecord {
             out_trade_no: r.out_trade_no,
             amount: money(r.amount_fen)?,
             trade_no: r.trade_no,
-            created_at: from_ts(r.created_at),
-            paid_at: r.paid_at.map(from_ts),
+            created_at: r.created_at,
+            paid_at: r.paid_at,
         })
     }
 }
@@ -109,7 +109,7 @@ async fn insert_alert(tx: &mut Tx, alert: &FinanceAlert) -> Result<(), StoreErro
     .bind(alert.order_id.map(|o| o.0))
     .bind(alert.out_trade_no.clone())
     .bind(alert.detail.clone())
-    .bind(ts(alert.created_at))
+    .bind(alert.created_at)
     .execute(&mut **tx)
     .await
     .map_err(db_err)?;
@@ -135,7 +135,7 @@ impl PaymentRepo for Db {
         .bind(out_trade_no.to_owned())
         .bind(amount.fen())
         .bind(PaymentStatus::Pending.as_str())
-        .bind(ts(now))
+        .bind(now)
         .execute(&self.pool)
         .await
         .map_err(db_err)?;
@@ -182,7 +182,7 @@ impl PaymentRepo for Db {
         )
         .bind(PaymentStatus::Paid.as_str())
         .bind(trade_no.to_owned())
-        .bind(ts(now))
+        .bind(now)
         .bind(payment_id)
         .bind(PaymentStatus::Pending.as_str())
         .bind(PaymentStatus::Closed.as_str())
@@ -206,7 +206,7 @@ impl PaymentRepo for Db {
             .map_err(db_err)?;
         let moved = sql::query("UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4")
             .bind(OrderStatus::UnderReview.as_str())
-            .bind(ts(now))
+            .bind(now)
             .bind(row.order_id)
             .bind(OrderStatus::PendingPayment.as_str())
             .execute(&mut *tx)
@@ -248,7 +248,7 @@ impl PaymentRepo for Db {
         .bind(row.amount_fen)
         .bind(refund_reason.clone())
         .bind(RefundStatus::Pending.as_str())
-        .bind(ts(now))
+        .bind(now)
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
@@ -277,7 +277,7 @@ impl PaymentRepo for Db {
     async fn close_payment(&self, payment_id: i64, now: OffsetDateTime) -> Result<bool, StoreError> {
         let done = sql::query("UPDATE payments SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4")
             .bind(PaymentStatus::Closed.as_str())
-            .bind(ts(now))
+            .bind(now)
             .bind(payment_id)
             .bind(PaymentStatus::Pending.as_str())
             .execute(&self.pool)
@@ -290,7 +290,7 @@ impl PaymentRepo for Db {
         let rows: Vec<PaymentRow> =
             sql::query_as(&format!("{SELECT_PAYMENT} WHERE status = $1 AND created_at < $2 ORDER BY id"))
                 .bind(PaymentStatus::Pending.as_str())
-                .bind(ts(before))
+                .bind(before)
                 .fetch_all(&self.pool)
                 .await
                 .map_err(db_err)?;
@@ -302,7 +302,7 @@ impl PaymentRepo for Db {
             "{SELECT_REFUND} WHERE r.status = $1 AND (r.next_attempt_at IS NULL OR r.next_attempt_at <= $2) ORDER BY r.id"
         ))
         .bind(RefundStatus::Pending.as_str())
-        .bind(ts(now))
+        .bind(now)
         .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
@@ -321,7 +321,7 @@ impl PaymentRepo for Db {
              WHERE id = $4 AND status = $5",
         )
         .bind(error.chars().take(500).collect::<String>())
-        .bind(retry_at.map(ts))
+        .bind(retry_at)
         .bind(status.as_str())
         .bind(refund_id)
         .bind(RefundStatus::Pending.as_str())
@@ -386,7 +386,7 @@ impl PaymentRepo for Db {
         .bind(payment.amount_fen)
         .bind(reason.to_owned())
         .bind(status.as_str())
-        .bind(ts(now))
+        .bind(now)
         .bind(staff)
         .execute(&mut *tx)
         .await
@@ -434,8 +434,8 @@ impl PaymentRepo for Db {
             "{SELECT_PAYMENT} WHERE channel = $1 AND paid_at >= $2 AND paid_at < $3 ORDER BY id"
         ))
         .bind(channel.to_owned())
-        .bind(ts(from))
-        .bind(ts(to))
+        .bind(from)
+        .bind(to)
         .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
@@ -449,7 +449,7 @@ impl PaymentRepo for Db {
     ) -> Result<Vec<MoneyMovement>, StoreError> {
         sql::row! {
             struct Row {
-                at: i64,
+                at: OffsetDateTime,
                 refund: i64,
                 order_no: String,
                 channel: String,
@@ -468,8 +468,8 @@ impl PaymentRepo for Db {
               WHERE r.status = $3 AND r.done_at >= $1 AND r.done_at < $2
              ORDER BY at",
         )
-        .bind(ts(from))
-        .bind(ts(to))
+        .bind(from)
+        .bind(to)
         .bind(RefundStatus::Done.as_str())
         .fetch_all(&self.pool)
         .await
@@ -477,7 +477,7 @@ impl PaymentRepo for Db {
         rows.into_iter()
             .map(|r| {
                 Ok(MoneyMovement {
-                    at: from_ts(r.at),
+                    at: r.at,
                     refund: r.refund == 1,
                     order_no: r.order_no,
                     channel: r.channel,
@@ -509,7 +509,7 @@ impl PaymentRepo for Db {
              WHERE id = $4 AND (status = $5 OR status = $6)",
         )
         .bind(RefundStatus::Done.as_str())
-        .bind(ts(now))
+        .bind(now)
         .bind(resolution.map(str::to_owned))
         .bind(refund_id)
         .bind(a.as_str())
@@ -529,7 +529,7 @@ impl PaymentRepo for Db {
         .map_err(db_err)?;
         sql::query("UPDATE payments SET status = $1, updated_at = $2 WHERE id = $3")
             .bind(PaymentStatus::Refunded.as_str())
-            .bind(ts(now))
+            .bind(now)
             .bind(payment_id)
             .execute(&mut *tx)
             .await
@@ -559,7 +559,7 @@ impl PaymentRepo for Db {
         if refundable && paid_elsewhere == 0 {
             let moved = sql::query("UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4")
                 .bind(OrderStatus::Refunded.as_str())
-                .bind(ts(now))
+                .bind(now)
                 .bind(order_id)
                 .bind(from.as_str())
                 .execute(&mut *tx)
@@ -586,8 +586,8 @@ impl PaymentRepo for Db {
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(notice.channel.clone())
-        .bind(ts(notice.received_at))
-        .bind(i64::from(notice.verified))
+        .bind(notice.received_at)
+        .bind(notice.verified)
         .bind(notice.out_trade_no.clone())
         .bind(notice.outcome.clone())
         .bind(notice.summary.clone())
@@ -598,7 +598,7 @@ impl PaymentRepo for Db {
     }
 
     async fn notices(&self, out_trade_no: Option<&str>, limit: i64) -> Result<Vec<NoticeLog>, StoreError> {
-        type Row = (String, i64, i64, Option<String>, String, String);
+        type Row = (String, OffsetDateTime, bool, Option<String>, String, String);
         let rows: Vec<Row> = match out_trade_no {
             Some(no) => sql::query_as(
                 "SELECT channel, received_at, verified, out_trade_no, outcome, summary FROM payment_notices
@@ -619,18 +619,18 @@ impl PaymentRepo for Db {
             .into_iter()
             .map(|(channel, at, verified, out_trade_no, outcome, summary)| NoticeLog {
                 channel,
-                verified: verified != 0,
+                verified,
                 out_trade_no,
                 outcome,
                 summary,
-                received_at: from_ts(at),
+                received_at: at,
             })
             .collect())
     }
 
     async fn refused_notices_since(&self, since: OffsetDateTime) -> Result<i64, StoreError> {
-        sql::query_scalar("SELECT COUNT(*) FROM payment_notices WHERE verified = 0 AND received_at >= $1")
-            .bind(ts(since))
+        sql::query_scalar("SELECT COUNT(*) FROM payment_notices WHERE NOT verified AND received_at >= $1")
+            .bind(since)
             .fetch_one(&self.pool)
             .await
             .map_err(db_err)
@@ -643,7 +643,7 @@ impl PaymentRepo for Db {
     }
 
     async fn finance_alerts(&self, limit: i64) -> Result<Vec<FinanceAlert>, StoreError> {
-        type Row = (i64, String, Option<i64>, Option<String>, String, i64, Option<String>);
+        type Row = (i64, String, Option<i64>, Option<String>, String, OffsetDateTime, Option<String>);
         // Open ones first, newest first within each.
         let rows: Vec<Row> = sql::query_as(
             "SELECT id, kind, order_id, out_trade_no, detail, created_at, resolution FROM finance_alerts
@@ -661,7 +661,7 @@ impl PaymentRepo for Db {
                 order_id: order_id.map(OrderId),
                 out_trade_no,
                 detail,
-                created_at: from_ts(at),
+                created_at: at,
                 resolution,
             })
             .collect())
@@ -681,8 +681,8 @@ impl PaymentRepo for Db {
         )
         .bind(channel.to_owned())
         .bind(day.to_string())
-        .bind(ts(now))
-        .bind(ts(now - lease))
+        .bind(now)
+        .bind(now - lease)
         .execute(&self.pool)
         .await
         .map_err(db_err)?;
@@ -708,7 +708,7 @@ impl PaymentRepo for Db {
         )
         .bind(check.channel.clone())
         .bind(check.day.to_string())
-        .bind(ts(check.checked_at))
+        .bind(check.checked_at)
         .bind(check.checked_by)
         .bind(check.differences)
         .execute(&self.pool)
@@ -718,7 +718,7 @@ impl PaymentRepo for Db {
     }
 
     async fn bill_checks(&self, limit: i64) -> Result<Vec<BillCheck>, StoreError> {
-        type Row = (String, String, i64, Option<i64>, i64);
+        type Row = (String, String, OffsetDateTime, Option<i64>, i64);
         let rows: Vec<Row> = sql::query_as(
             "SELECT channel, day, checked_at, checked_by, differences FROM bill_checks
              WHERE checked_at IS NOT NULL ORDER BY day DESC, channel LIMIT $1",
@@ -735,7 +735,7 @@ impl PaymentRepo for Db {
                     day: time::Date::parse(&day, format)
                         .map_err(|_| StoreError::Other(format!("stored bill check has a bad day: {day}")))?,
                     checked_by,
-                    checked_at: from_ts(at),
+                    checked_at: at,
                     differences,
                 })
             })
@@ -753,7 +753,7 @@ impl PaymentRepo for Db {
             "UPDATE finance_alerts SET resolved_at = $1, resolved_by = $2, resolution = $3
              WHERE id = $4 AND resolved_at IS NULL",
         )
-        .bind(ts(now))
+        .bind(now)
         .bind(staff)
         .bind(note.to_owned())
         .bind(id)

@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 
 use crate::db::Backend;
 use crate::sql;
-use crate::{Db, db_err, ts};
+use crate::{Db, db_err};
 
 #[async_trait]
 impl ReadingRepo for Db {
@@ -28,7 +28,7 @@ impl ReadingRepo for Db {
             .bind(application.0)
             .bind(kind.to_owned())
             .bind(sealed.to_owned())
-            .bind(ts(now))
+            .bind(now)
             .execute(&self.pool)
             .await
             .map_err(db_err)?;
@@ -70,7 +70,7 @@ impl ReadingRepo for Db {
         .bind(application.0)
         .bind(kind.to_owned())
         .bind(user.0)
-        .bind(ts(now))
+        .bind(now)
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
@@ -91,7 +91,7 @@ impl ReadingRepo for Db {
             "UPDATE reading_jobs SET status = 'failed', error = 'ocr_timeout', locked_until = NULL, updated_at = $1
              WHERE status = 'running' AND locked_until <= $1 AND attempts >= $2",
         )
-        .bind(ts(now))
+        .bind(now)
         .bind(max_attempts)
         .execute(&mut *tx)
         .await
@@ -102,7 +102,7 @@ impl ReadingRepo for Db {
              WHERE status = 'queued' OR (status = 'running' AND locked_until <= $1)
              ORDER BY queued_at, application_id LIMIT $2{lock}"
         ))
-        .bind(ts(now))
+        .bind(now)
         .bind(limit)
         .fetch_all(&mut *tx)
         .await
@@ -112,8 +112,8 @@ impl ReadingRepo for Db {
                 "UPDATE reading_jobs SET status = 'running', attempts = attempts + 1, locked_until = $1, updated_at = $2
                  WHERE application_id = $3 AND kind = $4",
             )
-            .bind(ts(now + lease))
-            .bind(ts(now))
+            .bind(now + lease)
+            .bind(now)
             .bind(*application)
             .bind(kind.clone())
             .execute(&mut *tx)
@@ -150,7 +150,7 @@ impl ReadingRepo for Db {
         )
         .bind(status)
         .bind(error)
-        .bind(ts(now))
+        .bind(now)
         .bind(job.application.0)
         .bind(job.kind.clone())
         .bind(job.version)
@@ -168,7 +168,7 @@ impl ReadingRepo for Db {
             .bind(job.application.0)
             .bind(job.kind.clone())
             .bind(sealed.to_owned())
-            .bind(ts(now))
+            .bind(now)
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
@@ -204,7 +204,7 @@ impl ReadingRepo for Db {
             .bind(application.0)
             .bind(*field)
             .bind(*outcome)
-            .bind(ts(now))
+            .bind(now)
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;

@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use crate::history::{record_audit, record_event};
 use crate::orders::{OrderRow, SELECT_ORDER};
 use crate::sql;
-use crate::{Db, db_err, from_ts, ts};
+use crate::{Db, db_err};
 
 #[async_trait]
 impl ReviewRepo for Db {
@@ -20,7 +20,7 @@ impl ReviewRepo for Db {
             .fetch_all(&self.pool)
             .await
             .map_err(db_err)?;
-        let claims: Vec<(i64, Option<i64>, Option<i64>)> =
+        let claims: Vec<(i64, Option<i64>, Option<OffsetDateTime>)> =
             sql::query_as("SELECT id, claimed_by, claimed_at FROM orders WHERE status = $1")
                 .bind(OrderStatus::UnderReview.as_str())
                 .fetch_all(&self.pool)
@@ -32,7 +32,7 @@ impl ReviewRepo for Db {
                 let record = row.into_record()?;
                 let claim = claims.iter().find(|c| c.0 == record.id.0);
                 let by = claim.and_then(|c| c.1);
-                let at = claim.and_then(|c| c.2).map(from_ts);
+                let at = claim.and_then(|c| c.2);
                 Ok((record, by, at))
             })
             .collect()
@@ -50,10 +50,10 @@ impl ReviewRepo for Db {
              WHERE id = $3 AND status = $4 AND (claimed_by IS NULL OR claimed_by = $1 OR claimed_at < $5)",
         )
         .bind(staff)
-        .bind(ts(now))
+        .bind(now)
         .bind(id.0)
         .bind(OrderStatus::UnderReview.as_str())
-        .bind(ts(stale_before))
+        .bind(stale_before)
         .execute(&self.pool)
         .await
         .map_err(db_err)?;
@@ -61,13 +61,13 @@ impl ReviewRepo for Db {
     }
 
     async fn order_claim(&self, id: OrderId) -> Result<Option<(i64, OffsetDateTime)>, StoreError> {
-        let row: Option<(Option<i64>, Option<i64>)> =
+        let row: Option<(Option<i64>, Option<OffsetDateTime>)> =
             sql::query_as("SELECT claimed_by, claimed_at FROM orders WHERE id = $1")
                 .bind(id.0)
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(db_err)?;
-        Ok(row.and_then(|(by, at)| Some((by?, from_ts(at?)))))
+        Ok(row.and_then(|(by, at)| Some((by?, at?))))
     }
 
     async fn decide_review(&self, decision: &ReviewDecision<'_>) -> Result<bool, StoreError> {
@@ -78,7 +78,7 @@ impl ReviewRepo for Db {
              WHERE id = $3 AND status = $4 AND claimed_by = $5",
         )
         .bind(to.as_str())
-        .bind(ts(audit.at))
+        .bind(audit.at)
         .bind(id.0)
         .bind(from.as_str())
         .bind(staff)

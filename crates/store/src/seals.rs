@@ -9,7 +9,7 @@ use domain::seal::SealSource;
 use time::OffsetDateTime;
 
 use crate::sql;
-use crate::{Db, db_err, from_ts, ts};
+use crate::{Db, db_err};
 
 #[async_trait]
 impl SealRepo for Db {
@@ -21,7 +21,7 @@ impl SealRepo for Db {
         .bind(&seal.serial)
         .bind(&seal.es_id)
         .bind(&seal.der)
-        .bind(ts(seal.created_at))
+        .bind(seal.created_at)
         .execute(&self.pool)
         .await
         .map_err(db_err)?;
@@ -29,18 +29,13 @@ impl SealRepo for Db {
     }
 
     async fn seal_of_certificate(&self, serial: &str) -> Result<Option<SealRecord>, StoreError> {
-        let row: Option<(String, String, Vec<u8>, i64)> =
+        let row: Option<(String, String, Vec<u8>, OffsetDateTime)> =
             sql::query_as("SELECT serial, es_id, der, created_at FROM seals WHERE serial = $1")
                 .bind(serial)
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(db_err)?;
-        Ok(row.map(|(serial, es_id, der, created_at)| SealRecord {
-            serial,
-            es_id,
-            der,
-            created_at: from_ts(created_at),
-        }))
+        Ok(row.map(|(serial, es_id, der, created_at)| SealRecord { serial, es_id, der, created_at }))
     }
 
     async fn choose_seal_source(
@@ -58,7 +53,7 @@ impl SealRepo for Db {
         .bind(order.0)
         .bind(source.as_str())
         .bind(staff)
-        .bind(ts(at))
+        .bind(at)
         .execute(&self.pool)
         .await
         .map_err(db_err)?;

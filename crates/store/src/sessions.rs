@@ -7,20 +7,20 @@ use time::OffsetDateTime;
 
 use crate::sql;
 use crate::users::UserRow;
-use crate::{Db, db_err, from_ts, ts};
+use crate::{Db, db_err};
 
 sql::row! {
     struct SessionUserRow {
         token_digest: String,
         user_id: i64,
-        created_at: i64,
-        last_seen_at: i64,
-        expires_at: i64,
+        created_at: OffsetDateTime,
+        last_seen_at: OffsetDateTime,
+        expires_at: OffsetDateTime,
         phone: String,
         password_hash: String,
         name: Option<String>,
         email: Option<String>,
-        user_created_at: i64,
+        user_created_at: OffsetDateTime,
     }
 }
 
@@ -32,9 +32,9 @@ impl SessionRepo for Db {
         )
         .bind(&s.token_digest)
         .bind(s.user_id.0)
-        .bind(ts(s.created_at))
-        .bind(ts(s.last_seen_at))
-        .bind(ts(s.expires_at))
+        .bind(s.created_at)
+        .bind(s.last_seen_at)
+        .bind(s.expires_at)
         .execute(&self.pool)
         .await
         .map_err(db_err)?;
@@ -65,16 +65,16 @@ impl SessionRepo for Db {
         let session = SessionRecord {
             token_digest: r.token_digest,
             user_id: user.id,
-            created_at: from_ts(r.created_at),
-            last_seen_at: from_ts(r.last_seen_at),
-            expires_at: from_ts(r.expires_at),
+            created_at: r.created_at,
+            last_seen_at: r.last_seen_at,
+            expires_at: r.expires_at,
         };
         Ok(Some((session, user)))
     }
 
     async fn touch_session(&self, digest: &str, now: OffsetDateTime) -> Result<(), StoreError> {
         sql::query("UPDATE sessions SET last_seen_at = $1 WHERE token_digest = $2")
-            .bind(ts(now))
+            .bind(now)
             .bind(digest)
             .execute(&self.pool)
             .await

@@ -7,13 +7,13 @@ use domain::{Phone, SmsPurpose};
 use time::OffsetDateTime;
 
 use crate::sql;
-use crate::{Db, db_err, from_ts, ts};
+use crate::{Db, db_err};
 
 sql::row! {
     struct CodeRow {
         id: i64,
         code_mac: String,
-        expires_at: i64,
+        expires_at: OffsetDateTime,
         wrong_guesses: i64,
     }
 }
@@ -23,7 +23,7 @@ impl SmsCodeRepo for Db {
     async fn insert_sms_code(&self, code: &NewSmsCode<'_>) -> Result<(), StoreError> {
         let mut tx = self.write_tx().await?;
         sql::query("UPDATE sms_codes SET consumed_at = $1 WHERE phone = $2 AND purpose = $3 AND consumed_at IS NULL")
-            .bind(ts(code.created_at))
+            .bind(code.created_at)
             .bind(code.phone.as_str())
             .bind(code.purpose.as_str())
             .execute(&mut *tx)
@@ -36,8 +36,8 @@ impl SmsCodeRepo for Db {
         .bind(code.purpose.as_str())
         .bind(&code.code_mac)
         .bind(code.client)
-        .bind(ts(code.created_at))
-        .bind(ts(code.expires_at))
+        .bind(code.created_at)
+        .bind(code.expires_at)
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
@@ -57,14 +57,14 @@ impl SmsCodeRepo for Db {
         )
         .bind(phone.as_str())
         .bind(purpose.as_str())
-        .bind(ts(now))
+        .bind(now)
         .fetch_optional(&self.pool)
         .await
         .map_err(db_err)?;
         Ok(row.map(|r| SmsCodeRecord {
             id: r.id,
             code_mac: r.code_mac,
-            expires_at: from_ts(r.expires_at),
+            expires_at: r.expires_at,
             wrong_guesses: r.wrong_guesses,
         }))
     }
@@ -76,7 +76,7 @@ impl SmsCodeRepo for Db {
              WHERE id = $3 RETURNING wrong_guesses",
         )
         .bind(kill_at)
-        .bind(ts(now))
+        .bind(now)
         .bind(id)
         .fetch_one(&self.pool)
         .await
@@ -85,7 +85,7 @@ impl SmsCodeRepo for Db {
 
     async fn consume_sms_code(&self, id: i64, now: OffsetDateTime) -> Result<bool, StoreError> {
         let done = sql::query("UPDATE sms_codes SET consumed_at = $1 WHERE id = $2 AND consumed_at IS NULL")
-            .bind(ts(now))
+            .bind(now)
             .bind(id)
             .execute(&self.pool)
             .await
@@ -98,21 +98,21 @@ impl SmsCodeRepo for Db {
         phone: &Phone,
         since: OffsetDateTime,
     ) -> Result<Vec<OffsetDateTime>, StoreError> {
-        let times: Vec<i64> = sql::query_scalar(
+        let times: Vec<OffsetDateTime> = sql::query_scalar(
             "SELECT created_at FROM sms_codes WHERE phone = $1 AND created_at >= $2 ORDER BY created_at",
         )
         .bind(phone.as_str())
-        .bind(ts(since))
+        .bind(since)
         .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
-        Ok(times.into_iter().map(from_ts).collect())
+        Ok(times.into_iter().collect())
     }
 
     async fn sms_sends_from_client_since(&self, client: &str, since: OffsetDateTime) -> Result<i64, StoreError> {
         sql::query_scalar("SELECT COUNT(*) FROM sms_codes WHERE client = $1 AND created_at >= $2")
             .bind(client)
-            .bind(ts(since))
+            .bind(since)
             .fetch_one(&self.pool)
             .await
             .map_err(db_err)

@@ -9,7 +9,7 @@ use domain::staff::Roles;
 use time::OffsetDateTime;
 
 use crate::sql;
-use crate::{Db, db_err, from_ts, ts};
+use crate::{Db, db_err};
 
 sql::row! {
     struct StaffRow {
@@ -20,9 +20,9 @@ sql::row! {
         password_hash: String,
         roles: String,
         totp_secret: Option<String>,
-        totp_enabled: i64,
-        disabled: i64,
-        must_change_password: i64,
+        totp_enabled: bool,
+        disabled: bool,
+        must_change_password: bool,
     }
 }
 
@@ -42,9 +42,9 @@ impl TryFrom<StaffRow> for StaffRecord {
             phone: r.phone,
             password_hash: r.password_hash,
             totp_secret: r.totp_secret,
-            totp_enabled: r.totp_enabled != 0,
-            disabled: r.disabled != 0,
-            must_change_password: r.must_change_password != 0,
+            totp_enabled: r.totp_enabled,
+            disabled: r.disabled,
+            must_change_password: r.must_change_password,
         })
     }
 }
@@ -61,7 +61,7 @@ impl StaffRepo for Db {
         .bind(staff.phone.clone())
         .bind(staff.password_hash.clone())
         .bind(staff.roles.to_string())
-        .bind(ts(now))
+        .bind(now)
         .fetch_one(&self.pool)
         .await
         .map_err(db_err)
@@ -101,8 +101,8 @@ impl StaffRepo for Db {
         let mut tx = self.write_tx().await?;
         let done = sql::query("UPDATE staff SET roles = $1, disabled = $2, updated_at = $3 WHERE id = $4")
             .bind(roles.to_string())
-            .bind(i64::from(disabled))
-            .bind(ts(now))
+            .bind(disabled)
+            .bind(now)
             .bind(id)
             .execute(&mut *tx)
             .await
@@ -126,9 +126,9 @@ impl StaffRepo for Db {
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
         let mut tx = self.write_tx().await?;
-        sql::query("UPDATE staff SET password_hash = $1, must_change_password = 0, updated_at = $2 WHERE id = $3")
+        sql::query("UPDATE staff SET password_hash = $1, must_change_password = FALSE, updated_at = $2 WHERE id = $3")
             .bind(password_hash.to_owned())
-            .bind(ts(now))
+            .bind(now)
             .bind(id)
             .execute(&mut *tx)
             .await
@@ -151,8 +151,8 @@ impl StaffRepo for Db {
     ) -> Result<(), StoreError> {
         sql::query("UPDATE staff SET totp_secret = $1, totp_enabled = $2, updated_at = $3 WHERE id = $4")
             .bind(sealed_secret.map(str::to_owned))
-            .bind(i64::from(enabled))
-            .bind(ts(now))
+            .bind(enabled)
+            .bind(now)
             .bind(id)
             .execute(&self.pool)
             .await
@@ -178,9 +178,9 @@ impl StaffRepo for Db {
         .bind(s.token_digest.clone())
         .bind(s.staff_id)
         .bind(s.stage.clone())
-        .bind(ts(s.created_at))
-        .bind(ts(s.last_seen_at))
-        .bind(ts(s.expires_at))
+        .bind(s.created_at)
+        .bind(s.last_seen_at)
+        .bind(s.expires_at)
         .execute(&self.pool)
         .await
         .map_err(db_err)?;
@@ -188,7 +188,7 @@ impl StaffRepo for Db {
     }
 
     async fn staff_session(&self, digest: &str) -> Result<Option<StaffSessionRecord>, StoreError> {
-        let row: Option<(String, i64, String, i64, i64, i64)> = sql::query_as(
+        let row: Option<(String, i64, String, OffsetDateTime, OffsetDateTime, OffsetDateTime)> = sql::query_as(
             "SELECT token_digest, staff_id, stage, created_at, last_seen_at, expires_at
              FROM staff_sessions WHERE token_digest = $1",
         )
@@ -200,15 +200,15 @@ impl StaffRepo for Db {
             token_digest,
             staff_id,
             stage,
-            created_at: from_ts(created),
-            last_seen_at: from_ts(seen),
-            expires_at: from_ts(expires),
+            created_at: created,
+            last_seen_at: seen,
+            expires_at: expires,
         }))
     }
 
     async fn touch_staff_session(&self, digest: &str, now: OffsetDateTime) -> Result<(), StoreError> {
         sql::query("UPDATE staff_sessions SET last_seen_at = $1 WHERE token_digest = $2")
-            .bind(ts(now))
+            .bind(now)
             .bind(digest.to_owned())
             .execute(&self.pool)
             .await
@@ -230,7 +230,7 @@ impl StaffRepo for Db {
     }
 
     async fn audit_log(&self, order: Option<OrderId>, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
-        type Row = (i64, Option<i64>, String, Option<i64>, String);
+        type Row = (OffsetDateTime, Option<i64>, String, Option<i64>, String);
         let query = match order {
             Some(id) => sql::query_as::<Row>(
                 "SELECT at, staff_id, action, order_id, detail FROM audit_log WHERE order_id = $1 ORDER BY id DESC LIMIT $2",
@@ -246,7 +246,7 @@ impl StaffRepo for Db {
         Ok(rows
             .into_iter()
             .map(|(at, staff_id, action, order_id, detail)| AuditEntry {
-                at: from_ts(at),
+                at,
                 staff_id,
                 action,
                 order_id: order_id.map(OrderId),

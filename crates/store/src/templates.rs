@@ -3,9 +3,10 @@
 use app::StoreError;
 use app::ports::{FormTemplate, TemplateRepo};
 use async_trait::async_trait;
+use time::OffsetDateTime;
 
 use crate::sql;
-use crate::{Db, db_err, from_ts, ts};
+use crate::{Db, db_err};
 
 #[async_trait]
 impl TemplateRepo for Db {
@@ -26,7 +27,7 @@ impl TemplateRepo for Db {
         .bind(t.size)
         .bind(t.sha256.clone())
         .bind(staff)
-        .bind(ts(t.uploaded_at))
+        .bind(t.uploaded_at)
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
@@ -35,19 +36,13 @@ impl TemplateRepo for Db {
     }
 
     async fn template(&self, kind: &str) -> Result<Option<FormTemplate>, StoreError> {
-        let row: Option<(String, String, i64, String, i64)> =
+        let row: Option<(String, String, i64, String, OffsetDateTime)> =
             sql::query_as("SELECT kind, file_key, size, sha256, uploaded_at FROM form_templates WHERE kind = $1")
                 .bind(kind.to_owned())
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(db_err)?;
-        Ok(row.map(|(kind, file_key, size, sha256, at)| FormTemplate {
-            kind,
-            file_key,
-            size,
-            sha256,
-            uploaded_at: from_ts(at),
-        }))
+        Ok(row.map(|(kind, file_key, size, sha256, at)| FormTemplate { kind, file_key, size, sha256, uploaded_at: at }))
     }
 
     async fn delete_template(&self, kind: &str) -> Result<Option<String>, StoreError> {

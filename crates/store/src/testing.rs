@@ -53,7 +53,7 @@ impl TestDb {
 
     /// The single integer a trusted query returns (for tests that look at what was stored).
     pub async fn scalar(&self, sql: &str) -> i64 {
-        crate::sql::query_scalar::<i64>(sql).fetch_one(&self.db.pool).await.expect("scalar query")
+        scalar(&self.db, sql).await
     }
 
     /// The text column a trusted query returns, row by row.
@@ -71,6 +71,11 @@ impl TestDb {
             admin.close().await;
         }
     }
+}
+
+/// The single integer a trusted query returns on `db`.
+pub async fn scalar(db: &Db, sql: &str) -> i64 {
+    crate::sql::query_scalar::<i64>(sql).fetch_one(&db.pool).await.expect("scalar query")
 }
 
 /// Swaps the database name in a PostgreSQL URL.

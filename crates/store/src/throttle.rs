@@ -6,14 +6,14 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use crate::sql;
-use crate::{Db, db_err, from_ts, ts};
+use crate::{Db, db_err};
 
 #[async_trait]
 impl ThrottleRepo for Db {
     async fn record_failure(&self, key: &str, now: OffsetDateTime) -> Result<(), StoreError> {
         sql::query("INSERT INTO login_failures (key, at) VALUES ($1, $2)")
             .bind(key)
-            .bind(ts(now))
+            .bind(now)
             .execute(&self.pool)
             .await
             .map_err(db_err)?;
@@ -21,14 +21,14 @@ impl ThrottleRepo for Db {
     }
 
     async fn failures_since(&self, key: &str, since: OffsetDateTime) -> Result<Vec<OffsetDateTime>, StoreError> {
-        let times: Vec<i64> =
+        let times: Vec<OffsetDateTime> =
             sql::query_scalar("SELECT at FROM login_failures WHERE key = $1 AND at >= $2 ORDER BY at")
                 .bind(key)
-                .bind(ts(since))
+                .bind(since)
                 .fetch_all(&self.pool)
                 .await
                 .map_err(db_err)?;
-        Ok(times.into_iter().map(from_ts).collect())
+        Ok(times.into_iter().collect())
     }
 
     async fn clear_failures(&self, key: &str) -> Result<(), StoreError> {

@@ -7,7 +7,7 @@ use domain::{Email, Phone, UserId};
 use time::OffsetDateTime;
 
 use crate::sql;
-use crate::{Db, db_err, from_ts, ts};
+use crate::{Db, db_err};
 
 sql::row! {
     pub(crate) struct UserRow {
@@ -16,7 +16,7 @@ sql::row! {
         pub(crate) password_hash: String,
         pub(crate) name: Option<String>,
         pub(crate) email: Option<String>,
-        pub(crate) created_at: i64,
+        pub(crate) created_at: OffsetDateTime,
     }
 }
 
@@ -29,7 +29,7 @@ impl UserRow {
             password_hash: self.password_hash,
             name: self.name,
             email: self.email,
-            created_at: from_ts(self.created_at),
+            created_at: self.created_at,
         })
     }
 }
@@ -78,8 +78,8 @@ impl UserRepo for Db {
                  restricted_until = $3, updated_at = $2 WHERE id = $4",
             )
             .bind(closed_phone)
-            .bind(ts(now))
-            .bind(ts(until))
+            .bind(now)
+            .bind(until)
             .bind(id.0)
             .execute(&mut *tx)
             .await
@@ -97,7 +97,7 @@ impl UserRepo for Db {
         )
         .bind(phone.as_str())
         .bind(password_hash)
-        .bind(ts(now))
+        .bind(now)
         .fetch_one(&self.pool)
         .await
         .map_err(db_err)?;
@@ -113,7 +113,7 @@ impl UserRepo for Db {
     ) -> Result<Option<UserId>, StoreError> {
         let mut tx = self.write_tx().await?;
         let used = sql::query("UPDATE sms_codes SET consumed_at = $1 WHERE id = $2 AND consumed_at IS NULL")
-            .bind(ts(now))
+            .bind(now)
             .bind(code_id)
             .execute(&mut *tx)
             .await
@@ -126,7 +126,7 @@ impl UserRepo for Db {
         )
         .bind(phone.as_str())
         .bind(password_hash)
-        .bind(ts(now))
+        .bind(now)
         .fetch_one(&mut *tx)
         .await
         .map_err(db_err)?;
@@ -165,7 +165,7 @@ impl UserRepo for Db {
         sql::query("UPDATE users SET name = $1, email = $2, updated_at = $3 WHERE id = $4")
             .bind(name.map(str::to_owned))
             .bind(email.map(|e| e.as_str().to_owned()))
-            .bind(ts(now))
+            .bind(now)
             .bind(id.0)
             .execute(&self.pool)
             .await
@@ -183,7 +183,7 @@ impl UserRepo for Db {
         let mut tx = self.write_tx().await?;
         sql::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
             .bind(password_hash)
-            .bind(ts(now))
+            .bind(now)
             .bind(id.0)
             .execute(&mut *tx)
             .await

@@ -43,6 +43,8 @@ macro_rules! contract {
 }
 
 contract!(
+    columns_have_their_real_types,
+    a_stored_time_out_of_range_is_an_error_not_1970,
     phone_numbers_are_unique,
     profile_updates_are_stored,
     password_change_ends_other_sessions,
@@ -160,6 +162,46 @@ async fn password_change_ends_other_sessions(db: &Db) {
     assert_eq!(db.user_by_id(a).await.unwrap().unwrap().password_hash, "$argon2id$new");
     db.set_password(a, "$argon2id$newer", None, T0).await.unwrap();
     assert!(db.session_with_user("a2").await.unwrap().is_none());
+}
+
+/// On PostgreSQL times are `timestamptz` and flags `boolean` (SQLite has no such types).
+async fn columns_have_their_real_types(db: &Db) {
+    if db.backend() != store::Backend::Postgres {
+        return;
+    }
+    let count = |sql: &'static str| store::testing::scalar(db, sql);
+    let of_type = |ty: &str, names: &str| {
+        format!(
+            "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = 'public' \
+             AND table_name <> '_sqlx_migrations' AND data_type {ty} AND ({names})"
+        )
+    };
+    let times = "column_name LIKE '%\\_at' OR column_name IN ('at', 'until', 'not_before', 'not_after', \
+                 'locked_until', 'restricted_until')";
+    let flags = "column_name IN ('is_default', 'active', 'flagged', 'red', 'verified', 'disabled', \
+                 'totp_enabled', 'must_change_password', 'credit_code_checksum_ok')";
+    let wrong_times = store::testing::scalar(db, &of_type("<> 'timestamp with time zone'", times)).await;
+    let right_times = store::testing::scalar(db, &of_type("= 'timestamp with time zone'", times)).await;
+    assert_eq!(wrong_times, 0, "every time column is timestamptz");
+    assert!(right_times >= 60, "{right_times} time columns");
+    assert_eq!(store::testing::scalar(db, &of_type("<> 'boolean'", flags)).await, 0, "every flag is boolean");
+    assert_eq!(store::testing::scalar(db, &of_type("= 'boolean'", flags)).await, 10);
+    let der = "SELECT COUNT(*) FROM information_schema.columns WHERE column_name = 'der' AND data_type = 'bytea'";
+    assert_eq!(count(der).await, 2, "certificates and seals keep their DER as bytea");
+}
+
+/// A time the database holds but `OffsetDateTime` cannot is reported, never read as 1970.
+async fn a_stored_time_out_of_range_is_an_error_not_1970(db: &Db) {
+    let a = user(db, 1).await;
+    db.create_session(&session("far", a, T0)).await.unwrap();
+    db.execute_raw(match db.backend() {
+        store::Backend::Sqlite => "UPDATE sessions SET expires_at = 99999999999999",
+        store::Backend::Postgres => "UPDATE sessions SET expires_at = '20000-01-01 00:00:00+00'",
+    })
+    .await
+    .unwrap();
+    let read = db.session_with_user("far").await;
+    assert!(matches!(&read, Err(app::StoreError::Database(m)) if m.contains("expires_at")), "{read:?}");
 }
 
 async fn sessions_round_trip_and_expire(db: &Db) {

@@ -289,22 +289,48 @@ impl RowRef<'_> {
         };
         read.map_err(|problem| Error::decode(self.column_name(index).unwrap_or("?").to_owned(), problem))
     }
-
-    /// The value at `index`, whose column must be called `name` (what [`row!`] generates).
-    pub(crate) fn named<T: Column>(&self, index: usize, name: &str) -> Result<T, Error> {
-        match self.column_name(index) {
-            Some(found) if found.eq_ignore_ascii_case(name) => self.get(index),
-            found => Err(Error::decode(
-                name,
-                format!("expected at position {index}, found {}", found.unwrap_or("no column")),
-            )),
-        }
-    }
 }
 
 /// A type a whole row decodes into.
 pub(crate) trait FromRow: Sized {
+    /// The column names it expects, in order (checked once per statement); empty: not checked.
+    const COLUMNS: &'static [&'static str] = &[];
     fn from_row(row: &RowRef<'_>) -> Result<Self, Error>;
+}
+
+/// How a fetch turns rows into values: the expected column names and the decoder.
+pub(crate) struct Decoder<O> {
+    columns: &'static [&'static str],
+    decode: fn(&RowRef<'_>) -> Result<O, Error>,
+}
+
+impl<O> Clone for Decoder<O> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<O> Copy for Decoder<O> {}
+
+impl<O> Decoder<O> {
+    /// Checks the statement's column names (as the engine reports them) against the expected.
+    fn check<'n>(&self, names: impl ExactSizeIterator<Item = &'n str>) -> Result<(), Error> {
+        if self.columns.is_empty() {
+            return Ok(());
+        }
+        if names.len() != self.columns.len() {
+            return Err(Error::decode(
+                self.columns.join(", "),
+                format!("expected {} columns, the statement has {}", self.columns.len(), names.len()),
+            ));
+        }
+        for (index, (found, expected)) in names.zip(self.columns).enumerate() {
+            if !found.eq_ignore_ascii_case(expected) {
+                return Err(Error::decode(*expected, format!("expected at position {index}, found {found}")));
+            }
+        }
+        Ok(())
+    }
 }
 
 macro_rules! tuple_from_row {
@@ -330,17 +356,19 @@ tuple_from_row!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10);
 tuple_from_row!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11);
 
 /// Declares a struct that a row decodes into, field by field in `SELECT` order; each column's
-/// name must match its field's.
+/// name must match its field's (checked once per statement, before the first row).
 macro_rules! row {
     ($(#[$meta:meta])* $vis:vis struct $name:ident { $($(#[$fmeta:meta])* $fvis:vis $field:ident : $ty:ty),* $(,)? }) => {
         $(#[$meta])* $vis struct $name { $($(#[$fmeta])* $fvis $field: $ty),* }
 
         impl $crate::sql::FromRow for $name {
+            const COLUMNS: &'static [&'static str] = &[$(stringify!($field)),*];
+
             #[allow(unused_assignments)]
             fn from_row(row: &$crate::sql::RowRef<'_>) -> Result<Self, $crate::sql::Error> {
                 let mut index = 0usize;
                 $(
-                    let $field = row.named::<$ty>(index, stringify!($field))?;
+                    let $field = row.get::<$ty>(index)?;
                     index += 1;
                 )*
                 Ok(Self { $($field),* })
@@ -543,7 +571,7 @@ impl<'q> Query<'q> {
         self,
         target: impl Into<Target<'c>>,
         take: Take,
-        decode: fn(&RowRef<'_>) -> Result<O, Error>,
+        decode: Decoder<O>,
     ) -> Result<Vec<O>, Error> {
         match target.into() {
             Target::Pool(Pool::Sqlite(pool)) => pool.fetch(self.sql, &self.args, take, decode).await,
@@ -555,17 +583,21 @@ impl<'q> Query<'q> {
 }
 
 impl<'q, O: FromRow> QueryAs<'q, O> {
+    fn decoder() -> Decoder<O> {
+        Decoder { columns: O::COLUMNS, decode: O::from_row }
+    }
+
     pub(crate) fn bind(mut self, value: impl Encode<'q>) -> Self {
         self.query = self.query.bind(value);
         self
     }
 
     pub(crate) async fn fetch_all<'c>(self, target: impl Into<Target<'c>>) -> Result<Vec<O>, Error> {
-        self.query.fetch(target, Take::All, O::from_row).await
+        self.query.fetch(target, Take::All, Self::decoder()).await
     }
 
     pub(crate) async fn fetch_optional<'c>(self, target: impl Into<Target<'c>>) -> Result<Option<O>, Error> {
-        Ok(self.query.fetch(target, Take::First, O::from_row).await?.into_iter().next())
+        Ok(self.query.fetch(target, Take::First, Self::decoder()).await?.into_iter().next())
     }
 
     pub(crate) async fn fetch_one<'c>(self, target: impl Into<Target<'c>>) -> Result<O, Error> {
@@ -584,11 +616,16 @@ impl<'q, T: Column> QueryScalar<'q, T> {
     }
 
     pub(crate) async fn fetch_all<'c>(self, target: impl Into<Target<'c>>) -> Result<Vec<T>, Error> {
-        self.query.fetch(target, Take::All, first_column::<T>).await
+        self.query.fetch(target, Take::All, Decoder { columns: &[], decode: first_column::<T> }).await
     }
 
     pub(crate) async fn fetch_optional<'c>(self, target: impl Into<Target<'c>>) -> Result<Option<T>, Error> {
-        Ok(self.query.fetch(target, Take::First, first_column::<T>).await?.into_iter().next())
+        Ok(self
+            .query
+            .fetch(target, Take::First, Decoder { columns: &[], decode: first_column::<T> })
+            .await?
+            .into_iter()
+            .next())
     }
 
     pub(crate) async fn fetch_one<'c>(self, target: impl Into<Target<'c>>) -> Result<T, Error> {
@@ -600,4 +637,37 @@ impl<'q, T: Column> QueryScalar<'q, T> {
 fn is_read_only(sql: &str) -> bool {
     let head = sql.trim_start();
     head.get(..6).is_some_and(|w| w.eq_ignore_ascii_case("select"))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::{Error, Pool, query_as, query_scalar};
+
+    row! {
+        struct Pair {
+            id: i64,
+            name: String,
+        }
+    }
+
+    #[tokio::test]
+    async fn columns_are_checked_against_fields_and_values_against_types() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = Pool::open(&format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display())).unwrap();
+        let pair: Pair = query_as("SELECT 7 AS id, 'x' AS name").fetch_one(&pool).await.unwrap();
+        assert_eq!((pair.id, pair.name.as_str()), (7, "x"));
+        let drifted = query_as::<Pair>("SELECT 'x' AS name, 7 AS id").fetch_one(&pool).await;
+        assert!(matches!(&drifted, Err(Error::Decode { column, .. }) if column == "id"), "{:?}", drifted.err());
+        let short = query_as::<Pair>("SELECT 7 AS id").fetch_optional(&pool).await;
+        assert!(matches!(short, Err(Error::Decode { .. })));
+        let text_as_number = query_scalar::<i64>("SELECT 'seven'").fetch_one(&pool).await;
+        assert!(matches!(text_as_number, Err(Error::Decode { .. })));
+        let far = query_scalar::<time::OffsetDateTime>("SELECT 99999999999999").fetch_one(&pool).await;
+        assert!(matches!(far, Err(Error::Decode { .. })), "a time out of range is an error, not 1970");
+        let missing = query_scalar::<i64>("SELECT $1 + $2").bind(1_i64).fetch_one(&pool).await;
+        assert!(matches!(missing, Err(Error::Database { .. })), "a parameter without a value is refused");
+        let numbered: i64 = query_scalar("SELECT $2 - $1").bind(1_i64).bind(10_i64).fetch_one(&pool).await.unwrap();
+        assert_eq!(numbered, 9, "$n binds by number, not by order of appearance");
+    }
 }

@@ -10,7 +10,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
 use tokio_postgres::{NoTls, Row, Statement};
 
-use super::{Error, Kind, RowRef, Take, Value};
+use super::{Decoder, Error, Kind, RowRef, Take, Value};
 
 type BoxError = Box<dyn StdError + Sync + Send>;
 
@@ -50,7 +50,7 @@ impl Pool {
         sql: &str,
         args: &[Value<'_>],
         take: Take,
-        decode: fn(&RowRef<'_>) -> Result<O, Error>,
+        decode: Decoder<O>,
     ) -> Result<Vec<O>, Error> {
         fetch(&self.get().await?, sql, args, take, decode).await
     }
@@ -90,7 +90,7 @@ impl TxConn {
         sql: &str,
         args: &[Value<'_>],
         take: Take,
-        decode: fn(&RowRef<'_>) -> Result<O, Error>,
+        decode: Decoder<O>,
     ) -> Result<Vec<O>, Error> {
         fetch(self.client()?, sql, args, take, decode).await
     }
@@ -159,12 +159,13 @@ async fn fetch<O>(
     sql: &str,
     args: &[Value<'_>],
     take: Take,
-    decode: fn(&RowRef<'_>) -> Result<O, Error>,
+    decode: Decoder<O>,
 ) -> Result<Vec<O>, Error> {
     let statement = prepare(client, sql, args).await?;
+    decode.check(statement.columns().iter().map(tokio_postgres::Column::name))?;
     let rows = client.query(&statement, &params(args)).await.map_err(|e| error(&e))?;
     let keep = if take == Take::First { rows.len().min(1) } else { rows.len() };
-    rows[..keep].iter().map(|row| decode(&RowRef::Postgres(row))).collect()
+    rows[..keep].iter().map(|row| (decode.decode)(&RowRef::Postgres(row))).collect()
 }
 
 pub(super) fn error(err: &tokio_postgres::Error) -> Error {

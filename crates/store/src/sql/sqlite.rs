@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tokio::sync::OwnedMutexGuard;
 
-use super::{Error, RowRef, Take, Value, is_read_only};
+use super::{Decoder, Error, RowRef, Take, Value, is_read_only};
 
 /// Statements kept prepared per connection.
 const STATEMENT_CACHE: usize = 256;
@@ -127,7 +127,7 @@ impl Pool {
         sql: &str,
         args: &[Value<'_>],
         take: Take,
-        decode: fn(&RowRef<'_>) -> Result<O, Error>,
+        decode: Decoder<O>,
     ) -> Result<Vec<O>, Error> {
         self.with_conn(sql, |conn| fetch(conn, sql, args, take, decode)).await
     }
@@ -174,7 +174,7 @@ impl TxConn {
         sql: &str,
         args: &[Value<'_>],
         take: Take,
-        decode: fn(&RowRef<'_>) -> Result<O, Error>,
+        decode: Decoder<O>,
     ) -> Result<Vec<O>, Error> {
         fetch(self.conn()?, sql, args, take, decode)
     }
@@ -244,19 +244,14 @@ fn execute(conn: &Connection, sql: &str, args: &[Value<'_>]) -> Result<super::Do
     Ok(super::Done { rows: conn.changes() })
 }
 
-fn fetch<O>(
-    conn: &Connection,
-    sql: &str,
-    args: &[Value<'_>],
-    take: Take,
-    decode: fn(&RowRef<'_>) -> Result<O, Error>,
-) -> Result<Vec<O>, Error> {
+fn fetch<O>(conn: &Connection, sql: &str, args: &[Value<'_>], take: Take, decode: Decoder<O>) -> Result<Vec<O>, Error> {
     let mut stmt = conn.prepare_cached(sql).map_err(error)?;
     bind(&mut stmt, args)?;
+    decode.check(stmt.column_names().into_iter())?;
     let mut rows = stmt.raw_query();
     let mut out = Vec::new();
     while let Some(row) = rows.next().map_err(error)? {
-        out.push(decode(&RowRef::Sqlite(row))?);
+        out.push((decode.decode)(&RowRef::Sqlite(row))?);
         if take == Take::First {
             break;
         }

@@ -1,0 +1,121 @@
+"""确认订单 under load, for scripts/bench-web: seeds N complete personal applications through the
+API (package, subject, agent, seven documents), then places their orders from C concurrent
+keep-alive clients and prints one line: orders/s, p50 ms, p99 ms, non-201 answers.
+
+Usage: bench_web_orders.py BASE_URL PHONE [N [C]]   (standard library only)
+"""
+
+import http.client
+import json
+import queue
+import sys
+import threading
+import time
+import urllib.parse
+
+from bench_web_seed import multipart, png
+from benchlib import PASSWORD, register
+
+WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+KINDS = ["holder_id_front", "holder_id_back", "agent_id_front", "agent_id_back",
+         "application_form", "authorization", "service_agreement"]
+
+
+def resident_id(n):
+    """A distinct valid GB 11643 number per n: Beijing Chaoyang, a birth day and a sequence."""
+    day = time.gmtime(315532800 + (n // 900) * 86400)  # from 1980-01-01
+    body = f"110105{day.tm_year:04d}{day.tm_mon:02d}{day.tm_mday:02d}{100 + n % 900:03d}"
+    return body + "10X98765432"[sum(int(d) * w for d, w in zip(body, WEIGHTS)) % 11]
+
+
+class Conn:
+    """One keep-alive connection carrying the applicant's session cookie and CSRF token."""
+
+    def __init__(self, base, cookie, csrf):
+        url = urllib.parse.urlsplit(base)
+        self.http = http.client.HTTPConnection(url.hostname, url.port, timeout=60)
+        self.headers = {"cookie": cookie, "x-csrf-token": csrf, "x-forwarded-for": "198.51.100.201"}
+
+    def call(self, method, path, body=None, raw=None, content_type="application/json", headers=None):
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        sent = dict(self.headers, **(headers or {}))
+        if data is not None:
+            sent["content-type"] = content_type
+        self.http.request(method, path, body=data, headers=sent)
+        reply = self.http.getresponse()
+        text = reply.read()
+        return reply.status, (json.loads(text) if text[:1] in (b"{", b"[") else text)
+
+
+def seed(base, cookie, csrf, package, numbers, out):
+    c = Conn(base, cookie, csrf)
+    body, content_type = multipart(png())
+    for n in numbers:
+        status, draft = c.call("POST", "/api/v1/applications", {"subject_kind": "personal", "business": "new"})
+        assert status == 201, (status, draft)
+        app = draft["id"]
+        assert c.call("PUT", f"/api/v1/applications/{app}/package", {"package_id": package})[0] == 200
+        subject = {"user_type": "individual", "holder_name": "韩梅梅", "holder_id_number": resident_id(n)}
+        assert c.call("PUT", f"/api/v1/applications/{app}/subject", subject)[0] == 200
+        agent = {"name": "赵六", "id_number": resident_id(500), "phone": "13700137000", "email": "agent@example.com"}
+        assert c.call("PUT", f"/api/v1/applications/{app}/agent", agent)[0] == 200
+        for kind in KINDS:
+            status, reply = c.call("PUT", f"/api/v1/applications/{app}/documents/{kind}", raw=body,
+                                   content_type=content_type)
+            assert status == 201, (kind, status, reply)
+        out.put(app)
+
+
+def place(base, cookie, csrf, work, latencies, failures):
+    c = Conn(base, cookie, csrf)
+    order = {"delivery": "pickup", "pickup_point_id": 1, "invoice_kind": "none"}
+    while True:
+        try:
+            app = work.get_nowait()
+        except queue.Empty:
+            return
+        started = time.perf_counter()
+        status, _ = c.call("POST", f"/api/v1/applications/{app}/order", order,
+                           headers={"idempotency-key": f"bench-order-{app}"})
+        latencies.append(time.perf_counter() - started)
+        if status != 201:
+            failures.append(status)
+
+
+def main(base, phone, count, clients):
+    c = register(base, phone, "198.51.100.201")
+    status, reply = c.call("POST", "/api/v1/session", {"phone": phone, "password": PASSWORD})
+    assert status == 200, (status, reply)
+    c.refresh_csrf()
+    version = c.call("GET", "/api/v1/consent")[1]["version"]
+    assert c.call("POST", "/api/v1/consent", {"version": version, "agree": True})[0] == 204
+    package = next(p for p in c.call("GET", "/api/v1/catalog")[1]["packages"] if p["subject_kind"] == "personal")["id"]
+    cookie = next(f"{k.name}={k.value}" for k in c.jar if "sid" in k.name)
+
+    ready = queue.Queue()
+    offset = int(phone[-4:]) * 1000
+    seeders = [threading.Thread(target=seed, args=(base, cookie, c.csrf, package,
+                                                   range(offset + i, offset + count, 4), ready)) for i in range(4)]
+    for t in seeders:
+        t.start()
+    for t in seeders:
+        t.join()
+    assert ready.qsize() == count, f"seeded {ready.qsize()} of {count}"
+
+    latencies, failures = [], []
+    workers = [threading.Thread(target=place, args=(base, cookie, c.csrf, ready, latencies, failures))
+               for _ in range(clients)]
+    started = time.perf_counter()
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join()
+    took = time.perf_counter() - started
+    latencies.sort()
+    p = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000  # noqa: E731
+    print(f"{count / took:.0f} {p(0.99):.2f} {len(failures)} {p(0.5):.2f}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 1500,
+         int(sys.argv[4]) if len(sys.argv) > 4 else 64)
