@@ -22,7 +22,7 @@ KINDS = ["holder_id_front", "holder_id_back", "agent_id_front", "agent_id_back",
 
 
 def resident_id(n):
-    """A distinct valid GB 11643 number per n: Beijing Chaoyang, a birth day and a sequence."""
+    """A distinct valid GB 11643 number per n < 3,000,000: Beijing Chaoyang, a birth day and a sequence."""
     day = time.gmtime(315532800 + (n // 900) * 86400)  # from 1980-01-01
     body = f"110105{day.tm_year:04d}{day.tm_mon:02d}{day.tm_mday:02d}{100 + n % 900:03d}"
     return body + "10X98765432"[sum(int(d) * w for d, w in zip(body, WEIGHTS)) % 11]
@@ -75,11 +75,11 @@ def place(base, cookie, csrf, work, latencies, failures):
         except queue.Empty:
             return
         started = time.perf_counter()
-        status, _ = c.call("POST", f"/api/v1/applications/{app}/order", order,
+        status, reply = c.call("POST", f"/api/v1/applications/{app}/order", order,
                            headers={"idempotency-key": f"bench-order-{app}"})
         latencies.append(time.perf_counter() - started)
         if status != 201:
-            failures.append(status)
+            failures.append((status, reply))
 
 
 def main(base, phone, count, clients):
@@ -93,7 +93,7 @@ def main(base, phone, count, clients):
     cookie = next(f"{k.name}={k.value}" for k in c.jar if "sid" in k.name)
 
     ready = queue.Queue()
-    offset = int(phone[-4:]) * 1000
+    offset = int(phone[-2:]) * 20000  # distinct subjects per phone (one open order per subject)
     seeders = [threading.Thread(target=seed, args=(base, cookie, c.csrf, package,
                                                    range(offset + i, offset + count, 4), ready)) for i in range(4)]
     for t in seeders:
@@ -113,6 +113,12 @@ def main(base, phone, count, clients):
     took = time.perf_counter() - started
     latencies.sort()
     p = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000  # noqa: E731
+    if failures:
+        kinds = {}
+        for status, reply in failures:
+            key = f"{status} {reply.get('code') if isinstance(reply, dict) else str(reply)[:60]}"
+            kinds[key] = kinds.get(key, 0) + 1
+        print(f"refused: {kinds}", file=sys.stderr)
     print(f"{count / took:.0f} {p(0.99):.2f} {len(failures)} {p(0.5):.2f}")
 
 

@@ -64,10 +64,10 @@ impl Default for WebConfig {
     }
 }
 
-/// Shared state of every handler.
+/// Shared state of every handler; cloned per extractor, so everything in it is behind one `Arc`.
 #[derive(Clone)]
 pub struct AppState {
-    pub app: App,
+    pub app: Arc<App>,
     pub config: Arc<WebConfig>,
 }
 
@@ -85,7 +85,7 @@ async fn not_found(
 
 /// The whole site.
 pub fn router(app: App, config: WebConfig) -> Router {
-    let state = AppState { app, config: Arc::new(config) };
+    let state = AppState { app: Arc::new(app), config: Arc::new(config) };
     let (api_router, _) = api::router(state.config.dev_mode).split_for_parts();
     // A panic answers in the kind of the route: JSON under /api, a page elsewhere.
     let api_router = api_router.layer(CatchPanicLayer::custom(error::panic_response));

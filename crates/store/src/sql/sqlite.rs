@@ -283,7 +283,10 @@ pub(super) fn integer(value: ValueRef<'_>) -> Result<i64, String> {
 
 pub(super) fn text(value: ValueRef<'_>) -> Result<String, String> {
     match value {
-        ValueRef::Text(bytes) => String::from_utf8(bytes.to_vec()).map_err(|_| "text is not UTF-8".to_owned()),
+        // Validated with SIMD: a page of orders reads a thousand texts.
+        ValueRef::Text(bytes) => {
+            simdutf8::basic::from_utf8(bytes).map(str::to_owned).map_err(|_| "text is not UTF-8".to_owned())
+        }
         other => Err(format!("expected text, found {}", other.data_type())),
     }
 }
