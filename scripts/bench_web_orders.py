@@ -13,12 +13,10 @@ import threading
 import time
 import urllib.parse
 
-from bench_web_seed import multipart, png
+from bench_web_seed import complete_application
 from benchlib import PASSWORD, register
 
 WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-KINDS = ["holder_id_front", "holder_id_back", "agent_id_front", "agent_id_back",
-         "application_form", "authorization", "service_agreement"]
 
 
 def resident_id(n):
@@ -49,21 +47,8 @@ class Conn:
 
 def seed(base, cookie, csrf, package, numbers, out):
     c = Conn(base, cookie, csrf)
-    body, content_type = multipart(png())
     for n in numbers:
-        status, draft = c.call("POST", "/api/v1/applications", {"subject_kind": "personal", "business": "new"})
-        assert status == 201, (status, draft)
-        app = draft["id"]
-        assert c.call("PUT", f"/api/v1/applications/{app}/package", {"package_id": package})[0] == 200
-        subject = {"user_type": "individual", "holder_name": "韩梅梅", "holder_id_number": resident_id(n)}
-        assert c.call("PUT", f"/api/v1/applications/{app}/subject", subject)[0] == 200
-        agent = {"name": "赵六", "id_number": resident_id(500), "phone": "13700137000", "email": "agent@example.com"}
-        assert c.call("PUT", f"/api/v1/applications/{app}/agent", agent)[0] == 200
-        for kind in KINDS:
-            status, reply = c.call("PUT", f"/api/v1/applications/{app}/documents/{kind}", raw=body,
-                                   content_type=content_type)
-            assert status == 201, (kind, status, reply)
-        out.put(app)
+        out.put(complete_application(c, package, resident_id(n), "韩梅梅"))
 
 
 def place(base, cookie, csrf, work, latencies, failures):

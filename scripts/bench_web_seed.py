@@ -40,6 +40,29 @@ def multipart(data):
     return head + data + f"\r\n--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
 
 
+KINDS = ["holder_id_front", "holder_id_back", "agent_id_front", "agent_id_back",
+         "application_form", "authorization", "service_agreement"]
+AGENT = {"name": "赵六", "id_number": resident_id(500), "phone": "13700137000", "email": "agent@example.com"}
+
+
+def complete_application(c, package, holder_id, holder_name):
+    """A personal application filled through the API (package, subject, agent, seven documents)
+    by a client with `call(method, path, body, raw=, content_type=)`; returns its id."""
+    status, draft = c.call("POST", "/api/v1/applications", {"subject_kind": "personal", "business": "new"})
+    assert status == 201, (status, draft)
+    app = draft["id"]
+    assert c.call("PUT", f"/api/v1/applications/{app}/package", {"package_id": package})[0] == 200
+    subject = {"user_type": "individual", "holder_name": holder_name, "holder_id_number": holder_id}
+    assert c.call("PUT", f"/api/v1/applications/{app}/subject", subject)[0] == 200
+    assert c.call("PUT", f"/api/v1/applications/{app}/agent", AGENT)[0] == 200
+    body, content_type = multipart(png())
+    for kind in KINDS:
+        status, reply = c.call("PUT", f"/api/v1/applications/{app}/documents/{kind}", raw=body,
+                               content_type=content_type)
+        assert status == 201, (kind, status, reply)
+    return app
+
+
 def main(base, orders):
     phone = "13900005000"
     c = register(base, phone, "198.51.100.200")
@@ -49,22 +72,8 @@ def main(base, orders):
     version = c.call("GET", "/api/v1/consent")[1]["version"]
     assert c.call("POST", "/api/v1/consent", {"version": version, "agree": True})[0] == 204
     package = next(p for p in c.call("GET", "/api/v1/catalog")[1]["packages"] if p["subject_kind"] == "personal")["id"]
-    body, content_type = multipart(png())
-    kinds = ["holder_id_front", "holder_id_back", "agent_id_front", "agent_id_back",
-             "application_form", "authorization", "service_agreement"]
     for n in range(orders):
-        status, draft = c.call("POST", "/api/v1/applications", {"subject_kind": "personal", "business": "new"})
-        assert status == 201, (status, draft)
-        app = draft["id"]
-        assert c.call("PUT", f"/api/v1/applications/{app}/package", {"package_id": package})[0] == 200
-        subject = {"user_type": "individual", "holder_name": "李雷", "holder_id_number": resident_id(100 + n)}
-        assert c.call("PUT", f"/api/v1/applications/{app}/subject", subject)[0] == 200
-        agent = {"name": "赵六", "id_number": resident_id(500), "phone": "13700137000", "email": "agent@example.com"}
-        assert c.call("PUT", f"/api/v1/applications/{app}/agent", agent)[0] == 200
-        for kind in kinds:
-            status, reply = c.call("PUT", f"/api/v1/applications/{app}/documents/{kind}", raw=body,
-                                   content_type=content_type)
-            assert status == 201, (kind, status, reply)
+        app = complete_application(c, package, resident_id(100 + n), "李雷")
         order = {"delivery": "pickup", "pickup_point_id": 1, "invoice_kind": "none"}
         c.extra_headers = {"idempotency-key": f"bench-seed-order-{n:04d}"}
         status, reply = c.call("POST", f"/api/v1/applications/{app}/order", order)
