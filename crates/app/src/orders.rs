@@ -11,7 +11,7 @@ use domain::{Actor, AddressId, ApplicationId, FieldErrors, OrderEvent, OrderId, 
 use rand::Rng;
 use sha2::{Digest, Sha256};
 
-use crate::ports::{AddressRecord, Catalog, NewOrder, OrderEventRecord, OrderInvoice, OrderRecord};
+use crate::ports::{AddressRecord, Catalog, NewOrder, OrderEventRecord, OrderInvoice, OrderRecord, OrderSummary};
 use crate::sessions::CurrentUser;
 use crate::{App, Error, StoreError};
 
@@ -253,9 +253,9 @@ impl App {
         }
     }
 
-    /// Newest first.
-    pub async fn orders(&self, user: &CurrentUser) -> Result<Vec<OrderRecord>, Error> {
-        Ok(self.store.orders(user.id).await?)
+    /// 我的订单, newest first.
+    pub async fn order_summaries(&self, user: &CurrentUser) -> Result<Vec<OrderSummary>, Error> {
+        Ok(self.store.order_summaries(user.id).await?)
     }
 
     pub async fn order(&self, user: &CurrentUser, id: OrderId) -> Result<OrderView, Error> {

@@ -419,6 +419,20 @@ pub struct OrderRecord {
     pub order: NewOrder,
 }
 
+/// What a list of orders shows of each (我的订单): read without the invoice and delivery columns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderSummary {
+    pub id: OrderId,
+    pub order_no: String,
+    pub status: OrderStatus,
+    pub subject_kind: SubjectKind,
+    pub business: Business,
+    pub subject_name: String,
+    pub package_name: String,
+    pub total: Money,
+    pub created_at: OffsetDateTime,
+}
+
 /// One row of an order's history.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderEventRecord {
@@ -455,6 +469,8 @@ pub trait OrderRepo: Send + Sync {
     ) -> Result<(), StoreError>;
     /// Newest first.
     async fn orders(&self, user: UserId) -> Result<Vec<OrderRecord>, StoreError>;
+    /// The same orders, newest first, as a list shows them.
+    async fn order_summaries(&self, user: UserId) -> Result<Vec<OrderSummary>, StoreError>;
     async fn order(&self, user: UserId, id: OrderId) -> Result<Option<OrderRecord>, StoreError>;
     /// Any order, whoever owns it (payment notifications and jobs; never for a user's request).
     async fn order_by_id(&self, id: OrderId) -> Result<Option<OrderRecord>, StoreError>;

@@ -2,7 +2,7 @@
 //! the same transaction as their history row.
 
 use app::StoreError;
-use app::ports::{NewOrder, OrderEventRecord, OrderInvoice, OrderRecord, OrderRepo, OrderSearch};
+use app::ports::{NewOrder, OrderEventRecord, OrderInvoice, OrderRecord, OrderRepo, OrderSearch, OrderSummary};
 use async_trait::async_trait;
 use domain::application::{Business, SubjectKind};
 use domain::pricing::{Delivery, FeeBreakdown};
@@ -263,6 +263,46 @@ impl OrderRepo for Db {
             .map_err(db_err)?
             .into_iter()
             .map(OrderRow::into_record)
+            .collect()
+    }
+
+    async fn order_summaries(&self, user: UserId) -> Result<Vec<OrderSummary>, StoreError> {
+        sql::row! {
+            struct Row {
+                id: i64,
+                order_no: String,
+                status: String,
+                subject_kind: String,
+                business: String,
+                subject_name: String,
+                package_name: String,
+                total_fen: i64,
+                created_at: OffsetDateTime,
+            }
+        }
+        let rows: Vec<Row> = sql::query_as(
+            "SELECT id, order_no, status, subject_kind, business, subject_name, package_name, total_fen, created_at
+               FROM orders WHERE user_id = $1 ORDER BY id DESC",
+        )
+        .bind(user.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(OrderSummary {
+                    id: OrderId(r.id),
+                    status: OrderStatus::parse(&r.status).ok_or_else(|| unknown("status", &r.status))?,
+                    subject_kind: SubjectKind::parse(&r.subject_kind)
+                        .ok_or_else(|| unknown("subject", &r.subject_kind))?,
+                    business: Business::parse(&r.business).ok_or_else(|| unknown("business", &r.business))?,
+                    order_no: r.order_no,
+                    subject_name: r.subject_name,
+                    package_name: r.package_name,
+                    total: money(r.total_fen)?,
+                    created_at: r.created_at,
+                })
+            })
             .collect()
     }
 

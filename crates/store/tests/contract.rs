@@ -537,6 +537,21 @@ async fn order_transitions_are_conditional_and_recorded(db: &Db) {
         (Some(OrderStatus::PendingPayment), OrderStatus::UnderReview, Actor::PaymentGateway, later)
     );
     assert!(db.unpaid_orders_created_before(later).await.unwrap().is_empty());
+    // The list's summaries say what the full records say, newest first, and only the owner's.
+    let second = draft(db, a).await;
+    let newer = db.create_order(&new_order(a, second, "key-2", "subject-2"), later).await.unwrap();
+    let summaries = db.order_summaries(a).await.unwrap();
+    let records = db.orders(a).await.unwrap();
+    assert_eq!(summaries.iter().map(|s| s.id).collect::<Vec<_>>(), [newer, id]);
+    for (s, r) in summaries.iter().zip(&records) {
+        let o = &r.order;
+        assert_eq!(
+            (s.id, &s.order_no, s.status, s.subject_kind, s.business, &s.subject_name, &s.package_name),
+            (r.id, &o.order_no, r.status, o.subject_kind, o.business, &o.subject_name, &o.package_name)
+        );
+        assert_eq!((s.total, s.created_at), (o.fees.total, r.created_at));
+    }
+    assert!(db.order_summaries(user(db, 2).await).await.unwrap().is_empty());
 }
 
 fn document(application: ApplicationId, kind: DocumentKind, key: &str) -> DocumentRecord {

@@ -2,7 +2,7 @@
 //! timeline, cancel an unpaid one.
 
 use app::orders::{ConfirmForm, OrderView};
-use app::ports::OrderRecord;
+use app::ports::{OrderRecord, OrderSummary};
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -121,6 +121,23 @@ fn summary(r: &OrderRecord) -> OrderSummaryBody {
     }
 }
 
+impl From<&OrderSummary> for OrderSummaryBody {
+    fn from(o: &OrderSummary) -> Self {
+        Self {
+            id: o.id.0,
+            order_no: o.order_no.clone(),
+            status: o.status.as_str().into(),
+            status_label: o.status.label().into(),
+            business: o.business.as_str().into(),
+            subject_kind: o.subject_kind.as_str().into(),
+            subject_name: o.subject_name.clone(),
+            package_name: o.package_name.clone(),
+            total_fen: o.total.fen(),
+            created_at: rfc3339(o.created_at),
+        }
+    }
+}
+
 impl From<OrderView> for OrderBody {
     fn from(v: OrderView) -> Self {
         let ship_to = v.ship_to_masked();
@@ -216,8 +233,8 @@ pub async fn list_orders(
             OrderStatus::parse(name).ok_or_else(|| app::Error::field("status", "status_invalid", "订单状态不存在"))?,
         ),
     };
-    let orders = state.app.orders(&user).await?;
-    Ok(Json(orders.iter().filter(|o| filter.is_none_or(|s| o.status == s)).map(summary).collect()))
+    let orders = state.app.order_summaries(&user).await?;
+    Ok(Json(orders.iter().filter(|o| filter.is_none_or(|s| o.status == s)).map(OrderSummaryBody::from).collect()))
 }
 
 /// One order with everything submitted, the fee breakdown and its timeline.

@@ -3,7 +3,7 @@
 
 use app::applications::ApplicationView;
 use app::orders::OrderView;
-use app::ports::{OrderRecord, PaymentRecord, RefundRecord};
+use app::ports::{OrderSummary, PaymentRecord, RefundRecord};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -83,7 +83,7 @@ struct ListPage {
     layout: Layout,
     tabs: [OrderStatus; 8],
     current: Option<OrderStatus>,
-    orders: Vec<OrderRecord>,
+    orders: Vec<OrderSummary>,
 }
 
 impl ListPage {
@@ -92,7 +92,7 @@ impl ListPage {
         if self.current == Some(*tab) { "active" } else { "" }
     }
 
-    fn when(order: &OrderRecord) -> String {
+    fn when(order: &OrderSummary) -> String {
         local_time(order.created_at)
     }
 }
@@ -103,7 +103,7 @@ async fn list(
     Query(q): Query<ListQuery>,
 ) -> Response {
     let current = q.status.as_deref().and_then(OrderStatus::parse);
-    match state.app.orders(&user).await {
+    match state.app.order_summaries(&user).await {
         Ok(all) => {
             let orders = all.into_iter().filter(|o| current.is_none_or(|s| o.status == s)).collect();
             let layout = Layout::new(&state, &visitor, "我的订单", Nav::Orders).with_notice(q.notice.as_deref());
