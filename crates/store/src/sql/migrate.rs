@@ -31,7 +31,13 @@ impl Migrations {
     /// one that failed half-way under the old migrator, stops everything.
     pub(crate) async fn run(&self, pool: &Pool) -> Result<(), Error> {
         let postgres = matches!(pool, Pool::Postgres(_));
-        pool.batch(if postgres {
+        let mut tx = pool.begin().await?;
+        if postgres {
+            // One migrator at a time across instances, from before the record table exists
+            // (concurrent `CREATE TABLE IF NOT EXISTS` can fail); released with the transaction.
+            query("SELECT pg_advisory_xact_lock(7340219861)").execute(&mut tx).await?;
+        }
+        tx.batch(if postgres {
             "CREATE TABLE IF NOT EXISTS _sqlx_migrations (
                 version BIGINT PRIMARY KEY, description TEXT NOT NULL,
                 installed_on TIMESTAMPTZ NOT NULL DEFAULT now(), success BOOLEAN NOT NULL,
@@ -43,11 +49,6 @@ impl Migrations {
                 checksum BLOB NOT NULL, execution_time BIGINT NOT NULL)"
         })
         .await?;
-        let mut tx = pool.begin().await?;
-        if postgres {
-            // One migrator at a time across instances; released at the end of the transaction.
-            query("SELECT pg_advisory_xact_lock(7340219861)").execute(&mut tx).await?;
-        }
         let applied: Vec<(i64, Vec<u8>, bool)> =
             query_as("SELECT version, checksum, success FROM _sqlx_migrations ORDER BY version")
                 .fetch_all(&mut tx)

@@ -60,9 +60,11 @@ impl Pool {
     }
 
     pub(crate) async fn begin(&self) -> Result<TxConn, Error> {
-        let client = self.get().await?;
-        client.batch_execute("BEGIN").await.map_err(|e| error(&e))?;
-        Ok(TxConn { client: Some(client) })
+        // The guard exists before BEGIN is sent: if this future is dropped while BEGIN is in
+        // flight, the connection is still rolled back before it returns to the pool.
+        let tx = TxConn { client: Some(self.get().await?) };
+        tx.client()?.batch_execute("BEGIN").await.map_err(|e| error(&e))?;
+        Ok(tx)
     }
 
     pub(crate) fn close(&self) {
