@@ -13,8 +13,7 @@ import threading
 import time
 import urllib.parse
 
-from bench_web_seed import complete_application
-from benchlib import PASSWORD, register
+from bench_web_seed import applicant, complete_application
 
 WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
 
@@ -68,13 +67,7 @@ def place(base, cookie, csrf, work, latencies, failures):
 
 
 def main(base, phone, count, clients):
-    c = register(base, phone, "198.51.100.201")
-    status, reply = c.call("POST", "/api/v1/session", {"phone": phone, "password": PASSWORD})
-    assert status == 200, (status, reply)
-    c.refresh_csrf()
-    version = c.call("GET", "/api/v1/consent")[1]["version"]
-    assert c.call("POST", "/api/v1/consent", {"version": version, "agree": True})[0] == 204
-    package = next(p for p in c.call("GET", "/api/v1/catalog")[1]["packages"] if p["subject_kind"] == "personal")["id"]
+    c, package = applicant(base, phone, "198.51.100.201")
     cookie = next(f"{k.name}={k.value}" for k in c.jar if "sid" in k.name)
 
     ready = queue.Queue()

@@ -63,15 +63,20 @@ def complete_application(c, package, holder_id, holder_name):
     return app
 
 
-def main(base, orders):
-    phone = "13900005000"
-    c = register(base, phone, "198.51.100.200")
+def applicant(base, phone, ip):
+    """A new applicant, signed in, consent given; returns the client and a personal package's id."""
+    c = register(base, phone, ip)
     status, reply = c.call("POST", "/api/v1/session", {"phone": phone, "password": PASSWORD})
     assert status == 200, (status, reply)
     c.refresh_csrf()
     version = c.call("GET", "/api/v1/consent")[1]["version"]
     assert c.call("POST", "/api/v1/consent", {"version": version, "agree": True})[0] == 204
     package = next(p for p in c.call("GET", "/api/v1/catalog")[1]["packages"] if p["subject_kind"] == "personal")["id"]
+    return c, package
+
+
+def main(base, orders):
+    c, package = applicant(base, "13900005000", "198.51.100.200")
     for n in range(orders):
         app = complete_application(c, package, resident_id(100 + n), "李雷")
         order = {"delivery": "pickup", "pickup_point_id": 1, "invoice_kind": "none"}

@@ -433,6 +433,24 @@ pub struct OrderSummary {
     pub created_at: OffsetDateTime,
 }
 
+impl OrderRecord {
+    /// What a list shows of this order.
+    pub fn summary(&self) -> OrderSummary {
+        let o = &self.order;
+        OrderSummary {
+            id: self.id,
+            order_no: o.order_no.clone(),
+            status: self.status,
+            subject_kind: o.subject_kind,
+            business: o.business,
+            subject_name: o.subject_name.clone(),
+            package_name: o.package_name.clone(),
+            total: o.fees.total,
+            created_at: self.created_at,
+        }
+    }
+}
+
 /// One row of an order's history.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderEventRecord {

@@ -2,7 +2,7 @@
 //! timeline, cancel an unpaid one.
 
 use app::orders::{ConfirmForm, OrderView};
-use app::ports::{OrderRecord, OrderSummary};
+use app::ports::OrderSummary;
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -106,21 +106,6 @@ pub struct OrderBody {
     pub application_id: i64,
 }
 
-fn summary(r: &OrderRecord) -> OrderSummaryBody {
-    OrderSummaryBody {
-        id: r.id.0,
-        order_no: r.order.order_no.clone(),
-        status: r.status.as_str().into(),
-        status_label: r.status.label().into(),
-        business: r.order.business.as_str().into(),
-        subject_kind: r.order.subject_kind.as_str().into(),
-        subject_name: r.order.subject_name.clone(),
-        package_name: r.order.package_name.clone(),
-        total_fen: r.order.fees.total.fen(),
-        created_at: rfc3339(r.created_at),
-    }
-}
-
 impl From<&OrderSummary> for OrderSummaryBody {
     fn from(o: &OrderSummary) -> Self {
         Self {
@@ -143,7 +128,7 @@ impl From<OrderView> for OrderBody {
         let ship_to = v.ship_to_masked();
         let o = &v.record.order;
         Self {
-            summary: summary(&v.record),
+            summary: OrderSummaryBody::from(&v.record.summary()),
             delivery: o.delivery.as_str().into(),
             ship_to,
             pickup_point: o.pickup_point.clone(),
