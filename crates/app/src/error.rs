@@ -53,6 +53,10 @@ pub enum StoreError {
     /// A unique constraint was hit; carries the constraint's logical name.
     #[error("unique constraint violated: {0}")]
     Duplicate(&'static str),
+    /// A per-owner limit checked inside the write was reached (e.g. `addresses`: the address
+    /// book is full).
+    #[error("limit reached: {0}")]
+    Limit(&'static str),
     #[error("database error: {0}")]
     Database(String),
     #[error("internal error: {0}")]

@@ -3,11 +3,14 @@
 //! Every state change goes through the domain's transition table and is stored with its history
 //! row in one transaction.
 
+use domain::address::MAX_ADDRESSES_PER_USER;
 use domain::application::SubjectKind;
 use domain::invoice::{InvoiceDelivery, InvoiceDraft};
 use domain::mask::mask_middle;
 use domain::pricing::{Delivery, FeeBreakdown};
-use domain::{Actor, AddressId, ApplicationId, FieldErrors, OrderEvent, OrderId, OrderStatus, order_status};
+use domain::{
+    Actor, Address, AddressDraft, AddressId, ApplicationId, FieldErrors, OrderEvent, OrderId, OrderStatus, order_status,
+};
 use rand::Rng;
 use sha2::{Digest, Sha256};
 
@@ -21,6 +24,9 @@ pub struct ConfirmForm {
     /// `courier` or `pickup`.
     pub delivery: String,
     pub address_id: Option<i64>,
+    /// Courier to an address typed here instead of `address_id`: saved to the address book with
+    /// the order, in one transaction (nothing is saved when the order is refused).
+    pub new_address: Option<AddressDraft>,
     pub pickup_point_id: Option<i64>,
     pub invoice: InvoiceDraft,
     /// For a paper invoice posted to another address.
@@ -53,12 +59,37 @@ fn mask_snapshot(snapshot: &str) -> String {
 struct Handover {
     delivery: Delivery,
     ship_to: Option<String>,
+    new_address: Option<Address>,
     pickup_point: Option<String>,
     invoice: Option<OrderInvoice>,
 }
 
 fn address_snapshot(a: &AddressRecord) -> String {
     format!("{}\n{}\n{}{}", a.recipient, a.phone, a.region_name, a.detail)
+}
+
+fn new_address_snapshot(a: &Address) -> String {
+    format!("{}\n{}\n{}{}", a.recipient.as_str(), a.phone.as_str(), a.region.full_name(), a.detail)
+}
+
+/// The field of a new address's error, as the confirm form names it.
+fn new_address_field(field: &'static str) -> &'static str {
+    match field {
+        "recipient" => "new_address.recipient",
+        "phone" => "new_address.phone",
+        "province_code" => "new_address.province_code",
+        "city_code" => "new_address.city_code",
+        "district_code" => "new_address.district_code",
+        "detail" => "new_address.detail",
+        other => other,
+    }
+}
+
+fn address_book_full() -> Error {
+    Error::Conflict {
+        code: "address_limit",
+        message: format!("最多可保存{MAX_ADDRESSES_PER_USER}个收货地址，请先删除不用的地址"),
+    }
 }
 
 impl App {
@@ -152,6 +183,7 @@ impl App {
             package_name: package.name(),
             delivery,
             ship_to: handover.ship_to,
+            new_address: handover.new_address,
             pickup_point: handover.pickup_point,
             invoice: handover.invoice,
             fees,
@@ -175,6 +207,7 @@ impl App {
             Err(StoreError::Duplicate("orders.open_subject")) => {
                 Err(open_order_exists(false, "", record.business.label()))
             }
+            Err(StoreError::Limit("addresses")) => Err(address_book_full()),
             Err(err) => Err(err.into()),
         }
     }
@@ -190,11 +223,27 @@ impl App {
     ) -> Result<Handover, Error> {
         let mut errors = FieldErrors::new();
         let delivery = Delivery::parse(&form.delivery);
-        let (mut ship_to, mut pickup_point) = (None, None);
+        let (mut ship_to, mut new_address, mut pickup_point) = (None, None, None);
         match delivery {
-            Some(Delivery::Courier) => match self.owned_address(user, form.address_id).await? {
-                Some(address) => ship_to = Some(address_snapshot(&address)),
-                None => errors.add("address_id", "address_required", "请选择收货地址"),
+            Some(Delivery::Courier) => match &form.new_address {
+                Some(draft) => match draft.validate() {
+                    Ok(address) => {
+                        if self.store.list_addresses(user.id).await?.len() >= MAX_ADDRESSES_PER_USER {
+                            return Err(address_book_full());
+                        }
+                        ship_to = Some(new_address_snapshot(&address));
+                        new_address = Some(address);
+                    }
+                    Err(address_errors) => {
+                        for e in address_errors.iter() {
+                            errors.add(new_address_field(e.field), e.code, e.message.clone());
+                        }
+                    }
+                },
+                None => match self.owned_address(user, form.address_id).await? {
+                    Some(address) => ship_to = Some(address_snapshot(&address)),
+                    None => errors.add("address_id", "address_required", "请选择收货地址"),
+                },
             },
             Some(Delivery::Pickup) => match catalog.pickup_points.iter().find(|p| Some(p.id) == form.pickup_point_id) {
                 Some(p) => pickup_point = Some(format!("{}\n{}\n{}\n{}", p.name, p.address, p.phone, p.hours)),
@@ -222,6 +271,7 @@ impl App {
         Ok(Handover {
             delivery,
             ship_to,
+            new_address,
             pickup_point,
             invoice: invoice.map(|i| OrderInvoice {
                 kind: i.kind.as_str().into(),
@@ -403,6 +453,11 @@ fn request_hash(application: ApplicationId, f: &ConfirmForm) -> String {
         application.0.to_string(),
         f.delivery.clone(),
         format!("{:?}", f.address_id),
+        f.new_address.as_ref().map_or_else(String::new, |a| {
+            [&a.recipient, &a.phone, &a.province_code, &a.city_code, &a.district_code, &a.detail]
+                .map(|v| v.trim())
+                .join("\u{1f}")
+        }),
         format!("{:?}", f.pickup_point_id),
         i.kind.clone(),
         i.title.clone(),

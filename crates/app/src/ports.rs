@@ -389,6 +389,9 @@ pub struct NewOrder {
     pub delivery: Delivery,
     /// Courier: recipient, phone and address as one line.
     pub ship_to: Option<String>,
+    /// Courier to an address typed in 确认订单: added to the address book in the order's own
+    /// transaction (at most `MAX_ADDRESSES_PER_USER`, else `StoreError::Limit("addresses")`).
+    pub new_address: Option<domain::Address>,
     /// Pickup: the point's name, address, phone and hours as one block.
     pub pickup_point: Option<String>,
     pub invoice: Option<OrderInvoice>,

@@ -49,6 +49,50 @@ fn codes(address: &Address) -> (&str, &str, &str) {
     (region.province.code, region.city.as_ref().map_or("", |c| c.code), region.county.as_ref().map_or("", |c| c.code))
 }
 
+/// Adds `address` to `user`'s book inside `tx`, unless the book already holds `max`; the first
+/// address, or one marked so, becomes the default. Also used when an order is confirmed with an
+/// address typed there (one transaction for both).
+pub(crate) async fn insert_address(
+    tx: &mut Tx,
+    user: UserId,
+    address: &Address,
+    max: usize,
+    now: OffsetDateTime,
+) -> Result<Option<AddressId>, StoreError> {
+    let count: i64 = sql::query_scalar("SELECT COUNT(*) FROM addresses WHERE user_id = $1")
+        .bind(user.0)
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    if usize::try_from(count).unwrap_or(usize::MAX) >= max {
+        return Ok(None);
+    }
+    let is_default = address.is_default || count == 0;
+    if is_default {
+        clear_default(tx, user).await?;
+    }
+    let (province, city, district) = codes(address);
+    let id: i64 = sql::query_scalar(
+        "INSERT INTO addresses (user_id, recipient, phone, province_code, city_code, district_code, region_name, detail,
+                                is_default, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
+    )
+    .bind(user.0)
+    .bind(address.recipient.as_str())
+    .bind(address.phone.as_str())
+    .bind(province)
+    .bind(city)
+    .bind(district)
+    .bind(address.region.full_name())
+    .bind(&address.detail)
+    .bind(is_default)
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(db_err)?;
+    Ok(Some(AddressId(id)))
+}
+
 async fn clear_default(tx: &mut Tx, user: UserId) -> Result<(), StoreError> {
     sql::query("UPDATE addresses SET is_default = FALSE WHERE user_id = $1 AND is_default")
         .bind(user.0)
@@ -89,39 +133,11 @@ impl AddressRepo for Db {
         now: OffsetDateTime,
     ) -> Result<Option<AddressId>, StoreError> {
         let mut tx = self.write_tx().await?;
-        let count: i64 = sql::query_scalar("SELECT COUNT(*) FROM addresses WHERE user_id = $1")
-            .bind(user.0)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        if usize::try_from(count).unwrap_or(usize::MAX) >= max {
-            return Ok(None);
+        let id = insert_address(&mut tx, user, address, max, now).await?;
+        if id.is_some() {
+            tx.commit().await.map_err(db_err)?;
         }
-        let is_default = address.is_default || count == 0;
-        if is_default {
-            clear_default(&mut tx, user).await?;
-        }
-        let (province, city, district) = codes(address);
-        let id: i64 = sql::query_scalar(
-            "INSERT INTO addresses (user_id, recipient, phone, province_code, city_code, district_code, region_name, detail,
-                                    is_default, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
-        )
-        .bind(user.0)
-        .bind(address.recipient.as_str())
-        .bind(address.phone.as_str())
-        .bind(province)
-        .bind(city)
-        .bind(district)
-        .bind(address.region.full_name())
-        .bind(&address.detail)
-        .bind(is_default)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(Some(AddressId(id)))
+        Ok(id)
     }
 
     async fn update_address(

@@ -4,6 +4,7 @@
 use app::StoreError;
 use app::ports::{NewOrder, OrderEventRecord, OrderInvoice, OrderRecord, OrderRepo, OrderSearch, OrderSummary};
 use async_trait::async_trait;
+use domain::address::MAX_ADDRESSES_PER_USER;
 use domain::application::{Business, SubjectKind};
 use domain::pricing::{Delivery, FeeBreakdown};
 use domain::{Actor, ApplicationId, Money, OrderId, OrderStatus, UserId};
@@ -97,6 +98,7 @@ impl OrderRow {
                 package_name: self.package_name,
                 delivery: Delivery::parse(&self.delivery).ok_or_else(|| unknown("delivery", &self.delivery))?,
                 ship_to: self.ship_to,
+                new_address: None,
                 pickup_point: self.pickup_point,
                 invoice,
                 fees: FeeBreakdown {
@@ -142,6 +144,13 @@ fn order_err(err: sql::Error) -> StoreError {
 impl OrderRepo for Db {
     async fn create_order(&self, o: &NewOrder, now: OffsetDateTime) -> Result<OrderId, StoreError> {
         let mut tx = self.write_tx().await?;
+        if let Some(address) = &o.new_address
+            && crate::addresses::insert_address(&mut tx, o.user_id, address, MAX_ADDRESSES_PER_USER, now)
+                .await?
+                .is_none()
+        {
+            return Err(StoreError::Limit("addresses"));
+        }
         let inv = o.invoice.as_ref();
         let id: i64 = sql::query_scalar(
             "INSERT INTO orders (order_no, user_id, application_id, idempotency_key, request_hash, status, subject_kind,

@@ -63,6 +63,7 @@ contract!(
     the_catalog_is_seeded,
     applications_round_trip_and_stay_with_their_owner,
     orders_are_created_once_per_key_and_per_open_subject,
+    an_order_with_a_new_address_saves_both_or_neither,
     order_transitions_are_conditional_and_recorded,
     documents_replace_per_kind_and_stay_with_their_owner,
     consents_are_recorded_per_version,
@@ -445,6 +446,7 @@ fn new_order(user: UserId, application: ApplicationId, key: &str, subject: &str)
         package_name: "主锁 · 1年".into(),
         delivery: Delivery::Courier,
         ship_to: Some("张三\n13912345678\n广东省深圳市南山区科技园".into()),
+        new_address: None,
         pickup_point: None,
         invoice: Some(OrderInvoice {
             kind: "normal".into(),
@@ -493,6 +495,33 @@ async fn orders_are_created_once_per_key_and_per_open_subject(db: &Db) {
     assert_eq!(db.open_order_for_application(application).await.unwrap(), None);
     db.create_order(&new_order(a, application, "key-3", "subject-1"), T0).await.unwrap();
     assert_eq!(db.orders(a).await.unwrap().len(), 2);
+}
+
+async fn an_order_with_a_new_address_saves_both_or_neither(db: &Db) {
+    use domain::address::MAX_ADDRESSES_PER_USER;
+    let a = user(db, 1).await;
+    let application = draft(db, a).await;
+    let with = |key: &str, subject: &str, detail: &str| NewOrder {
+        new_address: Some(address(detail, false)),
+        ..new_order(a, application, key, subject)
+    };
+    db.create_order(&with("key-1", "subject-1", "科技园北区9栋"), T0).await.unwrap();
+    let book = db.list_addresses(a).await.unwrap();
+    assert_eq!(book.iter().map(|r| (r.detail.as_str(), r.is_default)).collect::<Vec<_>>(), [("科技园北区9栋", true)]);
+
+    // The order refused (its key was used): the address typed with it is not saved either.
+    let err = db.create_order(&with("key-1", "subject-2", "科技园南区2栋"), T0).await.unwrap_err();
+    assert!(matches!(err, StoreError::Duplicate("orders.idempotency")), "{err:?}");
+    assert_eq!(db.list_addresses(a).await.unwrap().len(), 1);
+
+    // A full address book refuses the order that would add to it, whole.
+    for i in 1..MAX_ADDRESSES_PER_USER {
+        db.create_address(a, &address(&format!("科技园{i}号楼"), false), MAX_ADDRESSES_PER_USER, T0).await.unwrap().unwrap();
+    }
+    let err = db.create_order(&with("key-2", "subject-3", "科技园南区3栋"), T0).await.unwrap_err();
+    assert!(matches!(err, StoreError::Limit("addresses")), "{err:?}");
+    assert!(db.order_by_idempotency_key(a, "key-2").await.unwrap().is_none(), "no order without its address");
+    assert_eq!(db.list_addresses(a).await.unwrap().len(), MAX_ADDRESSES_PER_USER);
 }
 
 async fn order_transitions_are_conditional_and_recorded(db: &Db) {
@@ -1329,4 +1358,272 @@ async fn station_tokens_act_until_revoked(db: &Db) {
     assert!(!db.revoke_station_token(staff, id, T0).await.unwrap());
     assert_eq!(db.station_token_staff("digest-1", T0).await.unwrap(), None, "a revoked token acts no more");
     assert!(db.station_tokens(staff).await.unwrap()[0].revoked_at.is_some());
+}
+
+/// The two migration trees define one schema: both migrated from nothing, then compared on what
+/// the code relies on — tables, columns (storage meaning, nullability, key position, default),
+/// indexes (columns, uniqueness, partial or not, and their names where both name them), foreign
+/// keys with their delete rule, CHECK constraints per table and triggers.
+#[tokio::test]
+async fn both_migration_trees_define_the_same_schema() {
+    let lite = TestDb::sqlite().await;
+    let Some(pg) = TestDb::postgres().await else { return };
+    let sqlite = schema::Schema::of_sqlite(&lite).await;
+    let postgres = schema::Schema::of_postgres(&pg).await;
+    assert!(sqlite.columns.len() > 100, "the introspection saw the tables: {:?}", sqlite.columns.len());
+    schema::assert_same(&sqlite, &postgres);
+    lite.finish().await;
+    pg.finish().await;
+}
+
+mod schema {
+    use std::collections::{BTreeMap, BTreeSet};
+    use store::testing::TestDb;
+
+    #[derive(Debug, Default)]
+    pub struct Schema {
+        /// (table, column) → (meaning, not null, position in the primary key, default).
+        pub columns: BTreeMap<(String, String), (String, bool, u32, String)>,
+        /// (table, columns, unique, partial) → index names (`None` for a name the engine made).
+        pub indexes: BTreeMap<(String, String, bool, bool), Vec<Option<String>>>,
+        /// (table, column, referenced table, referenced column, on delete).
+        pub foreign_keys: BTreeSet<(String, String, String, String, String)>,
+        /// table → number of CHECK constraints.
+        pub checks: BTreeMap<String, usize>,
+        /// (table, "BEFORE UPDATE" and the like): what the triggers guard, not their names
+        /// (a PostgreSQL trigger may cover several events; a SQLite one covers one).
+        pub triggers: BTreeSet<(String, String)>,
+    }
+
+    fn split(row: &str, n: usize) -> Vec<String> {
+        let parts: Vec<String> = row.splitn(n, '|').map(str::to_owned).collect();
+        assert_eq!(parts.len(), n, "introspection row {row:?}");
+        parts
+    }
+
+    /// A default as both engines spell it: casts, parentheses and boolean words removed.
+    fn default(text: &str) -> String {
+        let mut d = text.trim();
+        while let Some(inner) = d.strip_prefix('(').and_then(|r| r.strip_suffix(')')) {
+            d = inner.trim();
+        }
+        let d = d.split("::").next().unwrap_or(d).trim();
+        match d.to_ascii_lowercase().as_str() {
+            "false" => "0".into(),
+            "true" => "1".into(),
+            "null" => String::new(),
+            _ => d.to_owned(),
+        }
+    }
+
+    /// What a PostgreSQL type means to the code; the SQLite side must store it in the matching
+    /// storage class (integer for numbers, flags and times; text; bytes).
+    fn pg_meaning(table: &str, column: &str, ty: &str) -> &'static str {
+        match ty {
+            "bigint" | "integer" | "smallint" => "integer",
+            "boolean" => "flag",
+            "timestamp with time zone" => "time",
+            "text" => "text",
+            "bytea" => "bytes",
+            other => panic!("{table}.{column}: type {other} has no agreed meaning on SQLite"),
+        }
+    }
+
+    fn sqlite_class(table: &str, column: &str, declared: &str) -> &'static str {
+        match declared {
+            "INTEGER" | "BIGINT" | "INT" => "integer",
+            "TEXT" => "text",
+            "BLOB" => "bytes",
+            other => panic!("{table}.{column}: declared type {other:?} on SQLite"),
+        }
+    }
+
+    const SQLITE_TABLES: &str = "FROM sqlite_master m WHERE m.type = 'table' \
+        AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND m.name <> '_sqlx_migrations'";
+    const PG_TABLES: &str = "JOIN pg_namespace n ON n.oid = t.relnamespace AND n.nspname = 'public' \
+        WHERE t.relkind = 'r' AND t.relname <> '_sqlx_migrations'";
+
+    impl Schema {
+        pub async fn of_sqlite(db: &TestDb) -> Self {
+            let mut s = Schema::default();
+            let sql = format!(
+                "SELECT m.name || '|' || p.name || '|' || upper(p.type) || '|' || (p.\"notnull\" OR p.pk > 0) \
+                 || '|' || p.pk || '|' || coalesce(p.dflt_value, '') {SQLITE_TABLES_P}",
+                SQLITE_TABLES_P =
+                    SQLITE_TABLES.replace("FROM sqlite_master m", "FROM sqlite_master m, pragma_table_info(m.name) p")
+            );
+            let mut pk_of = BTreeMap::new();
+            for row in db.texts(&sql).await {
+                let p = split(&row, 6);
+                let meaning = sqlite_class(&p[0], &p[1], &p[2]).to_owned();
+                let pk: u32 = p[4].parse().unwrap();
+                if pk == 1 {
+                    pk_of.insert(p[0].clone(), p[1].clone());
+                }
+                s.columns.insert((p[0].clone(), p[1].clone()), (meaning, p[3] == "1", pk, default(&p[5])));
+            }
+            let sql = format!(
+                "SELECT m.name || '|' || il.name || '|' || il.\"unique\" || '|' || il.partial || '|' || \
+                 (SELECT group_concat(c, ',') FROM (SELECT coalesce(ii.name, '<expr>') AS c \
+                  FROM pragma_index_xinfo(il.name) ii WHERE ii.key = 1 ORDER BY ii.seqno)) {}",
+                SQLITE_TABLES.replace("FROM sqlite_master m", "FROM sqlite_master m, pragma_index_list(m.name) il")
+                    + " AND il.origin <> 'pk'"
+            );
+            for row in db.texts(&sql).await {
+                let p = split(&row, 5);
+                let name = (!p[1].starts_with("sqlite_autoindex_")).then(|| p[1].clone());
+                s.indexes.entry((p[0].clone(), p[4].clone(), p[2] == "1", p[3] == "1")).or_default().push(name);
+            }
+            let sql = format!(
+                "SELECT m.name || '|' || f.\"from\" || '|' || f.\"table\" || '|' || coalesce(f.\"to\", '') || '|' || f.on_delete {}",
+                SQLITE_TABLES
+                    .replace("FROM sqlite_master m", "FROM sqlite_master m, pragma_foreign_key_list(m.name) f")
+            );
+            for row in db.texts(&sql).await {
+                let p = split(&row, 5);
+                let to = if p[3].is_empty() { pk_of.get(&p[2]).cloned().unwrap_or_default() } else { p[3].clone() };
+                s.foreign_keys.insert((p[0].clone(), p[1].clone(), p[2].clone(), to, p[4].clone()));
+            }
+            for row in db.texts(&format!("SELECT m.name || '|' || m.sql {SQLITE_TABLES}")).await {
+                let p = split(&row, 2);
+                let code: String = p[1]
+                    .lines()
+                    .map(|l| l.split("--").next().unwrap_or(""))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+                    .to_ascii_uppercase();
+                let n = code.matches("CHECK (").count() + code.matches("CHECK(").count();
+                if n > 0 {
+                    s.checks.insert(p[0].clone(), n);
+                }
+            }
+            for row in db.texts("SELECT tbl_name || '|' || sql FROM sqlite_master WHERE type = 'trigger'").await {
+                let p = split(&row, 2);
+                let words: Vec<String> = p[1].split_whitespace().map(str::to_ascii_uppercase).collect();
+                let at = words.iter().position(|w| w == "BEFORE" || w == "AFTER" || w == "INSTEAD").unwrap();
+                let event = words[at + 1..].iter().find(|w| ["INSERT", "UPDATE", "DELETE"].contains(&w.as_str())).unwrap();
+                let timing = if words[at] == "INSTEAD" { "INSTEAD OF" } else { words[at].as_str() };
+                s.triggers.insert((p[0].clone(), format!("{timing} {event}")));
+            }
+            s
+        }
+
+        pub async fn of_postgres(db: &TestDb) -> Self {
+            let mut s = Schema::default();
+            let sql = format!(
+                "SELECT t.relname || '|' || a.attname || '|' || format_type(a.atttypid, NULL) || '|' || \
+                 (CASE WHEN a.attnotnull THEN 1 ELSE 0 END) || '|' || coalesce(array_position(pk.conkey, a.attnum), 0) \
+                 || '|' || coalesce(pg_get_expr(d.adbin, d.adrelid), '') \
+                 FROM pg_class t JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum > 0 AND NOT a.attisdropped \
+                 LEFT JOIN pg_constraint pk ON pk.conrelid = t.oid AND pk.contype = 'p' \
+                 LEFT JOIN pg_attrdef d ON d.adrelid = t.oid AND d.adnum = a.attnum {PG_TABLES}"
+            );
+            for row in db.texts(&sql).await {
+                let p = split(&row, 6);
+                let meaning = pg_meaning(&p[0], &p[1], &p[2]).to_owned();
+                s.columns.insert(
+                    (p[0].clone(), p[1].clone()),
+                    (meaning, p[3] == "1", p[4].parse().unwrap(), default(&p[5])),
+                );
+            }
+            let sql = format!(
+                "SELECT t.relname || '|' || i.relname || '|' || (CASE WHEN x.indisunique THEN 1 ELSE 0 END) || '|' || \
+                 (CASE WHEN x.indpred IS NULL THEN 0 ELSE 1 END) || '|' || \
+                 (SELECT string_agg(coalesce(a.attname, '<expr>'), ',' ORDER BY k.ord) \
+                  FROM unnest(x.indkey::int2[]) WITH ORDINALITY k(attnum, ord) \
+                  LEFT JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum) || '|' || \
+                 (CASE WHEN EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid) THEN 1 ELSE 0 END) \
+                 FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid \
+                 {PG_TABLES} AND NOT x.indisprimary"
+            );
+            for row in db.texts(&sql).await {
+                let p = split(&row, 6);
+                // An index behind a UNIQUE constraint is named by the constraint on PostgreSQL and
+                // by the engine on SQLite.
+                let name = (p[5] != "1").then(|| p[1].clone());
+                s.indexes.entry((p[0].clone(), p[4].clone(), p[2] == "1", p[3] == "1")).or_default().push(name);
+            }
+            let sql = format!(
+                "SELECT t.relname || '|' || a.attname || '|' || r.relname || '|' || ra.attname || '|' || \
+                 (CASE c.confdeltype WHEN 'a' THEN 'NO ACTION' WHEN 'r' THEN 'RESTRICT' WHEN 'c' THEN 'CASCADE' \
+                  WHEN 'n' THEN 'SET NULL' ELSE 'SET DEFAULT' END) \
+                 FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid JOIN pg_class r ON r.oid = c.confrelid \
+                 CROSS JOIN LATERAL unnest(c.conkey, c.confkey) AS k(col, refcol) \
+                 JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.col \
+                 JOIN pg_attribute ra ON ra.attrelid = r.oid AND ra.attnum = k.refcol \
+                 {PG_TABLES} AND c.contype = 'f'"
+            );
+            for row in db.texts(&sql).await {
+                let p = split(&row, 5);
+                s.foreign_keys.insert((p[0].clone(), p[1].clone(), p[2].clone(), p[3].clone(), p[4].clone()));
+            }
+            let sql = format!(
+                "SELECT t.relname || '|' || count(*) FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid \
+                 {PG_TABLES} AND c.contype = 'c' GROUP BY t.relname"
+            );
+            for row in db.texts(&sql).await {
+                let p = split(&row, 2);
+                s.checks.insert(p[0].clone(), p[1].parse().unwrap());
+            }
+            let sql = "SELECT DISTINCT event_object_table || '|' || action_timing || ' ' || event_manipulation \
+                       FROM information_schema.triggers WHERE trigger_schema = 'public'";
+            for row in db.texts(sql).await {
+                let p = split(&row, 2);
+                s.triggers.insert((p[0].clone(), p[1].clone()));
+            }
+            s
+        }
+    }
+
+    /// Every difference at once, named, rather than the first.
+    pub fn assert_same(sqlite: &Schema, postgres: &Schema) {
+        let mut problems = Vec::new();
+        for (key, lite) in &sqlite.columns {
+            match postgres.columns.get(key) {
+                None => problems.push(format!("column {}.{} only on SQLite", key.0, key.1)),
+                Some(pg) => {
+                    let storage = if pg.0 == "flag" || pg.0 == "time" { "integer" } else { pg.0.as_str() };
+                    if lite.0 != storage || lite.1 != pg.1 || lite.2 != pg.2 || lite.3 != pg.3 {
+                        problems.push(format!(
+                            "column {}.{}: SQLite (storage {}, not null {}, key {}, default {:?}) vs \
+                             PostgreSQL ({}, not null {}, key {}, default {:?})",
+                            key.0, key.1, lite.0, lite.1, lite.2, lite.3, pg.0, pg.1, pg.2, pg.3
+                        ));
+                    }
+                }
+            }
+        }
+        for key in postgres.columns.keys().filter(|k| !sqlite.columns.contains_key(*k)) {
+            problems.push(format!("column {}.{} only on PostgreSQL", key.0, key.1));
+        }
+        for (key, lite) in &sqlite.indexes {
+            match postgres.indexes.get(key) {
+                None => problems.push(format!("index {key:?} ({lite:?}) only on SQLite")),
+                Some(pg) => {
+                    let named = |names: &Vec<Option<String>>| names.iter().flatten().cloned().collect::<BTreeSet<_>>();
+                    if lite.len() != pg.len() || named(lite) != named(pg) {
+                        problems.push(format!("index {key:?}: SQLite {lite:?} vs PostgreSQL {pg:?}"));
+                    }
+                }
+            }
+        }
+        for (key, pg) in postgres.indexes.iter().filter(|(k, _)| !sqlite.indexes.contains_key(*k)) {
+            problems.push(format!("index {key:?} ({pg:?}) only on PostgreSQL"));
+        }
+        for fk in sqlite.foreign_keys.symmetric_difference(&postgres.foreign_keys) {
+            let side = if sqlite.foreign_keys.contains(fk) { "SQLite" } else { "PostgreSQL" };
+            problems.push(format!("foreign key {fk:?} only on {side}"));
+        }
+        if sqlite.checks != postgres.checks {
+            problems.push(format!(
+                "CHECK constraints per table: SQLite {:?} vs PostgreSQL {:?}",
+                sqlite.checks, postgres.checks
+            ));
+        }
+        for trigger in sqlite.triggers.symmetric_difference(&postgres.triggers) {
+            let side = if sqlite.triggers.contains(trigger) { "SQLite" } else { "PostgreSQL" };
+            problems.push(format!("trigger {trigger:?} only on {side}"));
+        }
+        assert!(problems.is_empty(), "the migration trees differ:\n{}", problems.join("\n"));
+    }
 }

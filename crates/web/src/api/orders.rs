@@ -12,6 +12,7 @@ use domain::{ApplicationId, OrderId, OrderStatus};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::addresses::AddressRequest;
 use super::{ApiJson, ApiPath, rfc3339};
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
@@ -23,6 +24,9 @@ pub struct ConfirmRequest {
     pub delivery: String,
     /// Courier: an address from the address book.
     pub address_id: Option<i64>,
+    /// Courier to a new address instead: it is added to the address book with the order, in one
+    /// transaction. Its errors are named `new_address.recipient`, `new_address.phone`, ….
+    pub new_address: Option<AddressRequest>,
     /// Pickup: one of the catalog's pickup points.
     pub pickup_point_id: Option<i64>,
     /// `none`, `normal` (普通发票) or `special` (增值税专用发票).
@@ -182,6 +186,7 @@ pub async fn confirm_order(
     let form = ConfirmForm {
         delivery: req.delivery,
         address_id: req.address_id,
+        new_address: req.new_address.map(Into::into),
         pickup_point_id: req.pickup_point_id,
         invoice: InvoiceDraft {
             kind: req.invoice_kind,

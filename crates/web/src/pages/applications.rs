@@ -511,7 +511,7 @@ async fn save_step(
     State(state): State<AppState>,
     PageUser(user, visitor): PageUser,
     Path((id, step)): Path<(String, String)>,
-    FormBody(mut f): FormBody<StepFields>,
+    FormBody(f): FormBody<StepFields>,
 ) -> Response {
     let (Some(id), Some(step)) = (parse_id(&id), Step::parse(&step)) else {
         return failure(&state, &app::Error::NotFound);
@@ -558,26 +558,17 @@ async fn save_step(
             Err(err) => (Err(err), step),
         },
         Step::Confirm => {
-            let mut form = confirm_form(&f);
-            if f.delivery == "courier" && f.address_id == "new" {
-                match app.add_address(&user, &inline_address(&f)).await {
-                    Ok(address) => {
-                        // Saved now: a later error on this page must not save it twice.
-                        form.address_id = Some(address.id.0);
-                        f.address_id = address.id.0.to_string();
-                    }
-                    Err(app::Error::Validation(errors)) => {
-                        let mut inline = FieldErrors::new();
-                        for e in errors.iter() {
-                            inline.add(inline_field(e.field), e.code, e.message.clone());
-                        }
-                        return reshow(&state, &visitor, &user, id, step, f, app::Error::Validation(inline)).await;
-                    }
-                    Err(err) => return reshow(&state, &visitor, &user, id, step, f, err).await,
-                }
-            }
+            let form = confirm_form(&f);
             match app.confirm_order(&user, id, &form, &f.idempotency_key).await {
                 Ok(order) => return see_other(&format!("/orders/{}?notice=order_created", order.record.id)),
+                // The new address's fields are named as on this form.
+                Err(app::Error::Validation(errors)) => {
+                    let mut named = FieldErrors::new();
+                    for e in errors.iter() {
+                        named.add(inline_field(e.field), e.code, e.message.clone());
+                    }
+                    (Err(app::Error::Validation(named)), step)
+                }
                 Err(err) => (Err(err), step),
             }
         }
@@ -624,12 +615,12 @@ fn inline_address(f: &StepFields) -> AddressDraft {
 /// Address-book field names as they appear in the inline form.
 fn inline_field(field: &'static str) -> &'static str {
     match field {
-        "recipient" => "new_recipient",
-        "phone" => "new_phone",
-        "province_code" => "new_province_code",
-        "city_code" => "new_city_code",
-        "district_code" => "new_district_code",
-        "detail" => "new_detail",
+        "new_address.recipient" => "new_recipient",
+        "new_address.phone" => "new_phone",
+        "new_address.province_code" => "new_province_code",
+        "new_address.city_code" => "new_city_code",
+        "new_address.district_code" => "new_district_code",
+        "new_address.detail" => "new_detail",
         other => other,
     }
 }
@@ -638,6 +629,7 @@ fn confirm_form(f: &StepFields) -> ConfirmForm {
     ConfirmForm {
         delivery: f.delivery.clone(),
         address_id: f.address_id.parse().ok(),
+        new_address: (f.delivery == "courier" && f.address_id == "new").then(|| inline_address(f)),
         pickup_point_id: f.pickup_point_id.parse().ok(),
         invoice: InvoiceDraft {
             kind: f.invoice_kind.clone(),

@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
+use crate::support;
 
 use axum::http::{Method, StatusCode};
 use domain::staff::{Role, Roles};

@@ -219,6 +219,7 @@ async fn new_order(w: &World, n: u64) -> OrderId {
         package_name: "主锁 · 1年".into(),
         delivery: Delivery::Pickup,
         ship_to: None,
+        new_address: None,
         pickup_point: Some("自提点".into()),
         invoice: None,
         fees: FeeBreakdown { package: fen(40_000), delivery: fen(0), service: fen(0), total: fen(40_000) },

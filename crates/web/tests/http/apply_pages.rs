@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
+use crate::support;
 
 use axum::http::{Method, StatusCode};
 use support::{TestApp, address_body, resident_id};
@@ -221,10 +221,24 @@ async fn an_address_can_be_added_inline_while_confirming() {
     );
     assert!(partial.body.contains("value=\"韩梅梅\""));
     fields.extend([("new_city_code", "440300"), ("new_district_code", "440305"), ("new_detail", "科技园北区9栋")]);
+    // A complete address but an invoice without its title: the order is refused and the address
+    // is not saved either (one transaction), while everything typed stays on the form.
+    let mut no_title = fields.clone();
+    no_title.retain(|(k, _)| *k != "invoice_kind");
+    no_title.extend([("invoice_kind", "normal"), ("invoice_delivery", "email"), ("invoice_email", "a@example.com")]);
+    let refused = c.submit(&format!("/applications/{id}/confirm"), &no_title).await;
+    refused.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("value=\"科技园北区9栋\""), "the typed address stays");
+    assert_eq!(c.get("/api/v1/addresses").await.json(), serde_json::json!([]), "nothing saved for a refused order");
     let placed = c.submit(&format!("/applications/{id}/confirm"), &fields).await;
     assert_eq!(placed.status, StatusCode::SEE_OTHER, "{}", placed.body);
     let order = c.get(placed.header("location").unwrap()).await;
     assert!(order.body.contains("韩梅梅 136****5678 广东省深圳市南山区科技园北区9栋"));
     let saved = c.get("/api/v1/addresses").await.json();
     assert_eq!(saved[0]["recipient"], "韩梅梅", "the new address is kept in the address book");
+    assert_eq!(saved.as_array().map(Vec::len), Some(1), "once");
+    // 确认订单 sent again (a double click): the same order, still one address.
+    let again = c.submit(&format!("/applications/{id}/confirm"), &fields).await;
+    assert_eq!(again.header("location"), placed.header("location"));
+    assert_eq!(c.get("/api/v1/addresses").await.json().as_array().map(Vec::len), Some(1));
 }

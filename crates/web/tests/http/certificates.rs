@@ -7,7 +7,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
+use crate::support;
 
 use axum::http::{Method, StatusCode};
 use domain::certificate::KeyAlgorithm;
