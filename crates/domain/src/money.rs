@@ -55,17 +55,38 @@ impl Money {
 }
 
 impl std::fmt::Display for Money {
-    /// `¥1,234.50`, as shown to people.
+    /// `¥1,234.50`, as shown to people. Written into a stack buffer (lists print many).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let yuan = (self.0 / 100).to_string();
-        let mut grouped = String::new();
-        for (i, c) in yuan.chars().enumerate() {
-            if i > 0 && (yuan.len() - i).is_multiple_of(3) {
-                grouped.push(',');
+        // Fen are 0..=MAX_FEN (10^10): at most 8 yuan digits, 2 commas, the point and 2 fen.
+        let mut buf = [0u8; 24];
+        let mut at = buf.len();
+        let mut put = |b: u8| {
+            at -= 1;
+            buf[at] = b;
+        };
+        let fen = self.0.unsigned_abs();
+        let (mut yuan, cents) = (fen / 100, fen % 100);
+        #[allow(clippy::cast_possible_truncation)] // digits are < 10
+        {
+            put(b'0' + (cents % 10) as u8);
+            put(b'0' + (cents / 10) as u8);
+            put(b'.');
+            let mut digits = 0;
+            loop {
+                if digits > 0 && digits % 3 == 0 {
+                    put(b',');
+                }
+                put(b'0' + (yuan % 10) as u8);
+                digits += 1;
+                yuan /= 10;
+                if yuan == 0 {
+                    break;
+                }
             }
-            grouped.push(c);
         }
-        write!(f, "¥{grouped}.{:02}", self.0 % 100)
+        f.write_str("¥")?;
+        // Only ASCII digits, commas and the point were written.
+        f.write_str(std::str::from_utf8(&buf[at..]).map_err(|_| std::fmt::Error)?)
     }
 }
 
@@ -81,6 +102,11 @@ mod tests {
         assert_eq!(m.to_yuan(), "1234.50");
         assert_eq!(Money::from_fen(5).unwrap().to_yuan(), "0.05");
         assert_eq!(Money::ZERO.to_string(), "¥0.00");
+        for (fen, shown) in
+            [(99, "¥0.99"), (100_000, "¥1,000.00"), (99_999_999, "¥999,999.99"), (MAX_FEN, "¥100,000,000.00")]
+        {
+            assert_eq!(Money::from_fen(fen).unwrap().to_string(), shown);
+        }
     }
 
     #[test]

@@ -30,39 +30,35 @@ pub const DEFAULT_FONTS: &[&str] = &[
     "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
 ];
 
-/// The fonts characters are cut from: the first that has a character draws it. Cheap to clone
-/// (the font data is shared).
-#[derive(Clone)]
+/// The fonts characters are cut from: the first that has a character draws it. Holds the files'
+/// paths, checked once, and reads them when a seal is drawn: the fonts are 5–40 MB, a seal is
+/// made a few times a day, and keeping them in memory would be most of an idle desk's memory.
+#[derive(Clone, Debug)]
 pub struct Fonts {
-    fonts: std::sync::Arc<Vec<FontVec>>,
-}
-
-impl std::fmt::Debug for Fonts {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Fonts").field("count", &self.fonts.len()).finish()
-    }
+    paths: std::sync::Arc<Vec<PathBuf>>,
 }
 
 impl Fonts {
-    /// Loads the fonts at `paths` that exist (at most two: the preferred one and a fallback);
-    /// an error when none does.
+    /// The fonts at `paths` that exist (at most two: the preferred one and a fallback), each
+    /// read and parsed once here, so a broken file is refused at startup; an error when none
+    /// exists.
     pub fn load(paths: &[PathBuf]) -> Result<Self, String> {
-        let mut fonts = Vec::new();
+        let mut found = Vec::new();
         for path in paths {
-            if fonts.len() == 2 {
+            if found.len() == 2 {
                 break;
             }
             let Ok(bytes) = std::fs::read(path) else { continue };
-            match FontVec::try_from_vec_and_index(bytes, 0) {
-                Ok(font) => fonts.push(font),
-                Err(e) => return Err(format!("{}: not a font ({e})", path.display())),
+            if let Err(e) = FontVec::try_from_vec_and_index(bytes, 0) {
+                return Err(format!("{}: not a font ({e})", path.display()));
             }
+            found.push(path.clone());
         }
-        if fonts.is_empty() {
+        if found.is_empty() {
             let tried: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
             return Err(format!("no CJK font found (tried {}); install fonts-arphic-gbsn00lp", tried.join(", ")));
         }
-        Ok(Self { fonts: std::sync::Arc::new(fonts) })
+        Ok(Self { paths: std::sync::Arc::new(found) })
     }
 
     /// [`Fonts::load`] over [`DEFAULT_FONTS`].
@@ -70,8 +66,26 @@ impl Fonts {
         Self::load(&DEFAULT_FONTS.iter().map(|p| Path::new(p).to_path_buf()).collect::<Vec<_>>())
     }
 
+    /// The fonts, read from their files for one drawing.
+    fn open(&self) -> Result<Loaded, String> {
+        let fonts = self
+            .paths
+            .iter()
+            .map(|path| {
+                let bytes = std::fs::read(path).map_err(|e| format!("字库 {} 无法读取：{e}", path.display()))?;
+                FontVec::try_from_vec_and_index(bytes, 0).map_err(|e| format!("字库 {} 无效：{e}", path.display()))
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        Ok(Loaded(fonts))
+    }
+}
+
+/// The fonts of one drawing, in memory while it is drawn.
+struct Loaded(Vec<FontVec>);
+
+impl Loaded {
     fn for_char(&self, c: char) -> Option<&FontVec> {
-        self.fonts.iter().find(|f| f.glyph_id(c).0 != 0)
+        self.0.iter().find(|f| f.glyph_id(c).0 != 0)
     }
 }
 
@@ -170,6 +184,7 @@ pub fn png(drawing: &SealDrawing, fonts: &Fonts) -> Result<Vec<u8>, String> {
     // them to the ring's winding would cancel, not cover.
     let mut text = Rasterizer::new(width, height);
     let d = EMBOLDEN_MM / 2.0;
+    let fonts = fonts.open()?;
     for g in &drawing.glyphs {
         let font = fonts.for_char(g.text).ok_or_else(|| format!("字库中没有“{}”字", g.text))?;
         for offset in [(-d, -d), (d, -d), (-d, d), (d, d)] {

@@ -516,7 +516,10 @@ async fn an_order_with_a_new_address_saves_both_or_neither(db: &Db) {
 
     // A full address book refuses the order that would add to it, whole.
     for i in 1..MAX_ADDRESSES_PER_USER {
-        db.create_address(a, &address(&format!("科技园{i}号楼"), false), MAX_ADDRESSES_PER_USER, T0).await.unwrap().unwrap();
+        db.create_address(a, &address(&format!("科技园{i}号楼"), false), MAX_ADDRESSES_PER_USER, T0)
+            .await
+            .unwrap()
+            .unwrap();
     }
     let err = db.create_order(&with("key-2", "subject-3", "科技园南区3栋"), T0).await.unwrap_err();
     assert!(matches!(err, StoreError::Limit("addresses")), "{err:?}");
@@ -1501,7 +1504,8 @@ mod schema {
                 let p = split(&row, 2);
                 let words: Vec<String> = p[1].split_whitespace().map(str::to_ascii_uppercase).collect();
                 let at = words.iter().position(|w| w == "BEFORE" || w == "AFTER" || w == "INSTEAD").unwrap();
-                let event = words[at + 1..].iter().find(|w| ["INSERT", "UPDATE", "DELETE"].contains(&w.as_str())).unwrap();
+                let event =
+                    words[at + 1..].iter().find(|w| ["INSERT", "UPDATE", "DELETE"].contains(&w.as_str())).unwrap();
                 let timing = if words[at] == "INSTEAD" { "INSTEAD OF" } else { words[at].as_str() };
                 s.triggers.insert((p[0].clone(), format!("{timing} {event}")));
             }

@@ -20,7 +20,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use std::sync::Arc;
 use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
@@ -115,6 +115,6 @@ pub fn router(app: App, config: WebConfig) -> Router {
         .layer(axum::middleware::from_fn(ops::track_metrics))
         .layer(TraceLayer::new_for_http().make_span_with(ops::make_span))
         .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid));
+        .layer(SetRequestIdLayer::x_request_id(ops::RequestIds));
     Router::new().merge(assets).merge(site).with_state(state)
 }

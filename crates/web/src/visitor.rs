@@ -106,9 +106,15 @@ pub async fn visitor_layer(State(state): State<AppState>, request: Request, next
         },
         _ => None,
     };
-    let existing_anon = jar.get(&cookie_name(config, "anon")).map(|c| c.value().to_owned()).filter(|v| v.len() >= 32);
-    let anon = existing_anon.clone().unwrap_or_else(app::crypto::random_token);
-    let binding = user.as_ref().map_or(anon.as_str(), |(_, token)| token.as_str());
+    // Before login, CSRF tokens are bound to an anonymous cookie, issued on the first answer;
+    // a logged-in visitor's are bound to the session and need none.
+    let existing_anon = jar.get(&cookie_name(config, "anon")).map(Cookie::value).filter(|v| v.len() >= 32);
+    let new_anon = (user.is_none() && existing_anon.is_none()).then(app::crypto::random_token);
+    let binding = match (&user, existing_anon, &new_anon) {
+        (Some((_, token)), _, _) => token.as_str(),
+        (None, Some(anon), _) => anon,
+        (None, None, anon) => anon.as_deref().unwrap_or_default(),
+    };
     let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
     let visitor = Visitor {
         csrf_token: state.app.csrf_token(binding),
@@ -131,7 +137,9 @@ pub async fn visitor_layer(State(state): State<AppState>, request: Request, next
     let mut request = request;
     request.extensions_mut().insert(visitor);
     let mut response = next.run(request).await;
-    if existing_anon.is_none() && !is_gateway_notice {
+    if let Some(anon) = new_anon
+        && !is_gateway_notice
+    {
         response.headers_mut().append(header::SET_COOKIE, header_value(&build_cookie(config, "anon", anon)));
     }
     response

@@ -240,6 +240,30 @@ impl Column for String {
     }
 }
 
+/// Implements [`Column`] for types stored as a text code (an enum's `as_str`), parsed from the
+/// row's bytes without a `String` in between; an unknown code is a decode error naming it.
+macro_rules! text_code_columns {
+    ($($ty:ty => $parse:path),+ $(,)?) => {$(
+        impl Column for $ty {
+            fn from_sqlite(value: rusqlite::types::ValueRef<'_>) -> Result<Self, String> {
+                sqlite::with_str(value, |s| $parse(s).ok_or_else(|| format!("unknown {} {s:?}", stringify!($ty))))
+            }
+            fn from_postgres(row: &tokio_postgres::Row, index: usize) -> Result<Self, String> {
+                postgres::with_str(row, index, |s| {
+                    $parse(s).ok_or_else(|| format!("unknown {} {s:?}", stringify!($ty)))
+                })
+            }
+        }
+    )+};
+}
+
+text_code_columns!(
+    domain::OrderStatus => domain::OrderStatus::parse,
+    domain::application::SubjectKind => domain::application::SubjectKind::parse,
+    domain::application::Business => domain::application::Business::parse,
+    domain::pricing::Delivery => domain::pricing::Delivery::parse,
+);
+
 impl Column for Vec<u8> {
     fn from_sqlite(value: rusqlite::types::ValueRef<'_>) -> Result<Self, String> {
         sqlite::bytes(value)

@@ -288,6 +288,11 @@ pub(super) fn text(row: &Row, index: usize) -> Result<String, String> {
     read::<String>(row, index)
 }
 
+/// The text at `index`, borrowed for `f` (no copy).
+pub(super) fn with_str<T>(row: &Row, index: usize, f: impl FnOnce(&str) -> Result<T, String>) -> Result<T, String> {
+    f(read::<&str>(row, index)?)
+}
+
 pub(super) fn bytes(row: &Row, index: usize) -> Result<Vec<u8>, String> {
     read::<Vec<u8>>(row, index)
 }

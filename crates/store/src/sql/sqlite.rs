@@ -291,6 +291,14 @@ pub(super) fn text(value: ValueRef<'_>) -> Result<String, String> {
     }
 }
 
+/// The text of `value`, borrowed for `f` (no copy).
+pub(super) fn with_str<T>(value: ValueRef<'_>, f: impl FnOnce(&str) -> Result<T, String>) -> Result<T, String> {
+    match value {
+        ValueRef::Text(bytes) => f(simdutf8::basic::from_utf8(bytes).map_err(|_| "text is not UTF-8".to_owned())?),
+        other => Err(format!("expected text, found {}", other.data_type())),
+    }
+}
+
 pub(super) fn bytes(value: ValueRef<'_>) -> Result<Vec<u8>, String> {
     match value {
         ValueRef::Blob(bytes) => Ok(bytes.to_vec()),

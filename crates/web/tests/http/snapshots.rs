@@ -100,7 +100,8 @@ async fn the_messages_an_applicant_receives_from_registration_to_a_completed_ord
 
     // A pickup order: approved, ready for pickup, handed over.
     let second = complete_application(&mut applicant, "personal", &resident_id(302)).await;
-    let picked = applicant.order(second, "snapshot-order-2", support::pickup_order_body()).await.json()["id"].as_i64().unwrap();
+    let picked =
+        applicant.order(second, "snapshot-order-2", support::pickup_order_body()).await.json()["id"].as_i64().unwrap();
     app.mark_paid(picked).await;
     let case = format!("/admin/orders/{picked}");
     reviewer.submit(&format!("{case}/approve"), &[]).await.assert_status(StatusCode::SEE_OTHER);
