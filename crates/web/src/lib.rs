@@ -12,6 +12,7 @@ mod ops;
 mod pages;
 mod security;
 mod station;
+mod times;
 mod visitor;
 
 use app::App;

@@ -193,9 +193,7 @@ impl From<PathRejection> for ApiError {
 }
 
 /// Times in the API: RFC 3339, UTC.
-pub(crate) fn rfc3339(t: time::OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
-}
+pub(crate) use crate::times::rfc3339;
 
 /// 204 with no body.
 fn no_content() -> Response {

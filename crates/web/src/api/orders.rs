@@ -110,6 +110,39 @@ pub struct OrderBody {
     pub application_id: i64,
 }
 
+/// A row of the list, serialized straight from the summary without owned copies: the same JSON
+/// as [`OrderSummaryBody`], which documents it (a test holds the two equal).
+#[derive(Serialize)]
+struct SummaryRow<'a> {
+    id: i64,
+    order_no: &'a str,
+    status: &'static str,
+    status_label: &'static str,
+    business: &'static str,
+    subject_kind: &'static str,
+    subject_name: &'a str,
+    package_name: &'a str,
+    total_fen: i64,
+    created_at: String,
+}
+
+impl<'a> From<&'a OrderSummary> for SummaryRow<'a> {
+    fn from(o: &'a OrderSummary) -> Self {
+        Self {
+            id: o.id.0,
+            order_no: &o.order_no,
+            status: o.status.as_str(),
+            status_label: o.status.label(),
+            business: o.business.as_str(),
+            subject_kind: o.subject_kind.as_str(),
+            subject_name: &o.subject_name,
+            package_name: &o.package_name,
+            total_fen: o.total.fen(),
+            created_at: rfc3339(o.created_at),
+        }
+    }
+}
+
 impl From<&OrderSummary> for OrderSummaryBody {
     fn from(o: &OrderSummary) -> Self {
         Self {
@@ -216,7 +249,7 @@ pub async fn list_orders(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
     Query(q): Query<OrdersQuery>,
-) -> Result<Json<Vec<OrderSummaryBody>>, ApiError> {
+) -> Result<Response, ApiError> {
     let filter = match q.status.as_deref() {
         None | Some("") => None,
         Some(name) => Some(
@@ -224,7 +257,9 @@ pub async fn list_orders(
         ),
     };
     let orders = state.app.order_summaries(&user).await?;
-    Ok(Json(orders.iter().filter(|o| filter.is_none_or(|s| o.status == s)).map(OrderSummaryBody::from).collect()))
+    let rows: Vec<SummaryRow<'_>> =
+        orders.iter().filter(|o| filter.is_none_or(|s| o.status == s)).map(SummaryRow::from).collect();
+    Ok(Json(rows).into_response())
 }
 
 /// One order with everything submitted, the fee breakdown and its timeline.
@@ -271,4 +306,30 @@ pub async fn confirm_receipt(
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<OrderBody>, ApiError> {
     Ok(Json(state.app.confirm_receipt(&user, OrderId(id)).await?.into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{OrderSummaryBody, SummaryRow};
+    use app::ports::OrderSummary;
+    use domain::application::{Business, SubjectKind};
+    use domain::{Money, OrderId, OrderStatus};
+
+    #[test]
+    fn a_list_row_is_the_documented_summary() {
+        let summary = OrderSummary {
+            id: OrderId(7),
+            order_no: "SD2026112512345678".into(),
+            status: OrderStatus::Rejected,
+            subject_kind: SubjectKind::Enterprise,
+            business: Business::Replacement,
+            subject_name: "示例科技有限公司".into(),
+            package_name: "主锁 · 1年".into(),
+            total: Money::from_fen(25_000).unwrap_or(Money::ZERO),
+            created_at: time::macros::datetime!(2026-11-25 02:00:00.25 UTC),
+        };
+        let row = serde_json::to_value(SummaryRow::from(&summary)).ok();
+        let documented = serde_json::to_value(OrderSummaryBody::from(&summary)).ok();
+        assert!(row.is_some() && row == documented, "{row:?} vs {documented:?}");
+    }
 }

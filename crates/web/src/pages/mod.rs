@@ -148,33 +148,7 @@ pub fn svg_image(svg: String) -> Response {
         .into_response()
 }
 
-/// `2026-11-25 10:00`, China time. Written digit by digit: lists print one per row, and the
-/// general formatter was a tenth of a list page's time.
-pub fn local_time(t: time::OffsetDateTime) -> String {
-    let t = t.to_offset(time::macros::offset!(+8));
-    let Ok(year) = u16::try_from(t.year()) else { return String::new() };
-    if year > 9999 {
-        return String::new();
-    }
-    let mut out = String::with_capacity(16);
-    let mut two = |n: u8, after: Option<char>| {
-        out.push(char::from(b'0' + n / 10));
-        out.push(char::from(b'0' + n % 10));
-        if let Some(c) = after {
-            out.push(c);
-        }
-    };
-    #[allow(clippy::cast_possible_truncation)] // year ≤ 9999: both halves < 100
-    {
-        two((year / 100) as u8, None);
-        two((year % 100) as u8, Some('-'));
-    }
-    two(u8::from(t.month()), Some('-'));
-    two(t.day(), Some(' '));
-    two(t.hour(), Some(':'));
-    two(t.minute(), None);
-    out
-}
+pub use crate::times::local_time;
 
 /// Notices shown after a redirect, chosen by key so no user text is ever reflected.
 fn notice_text(key: &str) -> Option<&'static str> {
@@ -345,15 +319,7 @@ pub fn safe_next(next: Option<&str>) -> &str {
 
 #[cfg(test)]
 mod tests {
-    use super::{local_time, safe_next};
-
-    #[test]
-    fn times_show_in_china_time_to_the_minute() {
-        use time::macros::datetime;
-        assert_eq!(local_time(datetime!(2026-11-25 02:05:59 UTC)), "2026-11-25 10:05");
-        assert_eq!(local_time(datetime!(2026-12-31 16:00 UTC)), "2027-01-01 00:00", "the date turns at CST midnight");
-        assert_eq!(local_time(datetime!(0999-03-04 00:00 +08:00)), "0999-03-04 00:00");
-    }
+    use super::safe_next;
 
     #[test]
     fn only_local_paths_are_redirect_targets() {
