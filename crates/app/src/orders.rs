@@ -64,12 +64,17 @@ struct Handover {
     invoice: Option<OrderInvoice>,
 }
 
+/// What an order keeps of its address: `name\nphone\nregion and street`.
+fn snapshot(recipient: &str, phone: &str, region: &str, detail: &str) -> String {
+    format!("{recipient}\n{phone}\n{region}{detail}")
+}
+
 fn address_snapshot(a: &AddressRecord) -> String {
-    format!("{}\n{}\n{}{}", a.recipient, a.phone, a.region_name, a.detail)
+    snapshot(&a.recipient, &a.phone, &a.region_name, &a.detail)
 }
 
 fn new_address_snapshot(a: &Address) -> String {
-    format!("{}\n{}\n{}{}", a.recipient.as_str(), a.phone.as_str(), a.region.full_name(), a.detail)
+    snapshot(a.recipient.as_str(), a.phone.as_str(), &a.region.full_name(), &a.detail)
 }
 
 /// The field of a new address's error, as the confirm form names it.

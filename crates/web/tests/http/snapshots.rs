@@ -56,6 +56,22 @@ async fn outbox(app: &TestApp, order_nos: &[String]) -> String {
     doc
 }
 
+/// A JSON value with its object keys sorted, whatever order `serde_json` keeps them in (its
+/// `preserve_order` feature differs between a one-crate and a workspace build).
+struct Sorted<'a>(&'a serde_json::Value);
+
+impl serde::Serialize for Sorted<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            serde_json::Value::Object(map) => {
+                map.iter().map(|(k, v)| (k, Sorted(v))).collect::<std::collections::BTreeMap<_, _>>().serialize(s)
+            }
+            serde_json::Value::Array(items) => s.collect_seq(items.iter().map(Sorted)),
+            other => other.serialize(s),
+        }
+    }
+}
+
 async fn order_no(c: &mut Client, order: i64) -> String {
     c.get(&format!("/api/v1/orders/{order}")).await.json()["order_no"].as_str().unwrap().to_owned()
 }
@@ -120,8 +136,13 @@ async fn the_api_refusals_an_integrator_reads() {
     let mut doc = String::new();
     let mut record = |what: &str, reply: &support::Reply| {
         let body: serde_json::Value = serde_json::from_str(&reply.body).unwrap_or_else(|_| json!(reply.body));
-        writeln!(doc, "── {what} → {}\n{}\n", reply.status.as_u16(), serde_json::to_string_pretty(&body).unwrap())
-            .unwrap();
+        writeln!(
+            doc,
+            "── {what} → {}\n{}\n",
+            reply.status.as_u16(),
+            serde_json::to_string_pretty(&Sorted(&body)).unwrap()
+        )
+        .unwrap();
     };
 
     record("GET /api/v1/orders, not logged in", &anonymous.get("/api/v1/orders").await);
