@@ -110,11 +110,8 @@ pub async fn visitor_layer(State(state): State<AppState>, request: Request, next
     // a logged-in visitor's are bound to the session and need none.
     let existing_anon = jar.get(&cookie_name(config, "anon")).map(Cookie::value).filter(|v| v.len() >= 32);
     let new_anon = (user.is_none() && existing_anon.is_none()).then(app::crypto::random_token);
-    let binding = match (&user, existing_anon, &new_anon) {
-        (Some((_, token)), _, _) => token.as_str(),
-        (None, Some(anon), _) => anon,
-        (None, None, anon) => anon.as_deref().unwrap_or_default(),
-    };
+    let binding =
+        user.as_ref().map(|(_, token)| token.as_str()).or(existing_anon).or(new_anon.as_deref()).unwrap_or_default();
     let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
     let visitor = Visitor {
         csrf_token: state.app.csrf_token(binding),

@@ -79,6 +79,13 @@ async fn the_address_book_has_a_limit() {
     }
     let over = c.call(Method::POST, "/api/v1/addresses", Some(address_body("科技园99号楼"))).await;
     assert_eq!((over.status, over.code().as_str()), (StatusCode::CONFLICT, "address_limit"));
+    // 确认订单 with a new address meets the same limit, and no order is placed.
+    let application = support::complete_application(&mut c, "personal", &support::resident_id(7)).await;
+    let body =
+        serde_json::json!({"delivery": "courier", "new_address": address_body("科技园98号楼"), "invoice_kind": "none"});
+    let refused = c.order(application, "order-with-a-full-book", body).await;
+    assert_eq!((refused.status, refused.code().as_str()), (StatusCode::CONFLICT, "address_limit"), "{}", refused.body);
+    assert_eq!(c.get("/api/v1/orders").await.json(), serde_json::json!([]));
 }
 
 #[tokio::test]
