@@ -1,8 +1,12 @@
-"""确认订单 under load, for scripts/bench-web: seeds N complete personal applications through the
-API (package, subject, agent, seven documents), then places their orders from C concurrent
-keep-alive clients and prints one line: orders/s, p50 ms, p99 ms, non-201 answers.
+"""Filled applications and 确认订单 under load, for scripts/bench-web (standard library only).
 
-Usage: bench_web_orders.py BASE_URL PHONE [N [C]]   (standard library only)
+  bench_web_orders.py fill BASE_URL PHONE N STATE
+      A new applicant completes N personal applications through the API (package, subject,
+      agent, seven documents) from 4 clients; their ids and the session go to the file STATE.
+      Prints one line: applications/s.
+  bench_web_orders.py place BASE_URL STATE COUNT [C]
+      Places the orders of COUNT of STATE's applications from C (64) concurrent keep-alive
+      clients. Prints one line: orders/s, p99 ms, non-201 answers, p50 ms.
 """
 
 import http.client
@@ -16,6 +20,7 @@ import urllib.parse
 from bench_web_seed import applicant, complete_application
 
 WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+SEEDERS = 4
 
 
 def resident_id(n):
@@ -47,10 +52,31 @@ class Conn:
 def seed(base, cookie, csrf, package, numbers, out):
     c = Conn(base, cookie, csrf)
     for n in numbers:
-        out.put(complete_application(c, package, resident_id(n), "韩梅梅"))
+        out.append(complete_application(c, package, resident_id(n), "韩梅梅"))
 
 
-def place(base, cookie, csrf, work, latencies, failures):
+def fill(base, phone, count, state):
+    c, package = applicant(base, phone, "198.51.100.201")
+    cookie = next(f"{k.name}={k.value}" for k in c.jar if "sid" in k.name)
+    offset = int(phone[-2:]) * 20000  # distinct subjects per phone (one open order per subject)
+    done = [[] for _ in range(SEEDERS)]
+    seeders = [threading.Thread(target=seed, args=(base, cookie, c.csrf, package,
+                                                   range(offset + i, offset + count, SEEDERS), done[i]))
+               for i in range(SEEDERS)]
+    started = time.perf_counter()
+    for t in seeders:
+        t.start()
+    for t in seeders:
+        t.join()
+    took = time.perf_counter() - started
+    apps = [a for part in done for a in part]
+    assert len(apps) == count, f"seeded {len(apps)} of {count}"
+    with open(state, "w") as f:
+        json.dump({"cookie": cookie, "csrf": c.csrf, "applications": apps}, f)
+    print(f"{count / took:.0f}")
+
+
+def place_some(base, cookie, csrf, work, latencies, failures):
     c = Conn(base, cookie, csrf)
     order = {"delivery": "pickup", "pickup_point_id": 1, "invoice_kind": "none"}
     while True:
@@ -60,28 +86,21 @@ def place(base, cookie, csrf, work, latencies, failures):
             return
         started = time.perf_counter()
         status, reply = c.call("POST", f"/api/v1/applications/{app}/order", order,
-                           headers={"idempotency-key": f"bench-order-{app}"})
+                               headers={"idempotency-key": f"bench-order-{app}"})
         latencies.append(time.perf_counter() - started)
         if status != 201:
             failures.append((status, reply))
 
 
-def main(base, phone, count, clients):
-    c, package = applicant(base, phone, "198.51.100.201")
-    cookie = next(f"{k.name}={k.value}" for k in c.jar if "sid" in k.name)
-
-    ready = queue.Queue()
-    offset = int(phone[-2:]) * 20000  # distinct subjects per phone (one open order per subject)
-    seeders = [threading.Thread(target=seed, args=(base, cookie, c.csrf, package,
-                                                   range(offset + i, offset + count, 4), ready)) for i in range(4)]
-    for t in seeders:
-        t.start()
-    for t in seeders:
-        t.join()
-    assert ready.qsize() == count, f"seeded {ready.qsize()} of {count}"
-
+def place(base, state, count, clients):
+    with open(state) as f:
+        saved = json.load(f)
+    assert len(saved["applications"]) >= count, f"{state} holds {len(saved['applications'])} applications"
+    work = queue.Queue()
+    for app in saved["applications"][:count]:
+        work.put(app)
     latencies, failures = [], []
-    workers = [threading.Thread(target=place, args=(base, cookie, c.csrf, ready, latencies, failures))
+    workers = [threading.Thread(target=place_some, args=(base, saved["cookie"], saved["csrf"], work, latencies, failures))
                for _ in range(clients)]
     started = time.perf_counter()
     for t in workers:
@@ -101,5 +120,10 @@ def main(base, phone, count, clients):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 1500,
-         int(sys.argv[4]) if len(sys.argv) > 4 else 64)
+    mode, args = sys.argv[1], sys.argv[2:]
+    if mode == "fill":
+        fill(args[0], args[1], int(args[2]), args[3])
+    elif mode == "place":
+        place(args[0], args[1], int(args[2]), int(args[3]) if len(args) > 3 else 64)
+    else:
+        sys.exit(__doc__)
