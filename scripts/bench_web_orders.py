@@ -49,6 +49,16 @@ class Conn:
         return reply.status, (json.loads(text) if text[:1] in (b"{", b"[") else text)
 
 
+def run_all(threads):
+    """Starts the threads, waits for all of them, and returns the seconds that took."""
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - started
+
+
 def seed(base, cookie, csrf, package, numbers, out):
     c = Conn(base, cookie, csrf)
     for n in numbers:
@@ -63,12 +73,7 @@ def fill(base, phone, count, state):
     seeders = [threading.Thread(target=seed, args=(base, cookie, c.csrf, package,
                                                    range(offset + i, offset + count, SEEDERS), done[i]))
                for i in range(SEEDERS)]
-    started = time.perf_counter()
-    for t in seeders:
-        t.start()
-    for t in seeders:
-        t.join()
-    took = time.perf_counter() - started
+    took = run_all(seeders)
     apps = [a for part in done for a in part]
     assert len(apps) == count, f"seeded {len(apps)} of {count}"
     with open(state, "w") as f:
@@ -102,12 +107,7 @@ def place(base, state, count, clients):
     latencies, failures = [], []
     workers = [threading.Thread(target=place_some, args=(base, saved["cookie"], saved["csrf"], work, latencies, failures))
                for _ in range(clients)]
-    started = time.perf_counter()
-    for t in workers:
-        t.start()
-    for t in workers:
-        t.join()
-    took = time.perf_counter() - started
+    took = run_all(workers)
     latencies.sort()
     p = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000  # noqa: E731
     if failures:
