@@ -78,6 +78,13 @@ pub async fn scalar(db: &Db, sql: &str) -> i64 {
     crate::sql::query_scalar::<i64>(sql).fetch_one(&db.pool).await.expect("scalar query")
 }
 
+/// The SQLite virtual-machine steps the statements this thread ran took so far: a query that
+/// reads only its own rows takes as many steps on a full table as on an empty one. (PostgreSQL
+/// statements are not counted.)
+pub fn sqlite_vm_steps() -> u64 {
+    crate::sql::sqlite_vm_steps()
+}
+
 /// Swaps the database name in a PostgreSQL URL.
 fn replace_database(url: &str, name: &str) -> String {
     let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));

@@ -679,6 +679,68 @@ async fn abandoned_drafts_are_those_never_ordered(db: &Db) {
     assert_eq!(stale, vec![(a, abandoned, vec!["gone.bin".to_owned()])]);
 }
 
+/// 确认订单 and an order's pages look orders up by key, application, subject and id: each lookup
+/// must read its own rows, not every pending order (SQLite only: its planner is the one the
+/// default install runs, and it counts the steps each statement takes).
+#[tokio::test]
+async fn order_lookups_read_their_own_rows_however_many_orders_exist() {
+    async fn lookups(
+        db: &Db,
+        owner: UserId,
+        application: ApplicationId,
+        id: domain::OrderId,
+    ) -> Vec<(&'static str, u64)> {
+        let mut steps = Vec::new();
+        let mut mark = |name, before: u64| steps.push((name, store::testing::sqlite_vm_steps() - before));
+        let before = store::testing::sqlite_vm_steps();
+        assert!(db.application(owner, application).await.unwrap().is_some());
+        mark("application", before);
+        let before = store::testing::sqlite_vm_steps();
+        assert!(db.order_by_idempotency_key(owner, "mine").await.unwrap().is_some());
+        mark("order_by_idempotency_key", before);
+        let before = store::testing::sqlite_vm_steps();
+        assert!(db.open_order_for_application(application).await.unwrap().is_some());
+        mark("open_order_for_application", before);
+        let before = store::testing::sqlite_vm_steps();
+        assert!(db.open_order_for_subject("my-subject", Business::New).await.unwrap().is_some());
+        mark("open_order_for_subject", before);
+        let before = store::testing::sqlite_vm_steps();
+        assert!(db.order(owner, id).await.unwrap().is_some());
+        mark("order", before);
+        let before = store::testing::sqlite_vm_steps();
+        assert_eq!(db.order_events(id).await.unwrap().len(), 1);
+        mark("order_events", before);
+        let before = store::testing::sqlite_vm_steps();
+        assert_eq!(db.order_summaries(owner).await.unwrap().len(), 1);
+        mark("order_summaries", before);
+        steps
+    }
+
+    // The applicant's order is made after the others', so a lookup that walks the pending
+    // orders in index order meets all of them first.
+    async fn measured(others: u32) -> Vec<(&'static str, u64)> {
+        let t = TestDb::sqlite().await;
+        let db = &t.db;
+        let other = user(db, 2).await;
+        for n in 0..others {
+            let theirs = draft(db, other).await;
+            db.create_order(&new_order(other, theirs, &format!("k{n}"), &format!("s{n}")), T0).await.unwrap();
+        }
+        let owner = user(db, 1).await;
+        let application = draft(db, owner).await;
+        let id = db.create_order(&new_order(owner, application, "mine", "my-subject"), T0).await.unwrap();
+        let steps = lookups(db, owner, application, id).await;
+        t.finish().await;
+        steps
+    }
+
+    let alone = measured(0).await;
+    let crowded = measured(400).await;
+    for ((name, alone), (_, crowded)) in alone.iter().zip(&crowded) {
+        assert!(crowded <= &(alone + 40), "{name}: {alone} steps with one order, {crowded} with 401");
+    }
+}
+
 #[tokio::test]
 async fn migrations_are_idempotent() {
     let t = TestDb::sqlite().await;

@@ -19,6 +19,8 @@ use std::ops::{Deref, DerefMut};
 use time::OffsetDateTime;
 
 pub(crate) use migrate::Migrations;
+#[cfg(feature = "testing")]
+pub(crate) use sqlite::vm_steps as sqlite_vm_steps;
 
 /// What went wrong talking to the database.
 #[derive(Debug, thiserror::Error)]

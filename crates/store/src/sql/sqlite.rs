@@ -241,6 +241,8 @@ fn execute(conn: &Connection, sql: &str, args: &[Value<'_>]) -> Result<super::Do
     bind(&mut stmt, args)?;
     let mut rows = stmt.raw_query();
     while rows.next().map_err(error)?.is_some() {}
+    drop(rows);
+    count_steps(&stmt);
     Ok(super::Done { rows: conn.changes() })
 }
 
@@ -256,7 +258,32 @@ fn fetch<O>(conn: &Connection, sql: &str, args: &[Value<'_>], take: Take, decode
             break;
         }
     }
+    drop(rows);
+    count_steps(&stmt);
     Ok(out)
+}
+
+#[cfg(feature = "testing")]
+thread_local! {
+    static VM_STEPS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Adds the virtual-machine steps `stmt` took to this thread's count (test builds only), so a
+/// test can tell a lookup that reads its own rows from one that reads the whole table.
+#[cfg(feature = "testing")]
+fn count_steps(stmt: &Statement<'_>) {
+    let steps = stmt.reset_status(rusqlite::StatementStatus::VmStep);
+    VM_STEPS.with(|count| count.set(count.get() + u64::try_from(steps).unwrap_or(0)));
+}
+
+#[cfg(not(feature = "testing"))]
+fn count_steps(_: &Statement<'_>) {}
+
+/// The SQLite virtual-machine steps this thread's statements took so far. Statements run on the
+/// calling task, so on a current-thread runtime this counts one test's queries.
+#[cfg(feature = "testing")]
+pub(crate) fn vm_steps() -> u64 {
+    VM_STEPS.with(std::cell::Cell::get)
 }
 
 #[allow(clippy::needless_pass_by_value)] // shaped for `.map_err(error)`

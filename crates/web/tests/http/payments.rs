@@ -110,6 +110,20 @@ async fn deliveries(get: impl Fn() -> Vec<paysim::Delivery>, n: usize) -> Vec<pa
     get()
 }
 
+/// How many messages in the dev outbox contain `text`, once there are at least `n` (the worker
+/// delivers them a moment after the payment's transaction, which is what moved the order).
+async fn messages_with(app: &TestApp, text: &str, n: usize) -> usize {
+    let count =
+        || async { app.db.db.recent_messages(100).await.unwrap().iter().filter(|m| m.body.contains(text)).count() };
+    for _ in 0..250 {
+        if count().await >= n {
+            break;
+        }
+        tokio::time::sleep(StdDuration::from_millis(20)).await;
+    }
+    count().await
+}
+
 /// Posts a notification to our endpoint as a gateway would (no cookies, no token).
 async fn notify(app: &TestApp, channel: &str, fields: &[(String, String)]) -> support::Reply {
     let body = serde_urlencoded::to_string(fields).unwrap().into_bytes();
@@ -181,8 +195,7 @@ async fn paying_at_the_alipay_cashier_moves_the_order_to_review(db: TestDb) {
     let payments = c.get(&format!("/api/v1/orders/{order}/payments")).await.json();
     assert_eq!(payments["payments"][0]["status"], "paid");
     assert_eq!(payments["payments"][0]["amount_fen"], 20_000);
-    let sms = app.db.db.recent_messages(50).await.unwrap();
-    assert_eq!(sms.iter().filter(|m| m.body.contains("已支付成功")).count(), 1, "one message to the applicant");
+    assert_eq!(messages_with(&app, "已支付成功", 1).await, 1, "one message to the applicant");
     let answers: Vec<_> = deliveries(|| app.pay().alipay.deliveries(), 1).await.into_iter().map(|d| d.answer).collect();
     assert_eq!(answers, vec![Some("success".to_owned())], "acknowledged at the first attempt, exactly `success`");
     // A paid order cannot be paid again.
