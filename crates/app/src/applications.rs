@@ -167,10 +167,19 @@ impl App {
     }
 
     pub async fn application(&self, user: &CurrentUser, id: ApplicationId) -> Result<ApplicationView, Error> {
+        Ok(self.application_and_catalog(user, id).await?.0)
+    }
+
+    /// The application and the catalog it was read against (the one 确认订单 prices with).
+    pub(crate) async fn application_and_catalog(
+        &self,
+        user: &CurrentUser,
+        id: ApplicationId,
+    ) -> Result<(ApplicationView, Catalog), Error> {
         let record = self.store.application(user.id, id).await?.ok_or(Error::NotFound)?;
-        let catalog = self.store.catalog().await?;
+        let catalog = self.catalog().await?;
         let documents = self.store.documents(user.id, id).await?;
-        self.view(record, &catalog, documents)
+        Ok((self.view(record, &catalog, documents)?, catalog))
     }
 
     /// The package is part of what was paid for: it cannot change once an order exists.

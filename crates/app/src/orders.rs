@@ -109,7 +109,7 @@ impl App {
         idempotency_key: &str,
     ) -> Result<OrderView, Error> {
         // Ownership first: someone else's application is "not found", whatever else is wrong.
-        let draft = self.application(user, application).await?;
+        let (draft, catalog) = self.application_and_catalog(user, application).await?;
         let key = idempotency_key.trim();
         if !(8..=64).contains(&key.len()) || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
             return Err(Error::field("idempotency_key", "idempotency_key_invalid", "请求标识无效，请刷新页面后重试"));
@@ -118,7 +118,7 @@ impl App {
         if let Some(existing) = self.store.order_by_idempotency_key(user.id, key).await? {
             return self.replay(user, existing, &request_hash).await;
         }
-        match self.place_order(user, draft, form, key, &request_hash).await {
+        match self.place_order(user, draft, &catalog, form, key, &request_hash).await {
             // A twin request with the same key may have created the order while this one was
             // checking (it then meets that order as "already submitted" or "open order exists"):
             // the answer is the twin's, as if this request had waited for it.
@@ -134,6 +134,7 @@ impl App {
         &self,
         user: &CurrentUser,
         draft: crate::applications::ApplicationView,
+        catalog: &Catalog,
         form: &ConfirmForm,
         key: &str,
         request_hash: &str,
@@ -150,14 +151,13 @@ impl App {
             return Err(submitted());
         }
         let record = &draft.record;
-        let catalog = self.catalog().await?;
         let package = draft
             .package
             .clone()
             .filter(|p| catalog.packages.iter().any(|c| c.id == p.id))
             .ok_or_else(|| Error::field("package_id", "package_unavailable", "所选套餐已下架，请重新选择套餐"))?;
 
-        let handover = self.handover(user, form, record.subject_kind == SubjectKind::Enterprise, &catalog).await?;
+        let handover = self.handover(user, form, record.subject_kind == SubjectKind::Enterprise, catalog).await?;
         let delivery = handover.delivery;
         let fees = FeeBreakdown::compute(package.price, delivery, &catalog.fees)
             .map_err(|_| Error::Conflict {
