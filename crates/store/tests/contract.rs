@@ -690,30 +690,34 @@ async fn order_lookups_read_their_own_rows_however_many_orders_exist() {
         application: ApplicationId,
         id: domain::OrderId,
     ) -> Vec<(&'static str, u64)> {
-        let mut steps = Vec::new();
-        let mut mark = |name, before: u64| steps.push((name, store::testing::sqlite_vm_steps() - before));
-        let before = store::testing::sqlite_vm_steps();
-        assert!(db.application(owner, application).await.unwrap().is_some());
-        mark("application", before);
-        let before = store::testing::sqlite_vm_steps();
-        assert!(db.order_by_idempotency_key(owner, "mine").await.unwrap().is_some());
-        mark("order_by_idempotency_key", before);
-        let before = store::testing::sqlite_vm_steps();
-        assert!(db.open_order_for_application(application).await.unwrap().is_some());
-        mark("open_order_for_application", before);
-        let before = store::testing::sqlite_vm_steps();
-        assert!(db.open_order_for_subject("my-subject", Business::New).await.unwrap().is_some());
-        mark("open_order_for_subject", before);
-        let before = store::testing::sqlite_vm_steps();
-        assert!(db.order(owner, id).await.unwrap().is_some());
-        mark("order", before);
-        let before = store::testing::sqlite_vm_steps();
-        assert_eq!(db.order_events(id).await.unwrap().len(), 1);
-        mark("order_events", before);
-        let before = store::testing::sqlite_vm_steps();
-        assert_eq!(db.order_summaries(owner).await.unwrap().len(), 1);
-        mark("order_summaries", before);
-        steps
+        async fn counted<T>(lookup: impl std::future::Future<Output = T>) -> (T, u64) {
+            let before = store::testing::sqlite_vm_steps();
+            let out = lookup.await;
+            (out, store::testing::sqlite_vm_steps() - before)
+        }
+        let (found, application_steps) = counted(db.application(owner, application)).await;
+        assert!(found.unwrap().is_some());
+        let (found, by_key) = counted(db.order_by_idempotency_key(owner, "mine")).await;
+        assert!(found.unwrap().is_some());
+        let (found, for_application) = counted(db.open_order_for_application(application)).await;
+        assert!(found.unwrap().is_some());
+        let (found, for_subject) = counted(db.open_order_for_subject("my-subject", Business::New)).await;
+        assert!(found.unwrap().is_some());
+        let (found, order) = counted(db.order(owner, id)).await;
+        assert!(found.unwrap().is_some());
+        let (events, events_steps) = counted(db.order_events(id)).await;
+        assert_eq!(events.unwrap().len(), 1);
+        let (summaries, summaries_steps) = counted(db.order_summaries(owner)).await;
+        assert_eq!(summaries.unwrap().len(), 1);
+        vec![
+            ("application", application_steps),
+            ("order_by_idempotency_key", by_key),
+            ("open_order_for_application", for_application),
+            ("open_order_for_subject", for_subject),
+            ("order", order),
+            ("order_events", events_steps),
+            ("order_summaries", summaries_steps),
+        ]
     }
 
     // The applicant's order is made after the others', so a lookup that walks the pending
