@@ -76,6 +76,17 @@ pub enum Method {
 }
 
 impl Method {
+    /// The method a form or a JSON body names (`alipay_page`, `alipay_qr`, `cpcn_bank` with the
+    /// bank); `None` for anything else.
+    pub fn parse(name: &str, bank_id: &str) -> Option<Self> {
+        match name {
+            "alipay_page" => Some(Self::AlipayPage),
+            "alipay_qr" => Some(Self::AlipayQr),
+            "cpcn_bank" => Some(Self::CpcnBank { bank_id: bank_id.to_owned() }),
+            _ => None,
+        }
+    }
+
     pub fn channel(&self) -> Channel {
         match self {
             Self::AlipayPage | Self::AlipayQr => Channel::Alipay,

@@ -8,8 +8,12 @@ mod api;
 mod assets;
 mod ca;
 mod error;
+mod files;
+mod gateways;
+mod html;
 mod ops;
 mod pages;
+mod qr;
 mod security;
 mod station;
 mod times;
@@ -90,9 +94,7 @@ pub fn router(app: App, config: WebConfig) -> Router {
     let (api_router, _) = api::router(state.config.dev_mode).split_for_parts();
     // A panic answers in the kind of the route: JSON under /api, a page elsewhere.
     let api_router = api_router.layer(CatchPanicLayer::custom(error::panic_response));
-    let pages = pages::router(state.config.dev_mode)
-        .merge(admin::router(&state))
-        .layer(CatchPanicLayer::custom(error::panic_page));
+    let pages = pages::router(&state).merge(admin::router(&state)).layer(CatchPanicLayer::custom(error::panic_page));
     let site = Router::new()
         .merge(pages)
         .merge(api_router)
@@ -100,10 +102,11 @@ pub fn router(app: App, config: WebConfig) -> Router {
         .merge(ca::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), visitor::visitor_layer));
-    // Production stations authenticate each request with a bearer token: no visitor (no cookies,
-    // so no CSRF token to check).
-    let station = station::router().layer(CatchPanicLayer::custom(error::panic_response));
-    let site = Router::new().merge(station).merge(site);
+    // Machine endpoints get no visitor (no session read, no cookies, so no CSRF token to check):
+    // production stations authenticate each request with a bearer token, and the payment
+    // gateways' notifications with their signature.
+    let machines = station::router().merge(gateways::router()).layer(CatchPanicLayer::custom(error::panic_response));
+    let site = Router::new().merge(machines).merge(site);
     // Static assets are bytes in memory: they need no visitor (no session read, no CSRF token,
     // no cookie on a public answer), no request id, span, timeout or per-route metrics; the
     // handler sets the security headers every answer carries itself.
@@ -118,4 +121,91 @@ pub fn router(app: App, config: WebConfig) -> Router {
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(ops::RequestIds));
     Router::new().merge(assets).merge(site).with_state(state)
+}
+
+#[cfg(test)]
+mod layering {
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::path::Path;
+
+    /// `module -> modules it names as crate::…`, over the crate's top-level modules (comments
+    /// excluded; `lib.rs` is the root that wires them and is left out).
+    fn imports() -> BTreeMap<String, BTreeSet<String>> {
+        fn walk(dir: &Path, files: &mut Vec<std::path::PathBuf>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    walk(&path, files);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    files.push(path);
+                }
+            }
+        }
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        walk(&src, &mut files);
+        // The top-level module a file belongs to: `pages/orders.rs` and `pages/mod.rs` → `pages`.
+        let top = |file: &Path| -> String {
+            let first = file.strip_prefix(&src).unwrap().components().next().unwrap();
+            first.as_os_str().to_string_lossy().trim_end_matches(".rs").to_owned()
+        };
+        let modules: BTreeSet<String> = files.iter().map(|f| top(f)).filter(|m| m != "lib").collect();
+        let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for file in &files {
+            let top = top(file);
+            if top == "lib" {
+                continue;
+            }
+            let text = std::fs::read_to_string(file).unwrap();
+            let code = text.lines().filter(|l| !l.trim_start().starts_with("//")).collect::<Vec<_>>().join("\n");
+            let named = graph.entry(top.clone()).or_default();
+            for module in &modules {
+                let direct = format!("crate::{module}");
+                let grouped = code.split("use crate::{").skip(1).any(|rest| {
+                    rest.split('}')
+                        .next()
+                        .unwrap_or("")
+                        .split(',')
+                        .any(|item| item.trim().split("::").next() == Some(module.as_str()))
+                });
+                if *module != top
+                    && (code.contains(&format!("{direct}::")) || code.contains(&format!("{direct};")) || grouped)
+                {
+                    named.insert(module.clone());
+                }
+            }
+        }
+        graph
+    }
+
+    /// Depth-first search: panics at the first edge back into the path, naming the circle.
+    fn visit<'a>(
+        node: &'a str,
+        graph: &'a BTreeMap<String, BTreeSet<String>>,
+        path: &mut Vec<&'a str>,
+        done: &mut BTreeSet<&'a str>,
+    ) {
+        if let Some(start) = path.iter().position(|n| *n == node) {
+            panic!("import circle: {} -> {node}", path[start..].join(" -> "));
+        }
+        if !done.insert(node) {
+            return;
+        }
+        path.push(node);
+        for next in graph.get(node).into_iter().flatten() {
+            visit(next, graph, path, done);
+        }
+        path.pop();
+    }
+    #[test]
+    fn the_modules_import_each_other_without_a_circle() {
+        let graph = imports();
+        // The edges that make the layering: pages and the back office over `html` and the
+        // visitor; the visitor over `html`; nothing under them reaches back up.
+        assert!(graph["pages"].contains("html") && graph["visitor"].contains("html"), "{graph:?}");
+        let mut done = BTreeSet::new();
+        for node in graph.keys() {
+            visit(node, &graph, &mut Vec::new(), &mut done);
+        }
+    }
 }

@@ -20,8 +20,8 @@ use domain::OrderId;
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
-use crate::api::rfc3339;
 use crate::error::ApiError;
+use crate::times::rfc3339;
 
 /// Largest PKCS#10 request accepted (an EC request is under 1 KiB).
 const MAX_CSR_BYTES: usize = 16 * 1024;

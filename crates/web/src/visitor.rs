@@ -12,7 +12,7 @@ use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use std::net::SocketAddr;
 
 use crate::error::ApiError;
-use crate::{AppState, WebConfig, pages};
+use crate::{AppState, WebConfig, html};
 
 /// Form field and header that carry the CSRF token.
 pub const CSRF_FIELD: &str = "_csrf";
@@ -119,10 +119,7 @@ pub async fn visitor_layer(State(state): State<AppState>, request: Request, next
         client: client_address(config, request.headers(), peer),
     };
 
-    // Payment gateways' notifications carry no session and no token: their signature is checked
-    // by the handler instead (SECURITY F6).
-    let is_gateway_notice = request.uri().path().starts_with("/pay/notify/");
-    let request = if is_unsafe(request.method()) && !is_gateway_notice {
+    let request = if is_unsafe(request.method()) {
         match check_csrf(config, &visitor, request).await {
             Ok(request) => request,
             Err(response) => return response,
@@ -134,9 +131,7 @@ pub async fn visitor_layer(State(state): State<AppState>, request: Request, next
     let mut request = request;
     request.extensions_mut().insert(visitor);
     let mut response = next.run(request).await;
-    if let Some(anon) = new_anon
-        && !is_gateway_notice
-    {
+    if let Some(anon) = new_anon {
         response.headers_mut().append(header::SET_COOKIE, header_value(&build_cookie(config, "anon", anon)));
     }
     response
@@ -202,10 +197,11 @@ fn csrf_rejection(is_api: bool) -> Response {
     if is_api {
         ApiError::new(StatusCode::FORBIDDEN, "csrf_failed", "请求校验失败（CSRF），请刷新页面后重试").into_response()
     } else {
-        pages::error_page(
+        html::error_page(
             StatusCode::FORBIDDEN,
             "页面已过期",
             "页面已过期或请求来源不明。请返回上一页，刷新后重新提交。",
+            "",
         )
     }
 }

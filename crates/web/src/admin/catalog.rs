@@ -4,14 +4,14 @@ use app::catalog_admin::CatalogAdmin;
 use app::ports::PickupPoint;
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::{AdminLayout, Staff, failure};
+use super::{AdminLayout, Staff};
 use crate::AppState;
-use crate::pages::{NoticeQuery, render};
+use crate::html::{NoticeQuery, PageError, PagePath, PageResult, render};
 
 #[derive(Template)]
 #[template(path = "admin/catalog.html")]
@@ -31,15 +31,11 @@ async fn show(
     visitor: &crate::visitor::Visitor,
     notice: Option<&str>,
     message: Option<String>,
-) -> Response {
-    match state.app.catalog_admin(staff).await {
-        Ok(catalog) => {
-            let layout = AdminLayout::new("套餐与价格", visitor, Some(staff)).with_notice(notice);
-            let status = if message.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-            render(status, &CatalogPage { layout, catalog, message })
-        }
-        Err(err) => failure(&err),
-    }
+) -> PageResult {
+    let catalog = state.app.catalog_admin(staff).await?;
+    let layout = AdminLayout::new("套餐与价格", visitor, Some(staff)).with_notice(notice);
+    let status = if message.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    Ok(render(status, &CatalogPage { layout, catalog, message }))
 }
 
 /// Saved → back to the page; invalid input → the page again with the message.
@@ -48,14 +44,14 @@ async fn outcome<T>(
     staff: &app::staff::CurrentStaff,
     visitor: &crate::visitor::Visitor,
     result: Result<T, app::Error>,
-) -> Response {
+) -> PageResult {
     match result {
-        Ok(_) => saved(),
+        Ok(_) => Ok(saved()),
         Err(app::Error::Validation(errors)) => {
-            let message = super::joined(&errors);
+            let message = crate::html::joined(&errors);
             show(state, staff, visitor, None, Some(message)).await
         }
-        Err(other) => failure(&other),
+        Err(other) => Err(other.into()),
     }
 }
 
@@ -63,7 +59,7 @@ pub async fn page(
     State(state): State<AppState>,
     Staff(staff, visitor): Staff,
     Query(q): Query<NoticeQuery>,
-) -> Response {
+) -> PageResult {
     show(&state, &staff, &visitor, q.notice.as_deref(), None).await
 }
 
@@ -77,9 +73,9 @@ pub struct PackageForm {
 pub async fn package(
     State(state): State<AppState>,
     Staff(staff, visitor): Staff,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
     Form(form): Form<PackageForm>,
-) -> Response {
+) -> PageResult {
     let result = state.app.set_package(&staff, id, &form.price, form.active.is_some()).await;
     outcome(&state, &staff, &visitor, result).await
 }
@@ -92,7 +88,11 @@ pub struct FeesForm {
     service: String,
 }
 
-pub async fn fees(State(state): State<AppState>, Staff(staff, visitor): Staff, Form(form): Form<FeesForm>) -> Response {
+pub async fn fees(
+    State(state): State<AppState>,
+    Staff(staff, visitor): Staff,
+    Form(form): Form<FeesForm>,
+) -> PageResult {
     let result = state.app.set_fees(&staff, &form.courier, &form.pickup, &form.service).await;
     outcome(&state, &staff, &visitor, result).await
 }
@@ -113,7 +113,7 @@ async fn save_point(
     visitor: &crate::visitor::Visitor,
     id: i64,
     form: PointForm,
-) -> Response {
+) -> PageResult {
     let point = PickupPoint { id, name: form.name, address: form.address, phone: form.phone, hours: form.hours };
     let result = state.app.save_pickup_point(staff, &point, form.active.is_some()).await;
     outcome(state, staff, visitor, result).await
@@ -123,18 +123,18 @@ pub async fn new_point(
     State(state): State<AppState>,
     Staff(staff, visitor): Staff,
     Form(form): Form<PointForm>,
-) -> Response {
+) -> PageResult {
     save_point(&state, &staff, &visitor, 0, form).await
 }
 
 pub async fn edit_point(
     State(state): State<AppState>,
     Staff(staff, visitor): Staff,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
     Form(form): Form<PointForm>,
-) -> Response {
+) -> PageResult {
     if id <= 0 {
-        return failure(&app::Error::NotFound);
+        return Err(PageError::not_found());
     }
     save_point(&state, &staff, &visitor, id, form).await
 }
@@ -150,36 +150,28 @@ pub async fn templates(
     State(state): State<AppState>,
     Staff(staff, visitor): Staff,
     Query(q): Query<NoticeQuery>,
-) -> Response {
-    match state.app.form_templates(&staff).await {
-        Ok(templates) => {
-            let layout = AdminLayout::new("文档模板", &visitor, Some(&staff)).with_notice(q.notice.as_deref());
-            render(StatusCode::OK, &TemplatesPage { layout, templates })
-        }
-        Err(err) => failure(&err),
-    }
+) -> PageResult {
+    let templates = state.app.form_templates(&staff).await?;
+    let layout = AdminLayout::new("文档模板", &visitor, Some(&staff)).with_notice(q.notice.as_deref());
+    Ok(render(StatusCode::OK, &TemplatesPage { layout, templates }))
 }
 
 pub async fn upload_template(
     State(state): State<AppState>,
     Staff(staff, _): Staff,
-    Path(kind): Path<String>,
+    PagePath(kind): PagePath<String>,
     multipart: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
-) -> Response {
-    let file = crate::pages::uploaded_file(multipart).await;
-    match state.app.upload_form_template(&staff, &kind, file).await {
-        Ok(()) => Redirect::to("/admin/templates?notice=catalog_saved").into_response(),
-        Err(err) => super::refused(err),
-    }
+) -> PageResult {
+    let file = crate::html::uploaded_file(multipart).await;
+    state.app.upload_form_template(&staff, &kind, file).await.map_err(PageError::refused)?;
+    Ok(Redirect::to("/admin/templates?notice=catalog_saved").into_response())
 }
 
 pub async fn remove_template(
     State(state): State<AppState>,
     Staff(staff, _): Staff,
-    Path(kind): Path<String>,
-) -> Response {
-    match state.app.remove_form_template(&staff, &kind).await {
-        Ok(()) => Redirect::to("/admin/templates?notice=catalog_saved").into_response(),
-        Err(err) => failure(&err),
-    }
+    PagePath(kind): PagePath<String>,
+) -> PageResult {
+    state.app.remove_form_template(&staff, &kind).await?;
+    Ok(Redirect::to("/admin/templates?notice=catalog_saved").into_response())
 }

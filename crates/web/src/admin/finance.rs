@@ -5,15 +5,15 @@ use app::finance::{FinanceCase, FinanceDesk};
 use askama::Template;
 use axum::Form;
 use axum::extract::multipart::MultipartRejection;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Multipart, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use domain::OrderId;
 use serde::Deserialize;
 
-use super::{AdminLayout, Staff, failure, order_id, refused};
+use super::{AdminLayout, Staff};
 use crate::AppState;
-use crate::pages::{NoticeQuery, local_time, render};
+use crate::html::{NoticeQuery, PageError, PagePath, PageResult, local_time, render};
 
 #[derive(Template)]
 #[template(path = "admin/finance.html")]
@@ -48,7 +48,7 @@ pub async fn compare_bill(
     State(state): State<AppState>,
     Staff(staff, visitor): Staff,
     multipart: Result<Multipart, MultipartRejection>,
-) -> Response {
+) -> PageResult {
     let (mut day, mut file) = (String::new(), Vec::new());
     if let Ok(mut multipart) = multipart {
         while let Ok(Some(field)) = multipart.next_field().await {
@@ -61,14 +61,14 @@ pub async fn compare_bill(
     }
     let format = time::macros::format_description!("[year]-[month]-[day]");
     let Ok(day) = time::Date::parse(day.trim(), format) else {
-        return refused(app::Error::field("day", "date_invalid", "请选择账单日期"));
+        return Err(PageError::refused(app::Error::field("day", "date_invalid", "请选择账单日期")));
     };
     match state.app.compare_alipay_bill_file(&staff, day, &file).await {
-        Ok(diff) => render(
+        Ok(diff) => Ok(render(
             StatusCode::OK,
             &BillPage { layout: AdminLayout::new("支付宝对账", &visitor, Some(&staff)), day, diff },
-        ),
-        Err(err) => refused(err),
+        )),
+        Err(err) => Err(PageError::refused(err)),
     }
 }
 
@@ -116,13 +116,9 @@ pub async fn takings(
     State(state): State<AppState>,
     Staff(staff, visitor): Staff,
     Query(q): Query<RangeQuery>,
-) -> Response {
-    match takings_in(&state, &staff, &q).await {
-        Ok(t) => {
-            render(StatusCode::OK, &TakingsPage { layout: AdminLayout::new("收款统计", &visitor, Some(&staff)), t })
-        }
-        Err(err) => refused(err),
-    }
+) -> PageResult {
+    let t = takings_in(&state, &staff, &q).await.map_err(PageError::refused)?;
+    Ok(render(StatusCode::OK, &TakingsPage { layout: AdminLayout::new("收款统计", &visitor, Some(&staff)), t }))
 }
 
 /// The same as CSV, for the accountant.
@@ -130,9 +126,9 @@ pub async fn takings_csv(
     State(state): State<AppState>,
     Staff(staff, _): Staff,
     Query(q): Query<RangeQuery>,
-) -> Response {
+) -> PageResult {
     match takings_in(&state, &staff, &q).await {
-        Ok(t) => (
+        Ok(t) => Ok((
             [
                 (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
                 (
@@ -142,8 +138,8 @@ pub async fn takings_csv(
             ],
             t.csv(),
         )
-            .into_response(),
-        Err(err) => refused(err),
+            .into_response()),
+        Err(err) => Err(PageError::refused(err)),
     }
 }
 
@@ -208,23 +204,23 @@ pub async fn search(
     State(state): State<AppState>,
     Staff(staff, visitor): Staff,
     Query(q): Query<SearchQuery>,
-) -> Response {
+) -> PageResult {
     let layout = AdminLayout::new("订单查询", &visitor, Some(&staff));
     let limit = app::finance::SEARCH_LIMIT;
     if q.go.is_none() && q.q.is_empty() {
-        return render(StatusCode::OK, &SearchPage { layout, q, error: None, found: None, limit });
+        return Ok(render(StatusCode::OK, &SearchPage { layout, q, error: None, found: None, limit }));
     }
     let found = match q.criteria() {
         Ok((days, status)) => state.app.search_orders(&staff, &q.q, days, status).await,
         Err(err) => Err(err),
     };
     match found {
-        Ok(found) => render(StatusCode::OK, &SearchPage { layout, q, error: None, found: Some(found), limit }),
+        Ok(found) => Ok(render(StatusCode::OK, &SearchPage { layout, q, error: None, found: Some(found), limit })),
         Err(app::Error::Validation(errors)) => {
-            let error = Some(super::joined(&errors));
-            render(StatusCode::UNPROCESSABLE_ENTITY, &SearchPage { layout, q, error, found: None, limit })
+            let error = Some(crate::html::joined(&errors));
+            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &SearchPage { layout, q, error, found: None, limit }))
         }
-        Err(err) => failure(&err),
+        Err(err) => Err(err.into()),
     }
 }
 
@@ -253,30 +249,21 @@ pub async fn desk(
     State(state): State<AppState>,
     Staff(staff, visitor): Staff,
     Query(q): Query<NoticeQuery>,
-) -> Response {
-    match state.app.finance_desk(&staff).await {
-        Ok(desk) => {
-            let layout = AdminLayout::new("财务", &visitor, Some(&staff)).with_notice(q.notice.as_deref());
-            render(StatusCode::OK, &DeskPage { layout, desk })
-        }
-        Err(err) => failure(&err),
-    }
+) -> PageResult {
+    let desk = state.app.finance_desk(&staff).await?;
+    let layout = AdminLayout::new("财务", &visitor, Some(&staff)).with_notice(q.notice.as_deref());
+    Ok(render(StatusCode::OK, &DeskPage { layout, desk }))
 }
 
 pub async fn order(
     State(state): State<AppState>,
     Staff(staff, visitor): Staff,
-    Path(id): Path<String>,
+    PagePath(id): PagePath<OrderId>,
     Query(q): Query<NoticeQuery>,
-) -> Response {
-    let Some(id) = order_id(&id) else { return failure(&app::Error::NotFound) };
-    match state.app.finance_case(&staff, id).await {
-        Ok(case) => {
-            let layout = AdminLayout::new("订单财务", &visitor, Some(&staff)).with_notice(q.notice.as_deref());
-            render(StatusCode::OK, &CasePage { layout, case })
-        }
-        Err(err) => failure(&err),
-    }
+) -> PageResult {
+    let case = state.app.finance_case(&staff, id).await?;
+    let layout = AdminLayout::new("订单财务", &visitor, Some(&staff)).with_notice(q.notice.as_deref());
+    Ok(render(StatusCode::OK, &CasePage { layout, case }))
 }
 
 #[derive(Deserialize, Default)]
@@ -288,25 +275,25 @@ pub struct RefundForm {
 pub async fn refund(
     State(state): State<AppState>,
     Staff(staff, _): Staff,
-    Path(id): Path<String>,
+    PagePath(id): PagePath<OrderId>,
     Form(form): Form<RefundForm>,
-) -> Response {
-    let Some(id) = order_id(&id) else { return failure(&app::Error::NotFound) };
+) -> PageResult {
     match state.app.request_refund(&staff, id, &form.reason).await {
         Ok(refund) if refund.status == domain::payment::RefundStatus::AwaitingApproval => {
-            to_case(id, "refund_awaiting")
+            Ok(to_case(id, "refund_awaiting"))
         }
-        Ok(_) => to_case(id, "refunded"),
-        Err(err) => refused(err),
+        Ok(_) => Ok(to_case(id, "refunded")),
+        Err(err) => Err(PageError::refused(err)),
     }
 }
 
-pub async fn approve_refund(State(state): State<AppState>, Staff(staff, _): Staff, Path(id): Path<String>) -> Response {
-    let Ok(id) = id.parse::<i64>() else { return failure(&app::Error::NotFound) };
-    match state.app.approve_refund(&staff, id).await {
-        Ok(()) => Redirect::to("/admin/finance?notice=refunded").into_response(),
-        Err(err) => refused(err),
-    }
+pub async fn approve_refund(
+    State(state): State<AppState>,
+    Staff(staff, _): Staff,
+    PagePath(id): PagePath<i64>,
+) -> PageResult {
+    state.app.approve_refund(&staff, id).await.map_err(PageError::refused)?;
+    Ok(Redirect::to("/admin/finance?notice=refunded").into_response())
 }
 
 /// A note finance writes with an action (how an alert or a refund was settled).
@@ -320,23 +307,23 @@ pub struct NoteForm {
 pub async fn resolve_alert(
     State(state): State<AppState>,
     Staff(staff, _): Staff,
-    Path(id): Path<String>,
+    PagePath(id): PagePath<i64>,
     Form(form): Form<NoteForm>,
-) -> Response {
-    let Ok(id) = id.parse::<i64>() else { return failure(&app::Error::NotFound) };
-    match state.app.resolve_finance_alert(&staff, id, &form.note).await {
-        Ok(()) => Redirect::to("/admin/finance?notice=alert_resolved").into_response(),
-        Err(err) => refused(err),
-    }
+) -> PageResult {
+    state.app.resolve_finance_alert(&staff, id, &form.note).await.map_err(PageError::refused)?;
+    Ok(Redirect::to("/admin/finance?notice=alert_resolved").into_response())
 }
 
 /// 重新向支付平台退款 for a refund that failed through its retry schedule.
-pub async fn retry_refund(State(state): State<AppState>, Staff(staff, _): Staff, Path(id): Path<String>) -> Response {
-    let Ok(id) = id.parse::<i64>() else { return failure(&app::Error::NotFound) };
+pub async fn retry_refund(
+    State(state): State<AppState>,
+    Staff(staff, _): Staff,
+    PagePath(id): PagePath<i64>,
+) -> PageResult {
     match state.app.retry_failed_refund(&staff, id).await {
-        Ok(true) => Redirect::to("/admin/finance?notice=refunded").into_response(),
-        Ok(false) => Redirect::to("/admin/finance?notice=refund_retrying").into_response(),
-        Err(err) => refused(err),
+        Ok(true) => Ok(Redirect::to("/admin/finance?notice=refunded").into_response()),
+        Ok(false) => Ok(Redirect::to("/admin/finance?notice=refund_retrying").into_response()),
+        Err(err) => Err(PageError::refused(err)),
     }
 }
 
@@ -344,14 +331,11 @@ pub async fn retry_refund(State(state): State<AppState>, Staff(staff, _): Staff,
 pub async fn settle_refund_offline(
     State(state): State<AppState>,
     Staff(staff, _): Staff,
-    Path(id): Path<String>,
+    PagePath(id): PagePath<i64>,
     Form(form): Form<NoteForm>,
-) -> Response {
-    let Ok(id) = id.parse::<i64>() else { return failure(&app::Error::NotFound) };
-    match state.app.settle_failed_refund_offline(&staff, id, &form.note).await {
-        Ok(()) => Redirect::to("/admin/finance?notice=refund_settled").into_response(),
-        Err(err) => refused(err),
-    }
+) -> PageResult {
+    state.app.settle_failed_refund_offline(&staff, id, &form.note).await.map_err(PageError::refused)?;
+    Ok(Redirect::to("/admin/finance?notice=refund_settled").into_response())
 }
 
 /// The invoice form: its number (`number_field`) and the PDF, OFD and XML files.
@@ -382,36 +366,31 @@ async fn invoice_form(
 pub async fn issue_invoice(
     State(state): State<AppState>,
     Staff(staff, _): Staff,
-    Path(id): Path<String>,
+    PagePath(id): PagePath<OrderId>,
     multipart: Result<Multipart, MultipartRejection>,
-) -> Response {
-    let Some(id) = order_id(&id) else { return failure(&app::Error::NotFound) };
+) -> PageResult {
     let (number, upload) = invoice_form(multipart, "invoice_no").await;
-    match state.app.issue_invoice(&staff, id, &number, upload).await {
-        Ok(()) => to_case(id, "invoice_issued"),
-        Err(err) => refused(err),
-    }
+    state.app.issue_invoice(&staff, id, &number, upload).await.map_err(PageError::refused)?;
+    Ok(to_case(id, "invoice_issued"))
 }
 
 /// 红冲: the red-letter invoice that voids a refunded order's invoice.
 pub async fn issue_red_invoice(
     State(state): State<AppState>,
     Staff(staff, _): Staff,
-    Path(id): Path<String>,
+    PagePath(id): PagePath<OrderId>,
     multipart: Result<Multipart, MultipartRejection>,
-) -> Response {
-    let Some(id) = order_id(&id) else { return failure(&app::Error::NotFound) };
+) -> PageResult {
     let (number, upload) = invoice_form(multipart, "red_invoice_no").await;
-    match state.app.issue_red_invoice(&staff, id, &number, upload).await {
-        Ok(()) => to_case(id, "invoice_voided"),
-        Err(err) => refused(err),
-    }
+    state.app.issue_red_invoice(&staff, id, &number, upload).await.map_err(PageError::refused)?;
+    Ok(to_case(id, "invoice_voided"))
 }
 
-pub async fn resend_invoice(State(state): State<AppState>, Staff(staff, _): Staff, Path(id): Path<String>) -> Response {
-    let Some(id) = order_id(&id) else { return failure(&app::Error::NotFound) };
-    match state.app.resend_invoice(&staff, id).await {
-        Ok(()) => to_case(id, "invoice_sent"),
-        Err(err) => refused(err),
-    }
+pub async fn resend_invoice(
+    State(state): State<AppState>,
+    Staff(staff, _): Staff,
+    PagePath(id): PagePath<OrderId>,
+) -> PageResult {
+    state.app.resend_invoice(&staff, id).await.map_err(PageError::refused)?;
+    Ok(to_case(id, "invoice_sent"))
 }

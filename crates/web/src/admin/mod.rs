@@ -23,7 +23,7 @@ use axum::routing::{MethodRouter, get, post};
 use domain::staff::Role;
 
 use crate::AppState;
-use crate::pages::render;
+use crate::html::{Failed, render};
 use crate::visitor::{Visitor, staff_token};
 
 /// Who may use a route.
@@ -150,10 +150,11 @@ pub fn policy() -> Vec<(Method, &'static str, Access)> {
 }
 
 pub fn router(state: &AppState) -> Router<AppState> {
-    routes().into_iter().fold(Router::new(), |router, r| {
+    let router = routes().into_iter().fold(Router::new(), |router, r| {
         let gate_state = (state.clone(), r.access);
         router.route(r.path, r.handler.route_layer(axum::middleware::from_fn_with_state(gate_state, gate)))
-    })
+    });
+    router.layer(axum::middleware::map_response(face))
 }
 
 /// The gate before every back-office handler.
@@ -251,36 +252,17 @@ impl AdminLayout {
     }
 }
 
-/// An order id from the path.
-pub fn order_id(id: &str) -> Option<domain::OrderId> {
-    id.parse().ok().map(domain::OrderId)
-}
-
-/// Field errors as one line for a back-office page.
-pub fn joined(errors: &domain::FieldErrors) -> String {
-    errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("；")
-}
-
-/// A refused action as a page: field errors become one message.
-pub fn refused(err: app::Error) -> Response {
-    match err {
-        app::Error::Validation(errors) => {
-            failure(&app::Error::Conflict { code: "validation_failed", message: joined(&errors) })
-        }
-        other => failure(&other),
-    }
-}
-
-/// An error as a back-office page.
-pub fn failure(err: &app::Error) -> Response {
-    if matches!(err, app::Error::Unauthenticated) {
+/// The back office's face: a page that failed ([`crate::html::PageError`]) shows its message in
+/// the back office's frame; 401 goes to the staff login, 403 to the page that says so.
+async fn face(response: Response) -> Response {
+    let Some(failed) = response.extensions().get::<Failed>() else { return response };
+    if failed.unauthenticated {
         return Redirect::to("/admin/login").into_response();
     }
-    if matches!(err, app::Error::Forbidden) {
+    if failed.forbidden {
         return forbidden_page();
     }
-    let (status, _, message) = crate::error::describe(err);
-    render(status, &Failure { message })
+    render(failed.status, &Failure { message: failed.message.clone() })
 }
 
 #[derive(Template)]

@@ -3,15 +3,15 @@
 use app::review::{QueueItem, ReviewCase};
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
 use domain::OrderId;
 use serde::Deserialize;
 
-use super::{AdminLayout, Staff, failure, order_id, refused};
+use super::{AdminLayout, Staff};
 use crate::AppState;
-use crate::pages::{NoticeQuery, local_time, render};
+use crate::html::{NoticeQuery, PageError, PagePath, PageResult, local_time, render};
 
 #[derive(Template)]
 #[template(path = "admin/queue.html")]
@@ -47,7 +47,7 @@ struct CasePage {
     /// Full ID numbers, only in the answer to a reveal with a reason.
     revealed: Option<(Option<String>, Option<String>)>,
     /// What staff typed into a fulfilment form that was refused, with the reasons beside it.
-    form: crate::pages::Form,
+    form: crate::html::Form,
     /// Where the seal's picture comes from, and whether a 印章采样表 was uploaded.
     seal_source: domain::seal::SealSource,
     has_specimen: bool,
@@ -80,23 +80,18 @@ impl CasePage {
     }
 }
 
-pub async fn queue(State(state): State<AppState>, Staff(staff, visitor): Staff) -> Response {
-    match state.app.review_queue(&staff).await {
-        Ok(items) => {
-            let layout = AdminLayout::new("审核队列", &visitor, Some(&staff));
-            render(StatusCode::OK, &QueuePage { layout, items })
-        }
-        Err(err) => failure(&err),
-    }
+pub async fn queue(State(state): State<AppState>, Staff(staff, visitor): Staff) -> PageResult {
+    let items = state.app.review_queue(&staff).await?;
+    let layout = AdminLayout::new("审核队列", &visitor, Some(&staff));
+    Ok(render(StatusCode::OK, &QueuePage { layout, items }))
 }
 
 pub async fn case(
     State(state): State<AppState>,
     Staff(staff, visitor): Staff,
-    Path(id): Path<String>,
+    PagePath(id): PagePath<OrderId>,
     Query(q): Query<NoticeQuery>,
-) -> Response {
-    let Some(id) = order_id(&id) else { return failure(&app::Error::NotFound) };
+) -> PageResult {
     show_case(&state, &staff, &visitor, id, q.notice.as_deref(), None).await
 }
 
@@ -107,9 +102,9 @@ async fn show_case(
     id: OrderId,
     notice: Option<&str>,
     revealed: Option<(Option<String>, Option<String>)>,
-) -> Response {
-    let page = case_page(state, staff, visitor, id, notice, revealed, crate::pages::Form::default()).await;
-    page.map_or_else(|err| failure(&err), |page| render(StatusCode::OK, &page))
+) -> PageResult {
+    let page = case_page(state, staff, visitor, id, notice, revealed, crate::html::Form::default()).await?;
+    Ok(render(StatusCode::OK, &page))
 }
 
 /// The case page again after a refused fulfilment form: what was typed stays, each reason beside
@@ -119,14 +114,12 @@ pub(crate) async fn reshow_case(
     staff: &app::staff::CurrentStaff,
     visitor: &crate::visitor::Visitor,
     id: OrderId,
-    mut form: crate::pages::Form,
+    mut form: crate::html::Form,
     err: app::Error,
-) -> Response {
+) -> PageResult {
     let status = form.fail(err);
-    match case_page(state, staff, visitor, id, None, None, form).await {
-        Ok(page) => render(status, &page),
-        Err(err) => failure(&err),
-    }
+    let page = case_page(state, staff, visitor, id, None, None, form).await?;
+    Ok(render(status, &page))
 }
 
 async fn case_page(
@@ -136,7 +129,7 @@ async fn case_page(
     id: OrderId,
     notice: Option<&str>,
     revealed: Option<(Option<String>, Option<String>)>,
-    form: crate::pages::Form,
+    form: crate::html::Form,
 ) -> Result<CasePage, app::Error> {
     let case = state.app.review_case(staff, id).await?;
     let fulfilment = state.app.fulfilment_of(staff, id).await?;
@@ -160,23 +153,23 @@ async fn case_page(
 }
 
 /// The order's seal image, for the staff on its case.
-pub async fn seal(State(state): State<AppState>, Staff(staff, _): Staff, Path(id): Path<String>) -> Response {
-    let Some(id) = order_id(&id) else { return failure(&app::Error::NotFound) };
-    match state.app.staff_order_seal(&staff, id).await {
-        Ok(svg) => crate::pages::svg_image(svg),
-        Err(err) => failure(&err),
-    }
+pub async fn seal(
+    State(state): State<AppState>,
+    Staff(staff, _): Staff,
+    PagePath(id): PagePath<OrderId>,
+) -> PageResult {
+    let svg = state.app.staff_order_seal(&staff, id).await?;
+    Ok(crate::files::svg_image(svg))
 }
 
 /// The stamp lifted off the order's 印章采样表 (PNG).
-pub async fn seal_scan(State(state): State<AppState>, Staff(staff, _): Staff, Path(id): Path<String>) -> Response {
-    let Some(id) = order_id(&id) else { return failure(&app::Error::NotFound) };
-    match state.app.staff_seal_scan(&staff, id).await {
-        Ok(png) => {
-            ([(header::CONTENT_TYPE, "image/png"), (header::CACHE_CONTROL, "private, no-store")], png).into_response()
-        }
-        Err(err) => failure(&err),
-    }
+pub async fn seal_scan(
+    State(state): State<AppState>,
+    Staff(staff, _): Staff,
+    PagePath(id): PagePath<OrderId>,
+) -> PageResult {
+    let png = state.app.staff_seal_scan(&staff, id).await?;
+    Ok(([(header::CONTENT_TYPE, "image/png"), (header::CACHE_CONTROL, "private, no-store")], png).into_response())
 }
 
 #[derive(serde::Deserialize)]
@@ -188,45 +181,49 @@ pub struct SealSourceForm {
 pub async fn choose_seal_source(
     State(state): State<AppState>,
     Staff(staff, _): Staff,
-    Path(id): Path<String>,
+    PagePath(id): PagePath<OrderId>,
     axum::Form(form): axum::Form<SealSourceForm>,
-) -> Response {
-    let Some(id) = order_id(&id) else { return failure(&app::Error::NotFound) };
-    let Some(source) = domain::seal::SealSource::parse(&form.source) else { return failure(&app::Error::NotFound) };
+) -> PageResult {
+    let Some(source) = domain::seal::SealSource::parse(&form.source) else { return Err(PageError::not_found()) };
     match state.app.choose_seal_source(&staff, id, source).await {
-        Ok(()) => Redirect::to(&format!("/admin/orders/{}?notice=seal_source_chosen", id.0)).into_response(),
-        Err(err) => failure(&err),
+        Ok(()) => Ok(Redirect::to(&format!("/admin/orders/{}?notice=seal_source_chosen", id.0)).into_response()),
+        Err(err) => Err(err.into()),
     }
 }
 
-pub async fn claim(State(state): State<AppState>, Staff(staff, _): Staff, Path(id): Path<String>) -> Response {
-    let Some(id) = order_id(&id) else { return failure(&app::Error::NotFound) };
+pub async fn claim(
+    State(state): State<AppState>,
+    Staff(staff, _): Staff,
+    PagePath(id): PagePath<OrderId>,
+) -> PageResult {
     match state.app.claim_review(&staff, id).await {
-        Ok(()) => Redirect::to(&format!("/admin/orders/{}?notice=claimed", id.0)).into_response(),
-        Err(err) => failure(&err),
+        Ok(()) => Ok(Redirect::to(&format!("/admin/orders/{}?notice=claimed", id.0)).into_response()),
+        Err(err) => Err(err.into()),
     }
 }
 
-pub async fn approve(State(state): State<AppState>, Staff(staff, _): Staff, Path(id): Path<String>) -> Response {
-    let Some(id) = order_id(&id) else { return failure(&app::Error::NotFound) };
+pub async fn approve(
+    State(state): State<AppState>,
+    Staff(staff, _): Staff,
+    PagePath(id): PagePath<OrderId>,
+) -> PageResult {
     match state.app.approve_review(&staff, id).await {
-        Ok(()) => Redirect::to(&format!("/admin/orders/{}?notice=approved", id.0)).into_response(),
-        Err(err) => failure(&err),
+        Ok(()) => Ok(Redirect::to(&format!("/admin/orders/{}?notice=approved", id.0)).into_response()),
+        Err(err) => Err(err.into()),
     }
 }
 
 pub async fn reject(
     State(state): State<AppState>,
     Staff(staff, _): Staff,
-    Path(id): Path<String>,
+    PagePath(id): PagePath<OrderId>,
     Form(fields): Form<Vec<(String, String)>>,
-) -> Response {
-    let Some(id) = order_id(&id) else { return failure(&app::Error::NotFound) };
+) -> PageResult {
     let reasons: Vec<String> = fields.iter().filter(|(k, _)| k == "reasons").map(|(_, v)| v.clone()).collect();
     let note = fields.iter().find(|(k, _)| k == "note").map(|(_, v)| v.as_str()).unwrap_or_default();
     match state.app.reject_review(&staff, id, &reasons, note).await {
-        Ok(()) => Redirect::to(&format!("/admin/orders/{}?notice=rejected", id.0)).into_response(),
-        Err(err) => refused(err),
+        Ok(()) => Ok(Redirect::to(&format!("/admin/orders/{}?notice=rejected", id.0)).into_response()),
+        Err(err) => Err(PageError::refused(err)),
     }
 }
 
@@ -241,42 +238,34 @@ pub struct ReasonQuery {
 pub async fn document(
     State(state): State<AppState>,
     Staff(staff, _): Staff,
-    Path((id, kind)): Path<(String, String)>,
+    PagePath((id, kind)): PagePath<(OrderId, String)>,
     Query(q): Query<ReasonQuery>,
-) -> Response {
-    let Some(id) = order_id(&id) else { return failure(&app::Error::NotFound) };
-    match state.app.staff_document(&staff, id, &kind, &q.reason).await {
-        Ok((record, bytes)) => {
-            let disposition = if record.content_type.starts_with("image/") {
-                "inline".to_owned()
-            } else {
-                format!("attachment; filename=\"{}-{kind}.pdf\"", id.0)
-            };
-            (
-                StatusCode::OK,
-                [
-                    (header::CONTENT_TYPE, record.content_type),
-                    (header::CONTENT_DISPOSITION, disposition),
-                    (header::CONTENT_SECURITY_POLICY, "sandbox".to_owned()),
-                ],
-                bytes,
-            )
-                .into_response()
-        }
-        Err(err) => refused(err),
-    }
+) -> PageResult {
+    let (record, bytes) = state.app.staff_document(&staff, id, &kind, &q.reason).await.map_err(PageError::refused)?;
+    let disposition = if record.content_type.starts_with("image/") {
+        "inline".to_owned()
+    } else {
+        format!("attachment; filename=\"{}-{kind}.pdf\"", id.0)
+    };
+    Ok((
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, record.content_type),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::CONTENT_SECURITY_POLICY, "sandbox".to_owned()),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 /// 查看完整证件号码: the case page once, with the full numbers (never in a URL, never cached).
 pub async fn reveal(
     State(state): State<AppState>,
     Staff(staff, visitor): Staff,
-    Path(id): Path<String>,
+    PagePath(id): PagePath<OrderId>,
     Form(form): Form<ReasonQuery>,
-) -> Response {
-    let Some(id) = order_id(&id) else { return failure(&app::Error::NotFound) };
-    match state.app.reveal_id_numbers(&staff, id, &form.reason).await {
-        Ok(numbers) => show_case(&state, &staff, &visitor, id, None, Some(numbers)).await,
-        Err(err) => refused(err),
-    }
+) -> PageResult {
+    let numbers = state.app.reveal_id_numbers(&staff, id, &form.reason).await.map_err(PageError::refused)?;
+    show_case(&state, &staff, &visitor, id, None, Some(numbers)).await
 }

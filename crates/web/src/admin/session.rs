@@ -9,10 +9,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::{AdminLayout, Staff, failure};
+use super::{AdminLayout, Staff};
 use crate::AppState;
-use crate::pages::payments::qr_svg;
-use crate::pages::render;
+use crate::html::{PageResult, render};
 use crate::visitor::{Visitor, clear_staff_cookie, staff_cookie, staff_token};
 
 #[derive(Template)]
@@ -74,7 +73,7 @@ pub async fn login(State(state): State<AppState>, visitor: Visitor, Form(form): 
     let result = state.app.staff_login(&form.username, &form.password).await;
     let (token, enroll) = match result {
         Ok(StaffLogin::Enroll { token, otpauth_url, secret_base32 }) => {
-            (token, Some(Enroll { svg: qr_svg(&otpauth_url), secret: secret_base32 }))
+            (token, Some(Enroll { svg: crate::qr::svg(&otpauth_url), secret: secret_base32 }))
         }
         Ok(StaffLogin::Code { token }) => (token, None),
         Err(err) => {
@@ -97,38 +96,38 @@ pub async fn second_factor(
     visitor: Visitor,
     headers: HeaderMap,
     Form(form): Form<CodeForm>,
-) -> Response {
-    let Some(token) = staff_token(&state.config, &headers) else { return Redirect::to("/admin/login").into_response() };
+) -> PageResult {
+    let Some(token) = staff_token(&state.config, &headers) else {
+        return Ok(Redirect::to("/admin/login").into_response());
+    };
     match state.app.staff_second_factor(&token, &form.code).await {
         Ok(full) => {
             let mut response = Redirect::to("/admin").into_response();
             response.headers_mut().append(header::SET_COOKIE, staff_cookie(&state.config, &full));
-            response
+            Ok(response)
         }
         Err(app::Error::Validation(errors)) => {
             let layout = AdminLayout::new("动态验证码", &visitor, None);
             let message = errors.iter().next().map(|e| e.message.clone());
-            render(StatusCode::UNPROCESSABLE_ENTITY, &TotpPage { layout, enroll: None, message })
+            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &TotpPage { layout, enroll: None, message }))
         }
-        Err(app::Error::Unauthenticated) => Redirect::to("/admin/login").into_response(),
-        Err(err) => failure(&err),
+        Err(app::Error::Unauthenticated) => Ok(Redirect::to("/admin/login").into_response()),
+        Err(err) => Err(err.into()),
     }
 }
 
-pub async fn logout(State(state): State<AppState>, Staff(staff, _): Staff) -> Response {
-    if let Err(err) = state.app.staff_logout(&staff).await {
-        return failure(&err);
-    }
+pub async fn logout(State(state): State<AppState>, Staff(staff, _): Staff) -> PageResult {
+    state.app.staff_logout(&staff).await?;
     let mut response = Redirect::to("/admin/login").into_response();
     response.headers_mut().append(header::SET_COOKIE, clear_staff_cookie(&state.config));
-    response
+    Ok(response)
 }
 
-pub async fn home(State(state): State<AppState>, Staff(staff, visitor): Staff) -> Response {
+pub async fn home(State(state): State<AppState>, Staff(staff, visitor): Staff) -> PageResult {
     let waiting = if staff.has(domain::staff::Role::Reviewer) {
         match state.app.review_queue(&staff).await {
             Ok(items) => items.len(),
-            Err(err) => return failure(&err),
+            Err(err) => return Err(err.into()),
         }
     } else {
         0
@@ -136,13 +135,13 @@ pub async fn home(State(state): State<AppState>, Staff(staff, visitor): Staff) -
     let dashboard = if staff.has(domain::staff::Role::Admin) {
         match state.app.dashboard(&staff).await {
             Ok(d) => Some(d),
-            Err(err) => return failure(&err),
+            Err(err) => return Err(err.into()),
         }
     } else {
         None
     };
     let layout = AdminLayout::new("工作台", &visitor, Some(&staff));
-    render(StatusCode::OK, &HomePage { layout, staff, waiting, dashboard })
+    Ok(render(StatusCode::OK, &HomePage { layout, staff, waiting, dashboard }))
 }
 
 #[derive(Template)]
@@ -169,14 +168,14 @@ pub async fn change_password(
     State(state): State<AppState>,
     Staff(staff, visitor): Staff,
     Form(form): Form<PasswordForm>,
-) -> Response {
+) -> PageResult {
     match state.app.change_staff_password(&staff, &form.current, &form.password, &form.password_confirm).await {
-        Ok(()) => Redirect::to("/admin").into_response(),
+        Ok(()) => Ok(Redirect::to("/admin").into_response()),
         Err(app::Error::Validation(errors)) => {
             let layout = AdminLayout::new("设置密码", &visitor, Some(&staff));
-            let message = super::joined(&errors);
-            render(StatusCode::UNPROCESSABLE_ENTITY, &PasswordPage { layout, message: Some(message) })
+            let message = crate::html::joined(&errors);
+            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &PasswordPage { layout, message: Some(message) }))
         }
-        Err(err) => failure(&err),
+        Err(err) => Err(err.into()),
     }
 }

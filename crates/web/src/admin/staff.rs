@@ -6,12 +6,12 @@ use askama::Template;
 use axum::Form;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use domain::staff::{Role, Roles};
 
-use super::{AdminLayout, Staff, failure};
+use super::{AdminLayout, Staff};
 use crate::AppState;
-use crate::pages::{local_time, render};
+use crate::html::{PagePath, PageResult, local_time, render};
 
 #[derive(Template)]
 #[template(path = "admin/staff.html")]
@@ -94,7 +94,7 @@ async fn page(
     visitor: &crate::visitor::Visitor,
     created: Option<CreatedStaff>,
     message: Option<String>,
-) -> Response {
+) -> PageResult {
     page_with_notice(state, staff, visitor, created, message, None).await
 }
 
@@ -105,22 +105,18 @@ async fn page_with_notice(
     created: Option<CreatedStaff>,
     message: Option<String>,
     notice: Option<&str>,
-) -> Response {
-    match state.app.staff_list(staff).await {
-        Ok(list) => {
-            let layout = AdminLayout::new("员工与角色", visitor, Some(staff)).with_notice(notice);
-            let status = if message.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-            render(status, &StaffPage { layout, staff: list, roles: Role::ALL, created, message })
-        }
-        Err(err) => failure(&err),
-    }
+) -> PageResult {
+    let list = state.app.staff_list(staff).await?;
+    let layout = AdminLayout::new("员工与角色", visitor, Some(staff)).with_notice(notice);
+    let status = if message.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    Ok(render(status, &StaffPage { layout, staff: list, roles: Role::ALL, created, message }))
 }
 
 pub async fn list(
     State(state): State<AppState>,
     Staff(staff, visitor): Staff,
-    axum::extract::Query(q): axum::extract::Query<crate::pages::NoticeQuery>,
-) -> Response {
+    axum::extract::Query(q): axum::extract::Query<crate::html::NoticeQuery>,
+) -> PageResult {
     page_with_notice(&state, &staff, &visitor, None, None, q.notice.as_deref()).await
 }
 
@@ -128,7 +124,7 @@ pub async fn create(
     State(state): State<AppState>,
     Staff(staff, visitor): Staff,
     Form(fields): Form<Vec<(String, String)>>,
-) -> Response {
+) -> PageResult {
     let get = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or_default();
     let chosen: Vec<&str> = fields.iter().filter(|(k, _)| k == "roles").map(|(_, v)| v.as_str()).collect();
     let Ok(roles) = Roles::parse(&chosen.join(",")) else {
@@ -138,40 +134,37 @@ pub async fn create(
     match state.app.add_staff(get("username"), get("name"), roles, phone, Some(&staff)).await {
         Ok(created) => page(&state, &staff, &visitor, Some(created), None).await,
         Err(app::Error::Validation(errors)) => {
-            let message = super::joined(&errors);
+            let message = crate::html::joined(&errors);
             page(&state, &staff, &visitor, None, Some(message)).await
         }
-        Err(err) => failure(&err),
+        Err(err) => Err(err.into()),
     }
 }
 
 pub async fn update(
     State(state): State<AppState>,
     Staff(staff, visitor): Staff,
-    axum::extract::Path(id): axum::extract::Path<i64>,
+    PagePath(id): PagePath<i64>,
     Form(fields): Form<Vec<(String, String)>>,
-) -> Response {
+) -> PageResult {
     let chosen: Vec<&str> = fields.iter().filter(|(k, _)| k == "roles").map(|(_, v)| v.as_str()).collect();
     let Ok(roles) = Roles::parse(&chosen.join(",")) else {
         return page(&state, &staff, &visitor, None, Some("请至少选择一个角色".into())).await;
     };
     let disabled = fields.iter().any(|(k, _)| k == "disabled");
     match state.app.update_staff(&staff, id, roles, disabled).await {
-        Ok(()) => axum::response::Redirect::to(if disabled {
+        Ok(()) => Ok(axum::response::Redirect::to(if disabled {
             "/admin/staff?notice=staff_disabled"
         } else {
             "/admin/staff?notice=staff_saved"
         })
-        .into_response(),
-        Err(err) => failure(&err),
+        .into_response()),
+        Err(err) => Err(err.into()),
     }
 }
 
-pub async fn audit(State(state): State<AppState>, Staff(staff, visitor): Staff) -> Response {
-    let entries = match state.app.audit_log(&staff, None, 200).await {
-        Ok(entries) => entries,
-        Err(err) => return failure(&err),
-    };
+pub async fn audit(State(state): State<AppState>, Staff(staff, visitor): Staff) -> PageResult {
+    let entries = state.app.audit_log(&staff, None, 200).await?;
     let mut named = Vec::with_capacity(entries.len());
     for entry in entries {
         let who = match entry.staff_id {
@@ -185,5 +178,5 @@ pub async fn audit(State(state): State<AppState>, Staff(staff, visitor): Staff) 
         named.push((entry, who, order_no));
     }
     let layout = AdminLayout::new("审计日志", &visitor, Some(&staff));
-    render(StatusCode::OK, &AuditPage { layout, entries: named })
+    Ok(render(StatusCode::OK, &AuditPage { layout, entries: named }))
 }

@@ -7,16 +7,16 @@ use app::certificates::Revoking;
 use app::ports::StationTokenRecord;
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use domain::certificate::RevocationReason;
 use domain::staff::Role;
 use serde::Deserialize;
 
-use super::{AdminLayout, Staff, failure, refused};
+use super::{AdminLayout, Staff};
 use crate::AppState;
-use crate::pages::{local_time, render};
+use crate::html::{PageError, PagePath, PageResult, local_time, render};
 
 #[derive(Template)]
 #[template(path = "admin/station.html")]
@@ -43,14 +43,10 @@ fn origin(state: &AppState) -> String {
     state.config.public_origin.clone().unwrap_or_else(|| "http://127.0.0.1:8080".into())
 }
 
-pub async fn page(State(state): State<AppState>, Staff(staff, visitor): Staff) -> Response {
-    match state.app.station_tokens(&staff).await {
-        Ok(tokens) => {
-            let layout = AdminLayout::new("制证工作站", &visitor, Some(&staff));
-            render(StatusCode::OK, &StationPage { layout, tokens, created: None, origin: origin(&state) })
-        }
-        Err(err) => failure(&err),
-    }
+pub async fn page(State(state): State<AppState>, Staff(staff, visitor): Staff) -> PageResult {
+    let tokens = state.app.station_tokens(&staff).await?;
+    let layout = AdminLayout::new("制证工作站", &visitor, Some(&staff));
+    Ok(render(StatusCode::OK, &StationPage { layout, tokens, created: None, origin: origin(&state) }))
 }
 
 #[derive(Deserialize, Default)]
@@ -63,32 +59,26 @@ pub async fn create(
     State(state): State<AppState>,
     Staff(staff, visitor): Staff,
     Form(form): Form<NameForm>,
-) -> Response {
-    let created = match state.app.create_station_token(&staff, &form.name).await {
-        Ok(created) => created,
-        Err(err) => return refused(err),
-    };
-    match state.app.station_tokens(&staff).await {
-        Ok(tokens) => {
-            let layout = AdminLayout::new("制证工作站", &visitor, Some(&staff));
-            let page = StationPage { layout, tokens, created: Some(created.token), origin: origin(&state) };
-            let mut response = render(StatusCode::OK, &page);
-            response.headers_mut().insert(
-                axum::http::header::CACHE_CONTROL,
-                "no-store".parse().unwrap_or_else(|_| axum::http::HeaderValue::from_static("no-store")),
-            );
-            response
-        }
-        Err(err) => failure(&err),
-    }
+) -> PageResult {
+    let created = state.app.create_station_token(&staff, &form.name).await.map_err(PageError::refused)?;
+    let tokens = state.app.station_tokens(&staff).await?;
+    let layout = AdminLayout::new("制证工作站", &visitor, Some(&staff));
+    let page = StationPage { layout, tokens, created: Some(created.token), origin: origin(&state) };
+    let mut response = render(StatusCode::OK, &page);
+    response.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        "no-store".parse().unwrap_or_else(|_| axum::http::HeaderValue::from_static("no-store")),
+    );
+    Ok(response)
 }
 
-pub async fn revoke_token(State(state): State<AppState>, Staff(staff, _): Staff, Path(id): Path<String>) -> Response {
-    let Ok(id) = id.parse::<i64>() else { return failure(&app::Error::NotFound) };
-    match state.app.revoke_station_token(&staff, id).await {
-        Ok(()) => Redirect::to("/admin/station").into_response(),
-        Err(err) => refused(err),
-    }
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    Staff(staff, _): Staff,
+    PagePath(id): PagePath<i64>,
+) -> PageResult {
+    state.app.revoke_station_token(&staff, id).await.map_err(PageError::refused)?;
+    Ok(Redirect::to("/admin/station").into_response())
 }
 
 #[derive(Deserialize, Default)]
@@ -101,15 +91,14 @@ pub struct SoftKeyForm {
 pub async fn soft_key(
     State(state): State<AppState>,
     Staff(staff, _): Staff,
-    Path(id): Path<String>,
+    PagePath(id): PagePath<domain::OrderId>,
     Form(form): Form<SoftKeyForm>,
-) -> Response {
-    let Some(id) = super::order_id(&id) else { return failure(&app::Error::NotFound) };
+) -> PageResult {
     let algorithm =
         domain::certificate::KeyAlgorithm::parse(&form.algorithm).unwrap_or(domain::certificate::KeyAlgorithm::Sm2);
     match state.app.produce_locally(&staff, id, algorithm).await {
-        Ok(_) => Redirect::to(&format!("/admin/orders/{}?notice=key_produced", id.0)).into_response(),
-        Err(err) => refused(err),
+        Ok(_) => Ok(Redirect::to(&format!("/admin/orders/{}?notice=key_produced", id.0)).into_response()),
+        Err(err) => Err(PageError::refused(err)),
     }
 }
 
@@ -145,21 +134,18 @@ pub async fn search(
     State(state): State<AppState>,
     Staff(staff, visitor): Staff,
     Query(q): Query<SearchQuery>,
-) -> Response {
-    let certificates = match state.app.search_certificates(&staff, &q.q).await {
-        Ok(certificates) => certificates,
-        Err(err) => return failure(&err),
-    };
+) -> PageResult {
+    let certificates = state.app.search_certificates(&staff, &q.q).await?;
     let requests = if staff.has(Role::Fulfilment) || staff.has(Role::Admin) {
         match state.app.revocation_requests(&staff).await {
             Ok(requests) => requests,
-            Err(err) => return failure(&err),
+            Err(err) => return Err(err.into()),
         }
     } else {
         Vec::new()
     };
     let layout = AdminLayout::new("证书查询", &visitor, Some(&staff)).with_notice(q.notice.as_deref());
-    render(StatusCode::OK, &SearchPage { layout, query: q.q, certificates, requests })
+    Ok(render(StatusCode::OK, &SearchPage { layout, query: q.q, certificates, requests }))
 }
 
 #[derive(Deserialize, Default)]
@@ -172,28 +158,26 @@ pub struct RevokeForm {
 pub async fn revoke(
     State(state): State<AppState>,
     Staff(staff, _): Staff,
-    Path(serial): Path<String>,
+    PagePath(serial): PagePath<String>,
     Form(form): Form<RevokeForm>,
-) -> Response {
+) -> PageResult {
     let Some(reason) = RevocationReason::parse(&form.reason) else {
-        return refused(app::Error::field("reason", "reason_invalid", "请选择吊销原因"));
+        return Err(PageError::refused(app::Error::field("reason", "reason_invalid", "请选择吊销原因")));
     };
     match state.app.revoke_certificate(&staff, &serial, reason, &form.note).await {
-        Ok(Revoking::Revoked) => done(&serial, "certificate_revoked"),
-        Ok(Revoking::AwaitingApproval) => done(&serial, "revocation_requested"),
-        Err(err) => refused(err),
+        Ok(Revoking::Revoked) => Ok(done(&serial, "certificate_revoked")),
+        Ok(Revoking::AwaitingApproval) => Ok(done(&serial, "revocation_requested")),
+        Err(err) => Err(PageError::refused(err)),
     }
 }
 
 pub async fn approve_revocation(
     State(state): State<AppState>,
     Staff(staff, _): Staff,
-    Path(serial): Path<String>,
-) -> Response {
-    match state.app.approve_revocation(&staff, &serial).await {
-        Ok(()) => done(&serial, "certificate_revoked"),
-        Err(err) => refused(err),
-    }
+    PagePath(serial): PagePath<String>,
+) -> PageResult {
+    state.app.approve_revocation(&staff, &serial).await.map_err(PageError::refused)?;
+    Ok(done(&serial, "certificate_revoked"))
 }
 
 fn done(serial: &str, notice: &str) -> Response {

@@ -3,8 +3,7 @@
 use app::certificates::CertificateView;
 use axum::Json;
 use axum::extract::{Query, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -87,31 +86,5 @@ pub async fn get_certificate(
     Query(q): Query<DownloadQuery>,
 ) -> Result<Response, ApiError> {
     let certificate = state.app.my_certificate(&user, &serial).await?;
-    Ok(download(&certificate, q.format.as_deref() == Some("der")))
-}
-
-/// The certificate as a file to save.
-pub fn download(certificate: &CertificateView, der: bool) -> Response {
-    let serial = &certificate.record.serial;
-    if der {
-        (
-            [
-                (header::CONTENT_TYPE, "application/pkix-cert".to_owned()),
-                (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{serial}.cer\"")),
-                (header::CACHE_CONTROL, "private, no-store".to_owned()),
-            ],
-            certificate.record.der.clone(),
-        )
-            .into_response()
-    } else {
-        (
-            [
-                (header::CONTENT_TYPE, "application/x-pem-file".to_owned()),
-                (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{serial}.pem\"")),
-                (header::CACHE_CONTROL, "private, no-store".to_owned()),
-            ],
-            certificate.pem(),
-        )
-            .into_response()
-    }
+    Ok(crate::files::certificate(&certificate, q.format.as_deref() == Some("der")))
 }

@@ -12,7 +12,6 @@ use super::orders::OrderBody;
 use super::{ApiJson, ApiPath, rfc3339};
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
-use crate::pages::payments::{MethodChoice, qr_svg};
 use crate::visitor::ApiUser;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -74,7 +73,7 @@ pub async fn start_payment(
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<StartPaymentRequest>,
 ) -> Result<Json<CheckoutBody>, ApiError> {
-    let method = MethodChoice::method(&body.method, &body.bank_id)
+    let method = app::gateway::Method::parse(&body.method, &body.bank_id)
         .ok_or_else(|| app::Error::field("method", "method_invalid", "请选择支付方式"))?;
     let checkout = state.app.start_payment(&user, OrderId(id), &method).await?;
     Ok(Json(match checkout {
@@ -89,7 +88,7 @@ pub async fn start_payment(
             kind: "qr".into(),
             action: None,
             fields: Vec::new(),
-            qr_svg: Some(qr_svg(&code)),
+            qr_svg: Some(crate::qr::svg(&code)),
             qr_code: Some(code),
         },
     }))

@@ -4,13 +4,14 @@ use app::accounts::{PasswordChange, ProfileUpdate};
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Form as FormBody, Router};
 use serde::Deserialize;
 
-use super::{Form, Layout, Nav, NoticeQuery, render, see_other};
+use super::{Layout, Nav};
 use crate::AppState;
+use crate::html::{Form, NoticeQuery, PageResult, render, see_other};
 use crate::visitor::{PageUser, Visitor, session_cookie};
 
 pub fn router() -> Router<AppState> {
@@ -51,29 +52,26 @@ async fn page(
     status: StatusCode,
     forms: Forms,
     notice: Option<&str>,
-) -> Response {
+) -> PageResult {
     let Forms { profile, password, export, close } = forms;
-    let current = match state.app.profile(user).await {
-        Ok(p) => p,
-        Err(err) => return super::failure(state, &err),
-    };
+    let current = state.app.profile(user).await?;
     let profile = profile.unwrap_or_else(|| {
         Form::default()
             .with("name", current.name.clone().unwrap_or_default())
             .with("email", current.email.clone().unwrap_or_default())
     });
     let layout = Layout::new(state, visitor, "我的账户", Nav::Account).with_notice(notice);
-    let registered_at = super::local_time(current.registered_at);
+    let registered_at = crate::html::local_time(current.registered_at);
     let page =
         AccountPage { layout, phone_masked: current.phone_masked, registered_at, profile, password, export, close };
-    render(status, &page)
+    Ok(render(status, &page))
 }
 
 async fn account_page(
     State(state): State<AppState>,
     PageUser(user, visitor): PageUser,
     Query(q): Query<NoticeQuery>,
-) -> Response {
+) -> PageResult {
     page(&state, &visitor, &user, StatusCode::OK, Forms::default(), q.notice.as_deref()).await
 }
 
@@ -88,10 +86,10 @@ async fn save_profile(
     State(state): State<AppState>,
     PageUser(user, visitor): PageUser,
     FormBody(f): FormBody<ProfileForm>,
-) -> Response {
+) -> PageResult {
     let update = ProfileUpdate { name: f.name.clone(), email: f.email.clone() };
     match state.app.update_profile(&user, &update).await {
-        Ok(()) => see_other("/account?notice=profile_saved"),
+        Ok(()) => Ok(see_other("/account?notice=profile_saved")),
         Err(err) => {
             let mut form = Form::default().with("name", f.name).with("email", f.email);
             let status = form.fail(err);
@@ -112,7 +110,7 @@ async fn change_password(
     State(state): State<AppState>,
     PageUser(user, visitor): PageUser,
     FormBody(f): FormBody<PasswordForm>,
-) -> Response {
+) -> PageResult {
     let change = PasswordChange {
         old_password: f.old_password,
         new_password: f.new_password,
@@ -122,7 +120,7 @@ async fn change_password(
         Ok(token) => {
             let mut response = see_other("/account?notice=password_changed");
             response.headers_mut().append(header::SET_COOKIE, session_cookie(&state.config, &token));
-            response
+            Ok(response)
         }
         Err(err) => {
             let mut form = Form::default();
@@ -143,20 +141,20 @@ async fn export(
     State(state): State<AppState>,
     PageUser(user, visitor): PageUser,
     FormBody(f): FormBody<ExportForm>,
-) -> Response {
+) -> PageResult {
     match state.app.export_personal_data(&user, &f.password).await {
         Ok(data) => {
             let day = state.app.now().to_offset(time::macros::offset!(+8)).date();
             let name = format!("personal-data-{day}.json");
             let body = serde_json::to_vec_pretty(&data).unwrap_or_default();
-            (
+            Ok((
                 [
                     (header::CONTENT_TYPE, "application/json; charset=utf-8".to_owned()),
                     (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
                 ],
                 body,
             )
-                .into_response()
+                .into_response())
         }
         Err(err) => {
             let mut form = Form::default();
@@ -166,9 +164,9 @@ async fn export(
     }
 }
 
-async fn send_close_code(State(state): State<AppState>, PageUser(user, visitor): PageUser) -> Response {
+async fn send_close_code(State(state): State<AppState>, PageUser(user, visitor): PageUser) -> PageResult {
     match state.app.send_closure_code(&user, &visitor.client).await {
-        Ok(_) => see_other("/account?notice=close_code_sent#close"),
+        Ok(_) => Ok(see_other("/account?notice=close_code_sent#close")),
         Err(err) => {
             let mut form = Form::default();
             let status = form.fail(err);
@@ -196,7 +194,7 @@ async fn close(
     State(state): State<AppState>,
     PageUser(user, visitor): PageUser,
     FormBody(f): FormBody<CloseForm>,
-) -> Response {
+) -> PageResult {
     match state.app.close_account(&user, &f.code).await {
         Ok(closed) => {
             let mut visitor = visitor;
@@ -204,7 +202,7 @@ async fn close(
             let layout = Layout::new(&state, &visitor, "账户已注销", Nav::None);
             let mut response = render(StatusCode::OK, &ClosedPage { layout, closed });
             response.headers_mut().append(header::SET_COOKIE, crate::visitor::clear_session_cookie(&state.config));
-            response
+            Ok(response)
         }
         Err(err) => {
             let mut form = Form::default().with("code", f.code);

@@ -3,7 +3,7 @@
 
 use app::ports::AddressRecord;
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -11,8 +11,9 @@ use axum::{Form as FormBody, Router};
 use domain::{AddressDraft, AddressId, Division, Divisions};
 use serde::Deserialize;
 
-use super::{Form, Layout, Nav, NoticeQuery, failure, render, see_other};
+use super::{Layout, Nav};
 use crate::AppState;
+use crate::html::{Form, NoticeQuery, PageError, PagePath, PageResult, render, see_other};
 use crate::visitor::{PageUser, Visitor};
 
 pub fn router() -> Router<AppState> {
@@ -36,14 +37,10 @@ async fn list(
     State(state): State<AppState>,
     PageUser(user, visitor): PageUser,
     Query(q): Query<NoticeQuery>,
-) -> Response {
-    match state.app.list_addresses(&user).await {
-        Ok(records) => {
-            let layout = Layout::new(&state, &visitor, "收货地址", Nav::Addresses).with_notice(q.notice.as_deref());
-            render(StatusCode::OK, &ListPage { layout, addresses: records })
-        }
-        Err(err) => failure(&state, &err),
-    }
+) -> PageResult {
+    let records = state.app.list_addresses(&user).await?;
+    let layout = Layout::new(&state, &visitor, "收货地址", Nav::Addresses).with_notice(q.notice.as_deref());
+    Ok(render(StatusCode::OK, &ListPage { layout, addresses: records }))
 }
 
 #[derive(Template)]
@@ -89,22 +86,17 @@ async fn new_form(State(state): State<AppState>, PageUser(_, visitor): PageUser)
 async fn edit_form(
     State(state): State<AppState>,
     PageUser(user, visitor): PageUser,
-    Path(id): Path<String>,
-) -> Response {
-    let Some(id) = parse_id(&id) else { return failure(&state, &app::Error::NotFound) };
-    match state.app.address(&user, id).await {
-        Ok(r) => {
-            let form = Form::default()
-                .with("recipient", r.recipient)
-                .with("phone", r.phone)
-                .with("province_code", r.province_code)
-                .with("city_code", r.city_code)
-                .with("district_code", r.district_code)
-                .with("detail", r.detail);
-            form_page(&state, &visitor, StatusCode::OK, Some(id.0), form, r.is_default)
-        }
-        Err(err) => failure(&state, &err),
-    }
+    PagePath(id): PagePath<AddressId>,
+) -> PageResult {
+    let r = state.app.address(&user, id).await?;
+    let form = Form::default()
+        .with("recipient", r.recipient)
+        .with("phone", r.phone)
+        .with("province_code", r.province_code)
+        .with("city_code", r.city_code)
+        .with("district_code", r.district_code)
+        .with("detail", r.detail);
+    Ok(form_page(&state, &visitor, StatusCode::OK, Some(id.0), form, r.is_default))
 }
 
 #[derive(Deserialize, Default)]
@@ -162,38 +154,35 @@ async fn create(
 async fn update(
     State(state): State<AppState>,
     PageUser(user, visitor): PageUser,
-    Path(id): Path<String>,
+    PagePath(id): PagePath<AddressId>,
     FormBody(f): FormBody<AddressForm>,
-) -> Response {
-    let Some(id) = parse_id(&id) else { return failure(&state, &app::Error::NotFound) };
+) -> PageResult {
     match state.app.update_address(&user, id, &f.draft()).await {
-        Ok(_) => see_other("/addresses?notice=address_saved"),
-        Err(app::Error::NotFound) => failure(&state, &app::Error::NotFound),
+        Ok(_) => Ok(see_other("/addresses?notice=address_saved")),
+        Err(app::Error::NotFound) => Err(PageError::not_found()),
         Err(err) => {
             let is_default = f.is_default.is_some();
             let mut form = f.into_form();
             let status = form.fail(err);
-            form_page(&state, &visitor, status, Some(id.0), form, is_default)
+            Ok(form_page(&state, &visitor, status, Some(id.0), form, is_default))
         }
     }
 }
 
-async fn delete(State(state): State<AppState>, PageUser(user, _): PageUser, Path(id): Path<String>) -> Response {
-    let Some(id) = parse_id(&id) else { return failure(&state, &app::Error::NotFound) };
-    match state.app.delete_address(&user, id).await {
-        Ok(()) => see_other("/addresses?notice=address_deleted"),
-        Err(err) => failure(&state, &err),
-    }
+async fn delete(
+    State(state): State<AppState>,
+    PageUser(user, _): PageUser,
+    PagePath(id): PagePath<AddressId>,
+) -> PageResult {
+    state.app.delete_address(&user, id).await?;
+    Ok(see_other("/addresses?notice=address_deleted"))
 }
 
-async fn set_default(State(state): State<AppState>, PageUser(user, _): PageUser, Path(id): Path<String>) -> Response {
-    let Some(id) = parse_id(&id) else { return failure(&state, &app::Error::NotFound) };
-    match state.app.set_default_address(&user, id).await {
-        Ok(()) => see_other("/addresses?notice=default_set"),
-        Err(err) => failure(&state, &err),
-    }
-}
-
-fn parse_id(raw: &str) -> Option<AddressId> {
-    raw.parse().ok().map(AddressId)
+async fn set_default(
+    State(state): State<AppState>,
+    PageUser(user, _): PageUser,
+    PagePath(id): PagePath<AddressId>,
+) -> PageResult {
+    state.app.set_default_address(&user, id).await?;
+    Ok(see_other("/addresses?notice=default_set"))
 }

@@ -5,9 +5,8 @@ use app::applications::{AgentForm, ApplicationView, StartForm, SubjectForm};
 use app::orders::ConfirmForm;
 use app::ports::{AddressRecord, Catalog, PackageRecord};
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form as FormBody, Router};
 use domain::application::{ReplacementReason, Step, SubjectKind, UserType};
@@ -17,8 +16,9 @@ use domain::mask::mask_middle;
 use domain::{AddressDraft, ApplicationId, Division, Divisions, FieldErrors, Money};
 use serde::Deserialize;
 
-use super::{Form, Layout, Nav, NoticeQuery, failure, render, see_other};
+use super::{Layout, Nav};
 use crate::AppState;
+use crate::html::{Form, NoticeQuery, PageError, PagePath, PageResult, render, see_other};
 use crate::visitor::{PageUser, Visitor};
 
 pub fn router() -> Router<AppState> {
@@ -47,27 +47,24 @@ async fn give_consent(
     State(state): State<AppState>,
     PageUser(user, visitor): PageUser,
     FormBody(f): FormBody<ConsentFields>,
-) -> Response {
-    match state.app.give_consent(&user, &f.version, f.agree.is_some(), &visitor.client).await {
-        Ok(()) => see_other(super::safe_next(Some(&f.return_to))),
-        Err(err) => failure(&state, &err),
-    }
+) -> PageResult {
+    state.app.give_consent(&user, &f.version, f.agree.is_some(), &visitor.client).await?;
+    Ok(see_other(crate::html::safe_next(Some(&f.return_to))))
 }
 
 /// A file chosen in one of the upload boxes of a step.
 async fn upload(
     State(state): State<AppState>,
     PageUser(user, visitor): PageUser,
-    Path((id, kind)): Path<(String, String)>,
+    PagePath((id, kind)): PagePath<(ApplicationId, String)>,
     multipart: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
-) -> Response {
-    let Some(id) = parse_id(&id) else { return failure(&state, &app::Error::NotFound) };
-    let Some(document) = DocumentKind::parse(&kind) else { return failure(&state, &app::Error::NotFound) };
-    let bytes = super::uploaded_file(multipart).await;
+) -> PageResult {
+    let Some(document) = DocumentKind::parse(&kind) else { return Err(PageError::not_found()) };
+    let bytes = crate::html::uploaded_file(multipart).await;
     let step = document.step();
     match state.app.upload_document(&user, id, &kind, bytes).await {
-        Ok(_) => see_other(&format!("/applications/{}/{}?notice=document_uploaded", id.0, step.as_str())),
-        Err(err @ (app::Error::NotFound | app::Error::Unauthenticated)) => failure(&state, &err),
+        Ok(_) => Ok(see_other(&format!("/applications/{}/{}?notice=document_uploaded", id.0, step.as_str()))),
+        Err(err @ (app::Error::NotFound | app::Error::Unauthenticated)) => Err(err.into()),
         Err(err) => match state.app.application(&user, id).await {
             Ok(view) => {
                 let mut form = prefill(&view, step);
@@ -77,7 +74,7 @@ async fn upload(
                 }
                 show_step(&state, &visitor, &user, view, step, form, status).await
             }
-            Err(err) => failure(&state, &err),
+            Err(err) => Err(err.into()),
         },
     }
 }
@@ -93,11 +90,11 @@ struct ApplyPage {
 
 /// 在线补办/新办; the left menu's 企业补办, 个人新办, … arrive with their choice made
 /// (`?subject_kind=enterprise&business=replacement`).
-async fn apply_page(State(state): State<AppState>, visitor: Visitor, Query(chosen): Query<StartFields>) -> Response {
+async fn apply_page(State(state): State<AppState>, visitor: Visitor, Query(chosen): Query<StartFields>) -> PageResult {
     let drafts = match &visitor.user {
         Some(user) => match state.app.applications(user).await {
             Ok(list) => list,
-            Err(err) => return failure(&state, &err),
+            Err(err) => return Err(err.into()),
         },
         None => Vec::new(),
     };
@@ -109,7 +106,7 @@ async fn apply_page(State(state): State<AppState>, visitor: Visitor, Query(chose
     if matches!(chosen.business.as_str(), "new" | "replacement") {
         form = form.with("business", chosen.business);
     }
-    render(StatusCode::OK, &ApplyPage { layout, form, reasons: ReplacementReason::ALL, drafts })
+    Ok(render(StatusCode::OK, &ApplyPage { layout, form, reasons: ReplacementReason::ALL, drafts }))
 }
 
 #[derive(Deserialize, Default)]
@@ -125,7 +122,7 @@ async fn start(
     State(state): State<AppState>,
     PageUser(user, visitor): PageUser,
     FormBody(f): FormBody<StartFields>,
-) -> Response {
+) -> PageResult {
     let form = StartForm {
         subject_kind: f.subject_kind.clone(),
         business: f.business.clone(),
@@ -133,7 +130,7 @@ async fn start(
         replaced_serial: f.replaced_serial.clone(),
     };
     match state.app.start_application(&user, &form).await {
-        Ok(view) => see_other(&format!("/applications/{}/package", view.record.id)),
+        Ok(view) => Ok(see_other(&format!("/applications/{}/package", view.record.id))),
         Err(err) => {
             let mut form = Form::default()
                 .with("subject_kind", f.subject_kind)
@@ -142,7 +139,7 @@ async fn start(
                 .with("replaced_serial", f.replaced_serial);
             let status = form.fail(err);
             let layout = Layout::new(&state, &visitor, "在线补办/新办", Nav::ApplyStart);
-            render(status, &ApplyPage { layout, form, reasons: ReplacementReason::ALL, drafts: Vec::new() })
+            Ok(render(status, &ApplyPage { layout, form, reasons: ReplacementReason::ALL, drafts: Vec::new() }))
         }
     }
 }
@@ -245,37 +242,33 @@ impl StepPage {
     }
 }
 
-async fn resume(State(state): State<AppState>, PageUser(user, _): PageUser, Path(id): Path<String>) -> Response {
-    let Some(id) = parse_id(&id) else { return failure(&state, &app::Error::NotFound) };
-    match state.app.application(&user, id).await {
-        Ok(view) => {
-            let next = view.missing_steps().first().copied().unwrap_or(Step::Confirm);
-            see_other(&format!("/applications/{}/{}", id.0, next.as_str()))
-        }
-        Err(err) => failure(&state, &err),
-    }
+async fn resume(
+    State(state): State<AppState>,
+    PageUser(user, _): PageUser,
+    PagePath(id): PagePath<ApplicationId>,
+) -> PageResult {
+    let view = state.app.application(&user, id).await?;
+    let next = view.missing_steps().first().copied().unwrap_or(Step::Confirm);
+    Ok(see_other(&format!("/applications/{}/{}", id.0, next.as_str())))
 }
 
 async fn step_page(
     State(state): State<AppState>,
     PageUser(user, visitor): PageUser,
-    Path((id, step)): Path<(String, String)>,
+    PagePath((id, step)): PagePath<(ApplicationId, String)>,
     Query(q): Query<NoticeQuery>,
-) -> Response {
-    let (Some(id), Some(step)) = (parse_id(&id), Step::parse(&step)) else {
-        return failure(&state, &app::Error::NotFound);
+) -> PageResult {
+    let Some(step) = Step::parse(&step) else {
+        return Err(PageError::not_found());
     };
-    let view = match state.app.application(&user, id).await {
-        Ok(view) => view,
-        Err(err) => return failure(&state, &err),
-    };
+    let view = state.app.application(&user, id).await?;
     if step == Step::Confirm {
         // An application already ordered has its order page instead: 修改订单 ends with
         // 下一步 on 其他材料 (resubmitting), never with a second 确认订单.
         match state.app.open_order_of(&user, id).await {
-            Ok(Some((order, _))) => return see_other(&format!("/orders/{}", order.0)),
+            Ok(Some((order, _))) => return Ok(see_other(&format!("/orders/{}", order.0))),
             Ok(None) => {}
-            Err(err) => return failure(&state, &err),
+            Err(err) => return Err(err.into()),
         }
     }
     let mut form = prefill(&view, step);
@@ -285,7 +278,7 @@ async fn step_page(
         // is shown back (to check, not retype); the saved number stays masked.
         match state.app.own_readings_for_form(&user, id).await {
             Ok(readings) => fill_from_readings(&mut form, &view, step, &readings),
-            Err(err) => return failure(&state, &err),
+            Err(err) => return Err(err.into()),
         }
     }
     show_step(&state, &visitor, &user, view, step, form, StatusCode::OK).await
@@ -312,15 +305,15 @@ struct ReadingFailure {
 async fn step_readings(
     State(state): State<AppState>,
     PageUser(user, _): PageUser,
-    Path((id, step)): Path<(String, String)>,
-) -> Response {
+    PagePath((id, step)): PagePath<(ApplicationId, String)>,
+) -> PageResult {
     use axum::response::IntoResponse;
-    let (Some(id), Some(step @ (Step::Subject | Step::Agent))) = (parse_id(&id), Step::parse(&step)) else {
-        return failure(&state, &app::Error::NotFound);
+    let Some(step @ (Step::Subject | Step::Agent)) = Step::parse(&step) else {
+        return Err(PageError::not_found());
     };
     let (view, progress) = match (state.app.application(&user, id).await, state.app.reading_progress(&user, id).await) {
         (Ok(view), Ok(progress)) => (view, progress),
-        (Err(err), _) | (_, Err(err)) => return failure(&state, &err),
+        (Err(err), _) | (_, Err(err)) => return Err(err.into()),
     };
     let on_step: Vec<_> =
         progress.into_iter().filter(|p| DocumentKind::parse(&p.kind).is_some_and(|k| k.step() == step)).collect();
@@ -331,16 +324,13 @@ async fn step_readings(
         .collect();
     let mut answer = StepReadings { pending, failures, fields: std::collections::BTreeMap::new(), notes: None };
     if !pending {
-        let readings = match state.app.own_readings_for_form(&user, id).await {
-            Ok(readings) => readings,
-            Err(err) => return failure(&state, &err),
-        };
+        let readings = state.app.own_readings_for_form(&user, id).await?;
         let mut form = prefill(&view, step);
         fill_from_readings(&mut form, &view, step, &readings);
         answer.fields = form.prefilled_values();
         answer.notes = form.success;
     }
-    ([(axum::http::header::CACHE_CONTROL, "no-store")], axum::Json(answer)).into_response()
+    Ok(([(axum::http::header::CACHE_CONTROL, "no-store")], axum::Json(answer)).into_response())
 }
 
 /// Fills the fields the applicant left empty from what OCR read on their photos, and says so:
@@ -427,26 +417,20 @@ async fn show_step(
     step: Step,
     form: Form,
     status: StatusCode,
-) -> Response {
+) -> PageResult {
     let title = step.label();
     let (catalog, addresses) = match (state.app.catalog().await, state.app.list_addresses(user).await) {
         (Ok(c), Ok(a)) => (c, a),
-        (Err(err), _) | (_, Err(err)) => return failure(state, &err),
+        (Err(err), _) | (_, Err(err)) => return Err(err.into()),
     };
     let packages = catalog.packages.iter().filter(|p| p.subject_kind == view.record.subject_kind).cloned().collect();
-    let consented = match state.app.has_consent(user).await {
-        Ok(consented) => consented,
-        Err(err) => return failure(state, &err),
-    };
+    let consented = state.app.has_consent(user).await?;
     let editing = match state.app.open_order_of(user, view.record.id).await {
         Ok(Some((order, domain::OrderStatus::Rejected))) => Some(order),
         Ok(_) => None,
-        Err(err) => return failure(state, &err),
+        Err(err) => return Err(err.into()),
     };
-    let readings = match state.app.reading_progress(user, view.record.id).await {
-        Ok(readings) => readings,
-        Err(err) => return failure(state, &err),
-    };
+    let readings = state.app.reading_progress(user, view.record.id).await?;
     let notice = form.notice.clone();
     let divisions = Divisions::get();
     let (cities, counties) = divisions.choices(form.value("new_province_code"), form.value("new_city_code"));
@@ -470,7 +454,7 @@ async fn show_step(
         editing,
         readings,
     };
-    render(status, &page)
+    Ok(render(status, &page))
 }
 
 /// Every step's fields; each step reads the ones it owns.
@@ -510,11 +494,11 @@ pub struct StepFields {
 async fn save_step(
     State(state): State<AppState>,
     PageUser(user, visitor): PageUser,
-    Path((id, step)): Path<(String, String)>,
+    PagePath((id, step)): PagePath<(ApplicationId, String)>,
     FormBody(f): FormBody<StepFields>,
-) -> Response {
-    let (Some(id), Some(step)) = (parse_id(&id), Step::parse(&step)) else {
-        return failure(&state, &app::Error::NotFound);
+) -> PageResult {
+    let Some(step) = Step::parse(&step) else {
+        return Err(PageError::not_found());
     };
     let app = &state.app;
     let (result, next) = match step {
@@ -544,7 +528,7 @@ async fn save_step(
             Ok(view) if view.missing_documents().is_empty() => match app.open_order_of(&user, id).await {
                 // 修改订单 done: 下一步 resubmits the order as it was (delivery, invoice) for review.
                 Ok(Some((order, domain::OrderStatus::Rejected))) => match app.resubmit_order(&user, order).await {
-                    Ok(_) => return see_other(&format!("/orders/{}?notice=order_resubmitted", order.0)),
+                    Ok(_) => return Ok(see_other(&format!("/orders/{}?notice=order_resubmitted", order.0))),
                     Err(err) => (Err(err), step),
                 },
                 Ok(_) => (Ok(()), Step::Confirm),
@@ -560,7 +544,7 @@ async fn save_step(
         Step::Confirm => {
             let form = confirm_form(&f);
             match app.confirm_order(&user, id, &form, &f.idempotency_key).await {
-                Ok(order) => return see_other(&format!("/orders/{}?notice=order_created", order.record.id)),
+                Ok(order) => return Ok(see_other(&format!("/orders/{}?notice=order_created", order.record.id))),
                 // The new address's fields are named as on this form.
                 Err(app::Error::Validation(errors)) => {
                     let mut named = FieldErrors::new();
@@ -574,8 +558,8 @@ async fn save_step(
         }
     };
     match result {
-        Ok(()) => see_other(&format!("/applications/{}/{}", id.0, next.as_str())),
-        Err(err @ (app::Error::NotFound | app::Error::Unauthenticated)) => failure(&state, &err),
+        Ok(()) => Ok(see_other(&format!("/applications/{}/{}", id.0, next.as_str()))),
+        Err(err @ (app::Error::NotFound | app::Error::Unauthenticated)) => Err(err.into()),
         Err(err) => reshow(&state, &visitor, &user, id, step, f, err).await,
     }
 }
@@ -589,11 +573,8 @@ async fn reshow(
     step: Step,
     f: StepFields,
     err: app::Error,
-) -> Response {
-    let view = match state.app.application(user, id).await {
-        Ok(view) => view,
-        Err(err) => return failure(state, &err),
-    };
+) -> PageResult {
+    let view = state.app.application(user, id).await?;
     let mut form = refill(f);
     let status = form.fail(err);
     show_step(state, visitor, user, view, step, form, status).await
@@ -672,10 +653,6 @@ fn refill(f: StepFields) -> Form {
         .with("invoice_delivery", f.invoice_delivery)
         .with("invoice_email", f.invoice_email)
         .with("invoice_address_id", f.invoice_address_id)
-}
-
-fn parse_id(raw: &str) -> Option<ApplicationId> {
-    raw.parse().ok().map(ApplicationId)
 }
 
 /// Documents OCR reads (their photo is shown beside the fields it fills).

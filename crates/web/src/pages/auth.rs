@@ -10,8 +10,9 @@ use axum::{Form as FormBody, Router};
 use domain::{Phone, SmsPurpose};
 use serde::Deserialize;
 
-use super::{Form, Layout, Nav, render, safe_next, see_other};
+use super::{Layout, Nav};
 use crate::AppState;
+use crate::html::{Form, PageResult, render, safe_next, see_other};
 use crate::visitor::{Visitor, clear_session_cookie, session_cookie};
 
 pub fn router() -> Router<AppState> {
@@ -70,15 +71,13 @@ async fn login(State(state): State<AppState>, visitor: Visitor, FormBody(f): For
     }
 }
 
-async fn logout(State(state): State<AppState>, visitor: Visitor) -> Response {
-    if let Some(user) = &visitor.user
-        && let Err(err) = state.app.end_session(user).await
-    {
-        return super::failure(&state, &err);
+async fn logout(State(state): State<AppState>, visitor: Visitor) -> PageResult {
+    if let Some(user) = &visitor.user {
+        state.app.end_session(user).await?;
     }
     let mut response = see_other("/login?notice=logged_out");
     response.headers_mut().append(header::SET_COOKIE, clear_session_cookie(&state.config));
-    response
+    Ok(response)
 }
 
 /// Register and forgot-password share one page shape: phone, SMS code, new password twice.

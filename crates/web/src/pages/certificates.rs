@@ -4,13 +4,14 @@
 use app::certificates::CertificateView;
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use axum::routing::get;
 
-use super::{Layout, Nav, failure, local_time, render};
+use super::{Layout, Nav};
 use crate::AppState;
+use crate::html::{PagePath, PageResult, local_time, render};
 use crate::visitor::PageUser;
 
 pub fn router() -> Router<AppState> {
@@ -53,14 +54,10 @@ impl DetailPage {
     }
 }
 
-async fn list(State(state): State<AppState>, PageUser(user, visitor): PageUser) -> Response {
-    match state.app.my_certificates(&user).await {
-        Ok(certificates) => {
-            let layout = Layout::new(&state, &visitor, "我的证书", Nav::Certificates);
-            render(StatusCode::OK, &ListPage { layout, certificates })
-        }
-        Err(err) => failure(&state, &err),
-    }
+async fn list(State(state): State<AppState>, PageUser(user, visitor): PageUser) -> PageResult {
+    let certificates = state.app.my_certificates(&user).await?;
+    let layout = Layout::new(&state, &visitor, "我的证书", Nav::Certificates);
+    Ok(render(StatusCode::OK, &ListPage { layout, certificates }))
 }
 
 /// `/certificates/{serial}` shows it; `{serial}.pem` and `{serial}.cer` download it;
@@ -68,8 +65,8 @@ async fn list(State(state): State<AppState>, PageUser(user, visitor): PageUser) 
 async fn detail(
     State(state): State<AppState>,
     PageUser(user, visitor): PageUser,
-    Path(file): Path<String>,
-) -> Response {
+    PagePath(file): PagePath<String>,
+) -> PageResult {
     let (serial, download) = match file.rsplit_once('.') {
         Some((serial, "pem")) => (serial, Some(false)),
         Some((serial, "cer" | "der")) => (serial, Some(true)),
@@ -77,38 +74,27 @@ async fn detail(
         Some((serial, "png")) => return seal_picture(&state, &user, serial).await,
         _ => (file.as_str(), None),
     };
-    let c = match state.app.my_certificate(&user, serial).await {
-        Ok(c) => c,
-        Err(err) => return failure(&state, &err),
-    };
+    let c = state.app.my_certificate(&user, serial).await?;
     if let Some(der) = download {
-        return crate::api::certificates::download(&c, der);
+        return Ok(crate::files::certificate(&c, der));
     }
     let layout = Layout::new(&state, &visitor, "证书详情", Nav::Certificates);
-    render(StatusCode::OK, &DetailPage { layout, c })
+    Ok(render(StatusCode::OK, &DetailPage { layout, c }))
 }
 
-async fn seal_file(state: &AppState, user: &app::sessions::CurrentUser, serial: &str) -> Response {
-    match state.app.my_seal(user, serial).await {
-        Ok(seal) => {
-            let disposition = format!("attachment; filename=\"{}.esl\"", seal.es_id);
-            let headers = [
-                (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
-                (header::CONTENT_DISPOSITION, disposition),
-                (header::CACHE_CONTROL, "private, no-store".to_owned()),
-            ];
-            (headers, seal.der).into_response()
-        }
-        Err(err) => failure(state, &err),
-    }
+async fn seal_file(state: &AppState, user: &app::sessions::CurrentUser, serial: &str) -> PageResult {
+    let seal = state.app.my_seal(user, serial).await?;
+    let disposition = format!("attachment; filename=\"{}.esl\"", seal.es_id);
+    let headers = [
+        (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
+        (header::CONTENT_DISPOSITION, disposition),
+        (header::CACHE_CONTROL, "private, no-store".to_owned()),
+    ];
+    Ok((headers, seal.der).into_response())
 }
 
-async fn seal_picture(state: &AppState, user: &app::sessions::CurrentUser, serial: &str) -> Response {
-    match state.app.my_seal_picture(user, serial).await {
-        Ok(png) => {
-            let headers = [(header::CONTENT_TYPE, "image/png"), (header::CACHE_CONTROL, "private, max-age=300")];
-            (headers, png).into_response()
-        }
-        Err(err) => failure(state, &err),
-    }
+async fn seal_picture(state: &AppState, user: &app::sessions::CurrentUser, serial: &str) -> PageResult {
+    let png = state.app.my_seal_picture(user, serial).await?;
+    let headers = [(header::CONTENT_TYPE, "image/png"), (header::CACHE_CONTROL, "private, max-age=300")];
+    Ok((headers, png).into_response())
 }

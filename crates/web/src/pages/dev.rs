@@ -5,11 +5,11 @@ use askama::Template;
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
 use axum::routing::get;
 
-use super::{Layout, Nav, render};
+use super::{Layout, Nav};
 use crate::AppState;
+use crate::html::{PageResult, render};
 use crate::visitor::Visitor;
 
 pub fn router() -> Router<AppState> {
@@ -33,12 +33,12 @@ impl OutboxPage {
     }
 }
 
-async fn outbox(State(state): State<AppState>, visitor: Visitor) -> Response {
+async fn outbox(State(state): State<AppState>, visitor: Visitor) -> PageResult {
     match state.app.dev_messages(100).await {
-        Ok(messages) => render(
+        Ok(messages) => Ok(render(
             StatusCode::OK,
             &OutboxPage { layout: Layout::new(&state, &visitor, "开发发件箱", Nav::None), messages },
-        ),
-        Err(err) => super::failure(&state, &err),
+        )),
+        Err(err) => Err(err.into()),
     }
 }

@@ -8,22 +8,21 @@ mod auth;
 mod certificates;
 mod dev;
 mod orders;
-pub(crate) mod payments;
+mod payments;
 mod print;
 mod seals;
 mod site;
 
-use askama::Template;
 use axum::Router;
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
-use domain::FieldErrors;
-use std::collections::HashMap;
+use axum::extract::State;
+use axum::response::Response;
 
 use crate::AppState;
+use crate::html::Failed;
 use crate::visitor::Visitor;
 
-pub fn router(dev_mode: bool) -> Router<AppState> {
+/// The applicant's pages, with their face: a failed page becomes the site's error page.
+pub fn router(state: &AppState) -> Router<AppState> {
     let router = Router::new()
         .merge(site::router())
         .merge(auth::router())
@@ -35,7 +34,22 @@ pub fn router(dev_mode: bool) -> Router<AppState> {
         .merge(seals::router())
         .merge(payments::router())
         .merge(print::router());
-    if dev_mode { router.merge(dev::router()) } else { router }
+    let router = if state.config.dev_mode { router.merge(dev::router()) } else { router };
+    router.layer(axum::middleware::map_response_with_state(state.clone(), face))
+}
+
+/// The site's face: a page that failed ([`crate::html::PageError`]) shows the error page with the
+/// hotline, or sends the visitor to log in.
+async fn face(State(state): State<AppState>, response: Response) -> Response {
+    match response.extensions().get::<Failed>() {
+        Some(failed) => crate::html::site_failure(failed, &state.config.hotline),
+        None => response,
+    }
+}
+
+/// The 页面不存在 page, for a path no route serves.
+pub fn not_found(state: &AppState) -> Response {
+    crate::html::site_failure(&Failed::of(&app::Error::NotFound), &state.config.hotline)
 }
 
 /// Which top-menu entry is active.
@@ -109,47 +123,6 @@ impl Layout {
     }
 }
 
-/// `?notice=key` of a page reached by a redirect.
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(default)]
-pub struct NoticeQuery {
-    pub notice: Option<String>,
-}
-
-/// `Content-Disposition` for a download named `name` (RFC 6266): the UTF-8 name for browsers,
-/// and an ASCII one (non-ASCII as `_`) for those that read only `filename`.
-pub fn attachment_disposition(name: &str) -> String {
-    let ascii: String =
-        name.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' }).collect();
-    let encoded: String = name
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_') {
-                char::from(b).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect();
-    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
-}
-
-/// A time as people here read it: China Standard Time, to the minute.
-/// An SVG made here, as an image that runs nothing and is kept by no one else.
-pub fn svg_image(svg: String) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "image/svg+xml"),
-            (header::CACHE_CONTROL, "private, no-store"),
-            (header::CONTENT_SECURITY_POLICY, "default-src 'none'; style-src 'unsafe-inline'"),
-        ],
-        svg,
-    )
-        .into_response()
-}
-
-pub use crate::times::local_time;
-
 /// Notices shown after a redirect, chosen by key so no user text is ever reflected.
 fn notice_text(key: &str) -> Option<&'static str> {
     Some(match key {
@@ -171,162 +144,4 @@ fn notice_text(key: &str) -> Option<&'static str> {
         "payment_not_received" => "暂未收到付款。如果您已付款，请稍候片刻再刷新；也可以重新支付。",
         _ => return None,
     })
-}
-
-/// Submitted values and their errors, for re-rendering a form.
-#[derive(Debug, Default)]
-pub struct Form {
-    values: HashMap<&'static str, String>,
-    pub errors: FieldErrors,
-    /// A message for the whole form (wrong password, rate limit, ...).
-    pub message: Option<String>,
-    /// A success message for the whole form.
-    pub success: Option<String>,
-    /// The key of a notice to show after a redirect (see `notice_text`).
-    pub notice: Option<String>,
-    /// Fields filled from a document photo, marked 请核对 beside the photo they came from.
-    pub prefilled: Vec<&'static str>,
-}
-
-impl Form {
-    pub fn with(mut self, name: &'static str, value: impl Into<String>) -> Self {
-        self.values.insert(name, value.into());
-        self
-    }
-
-    /// Sets `name` to `value` only when it is empty; returns whether it did.
-    pub fn fill_empty(&mut self, name: &'static str, value: &str) -> bool {
-        if self.value(name).is_empty() && !value.trim().is_empty() {
-            self.values.insert(name, value.trim().to_owned());
-            return true;
-        }
-        false
-    }
-
-    /// Like [`Form::fill_empty`], and marks the field as read from a photo (请核对).
-    pub fn prefill_from_photo(&mut self, name: &'static str, value: &str) -> bool {
-        let filled = self.fill_empty(name, value);
-        if filled {
-            self.prefilled.push(name);
-        }
-        filled
-    }
-
-    /// The fields filled from a photo, with their values.
-    pub fn prefilled_values(&self) -> std::collections::BTreeMap<&'static str, String> {
-        self.prefilled.iter().map(|name| (*name, self.value(name).to_owned())).collect()
-    }
-
-    /// Whether `name` was filled from a photo and waits for the applicant's check.
-    pub fn is_prefilled(&self, name: &str) -> bool {
-        self.prefilled.contains(&name)
-    }
-
-    /// Whether `name` currently holds `value` (for checked radios and selected options).
-    pub fn is(&self, name: &str, value: &str) -> bool {
-        self.value(name) == value
-    }
-
-    pub fn value(&self, name: &str) -> &str {
-        self.values.get(name).map_or("", String::as_str)
-    }
-
-    pub fn error(&self, name: &str) -> Option<&str> {
-        self.errors.message_for(name)
-    }
-
-    /// Files a use-case error: field errors beside their fields, anything else above the form.
-    /// Returns the HTTP status the re-rendered page should carry.
-    pub fn fail(&mut self, err: app::Error) -> StatusCode {
-        let (status, _, message) = crate::error::describe(&err);
-        match err {
-            app::Error::Validation(errors) => self.errors = errors,
-            _ => self.message = Some(message),
-        }
-        status
-    }
-}
-
-/// Renders a page with a status.
-pub fn render(status: StatusCode, page: &impl Template) -> Response {
-    match page.render() {
-        Ok(html) => (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response(),
-        Err(err) => {
-            tracing::error!(error = %err, "template rendering failed");
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-                "系统繁忙，请稍后再试",
-            )
-                .into_response()
-        }
-    }
-}
-
-/// A redirect after a successful POST (303, so a reload does not resubmit).
-pub fn see_other(to: &str) -> Response {
-    Redirect::to(to).into_response()
-}
-
-#[derive(Template)]
-#[template(path = "error.html")]
-struct ErrorPage {
-    title: String,
-    message: String,
-    hotline: String,
-}
-
-/// A standalone error page (used where no visitor is at hand, e.g. a CSRF rejection).
-pub fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
-    render(status, &ErrorPage { title: title.into(), message: message.into(), hotline: String::new() })
-}
-
-/// The page for a use-case error that no form can show: login for 401, a message otherwise.
-/// The bytes of a form's `file` field (empty when the form has none or could not be read: the
-/// use case then says a file is needed).
-pub async fn uploaded_file(
-    multipart: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
-) -> Vec<u8> {
-    let Ok(mut multipart) = multipart else { return Vec::new() };
-    while let Ok(Some(field)) = multipart.next_field().await {
-        if field.name() == Some("file") {
-            return field.bytes().await.map(|b| b.to_vec()).unwrap_or_default();
-        }
-    }
-    Vec::new()
-}
-
-pub fn failure(state: &AppState, err: &app::Error) -> Response {
-    if matches!(err, app::Error::Unauthenticated) {
-        return see_other("/login");
-    }
-    let (status, _, message) = crate::error::describe(err);
-    let title = if status == StatusCode::NOT_FOUND { "页面不存在" } else { "操作未完成" };
-    render(status, &ErrorPage { title: title.into(), message, hotline: state.config.hotline.clone() })
-}
-
-pub fn not_found(state: &AppState) -> Response {
-    failure(state, &app::Error::NotFound)
-}
-
-/// Only same-site relative paths may be redirect targets (no `//host`, no scheme).
-pub fn safe_next(next: Option<&str>) -> &str {
-    match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => path,
-        _ => "/",
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::safe_next;
-
-    #[test]
-    fn only_local_paths_are_redirect_targets() {
-        assert_eq!(safe_next(Some("/addresses")), "/addresses");
-        for bad in ["//evil.example", "https://evil.example", "/\\evil.example", "addresses"] {
-            assert_eq!(safe_next(Some(bad)), "/", "{bad}");
-        }
-        assert_eq!(safe_next(None), "/");
-    }
 }

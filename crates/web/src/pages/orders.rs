@@ -6,15 +6,16 @@ use app::orders::OrderView;
 use app::ports::{OrderSummary, PaymentRecord, RefundRecord};
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use domain::{OrderId, OrderStatus};
 use serde::Deserialize;
 
-use super::{Layout, Nav, failure, local_time, render, see_other};
+use super::{Layout, Nav};
 use crate::AppState;
+use crate::html::{PageError, PagePath, PageResult, local_time, render, see_other};
 use crate::visitor::PageUser;
 
 pub fn router() -> Router<AppState> {
@@ -43,31 +44,27 @@ const TABS: [OrderStatus; 8] = [
 ];
 
 /// The order's seal image, for its owner.
-async fn seal(State(state): State<AppState>, PageUser(user, _): PageUser, Path(id): Path<String>) -> Response {
-    let Ok(id) = id.parse::<i64>() else { return failure(&state, &app::Error::NotFound) };
-    match state.app.order_seal(&user, OrderId(id)).await {
-        Ok(svg) => crate::pages::svg_image(svg),
-        Err(err) => failure(&state, &err),
-    }
+async fn seal(
+    State(state): State<AppState>,
+    PageUser(user, _): PageUser,
+    PagePath(id): PagePath<OrderId>,
+) -> PageResult {
+    let svg = state.app.order_seal(&user, id).await?;
+    Ok(crate::files::svg_image(svg))
 }
 
 /// The order's seal picture as it will be made (drawn, or from the 印章采样表 the reviewer chose).
-async fn seal_png(State(state): State<AppState>, PageUser(user, _): PageUser, Path(id): Path<String>) -> Response {
-    let Ok(id) = id.parse::<i64>() else { return failure(&state, &app::Error::NotFound) };
-    match state.app.order_seal_png(&user, OrderId(id)).await {
-        Ok(png) => {
-            use axum::response::IntoResponse;
-            (
-                [
-                    (axum::http::header::CONTENT_TYPE, "image/png"),
-                    (axum::http::header::CACHE_CONTROL, "private, no-store"),
-                ],
-                png,
-            )
-                .into_response()
-        }
-        Err(err) => failure(&state, &err),
-    }
+async fn seal_png(
+    State(state): State<AppState>,
+    PageUser(user, _): PageUser,
+    PagePath(id): PagePath<OrderId>,
+) -> PageResult {
+    let png = state.app.order_seal_png(&user, id).await?;
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "image/png"), (axum::http::header::CACHE_CONTROL, "private, no-store")],
+        png,
+    )
+        .into_response())
 }
 
 #[derive(Deserialize, Default)]
@@ -101,16 +98,12 @@ async fn list(
     State(state): State<AppState>,
     PageUser(user, visitor): PageUser,
     Query(q): Query<ListQuery>,
-) -> Response {
+) -> PageResult {
     let current = q.status.as_deref().and_then(OrderStatus::parse);
-    match state.app.order_summaries(&user).await {
-        Ok(all) => {
-            let orders = all.into_iter().filter(|o| current.is_none_or(|s| o.status == s)).collect();
-            let layout = Layout::new(&state, &visitor, "我的订单", Nav::Orders).with_notice(q.notice.as_deref());
-            render(StatusCode::OK, &ListPage { layout, tabs: TABS, current, orders })
-        }
-        Err(err) => failure(&state, &err),
-    }
+    let all = state.app.order_summaries(&user).await?;
+    let orders = all.into_iter().filter(|o| current.is_none_or(|s| o.status == s)).collect();
+    let layout = Layout::new(&state, &visitor, "我的订单", Nav::Orders).with_notice(q.notice.as_deref());
+    Ok(render(StatusCode::OK, &ListPage { layout, tabs: TABS, current, orders }))
 }
 
 #[derive(Template)]
@@ -185,68 +178,56 @@ impl DetailPage {
 async fn detail(
     State(state): State<AppState>,
     PageUser(user, visitor): PageUser,
-    Path(id): Path<String>,
+    PagePath(id): PagePath<OrderId>,
     Query(q): Query<ListQuery>,
-) -> Response {
-    let Ok(id) = id.parse().map(OrderId) else { return failure(&state, &app::Error::NotFound) };
-    let view = match state.app.order(&user, id).await {
-        Ok(view) => view,
-        Err(err) => return failure(&state, &err),
-    };
-    let application = match state.app.application(&user, view.record.order.application_id).await {
-        Ok(application) => application,
-        Err(err) => return failure(&state, &err),
-    };
-    let (payments, refunds) = match state.app.order_payments(&user, id).await {
-        Ok(found) => found,
-        Err(err) => return failure(&state, &err),
-    };
-    let delivery = match state.app.delivery_view(&user, id).await {
-        Ok(delivery) => delivery,
-        Err(err) => return failure(&state, &err),
-    };
-    match state.app.invoice_of(&user, id).await {
-        Ok(invoice) => {
-            let layout = Layout::new(&state, &visitor, "订单详情", Nav::Orders).with_notice(q.notice.as_deref());
-            let seal_mm = state.app.company_seal_size().millimetres();
-            let page = DetailPage { layout, view, application, payments, refunds, delivery, invoice, seal_mm };
-            render(StatusCode::OK, &page)
-        }
-        Err(err) => failure(&state, &err),
-    }
+) -> PageResult {
+    let view = state.app.order(&user, id).await?;
+    let application = state.app.application(&user, view.record.order.application_id).await?;
+    let (payments, refunds) = state.app.order_payments(&user, id).await?;
+    let delivery = state.app.delivery_view(&user, id).await?;
+    let invoice = state.app.invoice_of(&user, id).await?;
+    let layout = Layout::new(&state, &visitor, "订单详情", Nav::Orders).with_notice(q.notice.as_deref());
+    let seal_mm = state.app.company_seal_size().millimetres();
+    let page = DetailPage { layout, view, application, payments, refunds, delivery, invoice, seal_mm };
+    Ok(render(StatusCode::OK, &page))
 }
 
-async fn cancel(State(state): State<AppState>, PageUser(user, _): PageUser, Path(id): Path<String>) -> Response {
-    let Ok(id) = id.parse().map(OrderId) else { return failure(&state, &app::Error::NotFound) };
+async fn cancel(
+    State(state): State<AppState>,
+    PageUser(user, _): PageUser,
+    PagePath(id): PagePath<OrderId>,
+) -> PageResult {
     match state.app.cancel_order(&user, id).await {
-        Ok(_) => see_other(&format!("/orders/{}?notice=order_cancelled", id.0)),
-        Err(err) => failure(&state, &err),
+        Ok(_) => Ok(see_other(&format!("/orders/{}?notice=order_cancelled", id.0))),
+        Err(err) => Err(err.into()),
     }
 }
 
-async fn resubmit(State(state): State<AppState>, PageUser(user, _): PageUser, Path(id): Path<String>) -> Response {
-    let Ok(id) = id.parse().map(OrderId) else { return failure(&state, &app::Error::NotFound) };
+async fn resubmit(
+    State(state): State<AppState>,
+    PageUser(user, _): PageUser,
+    PagePath(id): PagePath<OrderId>,
+) -> PageResult {
     match state.app.resubmit_order(&user, id).await {
-        Ok(_) => see_other(&format!("/orders/{}?notice=order_resubmitted", id.0)),
-        Err(err) => failure(&state, &err),
+        Ok(_) => Ok(see_other(&format!("/orders/{}?notice=order_resubmitted", id.0))),
+        Err(err) => Err(err.into()),
     }
 }
 
 async fn confirm_receipt(
     State(state): State<AppState>,
     PageUser(user, _): PageUser,
-    Path(id): Path<String>,
-) -> Response {
-    let Ok(id) = id.parse().map(OrderId) else { return failure(&state, &app::Error::NotFound) };
+    PagePath(id): PagePath<OrderId>,
+) -> PageResult {
     match state.app.confirm_receipt(&user, id).await {
-        Ok(_) => see_other(&format!("/orders/{}?notice=receipt_confirmed", id.0)),
-        Err(err) => failure(&state, &err),
+        Ok(_) => Ok(see_other(&format!("/orders/{}?notice=receipt_confirmed", id.0))),
+        Err(err) => Err(err.into()),
     }
 }
 
 /// The order's e-invoice PDF, for its owner.
-async fn invoice(state: State<AppState>, user: PageUser, Path(id): Path<String>) -> Response {
-    invoice_file(state, user, Path((id, "pdf".to_owned()))).await
+async fn invoice(state: State<AppState>, user: PageUser, PagePath(id): PagePath<OrderId>) -> PageResult {
+    invoice_file(state, user, PagePath((id, "pdf".to_owned()))).await
 }
 
 /// One file of the order's invoice for its owner: `pdf`, `ofd`, `xml`, or `red-pdf`, … of the
@@ -254,27 +235,25 @@ async fn invoice(state: State<AppState>, user: PageUser, Path(id): Path<String>)
 async fn invoice_file(
     State(state): State<AppState>,
     PageUser(user, _): PageUser,
-    Path((id, file)): Path<(String, String)>,
-) -> Response {
-    use axum::response::IntoResponse;
-    let Ok(id) = id.parse().map(OrderId) else { return failure(&state, &app::Error::NotFound) };
+    PagePath((id, file)): PagePath<(OrderId, String)>,
+) -> PageResult {
     let (red, format) = match file.strip_prefix("red-") {
         Some(format) => (true, format),
         None => (false, file.as_str()),
     };
     let Some(format) = domain::invoice::InvoiceFormat::parse(format) else {
-        return failure(&state, &app::Error::NotFound);
+        return Err(PageError::not_found());
     };
     match state.app.download_invoice(&user, id, red, format).await {
-        Ok((name, content_type, bytes)) => (
+        Ok((name, content_type, bytes)) => Ok((
             StatusCode::OK,
             [
                 (axum::http::header::CONTENT_TYPE, content_type.to_owned()),
-                (axum::http::header::CONTENT_DISPOSITION, crate::pages::attachment_disposition(&name)),
+                (axum::http::header::CONTENT_DISPOSITION, crate::files::attachment_disposition(&name)),
             ],
             bytes,
         )
-            .into_response(),
-        Err(err) => failure(&state, &err),
+            .into_response()),
+        Err(err) => Err(err.into()),
     }
 }

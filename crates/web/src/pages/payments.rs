@@ -1,21 +1,20 @@
 //! 去支付: choose 支付宝 (web cashier or QR code) or 中金支付 (bank), go to the gateway, come back
-//! to a page that shows 支付成功 / 支付失败 as the gateway confirms it; and the notification
-//! endpoints the gateways call (no session, no CSRF token: their signature is the proof).
+//! to a page that shows 支付成功 / 支付失败 as the gateway confirms it. (The gateways' own
+//! notifications are machine endpoints: `crate::gateways`.)
 
 use app::gateway::{Channel, Checkout, Method};
 use app::orders::OrderView;
 use askama::Template;
-use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Form as FormBody, Router};
 use domain::{OrderId, OrderStatus};
 use serde::Deserialize;
 
-use super::{Layout, Nav, failure, render, see_other};
+use super::{Layout, Nav};
 use crate::AppState;
+use crate::html::{PagePath, PageResult, render, see_other};
 use crate::security::FormTarget;
 use crate::visitor::PageUser;
 
@@ -24,7 +23,6 @@ pub fn router() -> Router<AppState> {
         .route("/orders/{id}/pay", get(choose).post(start))
         .route("/orders/{id}/pay/refresh", post(refresh))
         .route("/pay/return/{channel}", get(came_back))
-        .route("/pay/notify/{channel}", post(notify))
 }
 
 /// The payment methods on offer, in the order shown.
@@ -68,23 +66,6 @@ impl MethodChoice {
             Self::CpcnBank => Channel::Cpcn,
         }
     }
-
-    /// The method a form or JSON body asked for; `None` for anything else.
-    pub fn method(name: &str, bank_id: &str) -> Option<Method> {
-        match name {
-            "alipay_page" => Some(Method::AlipayPage),
-            "alipay_qr" => Some(Method::AlipayQr),
-            "cpcn_bank" => Some(Method::CpcnBank { bank_id: bank_id.to_owned() }),
-            _ => None,
-        }
-    }
-}
-
-/// A QR code as inline SVG markup (rendered here; no third-party image service).
-pub fn qr_svg(code: &str) -> String {
-    qrcode::QrCode::new(code.as_bytes())
-        .map(|qr| qr.render::<qrcode::render::svg::Color<'_>>().min_dimensions(200, 200).quiet_zone(true).build())
-        .unwrap_or_default()
 }
 
 enum Stage {
@@ -109,60 +90,52 @@ struct StartForm {
     bank_id: String,
 }
 
-fn parse_id(id: &str) -> Option<OrderId> {
-    id.parse().ok().map(OrderId)
-}
-
 fn offered(site: &AppState) -> Vec<MethodChoice> {
     let channels = site.app.payment_channels();
     MethodChoice::ALL.into_iter().filter(|m| channels.contains(&m.channel())).collect()
 }
 
-async fn choose(State(site): State<AppState>, PageUser(user, visitor): PageUser, Path(id): Path<String>) -> Response {
-    let Some(id) = parse_id(&id) else { return failure(&site, &app::Error::NotFound) };
-    let view = match site.app.order(&user, id).await {
-        Ok(view) => view,
-        Err(err) => return failure(&site, &err),
-    };
+async fn choose(
+    State(site): State<AppState>,
+    PageUser(user, visitor): PageUser,
+    PagePath(id): PagePath<OrderId>,
+) -> PageResult {
+    let view = site.app.order(&user, id).await?;
     if view.record.status != OrderStatus::PendingPayment {
-        return see_other(&format!("/orders/{}", id.0));
+        return Ok(see_other(&format!("/orders/{}", id.0)));
     }
     let layout = Layout::new(&site, &visitor, "订单支付", Nav::Orders);
     let stage = Stage::Choose { methods: offered(&site), error: None };
-    render(StatusCode::OK, &PayPage { layout, view, stage, banks: domain::payment::BANKS })
+    Ok(render(StatusCode::OK, &PayPage { layout, view, stage, banks: domain::payment::BANKS }))
 }
 
 async fn start(
     State(site): State<AppState>,
     PageUser(user, visitor): PageUser,
-    Path(id): Path<String>,
+    PagePath(id): PagePath<OrderId>,
     FormBody(form): FormBody<StartForm>,
-) -> Response {
-    let Some(id) = parse_id(&id) else { return failure(&site, &app::Error::NotFound) };
-    let view = match site.app.order(&user, id).await {
-        Ok(view) => view,
-        Err(err) => return failure(&site, &err),
-    };
+) -> PageResult {
+    let view = site.app.order(&user, id).await?;
     let layout = Layout::new(&site, &visitor, "订单支付", Nav::Orders);
     let choose_again = |layout, view, message: String| {
         let stage = Stage::Choose { methods: offered(&site), error: Some(message) };
         render(StatusCode::UNPROCESSABLE_ENTITY, &PayPage { layout, view, stage, banks: domain::payment::BANKS })
     };
-    let Some(method) = MethodChoice::method(&form.method, &form.bank_id) else {
-        return choose_again(layout, view, "请选择支付方式".into());
+    let Some(method) = Method::parse(&form.method, &form.bank_id) else {
+        return Ok(choose_again(layout, view, "请选择支付方式".into()));
     };
     let channel = method.channel().label();
     let stage = match site.app.start_payment(&user, id, &method).await {
         Ok(Checkout::Form(form)) => Stage::Redirect { action: form.action, fields: form.fields, channel },
-        Ok(Checkout::Qr { code }) => Stage::Qr { svg: qr_svg(&code), code },
+        Ok(Checkout::Qr { code }) => Stage::Qr { svg: crate::qr::svg(&code), code },
         Err(app::Error::Validation(errors)) => {
             let message = errors.iter().next().map(|e| e.message.clone()).unwrap_or_default();
-            return choose_again(layout, view, message);
+            return Ok(choose_again(layout, view, message));
         }
         Err(err @ app::Error::Unavailable { .. }) => {
-            return choose_again(layout, view, crate::error::describe(&err).2);
+            return Ok(choose_again(layout, view, crate::error::describe(&err).2));
         }
-        Err(err) => return failure(&site, &err),
+        Err(err) => return Err(err.into()),
     };
     let target = match &stage {
         Stage::Redirect { action, .. } => FormTarget::of(action),
@@ -172,17 +145,20 @@ async fn start(
     if let Some(target) = target {
         response.extensions_mut().insert(target);
     }
-    response
+    Ok(response)
 }
 
-async fn refresh(State(site): State<AppState>, PageUser(user, _): PageUser, Path(id): Path<String>) -> Response {
-    let Some(id) = parse_id(&id) else { return failure(&site, &app::Error::NotFound) };
+async fn refresh(
+    State(site): State<AppState>,
+    PageUser(user, _): PageUser,
+    PagePath(id): PagePath<OrderId>,
+) -> PageResult {
     match site.app.refresh_payment(&user, id).await {
         Ok(view) if view.record.status == OrderStatus::PendingPayment => {
-            see_other(&format!("/orders/{}?notice=payment_not_received", id.0))
+            Ok(see_other(&format!("/orders/{}?notice=payment_not_received", id.0)))
         }
-        Ok(_) => see_other(&format!("/orders/{}?notice=payment_received", id.0)),
-        Err(err) => failure(&site, &err),
+        Ok(_) => Ok(see_other(&format!("/orders/{}?notice=payment_received", id.0))),
+        Err(err) => Err(err.into()),
     }
 }
 
@@ -209,35 +185,24 @@ struct ReturnQuery {
 async fn came_back(
     State(site): State<AppState>,
     PageUser(user, visitor): PageUser,
-    Path(channel): Path<String>,
+    PagePath(channel): PagePath<String>,
     Query(q): Query<ReturnQuery>,
-) -> Response {
+) -> PageResult {
     let layout = Layout::new(&site, &visitor, "支付结果", Nav::Orders);
     let trade = if q.out_trade_no.is_empty() { q.payment_no } else { q.out_trade_no };
     if Channel::parse(&channel).is_none() || trade.is_empty() {
-        return render(StatusCode::OK, &ResultPage { layout, view: None, paid: false });
+        return Ok(render(StatusCode::OK, &ResultPage { layout, view: None, paid: false }));
     }
-    let id = match site.app.order_of_trade(&user, &trade).await {
-        Ok(id) => id,
-        Err(err) => return failure(&site, &err),
-    };
+    let id = site.app.order_of_trade(&user, &trade).await?;
     let view = match site.app.refresh_payment(&user, id).await {
         Ok(view) => view,
         // The gateway is unreachable: show the order as we know it.
         Err(app::Error::Unavailable { .. }) => match site.app.order(&user, id).await {
             Ok(view) => view,
-            Err(err) => return failure(&site, &err),
+            Err(err) => return Err(err.into()),
         },
-        Err(err) => return failure(&site, &err),
+        Err(err) => return Err(err.into()),
     };
     let paid = view.record.status != OrderStatus::PendingPayment && view.record.status != OrderStatus::Cancelled;
-    render(StatusCode::OK, &ResultPage { layout, view: Some(view), paid })
-}
-
-/// The gateway's asynchronous notification: the answer body is exactly what the gateway wants
-/// (`success` for Alipay), with no redirect, cookie or HTML.
-async fn notify(State(site): State<AppState>, Path(channel): Path<String>, body: Bytes) -> Response {
-    let Some(channel) = Channel::parse(&channel) else { return StatusCode::NOT_FOUND.into_response() };
-    let ack = site.app.handle_notice(channel, &body).await;
-    (StatusCode::OK, [(header::CONTENT_TYPE, ack.content_type)], ack.body).into_response()
+    Ok(render(StatusCode::OK, &ResultPage { layout, view: Some(view), paid }))
 }

@@ -5,15 +5,14 @@
 use app::applications::ApplicationView;
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
 use axum::routing::get;
 use domain::ApplicationId;
 use domain::document::DocumentKind;
 
-use super::{failure, render};
 use crate::AppState;
+use crate::html::{PageError, PagePath, PageResult, render};
 use crate::visitor::{PageUser, Visitor};
 
 pub fn router() -> Router<AppState> {
@@ -88,14 +87,14 @@ fn printable(doc: &str) -> Option<DocumentKind> {
 }
 
 /// 下载空白模板.
-async fn blank(State(state): State<AppState>, _visitor: Visitor, Path(doc): Path<String>) -> Response {
-    let Some(doc) = printable(&doc) else { return failure(&state, &app::Error::NotFound) };
+async fn blank(State(state): State<AppState>, _visitor: Visitor, PagePath(doc): PagePath<String>) -> PageResult {
+    let Some(doc) = printable(&doc) else { return Err(PageError::not_found()) };
     // The form the operator uploaded, when there is one; else the built-in printable page.
     match state.app.form_template(doc.as_str()).await {
         Ok(Some(pdf)) => {
             use axum::response::IntoResponse;
             let disposition = format!("attachment; filename=\"{}.pdf\"", doc.as_str());
-            return (
+            return Ok((
                 StatusCode::OK,
                 [
                     (axum::http::header::CONTENT_TYPE, "application/pdf".to_owned()),
@@ -103,10 +102,10 @@ async fn blank(State(state): State<AppState>, _visitor: Visitor, Path(doc): Path
                 ],
                 pdf,
             )
-                .into_response();
+                .into_response());
         }
         Ok(None) => {}
-        Err(err) => return failure(&state, &err),
+        Err(err) => return Err(err.into()),
     }
     let page = PrintPage {
         doc,
@@ -115,29 +114,25 @@ async fn blank(State(state): State<AppState>, _visitor: Visitor, Path(doc): Path
         view: None,
         back: "/apply".into(),
     };
-    render(StatusCode::OK, &page)
+    Ok(render(StatusCode::OK, &page))
 }
 
 /// 打印预填版: the owner's application filled in.
 async fn filled(
     State(state): State<AppState>,
     PageUser(user, _): PageUser,
-    Path((id, doc)): Path<(String, String)>,
-) -> Response {
-    let (Some(doc), Ok(id)) = (printable(&doc), id.parse().map(ApplicationId)) else {
-        return failure(&state, &app::Error::NotFound);
+    PagePath((id, doc)): PagePath<(ApplicationId, String)>,
+) -> PageResult {
+    let Some(doc) = printable(&doc) else {
+        return Err(PageError::not_found());
     };
-    match state.app.application(&user, id).await {
-        Ok(view) => {
-            let page = PrintPage {
-                doc,
-                operator: state.config.operator.clone(),
-                hotline: state.config.hotline.clone(),
-                back: format!("/applications/{}/materials", id.0),
-                view: Some(view),
-            };
-            render(StatusCode::OK, &page)
-        }
-        Err(err) => failure(&state, &err),
-    }
+    let view = state.app.application(&user, id).await?;
+    let page = PrintPage {
+        doc,
+        operator: state.config.operator.clone(),
+        hotline: state.config.hotline.clone(),
+        back: format!("/applications/{}/materials", id.0),
+        view: Some(view),
+    };
+    Ok(render(StatusCode::OK, &page))
 }

@@ -12,8 +12,9 @@ use axum::response::Response;
 use axum::routing::get;
 use base64::Engine as _;
 
-use super::{Layout, Nav, local_time, render};
+use super::{Layout, Nav};
 use crate::AppState;
+use crate::html::{PageResult, local_time, render};
 use crate::visitor::Visitor;
 
 pub fn router() -> Router<AppState> {
@@ -64,18 +65,18 @@ async fn verify(
     State(state): State<AppState>,
     visitor: Visitor,
     multipart: Result<Multipart, MultipartRejection>,
-) -> Response {
-    let file = super::uploaded_file(multipart).await;
+) -> PageResult {
+    let file = crate::html::uploaded_file(multipart).await;
     if file.is_empty() {
         let error = Some("请选择要验证的电子印章文件（.esl）".to_owned());
-        return page(&state, &visitor, StatusCode::UNPROCESSABLE_ENTITY, None, error);
+        return Ok(page(&state, &visitor, StatusCode::UNPROCESSABLE_ENTITY, None, error));
     }
     match state.app.verify_seal(&file).await {
-        Ok(report) => page(&state, &visitor, StatusCode::OK, Some(report), None),
+        Ok(report) => Ok(page(&state, &visitor, StatusCode::OK, Some(report), None)),
         Err(app::Error::Validation(errors)) => {
             let error = errors.message_for("file").map(str::to_owned);
-            page(&state, &visitor, StatusCode::UNPROCESSABLE_ENTITY, None, error)
+            Ok(page(&state, &visitor, StatusCode::UNPROCESSABLE_ENTITY, None, error))
         }
-        Err(err) => super::failure(&state, &err),
+        Err(err) => Err(err.into()),
     }
 }

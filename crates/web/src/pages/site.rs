@@ -7,8 +7,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 
-use super::{Layout, Nav, NoticeQuery, render};
+use super::{Layout, Nav};
 use crate::AppState;
+use crate::html::{NoticeQuery, render};
 use crate::visitor::Visitor;
 
 pub fn router() -> Router<AppState> {

@@ -11,6 +11,7 @@ mod applications;
 mod apply_pages;
 mod certificates;
 mod documents;
+mod faces;
 mod finance;
 mod idor;
 mod orders;
