@@ -83,7 +83,7 @@ impl App {
                 Ok(())
             }
             Ok(None) => Err(crate::sms_codes::invalid_code()),
-            Err(StoreError::Duplicate(_)) => {
+            Err(StoreError::Duplicate(crate::Unique::UserPhone)) => {
                 Err(Error::field("phone", "phone_registered", "该手机号已注册，请直接登录或找回密码"))
             }
             Err(err) => Err(err.into()),

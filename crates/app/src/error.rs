@@ -50,15 +50,47 @@ impl From<FieldErrors> for Error {
 /// Failures of the store adapters.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// A unique constraint was hit; carries the constraint's logical name.
-    #[error("unique constraint violated: {0}")]
-    Duplicate(&'static str),
-    /// A per-owner limit checked inside the write was reached (e.g. `addresses`: the address
-    /// book is full).
-    #[error("limit reached: {0}")]
-    Limit(&'static str),
+    /// A write would break a rule of uniqueness; says which.
+    #[error("unique rule violated: {0:?}")]
+    Duplicate(Unique),
+    /// A rule checked inside the write refused it; says which.
+    #[error("refused by the store: {0:?}")]
+    Refused(Refusal),
     #[error("database error: {0}")]
     Database(String),
     #[error("internal error: {0}")]
     Other(String),
+}
+
+/// The rules of uniqueness the use cases tell apart (the adapters name each one as their
+/// engine reports it; anything else is `Other`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unique {
+    /// One account per mobile number.
+    UserPhone,
+    /// One staff account per username.
+    StaffUsername,
+    /// One order per applicant and idempotency key.
+    OrderIdempotencyKey,
+    /// One open order per subject (company or person) and business type.
+    OrderOpenSubject,
+    /// One order per order number.
+    OrderNumber,
+    /// One refund per payment.
+    RefundOfPayment,
+    /// One payment per gateway trade number.
+    PaymentTradeNo,
+    /// One stored file per key (files are never overwritten).
+    FileKey,
+    /// A rule no use case tells apart.
+    Other,
+}
+
+/// Rules a store checks inside the write itself, so that no race can get past them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The address book holds as many addresses as it may.
+    AddressBookFull,
+    /// The account still has orders under way, so it cannot be closed.
+    OrdersUnderWay,
 }

@@ -253,7 +253,7 @@ impl App {
         let refund =
             match self.store.request_refund(payment.id, reason, staff.id, needs_approval, self.clock.now()).await {
                 Ok(refund) => refund,
-                Err(StoreError::Duplicate(_)) => {
+                Err(StoreError::Duplicate(crate::Unique::RefundOfPayment)) => {
                     return Err(Error::Conflict {
                         code: "refund_exists", message: "该笔付款已有退款申请".into()
                     });

@@ -36,7 +36,7 @@ pub mod sms_codes;
 pub mod staff;
 pub mod station;
 
-pub use error::{Error, StoreError};
+pub use error::{Error, Refusal, StoreError, Unique};
 
 use clock::Clock;
 use crypto::Keys;

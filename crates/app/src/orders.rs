@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 
 use crate::ports::{AddressRecord, Catalog, NewOrder, OrderEventRecord, OrderInvoice, OrderRecord, OrderSummary};
 use crate::sessions::CurrentUser;
-use crate::{App, Error, StoreError};
+use crate::{App, Error, Refusal, StoreError, Unique};
 
 /// The confirm-order form (确认订单).
 #[derive(Debug, Clone, Default)]
@@ -195,7 +195,7 @@ impl App {
             flagged: record.credit_code_checksum_ok == Some(false),
         };
         let mut created = self.store.create_order(&order, now).await;
-        if matches!(created, Err(StoreError::Duplicate("orders.order_no"))) {
+        if matches!(created, Err(StoreError::Duplicate(Unique::OrderNumber))) {
             // One in a hundred million per day; a second draw settles it.
             order.order_no = order_number(now);
             created = self.store.create_order(&order, now).await;
@@ -205,14 +205,14 @@ impl App {
                 tracing::info!(order = %id, "order created");
                 self.order(user, id).await
             }
-            Err(StoreError::Duplicate("orders.idempotency")) => {
+            Err(StoreError::Duplicate(Unique::OrderIdempotencyKey)) => {
                 let existing = self.store.order_by_idempotency_key(user.id, key).await?.ok_or(Error::NotFound)?;
                 self.replay(user, existing, request_hash).await
             }
-            Err(StoreError::Duplicate("orders.open_subject")) => {
+            Err(StoreError::Duplicate(Unique::OrderOpenSubject)) => {
                 Err(open_order_exists(false, "", record.business.label()))
             }
-            Err(StoreError::Limit("addresses")) => Err(address_book_full()),
+            Err(StoreError::Refused(Refusal::AddressBookFull)) => Err(address_book_full()),
             Err(err) => Err(err.into()),
         }
     }

@@ -176,7 +176,7 @@ impl App {
             format!("closed:{}:{}", user.id.0, self.keys.blind_index("closed-account", user.phone.as_str()));
         let keys = match self.store.close_user(user.id, &closed_phone, restricted_until, now).await {
             Ok(keys) => keys,
-            Err(crate::StoreError::Duplicate("users.orders_under_way")) => {
+            Err(crate::StoreError::Refused(crate::Refusal::OrdersUnderWay)) => {
                 return Err(Error::Conflict {
                     code: "orders_under_way",
                     message: "您刚刚提交了新的订单，请等待订单完成或先取消订单后再注销账户".into(),

@@ -123,7 +123,7 @@ impl App {
         let now = self.clock.now();
         let id = match self.store.create_staff(&staff, now).await {
             Ok(id) => id,
-            Err(StoreError::Duplicate(_)) => {
+            Err(StoreError::Duplicate(crate::Unique::StaffUsername)) => {
                 return Err(Error::field("username", "username_taken", "该用户名已被使用"));
             }
             Err(err) => return Err(err.into()),

@@ -40,7 +40,7 @@ pub async fn migrate(from: &dyn FileStore, to: &dyn FileStore) -> anyhow::Result
                 }
                 done.copied += 1;
             }
-            Err(StoreError::Duplicate(_)) => {
+            Err(StoreError::Duplicate(app::Unique::FileKey)) => {
                 let there = to.get(&name).await.with_context(|| format!("reading {name} in the bucket"))?;
                 if Sha256::digest(&there) == digest {
                     done.already_there += 1;

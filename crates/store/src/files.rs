@@ -68,7 +68,9 @@ impl FileStore for LocalFileStore {
             .await
             .map_err(|e| StoreError::Other(format!("file task failed: {e}")))?
         {
-            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Err(StoreError::Duplicate("files.key")),
+            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
+                Err(StoreError::Duplicate(app::Unique::FileKey))
+            }
             other => other.map_err(io),
         }
     }

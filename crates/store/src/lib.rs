@@ -41,20 +41,61 @@ pub use files::LocalFileStore;
 pub use outbox::DevOutbox;
 pub use s3::{S3FileStore, S3Settings};
 
-use app::StoreError;
+use app::{StoreError, Unique};
 
-/// Maps the data layer's errors to the port's error; unique violations carry the constraint's
-/// logical name.
+/// The rules of uniqueness the use cases tell apart, as each engine reports them: PostgreSQL by
+/// the constraint's (or unique index's) name, SQLite by the columns its message names (a unique
+/// index on expressions would be `index 'name'`; we have none). Both migration trees define each of them (`unique_rules_name_what_both_schemas_define`).
+pub(crate) const UNIQUE_RULES: [(Unique, &str, &str); 7] = [
+    (Unique::UserPhone, "users_phone_key", "users.phone"),
+    (Unique::StaffUsername, "staff_username_key", "staff.username"),
+    (Unique::OrderIdempotencyKey, "orders_idempotency_key", "orders.user_id, orders.idempotency_key"),
+    (Unique::OrderOpenSubject, "orders_one_open_per_subject", "orders.subject_index, orders.business"),
+    (Unique::OrderNumber, "orders_order_no_key", "orders.order_no"),
+    (Unique::RefundOfPayment, "refunds_payment_key", "refunds.payment_id"),
+    (Unique::PaymentTradeNo, "payments_trade_no_key", "payments.channel, payments.trade_no"),
+];
+
+/// Which rule a unique violation broke: the constraint PostgreSQL names, or the columns after
+/// SQLite's `UNIQUE constraint failed: `, compared whole (never by substring).
+fn unique_rule(constraint: &str, message: &str) -> Unique {
+    let columns = message.strip_prefix("UNIQUE constraint failed: ").unwrap_or_default();
+    UNIQUE_RULES
+        .iter()
+        .find(|(_, name, sqlite)| (!constraint.is_empty() && constraint == *name) || columns == *sqlite)
+        .map_or(Unique::Other, |(rule, ..)| *rule)
+}
+
+/// Maps the data layer's errors to the port's error; a unique violation says which rule it broke.
 #[allow(clippy::needless_pass_by_value)] // shaped for `.map_err(db_err)`
 pub(crate) fn db_err(err: sql::Error) -> StoreError {
-    if let Some((constraint, message)) = err.unique_violation() {
-        if constraint == "users_phone_key" || message.contains("users.phone") {
-            return StoreError::Duplicate("users.phone");
-        }
-        if constraint == "staff_username_key" || message.contains("staff.username") {
-            return StoreError::Duplicate("staff.username");
-        }
-        return StoreError::Duplicate("unknown");
+    match err.unique_violation() {
+        Some((constraint, message)) => StoreError::Duplicate(unique_rule(constraint, message)),
+        None => StoreError::Database(err.to_string()),
     }
-    StoreError::Database(err.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Unique, unique_rule};
+
+    #[test]
+    fn a_unique_violation_is_named_by_the_whole_constraint_never_by_a_part() {
+        assert_eq!(unique_rule("users_phone_key", "duplicate key value violates unique constraint"), Unique::UserPhone);
+        assert_eq!(unique_rule("", "UNIQUE constraint failed: users.phone"), Unique::UserPhone);
+        assert_eq!(
+            unique_rule("", "UNIQUE constraint failed: orders.user_id, orders.idempotency_key"),
+            Unique::OrderIdempotencyKey
+        );
+        assert_eq!(
+            unique_rule("", "UNIQUE constraint failed: orders.subject_index, orders.business"),
+            Unique::OrderOpenSubject
+        );
+        assert_eq!(unique_rule("", "UNIQUE constraint failed: orders.subject_index"), Unique::Other);
+        assert_eq!(unique_rule("refunds_payment_key", ""), Unique::RefundOfPayment);
+        // A neighbour's name, or a message that only contains one, is not the rule.
+        assert_eq!(unique_rule("", "UNIQUE constraint failed: users.phone_hash"), Unique::Other);
+        assert_eq!(unique_rule("users_phone_key_old", "users.phone"), Unique::Other);
+        assert_eq!(unique_rule("payments_out_trade_no_key", ""), Unique::Other);
+    }
 }

@@ -122,23 +122,6 @@ sql::row! {
     }
 }
 
-/// Unique violations of the orders table, named for the app.
-fn order_err(err: sql::Error) -> StoreError {
-    if let Some((constraint, message)) = err.unique_violation() {
-        let said = format!("{constraint} {message}");
-        if said.contains("idempotency") {
-            return StoreError::Duplicate("orders.idempotency");
-        }
-        if said.contains("subject_index") || said.contains("one_open") {
-            return StoreError::Duplicate("orders.open_subject");
-        }
-        if said.contains("order_no") {
-            return StoreError::Duplicate("orders.order_no");
-        }
-    }
-    db_err(err)
-}
-
 #[async_trait]
 impl OrderRepo for Db {
     async fn create_order(&self, o: &NewOrder, now: OffsetDateTime) -> Result<OrderId, StoreError> {
@@ -148,7 +131,7 @@ impl OrderRepo for Db {
                 .await?
                 .is_none()
         {
-            return Err(StoreError::Limit("addresses"));
+            return Err(StoreError::Refused(app::Refusal::AddressBookFull));
         }
         let inv = o.invoice.as_ref();
         let id: i64 = sql::query_scalar(
@@ -191,7 +174,7 @@ impl OrderRepo for Db {
         .bind(now)
         .fetch_one(&mut *tx)
         .await
-        .map_err(order_err)?;
+        .map_err(db_err)?;
         sql::query("INSERT INTO order_events (order_id, from_status, to_status, actor, reason, at) VALUES ($1, NULL, $2, $3, NULL, $4)")
             .bind(id)
             .bind(OrderStatus::PendingPayment.as_str())
@@ -376,7 +359,7 @@ impl OrderRepo for Db {
             .bind(from.as_str())
             .execute(&mut *tx)
             .await
-            .map_err(order_err)?;
+            .map_err(db_err)?;
         if moved.rows_affected() != 1 {
             return Ok(false);
         }

@@ -194,7 +194,7 @@ impl PaymentRepo for Db {
             Ok(_) => return Ok(Settlement::AlreadySettled),
             Err(err) => {
                 return match db_err(err) {
-                    StoreError::Duplicate(_) => Ok(Settlement::AlreadySettled),
+                    StoreError::Duplicate(app::Unique::PaymentTradeNo) => Ok(Settlement::AlreadySettled),
                     other => Err(other),
                 };
             }

@@ -64,7 +64,7 @@ impl FileStore for S3FileStore {
         match self.store.put_opts(&self.path(key)?, PutPayload::from(bytes), options).await {
             Ok(_) => Ok(()),
             Err(object_store::Error::AlreadyExists { .. } | object_store::Error::Precondition { .. }) => {
-                Err(StoreError::Duplicate("files.key"))
+                Err(StoreError::Duplicate(app::Unique::FileKey))
             }
             Err(err) => Err(failed("put", &err)),
         }

@@ -78,6 +78,12 @@ pub async fn scalar(db: &Db, sql: &str) -> i64 {
     crate::sql::query_scalar::<i64>(sql).fetch_one(&db.pool).await.expect("scalar query")
 }
 
+/// The unique rules the store tells apart, each as PostgreSQL names it and as SQLite's message
+/// names it (`users.phone`, `orders.user_id, orders.idempotency_key`).
+pub fn unique_rules() -> Vec<(app::Unique, &'static str, &'static str)> {
+    crate::UNIQUE_RULES.to_vec()
+}
+
 /// The SQLite virtual-machine steps the statements this thread ran took so far: a query that
 /// reads only its own rows takes as many steps on a full table as on an empty one. (PostgreSQL
 /// statements are not counted.)

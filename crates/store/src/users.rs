@@ -55,7 +55,7 @@ impl UserRepo for Db {
         };
         let blocked: i64 = sql::query_scalar(blocking).bind(id.0).fetch_one(&mut *tx).await.map_err(db_err)?;
         if blocked > 0 {
-            return Err(StoreError::Duplicate("users.orders_under_way"));
+            return Err(StoreError::Refused(app::Refusal::OrdersUnderWay));
         }
         let drafts = "SELECT a.id FROM applications a WHERE a.user_id = $1 AND NOT EXISTS \
                       (SELECT 1 FROM orders o WHERE o.application_id = a.id)";

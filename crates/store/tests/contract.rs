@@ -3,12 +3,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use app::StoreError;
 use app::ports::{
     AddressRepo, AgentFields, ApplicationRepo, CatalogRepo, ConsentRepo, DevOutboxRepo, DocumentRecord, DocumentRepo,
     NewApplication, NewOrder, NewSmsCode, OrderInvoice, OrderRepo, SessionRecord, SessionRepo, SmsCodeRepo, Store,
     SubjectFields, ThrottleRepo, UserRepo,
 };
+use app::{Refusal, StoreError, Unique};
 use domain::application::{Business, ReplacementReason, SubjectKind, UserType};
 use domain::document::DocumentKind;
 use domain::pricing::{Delivery, FeeBreakdown};
@@ -44,6 +44,7 @@ macro_rules! contract {
 
 contract!(
     columns_have_their_real_types,
+    unique_rules_name_what_both_schemas_define,
     a_stored_time_out_of_range_is_an_error_not_1970,
     phone_numbers_are_unique,
     profile_updates_are_stored,
@@ -132,7 +133,7 @@ fn address(detail: &str, is_default: bool) -> domain::Address {
 async fn phone_numbers_are_unique(db: &Db) {
     let id = user(db, 1).await;
     let err = db.create_user(&phone(1), "$argon2id$other", T0).await.unwrap_err();
-    assert!(matches!(err, StoreError::Duplicate("users.phone")), "{err:?}");
+    assert!(matches!(err, StoreError::Duplicate(Unique::UserPhone)), "{err:?}");
     let found = db.user_by_phone(&phone(1)).await.unwrap().unwrap();
     assert_eq!((found.id, found.password_hash.as_str()), (id, "$argon2id$fake"));
     assert!(db.user_by_phone(&phone(2)).await.unwrap().is_none());
@@ -189,6 +190,34 @@ async fn columns_have_their_real_types(db: &Db) {
     assert_eq!(store::testing::scalar(db, &of_type("= 'boolean'", flags)).await, 10);
     let der = "SELECT COUNT(*) FROM information_schema.columns WHERE column_name = 'der' AND data_type = 'bytea'";
     assert_eq!(count(der).await, 2, "certificates and seals keep their DER as bytea");
+}
+
+/// Each unique rule the use cases tell apart is a unique constraint or index of the schema, under
+/// the name PostgreSQL reports and over the columns SQLite's message names.
+async fn unique_rules_name_what_both_schemas_define(db: &Db) {
+    for (rule, name, sqlite) in store::testing::unique_rules() {
+        let found = match db.backend() {
+            store::Backend::Postgres => {
+                let sql = format!(
+                    "SELECT COUNT(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+                     WHERE i.indisunique AND c.relname = '{name}'"
+                );
+                store::testing::scalar(db, &sql).await
+            }
+            store::Backend::Sqlite => {
+                let table = sqlite.split('.').next().unwrap();
+                let columns: Vec<&str> = sqlite.split(", ").map(|c| c.split_once('.').unwrap().1).collect();
+                let sql = format!(
+                    "SELECT COUNT(*) FROM pragma_index_list('{table}') AS l WHERE l.\"unique\" = 1 AND \
+                     (SELECT group_concat(name, ', ') FROM \
+                      (SELECT name FROM pragma_index_info(l.name) ORDER BY seqno)) = '{}'",
+                    columns.join(", ")
+                );
+                store::testing::scalar(db, &sql).await
+            }
+        };
+        assert_eq!(found, 1, "{rule:?}: {name} / {sqlite}");
+    }
 }
 
 /// A time the database holds but `OffsetDateTime` cannot is reported, never read as 1970.
@@ -473,9 +502,9 @@ async fn orders_are_created_once_per_key_and_per_open_subject(db: &Db) {
     assert_eq!(db.order_by_idempotency_key(a, "key-1").await.unwrap().unwrap().id, id);
 
     let err = db.create_order(&new_order(a, application, "key-1", "subject-2"), T0).await.unwrap_err();
-    assert!(matches!(err, StoreError::Duplicate("orders.idempotency")), "{err:?}");
+    assert!(matches!(err, StoreError::Duplicate(Unique::OrderIdempotencyKey)), "{err:?}");
     let err = db.create_order(&new_order(a, application, "key-2", "subject-1"), T0).await.unwrap_err();
-    assert!(matches!(err, StoreError::Duplicate("orders.open_subject")), "{err:?}");
+    assert!(matches!(err, StoreError::Duplicate(Unique::OrderOpenSubject)), "{err:?}");
     assert_eq!(
         db.open_order_for_subject("subject-1", Business::New).await.unwrap(),
         Some((a, "SD-key-1-subject-1".into()))
@@ -511,7 +540,7 @@ async fn an_order_with_a_new_address_saves_both_or_neither(db: &Db) {
 
     // The order refused (its key was used): the address typed with it is not saved either.
     let err = db.create_order(&with("key-1", "subject-2", "科技园南区2栋"), T0).await.unwrap_err();
-    assert!(matches!(err, StoreError::Duplicate("orders.idempotency")), "{err:?}");
+    assert!(matches!(err, StoreError::Duplicate(Unique::OrderIdempotencyKey)), "{err:?}");
     assert_eq!(db.list_addresses(a).await.unwrap().len(), 1);
 
     // A full address book refuses the order that would add to it, whole.
@@ -522,7 +551,7 @@ async fn an_order_with_a_new_address_saves_both_or_neither(db: &Db) {
             .unwrap();
     }
     let err = db.create_order(&with("key-2", "subject-3", "科技园南区3栋"), T0).await.unwrap_err();
-    assert!(matches!(err, StoreError::Limit("addresses")), "{err:?}");
+    assert!(matches!(err, StoreError::Refused(Refusal::AddressBookFull)), "{err:?}");
     assert!(db.order_by_idempotency_key(a, "key-2").await.unwrap().is_none(), "no order without its address");
     assert_eq!(db.list_addresses(a).await.unwrap().len(), MAX_ADDRESSES_PER_USER);
 }
@@ -789,7 +818,7 @@ async fn staff_accounts_sessions_and_totp_steps(db: &Db) {
     };
     let id = db.create_staff(&new, T0).await.unwrap();
     let err = db.create_staff(&new, T0).await.unwrap_err();
-    assert!(matches!(err, StoreError::Duplicate("staff.username")), "{err:?}");
+    assert!(matches!(err, StoreError::Duplicate(Unique::StaffUsername)), "{err:?}");
     let stored = db.staff_by_username("wang.wu").await.unwrap().unwrap();
     assert_eq!((stored.id, stored.roles, stored.totp_enabled), (id, new.roles, false));
     db.set_staff_totp(id, Some("sealed"), true, T0).await.unwrap();
@@ -1052,7 +1081,7 @@ async fn a_closed_account_keeps_only_its_orders(db: &Db) {
     assert!(
         matches!(
             db.close_user(a, "closed:1:abc", Some(until), T0).await,
-            Err(StoreError::Duplicate("users.orders_under_way"))
+            Err(StoreError::Refused(Refusal::OrdersUnderWay))
         ),
         "an order under way blocks closing, checked in the transaction"
     );
@@ -1262,7 +1291,7 @@ async fn a_registration_code_is_used_only_with_the_account_it_creates(db: &Db) {
     db.insert_sms_code(&code(&taken, "mac-1", T0)).await.unwrap();
     let id = db.active_sms_code(&taken, SmsPurpose::Register, T0).await.unwrap().unwrap().id;
     let err = db.create_user_with_code(&taken, "hash", id, T0).await.unwrap_err();
-    assert!(matches!(err, StoreError::Duplicate(_)), "{err:?}");
+    assert!(matches!(err, StoreError::Duplicate(Unique::UserPhone)), "{err:?}");
     assert!(db.active_sms_code(&taken, SmsPurpose::Register, T0).await.unwrap().is_some(), "the code is not used up");
 
     db.insert_sms_code(&code(&free, "mac-2", T0)).await.unwrap();

@@ -91,7 +91,7 @@ async fn contract(files: &dyn FileStore) {
     files.put("abc123.bin", blob.clone()).await.unwrap();
     assert_eq!(files.get("abc123.bin").await.unwrap(), blob, "the bytes come back unchanged");
     let again = files.put("abc123.bin", b"something else".to_vec()).await.unwrap_err();
-    assert!(matches!(again, StoreError::Duplicate(_)), "never overwritten: {again:?}");
+    assert!(matches!(again, StoreError::Duplicate(app::Unique::FileKey)), "never overwritten: {again:?}");
     assert_eq!(files.get("abc123.bin").await.unwrap(), blob);
     files.put("def456.bin", b"second".to_vec()).await.unwrap();
     let mut names: Vec<String> = files.list().await.unwrap().into_iter().map(|f| f.name).collect();
