@@ -45,14 +45,19 @@ use app::{StoreError, Unique};
 
 /// The rules of uniqueness the use cases tell apart, as each engine reports them: PostgreSQL by
 /// the constraint's (or unique index's) name, SQLite by the columns its message names (a unique
-/// index on expressions would be `index 'name'`; we have none). Both migration trees define each of them (`unique_rules_name_what_both_schemas_define`).
-pub(crate) const UNIQUE_RULES: [(Unique, &str, &str); 7] = [
+/// index on expressions would be `index 'name'`; we have none). A rule that two constraints
+/// guard is listed twice: an engine reports whichever it checks first. Both migration trees
+/// define each entry (`unique_rules_name_what_both_schemas_define`).
+pub(crate) const UNIQUE_RULES: [(Unique, &str, &str); 8] = [
     (Unique::UserPhone, "users_phone_key", "users.phone"),
     (Unique::StaffUsername, "staff_username_key", "staff.username"),
     (Unique::OrderIdempotencyKey, "orders_idempotency_key", "orders.user_id, orders.idempotency_key"),
     (Unique::OrderOpenSubject, "orders_one_open_per_subject", "orders.subject_index, orders.business"),
     (Unique::OrderNumber, "orders_order_no_key", "orders.order_no"),
     (Unique::RefundOfPayment, "refunds_payment_key", "refunds.payment_id"),
+    // The request number is the payment's trade number with `R1`: a second request for the
+    // same payment breaks this one first on SQLite.
+    (Unique::RefundOfPayment, "refunds_out_request_no_key", "refunds.out_request_no"),
     (Unique::PaymentTradeNo, "payments_trade_no_key", "payments.channel, payments.trade_no"),
 ];
 

@@ -43,6 +43,9 @@ macro_rules! contract {
 }
 
 contract!(
+    a_large_refund_waits_for_a_second_person_and_is_asked_once,
+    a_days_bill_is_checked_by_one_instance_and_taken_over_after_its_lease,
+    gateway_notices_are_logged_and_the_refused_ones_counted,
     columns_have_their_real_types,
     unique_rules_name_what_both_schemas_define,
     a_stored_time_out_of_range_is_an_error_not_1970,
@@ -905,6 +908,120 @@ async fn a_review_decision_needs_the_claim_and_is_written_whole(db: &Db) {
     );
     assert_eq!(db.order_claim(id).await.unwrap(), None, "the claim is released");
     assert!(db.review_queue().await.unwrap().is_empty());
+}
+
+/// The two-person rule on the store's side: a refund above the threshold waits, its requester
+/// cannot approve it, a second person can (once), and a payment gets one refund request at most.
+async fn a_large_refund_waits_for_a_second_person_and_is_asked_once(db: &Db) {
+    use app::ports::{NewStaff, PaymentRepo, StaffRepo};
+    use domain::payment::{PaymentStatus, RefundStatus};
+    use domain::staff::{Role, Roles};
+    let staff = |name: &str| NewStaff {
+        username: name.into(),
+        name: name.into(),
+        phone: None,
+        password_hash: "x".into(),
+        roles: Roles::of(&[Role::Finance]),
+    };
+    let (f1, f2) =
+        (db.create_staff(&staff("fin.one"), T0).await.unwrap(), db.create_staff(&staff("fin.two"), T0).await.unwrap());
+    let a = user(db, 1).await;
+    let application = draft(db, a).await;
+    let total = Money::from_fen(41_500).unwrap();
+    let order = db.create_order(&new_order(a, application, "key-rf1", "subject-rf1"), T0).await.unwrap();
+    let p = db.open_payment(order, "alipay", "SDRF1A", total, T0).await.unwrap();
+    db.settle_payment(p.id, "TRF1", "支付宝支付成功", &[], T0).await.unwrap();
+
+    let paid = db.payments_of_order(order).await.unwrap();
+    assert_eq!((paid.len(), paid[0].id, paid[0].status), (1, p.id, PaymentStatus::Paid));
+    let hour = Duration::hours(1);
+    assert_eq!(db.payments_paid_between("alipay", T0 - hour, T0 + hour).await.unwrap().len(), 1);
+    assert!(db.payments_paid_between("cpcn", T0 - hour, T0 + hour).await.unwrap().is_empty(), "per channel");
+    assert!(db.payments_paid_between("alipay", T0 + hour, T0 + hour * 2).await.unwrap().is_empty(), "per day");
+
+    let refund = db.request_refund(p.id, "客户申请退款", f1, true, T0).await.unwrap();
+    assert_eq!(
+        (refund.status, refund.requested_by, refund.amount, refund.order_id),
+        (RefundStatus::AwaitingApproval, Some(f1), total, order)
+    );
+    let again = db.request_refund(p.id, "再次申请", f2, false, T0).await.unwrap_err();
+    assert!(matches!(again, StoreError::Duplicate(Unique::RefundOfPayment)), "{again:?}");
+    assert_eq!(db.refunds_awaiting_approval().await.unwrap().iter().map(|r| r.id).collect::<Vec<_>>(), [refund.id]);
+    assert!(db.pending_refunds(T0).await.unwrap().is_empty(), "not sent to the gateway before approval");
+
+    assert!(!db.approve_refund(refund.id, f1).await.unwrap(), "the requester cannot approve their own refund");
+    assert!(db.approve_refund(refund.id, f2).await.unwrap());
+    assert!(!db.approve_refund(refund.id, f2).await.unwrap(), "approved once");
+    assert!(db.refunds_awaiting_approval().await.unwrap().is_empty());
+    let due = db.pending_refunds(T0).await.unwrap();
+    assert_eq!((due.len(), due[0].id, due[0].status), (1, refund.id, RefundStatus::Pending));
+
+    // Below the threshold a refund goes to the gateway at once.
+    let small = db.create_order(&new_order(a, application, "key-rf2", "subject-rf2"), T0).await.unwrap();
+    let q = db.open_payment(small, "cpcn", "SDRF2C", total, T0).await.unwrap();
+    db.settle_payment(q.id, "TRF2", "网银支付成功", &[], T0).await.unwrap();
+    let direct = db.request_refund(q.id, "重复付款", f1, false, T0).await.unwrap();
+    assert_eq!(direct.status, RefundStatus::Pending);
+    assert!(!db.approve_refund(direct.id, f2).await.unwrap(), "nothing to approve");
+    assert_eq!(db.pending_refunds(T0).await.unwrap().len(), 2);
+}
+
+/// The automatic daily bill check: one instance holds a day's claim; a claim older than its lease
+/// is taken over; a released claim can be taken again; a finished check is never taken again.
+async fn a_days_bill_is_checked_by_one_instance_and_taken_over_after_its_lease(db: &Db) {
+    use app::ports::{BillCheck, PaymentRepo};
+    let day = time::macros::date!(2026 - 11 - 24);
+    let lease = Duration::minutes(10);
+    assert!(db.claim_bill_check("alipay", day, T0, lease).await.unwrap());
+    assert!(!db.claim_bill_check("alipay", day, T0 + Duration::minutes(1), lease).await.unwrap(), "held");
+    assert!(db.claim_bill_check("cpcn", day, T0, lease).await.unwrap(), "per channel");
+    assert!(db.claim_bill_check("alipay", day + Duration::days(1), T0, lease).await.unwrap(), "per day");
+    assert!(db.claim_bill_check("alipay", day, T0 + Duration::minutes(11), lease).await.unwrap(), "taken over");
+    db.release_bill_check("alipay", day).await.unwrap();
+    assert!(db.claim_bill_check("alipay", day, T0 + Duration::minutes(12), lease).await.unwrap(), "released");
+    let check = BillCheck {
+        channel: "alipay".into(),
+        day,
+        checked_by: None,
+        checked_at: T0 + Duration::minutes(13),
+        differences: 2,
+    };
+    db.record_bill_check(&check).await.unwrap();
+    assert!(!db.claim_bill_check("alipay", day, T0 + Duration::hours(5), lease).await.unwrap(), "done is done");
+    let uploaded = BillCheck { channel: "cpcn".into(), day, checked_by: Some(7), ..check.clone() };
+    db.record_bill_check(&uploaded).await.unwrap();
+    let checks = db.bill_checks(10).await.unwrap();
+    assert_eq!(checks.len(), 2, "{checks:?}");
+    assert!(checks.contains(&check) && checks.contains(&uploaded), "{checks:?}");
+    assert_eq!(db.bill_checks(1).await.unwrap().len(), 1, "limited");
+}
+
+/// Every notification a gateway sends is logged, found by trade number, newest first; those that
+/// failed verification are counted for the alert.
+async fn gateway_notices_are_logged_and_the_refused_ones_counted(db: &Db) {
+    use app::ports::{NoticeLog, PaymentRepo};
+    let notice = |n: i64, verified: bool, trade: Option<&str>| NoticeLog {
+        channel: "alipay".into(),
+        verified,
+        out_trade_no: trade.map(str::to_owned),
+        outcome: if verified { "applied".into() } else { "bad_signature".into() },
+        summary: format!("notify_id=n{n}"),
+        received_at: T0 + Duration::minutes(n),
+    };
+    db.log_notice(&notice(1, true, Some("SDN1A"))).await.unwrap();
+    db.log_notice(&notice(2, false, Some("SDN1A"))).await.unwrap();
+    db.log_notice(&notice(3, false, None)).await.unwrap();
+    db.log_notice(&notice(4, true, Some("SDN2A"))).await.unwrap();
+    let of_trade = db.notices(Some("SDN1A"), 10).await.unwrap();
+    assert_eq!(of_trade, vec![notice(2, false, Some("SDN1A")), notice(1, true, Some("SDN1A"))], "newest first");
+    let all = db.notices(None, 3).await.unwrap();
+    assert_eq!(
+        all.iter().map(|n| n.summary.as_str()).collect::<Vec<_>>(),
+        ["notify_id=n4", "notify_id=n3", "notify_id=n2"]
+    );
+    assert_eq!(db.refused_notices_since(T0).await.unwrap(), 2);
+    assert_eq!(db.refused_notices_since(T0 + Duration::minutes(3)).await.unwrap(), 1, "since, inclusive");
+    assert_eq!(db.refused_notices_since(T0 + Duration::minutes(5)).await.unwrap(), 0);
 }
 
 async fn a_payment_settles_once_and_a_late_one_owes_one_refund(db: &Db) {
