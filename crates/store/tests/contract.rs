@@ -43,6 +43,8 @@ macro_rules! contract {
 }
 
 contract!(
+    the_catalog_is_edited_and_only_what_is_offered_is_shown,
+    staff_roles_passwords_and_sessions_change_as_an_admin_and_the_holder_say,
     a_large_refund_waits_for_a_second_person_and_is_asked_once,
     a_days_bill_is_checked_by_one_instance_and_taken_over_after_its_lease,
     gateway_notices_are_logged_and_the_refused_ones_counted,
@@ -908,6 +910,99 @@ async fn a_review_decision_needs_the_claim_and_is_written_whole(db: &Db) {
     );
     assert_eq!(db.order_claim(id).await.unwrap(), None, "the claim is released");
     assert!(db.review_queue().await.unwrap().is_empty());
+}
+
+/// The admin's catalog: prices and whether a package is offered, the fees, pickup points added
+/// and withdrawn; applicants see only what is offered, the admin sees everything.
+async fn the_catalog_is_edited_and_only_what_is_offered_is_shown(db: &Db) {
+    use app::ports::{CatalogRepo, PickupPoint};
+    use domain::pricing::Fees;
+    let seeded = db.catalog().await.unwrap();
+    let all = db.all_packages().await.unwrap();
+    assert_eq!(all.len(), seeded.packages.len(), "every seeded package is offered");
+    let first = all[0].clone();
+    let price = Money::from_fen(12_345).unwrap();
+    assert!(db.set_package(first.id, price, false).await.unwrap());
+    assert!(!db.set_package(domain::PackageId(999_999), price, true).await.unwrap(), "unknown package");
+    let offered = db.catalog().await.unwrap();
+    assert!(offered.packages.iter().all(|p| p.id != first.id), "withdrawn");
+    let stored = db.all_packages().await.unwrap().into_iter().find(|p| p.id == first.id).unwrap();
+    assert_eq!((stored.price, stored.active), (price, false));
+    assert_eq!(
+        db.all_packages().await.unwrap().iter().map(|p| p.id).collect::<Vec<_>>(),
+        all.iter().map(|p| p.id).collect::<Vec<_>>(),
+        "the same display order"
+    );
+    assert!(db.set_package(first.id, first.price, true).await.unwrap());
+    assert_eq!(db.catalog().await.unwrap().packages, seeded.packages, "offered again as before");
+
+    let fees = Fees {
+        courier: Money::from_fen(1_800).unwrap(),
+        pickup: Money::from_fen(0).unwrap(),
+        service: Money::from_fen(5_000).unwrap(),
+    };
+    db.set_fees(&fees).await.unwrap();
+    assert_eq!(db.catalog().await.unwrap().fees, fees);
+
+    let point = PickupPoint {
+        id: 0,
+        name: "福州服务网点".into(),
+        address: "福州市鼓楼区五四路 1 号".into(),
+        phone: "0591-00000000".into(),
+        hours: "工作日 9:00-17:00".into(),
+    };
+    let id = db.save_pickup_point(&point, true).await.unwrap();
+    let saved = PickupPoint { id, ..point.clone() };
+    assert!(db.catalog().await.unwrap().pickup_points.contains(&saved));
+    let moved = PickupPoint { address: "福州市鼓楼区五四路 2 号".into(), ..saved.clone() };
+    assert_eq!(db.save_pickup_point(&moved, false).await.unwrap(), id, "updated in place");
+    assert!(db.catalog().await.unwrap().pickup_points.iter().all(|p| p.id != id), "withdrawn");
+    assert!(db.all_pickup_points().await.unwrap().contains(&(moved, false)));
+}
+
+/// An admin changes roles and disables an account (its sessions end); the holder replaces the
+/// printed password (their other sessions end, this one stays); a session is kept alive.
+async fn staff_roles_passwords_and_sessions_change_as_an_admin_and_the_holder_say(db: &Db) {
+    use app::ports::{NewStaff, StaffRepo, StaffSessionRecord};
+    use domain::staff::{Role, Roles};
+    let new = NewStaff {
+        username: "li.si".into(),
+        name: "李四".into(),
+        phone: None,
+        password_hash: "$argon2id$printed".into(),
+        roles: Roles::of(&[Role::Reviewer]),
+    };
+    let id = db.create_staff(&new, T0).await.unwrap();
+    assert!(db.staff_by_id(id).await.unwrap().unwrap().must_change_password, "the printed password");
+    let session = |digest: &str| StaffSessionRecord {
+        token_digest: digest.into(),
+        staff_id: id,
+        stage: "full".into(),
+        created_at: T0,
+        last_seen_at: T0,
+        expires_at: T0 + Duration::hours(8),
+    };
+    for digest in ["s1", "s2"] {
+        db.create_staff_session(&session(digest)).await.unwrap();
+    }
+    db.touch_staff_session("s1", T0 + Duration::minutes(5)).await.unwrap();
+    assert_eq!(db.staff_session("s1").await.unwrap().unwrap().last_seen_at, T0 + Duration::minutes(5));
+
+    db.set_staff_password(id, "$argon2id$chosen", "s1", T0).await.unwrap();
+    let stored = db.staff_by_id(id).await.unwrap().unwrap();
+    assert_eq!((stored.password_hash.as_str(), stored.must_change_password), ("$argon2id$chosen", false));
+    assert!(db.staff_session("s1").await.unwrap().is_some(), "the session that changed it stays");
+    assert!(db.staff_session("s2").await.unwrap().is_none(), "every other one ends");
+
+    let roles = Roles::of(&[Role::Fulfilment, Role::Finance]);
+    assert!(db.update_staff(id, roles, false, T0).await.unwrap());
+    let stored = db.staff_by_id(id).await.unwrap().unwrap();
+    assert_eq!((stored.roles, stored.disabled), (roles, false));
+    assert!(db.staff_session("s1").await.unwrap().is_some(), "a role change keeps the session");
+    assert!(db.update_staff(id, roles, true, T0).await.unwrap());
+    assert!(db.staff_by_id(id).await.unwrap().unwrap().disabled);
+    assert!(db.staff_session("s1").await.unwrap().is_none(), "disabling ends every session");
+    assert!(!db.update_staff(999_999, roles, false, T0).await.unwrap(), "unknown account");
 }
 
 /// The two-person rule on the store's side: a refund above the threshold waits, its requester
