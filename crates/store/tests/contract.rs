@@ -43,6 +43,7 @@ macro_rules! contract {
 }
 
 contract!(
+    jobs_see_any_order_count_them_by_state_and_find_stale_payments,
     the_catalog_is_edited_and_only_what_is_offered_is_shown,
     staff_roles_passwords_and_sessions_change_as_an_admin_and_the_holder_say,
     a_large_refund_waits_for_a_second_person_and_is_asked_once,
@@ -910,6 +911,41 @@ async fn a_review_decision_needs_the_claim_and_is_written_whole(db: &Db) {
     );
     assert_eq!(db.order_claim(id).await.unwrap(), None, "the claim is released");
     assert!(db.review_queue().await.unwrap().is_empty());
+}
+
+/// What the background jobs and /metrics read, whoever owns the orders: one order by id, the
+/// count per state, and payments still pending from before a time, oldest first.
+async fn jobs_see_any_order_count_them_by_state_and_find_stale_payments(db: &Db) {
+    use app::ports::PaymentRepo;
+    let a = user(db, 1).await;
+    let b = user(db, 2).await;
+    let first = db.create_order(&new_order(a, draft(db, a).await, "key-j1", "subject-j1"), T0).await.unwrap();
+    let second = db.create_order(&new_order(b, draft(db, b).await, "key-j2", "subject-j2"), T0).await.unwrap();
+    let third = db.create_order(&new_order(b, draft(db, b).await, "key-j3", "subject-j3"), T0).await.unwrap();
+    assert!(
+        db.transition_order(third, OrderStatus::PendingPayment, OrderStatus::Cancelled, Actor::Applicant, None, T0)
+            .await
+            .unwrap()
+    );
+    let any = db.order_by_id(second).await.unwrap().unwrap();
+    assert_eq!((any.id, any.order.user_id, any.status), (second, b, OrderStatus::PendingPayment));
+    assert!(db.order_by_id(domain::OrderId(999_999)).await.unwrap().is_none());
+    let mut counts = db.order_counts().await.unwrap();
+    counts.sort_by_key(|(status, _)| status.as_str());
+    assert_eq!(counts, vec![(OrderStatus::Cancelled, 1), (OrderStatus::PendingPayment, 2)]);
+
+    let total = Money::from_fen(41_500).unwrap();
+    let old = db.open_payment(first, "alipay", "SDJ1A", total, T0).await.unwrap();
+    let newer = db.open_payment(second, "cpcn", "SDJ2C", total, T0 + Duration::minutes(20)).await.unwrap();
+    let settled = db.open_payment(first, "cpcn", "SDJ1C", total, T0).await.unwrap();
+    db.settle_payment(settled.id, "TJ1", "网银支付成功", &[], T0).await.unwrap();
+    let stale = |before| async move {
+        db.pending_payments_before(before).await.unwrap().into_iter().map(|p| p.id).collect::<Vec<_>>()
+    };
+    assert_eq!(stale(T0 + Duration::minutes(10)).await, [old.id], "opened before, still pending");
+    assert_eq!(stale(T0 + Duration::minutes(30)).await, [old.id, newer.id], "oldest first");
+    assert!(db.close_payment(old.id, T0).await.unwrap());
+    assert_eq!(stale(T0 + Duration::minutes(30)).await, [newer.id], "closed ones are done");
 }
 
 /// The admin's catalog: prices and whether a package is offered, the fees, pickup points added
