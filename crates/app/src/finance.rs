@@ -5,7 +5,7 @@
 use domain::application::SubjectKind;
 use domain::payment::{PaymentStatus, RefundStatus};
 use domain::staff::Role;
-use domain::{Actor, OrderEvent, OrderId, order_status};
+use domain::{Actor, OrderEvent, OrderId, RefundId, order_status};
 
 use crate::ports::{
     BillCheck, FinanceAlert, InvoiceRecord, NoticeLog, OrderRecord, OrderSearch, PaymentRecord, RefundRecord,
@@ -270,7 +270,7 @@ impl App {
     }
 
     /// The second person's approval of a large refund; then the money goes back.
-    pub async fn approve_refund(&self, staff: &CurrentStaff, refund_id: i64) -> Result<(), Error> {
+    pub async fn approve_refund(&self, staff: &CurrentStaff, refund_id: RefundId) -> Result<(), Error> {
         staff.require(&[Role::Finance])?;
         let refund = self
             .store
@@ -308,7 +308,7 @@ impl App {
 
     /// 重试: a failed refund goes back to the gateway now (and on the retry schedule after).
     /// `Ok(true)` when the gateway made it this time.
-    pub async fn retry_failed_refund(&self, staff: &CurrentStaff, refund_id: i64) -> Result<bool, Error> {
+    pub async fn retry_failed_refund(&self, staff: &CurrentStaff, refund_id: RefundId) -> Result<bool, Error> {
         staff.require(&[Role::Finance])?;
         let refund = self.failed_refund(refund_id).await?;
         if !self.store.retry_refund(refund_id).await? {
@@ -329,7 +329,7 @@ impl App {
     pub async fn settle_failed_refund_offline(
         &self,
         staff: &CurrentStaff,
-        refund_id: i64,
+        refund_id: RefundId,
         note: &str,
     ) -> Result<(), Error> {
         staff.require(&[Role::Finance])?;
@@ -348,7 +348,7 @@ impl App {
         self.settle_refund(&refund, Some(note)).await
     }
 
-    async fn failed_refund(&self, refund_id: i64) -> Result<RefundRecord, Error> {
+    async fn failed_refund(&self, refund_id: RefundId) -> Result<RefundRecord, Error> {
         let failed = self.store.failed_refunds().await?;
         failed.into_iter().find(|r| r.id == refund_id).ok_or_else(not_failed)
     }

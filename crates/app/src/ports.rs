@@ -7,7 +7,8 @@ use domain::invoice::InvoiceFormat;
 use domain::pricing::{Delivery, FeeBreakdown};
 use domain::pricing::{Fees, KeyType};
 use domain::{
-    Actor, Address, AddressId, ApplicationId, Email, Money, OrderId, OrderStatus, PackageId, Phone, SmsPurpose, UserId,
+    Actor, Address, AddressId, ApplicationId, Email, Money, OrderId, OrderStatus, PackageId, PaymentId, Phone,
+    RefundId, SmsPurpose, UserId,
 };
 use time::OffsetDateTime;
 
@@ -695,7 +696,7 @@ pub trait Mailer: Send + Sync {
 /// One trade at one channel for an order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PaymentRecord {
-    pub id: i64,
+    pub id: PaymentId,
     pub order_id: OrderId,
     /// `alipay` or `cpcn`.
     pub channel: String,
@@ -710,8 +711,8 @@ pub struct PaymentRecord {
 /// A refund owed or made for a payment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefundRecord {
-    pub id: i64,
-    pub payment_id: i64,
+    pub id: RefundId,
+    pub payment_id: PaymentId,
     pub order_id: OrderId,
     pub channel: String,
     pub out_trade_no: String,
@@ -786,14 +787,14 @@ pub trait PaymentRepo: Send + Sync {
     /// `notify` is enqueued in the same transaction when (and only when) the order moves.
     async fn settle_payment(
         &self,
-        payment_id: i64,
+        payment_id: PaymentId,
         trade_no: &str,
         reason: &str,
         notify: &[NewNotification],
         now: OffsetDateTime,
     ) -> Result<Settlement, StoreError>;
     /// Pending → closed; `false` if it was not pending.
-    async fn close_payment(&self, payment_id: i64, now: OffsetDateTime) -> Result<bool, StoreError>;
+    async fn close_payment(&self, payment_id: PaymentId, now: OffsetDateTime) -> Result<bool, StoreError>;
     /// Payments still pending that were opened before `before`, oldest first.
     async fn pending_payments_before(&self, before: OffsetDateTime) -> Result<Vec<PaymentRecord>, StoreError>;
     /// Pending refunds whose next attempt is due at `now`.
@@ -802,12 +803,12 @@ pub trait PaymentRepo: Send + Sync {
     /// `retry_at`, or with `None` ends the refund as failed. `false` if it was not pending.
     async fn refund_attempt_failed(
         &self,
-        refund_id: i64,
+        refund_id: RefundId,
         error: &str,
         retry_at: Option<OffsetDateTime>,
     ) -> Result<bool, StoreError>;
     /// A failed refund goes back to pending, due at once, its attempts counted anew.
-    async fn retry_refund(&self, refund_id: i64) -> Result<bool, StoreError>;
+    async fn retry_refund(&self, refund_id: RefundId) -> Result<bool, StoreError>;
     /// Refunds that ended as failed, oldest first.
     async fn failed_refunds(&self) -> Result<Vec<RefundRecord>, StoreError>;
     async fn refunds_of_order(&self, order: OrderId) -> Result<Vec<RefundRecord>, StoreError>;
@@ -815,14 +816,14 @@ pub trait PaymentRepo: Send + Sync {
     /// `Duplicate` when the payment already has its refund.
     async fn request_refund(
         &self,
-        payment_id: i64,
+        payment_id: PaymentId,
         reason: &str,
         staff: i64,
         needs_approval: bool,
         now: OffsetDateTime,
     ) -> Result<RefundRecord, StoreError>;
     /// Awaiting approval → pending, by someone other than the requester; `false` otherwise.
-    async fn approve_refund(&self, refund_id: i64, staff: i64) -> Result<bool, StoreError>;
+    async fn approve_refund(&self, refund_id: RefundId, staff: i64) -> Result<bool, StoreError>;
     /// Refunds awaiting a second approval.
     async fn refunds_awaiting_approval(&self) -> Result<Vec<RefundRecord>, StoreError>;
     /// Payments of `channel` settled in `[from, to)` (for the daily bill comparison).
@@ -841,7 +842,7 @@ pub trait PaymentRepo: Send + Sync {
     /// A failed refund may be finished too, with `resolution` saying how the money went back.
     async fn finish_refund(
         &self,
-        refund_id: i64,
+        refund_id: RefundId,
         resolution: Option<&str>,
         messages: &[NewNotification],
         now: OffsetDateTime,

@@ -28,4 +28,8 @@ id_type! {
     PackageId,
     /// An order (from 待支付 on).
     OrderId,
+    /// One trade of an order at one payment channel.
+    PaymentId,
+    /// A refund owed or made for a payment.
+    RefundId,
 }

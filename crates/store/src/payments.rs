@@ -9,7 +9,7 @@ use app::ports::{
 };
 use async_trait::async_trait;
 use domain::payment::{PaymentStatus, RefundStatus, refund_request_no};
-use domain::{Actor, Money, OrderId, OrderStatus};
+use domain::{Actor, Money, OrderId, OrderStatus, PaymentId, RefundId};
 use time::OffsetDateTime;
 
 use crate::sql::{self, Tx};
@@ -41,7 +41,7 @@ impl TryFrom<PaymentRow> for PaymentRecord {
 
     fn try_from(r: PaymentRow) -> Result<Self, StoreError> {
         Ok(Self {
-            id: r.id,
+            id: PaymentId(r.id),
             order_id: OrderId(r.order_id),
             status: PaymentStatus::parse(&r.status)
                 .ok_or_else(|| StoreError::Other(format!("unknown payment status {}", r.status)))?,
@@ -83,8 +83,8 @@ impl TryFrom<RefundRow> for RefundRecord {
 
     fn try_from(r: RefundRow) -> Result<Self, StoreError> {
         Ok(Self {
-            id: r.id,
-            payment_id: r.payment_id,
+            id: RefundId(r.id),
+            payment_id: PaymentId(r.payment_id),
             order_id: OrderId(r.order_id),
             channel: r.channel,
             out_trade_no: r.out_trade_no,
@@ -169,7 +169,7 @@ impl PaymentRepo for Db {
 
     async fn settle_payment(
         &self,
-        payment_id: i64,
+        payment_id: PaymentId,
         trade_no: &str,
         reason: &str,
         notify: &[NewNotification],
@@ -183,7 +183,7 @@ impl PaymentRepo for Db {
         .bind(PaymentStatus::Paid.as_str())
         .bind(trade_no.to_owned())
         .bind(now)
-        .bind(payment_id)
+        .bind(payment_id.0)
         .bind(PaymentStatus::Pending.as_str())
         .bind(PaymentStatus::Closed.as_str())
         .execute(&mut *tx)
@@ -200,7 +200,7 @@ impl PaymentRepo for Db {
             }
         }
         let row: PaymentRow = sql::query_as(&format!("{SELECT_PAYMENT} WHERE id = $1"))
-            .bind(payment_id)
+            .bind(payment_id.0)
             .fetch_one(&mut *tx)
             .await
             .map_err(db_err)?;
@@ -243,7 +243,7 @@ impl PaymentRepo for Db {
             "INSERT INTO refunds (payment_id, out_request_no, amount_fen, reason, status, created_at)
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
-        .bind(payment_id)
+        .bind(payment_id.0)
         .bind(out_request_no.clone())
         .bind(row.amount_fen)
         .bind(refund_reason.clone())
@@ -266,7 +266,7 @@ impl PaymentRepo for Db {
         )
         .await?;
         let refund: RefundRow = sql::query_as(&format!("{SELECT_REFUND} WHERE r.payment_id = $1"))
-            .bind(payment_id)
+            .bind(payment_id.0)
             .fetch_one(&mut *tx)
             .await
             .map_err(db_err)?;
@@ -274,11 +274,11 @@ impl PaymentRepo for Db {
         Ok(Settlement::RefundOwed(refund.try_into()?))
     }
 
-    async fn close_payment(&self, payment_id: i64, now: OffsetDateTime) -> Result<bool, StoreError> {
+    async fn close_payment(&self, payment_id: PaymentId, now: OffsetDateTime) -> Result<bool, StoreError> {
         let done = sql::query("UPDATE payments SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4")
             .bind(PaymentStatus::Closed.as_str())
             .bind(now)
-            .bind(payment_id)
+            .bind(payment_id.0)
             .bind(PaymentStatus::Pending.as_str())
             .execute(&self.pool)
             .await
@@ -311,7 +311,7 @@ impl PaymentRepo for Db {
 
     async fn refund_attempt_failed(
         &self,
-        refund_id: i64,
+        refund_id: RefundId,
         error: &str,
         retry_at: Option<OffsetDateTime>,
     ) -> Result<bool, StoreError> {
@@ -323,7 +323,7 @@ impl PaymentRepo for Db {
         .bind(error.chars().take(500).collect::<String>())
         .bind(retry_at)
         .bind(status.as_str())
-        .bind(refund_id)
+        .bind(refund_id.0)
         .bind(RefundStatus::Pending.as_str())
         .execute(&self.pool)
         .await
@@ -331,12 +331,12 @@ impl PaymentRepo for Db {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn retry_refund(&self, refund_id: i64) -> Result<bool, StoreError> {
+    async fn retry_refund(&self, refund_id: RefundId) -> Result<bool, StoreError> {
         let done = sql::query(
             "UPDATE refunds SET status = $1, attempts = 0, next_attempt_at = NULL WHERE id = $2 AND status = $3",
         )
         .bind(RefundStatus::Pending.as_str())
-        .bind(refund_id)
+        .bind(refund_id.0)
         .bind(RefundStatus::Failed.as_str())
         .execute(&self.pool)
         .await
@@ -364,7 +364,7 @@ impl PaymentRepo for Db {
 
     async fn request_refund(
         &self,
-        payment_id: i64,
+        payment_id: PaymentId,
         reason: &str,
         staff: i64,
         needs_approval: bool,
@@ -372,7 +372,7 @@ impl PaymentRepo for Db {
     ) -> Result<RefundRecord, StoreError> {
         let mut tx = self.write_tx().await?;
         let payment: PaymentRow = sql::query_as(&format!("{SELECT_PAYMENT} WHERE id = $1"))
-            .bind(payment_id)
+            .bind(payment_id.0)
             .fetch_one(&mut *tx)
             .await
             .map_err(db_err)?;
@@ -381,7 +381,7 @@ impl PaymentRepo for Db {
             "INSERT INTO refunds (payment_id, out_request_no, amount_fen, reason, status, created_at, requested_by)
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
-        .bind(payment_id)
+        .bind(payment_id.0)
         .bind(refund_request_no(&payment.out_trade_no))
         .bind(payment.amount_fen)
         .bind(reason.to_owned())
@@ -392,7 +392,7 @@ impl PaymentRepo for Db {
         .await
         .map_err(db_err)?;
         let refund: RefundRow = sql::query_as(&format!("{SELECT_REFUND} WHERE r.payment_id = $1"))
-            .bind(payment_id)
+            .bind(payment_id.0)
             .fetch_one(&mut *tx)
             .await
             .map_err(db_err)?;
@@ -400,14 +400,14 @@ impl PaymentRepo for Db {
         refund.try_into()
     }
 
-    async fn approve_refund(&self, refund_id: i64, staff: i64) -> Result<bool, StoreError> {
+    async fn approve_refund(&self, refund_id: RefundId, staff: i64) -> Result<bool, StoreError> {
         let done = sql::query(
             "UPDATE refunds SET status = $1, approved_by = $2
              WHERE id = $3 AND status = $4 AND (requested_by IS NULL OR requested_by <> $2)",
         )
         .bind(RefundStatus::Pending.as_str())
         .bind(staff)
-        .bind(refund_id)
+        .bind(refund_id.0)
         .bind(RefundStatus::AwaitingApproval.as_str())
         .execute(&self.pool)
         .await
@@ -491,7 +491,7 @@ impl PaymentRepo for Db {
 
     async fn finish_refund(
         &self,
-        refund_id: i64,
+        refund_id: RefundId,
         resolution: Option<&str>,
         messages: &[NewNotification],
         now: OffsetDateTime,
@@ -511,7 +511,7 @@ impl PaymentRepo for Db {
         .bind(RefundStatus::Done.as_str())
         .bind(now)
         .bind(resolution.map(str::to_owned))
-        .bind(refund_id)
+        .bind(refund_id.0)
         .bind(a.as_str())
         .bind(b.as_str())
         .execute(&mut *tx)
@@ -523,7 +523,7 @@ impl PaymentRepo for Db {
         let (payment_id, order_id): (i64, i64) = sql::query_as(
             "SELECT p.id, p.order_id FROM refunds r JOIN payments p ON p.id = r.payment_id WHERE r.id = $1",
         )
-        .bind(refund_id)
+        .bind(refund_id.0)
         .fetch_one(&mut *tx)
         .await
         .map_err(db_err)?;
@@ -537,7 +537,7 @@ impl PaymentRepo for Db {
         let (status, requested_by): (String, Option<i64>) =
             sql::query_as("SELECT o.status, r.requested_by FROM orders o JOIN refunds r ON r.id = $2 WHERE o.id = $1")
                 .bind(order_id)
-                .bind(refund_id)
+                .bind(refund_id.0)
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(db_err)?;

@@ -290,7 +290,7 @@ pub async fn refund(
 pub async fn approve_refund(
     State(state): State<AppState>,
     Staff(staff, _): Staff,
-    PagePath(id): PagePath<i64>,
+    PagePath(id): PagePath<domain::RefundId>,
 ) -> PageResult {
     state.app.approve_refund(&staff, id).await.map_err(PageError::refused)?;
     Ok(Redirect::to("/admin/finance?notice=refunded").into_response())
@@ -318,7 +318,7 @@ pub async fn resolve_alert(
 pub async fn retry_refund(
     State(state): State<AppState>,
     Staff(staff, _): Staff,
-    PagePath(id): PagePath<i64>,
+    PagePath(id): PagePath<domain::RefundId>,
 ) -> PageResult {
     match state.app.retry_failed_refund(&staff, id).await {
         Ok(true) => Ok(Redirect::to("/admin/finance?notice=refunded").into_response()),
@@ -331,7 +331,7 @@ pub async fn retry_refund(
 pub async fn settle_refund_offline(
     State(state): State<AppState>,
     Staff(staff, _): Staff,
-    PagePath(id): PagePath<i64>,
+    PagePath(id): PagePath<domain::RefundId>,
     Form(form): Form<NoteForm>,
 ) -> PageResult {
     state.app.settle_failed_refund_offline(&staff, id, &form.note).await.map_err(PageError::refused)?;
