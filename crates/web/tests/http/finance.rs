@@ -122,13 +122,13 @@ async fn paid_through_alipay_with(
     let no = format!("{}A", c.get(&format!("/api/v1/orders/{order}")).await.json()["order_no"].as_str().unwrap());
     app.pay().alipay.scan(&no).unwrap();
     app.pay().alipay.pay(&no).unwrap();
-    for _ in 0..200 {
-        if c.get(&format!("/api/v1/orders/{order}")).await.json()["status"] == "under_review" {
-            return (c, order, no);
-        }
-        tokio::time::sleep(StdDuration::from_millis(20)).await;
-    }
-    panic!("never paid");
+    let paid = support::eventually(
+        async || c.get(&format!("/api/v1/orders/{order}")).await.json()["status"] == "under_review",
+        |paid| *paid,
+    )
+    .await;
+    assert!(paid, "never paid");
+    (c, order, no)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

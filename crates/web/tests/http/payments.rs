@@ -15,7 +15,7 @@ use axum::http::{Method, StatusCode};
 use paysim::Faults;
 use serde_json::{Value, json};
 use store::testing::TestDb;
-use support::{Client, TestApp, complete_application, pickup_order_body, resident_id};
+use support::{Client, TestApp, complete_application, eventually, pickup_order_body, resident_id};
 use time::Duration;
 
 type Fields = Vec<(String, String)>;
@@ -88,40 +88,21 @@ async fn status(c: &mut Client, order: i64) -> String {
 }
 
 async fn wait_for(c: &mut Client, order: i64, want: &str) {
-    for _ in 0..250 {
-        if status(c, order).await == want {
-            return;
-        }
-        tokio::time::sleep(StdDuration::from_millis(20)).await;
-    }
-    panic!("order {order} never reached {want}; it is {}", status(c, order).await);
+    let reached = eventually(async || status(c, order).await, |s| s == want).await;
+    assert_eq!(reached, want, "order {order} never reached {want}");
 }
 
 /// The simulator's delivery log once it holds `n` entries (an attempt is logged when our answer
 /// reaches the simulator, which can be a moment after the order moved).
 async fn deliveries(get: impl Fn() -> Vec<paysim::Delivery>, n: usize) -> Vec<paysim::Delivery> {
-    for _ in 0..250 {
-        let log = get();
-        if log.len() >= n {
-            return log;
-        }
-        tokio::time::sleep(StdDuration::from_millis(20)).await;
-    }
-    get()
+    eventually(async || get(), |log| log.len() >= n).await
 }
 
 /// How many messages in the dev outbox contain `text`, once there are at least `n` (the worker
 /// delivers them a moment after the payment's transaction, which is what moved the order).
 async fn messages_with(app: &TestApp, text: &str, n: usize) -> usize {
-    let count =
-        || async { app.db.db.recent_messages(100).await.unwrap().iter().filter(|m| m.body.contains(text)).count() };
-    for _ in 0..250 {
-        if count().await >= n {
-            break;
-        }
-        tokio::time::sleep(StdDuration::from_millis(20)).await;
-    }
-    count().await
+    let count = async || app.db.db.recent_messages(100).await.unwrap().iter().filter(|m| m.body.contains(text)).count();
+    eventually(count, |found| *found >= n).await
 }
 
 /// Posts a notification to our endpoint as a gateway would (no cookies, no token).
@@ -422,22 +403,15 @@ async fn notifications_are_retried_until_the_endpoint_recovers(db: TestDb) {
     app.db.db.execute_raw("ALTER TABLE payments RENAME TO payments_away").await.unwrap();
     app.pay().alipay.scan(&no).unwrap();
     app.pay().alipay.pay(&no).unwrap();
-    for _ in 0..200 {
-        if app.pay().alipay.deliveries().len() >= 3 {
-            break;
-        }
-        tokio::time::sleep(StdDuration::from_millis(10)).await;
-    }
+    eventually(async || app.pay().alipay.deliveries(), |log| log.len() >= 3).await;
     app.db.db.execute_raw("ALTER TABLE payments_away RENAME TO payments").await.unwrap();
     wait_for(&mut c, order, "under_review").await;
     // The simulator logs an attempt once our answer reaches it.
-    for _ in 0..250 {
-        if app.pay().alipay.deliveries().iter().any(|d| d.answer.as_deref() == Some("success")) {
-            break;
-        }
-        tokio::time::sleep(StdDuration::from_millis(20)).await;
-    }
-    let deliveries = app.pay().alipay.deliveries();
+    let deliveries = eventually(
+        async || app.pay().alipay.deliveries(),
+        |log| log.iter().any(|d| d.answer.as_deref() == Some("success")),
+    )
+    .await;
     assert!(deliveries.len() >= 4, "{deliveries:?}");
     assert!(deliveries[..3].iter().all(|d| d.answer.as_deref() == Some("fail")), "{deliveries:?}");
     assert_eq!(deliveries.last().unwrap().answer.as_deref(), Some("success"));
@@ -611,13 +585,7 @@ async fn corrupted_and_duplicated_deliveries_from_the_simulator_end_right(db: Te
     let (mut c, order, no) = opened_trade(&app, "13800138011", 11).await;
     app.pay().alipay.scan(&no).unwrap();
     app.pay().alipay.pay(&no).unwrap();
-    for _ in 0..250 {
-        if app.pay().alipay.deliveries().len() == 8 {
-            break;
-        }
-        tokio::time::sleep(StdDuration::from_millis(20)).await;
-    }
-    let deliveries = app.pay().alipay.deliveries();
+    let deliveries = eventually(async || app.pay().alipay.deliveries(), |log| log.len() == 8).await;
     assert_eq!(deliveries.len(), 8, "the whole schedule was used: {deliveries:?}");
     assert!(deliveries.iter().all(|d| d.answer.as_deref() == Some("fail")));
     assert_eq!(status(&mut c, order).await, "pending_payment");
@@ -632,13 +600,9 @@ async fn corrupted_and_duplicated_deliveries_from_the_simulator_end_right(db: Te
     app.pay().alipay.scan(&no2).unwrap();
     app.pay().alipay.pay(&no2).unwrap();
     wait_for(&mut c2, order2, "under_review").await;
-    for _ in 0..250 {
-        if app.pay().alipay.deliveries().iter().filter(|d| d.out_trade_no == no2).count() == 5 {
-            break;
-        }
-        tokio::time::sleep(StdDuration::from_millis(20)).await;
-    }
-    let copies: Vec<_> = app.pay().alipay.deliveries().into_iter().filter(|d| d.out_trade_no == no2).collect();
+    let copies_of =
+        async || -> Vec<_> { app.pay().alipay.deliveries().into_iter().filter(|d| d.out_trade_no == no2).collect() };
+    let copies = eventually(copies_of, |copies| copies.len() == 5).await;
     assert_eq!(copies.len(), 5, "{copies:?}");
     assert!(copies.iter().all(|d| d.answer.as_deref() == Some("success")));
     assert_eq!(timeline_len(&mut c2, order2).await, 2);

@@ -515,6 +515,20 @@ impl Client {
 }
 
 /// A PNG photo of `width`×`height`.
+/// What `probe` returns once `done` holds for it, asked every 20 ms for up to 5 s (work the
+/// service finishes a moment after answering: an order moved by a notification, a message
+/// delivered by the worker); after that, what it returns then, for the caller to assert on.
+pub async fn eventually<T>(mut probe: impl AsyncFnMut() -> T, done: impl Fn(&T) -> bool) -> T {
+    for _ in 0..250 {
+        let value = probe().await;
+        if done(&value) {
+            return value;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    probe().await
+}
+
 pub fn png(width: u32, height: u32) -> Vec<u8> {
     let img = image::RgbImage::from_fn(width, height, |x, y| image::Rgb([x.to_le_bytes()[0], y.to_le_bytes()[0], 90]));
     let mut out = Vec::new();
