@@ -11,7 +11,7 @@ use domain::application::SubjectKind;
 use domain::certificate::{self, Holder, KeyAlgorithm, RevocationReason, Status, Subject};
 use domain::pricing::KeyType;
 use domain::staff::Role;
-use domain::{CreditCode, OrderId, OrderStatus, PersonName, ResidentId};
+use domain::{CreditCode, OrderId, OrderStatus, PersonName, ResidentId, StaffId};
 
 use crate::ca::{CaError, CertificateAuthority, Issuance, IssuedCertificate};
 use crate::ports::{AuditEntry, CertificateRecord, IssuedForOrder, OrderRecord, Revocation, RevocationRequest};
@@ -273,7 +273,7 @@ impl App {
     /// them finishes the job).
     async fn revoke_recorded(
         &self,
-        staff: Option<i64>,
+        staff: Option<StaffId>,
         certificate: &CertificateRecord,
         reason: RevocationReason,
         why: &str,

@@ -5,7 +5,7 @@
 use domain::application::SubjectKind;
 use domain::payment::{PaymentStatus, RefundStatus};
 use domain::staff::Role;
-use domain::{Actor, OrderEvent, OrderId, RefundId, order_status};
+use domain::{Actor, OrderEvent, OrderId, RefundId, StaffId, order_status};
 
 use crate::ports::{
     BillCheck, FinanceAlert, InvoiceRecord, NoticeLog, OrderRecord, OrderSearch, PaymentRecord, RefundRecord,
@@ -397,7 +397,7 @@ impl App {
         &self,
         day: time::Date,
         bill: &str,
-        by: Option<i64>,
+        by: Option<StaffId>,
     ) -> Result<crate::bill::BillDiff, Error> {
         use crate::bill::{Recorded, diff, parse};
         let lines = parse(bill).map_err(|e| Error::field("bill", "bill_unreadable", &e.to_string()))?;

@@ -8,7 +8,7 @@ use domain::pricing::{Delivery, FeeBreakdown};
 use domain::pricing::{Fees, KeyType};
 use domain::{
     Actor, Address, AddressId, ApplicationId, Email, Money, OrderId, OrderStatus, PackageId, PaymentId, Phone,
-    RefundId, SmsPurpose, UserId,
+    RefundId, SmsPurpose, StaffId, UserId,
 };
 use time::OffsetDateTime;
 
@@ -721,7 +721,7 @@ pub struct RefundRecord {
     pub reason: String,
     pub status: domain::payment::RefundStatus,
     /// Finance staff who asked for it (`None`: the system, for money after a cancel).
-    pub requested_by: Option<i64>,
+    pub requested_by: Option<StaffId>,
     /// Gateway calls that failed so far, and what the last one answered.
     pub attempts: u32,
     pub last_error: Option<String>,
@@ -818,12 +818,12 @@ pub trait PaymentRepo: Send + Sync {
         &self,
         payment_id: PaymentId,
         reason: &str,
-        staff: i64,
+        staff: StaffId,
         needs_approval: bool,
         now: OffsetDateTime,
     ) -> Result<RefundRecord, StoreError>;
     /// Awaiting approval → pending, by someone other than the requester; `false` otherwise.
-    async fn approve_refund(&self, refund_id: RefundId, staff: i64) -> Result<bool, StoreError>;
+    async fn approve_refund(&self, refund_id: RefundId, staff: StaffId) -> Result<bool, StoreError>;
     /// Refunds awaiting a second approval.
     async fn refunds_awaiting_approval(&self) -> Result<Vec<RefundRecord>, StoreError>;
     /// Payments of `channel` settled in `[from, to)` (for the daily bill comparison).
@@ -856,7 +856,7 @@ pub trait PaymentRepo: Send + Sync {
     async fn resolve_finance_alert(
         &self,
         id: i64,
-        staff: i64,
+        staff: StaffId,
         note: &str,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError>;
@@ -886,7 +886,7 @@ pub struct BillCheck {
     pub channel: String,
     pub day: time::Date,
     /// `None` when the bill was fetched from the gateway by itself.
-    pub checked_by: Option<i64>,
+    pub checked_by: Option<StaffId>,
     pub checked_at: OffsetDateTime,
     pub differences: i64,
 }
@@ -894,7 +894,7 @@ pub struct BillCheck {
 /// A back-office account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StaffRecord {
-    pub id: i64,
+    pub id: StaffId,
     pub username: String,
     pub name: String,
     /// Their own mobile number, if they also apply as a user (they may not review their orders).
@@ -922,7 +922,7 @@ pub struct NewStaff {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StaffSessionRecord {
     pub token_digest: String,
-    pub staff_id: i64,
+    pub staff_id: StaffId,
     pub stage: String,
     pub created_at: OffsetDateTime,
     pub last_seen_at: OffsetDateTime,
@@ -933,7 +933,7 @@ pub struct StaffSessionRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEntry {
     pub at: OffsetDateTime,
-    pub staff_id: Option<i64>,
+    pub staff_id: Option<StaffId>,
     /// `order.approve`, `order.reject`, `document.view`, `id_number.reveal`, `staff.login`, …
     pub action: String,
     pub order_id: Option<OrderId>,
@@ -957,7 +957,7 @@ pub struct CertificateRecord {
     pub not_before: OffsetDateTime,
     pub not_after: OffsetDateTime,
     pub der: Vec<u8>,
-    pub issued_by: Option<i64>,
+    pub issued_by: Option<StaffId>,
     pub issued_at: OffsetDateTime,
     /// The certificate this one replaces (补办).
     pub replaces_serial: Option<String>,
@@ -969,7 +969,7 @@ pub struct CertificateRecord {
 pub struct Revocation {
     pub at: OffsetDateTime,
     pub reason: domain::certificate::RevocationReason,
-    pub by: Option<i64>,
+    pub by: Option<StaffId>,
 }
 
 /// A company certificate's revocation asked for by one staff member, waiting for another's approval.
@@ -978,7 +978,7 @@ pub struct RevocationRequest {
     pub serial: String,
     pub reason: domain::certificate::RevocationReason,
     pub note: String,
-    pub requested_by: i64,
+    pub requested_by: StaffId,
     pub requested_at: OffsetDateTime,
 }
 
@@ -1054,7 +1054,7 @@ pub trait SealRepo: Send + Sync {
         &self,
         order: OrderId,
         source: domain::seal::SealSource,
-        staff: i64,
+        staff: StaffId,
         at: OffsetDateTime,
     ) -> Result<(), StoreError>;
     /// The reviewer's choice, if one was made.
@@ -1065,7 +1065,7 @@ pub trait SealRepo: Send + Sync {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StationTokenRecord {
     pub id: i64,
-    pub staff_id: i64,
+    pub staff_id: StaffId,
     pub name: String,
     pub created_at: OffsetDateTime,
     pub last_used_at: Option<OffsetDateTime>,
@@ -1087,16 +1087,16 @@ pub struct KeyPins {
 pub trait StationRepo: Send + Sync {
     async fn create_station_token(
         &self,
-        staff: i64,
+        staff: StaffId,
         name: &str,
         digest: &str,
         now: OffsetDateTime,
     ) -> Result<i64, StoreError>;
     /// The staff member a token not revoked belongs to (noting its use).
-    async fn station_token_staff(&self, digest: &str, now: OffsetDateTime) -> Result<Option<i64>, StoreError>;
-    async fn station_tokens(&self, staff: i64) -> Result<Vec<StationTokenRecord>, StoreError>;
+    async fn station_token_staff(&self, digest: &str, now: OffsetDateTime) -> Result<Option<StaffId>, StoreError>;
+    async fn station_tokens(&self, staff: StaffId) -> Result<Vec<StationTokenRecord>, StoreError>;
     /// `false` when the token is not the staff member's or was already revoked.
-    async fn revoke_station_token(&self, staff: i64, id: i64, now: OffsetDateTime) -> Result<bool, StoreError>;
+    async fn revoke_station_token(&self, staff: StaffId, id: i64, now: OffsetDateTime) -> Result<bool, StoreError>;
     async fn key_pins(&self, order: OrderId) -> Result<Option<KeyPins>, StoreError>;
 }
 
@@ -1104,15 +1104,15 @@ pub trait StationRepo: Send + Sync {
 #[async_trait]
 pub trait StaffRepo: Send + Sync {
     /// Fails with `Duplicate("staff.username")`.
-    async fn create_staff(&self, staff: &NewStaff, now: OffsetDateTime) -> Result<i64, StoreError>;
+    async fn create_staff(&self, staff: &NewStaff, now: OffsetDateTime) -> Result<StaffId, StoreError>;
     async fn staff_by_username(&self, username: &str) -> Result<Option<StaffRecord>, StoreError>;
-    async fn staff_by_id(&self, id: i64) -> Result<Option<StaffRecord>, StoreError>;
+    async fn staff_by_id(&self, id: StaffId) -> Result<Option<StaffRecord>, StoreError>;
     async fn list_staff(&self) -> Result<Vec<StaffRecord>, StoreError>;
     /// Sets roles and whether the account may log in; disabling ends its sessions. `false` for
     /// an unknown account.
     async fn update_staff(
         &self,
-        id: i64,
+        id: StaffId,
         roles: domain::staff::Roles,
         disabled: bool,
         now: OffsetDateTime,
@@ -1120,21 +1120,21 @@ pub trait StaffRepo: Send + Sync {
     /// Sets the password the holder chose (clearing the must-change mark); other sessions end.
     async fn set_staff_password(
         &self,
-        id: i64,
+        id: StaffId,
         password_hash: &str,
         keep_session: &str,
         now: OffsetDateTime,
     ) -> Result<(), StoreError>;
     async fn set_staff_totp(
         &self,
-        id: i64,
+        id: StaffId,
         sealed_secret: Option<&str>,
         enabled: bool,
         now: OffsetDateTime,
     ) -> Result<(), StoreError>;
     /// Records that a TOTP time step was used; `false` if it (or a later one) was used before,
     /// so no code is accepted twice.
-    async fn use_totp_step(&self, id: i64, step: i64) -> Result<bool, StoreError>;
+    async fn use_totp_step(&self, id: StaffId, step: i64) -> Result<bool, StoreError>;
     async fn create_staff_session(&self, session: &StaffSessionRecord) -> Result<(), StoreError>;
     async fn staff_session(&self, digest: &str) -> Result<Option<StaffSessionRecord>, StoreError>;
     async fn touch_staff_session(&self, digest: &str, now: OffsetDateTime) -> Result<(), StoreError>;
@@ -1151,7 +1151,7 @@ pub struct ReviewDecision<'a> {
     pub from: OrderStatus,
     pub to: OrderStatus,
     /// Must hold the claim.
-    pub staff: i64,
+    pub staff: StaffId,
     /// Shown to the applicant on the order's timeline.
     pub reason: Option<&'a str>,
     /// (kind, sha256) of the approved documents; replaces earlier pins.
@@ -1165,18 +1165,18 @@ pub struct ReviewDecision<'a> {
 #[async_trait]
 pub trait ReviewRepo: Send + Sync {
     /// Orders in 审核中, oldest first, with who has claimed them (and since when).
-    async fn review_queue(&self) -> Result<Vec<(OrderRecord, Option<i64>, Option<OffsetDateTime>)>, StoreError>;
+    async fn review_queue(&self) -> Result<Vec<(OrderRecord, Option<StaffId>, Option<OffsetDateTime>)>, StoreError>;
     /// Claims an order in 审核中 for `staff`, unless someone else claimed it after `stale_before`.
     /// `false` when it is not in review or is someone else's.
     async fn claim_order(
         &self,
         id: OrderId,
-        staff: i64,
+        staff: StaffId,
         stale_before: OffsetDateTime,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError>;
     /// Who has claimed the order, if anyone.
-    async fn order_claim(&self, id: OrderId) -> Result<Option<(i64, OffsetDateTime)>, StoreError>;
+    async fn order_claim(&self, id: OrderId) -> Result<Option<(StaffId, OffsetDateTime)>, StoreError>;
     /// In one transaction: moves the order from `from` to `to` if `staff` holds the claim, records
     /// the history row (actor: reviewer), pins the approved documents, releases the claim and
     /// appends the audit entry. `false` when the order moved or the claim is not theirs.
@@ -1190,7 +1190,7 @@ pub trait ReviewRepo: Send + Sync {
 pub struct FulfilmentRecord {
     pub order_id: OrderId,
     pub key: domain::fulfilment::KeyRecord,
-    pub produced_by: Option<i64>,
+    pub produced_by: Option<StaffId>,
     pub produced_at: OffsetDateTime,
     pub courier: Option<String>,
     pub tracking_no: Option<String>,
@@ -1231,7 +1231,7 @@ pub trait FulfilmentRepo: Send + Sync {
         &self,
         id: OrderId,
         key: &domain::fulfilment::KeyRecord,
-        staff: i64,
+        staff: StaffId,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError>;
     async fn fulfilment(&self, id: OrderId) -> Result<Option<FulfilmentRecord>, StoreError>;
@@ -1304,7 +1304,7 @@ pub trait NotificationRepo: Send + Sync {
 pub struct InvoiceRecord {
     pub order_id: OrderId,
     pub invoice_no: String,
-    pub issued_by: Option<i64>,
+    pub issued_by: Option<StaffId>,
     pub issued_at: OffsetDateTime,
     pub sent_count: i64,
     pub red: Option<RedInvoice>,
@@ -1328,7 +1328,7 @@ impl InvoiceRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RedInvoice {
     pub invoice_no: String,
-    pub issued_by: Option<i64>,
+    pub issued_by: Option<StaffId>,
     pub issued_at: OffsetDateTime,
 }
 
@@ -1474,7 +1474,7 @@ pub struct FormTemplate {
 #[async_trait]
 pub trait TemplateRepo: Send + Sync {
     /// Records the kind's template; returns the file key it replaced.
-    async fn set_template(&self, template: &FormTemplate, staff: i64) -> Result<Option<String>, StoreError>;
+    async fn set_template(&self, template: &FormTemplate, staff: StaffId) -> Result<Option<String>, StoreError>;
     async fn template(&self, kind: &str) -> Result<Option<FormTemplate>, StoreError>;
     /// Removes the kind's template; returns its file key.
     async fn delete_template(&self, kind: &str) -> Result<Option<String>, StoreError>;

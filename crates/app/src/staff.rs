@@ -3,7 +3,7 @@
 //! applicants, and an audit log of what staff do and which personal data they see.
 
 use domain::staff::{Role, Roles, Username};
-use domain::{FieldErrors, OrderId};
+use domain::{FieldErrors, OrderId, StaffId};
 use rand::Rng;
 use time::{Duration, OffsetDateTime};
 use totp_rs::{Builder, Secret, Totp};
@@ -25,7 +25,7 @@ const STAGE_FULL: &str = "full";
 /// A staff member behind a fully authenticated session.
 #[derive(Debug, Clone)]
 pub struct CurrentStaff {
-    pub id: i64,
+    pub id: StaffId,
     pub username: String,
     pub name: String,
     pub phone: Option<String>,
@@ -58,7 +58,7 @@ pub enum StaffLogin {
 /// What the CLI prints once.
 #[derive(Debug)]
 pub struct CreatedStaff {
-    pub id: i64,
+    pub id: StaffId,
     pub username: String,
     pub initial_password: String,
 }
@@ -141,7 +141,13 @@ impl App {
 
     /// Changes a staff member's roles, or disables the account (ending its sessions). Admins
     /// cannot lock themselves out.
-    pub async fn update_staff(&self, admin: &CurrentStaff, id: i64, roles: Roles, disabled: bool) -> Result<(), Error> {
+    pub async fn update_staff(
+        &self,
+        admin: &CurrentStaff,
+        id: StaffId,
+        roles: Roles,
+        disabled: bool,
+    ) -> Result<(), Error> {
         admin.require(&[Role::Admin])?;
         if id == admin.id && (disabled || !roles.contains(Role::Admin)) {
             return Err(Error::Conflict {
@@ -250,7 +256,7 @@ impl App {
         Ok(full)
     }
 
-    async fn staff_session(&self, staff: i64, stage: &str) -> Result<String, Error> {
+    async fn staff_session(&self, staff: StaffId, stage: &str) -> Result<String, Error> {
         let now = self.clock.now();
         let token = random_token();
         self.store
@@ -324,7 +330,7 @@ impl App {
     /// Appends to the audit log.
     pub(crate) async fn audit(
         &self,
-        staff: Option<i64>,
+        staff: Option<StaffId>,
         action: &str,
         order: Option<OrderId>,
         detail: &str,
@@ -351,7 +357,7 @@ impl App {
     }
 
     /// A staff member's name by id (for queues and logs).
-    pub async fn staff_name(&self, id: i64) -> Result<String, Error> {
+    pub async fn staff_name(&self, id: StaffId) -> Result<String, Error> {
         Ok(self.store.staff_by_id(id).await?.map(|s| s.name).unwrap_or_default())
     }
 

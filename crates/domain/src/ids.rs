@@ -32,4 +32,6 @@ id_type! {
     PaymentId,
     /// A refund owed or made for a payment.
     RefundId,
+    /// A staff member's account (the back office).
+    StaffId,
 }

@@ -10,7 +10,7 @@ use app::ports::{
 use async_trait::async_trait;
 use domain::certificate::{KeyAlgorithm, RevocationReason};
 use domain::fulfilment::KeyRecord;
-use domain::{Actor, OrderId, OrderStatus, UserId};
+use domain::{Actor, OrderId, OrderStatus, StaffId, UserId};
 use time::OffsetDateTime;
 
 use crate::fulfilment::write_key;
@@ -56,7 +56,7 @@ impl TryFrom<CertificateRow> for CertificateRecord {
                 at,
                 reason: RevocationReason::parse(&reason)
                     .ok_or_else(|| StoreError::Other(format!("unknown revocation reason {reason}")))?,
-                by: r.revoked_by,
+                by: r.revoked_by.map(StaffId),
             }),
             (None, None) => None,
             _ => return Err(StoreError::Other(format!("certificate {} is half revoked", r.serial))),
@@ -73,7 +73,7 @@ impl TryFrom<CertificateRow> for CertificateRecord {
             not_before: r.not_before,
             not_after: r.not_after,
             der: r.der,
-            issued_by: r.issued_by,
+            issued_by: r.issued_by.map(StaffId),
             issued_at: r.issued_at,
             replaces_serial: r.replaces_serial,
             revocation,
@@ -284,7 +284,7 @@ impl CertificateRepo for Db {
 
 const SELECT_REQUEST: &str = "SELECT serial, reason, note, requested_by, requested_at FROM revocation_requests";
 
-type RequestRow = (String, String, String, i64, OffsetDateTime);
+type RequestRow = (String, String, String, StaffId, OffsetDateTime);
 
 fn request_of((serial, reason, note, requested_by, requested_at): RequestRow) -> Result<RevocationRequest, StoreError> {
     Ok(RevocationRequest {
@@ -301,7 +301,7 @@ fn request_of((serial, reason, note, requested_by, requested_at): RequestRow) ->
 impl StationRepo for Db {
     async fn create_station_token(
         &self,
-        staff: i64,
+        staff: StaffId,
         name: &str,
         digest: &str,
         now: OffsetDateTime,
@@ -318,7 +318,7 @@ impl StationRepo for Db {
         .map_err(db_err)
     }
 
-    async fn station_token_staff(&self, digest: &str, now: OffsetDateTime) -> Result<Option<i64>, StoreError> {
+    async fn station_token_staff(&self, digest: &str, now: OffsetDateTime) -> Result<Option<StaffId>, StoreError> {
         sql::query_scalar(
             "UPDATE station_tokens SET last_used_at = $1 WHERE digest = $2 AND revoked_at IS NULL RETURNING staff_id",
         )
@@ -329,8 +329,8 @@ impl StationRepo for Db {
         .map_err(db_err)
     }
 
-    async fn station_tokens(&self, staff: i64) -> Result<Vec<StationTokenRecord>, StoreError> {
-        type Row = (i64, i64, String, OffsetDateTime, Option<OffsetDateTime>, Option<OffsetDateTime>);
+    async fn station_tokens(&self, staff: StaffId) -> Result<Vec<StationTokenRecord>, StoreError> {
+        type Row = (i64, StaffId, String, OffsetDateTime, Option<OffsetDateTime>, Option<OffsetDateTime>);
         let rows: Vec<Row> = sql::query_as(
             "SELECT id, staff_id, name, created_at, last_used_at, revoked_at FROM station_tokens
              WHERE staff_id = $1 ORDER BY id DESC",
@@ -352,7 +352,7 @@ impl StationRepo for Db {
             .collect())
     }
 
-    async fn revoke_station_token(&self, staff: i64, id: i64, now: OffsetDateTime) -> Result<bool, StoreError> {
+    async fn revoke_station_token(&self, staff: StaffId, id: i64, now: OffsetDateTime) -> Result<bool, StoreError> {
         let done = sql::query(
             "UPDATE station_tokens SET revoked_at = $1 WHERE id = $2 AND staff_id = $3 AND revoked_at IS NULL",
         )

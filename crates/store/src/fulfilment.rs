@@ -6,7 +6,7 @@ use app::ports::{Dispatch, DispatchChange, FulfilmentRecord, FulfilmentRepo, Ord
 use async_trait::async_trait;
 use domain::fulfilment::KeyRecord;
 use domain::pricing::{Delivery, KeyType};
-use domain::{OrderId, OrderStatus};
+use domain::{OrderId, OrderStatus, StaffId};
 use time::macros::format_description;
 use time::{Date, OffsetDateTime};
 
@@ -47,7 +47,7 @@ pub(crate) async fn write_key(
     executor: impl Into<Target<'_>> + Send,
     id: OrderId,
     key: &KeyRecord,
-    staff: Option<i64>,
+    staff: Option<StaffId>,
     at: OffsetDateTime,
 ) -> Result<(), StoreError> {
     sql::query(
@@ -83,7 +83,7 @@ impl TryFrom<FulfilmentRow> for FulfilmentRecord {
                 valid_from: day(&r.valid_from)?,
                 valid_to: day(&r.valid_to)?,
             },
-            produced_by: r.produced_by,
+            produced_by: r.produced_by.map(StaffId),
             produced_at: r.produced_at,
             courier: r.courier,
             tracking_no: r.tracking_no,
@@ -101,7 +101,7 @@ impl FulfilmentRepo for Db {
         &self,
         id: OrderId,
         key: &KeyRecord,
-        staff: i64,
+        staff: StaffId,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         let mut tx = self.write_tx().await?;

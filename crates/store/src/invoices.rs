@@ -5,7 +5,7 @@ use app::StoreError;
 use app::ports::{InvoiceFile, InvoiceRecord, InvoiceRepo, OrderRecord, RedInvoice};
 use async_trait::async_trait;
 use domain::invoice::InvoiceFormat;
-use domain::{OrderId, OrderStatus};
+use domain::{OrderId, OrderStatus, StaffId};
 use time::OffsetDateTime;
 
 use crate::orders::{OrderRow, SELECT_ORDER};
@@ -149,14 +149,14 @@ impl InvoiceRepo for Db {
             .collect::<Result<Vec<_>, StoreError>>()?;
         let red = match (row.red_invoice_no, row.red_issued_at) {
             (Some(invoice_no), Some(at)) => {
-                Some(RedInvoice { invoice_no, issued_by: row.red_issued_by, issued_at: at })
+                Some(RedInvoice { invoice_no, issued_by: row.red_issued_by.map(StaffId), issued_at: at })
             }
             _ => None,
         };
         Ok(Some(InvoiceRecord {
             order_id: OrderId(row.order_id),
             invoice_no: row.invoice_no,
-            issued_by: row.issued_by,
+            issued_by: row.issued_by.map(StaffId),
             issued_at: row.issued_at,
             sent_count: row.sent_count,
             red,

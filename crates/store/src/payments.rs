@@ -9,7 +9,7 @@ use app::ports::{
 };
 use async_trait::async_trait;
 use domain::payment::{PaymentStatus, RefundStatus, refund_request_no};
-use domain::{Actor, Money, OrderId, OrderStatus, PaymentId, RefundId};
+use domain::{Actor, Money, OrderId, OrderStatus, PaymentId, RefundId, StaffId};
 use time::OffsetDateTime;
 
 use crate::sql::{self, Tx};
@@ -93,7 +93,7 @@ impl TryFrom<RefundRow> for RefundRecord {
             reason: r.reason,
             status: RefundStatus::parse(&r.status)
                 .ok_or_else(|| StoreError::Other(format!("unknown refund status {}", r.status)))?,
-            requested_by: r.requested_by,
+            requested_by: r.requested_by.map(StaffId),
             attempts: u32::try_from(r.attempts).unwrap_or(u32::MAX),
             last_error: r.last_error,
             resolution: r.resolution,
@@ -366,7 +366,7 @@ impl PaymentRepo for Db {
         &self,
         payment_id: PaymentId,
         reason: &str,
-        staff: i64,
+        staff: StaffId,
         needs_approval: bool,
         now: OffsetDateTime,
     ) -> Result<RefundRecord, StoreError> {
@@ -400,7 +400,7 @@ impl PaymentRepo for Db {
         refund.try_into()
     }
 
-    async fn approve_refund(&self, refund_id: RefundId, staff: i64) -> Result<bool, StoreError> {
+    async fn approve_refund(&self, refund_id: RefundId, staff: StaffId) -> Result<bool, StoreError> {
         let done = sql::query(
             "UPDATE refunds SET status = $1, approved_by = $2
              WHERE id = $3 AND status = $4 AND (requested_by IS NULL OR requested_by <> $2)",
@@ -718,7 +718,7 @@ impl PaymentRepo for Db {
     }
 
     async fn bill_checks(&self, limit: i64) -> Result<Vec<BillCheck>, StoreError> {
-        type Row = (String, String, OffsetDateTime, Option<i64>, i64);
+        type Row = (String, String, OffsetDateTime, Option<StaffId>, i64);
         let rows: Vec<Row> = sql::query_as(
             "SELECT channel, day, checked_at, checked_by, differences FROM bill_checks
              WHERE checked_at IS NOT NULL ORDER BY day DESC, channel LIMIT $1",
@@ -745,7 +745,7 @@ impl PaymentRepo for Db {
     async fn resolve_finance_alert(
         &self,
         id: i64,
-        staff: i64,
+        staff: StaffId,
         note: &str,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {

@@ -4,7 +4,7 @@
 use app::StoreError;
 use app::ports::{OrderRecord, ReviewDecision, ReviewRepo};
 use async_trait::async_trait;
-use domain::{Actor, OrderId, OrderStatus};
+use domain::{Actor, OrderId, OrderStatus, StaffId};
 use time::OffsetDateTime;
 
 use crate::history::{record_audit, record_event};
@@ -14,13 +14,13 @@ use crate::{Db, db_err};
 
 #[async_trait]
 impl ReviewRepo for Db {
-    async fn review_queue(&self) -> Result<Vec<(OrderRecord, Option<i64>, Option<OffsetDateTime>)>, StoreError> {
+    async fn review_queue(&self) -> Result<Vec<(OrderRecord, Option<StaffId>, Option<OffsetDateTime>)>, StoreError> {
         let orders = sql::query_as::<OrderRow>(&format!("{SELECT_ORDER} WHERE status = $1 ORDER BY updated_at, id"))
             .bind(OrderStatus::UnderReview.as_str())
             .fetch_all(&self.pool)
             .await
             .map_err(db_err)?;
-        let claims: Vec<(i64, Option<i64>, Option<OffsetDateTime>)> =
+        let claims: Vec<(i64, Option<StaffId>, Option<OffsetDateTime>)> =
             sql::query_as("SELECT id, claimed_by, claimed_at FROM orders WHERE status = $1")
                 .bind(OrderStatus::UnderReview.as_str())
                 .fetch_all(&self.pool)
@@ -41,7 +41,7 @@ impl ReviewRepo for Db {
     async fn claim_order(
         &self,
         id: OrderId,
-        staff: i64,
+        staff: StaffId,
         stale_before: OffsetDateTime,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
@@ -60,8 +60,8 @@ impl ReviewRepo for Db {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn order_claim(&self, id: OrderId) -> Result<Option<(i64, OffsetDateTime)>, StoreError> {
-        let row: Option<(Option<i64>, Option<OffsetDateTime>)> =
+    async fn order_claim(&self, id: OrderId) -> Result<Option<(StaffId, OffsetDateTime)>, StoreError> {
+        let row: Option<(Option<StaffId>, Option<OffsetDateTime>)> =
             sql::query_as("SELECT claimed_by, claimed_at FROM orders WHERE id = $1")
                 .bind(id.0)
                 .fetch_optional(&self.pool)

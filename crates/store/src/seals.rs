@@ -4,8 +4,8 @@
 use app::StoreError;
 use app::ports::{SealRecord, SealRepo};
 use async_trait::async_trait;
-use domain::OrderId;
 use domain::seal::SealSource;
+use domain::{OrderId, StaffId};
 use time::OffsetDateTime;
 
 use crate::sql;
@@ -42,7 +42,7 @@ impl SealRepo for Db {
         &self,
         order: OrderId,
         source: SealSource,
-        staff: i64,
+        staff: StaffId,
         at: OffsetDateTime,
     ) -> Result<(), StoreError> {
         sql::query(

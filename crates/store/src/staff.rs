@@ -4,8 +4,8 @@
 use app::StoreError;
 use app::ports::{AuditEntry, NewStaff, StaffRecord, StaffRepo, StaffSessionRecord};
 use async_trait::async_trait;
-use domain::OrderId;
 use domain::staff::Roles;
+use domain::{OrderId, StaffId};
 use time::OffsetDateTime;
 
 use crate::sql;
@@ -35,7 +35,7 @@ impl TryFrom<StaffRow> for StaffRecord {
 
     fn try_from(r: StaffRow) -> Result<Self, StoreError> {
         Ok(Self {
-            id: r.id,
+            id: StaffId(r.id),
             roles: Roles::parse(&r.roles).map_err(StoreError::Other)?,
             username: r.username,
             name: r.name,
@@ -51,7 +51,7 @@ impl TryFrom<StaffRow> for StaffRecord {
 
 #[async_trait]
 impl StaffRepo for Db {
-    async fn create_staff(&self, staff: &NewStaff, now: OffsetDateTime) -> Result<i64, StoreError> {
+    async fn create_staff(&self, staff: &NewStaff, now: OffsetDateTime) -> Result<StaffId, StoreError> {
         sql::query_scalar(
             "INSERT INTO staff (username, name, phone, password_hash, roles, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
@@ -76,7 +76,7 @@ impl StaffRepo for Db {
         row.map(TryInto::try_into).transpose()
     }
 
-    async fn staff_by_id(&self, id: i64) -> Result<Option<StaffRecord>, StoreError> {
+    async fn staff_by_id(&self, id: StaffId) -> Result<Option<StaffRecord>, StoreError> {
         let row: Option<StaffRow> = sql::query_as(&format!("{SELECT_STAFF} WHERE id = $1"))
             .bind(id)
             .fetch_optional(&self.pool)
@@ -93,7 +93,7 @@ impl StaffRepo for Db {
 
     async fn update_staff(
         &self,
-        id: i64,
+        id: StaffId,
         roles: Roles,
         disabled: bool,
         now: OffsetDateTime,
@@ -120,7 +120,7 @@ impl StaffRepo for Db {
 
     async fn set_staff_password(
         &self,
-        id: i64,
+        id: StaffId,
         password_hash: &str,
         keep_session: &str,
         now: OffsetDateTime,
@@ -144,7 +144,7 @@ impl StaffRepo for Db {
 
     async fn set_staff_totp(
         &self,
-        id: i64,
+        id: StaffId,
         sealed_secret: Option<&str>,
         enabled: bool,
         now: OffsetDateTime,
@@ -160,7 +160,7 @@ impl StaffRepo for Db {
         Ok(())
     }
 
-    async fn use_totp_step(&self, id: i64, step: i64) -> Result<bool, StoreError> {
+    async fn use_totp_step(&self, id: StaffId, step: i64) -> Result<bool, StoreError> {
         let done = sql::query("UPDATE staff SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1")
             .bind(step)
             .bind(id)
@@ -188,7 +188,7 @@ impl StaffRepo for Db {
     }
 
     async fn staff_session(&self, digest: &str) -> Result<Option<StaffSessionRecord>, StoreError> {
-        let row: Option<(String, i64, String, OffsetDateTime, OffsetDateTime, OffsetDateTime)> = sql::query_as(
+        let row: Option<(String, StaffId, String, OffsetDateTime, OffsetDateTime, OffsetDateTime)> = sql::query_as(
             "SELECT token_digest, staff_id, stage, created_at, last_seen_at, expires_at
              FROM staff_sessions WHERE token_digest = $1",
         )
@@ -230,7 +230,7 @@ impl StaffRepo for Db {
     }
 
     async fn audit_log(&self, order: Option<OrderId>, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
-        type Row = (OffsetDateTime, Option<i64>, String, Option<i64>, String);
+        type Row = (OffsetDateTime, Option<StaffId>, String, Option<i64>, String);
         let query = match order {
             Some(id) => sql::query_as::<Row>(
                 "SELECT at, staff_id, action, order_id, detail FROM audit_log WHERE order_id = $1 ORDER BY id DESC LIMIT $2",

@@ -10,7 +10,7 @@ use crate::{Db, db_err};
 
 #[async_trait]
 impl TemplateRepo for Db {
-    async fn set_template(&self, t: &FormTemplate, staff: i64) -> Result<Option<String>, StoreError> {
+    async fn set_template(&self, t: &FormTemplate, staff: domain::StaffId) -> Result<Option<String>, StoreError> {
         let mut tx = self.write_tx().await?;
         let old: Option<String> = sql::query_scalar("SELECT file_key FROM form_templates WHERE kind = $1")
             .bind(t.kind.clone())

@@ -792,7 +792,7 @@ async fn audit_rows_can_be_added_but_never_changed_or_removed(db: &Db) {
     use app::ports::{AuditEntry, StaffRepo};
     let entry = AuditEntry {
         at: T0,
-        staff_id: Some(1),
+        staff_id: Some(domain::StaffId(1)),
         action: "document.view".into(),
         order_id: Some(domain::OrderId(7)),
         detail: "holder_id_front：核对身份".into(),
@@ -1038,7 +1038,7 @@ async fn staff_roles_passwords_and_sessions_change_as_an_admin_and_the_holder_sa
     assert!(db.update_staff(id, roles, true, T0).await.unwrap());
     assert!(db.staff_by_id(id).await.unwrap().unwrap().disabled);
     assert!(db.staff_session("s1").await.unwrap().is_none(), "disabling ends every session");
-    assert!(!db.update_staff(999_999, roles, false, T0).await.unwrap(), "unknown account");
+    assert!(!db.update_staff(domain::StaffId(999_999), roles, false, T0).await.unwrap(), "unknown account");
 }
 
 /// The two-person rule on the store's side: a refund above the threshold waits, its requester
@@ -1119,7 +1119,7 @@ async fn a_days_bill_is_checked_by_one_instance_and_taken_over_after_its_lease(d
     };
     db.record_bill_check(&check).await.unwrap();
     assert!(!db.claim_bill_check("alipay", day, T0 + Duration::hours(5), lease).await.unwrap(), "done is done");
-    let uploaded = BillCheck { channel: "cpcn".into(), day, checked_by: Some(7), ..check.clone() };
+    let uploaded = BillCheck { channel: "cpcn".into(), day, checked_by: Some(domain::StaffId(7)), ..check.clone() };
     db.record_bill_check(&uploaded).await.unwrap();
     let checks = db.bill_checks(10).await.unwrap();
     assert_eq!(checks.len(), 2, "{checks:?}");
@@ -1227,8 +1227,8 @@ async fn a_payment_settles_once_and_a_late_one_owes_one_refund(db: &Db) {
     assert!(db.pending_refunds(T0).await.unwrap().is_empty());
     let alerts = db.finance_alerts(10).await.unwrap();
     assert_eq!(alerts.len(), 1);
-    assert!(db.resolve_finance_alert(alerts[0].id, 7, "已核实", T0).await.unwrap());
-    assert!(!db.resolve_finance_alert(alerts[0].id, 7, "again", T0).await.unwrap(), "once");
+    assert!(db.resolve_finance_alert(alerts[0].id, domain::StaffId(7), "已核实", T0).await.unwrap());
+    assert!(!db.resolve_finance_alert(alerts[0].id, domain::StaffId(7), "again", T0).await.unwrap(), "once");
     assert_eq!(db.finance_alerts(10).await.unwrap()[0].resolution.as_deref(), Some("已核实"));
 }
 
@@ -1246,7 +1246,7 @@ async fn nothing_ships_without_a_recorded_key_and_each_step_is_written_whole(db:
     }
     .validate()
     .unwrap();
-    assert!(!db.save_key(id, &key, 1, T0).await.unwrap(), "only while 待处理");
+    assert!(!db.save_key(id, &key, domain::StaffId(1), T0).await.unwrap(), "only while 待处理");
     for (from, to, actor) in [
         (OrderStatus::PendingPayment, OrderStatus::UnderReview, Actor::PaymentGateway),
         (OrderStatus::UnderReview, OrderStatus::Processing, Actor::Reviewer),
@@ -1266,7 +1266,7 @@ async fn nothing_ships_without_a_recorded_key_and_each_step_is_written_whole(db:
     };
     assert!(!db.dispatch(&ship).await.unwrap(), "no key, no shipment");
     assert_eq!(db.order(a, id).await.unwrap().unwrap().status, OrderStatus::Processing, "rolled back");
-    assert!(db.save_key(id, &key, 1, T0).await.unwrap());
+    assert!(db.save_key(id, &key, domain::StaffId(1), T0).await.unwrap());
     assert_eq!(db.fulfilment_queue().await.unwrap().len(), 1);
     assert!(db.dispatch(&ship).await.unwrap());
     assert!(!db.dispatch(&ship).await.unwrap(), "once");
@@ -1413,7 +1413,7 @@ async fn an_invoice_keeps_its_files_and_is_voided_once_by_a_red_letter_invoice(d
     let mut invoice = InvoiceRecord {
         order_id: order,
         invoice_no: "24442000000012345678".into(),
-        issued_by: Some(7),
+        issued_by: Some(domain::StaffId(7)),
         issued_at: T0,
         sent_count: 0,
         red: None,
@@ -1433,7 +1433,7 @@ async fn an_invoice_keeps_its_files_and_is_voided_once_by_a_red_letter_invoice(d
     assert_eq!(db.red_invoice_queue().await.unwrap().iter().map(|o| o.id).collect::<Vec<_>>(), vec![order]);
     let red = RedInvoice {
         invoice_no: "24442000000099999999".into(),
-        issued_by: Some(8),
+        issued_by: Some(domain::StaffId(8)),
         issued_at: T0 + Duration::hours(1),
     };
     assert!(db.save_red_invoice(order, &red, &[file(false, InvoiceFormat::Pdf, "red-pdf")]).await.unwrap());
@@ -1564,7 +1564,7 @@ fn certificate(order: domain::OrderId, user: UserId, serial: &str) -> app::ports
         not_before: T0,
         not_after: T0 + Duration::days(365),
         der: vec![0x30, 0x82, 0x00, 0xFF, 0x00],
-        issued_by: Some(7),
+        issued_by: Some(domain::StaffId(7)),
         issued_at: T0,
         replaces_serial: None,
         revocation: None,
@@ -1583,7 +1583,7 @@ async fn a_certificate_is_recorded_with_its_order_once_and_revoked_once(db: &Db)
     let id = db.create_order(&new_order(a, application, "key-1", "subject-1"), T0).await.unwrap();
     let audit = |action: &str| AuditEntry {
         at: T0,
-        staff_id: Some(7),
+        staff_id: Some(domain::StaffId(7)),
         action: action.into(),
         order_id: Some(id),
         detail: String::new(),
@@ -1615,7 +1615,7 @@ async fn a_certificate_is_recorded_with_its_order_once_and_revoked_once(db: &Db)
     assert_eq!(db.audit_log(Some(id), 10).await.unwrap()[0].action, "certificate.issued");
     let second = certificate(id, a, "02CD");
     assert!(!db.record_issued(&write(&second)).await.unwrap(), "one certificate in force per order");
-    let revocation = Revocation { at: T0, reason: RevocationReason::Superseded, by: Some(7) };
+    let revocation = Revocation { at: T0, reason: RevocationReason::Superseded, by: Some(domain::StaffId(7)) };
     assert!(db.record_revoked("01AB", &revocation, &audit("certificate.revoked")).await.unwrap());
     assert!(!db.record_revoked("01AB", &revocation, &audit("certificate.revoked")).await.unwrap(), "revoked once");
     assert!(!db.record_revoked("FFFF", &revocation, &audit("certificate.revoked")).await.unwrap());
@@ -1648,7 +1648,7 @@ async fn a_certificate_keeps_the_first_seal_made_for_it(db: &Db) {
     }
     let audit = AuditEntry {
         at: T0,
-        staff_id: Some(7),
+        staff_id: Some(domain::StaffId(7)),
         action: "certificate.issued".into(),
         order_id: Some(id),
         detail: String::new(),
@@ -1673,11 +1673,15 @@ async fn a_certificate_keeps_the_first_seal_made_for_it(db: &Db) {
     assert!(db.record_seal(&unknown).await.is_err(), "no seal without its certificate");
 
     assert_eq!(db.seal_source(id).await.unwrap(), None, "drawn unless chosen otherwise");
-    db.choose_seal_source(id, domain::seal::SealSource::Scanned, 7, T0).await.unwrap();
+    db.choose_seal_source(id, domain::seal::SealSource::Scanned, domain::StaffId(7), T0).await.unwrap();
     assert_eq!(db.seal_source(id).await.unwrap(), Some(domain::seal::SealSource::Scanned));
-    db.choose_seal_source(id, domain::seal::SealSource::Generated, 8, T0).await.unwrap();
+    db.choose_seal_source(id, domain::seal::SealSource::Generated, domain::StaffId(8), T0).await.unwrap();
     assert_eq!(db.seal_source(id).await.unwrap(), Some(domain::seal::SealSource::Generated), "the later choice stands");
-    assert!(db.choose_seal_source(domain::OrderId(999_999), domain::seal::SealSource::Scanned, 7, T0).await.is_err());
+    assert!(
+        db.choose_seal_source(domain::OrderId(999_999), domain::seal::SealSource::Scanned, domain::StaffId(7), T0)
+            .await
+            .is_err()
+    );
 }
 
 async fn station_tokens_act_until_revoked(db: &Db) {

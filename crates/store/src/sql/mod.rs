@@ -259,6 +259,29 @@ macro_rules! text_code_columns {
     )+};
 }
 
+/// Implements [`Encode`] and [`Column`] for the typed ids: bound and read as the integer they wrap.
+macro_rules! id_columns {
+    ($($ty:ty),+ $(,)?) => {$(
+        impl<'q> Encode<'q> for $ty {
+            const KIND: Kind = Kind::Int;
+            fn encode(self) -> Value<'q> {
+                Value::Int(self.0)
+            }
+        }
+
+        impl Column for $ty {
+            fn from_sqlite(value: rusqlite::types::ValueRef<'_>) -> Result<Self, String> {
+                sqlite::integer(value).map(Self)
+            }
+            fn from_postgres(row: &tokio_postgres::Row, index: usize) -> Result<Self, String> {
+                postgres::integer(row, index).map(Self)
+            }
+        }
+    )+};
+}
+
+id_columns!(domain::StaffId);
+
 text_code_columns!(
     domain::OrderStatus => domain::OrderStatus::parse,
     domain::application::SubjectKind => domain::application::SubjectKind::parse,

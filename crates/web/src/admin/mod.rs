@@ -173,7 +173,7 @@ async fn gate(State((state, access)): State<(AppState, Access)>, mut request: Re
         return Redirect::to("/admin/password").into_response();
     }
     if !access.admits(&staff) {
-        tracing::warn!(staff = staff.id, path = %request.uri().path(), "staff route denied by role");
+        tracing::warn!(staff = staff.id.0, path = %request.uri().path(), "staff route denied by role");
         return forbidden_page();
     }
     request.extensions_mut().insert(staff);

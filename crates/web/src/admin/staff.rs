@@ -144,7 +144,7 @@ pub async fn create(
 pub async fn update(
     State(state): State<AppState>,
     Staff(staff, visitor): Staff,
-    PagePath(id): PagePath<i64>,
+    PagePath(id): PagePath<domain::StaffId>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> PageResult {
     let chosen: Vec<&str> = fields.iter().filter(|(k, _)| k == "roles").map(|(_, v)| v.as_str()).collect();

@@ -196,7 +196,7 @@ async fn a_reviewer_rejects_with_reasons_the_applicant_sees_then_approves_the_fi
 
 fn admin() -> app::staff::CurrentStaff {
     app::staff::CurrentStaff {
-        id: 0,
+        id: domain::StaffId(0),
         username: "root".into(),
         name: "root".into(),
         phone: None,

@@ -213,7 +213,7 @@ async fn the_daily_alipay_bill_matches_our_payments_and_differences_are_alerted(
     let (_, _, second) = paid_through_alipay(&app, "13800138141", 141).await;
     let header = "#支付宝业务明细查询\n支付宝交易号,商户订单号,业务类型,商品名称,创建时间,完成时间,门店编号,门店名称,操作员,终端号,对方账户,订单金额（元）,商家实收（元）,备注\n";
     let staff = app::staff::CurrentStaff {
-        id: 0,
+        id: domain::StaffId(0),
         username: "cai".into(),
         name: "财务".into(),
         phone: None,

@@ -564,7 +564,7 @@ pub fn png_claiming(width: u32, height: u32, depth: u8, color: u8) -> Vec<u8> {
 /// A staff member with `roles`, for calling use cases directly.
 pub fn staff_with(roles: &[domain::staff::Role]) -> app::staff::CurrentStaff {
     app::staff::CurrentStaff {
-        id: 0,
+        id: domain::StaffId(0),
         username: "root".into(),
         name: "root".into(),
         phone: None,
