@@ -7,8 +7,8 @@ use domain::invoice::InvoiceFormat;
 use domain::pricing::{Delivery, FeeBreakdown};
 use domain::pricing::{Fees, KeyType};
 use domain::{
-    Actor, Address, AddressId, ApplicationId, Email, Money, OrderId, OrderStatus, PackageId, PaymentId, Phone,
-    RefundId, SmsPurpose, StaffId, UserId,
+    Actor, Address, AddressId, ApplicationId, Email, Money, NotificationId, OrderId, OrderStatus, PackageId, PaymentId,
+    Phone, RefundId, SmsPurpose, StaffId, UserId,
 };
 use time::OffsetDateTime;
 
@@ -1262,7 +1262,7 @@ pub struct NewNotification {
 /// A queued message, leased to a worker.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotificationRecord {
-    pub id: i64,
+    pub id: NotificationId,
     pub dedupe_key: String,
     pub channel: String,
     pub recipient: String,
@@ -1286,11 +1286,11 @@ pub trait NotificationRepo: Send + Sync {
         lease: time::Duration,
         limit: i64,
     ) -> Result<Vec<NotificationRecord>, StoreError>;
-    async fn notification_sent(&self, id: i64, now: OffsetDateTime) -> Result<(), StoreError>;
+    async fn notification_sent(&self, id: NotificationId, now: OffsetDateTime) -> Result<(), StoreError>;
     /// Records a failed attempt: retried at `retry_at`, or given up when `None`.
     async fn notification_failed(
         &self,
-        id: i64,
+        id: NotificationId,
         error: &str,
         retry_at: Option<OffsetDateTime>,
     ) -> Result<(), StoreError>;

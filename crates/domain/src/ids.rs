@@ -34,4 +34,6 @@ id_type! {
     RefundId,
     /// A staff member's account (the back office).
     StaffId,
+    /// A queued message (SMS or e-mail) in the outbox.
+    NotificationId,
 }

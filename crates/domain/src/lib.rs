@@ -33,7 +33,7 @@ pub use credit_code::CreditCode;
 pub use division::{Division, Divisions, Region};
 pub use email::Email;
 pub use field::{FieldError, FieldErrors};
-pub use ids::{AddressId, ApplicationId, OrderId, PackageId, PaymentId, RefundId, StaffId, UserId};
+pub use ids::{AddressId, ApplicationId, NotificationId, OrderId, PackageId, PaymentId, RefundId, StaffId, UserId};
 pub use money::Money;
 pub use order_status::{Actor, OrderEvent, OrderStatus};
 pub use password::NewPassword;

@@ -6,6 +6,7 @@
 use app::StoreError;
 use app::ports::{NewNotification, NotificationRecord, NotificationRepo};
 use async_trait::async_trait;
+use domain::NotificationId;
 use time::OffsetDateTime;
 
 use crate::db::Backend;
@@ -42,7 +43,7 @@ pub(crate) async fn insert_notifications(
     Ok(())
 }
 
-type Row = (i64, String, String, String, String, String, Option<String>, Option<String>, i64, String);
+type Row = (NotificationId, String, String, String, String, String, Option<String>, Option<String>, i64, String);
 
 const COLUMNS: &str = "id, dedupe_key, channel, recipient, subject, body, html, attachments, attempts, status";
 
@@ -91,7 +92,7 @@ impl NotificationRepo for Db {
         Ok(rows.into_iter().map(|r| NotificationRecord { attempts: r.8 + 1, ..record(r) }).collect())
     }
 
-    async fn notification_sent(&self, id: i64, now: OffsetDateTime) -> Result<(), StoreError> {
+    async fn notification_sent(&self, id: NotificationId, now: OffsetDateTime) -> Result<(), StoreError> {
         sql::query("UPDATE notifications SET status = 'sent', sent_at = $1, locked_until = NULL, last_error = NULL WHERE id = $2")
             .bind(now)
             .bind(id)
@@ -103,7 +104,7 @@ impl NotificationRepo for Db {
 
     async fn notification_failed(
         &self,
-        id: i64,
+        id: NotificationId,
         error: &str,
         retry_at: Option<OffsetDateTime>,
     ) -> Result<(), StoreError> {

@@ -1298,7 +1298,7 @@ async fn notifications_are_queued_once_and_leased_to_one_worker(db: &Db) {
         db.claim_notifications(T0, Duration::minutes(5), 6)
     );
     let (a, b) = (a.unwrap(), b.unwrap());
-    let mut ids: Vec<i64> = a.iter().chain(&b).map(|m| m.id).collect();
+    let mut ids: Vec<_> = a.iter().chain(&b).map(|m| m.id).collect();
     ids.sort_unstable();
     ids.dedup();
     assert_eq!(ids.len(), a.len() + b.len(), "no message leased twice");

@@ -280,7 +280,7 @@ macro_rules! id_columns {
     )+};
 }
 
-id_columns!(domain::StaffId);
+id_columns!(domain::StaffId, domain::NotificationId, domain::PaymentId, domain::RefundId);
 
 text_code_columns!(
     domain::OrderStatus => domain::OrderStatus::parse,
