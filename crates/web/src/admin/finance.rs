@@ -63,13 +63,8 @@ pub async fn compare_bill(
     let Ok(day) = time::Date::parse(day.trim(), format) else {
         return Err(PageError::refused(app::Error::field("day", "date_invalid", "请选择账单日期")));
     };
-    match state.app.compare_alipay_bill_file(&staff, day, &file).await {
-        Ok(diff) => Ok(render(
-            StatusCode::OK,
-            &BillPage { layout: AdminLayout::new("支付宝对账", &visitor, Some(&staff)), day, diff },
-        )),
-        Err(err) => Err(PageError::refused(err)),
-    }
+    let diff = state.app.compare_alipay_bill_file(&staff, day, &file).await.map_err(PageError::refused)?;
+    Ok(render(StatusCode::OK, &BillPage { layout: AdminLayout::new("支付宝对账", &visitor, Some(&staff)), day, diff }))
 }
 
 #[derive(Template)]
@@ -127,20 +122,18 @@ pub async fn takings_csv(
     Staff(staff, _): Staff,
     Query(q): Query<RangeQuery>,
 ) -> PageResult {
-    match takings_in(&state, &staff, &q).await {
-        Ok(t) => Ok((
-            [
-                (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-                (
-                    axum::http::header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"takings-{}-{}.csv\"", t.from, t.to),
-                ),
-            ],
-            t.csv(),
-        )
-            .into_response()),
-        Err(err) => Err(PageError::refused(err)),
-    }
+    let t = takings_in(&state, &staff, &q).await.map_err(PageError::refused)?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"takings-{}-{}.csv\"", t.from, t.to),
+            ),
+        ],
+        t.csv(),
+    )
+        .into_response())
 }
 
 #[derive(Template)]

@@ -185,10 +185,8 @@ pub async fn choose_seal_source(
     axum::Form(form): axum::Form<SealSourceForm>,
 ) -> PageResult {
     let Some(source) = domain::seal::SealSource::parse(&form.source) else { return Err(PageError::not_found()) };
-    match state.app.choose_seal_source(&staff, id, source).await {
-        Ok(()) => Ok(Redirect::to(&format!("/admin/orders/{}?notice=seal_source_chosen", id.0)).into_response()),
-        Err(err) => Err(err.into()),
-    }
+    state.app.choose_seal_source(&staff, id, source).await?;
+    Ok(Redirect::to(&format!("/admin/orders/{}?notice=seal_source_chosen", id.0)).into_response())
 }
 
 pub async fn claim(
@@ -196,10 +194,8 @@ pub async fn claim(
     Staff(staff, _): Staff,
     PagePath(id): PagePath<OrderId>,
 ) -> PageResult {
-    match state.app.claim_review(&staff, id).await {
-        Ok(()) => Ok(Redirect::to(&format!("/admin/orders/{}?notice=claimed", id.0)).into_response()),
-        Err(err) => Err(err.into()),
-    }
+    state.app.claim_review(&staff, id).await?;
+    Ok(Redirect::to(&format!("/admin/orders/{}?notice=claimed", id.0)).into_response())
 }
 
 pub async fn approve(
@@ -207,10 +203,8 @@ pub async fn approve(
     Staff(staff, _): Staff,
     PagePath(id): PagePath<OrderId>,
 ) -> PageResult {
-    match state.app.approve_review(&staff, id).await {
-        Ok(()) => Ok(Redirect::to(&format!("/admin/orders/{}?notice=approved", id.0)).into_response()),
-        Err(err) => Err(err.into()),
-    }
+    state.app.approve_review(&staff, id).await?;
+    Ok(Redirect::to(&format!("/admin/orders/{}?notice=approved", id.0)).into_response())
 }
 
 pub async fn reject(
@@ -221,10 +215,8 @@ pub async fn reject(
 ) -> PageResult {
     let reasons: Vec<String> = fields.iter().filter(|(k, _)| k == "reasons").map(|(_, v)| v.clone()).collect();
     let note = fields.iter().find(|(k, _)| k == "note").map(|(_, v)| v.as_str()).unwrap_or_default();
-    match state.app.reject_review(&staff, id, &reasons, note).await {
-        Ok(()) => Ok(Redirect::to(&format!("/admin/orders/{}?notice=rejected", id.0)).into_response()),
-        Err(err) => Err(PageError::refused(err)),
-    }
+    state.app.reject_review(&staff, id, &reasons, note).await.map_err(PageError::refused)?;
+    Ok(Redirect::to(&format!("/admin/orders/{}?notice=rejected", id.0)).into_response())
 }
 
 #[derive(Deserialize, Default)]

@@ -152,15 +152,13 @@ pub async fn update(
         return page(&state, &staff, &visitor, None, Some("请至少选择一个角色".into())).await;
     };
     let disabled = fields.iter().any(|(k, _)| k == "disabled");
-    match state.app.update_staff(&staff, id, roles, disabled).await {
-        Ok(()) => Ok(axum::response::Redirect::to(if disabled {
-            "/admin/staff?notice=staff_disabled"
-        } else {
-            "/admin/staff?notice=staff_saved"
-        })
-        .into_response()),
-        Err(err) => Err(err.into()),
-    }
+    state.app.update_staff(&staff, id, roles, disabled).await?;
+    Ok(axum::response::Redirect::to(if disabled {
+        "/admin/staff?notice=staff_disabled"
+    } else {
+        "/admin/staff?notice=staff_saved"
+    })
+    .into_response())
 }
 
 pub async fn audit(State(state): State<AppState>, Staff(staff, visitor): Staff) -> PageResult {

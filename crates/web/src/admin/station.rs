@@ -96,10 +96,8 @@ pub async fn soft_key(
 ) -> PageResult {
     let algorithm =
         domain::certificate::KeyAlgorithm::parse(&form.algorithm).unwrap_or(domain::certificate::KeyAlgorithm::Sm2);
-    match state.app.produce_locally(&staff, id, algorithm).await {
-        Ok(_) => Ok(Redirect::to(&format!("/admin/orders/{}?notice=key_produced", id.0)).into_response()),
-        Err(err) => Err(PageError::refused(err)),
-    }
+    state.app.produce_locally(&staff, id, algorithm).await.map_err(PageError::refused)?;
+    Ok(Redirect::to(&format!("/admin/orders/{}?notice=key_produced", id.0)).into_response())
 }
 
 #[derive(Template)]

@@ -34,11 +34,6 @@ impl OutboxPage {
 }
 
 async fn outbox(State(state): State<AppState>, visitor: Visitor) -> PageResult {
-    match state.app.dev_messages(100).await {
-        Ok(messages) => Ok(render(
-            StatusCode::OK,
-            &OutboxPage { layout: Layout::new(&state, &visitor, "开发发件箱", Nav::None), messages },
-        )),
-        Err(err) => Err(err.into()),
-    }
+    let messages = state.app.dev_messages(100).await?;
+    Ok(render(StatusCode::OK, &OutboxPage { layout: Layout::new(&state, &visitor, "开发发件箱", Nav::None), messages }))
 }

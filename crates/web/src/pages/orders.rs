@@ -197,10 +197,8 @@ async fn cancel(
     PageUser(user, _): PageUser,
     PagePath(id): PagePath<OrderId>,
 ) -> PageResult {
-    match state.app.cancel_order(&user, id).await {
-        Ok(_) => Ok(see_other(&format!("/orders/{}?notice=order_cancelled", id.0))),
-        Err(err) => Err(err.into()),
-    }
+    state.app.cancel_order(&user, id).await?;
+    Ok(see_other(&format!("/orders/{}?notice=order_cancelled", id.0)))
 }
 
 async fn resubmit(
@@ -208,10 +206,8 @@ async fn resubmit(
     PageUser(user, _): PageUser,
     PagePath(id): PagePath<OrderId>,
 ) -> PageResult {
-    match state.app.resubmit_order(&user, id).await {
-        Ok(_) => Ok(see_other(&format!("/orders/{}?notice=order_resubmitted", id.0))),
-        Err(err) => Err(err.into()),
-    }
+    state.app.resubmit_order(&user, id).await?;
+    Ok(see_other(&format!("/orders/{}?notice=order_resubmitted", id.0)))
 }
 
 async fn confirm_receipt(
@@ -219,10 +215,8 @@ async fn confirm_receipt(
     PageUser(user, _): PageUser,
     PagePath(id): PagePath<OrderId>,
 ) -> PageResult {
-    match state.app.confirm_receipt(&user, id).await {
-        Ok(_) => Ok(see_other(&format!("/orders/{}?notice=receipt_confirmed", id.0))),
-        Err(err) => Err(err.into()),
-    }
+    state.app.confirm_receipt(&user, id).await?;
+    Ok(see_other(&format!("/orders/{}?notice=receipt_confirmed", id.0)))
 }
 
 /// The order's e-invoice PDF, for its owner.
@@ -244,16 +238,14 @@ async fn invoice_file(
     let Some(format) = domain::invoice::InvoiceFormat::parse(format) else {
         return Err(PageError::not_found());
     };
-    match state.app.download_invoice(&user, id, red, format).await {
-        Ok((name, content_type, bytes)) => Ok((
-            StatusCode::OK,
-            [
-                (axum::http::header::CONTENT_TYPE, content_type.to_owned()),
-                (axum::http::header::CONTENT_DISPOSITION, crate::files::attachment_disposition(&name)),
-            ],
-            bytes,
-        )
-            .into_response()),
-        Err(err) => Err(err.into()),
-    }
+    let (name, content_type, bytes) = state.app.download_invoice(&user, id, red, format).await?;
+    Ok((
+        StatusCode::OK,
+        [
+            (axum::http::header::CONTENT_TYPE, content_type.to_owned()),
+            (axum::http::header::CONTENT_DISPOSITION, crate::files::attachment_disposition(&name)),
+        ],
+        bytes,
+    )
+        .into_response())
 }
