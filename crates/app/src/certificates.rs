@@ -389,11 +389,11 @@ impl App {
                 subject: "【电子签章】数字证书即将到期",
                 text: &text,
             };
-            messages.extend(self.applicant_messages(&order, &tell).await?);
+            messages.extend(self.notifier.applicant_messages(&order, &tell).await?);
         }
         if !messages.is_empty() {
             self.store.enqueue_notifications(&messages, now).await?;
-            self.deliver_now().await;
+            self.notifier.deliver_now().await;
         }
         Ok(expiring.len())
     }

@@ -317,7 +317,7 @@ impl App {
         self.audit(Some(staff.id), "refund.retry", Some(refund.order_id), &format!("{} 元", refund.amount.to_yuan()))
             .await?;
         let pending = RefundRecord { status: RefundStatus::Pending, attempts: 0, ..refund };
-        match self.make_refund(&pending).await {
+        match self.payments.make_refund(&pending).await {
             Ok(()) => Ok(true),
             Err(Error::Unavailable { .. }) => Ok(false),
             Err(err) => Err(err),
@@ -345,7 +345,7 @@ impl App {
             &format!("{} 元：{note}", refund.amount.to_yuan()),
         )
         .await?;
-        self.settle_refund(&refund, Some(note)).await
+        self.payments.settle_refund(&refund, Some(note)).await
     }
 
     async fn failed_refund(&self, refund_id: RefundId) -> Result<RefundRecord, Error> {
@@ -355,7 +355,7 @@ impl App {
 
     async fn refund_now(&self, refund: &RefundRecord) -> Result<(), Error> {
         // A gateway that cannot be reached leaves the refund pending; the reconciliation job retries.
-        match self.make_refund(refund).await {
+        match self.payments.make_refund(refund).await {
             Ok(()) | Err(Error::Unavailable { .. }) => Ok(()),
             Err(err) => Err(err),
         }
@@ -421,20 +421,20 @@ impl App {
         let result = diff(&lines, &paid, &refunded);
         let said = |what: &str, no: &str| format!("{day} 支付宝账单与本系统记录不一致：{no} {what}");
         for no in &result.missing_here {
-            self.alert("bill_mismatch", None, Some(no), &said("支付宝已收款，本系统未记为已支付", no)).await?;
+            self.payments.alert("bill_mismatch", None, Some(no), &said("支付宝已收款，本系统未记为已支付", no)).await?;
         }
         for no in &result.missing_there {
-            self.alert("bill_mismatch", None, Some(no), &said("本系统记为已支付，账单中没有", no)).await?;
+            self.payments.alert("bill_mismatch", None, Some(no), &said("本系统记为已支付，账单中没有", no)).await?;
         }
         for no in &result.refunds_missing_here {
-            self.alert("bill_mismatch", None, Some(no), &said("支付宝有退款，本系统没有记录", no)).await?;
+            self.payments.alert("bill_mismatch", None, Some(no), &said("支付宝有退款，本系统没有记录", no)).await?;
         }
         for no in &result.refunds_missing_there {
-            self.alert("bill_mismatch", None, Some(no), &said("本系统记为已退款，账单中没有", no)).await?;
+            self.payments.alert("bill_mismatch", None, Some(no), &said("本系统记为已退款，账单中没有", no)).await?;
         }
         for (no, bill_fen, our_fen) in result.amount_mismatch.iter().chain(&result.refund_mismatch) {
             let what = format!("金额不符：账单 {} 元，本系统 {} 元", yuan(*bill_fen), yuan(*our_fen));
-            self.alert("bill_mismatch", None, Some(no), &said(&what, no)).await?;
+            self.payments.alert("bill_mismatch", None, Some(no), &said(&what, no)).await?;
         }
         let check = BillCheck {
             channel: "alipay".into(),
@@ -457,7 +457,7 @@ impl App {
         if local.hour() < BILL_READY_HOUR {
             return Ok(None);
         }
-        let Ok(gateway) = self.gateways.get(crate::gateway::Channel::Alipay) else { return Ok(None) };
+        let Ok(gateway) = self.payments.gateways.get(crate::gateway::Channel::Alipay) else { return Ok(None) };
         let Some(day) = local.date().previous_day() else { return Ok(None) };
         if !self.store.claim_bill_check("alipay", day, now, time::Duration::minutes(10)).await? {
             return Ok(None);
@@ -477,13 +477,14 @@ impl App {
             }
         };
         let Ok(text) = bill else {
-            self.alert(
-                "bill_unreadable",
-                None,
-                None,
-                &format!("{day} 支付宝账单无法读取，请在支付宝商家后台下载后上传核对"),
-            )
-            .await?;
+            self.payments
+                .alert(
+                    "bill_unreadable",
+                    None,
+                    None,
+                    &format!("{day} 支付宝账单无法读取，请在支付宝商家后台下载后上传核对"),
+                )
+                .await?;
             let check = BillCheck { channel: "alipay".into(), day, checked_by: None, checked_at: now, differences: 1 };
             self.store.record_bill_check(&check).await?;
             return Ok(None);

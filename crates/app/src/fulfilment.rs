@@ -109,10 +109,10 @@ impl App {
             subject: "【电子签章】USB-Key 已发货",
             text: &text,
         };
-        let notify = self.applicant_messages(&order, &tell).await?;
+        let notify = self.notifier.applicant_messages(&order, &tell).await?;
         let change = DispatchChange::Shipped { courier, tracking_no };
         self.step(id, order.status, to, Actor::Fulfilment, &reason, change, Some(&audit), &notify).await?;
-        self.deliver_now().await;
+        self.notifier.deliver_now().await;
         Ok(())
     }
 
@@ -143,10 +143,10 @@ impl App {
             subject: "【电子签章】USB-Key 可以领取了",
             text: &text,
         };
-        let notify = self.applicant_messages(&order, &tell).await?;
+        let notify = self.notifier.applicant_messages(&order, &tell).await?;
         let change = DispatchChange::ReadyForPickup { sealed_code };
         self.step(id, order.status, to, Actor::Fulfilment, reason, change, Some(&audit), &notify).await?;
-        self.deliver_now().await;
+        self.notifier.deliver_now().await;
         Ok(())
     }
 
@@ -174,7 +174,7 @@ impl App {
             &notify,
         )
         .await?;
-        self.deliver_now().await;
+        self.notifier.deliver_now().await;
         Ok(())
     }
 
@@ -220,7 +220,7 @@ impl App {
             &notify,
         )
         .await?;
-        self.deliver_now().await;
+        self.notifier.deliver_now().await;
         self.order(user, id).await
     }
 

@@ -12,7 +12,7 @@ use std::io::Cursor;
 
 use crate::media::{UploadError, sanitize};
 use crate::notifications::Tell;
-use crate::ports::{Attachment, InvoiceFile, InvoiceRecord, OrderRecord, RedInvoice};
+use crate::ports::{InvoiceFile, InvoiceRecord, OrderRecord, RedInvoice};
 use crate::sessions::CurrentUser;
 use crate::staff::CurrentStaff;
 use crate::{App, Error, StoreError};
@@ -248,7 +248,7 @@ impl App {
     /// The SMS and the email with the invoice's files attached, to the address given for the
     /// invoice when there is one.
     async fn enqueue_invoice_mail(&self, order: &OrderRecord, tell: &Tell<'_>, red: bool) -> Result<(), Error> {
-        let mut messages = self.applicant_messages(order, tell).await?;
+        let mut messages = self.notifier.applicant_messages(order, tell).await?;
         for m in messages.iter_mut().filter(|m| m.channel == "email") {
             if let Some(email) = order.order.invoice.as_ref().and_then(|i| i.email.clone()) {
                 m.recipient = email;
@@ -256,39 +256,8 @@ impl App {
             m.attachments = Some(attachment_ref(order, red));
         }
         self.store.enqueue_notifications(&messages, self.clock.now()).await?;
-        self.deliver_now().await;
+        self.notifier.deliver_now().await;
         Ok(())
-    }
-
-    /// The files an email refers to, read and decrypted when it is sent.
-    pub(crate) async fn attachments(&self, reference: &str) -> Result<Vec<Attachment>, StoreError> {
-        let bad = || StoreError::Other(format!("unknown attachment reference {reference}"));
-        let (kind, id) = reference.split_once(':').ok_or_else(bad)?;
-        let red = match kind {
-            "invoice" => false,
-            "red-invoice" => true,
-            _ => return Err(bad()),
-        };
-        let id = domain::OrderId(id.parse().map_err(|_| bad())?);
-        let invoice = self.store.invoice(id).await?.ok_or_else(bad)?;
-        let number = match (&invoice.red, red) {
-            (Some(r), true) => r.invoice_no.clone(),
-            (_, false) => invoice.invoice_no.clone(),
-            (None, true) => return Err(bad()),
-        };
-        let mut attached = Vec::new();
-        for file in invoice.files.iter().filter(|f| f.red == red) {
-            let bytes = self
-                .read_sealed(&file.file_key, &file.wrapped_key)
-                .await
-                .map_err(|e| StoreError::Other(e.to_string()))?;
-            attached.push(Attachment {
-                file_name: file.format.file_name(&number, red),
-                content_type: file.format.content_type().to_owned(),
-                bytes,
-            });
-        }
-        Ok(attached)
     }
 
     /// One file of the user's invoice (or of its red-letter invoice): (file name, media type,

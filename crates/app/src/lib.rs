@@ -15,6 +15,8 @@ pub mod clock;
 pub mod crypto;
 pub mod documents;
 pub mod error;
+#[cfg(test)]
+mod fakes;
 pub mod finance;
 pub mod fulfilment;
 pub mod gateway;
@@ -98,11 +100,11 @@ pub struct App {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) files: Arc<dyn FileStore>,
     pub(crate) sms: Arc<dyn SmsSender>,
-    pub(crate) mailer: Arc<dyn Mailer>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) keys: Arc<Keys>,
     pub(crate) policy: Policy,
-    pub(crate) gateways: payment::Gateways,
+    pub(crate) notifier: Arc<notifications::Notifier>,
+    pub(crate) payments: payment::Payments,
     pub(crate) ocr: Option<recognition::OcrPool>,
     pub(crate) ca: Option<Arc<dyn ca::CertificateAuthority>>,
     pub(crate) seal_maker: Option<Arc<dyn seal_maker::SealMaker>>,
@@ -124,15 +126,38 @@ impl App {
         keys: Keys,
         policy: Policy,
     ) -> Self {
+        let keys = Arc::new(keys);
+        let notifier = Arc::new(notifications::Notifier::new(notifications::NotifierPorts {
+            users: store.clone(),
+            applications: store.clone(),
+            queue: store.clone(),
+            invoices: store.clone(),
+            files: files.clone(),
+            keys: keys.clone(),
+            sms: sms.clone(),
+            mailer,
+            clock: clock.clone(),
+        }));
+        let payments = payment::Payments::new(
+            payment::PaymentPorts {
+                ledger: store.clone(),
+                journal: store.clone(),
+                orders: store.clone(),
+                announcer: notifier.clone(),
+                clock: clock.clone(),
+            },
+            payment::Gateways::default(),
+            payment::PaymentRules::from(&policy),
+        );
         Self {
             store,
             files,
             sms,
-            mailer,
             clock,
-            keys: Arc::new(keys),
+            keys,
             policy,
-            gateways: payment::Gateways::default(),
+            notifier,
+            payments,
             ocr: None,
             ca: None,
             seal_maker: None,
@@ -146,8 +171,18 @@ impl App {
     /// The same app, paying through `gateways`.
     #[must_use]
     pub fn with_gateways(mut self, gateways: payment::Gateways) -> Self {
-        self.gateways = gateways;
+        self.payments.gateways = gateways;
         self
+    }
+
+    /// Paying for orders.
+    pub fn payments(&self) -> &payment::Payments {
+        &self.payments
+    }
+
+    /// Messages to applicants.
+    pub fn notifier(&self) -> &notifications::Notifier {
+        &self.notifier
     }
 
     pub fn policy(&self) -> &Policy {

@@ -3,12 +3,20 @@
 //! the event is applied; a worker delivers them with retries and backoff. Phone numbers and
 //! addresses never reach the logs.
 
+use std::sync::Arc;
+
+use async_trait::async_trait;
 use domain::Email;
 use domain::mask::mask_middle;
 use time::Duration;
 
-use crate::ports::{Mail, NewNotification, NotificationRecord, OrderRecord};
-use crate::{App, Error, StoreError};
+use crate::clock::Clock;
+use crate::crypto::Keys;
+use crate::ports::{
+    ApplicationRepo, Attachment, FileStore, InvoiceRepo, Mail, Mailer, NewNotification, NotificationRecord,
+    NotificationRepo, OrderRecord, SmsSender, UserRepo,
+};
+use crate::{Error, StoreError};
 
 /// Waits before the 2nd, 3rd, … attempt; after the last one the message is given up (and shows
 /// as failed for staff).
@@ -52,7 +60,62 @@ fn html_body(subject: &str, text: &str) -> String {
     )
 }
 
-impl App {
+/// What the other capabilities need of this one: the messages for an event, to be queued in the
+/// event's own transaction, and their delivery right after.
+#[async_trait]
+pub trait Announcer: Send + Sync {
+    /// The SMS (to the account's phone) and email (to the agent's address, else the account's)
+    /// for one event of an order.
+    async fn applicant_messages(&self, order: &OrderRecord, tell: &Tell<'_>) -> Result<Vec<NewNotification>, Error>;
+    /// Delivers right away what an event just enqueued (the worker retries what fails).
+    async fn deliver_now(&self);
+}
+
+/// Messages to applicants: composed per event, queued by the event, delivered with retries.
+#[derive(Clone)]
+pub struct Notifier {
+    users: Arc<dyn UserRepo>,
+    applications: Arc<dyn ApplicationRepo>,
+    queue: Arc<dyn NotificationRepo>,
+    /// Invoices mailed as attachments, read and decrypted when the mail goes.
+    invoices: Arc<dyn InvoiceRepo>,
+    files: Arc<dyn FileStore>,
+    keys: Arc<Keys>,
+    sms: Arc<dyn SmsSender>,
+    mailer: Arc<dyn Mailer>,
+    clock: Arc<dyn Clock>,
+}
+
+/// The ports a [`Notifier`] works with.
+pub struct NotifierPorts {
+    pub users: Arc<dyn UserRepo>,
+    pub applications: Arc<dyn ApplicationRepo>,
+    pub queue: Arc<dyn NotificationRepo>,
+    pub invoices: Arc<dyn InvoiceRepo>,
+    pub files: Arc<dyn FileStore>,
+    pub keys: Arc<Keys>,
+    pub sms: Arc<dyn SmsSender>,
+    pub mailer: Arc<dyn Mailer>,
+    pub clock: Arc<dyn Clock>,
+}
+
+#[async_trait]
+impl Announcer for Notifier {
+    async fn applicant_messages(&self, order: &OrderRecord, tell: &Tell<'_>) -> Result<Vec<NewNotification>, Error> {
+        Notifier::applicant_messages(self, order, tell).await
+    }
+
+    async fn deliver_now(&self) {
+        Notifier::deliver_now(self).await;
+    }
+}
+
+impl Notifier {
+    pub fn new(ports: NotifierPorts) -> Self {
+        let NotifierPorts { users, applications, queue, invoices, files, keys, sms, mailer, clock } = ports;
+        Self { users, applications, queue, invoices, files, keys, sms, mailer, clock }
+    }
+
     /// The SMS (to the account's phone) and email (to the agent's address, else the account's)
     /// for one event of an order.
     pub(crate) async fn applicant_messages(
@@ -60,7 +123,7 @@ impl App {
         order: &OrderRecord,
         tell: &Tell<'_>,
     ) -> Result<Vec<NewNotification>, Error> {
-        let Some(user) = self.store.user_by_id(order.order.user_id).await? else { return Ok(Vec::new()) };
+        let Some(user) = self.users.user_by_id(order.order.user_id).await? else { return Ok(Vec::new()) };
         let mut messages = vec![NewNotification {
             dedupe_key: format!("{}:sms", tell.key),
             channel: "sms".into(),
@@ -70,7 +133,7 @@ impl App {
             html: None,
             attachments: None,
         }];
-        let application = self.store.application(order.order.user_id, order.order.application_id).await?;
+        let application = self.applications.application(order.order.user_id, order.order.application_id).await?;
         let email = application.and_then(|a| a.agent_email).or(user.email).and_then(|e| Email::parse(&e).ok());
         if let Some(email) = email {
             let text = format!("您好：\n\n{}\n\n订单号：{}\n", tell.text, order.order.order_no);
@@ -92,10 +155,10 @@ impl App {
     pub async fn deliver_notifications(&self) -> Result<usize, Error> {
         let now = self.clock.now();
         let mut sent = 0;
-        for message in self.store.claim_notifications(now, LEASE, 20).await? {
+        for message in self.queue.claim_notifications(now, LEASE, 20).await? {
             match self.send_one(&message).await {
                 Ok(()) => {
-                    self.store.notification_sent(message.id, self.clock.now()).await?;
+                    self.queue.notification_sent(message.id, self.clock.now()).await?;
                     sent += 1;
                 }
                 Err(err) => {
@@ -109,7 +172,7 @@ impl App {
                         error = %err,
                         "notification not delivered"
                     );
-                    self.store.notification_failed(message.id, &err.to_string(), retry).await?;
+                    self.queue.notification_failed(message.id, &err.to_string(), retry).await?;
                 }
             }
         }
@@ -151,6 +214,36 @@ impl App {
 
     /// Queued and sent messages, newest first (staff and tests).
     pub async fn notification_log(&self, limit: i64) -> Result<Vec<NotificationRecord>, Error> {
-        Ok(self.store.notifications(limit).await?)
+        Ok(self.queue.notifications(limit).await?)
+    }
+
+    /// The files an email refers to (`invoice:<order id>` or `red-invoice:<order id>`), read and
+    /// decrypted when it is sent.
+    async fn attachments(&self, reference: &str) -> Result<Vec<Attachment>, StoreError> {
+        let bad = || StoreError::Other(format!("unknown attachment reference {reference}"));
+        let (kind, id) = reference.split_once(':').ok_or_else(bad)?;
+        let red = match kind {
+            "invoice" => false,
+            "red-invoice" => true,
+            _ => return Err(bad()),
+        };
+        let id = domain::OrderId(id.parse().map_err(|_| bad())?);
+        let invoice = self.invoices.invoice(id).await?.ok_or_else(bad)?;
+        let number = match (&invoice.red, red) {
+            (Some(r), true) => r.invoice_no.clone(),
+            (_, false) => invoice.invoice_no.clone(),
+            (None, true) => return Err(bad()),
+        };
+        let mut attached = Vec::new();
+        for file in invoice.files.iter().filter(|f| f.red == red) {
+            let blob = self.files.get(&file.file_key).await?;
+            let bytes = self.keys.open_blob(&file.file_key, &blob, &file.wrapped_key)?;
+            attached.push(Attachment {
+                file_name: file.format.file_name(&number, red),
+                content_type: file.format.content_type().to_owned(),
+                bytes,
+            });
+        }
+        Ok(attached)
     }
 }

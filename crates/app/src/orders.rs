@@ -323,7 +323,7 @@ impl App {
         let current = self.order(user, id).await?;
         order_status::transition(current.record.status, OrderEvent::Cancel, Actor::Applicant)
             .map_err(|e| Error::Conflict { code: "order_state_conflict", message: e.message() })?;
-        if self.close_trades(id).await? {
+        if self.payments.close_trades(id).await? {
             return Err(Error::Conflict {
                 code: "order_paid",
                 message: "该订单已支付成功，不能取消；如需退款请联系客服".into(),
@@ -339,7 +339,7 @@ impl App {
         let mut cancelled = 0;
         for id in self.store.unpaid_orders_created_before(before).await? {
             let reason = "超时未支付，系统已自动取消";
-            match self.close_trades(id).await {
+            match self.payments.close_trades(id).await {
                 Ok(false) => {}
                 // Paid after all.
                 Ok(true) => continue,

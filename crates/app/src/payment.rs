@@ -13,11 +13,14 @@ use crate::gateway::{
 use domain::payment::{PaymentStatus, RefundStatus};
 use domain::{OrderId, OrderStatus};
 
-use crate::notifications::Tell;
+use crate::clock::Clock;
+use crate::notifications::{Announcer, Tell};
 use crate::orders::OrderView;
-use crate::ports::{FinanceAlert, NoticeLog, PaymentRecord, RefundRecord, Settlement};
+use crate::ports::{
+    FinanceAlert, NoticeLog, OrderBook, PaymentJournal, PaymentLedger, PaymentRecord, RefundRecord, Settlement,
+};
 use crate::sessions::CurrentUser;
-use crate::{App, Error};
+use crate::{Error, Policy};
 
 /// Refused notifications within this window …
 const FORGERY_WINDOW: time::Duration = time::Duration::minutes(10);
@@ -43,6 +46,43 @@ impl Gateways {
             message: format!("暂不支持{}，请选择其他支付方式", channel.label()),
         })
     }
+}
+
+/// Paying for orders: checkouts, notifications, settlement, reconciliation and the refunds owed.
+/// It holds only the ports it needs, so its rules are tested against in-memory fakes.
+#[derive(Clone)]
+pub struct Payments {
+    ledger: Arc<dyn PaymentLedger>,
+    journal: Arc<dyn PaymentJournal>,
+    orders: Arc<dyn OrderBook>,
+    announcer: Arc<dyn Announcer>,
+    pub(crate) gateways: Gateways,
+    clock: Arc<dyn Clock>,
+    rules: PaymentRules,
+}
+
+/// The policy paying follows.
+#[derive(Debug, Clone, Copy)]
+pub struct PaymentRules {
+    /// How long an order may wait for payment (the trade stays payable as long).
+    pub unpaid_order_ttl: time::Duration,
+    /// How long a payment may stay pending before reconciliation asks the gateway.
+    pub reconcile_after: time::Duration,
+}
+
+impl From<&Policy> for PaymentRules {
+    fn from(policy: &Policy) -> Self {
+        Self { unpaid_order_ttl: policy.unpaid_order_ttl, reconcile_after: policy.reconcile_after }
+    }
+}
+
+/// The ports a [`Payments`] works with.
+pub struct PaymentPorts {
+    pub ledger: Arc<dyn PaymentLedger>,
+    pub journal: Arc<dyn PaymentJournal>,
+    pub orders: Arc<dyn OrderBook>,
+    pub announcer: Arc<dyn Announcer>,
+    pub clock: Arc<dyn Clock>,
 }
 
 /// What one reconciliation cycle did.
@@ -75,7 +115,19 @@ pub const REFUND_RETRIES: [time::Duration; 5] = [
     time::Duration::hours(12),
 ];
 
-impl App {
+impl Payments {
+    pub fn new(ports: PaymentPorts, gateways: Gateways, rules: PaymentRules) -> Self {
+        let PaymentPorts { ledger, journal, orders, announcer, clock } = ports;
+        Self { ledger, journal, orders, announcer, gateways, clock, rules }
+    }
+
+    /// The user's own order with its history; `NotFound` for anyone else's.
+    async fn order(&self, user: &CurrentUser, id: OrderId) -> Result<OrderView, Error> {
+        let record = self.orders.order(user.id, id).await?.ok_or(Error::NotFound)?;
+        let events = self.orders.order_events(id).await?;
+        Ok(OrderView { record, events })
+    }
+
     /// The channels the applicant can choose.
     pub fn payment_channels(&self) -> Vec<Channel> {
         self.gateways.channels()
@@ -101,7 +153,7 @@ impl App {
         let order = &view.record.order;
         let now = self.clock.now();
         let out_trade_no = format!("{}{}", order.order_no, channel.trade_suffix());
-        let payment = self.store.open_payment(id, channel.as_str(), &out_trade_no, order.fees.total, now).await?;
+        let payment = self.ledger.open_payment(id, channel.as_str(), &out_trade_no, order.fees.total, now).await?;
         match payment.status {
             PaymentStatus::Pending => {}
             PaymentStatus::Paid | PaymentStatus::Refunded => {
@@ -118,7 +170,7 @@ impl App {
             }
         }
         // The trade stays payable exactly as long as the order waits for payment.
-        let left = (view.record.created_at + self.policy.unpaid_order_ttl - now).whole_minutes();
+        let left = (view.record.created_at + self.rules.unpaid_order_ttl - now).whole_minutes();
         let charge = Charge {
             out_trade_no,
             total: payment.amount,
@@ -131,7 +183,7 @@ impl App {
     /// 我已支付，刷新状态 (and the return page): asks the gateway about the order's open trades.
     pub async fn refresh_payment(&self, user: &CurrentUser, id: OrderId) -> Result<OrderView, Error> {
         self.order(user, id).await?;
-        for payment in self.store.payments_of_order(id).await? {
+        for payment in self.ledger.payments_of_order(id).await? {
             if payment.status == PaymentStatus::Pending {
                 self.query_and_settle(&payment).await?;
             }
@@ -141,7 +193,7 @@ impl App {
 
     /// The order behind a trade number, if it is the user's (the gateway's return page).
     pub async fn order_of_trade(&self, user: &CurrentUser, out_trade_no: &str) -> Result<OrderId, Error> {
-        let payment = self.store.payment_by_trade(out_trade_no).await?.ok_or(Error::NotFound)?;
+        let payment = self.ledger.payment_by_trade(out_trade_no).await?.ok_or(Error::NotFound)?;
         self.order(user, payment.order_id).await.map(|view| view.record.id)
     }
 
@@ -181,7 +233,7 @@ impl App {
                     summary: notice.summary(),
                     received_at: now,
                 };
-                match self.store.log_notice(&log).await {
+                match self.journal.log_notice(&log).await {
                     Ok(()) => gateway.ack(),
                     Err(err) => {
                         tracing::error!(error = %err, "could not record a notification");
@@ -199,8 +251,8 @@ impl App {
 
     /// Records a refused notification; the fifth within ten minutes raises one alert (SECURITY F1).
     async fn note_forgery(&self, log: &NoticeLog) -> Result<(), Error> {
-        self.store.log_notice(log).await?;
-        let recent = self.store.refused_notices_since(log.received_at - FORGERY_WINDOW).await?;
+        self.journal.log_notice(log).await?;
+        let recent = self.journal.refused_notices_since(log.received_at - FORGERY_WINDOW).await?;
         if recent == FORGERY_ALERT_AT {
             let detail = format!("10 分钟内收到 {recent} 条验签失败的付款通知，可能有人在伪造支付结果");
             tracing::error!(security_event = "forged_payment_notices", recent, "payment notification forgeries");
@@ -210,7 +262,7 @@ impl App {
     }
 
     async fn apply_notice(&self, gateway: &dyn Gateway, notice: &crate::gateway::Notice) -> Result<String, Error> {
-        let Some(payment) = self.store.payment_by_trade(&notice.out_trade_no).await? else {
+        let Some(payment) = self.ledger.payment_by_trade(&notice.out_trade_no).await? else {
             self.alert("unknown_trade", None, Some(&notice.out_trade_no), "签名有效的付款通知，但商户订单号不存在")
                 .await?;
             return Ok("不符：商户订单号不存在".into());
@@ -261,7 +313,7 @@ impl App {
                 Ok(false)
             }
             TradeState::Closed => {
-                self.store.close_payment(payment.id, self.clock.now()).await?;
+                self.ledger.close_payment(payment.id, self.clock.now()).await?;
                 Ok(false)
             }
             TradeState::NotExist | TradeState::Waiting => Ok(false),
@@ -271,7 +323,7 @@ impl App {
     /// The one place a confirmed payment is applied.
     async fn settle(&self, payment: &PaymentRecord, trade_no: &str, channel: Channel) -> Result<Settlement, Error> {
         let reason = format!("{}支付成功，交易号 {trade_no}", channel.label());
-        let order = self.store.order_by_id(payment.order_id).await?.ok_or(Error::NotFound)?;
+        let order = self.orders.order_by_id(payment.order_id).await?.ok_or(Error::NotFound)?;
         let yuan = payment.amount.to_yuan();
         let sms = format!("您的订单 {} 已支付成功（{yuan} 元），我们将尽快审核您的材料。", order.order.order_no);
         let text = format!(
@@ -284,13 +336,13 @@ impl App {
             subject: "【电子签章】支付成功，订单进入审核",
             text: &text,
         };
-        let notify = self.applicant_messages(&order, &tell).await?;
-        let settlement = self.store.settle_payment(payment.id, trade_no, &reason, &notify, self.clock.now()).await?;
+        let notify = self.announcer.applicant_messages(&order, &tell).await?;
+        let settlement = self.ledger.settle_payment(payment.id, trade_no, &reason, &notify, self.clock.now()).await?;
         match &settlement {
             Settlement::Applied => {
                 tracing::info!(order = %payment.order_id, %channel, "order paid");
                 metrics::counter!("sealdesk_payments_total", "channel" => channel.as_str()).increment(1);
-                self.deliver_now().await;
+                self.announcer.deliver_now().await;
             }
             Settlement::AlreadySettled => {}
             Settlement::RefundOwed(refund) => {
@@ -318,7 +370,7 @@ impl App {
             gateway.refund(&refund.out_trade_no, refund.amount, &refund.out_request_no, &refund.reason, now).await
         {
             let retry_at = REFUND_RETRIES.get(refund.attempts as usize).map(|wait| now + *wait);
-            if self.store.refund_attempt_failed(refund.id, &err.to_string(), retry_at).await? && retry_at.is_none() {
+            if self.ledger.refund_attempt_failed(refund.id, &err.to_string(), retry_at).await? && retry_at.is_none() {
                 tracing::error!(order = %refund.order_id, error = %err, "refund failed after every retry");
                 let detail = format!(
                     "退款 {} 元经 {} 次尝试仍未成功（{}），请重试或线下退款后登记",
@@ -337,7 +389,7 @@ impl App {
     /// the applicant — staff refunds, automatic ones (money that came for a cancelled order, a
     /// second channel paid) and retried ones alike — once, in the same transaction.
     pub(crate) async fn settle_refund(&self, refund: &RefundRecord, resolution: Option<&str>) -> Result<(), Error> {
-        let messages = match self.store.order_by_id(refund.order_id).await? {
+        let messages = match self.orders.order_by_id(refund.order_id).await? {
             Some(order) => {
                 let how = if resolution.is_some() { "已通过其他方式退回" } else { "将原路退回" };
                 let sms =
@@ -354,13 +406,13 @@ impl App {
                     subject: "【电子签章】退款通知",
                     text: &text,
                 };
-                self.applicant_messages(&order, &tell).await?
+                self.announcer.applicant_messages(&order, &tell).await?
             }
             None => Vec::new(),
         };
-        if self.store.finish_refund(refund.id, resolution, &messages, self.clock.now()).await? {
+        if self.ledger.finish_refund(refund.id, resolution, &messages, self.clock.now()).await? {
             tracing::info!(order = %refund.order_id, "refund made");
-            self.deliver_now().await;
+            self.announcer.deliver_now().await;
         }
         Ok(())
     }
@@ -382,13 +434,13 @@ impl App {
             detail: detail.into(),
             created_at: self.clock.now(),
         };
-        Ok(self.store.add_finance_alert(&alert).await?)
+        Ok(self.journal.add_finance_alert(&alert).await?)
     }
 
     /// Before an order is cancelled: closes its open trades. `Ok(true)` when a trade turned out
     /// paid (the order is paid after all and must not be cancelled).
     pub(crate) async fn close_trades(&self, id: OrderId) -> Result<bool, Error> {
-        for payment in self.store.payments_of_order(id).await? {
+        for payment in self.ledger.payments_of_order(id).await? {
             if payment.status != PaymentStatus::Pending {
                 continue;
             }
@@ -396,7 +448,7 @@ impl App {
             let gateway = self.gateways.get(channel)?;
             match gateway.close(&payment.out_trade_no, self.clock.now()).await.map_err(|e| unavailable(&e))? {
                 CloseOutcome::Closed | CloseOutcome::NotExist => {
-                    self.store.close_payment(payment.id, self.clock.now()).await?;
+                    self.ledger.close_payment(payment.id, self.clock.now()).await?;
                 }
                 CloseOutcome::AlreadyPaid => {
                     if self.query_and_settle(&payment).await? {
@@ -413,13 +465,13 @@ impl App {
     /// cycle), and retries refunds that are owed.
     pub async fn reconcile_payments(&self) -> Result<Reconciled, Error> {
         let mut report = Reconciled::default();
-        let before = self.clock.now() - self.policy.reconcile_after;
-        for payment in self.store.pending_payments_before(before).await? {
+        let before = self.clock.now() - self.rules.reconcile_after;
+        for payment in self.ledger.pending_payments_before(before).await? {
             match self.query_and_settle(&payment).await {
                 Ok(true) => report.paid += 1,
                 Ok(false) => {
                     if self
-                        .store
+                        .ledger
                         .payment_by_trade(&payment.out_trade_no)
                         .await?
                         .is_some_and(|p| p.status == PaymentStatus::Closed)
@@ -431,7 +483,7 @@ impl App {
                 Err(err) => return Err(err),
             }
         }
-        for refund in self.store.pending_refunds(self.clock.now()).await? {
+        for refund in self.ledger.pending_refunds(self.clock.now()).await? {
             match self.make_refund(&refund).await {
                 Ok(()) => report.refunded += 1,
                 Err(Error::Unavailable { .. } | Error::Conflict { .. }) => report.errors += 1,
@@ -451,16 +503,19 @@ impl App {
         id: OrderId,
     ) -> Result<(Vec<PaymentRecord>, Vec<RefundRecord>), Error> {
         self.order(user, id).await?;
-        Ok((self.store.payments_of_order(id).await?, self.store.refunds_of_order(id).await?))
+        Ok((self.ledger.payments_of_order(id).await?, self.ledger.refunds_of_order(id).await?))
     }
 
     /// Finance alerts, newest first.
     pub async fn finance_alerts(&self, limit: i64) -> Result<Vec<FinanceAlert>, Error> {
-        Ok(self.store.finance_alerts(limit).await?)
+        Ok(self.journal.finance_alerts(limit).await?)
     }
 
     /// Recorded notifications, newest first.
     pub async fn payment_notices(&self, out_trade_no: Option<&str>, limit: i64) -> Result<Vec<NoticeLog>, Error> {
-        Ok(self.store.notices(out_trade_no, limit).await?)
+        Ok(self.journal.notices(out_trade_no, limit).await?)
     }
 }
+
+#[cfg(test)]
+mod tests;

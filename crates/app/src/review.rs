@@ -204,9 +204,9 @@ impl App {
             subject: "【电子签章】审核通过",
             text: "您递交的申请材料已审核通过，我们将尽快为您制作数字证书 USB-Key。",
         };
-        let notify = self.applicant_messages(&record, &tell).await?;
+        let notify = self.notifier.applicant_messages(&record, &tell).await?;
         self.decide(staff, id, OrderStatus::Processing, "审核通过", &pins, &notify, "order.approve", &detail).await?;
-        self.deliver_now().await;
+        self.notifier.deliver_now().await;
         Ok(())
     }
 
@@ -231,9 +231,9 @@ impl App {
             subject: "【电子签章】审核未通过，请修改后重新提交",
             text: &body,
         };
-        let notify = self.applicant_messages(&record, &tell).await?;
+        let notify = self.notifier.applicant_messages(&record, &tell).await?;
         self.decide(staff, id, OrderStatus::Rejected, &text, &[], &notify, "order.reject", &text).await?;
-        self.deliver_now().await;
+        self.notifier.deliver_now().await;
         Ok(())
     }
 

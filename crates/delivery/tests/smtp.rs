@@ -224,17 +224,17 @@ async fn the_worker_retries_until_the_relay_takes_the_message_and_sends_it_once(
     db.db.enqueue_notifications(std::slice::from_ref(&message), now).await.unwrap();
 
     // The relay is down: the attempt fails and is scheduled again, not lost.
-    assert_eq!(app.deliver_notifications().await.unwrap(), 0);
-    let queued = app.notification_log(10).await.unwrap();
+    assert_eq!(app.notifier().deliver_notifications().await.unwrap(), 0);
+    let queued = app.notifier().notification_log(10).await.unwrap();
     assert_eq!(queued.len(), 1, "one row per dedupe key");
     assert_eq!((queued[0].status.as_str(), queued[0].attempts), ("pending", 1));
-    assert_eq!(app.deliver_notifications().await.unwrap(), 0, "not due yet");
+    assert_eq!(app.notifier().deliver_notifications().await.unwrap(), 0, "not due yet");
 
     let server = sink(port);
     clock.advance(time::Duration::minutes(2));
-    assert_eq!(app.deliver_notifications().await.unwrap(), 1);
-    assert_eq!(app.deliver_notifications().await.unwrap(), 0, "sent once");
+    assert_eq!(app.notifier().deliver_notifications().await.unwrap(), 1);
+    assert_eq!(app.notifier().deliver_notifications().await.unwrap(), 0, "sent once");
     assert_eq!(wait_for_mail(server.dir.path(), 1).await.len(), 1);
-    assert_eq!(app.notification_log(10).await.unwrap()[0].status, "sent");
+    assert_eq!(app.notifier().notification_log(10).await.unwrap()[0].status, "sent");
     db.finish().await;
 }

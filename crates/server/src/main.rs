@@ -495,7 +495,7 @@ async fn housekeeping(app: App) {
             tracing::warn!(error = %err, "daily bill check deferred");
         }
         if turn(&app, "payments.reconcile", MINUTE).await
-            && let Err(err) = app.reconcile_payments().await
+            && let Err(err) = app.payments().reconcile_payments().await
         {
             tracing::warn!(error = %err, "payment reconciliation failed");
         }
@@ -563,7 +563,7 @@ async fn notifier(app: App) {
     let mut tick = tokio::time::interval(Duration::from_secs(5));
     loop {
         tick.tick().await;
-        if let Err(err) = app.deliver_notifications().await {
+        if let Err(err) = app.notifier().deliver_notifications().await {
             tracing::warn!(error = %err, "notification delivery failed");
         }
     }

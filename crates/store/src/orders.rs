@@ -1,8 +1,10 @@
-//! `OrderRepo` over `orders` and `order_events`. State changes are conditional updates written in
+//! `OrderRepo` and `OrderBook` over `orders` and `order_events`. State changes are conditional updates written in
 //! the same transaction as their history row.
 
 use app::StoreError;
-use app::ports::{NewOrder, OrderEventRecord, OrderInvoice, OrderRecord, OrderRepo, OrderSearch, OrderSummary};
+use app::ports::{
+    NewOrder, OrderBook, OrderEventRecord, OrderInvoice, OrderRecord, OrderRepo, OrderSearch, OrderSummary,
+};
 use async_trait::async_trait;
 use domain::address::MAX_ADDRESSES_PER_USER;
 use domain::application::{Business, SubjectKind};
@@ -296,52 +298,6 @@ impl OrderRepo for Db {
             .collect()
     }
 
-    async fn order(&self, user: UserId, id: OrderId) -> Result<Option<OrderRecord>, StoreError> {
-        sql::query_as::<OrderRow>(&format!("{SELECT_ORDER} WHERE user_id = $1 AND id = $2"))
-            .bind(user.0)
-            .bind(id.0)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_err)?
-            .map(OrderRow::into_record)
-            .transpose()
-    }
-
-    async fn order_by_id(&self, id: OrderId) -> Result<Option<OrderRecord>, StoreError> {
-        sql::query_as::<OrderRow>(&format!("{SELECT_ORDER} WHERE id = $1"))
-            .bind(id.0)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_err)?
-            .map(OrderRow::into_record)
-            .transpose()
-    }
-
-    async fn order_events(&self, id: OrderId) -> Result<Vec<OrderEventRecord>, StoreError> {
-        let rows = sql::query_as::<EventRow>(
-            "SELECT from_status, to_status, actor, reason, at FROM order_events WHERE order_id = $1 ORDER BY id",
-        )
-        .bind(id.0)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err)?;
-        rows.into_iter()
-            .map(|r| {
-                Ok(OrderEventRecord {
-                    from: r
-                        .from_status
-                        .as_deref()
-                        .map(|s| OrderStatus::parse(s).ok_or_else(|| unknown("status", s)))
-                        .transpose()?,
-                    to: OrderStatus::parse(&r.to_status).ok_or_else(|| unknown("status", &r.to_status))?,
-                    actor: Actor::parse(&r.actor).ok_or_else(|| unknown("actor", &r.actor))?,
-                    reason: r.reason,
-                    at: r.at,
-                })
-            })
-            .collect()
-    }
-
     async fn transition_order(
         &self,
         id: OrderId,
@@ -434,6 +390,55 @@ impl OrderRepo for Db {
             };
         }
         query.fetch_all(&self.pool).await.map_err(db_err)?.into_iter().map(OrderRow::into_record).collect()
+    }
+}
+
+#[async_trait]
+impl OrderBook for Db {
+    async fn order(&self, user: UserId, id: OrderId) -> Result<Option<OrderRecord>, StoreError> {
+        sql::query_as::<OrderRow>(&format!("{SELECT_ORDER} WHERE user_id = $1 AND id = $2"))
+            .bind(user.0)
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .map(OrderRow::into_record)
+            .transpose()
+    }
+
+    async fn order_by_id(&self, id: OrderId) -> Result<Option<OrderRecord>, StoreError> {
+        sql::query_as::<OrderRow>(&format!("{SELECT_ORDER} WHERE id = $1"))
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .map(OrderRow::into_record)
+            .transpose()
+    }
+
+    async fn order_events(&self, id: OrderId) -> Result<Vec<OrderEventRecord>, StoreError> {
+        let rows = sql::query_as::<EventRow>(
+            "SELECT from_status, to_status, actor, reason, at FROM order_events WHERE order_id = $1 ORDER BY id",
+        )
+        .bind(id.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(OrderEventRecord {
+                    from: r
+                        .from_status
+                        .as_deref()
+                        .map(|s| OrderStatus::parse(s).ok_or_else(|| unknown("status", s)))
+                        .transpose()?,
+                    to: OrderStatus::parse(&r.to_status).ok_or_else(|| unknown("status", &r.to_status))?,
+                    actor: Actor::parse(&r.actor).ok_or_else(|| unknown("actor", &r.actor))?,
+                    reason: r.reason,
+                    at: r.at,
+                })
+            })
+            .collect()
     }
 }
 

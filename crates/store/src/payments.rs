@@ -1,11 +1,12 @@
-//! `PaymentRepo`: trades, refunds, notifications and finance alerts. Settling a payment and
+//! The payment ports (`PaymentLedger`, `RefundDesk`, `PaymentJournal`, `BillBook`): trades, refunds,
+//! notifications and finance alerts. Settling a payment and
 //! moving its order happen in one write transaction, each step a conditional update, so 50
 //! copies of one notification racing each other change the order exactly once.
 
 use app::StoreError;
 use app::ports::{
-    BillCheck, FinanceAlert, MoneyMovement, NewNotification, NoticeLog, PaymentRecord, PaymentRepo, RefundRecord,
-    Settlement,
+    BillBook, BillCheck, FinanceAlert, MoneyMovement, NewNotification, NoticeLog, PaymentJournal, PaymentLedger,
+    PaymentRecord, RefundDesk, RefundRecord, Settlement,
 };
 use async_trait::async_trait;
 use domain::payment::{PaymentStatus, RefundStatus, refund_request_no};
@@ -117,7 +118,7 @@ async fn insert_alert(tx: &mut Tx, alert: &FinanceAlert) -> Result<(), StoreErro
 }
 
 #[async_trait]
-impl PaymentRepo for Db {
+impl PaymentLedger for Db {
     async fn open_payment(
         &self,
         order: OrderId,
@@ -331,28 +332,6 @@ impl PaymentRepo for Db {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn retry_refund(&self, refund_id: RefundId) -> Result<bool, StoreError> {
-        let done = sql::query(
-            "UPDATE refunds SET status = $1, attempts = 0, next_attempt_at = NULL WHERE id = $2 AND status = $3",
-        )
-        .bind(RefundStatus::Pending.as_str())
-        .bind(refund_id.0)
-        .bind(RefundStatus::Failed.as_str())
-        .execute(&self.pool)
-        .await
-        .map_err(db_err)?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    async fn failed_refunds(&self) -> Result<Vec<RefundRecord>, StoreError> {
-        let rows: Vec<RefundRow> = sql::query_as(&format!("{SELECT_REFUND} WHERE r.status = $1 ORDER BY r.id"))
-            .bind(RefundStatus::Failed.as_str())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err)?;
-        rows.into_iter().map(TryInto::try_into).collect()
-    }
-
     async fn refunds_of_order(&self, order: OrderId) -> Result<Vec<RefundRecord>, StoreError> {
         let rows: Vec<RefundRow> = sql::query_as(&format!("{SELECT_REFUND} WHERE p.order_id = $1 ORDER BY r.id"))
             .bind(order.0)
@@ -360,133 +339,6 @@ impl PaymentRepo for Db {
             .await
             .map_err(db_err)?;
         rows.into_iter().map(TryInto::try_into).collect()
-    }
-
-    async fn request_refund(
-        &self,
-        payment_id: PaymentId,
-        reason: &str,
-        staff: StaffId,
-        needs_approval: bool,
-        now: OffsetDateTime,
-    ) -> Result<RefundRecord, StoreError> {
-        let mut tx = self.write_tx().await?;
-        let payment: PaymentRow = sql::query_as(&format!("{SELECT_PAYMENT} WHERE id = $1"))
-            .bind(payment_id.0)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        let status = if needs_approval { RefundStatus::AwaitingApproval } else { RefundStatus::Pending };
-        sql::query(
-            "INSERT INTO refunds (payment_id, out_request_no, amount_fen, reason, status, created_at, requested_by)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(payment_id.0)
-        .bind(refund_request_no(&payment.out_trade_no))
-        .bind(payment.amount_fen)
-        .bind(reason.to_owned())
-        .bind(status.as_str())
-        .bind(now)
-        .bind(staff)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        let refund: RefundRow = sql::query_as(&format!("{SELECT_REFUND} WHERE r.payment_id = $1"))
-            .bind(payment_id.0)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        refund.try_into()
-    }
-
-    async fn approve_refund(&self, refund_id: RefundId, staff: StaffId) -> Result<bool, StoreError> {
-        let done = sql::query(
-            "UPDATE refunds SET status = $1, approved_by = $2
-             WHERE id = $3 AND status = $4 AND (requested_by IS NULL OR requested_by <> $2)",
-        )
-        .bind(RefundStatus::Pending.as_str())
-        .bind(staff)
-        .bind(refund_id.0)
-        .bind(RefundStatus::AwaitingApproval.as_str())
-        .execute(&self.pool)
-        .await
-        .map_err(db_err)?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    async fn refunds_awaiting_approval(&self) -> Result<Vec<RefundRecord>, StoreError> {
-        let rows: Vec<RefundRow> = sql::query_as(&format!("{SELECT_REFUND} WHERE r.status = $1 ORDER BY r.id"))
-            .bind(RefundStatus::AwaitingApproval.as_str())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err)?;
-        rows.into_iter().map(TryInto::try_into).collect()
-    }
-
-    async fn payments_paid_between(
-        &self,
-        channel: &str,
-        from: OffsetDateTime,
-        to: OffsetDateTime,
-    ) -> Result<Vec<PaymentRecord>, StoreError> {
-        let rows: Vec<PaymentRow> = sql::query_as(&format!(
-            "{SELECT_PAYMENT} WHERE channel = $1 AND paid_at >= $2 AND paid_at < $3 ORDER BY id"
-        ))
-        .bind(channel.to_owned())
-        .bind(from)
-        .bind(to)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err)?;
-        rows.into_iter().map(TryInto::try_into).collect()
-    }
-
-    async fn money_movements(
-        &self,
-        from: OffsetDateTime,
-        to: OffsetDateTime,
-    ) -> Result<Vec<MoneyMovement>, StoreError> {
-        sql::row! {
-            struct Row {
-                at: OffsetDateTime,
-                refund: i64,
-                order_no: String,
-                channel: String,
-                out_trade_no: String,
-                trade_no: Option<String>,
-                amount_fen: i64,
-            }
-        }
-        let rows: Vec<Row> = sql::query_as(
-            "SELECT p.paid_at AS at, CAST(0 AS BIGINT) AS refund, o.order_no, p.channel, p.out_trade_no, p.trade_no, p.amount_fen
-               FROM payments p JOIN orders o ON o.id = p.order_id
-              WHERE p.paid_at >= $1 AND p.paid_at < $2
-             UNION ALL
-             SELECT r.done_at AS at, CAST(1 AS BIGINT) AS refund, o.order_no, p.channel, p.out_trade_no, p.trade_no, r.amount_fen
-               FROM refunds r JOIN payments p ON p.id = r.payment_id JOIN orders o ON o.id = p.order_id
-              WHERE r.status = $3 AND r.done_at >= $1 AND r.done_at < $2
-             ORDER BY at",
-        )
-        .bind(from)
-        .bind(to)
-        .bind(RefundStatus::Done.as_str())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err)?;
-        rows.into_iter()
-            .map(|r| {
-                Ok(MoneyMovement {
-                    at: r.at,
-                    refund: r.refund == 1,
-                    order_no: r.order_no,
-                    channel: r.channel,
-                    out_trade_no: r.out_trade_no,
-                    trade_no: r.trade_no,
-                    amount: money(r.amount_fen)?,
-                })
-            })
-            .collect()
     }
 
     async fn finish_refund(
@@ -579,7 +431,97 @@ impl PaymentRepo for Db {
         tx.commit().await.map_err(db_err)?;
         Ok(true)
     }
+}
 
+#[async_trait]
+impl RefundDesk for Db {
+    async fn retry_refund(&self, refund_id: RefundId) -> Result<bool, StoreError> {
+        let done = sql::query(
+            "UPDATE refunds SET status = $1, attempts = 0, next_attempt_at = NULL WHERE id = $2 AND status = $3",
+        )
+        .bind(RefundStatus::Pending.as_str())
+        .bind(refund_id.0)
+        .bind(RefundStatus::Failed.as_str())
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn failed_refunds(&self) -> Result<Vec<RefundRecord>, StoreError> {
+        let rows: Vec<RefundRow> = sql::query_as(&format!("{SELECT_REFUND} WHERE r.status = $1 ORDER BY r.id"))
+            .bind(RefundStatus::Failed.as_str())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    async fn request_refund(
+        &self,
+        payment_id: PaymentId,
+        reason: &str,
+        staff: StaffId,
+        needs_approval: bool,
+        now: OffsetDateTime,
+    ) -> Result<RefundRecord, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let payment: PaymentRow = sql::query_as(&format!("{SELECT_PAYMENT} WHERE id = $1"))
+            .bind(payment_id.0)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let status = if needs_approval { RefundStatus::AwaitingApproval } else { RefundStatus::Pending };
+        sql::query(
+            "INSERT INTO refunds (payment_id, out_request_no, amount_fen, reason, status, created_at, requested_by)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(payment_id.0)
+        .bind(refund_request_no(&payment.out_trade_no))
+        .bind(payment.amount_fen)
+        .bind(reason.to_owned())
+        .bind(status.as_str())
+        .bind(now)
+        .bind(staff)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let refund: RefundRow = sql::query_as(&format!("{SELECT_REFUND} WHERE r.payment_id = $1"))
+            .bind(payment_id.0)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        refund.try_into()
+    }
+
+    async fn approve_refund(&self, refund_id: RefundId, staff: StaffId) -> Result<bool, StoreError> {
+        let done = sql::query(
+            "UPDATE refunds SET status = $1, approved_by = $2
+             WHERE id = $3 AND status = $4 AND (requested_by IS NULL OR requested_by <> $2)",
+        )
+        .bind(RefundStatus::Pending.as_str())
+        .bind(staff)
+        .bind(refund_id.0)
+        .bind(RefundStatus::AwaitingApproval.as_str())
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn refunds_awaiting_approval(&self) -> Result<Vec<RefundRecord>, StoreError> {
+        let rows: Vec<RefundRow> = sql::query_as(&format!("{SELECT_REFUND} WHERE r.status = $1 ORDER BY r.id"))
+            .bind(RefundStatus::AwaitingApproval.as_str())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+}
+
+#[async_trait]
+impl PaymentJournal for Db {
     async fn log_notice(&self, notice: &NoticeLog) -> Result<(), StoreError> {
         sql::query(
             "INSERT INTO payment_notices (channel, received_at, verified, out_trade_no, outcome, summary)
@@ -667,6 +609,95 @@ impl PaymentRepo for Db {
             .collect())
     }
 
+    async fn resolve_finance_alert(
+        &self,
+        id: i64,
+        staff: StaffId,
+        note: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let done = sql::query(
+            "UPDATE finance_alerts SET resolved_at = $1, resolved_by = $2, resolution = $3
+             WHERE id = $4 AND resolved_at IS NULL",
+        )
+        .bind(now)
+        .bind(staff)
+        .bind(note.to_owned())
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+#[async_trait]
+impl BillBook for Db {
+    async fn payments_paid_between(
+        &self,
+        channel: &str,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> Result<Vec<PaymentRecord>, StoreError> {
+        let rows: Vec<PaymentRow> = sql::query_as(&format!(
+            "{SELECT_PAYMENT} WHERE channel = $1 AND paid_at >= $2 AND paid_at < $3 ORDER BY id"
+        ))
+        .bind(channel.to_owned())
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    async fn money_movements(
+        &self,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> Result<Vec<MoneyMovement>, StoreError> {
+        sql::row! {
+            struct Row {
+                at: OffsetDateTime,
+                refund: i64,
+                order_no: String,
+                channel: String,
+                out_trade_no: String,
+                trade_no: Option<String>,
+                amount_fen: i64,
+            }
+        }
+        let rows: Vec<Row> = sql::query_as(
+            "SELECT p.paid_at AS at, CAST(0 AS BIGINT) AS refund, o.order_no, p.channel, p.out_trade_no, p.trade_no, p.amount_fen
+               FROM payments p JOIN orders o ON o.id = p.order_id
+              WHERE p.paid_at >= $1 AND p.paid_at < $2
+             UNION ALL
+             SELECT r.done_at AS at, CAST(1 AS BIGINT) AS refund, o.order_no, p.channel, p.out_trade_no, p.trade_no, r.amount_fen
+               FROM refunds r JOIN payments p ON p.id = r.payment_id JOIN orders o ON o.id = p.order_id
+              WHERE r.status = $3 AND r.done_at >= $1 AND r.done_at < $2
+             ORDER BY at",
+        )
+        .bind(from)
+        .bind(to)
+        .bind(RefundStatus::Done.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(MoneyMovement {
+                    at: r.at,
+                    refund: r.refund == 1,
+                    order_no: r.order_no,
+                    channel: r.channel,
+                    out_trade_no: r.out_trade_no,
+                    trade_no: r.trade_no,
+                    amount: money(r.amount_fen)?,
+                })
+            })
+            .collect()
+    }
+
     async fn claim_bill_check(
         &self,
         channel: &str,
@@ -740,26 +771,5 @@ impl PaymentRepo for Db {
                 })
             })
             .collect()
-    }
-
-    async fn resolve_finance_alert(
-        &self,
-        id: i64,
-        staff: StaffId,
-        note: &str,
-        now: OffsetDateTime,
-    ) -> Result<bool, StoreError> {
-        let done = sql::query(
-            "UPDATE finance_alerts SET resolved_at = $1, resolved_by = $2, resolution = $3
-             WHERE id = $4 AND resolved_at IS NULL",
-        )
-        .bind(now)
-        .bind(staff)
-        .bind(note.to_owned())
-        .bind(id)
-        .execute(&self.pool)
-        .await
-        .map_err(db_err)?;
-        Ok(done.rows_affected() == 1)
     }
 }

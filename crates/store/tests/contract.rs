@@ -5,8 +5,8 @@
 
 use app::ports::{
     AddressRepo, AgentFields, ApplicationRepo, CatalogRepo, ConsentRepo, DevOutboxRepo, DocumentRecord, DocumentRepo,
-    NewApplication, NewOrder, NewSmsCode, OrderInvoice, OrderRepo, SessionRecord, SessionRepo, SmsCodeRepo, Store,
-    SubjectFields, ThrottleRepo, UserRepo,
+    NewApplication, NewOrder, NewSmsCode, OrderBook, OrderInvoice, OrderRepo, SessionRecord, SessionRepo, SmsCodeRepo,
+    Store, SubjectFields, ThrottleRepo, UserRepo,
 };
 use app::{Refusal, StoreError, Unique};
 use domain::application::{Business, ReplacementReason, SubjectKind, UserType};
@@ -916,7 +916,7 @@ async fn a_review_decision_needs_the_claim_and_is_written_whole(db: &Db) {
 /// What the background jobs and /metrics read, whoever owns the orders: one order by id, the
 /// count per state, and payments still pending from before a time, oldest first.
 async fn jobs_see_any_order_count_them_by_state_and_find_stale_payments(db: &Db) {
-    use app::ports::PaymentRepo;
+    use app::ports::PaymentLedger;
     let a = user(db, 1).await;
     let b = user(db, 2).await;
     let first = db.create_order(&new_order(a, draft(db, a).await, "key-j1", "subject-j1"), T0).await.unwrap();
@@ -1044,7 +1044,7 @@ async fn staff_roles_passwords_and_sessions_change_as_an_admin_and_the_holder_sa
 /// The two-person rule on the store's side: a refund above the threshold waits, its requester
 /// cannot approve it, a second person can (once), and a payment gets one refund request at most.
 async fn a_large_refund_waits_for_a_second_person_and_is_asked_once(db: &Db) {
-    use app::ports::{NewStaff, PaymentRepo, StaffRepo};
+    use app::ports::{BillBook, NewStaff, PaymentLedger, RefundDesk, StaffRepo};
     use domain::payment::{PaymentStatus, RefundStatus};
     use domain::staff::{Role, Roles};
     let staff = |name: &str| NewStaff {
@@ -1100,7 +1100,7 @@ async fn a_large_refund_waits_for_a_second_person_and_is_asked_once(db: &Db) {
 /// The automatic daily bill check: one instance holds a day's claim; a claim older than its lease
 /// is taken over; a released claim can be taken again; a finished check is never taken again.
 async fn a_days_bill_is_checked_by_one_instance_and_taken_over_after_its_lease(db: &Db) {
-    use app::ports::{BillCheck, PaymentRepo};
+    use app::ports::{BillBook, BillCheck};
     let day = time::macros::date!(2026 - 11 - 24);
     let lease = Duration::minutes(10);
     assert!(db.claim_bill_check("alipay", day, T0, lease).await.unwrap());
@@ -1130,7 +1130,7 @@ async fn a_days_bill_is_checked_by_one_instance_and_taken_over_after_its_lease(d
 /// Every notification a gateway sends is logged, found by trade number, newest first; those that
 /// failed verification are counted for the alert.
 async fn gateway_notices_are_logged_and_the_refused_ones_counted(db: &Db) {
-    use app::ports::{NoticeLog, PaymentRepo};
+    use app::ports::{NoticeLog, PaymentJournal};
     let notice = |n: i64, verified: bool, trade: Option<&str>| NoticeLog {
         channel: "alipay".into(),
         verified,
@@ -1156,7 +1156,7 @@ async fn gateway_notices_are_logged_and_the_refused_ones_counted(db: &Db) {
 }
 
 async fn a_payment_settles_once_and_a_late_one_owes_one_refund(db: &Db) {
-    use app::ports::{PaymentRepo, Settlement};
+    use app::ports::{BillBook, PaymentJournal, PaymentLedger, RefundDesk, Settlement};
     use domain::payment::{PaymentStatus, RefundStatus};
     let a = user(db, 1).await;
     let application = draft(db, a).await;
@@ -1317,7 +1317,7 @@ async fn notifications_are_queued_once_and_leased_to_one_worker(db: &Db) {
 }
 
 async fn a_closed_account_keeps_only_its_orders(db: &Db) {
-    use app::ports::{AddressRepo, ApplicationRepo, DocumentRepo, OrderRepo, UserRepo};
+    use app::ports::{AddressRepo, ApplicationRepo, DocumentRepo, OrderBook, OrderRepo, UserRepo};
     // With an order: restricted — drafts (and their documents' keys), addresses, sessions go.
     let a = user(db, 1).await;
     db.create_session(&session("closing", a, T0)).await.unwrap();
@@ -1361,7 +1361,7 @@ async fn a_closed_account_keeps_only_its_orders(db: &Db) {
 }
 
 async fn orders_are_found_by_number_phone_name_subject_trade_day_and_state(db: &Db) {
-    use app::ports::{OrderSearch, PaymentRepo};
+    use app::ports::{OrderSearch, PaymentLedger};
     let a = user(db, 1).await;
     let b = user(db, 2).await;
     let first = db.create_order(&new_order(a, draft(db, a).await, "k1", "idx-1"), T0).await.unwrap();
@@ -1573,8 +1573,8 @@ fn certificate(order: domain::OrderId, user: UserId, serial: &str) -> app::ports
 
 async fn a_certificate_is_recorded_with_its_order_once_and_revoked_once(db: &Db) {
     use app::ports::{
-        AuditEntry, CertificateRepo, FulfilmentRepo, IssuedForOrder, KeyPins, OrderRepo, Revocation, StaffRepo,
-        StationRepo,
+        AuditEntry, CertificateRepo, FulfilmentRepo, IssuedForOrder, KeyPins, OrderBook, OrderRepo, Revocation,
+        StaffRepo, StationRepo,
     };
     use domain::certificate::RevocationReason;
     use domain::pricing::KeyType;

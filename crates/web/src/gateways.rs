@@ -20,6 +20,6 @@ pub fn router() -> Router<AppState> {
 /// (`success` for Alipay), with no redirect, cookie or HTML.
 async fn notify(State(site): State<AppState>, Path(channel): Path<String>, body: Bytes) -> Response {
     let Some(channel) = Channel::parse(&channel) else { return StatusCode::NOT_FOUND.into_response() };
-    let ack = site.app.handle_notice(channel, &body).await;
+    let ack = site.app.payments().handle_notice(channel, &body).await;
     (StatusCode::OK, [(header::CONTENT_TYPE, ack.content_type)], ack.body).into_response()
 }

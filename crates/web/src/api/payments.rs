@@ -75,7 +75,7 @@ pub async fn start_payment(
 ) -> Result<Json<CheckoutBody>, ApiError> {
     let method = app::gateway::Method::parse(&body.method, &body.bank_id)
         .ok_or_else(|| app::Error::field("method", "method_invalid", "请选择支付方式"))?;
-    let checkout = state.app.start_payment(&user, OrderId(id), &method).await?;
+    let checkout = state.app.payments().start_payment(&user, OrderId(id), &method).await?;
     Ok(Json(match checkout {
         Checkout::Form(form) => CheckoutBody {
             kind: "form".into(),
@@ -103,7 +103,7 @@ pub async fn refresh_payment(
     ApiUser(user): ApiUser,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<OrderBody>, ApiError> {
-    Ok(Json(state.app.refresh_payment(&user, OrderId(id)).await?.into()))
+    Ok(Json(state.app.payments().refresh_payment(&user, OrderId(id)).await?.into()))
 }
 
 /// The order's payments and refunds.
@@ -114,7 +114,7 @@ pub async fn list_payments(
     ApiUser(user): ApiUser,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<PaymentsBody>, ApiError> {
-    let (payments, refunds) = state.app.order_payments(&user, OrderId(id)).await?;
+    let (payments, refunds) = state.app.payments().order_payments(&user, OrderId(id)).await?;
     Ok(Json(PaymentsBody {
         payments: payments
             .into_iter()

@@ -183,7 +183,7 @@ async fn detail(
 ) -> PageResult {
     let view = state.app.order(&user, id).await?;
     let application = state.app.application(&user, view.record.order.application_id).await?;
-    let (payments, refunds) = state.app.order_payments(&user, id).await?;
+    let (payments, refunds) = state.app.payments().order_payments(&user, id).await?;
     let delivery = state.app.delivery_view(&user, id).await?;
     let invoice = state.app.invoice_of(&user, id).await?;
     let layout = Layout::new(&state, &visitor, "订单详情", Nav::Orders).with_notice(q.notice.as_deref());

@@ -91,7 +91,7 @@ struct StartForm {
 }
 
 fn offered(site: &AppState) -> Vec<MethodChoice> {
-    let channels = site.app.payment_channels();
+    let channels = site.app.payments().payment_channels();
     MethodChoice::ALL.into_iter().filter(|m| channels.contains(&m.channel())).collect()
 }
 
@@ -125,7 +125,7 @@ async fn start(
         return Ok(choose_again(layout, view, "请选择支付方式".into()));
     };
     let channel = method.channel().label();
-    let stage = match site.app.start_payment(&user, id, &method).await {
+    let stage = match site.app.payments().start_payment(&user, id, &method).await {
         Ok(Checkout::Form(form)) => Stage::Redirect { action: form.action, fields: form.fields, channel },
         Ok(Checkout::Qr { code }) => Stage::Qr { svg: crate::qr::svg(&code), code },
         Err(app::Error::Validation(errors)) => {
@@ -153,7 +153,7 @@ async fn refresh(
     PageUser(user, _): PageUser,
     PagePath(id): PagePath<OrderId>,
 ) -> PageResult {
-    match site.app.refresh_payment(&user, id).await {
+    match site.app.payments().refresh_payment(&user, id).await {
         Ok(view) if view.record.status == OrderStatus::PendingPayment => {
             Ok(see_other(&format!("/orders/{}?notice=payment_not_received", id.0)))
         }
@@ -193,8 +193,8 @@ async fn came_back(
     if Channel::parse(&channel).is_none() || trade.is_empty() {
         return Ok(render(StatusCode::OK, &ResultPage { layout, view: None, paid: false }));
     }
-    let id = site.app.order_of_trade(&user, &trade).await?;
-    let view = match site.app.refresh_payment(&user, id).await {
+    let id = site.app.payments().order_of_trade(&user, &trade).await?;
+    let view = match site.app.payments().refresh_payment(&user, id).await {
         Ok(view) => view,
         // The gateway is unreachable: show the order as we know it.
         Err(app::Error::Unavailable { .. }) => match site.app.order(&user, id).await {

@@ -7,7 +7,7 @@ use crate::support;
 
 use std::time::Duration as StdDuration;
 
-use app::ports::{DevOutboxRepo, PaymentRepo};
+use app::ports::{DevOutboxRepo, PaymentLedger};
 use axum::http::{Method, StatusCode};
 use serde_json::json;
 use support::{Client, TestApp, complete_application, resident_id};
@@ -241,7 +241,7 @@ async fn the_daily_alipay_bill_matches_our_payments_and_differences_are_alerted(
         (1, 1, 1),
         "{report:?}"
     );
-    let alerts = app.app.finance_alerts(20).await.unwrap();
+    let alerts = app.app.payments().finance_alerts(20).await.unwrap();
     assert_eq!(alerts.iter().filter(|a| a.kind == "bill_mismatch").count(), 3);
     assert!(app.app.compare_alipay_bill(&staff, day, "not a bill").await.is_err());
 }
@@ -261,16 +261,20 @@ async fn a_refund_the_gateway_refuses_ends_failed_and_finance_settles_it() {
     // Retried when due, never sooner, then given up on.
     let mut cycles = 0;
     for wait in app::payment::REFUND_RETRIES {
-        assert!(app.app.reconcile_payments().await.unwrap().refunded == 0);
+        assert!(app.app.payments().reconcile_payments().await.unwrap().refunded == 0);
         app.advance(wait + time::Duration::seconds(1));
-        app.app.reconcile_payments().await.unwrap();
+        app.app.payments().reconcile_payments().await.unwrap();
         cycles += 1;
     }
     assert_eq!(cycles, 5);
-    assert_eq!(app.app.reconcile_payments().await.unwrap().errors, 0, "a failed refund is not retried by itself");
+    assert_eq!(
+        app.app.payments().reconcile_payments().await.unwrap().errors,
+        0,
+        "a failed refund is not retried by itself"
+    );
     let failed = refunds().await;
     assert_eq!((failed.len(), failed[0].attempts), (1, 6), "{failed:?}");
-    let alerts = app.app.finance_alerts(10).await.unwrap();
+    let alerts = app.app.payments().finance_alerts(10).await.unwrap();
     assert_eq!(alerts.iter().filter(|a| a.kind == "refund_failed").count(), 1, "told once: {alerts:?}");
     // Sixteen hours on, everyone signs in again.
     let mut finance = app.staff("cai.si", "finance", None).await;
@@ -287,7 +291,7 @@ async fn a_refund_the_gateway_refuses_ends_failed_and_finance_settles_it() {
     assert!(finance.get("/admin/finance?notice=refund_retrying").await.body.contains("已按计划继续重试"));
     for wait in app::payment::REFUND_RETRIES {
         app.advance(wait + time::Duration::seconds(1));
-        app.app.reconcile_payments().await.unwrap();
+        app.app.payments().reconcile_payments().await.unwrap();
     }
     let mut finance = app.staff("cai.wu2", "finance", None).await;
     applicant.login("13800138125", support::PASSWORD).await.assert_status(StatusCode::OK);
@@ -343,7 +347,7 @@ async fn finance_uploads_the_zip_alipay_serves_and_sees_the_differences() {
         result.body
     );
     assert!(result.body.contains("SD2026112599999999A"), "paid at Alipay, unknown here");
-    let alerts = app.app.finance_alerts(20).await.unwrap();
+    let alerts = app.app.payments().finance_alerts(20).await.unwrap();
     assert!(alerts.iter().filter(|a| a.kind == "bill_mismatch").count() >= 2, "{alerts:?}");
     // Each difference is marked resolved with a note, audited; it then sits below the open ones.
     let first = alerts.iter().find(|a| a.kind == "bill_mismatch").unwrap().id;
@@ -356,7 +360,7 @@ async fn finance_uploads_the_zip_alipay_serves_and_sees_the_differences() {
     assert_eq!(again.status, StatusCode::CONFLICT, "once");
     let desk = finance.get("/admin/finance?notice=alert_resolved").await.body;
     assert!(desk.contains("已标记为已处理") && desk.contains("已核实为支付宝延迟入账"), "{desk}");
-    let listed = app.app.finance_alerts(20).await.unwrap();
+    let listed = app.app.payments().finance_alerts(20).await.unwrap();
     assert_eq!(listed.last().map(|a| a.id), Some(first), "resolved ones come after the open ones");
     let log = app.app.audit_log(&support::admin_staff(), None, 20).await.unwrap();
     assert!(log.iter().any(|e| e.action == "alert.resolve" && e.detail.contains("延迟入账")));

@@ -18,7 +18,7 @@ use app::App;
 use app::clock::ManualClock;
 use app::crypto::Keys;
 use app::payment::Gateways;
-use app::ports::{ApplicationRepo, NewApplication, NewOrder, OrderRepo, PaymentRepo, UserRepo};
+use app::ports::{ApplicationRepo, NewApplication, NewOrder, OrderBook, OrderRepo, PaymentLedger, UserRepo};
 use app::sessions::CurrentUser;
 use async_trait::async_trait;
 use domain::application::{Business, SubjectKind};
@@ -239,7 +239,7 @@ async fn run(w: &World, n: u64, ops: &[Op]) -> Result<(), String> {
     let mut queue: VecDeque<Vec<u8>> = VecDeque::new();
     let mut seen = vec![OrderStatus::PendingPayment];
     let deliver = |body: Vec<u8>| async move {
-        let ack = w.app.handle_notice(Channel::Alipay, &body).await;
+        let ack = w.app.payments().handle_notice(Channel::Alipay, &body).await;
         if ack.body == "success" {
             Ok(())
         } else {
@@ -248,8 +248,8 @@ async fn run(w: &World, n: u64, ops: &[Op]) -> Result<(), String> {
     };
     for op in ops {
         match op {
-            Op::OpenPage => drop(w.app.start_payment(&w.user, id, &Method::AlipayPage).await),
-            Op::OpenQr => drop(w.app.start_payment(&w.user, id, &Method::AlipayQr).await),
+            Op::OpenPage => drop(w.app.payments().start_payment(&w.user, id, &Method::AlipayPage).await),
+            Op::OpenQr => drop(w.app.payments().start_payment(&w.user, id, &Method::AlipayQr).await),
             Op::Scan => drop(lock(&w.gateway).scan(&no)),
             Op::Pay => {
                 if lock(&w.gateway).pay(&no, w.clock.now_for_tests()).is_ok() {
@@ -267,7 +267,7 @@ async fn run(w: &World, n: u64, ops: &[Op]) -> Result<(), String> {
                 }
             }
             Op::ClosedNotice => deliver(format!("{no}|TRADE_CLOSED").into_bytes()).await?,
-            Op::Return => drop(w.app.refresh_payment(&w.user, id).await),
+            Op::Return => drop(w.app.payments().refresh_payment(&w.user, id).await),
             Op::Cancel => drop(w.app.cancel_order(&w.user, id).await),
             Op::Timeout => {
                 w.clock.advance(time::Duration::hours(25));
@@ -275,7 +275,7 @@ async fn run(w: &World, n: u64, ops: &[Op]) -> Result<(), String> {
             }
             Op::Reconcile => {
                 w.clock.advance(time::Duration::minutes(10));
-                w.app.reconcile_payments().await.map_err(|e| e.to_string())?;
+                w.app.payments().reconcile_payments().await.map_err(|e| e.to_string())?;
             }
         }
         let now = status(w, id).await;
@@ -302,7 +302,7 @@ async fn run(w: &World, n: u64, ops: &[Op]) -> Result<(), String> {
     }
     for _ in 0..2 {
         w.clock.advance(time::Duration::minutes(10));
-        w.app.reconcile_payments().await.map_err(|e| e.to_string())?;
+        w.app.payments().reconcile_payments().await.map_err(|e| e.to_string())?;
     }
     let end = status(w, id).await;
     let trade = lock(&w.gateway).query(&no).ok();

@@ -311,9 +311,9 @@ async fn forged_notifications_change_nothing(db: TestDb) {
     assert_ne!(reply.body, "success", "double-encoded");
     assert_eq!(status(&mut c, order).await, "pending_payment");
     assert_eq!(timeline_len(&mut c, order).await, 1);
-    let notices = app.app.payment_notices(None, 50).await.unwrap();
+    let notices = app.app.payments().payment_notices(None, 50).await.unwrap();
     assert_eq!(notices.iter().filter(|n| !n.verified).count(), 10, "every refused notification is kept");
-    let alerts = app.app.finance_alerts(50).await.unwrap();
+    let alerts = app.app.payments().finance_alerts(50).await.unwrap();
     assert_eq!(alerts.iter().filter(|a| a.kind == "forged_notices").count(), 1, "one alert at the fifth forgery");
     // The genuine one, finally, is applied and acknowledged.
     let reply = notify(&app, "alipay", &signed).await;
@@ -347,7 +347,7 @@ async fn signed_notifications_that_do_not_match_alert_finance_and_change_nothing
     }
     assert_eq!(status(&mut c, order).await, "pending_payment");
     assert_eq!(timeline_len(&mut c, order).await, 1);
-    let alerts = app.app.finance_alerts(50).await.unwrap();
+    let alerts = app.app.payments().finance_alerts(50).await.unwrap();
     assert_eq!(alerts.len(), 7, "{alerts:#?}");
     assert!(alerts.iter().any(|a| a.detail.contains("total_amount")));
     assert!(alerts.iter().any(|a| a.kind == "unknown_trade"));
@@ -436,18 +436,18 @@ async fn reconciliation_finds_every_payment_whose_notification_was_lost(db: Test
             .await
             .unwrap();
     }
-    let early = app.app.reconcile_payments().await.unwrap();
+    let early = app.app.payments().reconcile_payments().await.unwrap();
     assert_eq!(early.paid, 0, "nothing is queried before it is overdue");
     app.advance(Duration::minutes(6));
-    let report = app.app.reconcile_payments().await.unwrap();
+    let report = app.app.payments().reconcile_payments().await.unwrap();
     assert_eq!((report.paid, report.errors), (9, 0));
     for (i, (c, order, _)) in orders.iter_mut().enumerate() {
         let want = if i < 3 { "pending_payment" } else { "under_review" };
         assert_eq!(status(c, *order).await, want);
     }
-    let alerts = app.app.finance_alerts(50).await.unwrap();
+    let alerts = app.app.payments().finance_alerts(50).await.unwrap();
     assert_eq!(alerts.iter().filter(|a| a.kind == "query_mismatch").count(), 3, "every tampered order is reported");
-    let again = app.app.reconcile_payments().await.unwrap();
+    let again = app.app.payments().reconcile_payments().await.unwrap();
     assert_eq!(again.paid, 0, "a second cycle changes nothing");
 }
 
@@ -497,12 +497,12 @@ async fn money_that_arrives_after_a_cancel_is_refunded_exactly_once(db: TestDb) 
         assert_eq!(notify(&app, "alipay", &fields).await.body, "success");
     }
     app.advance(Duration::minutes(10));
-    app.app.reconcile_payments().await.unwrap();
+    app.app.payments().reconcile_payments().await.unwrap();
     let payments = c.get(&format!("/api/v1/orders/{order}/payments")).await.json();
     assert_eq!(payments["refunds"].as_array().unwrap().len(), 1, "{payments}");
     assert_eq!(payments["refunds"][0]["status"], "done");
     assert_eq!(app.pay().alipay.net_received(), 0, "the money went back");
-    let alerts = app.app.finance_alerts(10).await.unwrap();
+    let alerts = app.app.payments().finance_alerts(10).await.unwrap();
     assert_eq!(alerts.iter().filter(|a| a.kind == "refund_owed").count(), 1, "staff are told once");
     let timeline = c.get(&format!("/api/v1/orders/{order}")).await.json()["timeline"].clone();
     let labels: Vec<_> = timeline.as_array().unwrap().iter().map(|e| e["label"].as_str().unwrap().to_owned()).collect();
@@ -591,7 +591,7 @@ async fn corrupted_and_duplicated_deliveries_from_the_simulator_end_right(db: Te
     assert_eq!(status(&mut c, order).await, "pending_payment");
     // The reconciliation job's query finds the payment.
     app.advance(Duration::minutes(6));
-    assert_eq!(app.app.reconcile_payments().await.unwrap().paid, 1);
+    assert_eq!(app.app.payments().reconcile_payments().await.unwrap().paid, 1);
     assert_eq!(status(&mut c, order).await, "under_review");
 
     // Five copies of each attempt race each other: applied once, all acknowledged.

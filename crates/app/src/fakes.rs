@@ -1,0 +1,521 @@
+//! Small in-memory stand-ins for the ports, so the use cases' rules are tested in milliseconds
+//! without a database. Each keeps the contract its trait documents — the store's contract suite
+//! holds the real adapters to the same contract on SQLite and PostgreSQL — and nothing more.
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use async_trait::async_trait;
+use domain::application::{Business, SubjectKind};
+use domain::payment::{PaymentStatus, RefundStatus, refund_request_no};
+use domain::pricing::{Delivery, FeeBreakdown};
+use domain::{Actor, ApplicationId, Money, OrderId, OrderStatus, PaymentId, RefundId, StaffId, UserId};
+use time::OffsetDateTime;
+
+use crate::StoreError;
+use crate::gateway::{
+    Ack, Channel, Charge, Checkout, CloseOutcome, Decision, Gateway, GatewayError, Method, Notice, NoticeRejected,
+    TradeState,
+};
+use crate::notifications::{Announcer, Tell};
+use crate::ports::{
+    FinanceAlert, NewNotification, NewOrder, NoticeLog, OrderBook, OrderEventRecord, OrderRecord, PaymentJournal,
+    PaymentLedger, PaymentRecord, RefundRecord, Settlement,
+};
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Orders, their trades and refunds, the notifications received and finance's alerts.
+#[derive(Default)]
+pub struct Books {
+    state: Mutex<BooksState>,
+}
+
+#[derive(Default)]
+struct BooksState {
+    orders: BTreeMap<OrderId, OrderRecord>,
+    events: Vec<(OrderId, OrderEventRecord)>,
+    payments: Vec<PaymentRecord>,
+    /// Each refund with the time its next attempt is due.
+    refunds: Vec<(RefundRecord, OffsetDateTime)>,
+    notices: Vec<NoticeLog>,
+    alerts: Vec<FinanceAlert>,
+    /// Messages queued with a state change.
+    queued: Vec<NewNotification>,
+    /// Every write fails (a database that went away).
+    broken: bool,
+}
+
+impl BooksState {
+    fn write(&self) -> Result<(), StoreError> {
+        if self.broken { Err(StoreError::Other("the database went away".into())) } else { Ok(()) }
+    }
+
+    fn move_order(&mut self, id: OrderId, to: OrderStatus, reason: &str, now: OffsetDateTime) {
+        if let Some(order) = self.orders.get_mut(&id) {
+            let from = order.status;
+            order.status = to;
+            let event = OrderEventRecord {
+                from: Some(from),
+                to,
+                actor: Actor::PaymentGateway,
+                reason: Some(reason.into()),
+                at: now,
+            };
+            self.events.push((id, event));
+        }
+    }
+}
+
+impl Books {
+    /// An order of `user` waiting for payment of `total_fen`, placed at `at`.
+    pub fn add_order(&self, user: UserId, total_fen: i64, at: OffsetDateTime) -> OrderId {
+        let mut state = lock(&self.state);
+        let id = OrderId(i64::try_from(state.orders.len()).unwrap_or(0) + 1);
+        let total = Money::from_fen(total_fen).unwrap_or(Money::ZERO);
+        let order = NewOrder {
+            order_no: format!("SD2026120300{:04}", id.0),
+            user_id: user,
+            application_id: ApplicationId(id.0),
+            idempotency_key: format!("key-{}", id.0),
+            request_hash: String::new(),
+            subject_kind: SubjectKind::Enterprise,
+            business: Business::New,
+            subject_index: String::new(),
+            subject_name: "测试科技有限公司".into(),
+            package_name: "企业证书".into(),
+            delivery: Delivery::Pickup,
+            ship_to: None,
+            new_address: None,
+            pickup_point: None,
+            invoice: None,
+            fees: FeeBreakdown { package: total, delivery: Money::ZERO, service: Money::ZERO, total },
+            flagged: false,
+        };
+        state.orders.insert(id, OrderRecord { id, status: OrderStatus::PendingPayment, created_at: at, order });
+        id
+    }
+
+    pub fn status(&self, id: OrderId) -> Option<OrderStatus> {
+        lock(&self.state).orders.get(&id).map(|o| o.status)
+    }
+
+    /// Moves an order as another capability would (the applicant cancelling, a reviewer).
+    pub fn set_status(&self, id: OrderId, to: OrderStatus, at: OffsetDateTime) {
+        lock(&self.state).move_order(id, to, "set by the test", at);
+    }
+
+    pub fn payments(&self) -> Vec<PaymentRecord> {
+        lock(&self.state).payments.clone()
+    }
+
+    pub fn refunds(&self) -> Vec<RefundRecord> {
+        lock(&self.state).refunds.iter().map(|(r, _)| r.clone()).collect()
+    }
+
+    pub fn notices(&self) -> Vec<NoticeLog> {
+        lock(&self.state).notices.clone()
+    }
+
+    /// The kinds of the alerts raised, oldest first.
+    pub fn alert_kinds(&self) -> Vec<String> {
+        lock(&self.state).alerts.iter().map(|a| a.kind.clone()).collect()
+    }
+
+    /// The dedupe keys of the messages queued, in order.
+    pub fn queued(&self) -> Vec<String> {
+        lock(&self.state).queued.iter().map(|m| m.dedupe_key.clone()).collect()
+    }
+
+    /// From now on every write fails, or works again.
+    pub fn break_writes(&self, broken: bool) {
+        lock(&self.state).broken = broken;
+    }
+}
+
+#[async_trait]
+impl OrderBook for Books {
+    async fn order(&self, user: UserId, id: OrderId) -> Result<Option<OrderRecord>, StoreError> {
+        Ok(lock(&self.state).orders.get(&id).filter(|o| o.order.user_id == user).cloned())
+    }
+
+    async fn order_by_id(&self, id: OrderId) -> Result<Option<OrderRecord>, StoreError> {
+        Ok(lock(&self.state).orders.get(&id).cloned())
+    }
+
+    async fn order_events(&self, id: OrderId) -> Result<Vec<OrderEventRecord>, StoreError> {
+        Ok(lock(&self.state).events.iter().filter(|(o, _)| *o == id).map(|(_, e)| e.clone()).collect())
+    }
+}
+
+#[async_trait]
+impl PaymentLedger for Books {
+    async fn open_payment(
+        &self,
+        order: OrderId,
+        channel: &str,
+        out_trade_no: &str,
+        amount: Money,
+        now: OffsetDateTime,
+    ) -> Result<PaymentRecord, StoreError> {
+        let mut state = lock(&self.state);
+        if let Some(open) = state.payments.iter().find(|p| p.order_id == order && p.channel == channel) {
+            return Ok(open.clone());
+        }
+        state.write()?;
+        let payment = PaymentRecord {
+            id: PaymentId(i64::try_from(state.payments.len()).unwrap_or(0) + 1),
+            order_id: order,
+            channel: channel.into(),
+            out_trade_no: out_trade_no.into(),
+            amount,
+            status: PaymentStatus::Pending,
+            trade_no: None,
+            created_at: now,
+            paid_at: None,
+        };
+        state.payments.push(payment.clone());
+        Ok(payment)
+    }
+
+    async fn payment_by_trade(&self, out_trade_no: &str) -> Result<Option<PaymentRecord>, StoreError> {
+        Ok(lock(&self.state).payments.iter().find(|p| p.out_trade_no == out_trade_no).cloned())
+    }
+
+    async fn payments_of_order(&self, order: OrderId) -> Result<Vec<PaymentRecord>, StoreError> {
+        Ok(lock(&self.state).payments.iter().filter(|p| p.order_id == order).cloned().collect())
+    }
+
+    async fn settle_payment(
+        &self,
+        payment_id: PaymentId,
+        trade_no: &str,
+        reason: &str,
+        notify: &[NewNotification],
+        now: OffsetDateTime,
+    ) -> Result<Settlement, StoreError> {
+        let mut state = lock(&self.state);
+        state.write()?;
+        let payment = state
+            .payments
+            .iter_mut()
+            .find(|p| p.id == payment_id)
+            .ok_or_else(|| StoreError::Other("no such payment".into()))?;
+        if !matches!(payment.status, PaymentStatus::Pending | PaymentStatus::Closed) {
+            return Ok(Settlement::AlreadySettled);
+        }
+        payment.status = PaymentStatus::Paid;
+        payment.trade_no = Some(trade_no.into());
+        payment.paid_at = Some(now);
+        let payment = payment.clone();
+        if state.orders.get(&payment.order_id).is_some_and(|o| o.status == OrderStatus::PendingPayment) {
+            state.move_order(payment.order_id, OrderStatus::UnderReview, reason, now);
+            state.queued.extend_from_slice(notify);
+            return Ok(Settlement::Applied);
+        }
+        let refund = RefundRecord {
+            id: RefundId(i64::try_from(state.refunds.len()).unwrap_or(0) + 1),
+            payment_id,
+            order_id: payment.order_id,
+            channel: payment.channel.clone(),
+            out_trade_no: payment.out_trade_no.clone(),
+            out_request_no: refund_request_no(&payment.out_trade_no),
+            amount: payment.amount,
+            reason: "订单已不能收款，原路退款".into(),
+            status: RefundStatus::Pending,
+            requested_by: None,
+            attempts: 0,
+            last_error: None,
+            resolution: None,
+        };
+        state.refunds.push((refund.clone(), now));
+        Ok(Settlement::RefundOwed(refund))
+    }
+
+    async fn close_payment(&self, payment_id: PaymentId, _now: OffsetDateTime) -> Result<bool, StoreError> {
+        let mut state = lock(&self.state);
+        state.write()?;
+        Ok(match state.payments.iter_mut().find(|p| p.id == payment_id && p.status == PaymentStatus::Pending) {
+            Some(payment) => {
+                payment.status = PaymentStatus::Closed;
+                true
+            }
+            None => false,
+        })
+    }
+
+    async fn pending_payments_before(&self, before: OffsetDateTime) -> Result<Vec<PaymentRecord>, StoreError> {
+        let state = lock(&self.state);
+        Ok(state
+            .payments
+            .iter()
+            .filter(|p| p.status == PaymentStatus::Pending && p.created_at < before)
+            .cloned()
+            .collect())
+    }
+
+    async fn pending_refunds(&self, now: OffsetDateTime) -> Result<Vec<RefundRecord>, StoreError> {
+        let state = lock(&self.state);
+        let due = state.refunds.iter().filter(|(r, due)| r.status == RefundStatus::Pending && *due <= now);
+        Ok(due.map(|(r, _)| r.clone()).collect())
+    }
+
+    async fn refund_attempt_failed(
+        &self,
+        refund_id: RefundId,
+        error: &str,
+        retry_at: Option<OffsetDateTime>,
+    ) -> Result<bool, StoreError> {
+        let mut state = lock(&self.state);
+        state.write()?;
+        let Some((refund, due)) =
+            state.refunds.iter_mut().find(|(r, _)| r.id == refund_id && r.status == RefundStatus::Pending)
+        else {
+            return Ok(false);
+        };
+        refund.attempts += 1;
+        refund.last_error = Some(error.into());
+        match retry_at {
+            Some(at) => *due = at,
+            None => refund.status = RefundStatus::Failed,
+        }
+        Ok(true)
+    }
+
+    async fn refunds_of_order(&self, order: OrderId) -> Result<Vec<RefundRecord>, StoreError> {
+        Ok(lock(&self.state).refunds.iter().filter(|(r, _)| r.order_id == order).map(|(r, _)| r.clone()).collect())
+    }
+
+    async fn finish_refund(
+        &self,
+        refund_id: RefundId,
+        resolution: Option<&str>,
+        messages: &[NewNotification],
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let mut state = lock(&self.state);
+        state.write()?;
+        let Some((refund, _)) = state
+            .refunds
+            .iter_mut()
+            .find(|(r, _)| r.id == refund_id && matches!(r.status, RefundStatus::Pending | RefundStatus::Failed))
+        else {
+            return Ok(false);
+        };
+        refund.status = RefundStatus::Done;
+        refund.resolution = resolution.map(str::to_owned);
+        let (payment_id, order_id) = (refund.payment_id, refund.order_id);
+        if let Some(payment) = state.payments.iter_mut().find(|p| p.id == payment_id) {
+            payment.status = PaymentStatus::Refunded;
+        }
+        if state.orders.get(&order_id).is_some_and(|o| o.status != OrderStatus::Refunded) {
+            state.move_order(order_id, OrderStatus::Refunded, "退款完成", now);
+        }
+        state.queued.extend_from_slice(messages);
+        Ok(true)
+    }
+}
+
+#[async_trait]
+impl PaymentJournal for Books {
+    async fn log_notice(&self, notice: &NoticeLog) -> Result<(), StoreError> {
+        let mut state = lock(&self.state);
+        state.write()?;
+        state.notices.push(notice.clone());
+        Ok(())
+    }
+
+    async fn notices(&self, out_trade_no: Option<&str>, limit: i64) -> Result<Vec<NoticeLog>, StoreError> {
+        let state = lock(&self.state);
+        let matching =
+            state.notices.iter().rev().filter(|n| out_trade_no.is_none_or(|no| n.out_trade_no.as_deref() == Some(no)));
+        Ok(matching.take(usize::try_from(limit).unwrap_or(0)).cloned().collect())
+    }
+
+    async fn refused_notices_since(&self, since: OffsetDateTime) -> Result<i64, StoreError> {
+        let state = lock(&self.state);
+        let refused = state.notices.iter().filter(|n| !n.verified && n.received_at >= since).count();
+        Ok(i64::try_from(refused).unwrap_or(i64::MAX))
+    }
+
+    async fn resolve_finance_alert(
+        &self,
+        id: i64,
+        _staff: StaffId,
+        note: &str,
+        _now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let mut state = lock(&self.state);
+        state.write()?;
+        Ok(match state.alerts.iter_mut().find(|a| a.id == id && a.resolution.is_none()) {
+            Some(alert) => {
+                alert.resolution = Some(note.into());
+                true
+            }
+            None => false,
+        })
+    }
+
+    async fn add_finance_alert(&self, alert: &FinanceAlert) -> Result<(), StoreError> {
+        let mut state = lock(&self.state);
+        state.write()?;
+        let id = i64::try_from(state.alerts.len()).unwrap_or(0) + 1;
+        state.alerts.push(FinanceAlert { id, ..alert.clone() });
+        Ok(())
+    }
+
+    async fn finance_alerts(&self, limit: i64) -> Result<Vec<FinanceAlert>, StoreError> {
+        let state = lock(&self.state);
+        Ok(state.alerts.iter().rev().take(usize::try_from(limit).unwrap_or(0)).cloned().collect())
+    }
+}
+
+/// Composes one SMS per event and counts the deliveries asked for.
+#[derive(Default)]
+pub struct Herald {
+    deliveries: Mutex<usize>,
+}
+
+impl Herald {
+    pub fn deliveries(&self) -> usize {
+        *lock(&self.deliveries)
+    }
+}
+
+#[async_trait]
+impl Announcer for Herald {
+    async fn applicant_messages(
+        &self,
+        _order: &OrderRecord,
+        tell: &Tell<'_>,
+    ) -> Result<Vec<NewNotification>, crate::Error> {
+        Ok(vec![NewNotification {
+            dedupe_key: format!("{}:sms", tell.key),
+            channel: "sms".into(),
+            recipient: "13800138000".into(),
+            subject: String::new(),
+            body: tell.sms.to_owned(),
+            html: None,
+            attachments: None,
+        }])
+    }
+
+    async fn deliver_now(&self) {
+        *lock(&self.deliveries) += 1;
+    }
+}
+
+/// A payment channel that answers what the test sets. A notification is the form
+/// `out_trade_no=…&trade_no=…&total_fen=…&status=…&sign=…`, genuine when signed `ok`.
+pub struct ScriptedGateway {
+    channel: Channel,
+    /// What a query answers.
+    pub query: Mutex<TradeState>,
+    /// What closing a trade answers.
+    pub close: Mutex<CloseOutcome>,
+    /// How many of the next refund calls fail.
+    pub refund_failures: Mutex<u32>,
+    /// The refund calls made: (out_trade_no, amount, out_request_no).
+    pub refunds: Mutex<Vec<(String, Money, String)>>,
+    /// The checkouts opened.
+    pub charges: Mutex<Vec<Charge>>,
+}
+
+impl ScriptedGateway {
+    pub fn new(channel: Channel) -> Self {
+        Self {
+            channel,
+            query: Mutex::new(TradeState::Waiting),
+            close: Mutex::new(CloseOutcome::Closed),
+            refund_failures: Mutex::new(0),
+            refunds: Mutex::new(Vec::new()),
+            charges: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// A notification as the channel would send it.
+    pub fn notice(out_trade_no: &str, trade_no: &str, total_fen: i64, status: &str, sign: &str) -> Vec<u8> {
+        format!("out_trade_no={out_trade_no}&trade_no={trade_no}&total_fen={total_fen}&status={status}&sign={sign}")
+            .into_bytes()
+    }
+}
+
+#[async_trait]
+impl Gateway for ScriptedGateway {
+    fn channel(&self) -> Channel {
+        self.channel
+    }
+
+    async fn checkout(
+        &self,
+        charge: &Charge,
+        _method: &Method,
+        _now: OffsetDateTime,
+    ) -> Result<Checkout, GatewayError> {
+        lock(&self.charges).push(charge.clone());
+        Ok(Checkout::Qr { code: format!("https://qr.example/{}", charge.out_trade_no) })
+    }
+
+    async fn query(&self, _out_trade_no: &str, _now: OffsetDateTime) -> Result<TradeState, GatewayError> {
+        Ok(lock(&self.query).clone())
+    }
+
+    async fn close(&self, _out_trade_no: &str, _now: OffsetDateTime) -> Result<CloseOutcome, GatewayError> {
+        Ok(*lock(&self.close))
+    }
+
+    async fn refund(
+        &self,
+        out_trade_no: &str,
+        amount: Money,
+        out_request_no: &str,
+        _reason: &str,
+        _now: OffsetDateTime,
+    ) -> Result<bool, GatewayError> {
+        let mut failures = lock(&self.refund_failures);
+        if *failures > 0 {
+            *failures -= 1;
+            return Err(GatewayError::Unavailable("connection reset".into()));
+        }
+        lock(&self.refunds).push((out_trade_no.into(), amount, out_request_no.into()));
+        Ok(true)
+    }
+
+    fn verify_notice(&self, body: &[u8]) -> Result<Notice, NoticeRejected> {
+        let text = std::str::from_utf8(body).map_err(|_| NoticeRejected("not UTF-8".into()))?;
+        let fields: BTreeMap<String, String> = text
+            .split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        if fields.get("sign").map(String::as_str) != Some("ok") {
+            return Err(NoticeRejected("bad signature".into()));
+        }
+        let out_trade_no = fields.get("out_trade_no").cloned().ok_or_else(|| NoticeRejected("no trade".into()))?;
+        Ok(Notice { out_trade_no, fields })
+    }
+
+    fn judge(&self, notice: &Notice, out_trade_no: &str, total: Money) -> Decision {
+        let field = |name: &str| notice.fields.get(name).map_or("", String::as_str);
+        if field("out_trade_no") != out_trade_no {
+            return Decision::Mismatch("out_trade_no");
+        }
+        if field("total_fen") != total.fen().to_string() {
+            return Decision::Mismatch("total_amount");
+        }
+        match field("status") {
+            "paid" => Decision::Paid { trade_no: field("trade_no").to_owned() },
+            other => Decision::NotPaid { status: other.to_owned() },
+        }
+    }
+
+    fn ack(&self) -> Ack {
+        Ack { content_type: "text/plain; charset=utf-8", body: "success".into() }
+    }
+
+    fn nack(&self) -> Ack {
+        Ack { content_type: "text/plain; charset=utf-8", body: "fail".into() }
+    }
+}
