@@ -3,25 +3,30 @@
 //! holds the real adapters to the same contract on SQLite and PostgreSQL — and nothing more.
 
 use std::collections::BTreeMap;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
 use domain::application::{Business, SubjectKind};
 use domain::payment::{PaymentStatus, RefundStatus, refund_request_no};
 use domain::pricing::{Delivery, FeeBreakdown};
-use domain::{Actor, ApplicationId, Money, OrderId, OrderStatus, PaymentId, RefundId, StaffId, UserId};
+use domain::{Actor, ApplicationId, Money, OrderId, OrderStatus, PaymentId, Phone, RefundId, StaffId, UserId};
 use time::OffsetDateTime;
 
-use crate::StoreError;
+use crate::clock::{Clock, ManualClock};
 use crate::gateway::{
     Ack, Channel, Charge, Checkout, CloseOutcome, Decision, Gateway, GatewayError, Method, Notice, NoticeRejected,
     TradeState,
 };
 use crate::notifications::{Announcer, Tell};
+use crate::payment::{Gateways, PaymentPorts, PaymentRules, Payments};
 use crate::ports::{
-    FinanceAlert, NewNotification, NewOrder, NoticeLog, OrderBook, OrderEventRecord, OrderRecord, PaymentJournal,
-    PaymentLedger, PaymentRecord, RefundRecord, Settlement,
+    AuditEntry, AuditLog, FinanceAlert, NewNotification, NewOrder, NoticeLog, OrderBook, OrderEventRecord, OrderRecord,
+    PaymentJournal, PaymentLedger, PaymentRecord, RefundDesk, RefundRecord, Settlement,
 };
+use crate::refunds::{RefundPorts, Refunds};
+use crate::sessions::CurrentUser;
+use crate::staff::AuditTrail;
+use crate::{Policy, StoreError};
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
@@ -44,6 +49,7 @@ struct BooksState {
     alerts: Vec<FinanceAlert>,
     /// Messages queued with a state change.
     queued: Vec<NewNotification>,
+    audit: Vec<AuditEntry>,
     /// Every write fails (a database that went away).
     broken: bool,
 }
@@ -127,6 +133,11 @@ impl Books {
     /// The dedupe keys of the messages queued, in order.
     pub fn queued(&self) -> Vec<String> {
         lock(&self.state).queued.iter().map(|m| m.dedupe_key.clone()).collect()
+    }
+
+    /// The actions written to the audit log, oldest first.
+    pub fn audited(&self) -> Vec<String> {
+        lock(&self.state).audit.iter().map(|e| e.action.clone()).collect()
     }
 
     /// From now on every write fails, or works again.
@@ -372,6 +383,99 @@ impl PaymentJournal for Books {
     }
 }
 
+#[async_trait]
+impl RefundDesk for Books {
+    async fn retry_refund(&self, refund_id: RefundId) -> Result<bool, StoreError> {
+        let mut state = lock(&self.state);
+        state.write()?;
+        let Some((refund, due)) =
+            state.refunds.iter_mut().find(|(r, _)| r.id == refund_id && r.status == RefundStatus::Failed)
+        else {
+            return Ok(false);
+        };
+        refund.status = RefundStatus::Pending;
+        refund.attempts = 0;
+        *due = OffsetDateTime::UNIX_EPOCH;
+        Ok(true)
+    }
+
+    async fn failed_refunds(&self) -> Result<Vec<RefundRecord>, StoreError> {
+        let state = lock(&self.state);
+        Ok(state.refunds.iter().filter(|(r, _)| r.status == RefundStatus::Failed).map(|(r, _)| r.clone()).collect())
+    }
+
+    async fn request_refund(
+        &self,
+        payment_id: PaymentId,
+        reason: &str,
+        staff: StaffId,
+        needs_approval: bool,
+        now: OffsetDateTime,
+    ) -> Result<RefundRecord, StoreError> {
+        let mut state = lock(&self.state);
+        state.write()?;
+        if state.refunds.iter().any(|(r, _)| r.payment_id == payment_id) {
+            return Err(StoreError::Duplicate(crate::Unique::RefundOfPayment));
+        }
+        let payment = state.payments.iter().find(|p| p.id == payment_id).cloned();
+        let payment = payment.ok_or_else(|| StoreError::Other("no such payment".into()))?;
+        let refund = RefundRecord {
+            id: RefundId(i64::try_from(state.refunds.len()).unwrap_or(0) + 1),
+            payment_id,
+            order_id: payment.order_id,
+            channel: payment.channel.clone(),
+            out_request_no: refund_request_no(&payment.out_trade_no),
+            out_trade_no: payment.out_trade_no,
+            amount: payment.amount,
+            reason: reason.into(),
+            status: if needs_approval { RefundStatus::AwaitingApproval } else { RefundStatus::Pending },
+            requested_by: Some(staff),
+            attempts: 0,
+            last_error: None,
+            resolution: None,
+        };
+        state.refunds.push((refund.clone(), now));
+        Ok(refund)
+    }
+
+    async fn approve_refund(&self, refund_id: RefundId, staff: StaffId) -> Result<bool, StoreError> {
+        let mut state = lock(&self.state);
+        state.write()?;
+        let awaiting = state.refunds.iter_mut().find(|(r, _)| {
+            r.id == refund_id && r.status == RefundStatus::AwaitingApproval && r.requested_by != Some(staff)
+        });
+        Ok(match awaiting {
+            Some((refund, _)) => {
+                refund.status = RefundStatus::Pending;
+                true
+            }
+            None => false,
+        })
+    }
+
+    async fn refunds_awaiting_approval(&self) -> Result<Vec<RefundRecord>, StoreError> {
+        let state = lock(&self.state);
+        let awaiting = state.refunds.iter().filter(|(r, _)| r.status == RefundStatus::AwaitingApproval);
+        Ok(awaiting.map(|(r, _)| r.clone()).collect())
+    }
+}
+
+#[async_trait]
+impl AuditLog for Books {
+    async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        let mut state = lock(&self.state);
+        state.write()?;
+        state.audit.push(entry.clone());
+        Ok(())
+    }
+
+    async fn audit_log(&self, order: Option<OrderId>, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
+        let state = lock(&self.state);
+        let entries = state.audit.iter().rev().filter(|e| order.is_none_or(|o| e.order_id == Some(o)));
+        Ok(entries.take(usize::try_from(limit).unwrap_or(0)).cloned().collect())
+    }
+}
+
 /// Composes one SMS per event and counts the deliveries asked for.
 #[derive(Default)]
 pub struct Herald {
@@ -517,5 +621,80 @@ impl Gateway for ScriptedGateway {
 
     fn nack(&self) -> Ack {
         Ack { content_type: "text/plain; charset=utf-8", body: "fail".into() }
+    }
+}
+
+/// An applicant with one order of [`Desk::TOTAL`] fen waiting for payment, the services that pay
+/// and refund it, and the fakes behind them, on a clock that moves when told.
+pub struct Desk {
+    pub books: Arc<Books>,
+    pub herald: Arc<Herald>,
+    pub alipay: Arc<ScriptedGateway>,
+    pub clock: Arc<ManualClock>,
+    pub payments: Payments,
+    pub refunds: Refunds,
+    pub user: CurrentUser,
+    pub order: OrderId,
+}
+
+impl Desk {
+    pub const TOTAL: i64 = 30_000;
+
+    pub fn new(policy: &Policy) -> Self {
+        let clock = Arc::new(ManualClock::new(time::macros::datetime!(2026-12-03 10:00 UTC)));
+        let books = Arc::new(Books::default());
+        let herald = Arc::new(Herald::default());
+        let alipay = Arc::new(ScriptedGateway::new(Channel::Alipay));
+        let cpcn = Arc::new(ScriptedGateway::new(Channel::Cpcn));
+        let user = CurrentUser {
+            id: UserId(7),
+            phone: Phone::parse("13800138000").unwrap_or_else(|_| unreachable!("a valid number")),
+            name: None,
+            email: None,
+            session_digest: String::new(),
+        };
+        let order = books.add_order(user.id, Self::TOTAL, clock.now());
+        let payments = Payments::new(
+            PaymentPorts {
+                ledger: books.clone(),
+                journal: books.clone(),
+                orders: books.clone(),
+                announcer: herald.clone(),
+                clock: clock.clone(),
+            },
+            Gateways::new([alipay.clone() as Arc<dyn Gateway>, cpcn]),
+            PaymentRules::from(policy),
+        );
+        let refunds = Refunds::new(
+            RefundPorts {
+                desk: books.clone(),
+                ledger: books.clone(),
+                orders: books.clone(),
+                audit: AuditTrail::new(books.clone(), clock.clone()),
+                payments: payments.clone(),
+                clock: clock.clone(),
+            },
+            policy.refund_approval_above,
+        );
+        Self { books, herald, alipay, clock, payments, refunds, user, order }
+    }
+
+    /// Opens the order's Alipay trade as 去支付 does; returns its trade number.
+    pub async fn open_trade(&self) -> String {
+        if let Err(err) = self.payments.start_payment(&self.user, self.order, &Method::AlipayQr).await {
+            unreachable!("the checkout opens: {err:?}");
+        }
+        self.books.payments().last().map(|p| p.out_trade_no.clone()).unwrap_or_default()
+    }
+
+    /// A notification from Alipay; returns the answer's body.
+    pub async fn notify(&self, body: &[u8]) -> String {
+        self.payments.handle_notice(Channel::Alipay, body).await.body
+    }
+
+    /// Pays the order in full through Alipay.
+    pub async fn pay(&self) {
+        let trade = self.open_trade().await;
+        self.notify(&ScriptedGateway::notice(&trade, "2026120322001", Self::TOTAL, "paid", "ok")).await;
     }
 }

@@ -1,17 +1,16 @@
 //! 财务: payments and notifications per order, refunds (above a set amount a second finance
-//! person approves), takings, order search and the daily bill check. E-invoices are
+//! person approves: [`crate::refunds`]), takings, order search and the daily bill check. E-invoices are
 //! [`crate::invoices`].
 
 use domain::application::SubjectKind;
-use domain::payment::{PaymentStatus, RefundStatus};
 use domain::staff::Role;
-use domain::{Actor, OrderEvent, OrderId, RefundId, StaffId, order_status};
+use domain::{OrderId, StaffId};
 
 use crate::ports::{
     BillCheck, FinanceAlert, InvoiceRecord, NoticeLog, OrderRecord, OrderSearch, PaymentRecord, RefundRecord,
 };
 use crate::staff::CurrentStaff;
-use crate::{App, Error, StoreError};
+use crate::{App, Error};
 
 /// The hour (China time) from which the previous day's bill is fetched: Alipay publishes it in
 /// the morning.
@@ -228,66 +227,8 @@ impl App {
             notices.extend(self.store.notices(Some(&p.out_trade_no), 50).await?);
         }
         let refunds = self.store.refunds_of_order(id).await?;
-        let refundable = refunds.is_empty()
-            && payments.iter().any(|p| p.status == PaymentStatus::Paid)
-            && order_status::transition(order.status, OrderEvent::Refund, Actor::Finance).is_ok();
+        let refundable = crate::refunds::refundable(&order, &payments, &refunds);
         Ok(FinanceCase { invoice: self.store.invoice(id).await?, order, payments, notices, refunds, refundable })
-    }
-
-    /// Refunds a paid order (abandoned after rejection, or cancelled by agreement before
-    /// production). Above `Policy::refund_approval_above` a second finance person approves.
-    pub async fn request_refund(&self, staff: &CurrentStaff, id: OrderId, reason: &str) -> Result<RefundRecord, Error> {
-        let case = self.finance_case(staff, id).await?;
-        let reason = reason.trim();
-        if reason.chars().count() < 2 {
-            return Err(Error::field("reason", "reason_required", "请填写退款原因"));
-        }
-        if !case.refundable {
-            return Err(Error::Conflict {
-                code: "not_refundable",
-                message: "该订单当前不能退款（未支付、已退款或已发货）".into(),
-            });
-        }
-        let payment = case.payments.iter().find(|p| p.status == PaymentStatus::Paid).ok_or(Error::NotFound)?;
-        let needs_approval = payment.amount > self.policy.refund_approval_above;
-        let refund =
-            match self.store.request_refund(payment.id, reason, staff.id, needs_approval, self.clock.now()).await {
-                Ok(refund) => refund,
-                Err(StoreError::Duplicate(crate::Unique::RefundOfPayment)) => {
-                    return Err(Error::Conflict {
-                        code: "refund_exists", message: "该笔付款已有退款申请".into()
-                    });
-                }
-                Err(err) => return Err(err.into()),
-            };
-        let detail =
-            format!("{} 元：{reason}{}", payment.amount.to_yuan(), if needs_approval { "（待复核）" } else { "" });
-        self.audit(Some(staff.id), "refund.request", Some(id), &detail).await?;
-        if !needs_approval {
-            self.refund_now(&refund).await?;
-        }
-        Ok(refund)
-    }
-
-    /// The second person's approval of a large refund; then the money goes back.
-    pub async fn approve_refund(&self, staff: &CurrentStaff, refund_id: RefundId) -> Result<(), Error> {
-        staff.require(&[Role::Finance])?;
-        let refund = self
-            .store
-            .refunds_awaiting_approval()
-            .await?
-            .into_iter()
-            .find(|r| r.id == refund_id)
-            .ok_or(Error::NotFound)?;
-        if refund.requested_by == Some(staff.id) || !self.store.approve_refund(refund_id, staff.id).await? {
-            return Err(Error::Conflict {
-                code: "second_approver_required",
-                message: "大额退款需由另一位财务人员复核".into(),
-            });
-        }
-        self.audit(Some(staff.id), "refund.approve", Some(refund.order_id), &format!("{} 元", refund.amount.to_yuan()))
-            .await?;
-        self.refund_now(&RefundRecord { status: RefundStatus::Pending, ..refund }).await
     }
 
     /// 标记已处理: finance writes down how an alert (a bill difference, a failed refund) was
@@ -304,61 +245,6 @@ impl App {
             });
         }
         self.audit(Some(staff.id), "alert.resolve", None, &format!("提醒 {id}：{note}")).await
-    }
-
-    /// 重试: a failed refund goes back to the gateway now (and on the retry schedule after).
-    /// `Ok(true)` when the gateway made it this time.
-    pub async fn retry_failed_refund(&self, staff: &CurrentStaff, refund_id: RefundId) -> Result<bool, Error> {
-        staff.require(&[Role::Finance])?;
-        let refund = self.failed_refund(refund_id).await?;
-        if !self.store.retry_refund(refund_id).await? {
-            return Err(not_failed());
-        }
-        self.audit(Some(staff.id), "refund.retry", Some(refund.order_id), &format!("{} 元", refund.amount.to_yuan()))
-            .await?;
-        let pending = RefundRecord { status: RefundStatus::Pending, attempts: 0, ..refund };
-        match self.payments.make_refund(&pending).await {
-            Ok(()) => Ok(true),
-            Err(Error::Unavailable { .. }) => Ok(false),
-            Err(err) => Err(err),
-        }
-    }
-
-    /// 已线下退款: finance returned the money another way (bank transfer, cash at the hall) and
-    /// records how; the refund is done, the order 已退款, the applicant told. Audited.
-    pub async fn settle_failed_refund_offline(
-        &self,
-        staff: &CurrentStaff,
-        refund_id: RefundId,
-        note: &str,
-    ) -> Result<(), Error> {
-        staff.require(&[Role::Finance])?;
-        let note = note.trim();
-        if note.chars().count() < 4 || note.chars().count() > 200 {
-            return Err(Error::field("note", "note_required", "请写明线下退款的方式与凭证号（4–200 字）"));
-        }
-        let refund = self.failed_refund(refund_id).await?;
-        self.audit(
-            Some(staff.id),
-            "refund.offline",
-            Some(refund.order_id),
-            &format!("{} 元：{note}", refund.amount.to_yuan()),
-        )
-        .await?;
-        self.payments.settle_refund(&refund, Some(note)).await
-    }
-
-    async fn failed_refund(&self, refund_id: RefundId) -> Result<RefundRecord, Error> {
-        let failed = self.store.failed_refunds().await?;
-        failed.into_iter().find(|r| r.id == refund_id).ok_or_else(not_failed)
-    }
-
-    async fn refund_now(&self, refund: &RefundRecord) -> Result<(), Error> {
-        // A gateway that cannot be reached leaves the refund pending; the reconciliation job retries.
-        match self.payments.make_refund(refund).await {
-            Ok(()) | Err(Error::Unavailable { .. }) => Ok(()),
-            Err(err) => Err(err),
-        }
     }
 
     /// The daily bill check (SECURITY F7): Alipay's trade bill for `day` (China time) against the
@@ -490,12 +376,6 @@ impl App {
             return Ok(None);
         };
         self.check_alipay_bill(day, &text, None).await.map(Some)
-    }
-}
-
-fn not_failed() -> Error {
-    Error::Conflict {
-        code: "refund_not_failed", message: "该退款不在“退款失败”状态，请刷新页面".into()
     }
 }
 

@@ -30,6 +30,7 @@ pub mod payment;
 pub mod ports;
 pub mod privacy;
 pub mod recognition;
+pub mod refunds;
 pub mod review;
 pub mod seal_maker;
 pub mod seals;
@@ -105,6 +106,8 @@ pub struct App {
     pub(crate) policy: Policy,
     pub(crate) notifier: Arc<notifications::Notifier>,
     pub(crate) payments: payment::Payments,
+    pub(crate) refunds: refunds::Refunds,
+    pub(crate) audit_trail: staff::AuditTrail,
     pub(crate) ocr: Option<recognition::OcrPool>,
     pub(crate) ca: Option<Arc<dyn ca::CertificateAuthority>>,
     pub(crate) seal_maker: Option<Arc<dyn seal_maker::SealMaker>>,
@@ -149,6 +152,18 @@ impl App {
             payment::Gateways::default(),
             payment::PaymentRules::from(&policy),
         );
+        let audit_trail = staff::AuditTrail::new(store.clone(), clock.clone());
+        let refunds = refunds::Refunds::new(
+            refunds::RefundPorts {
+                desk: store.clone(),
+                ledger: store.clone(),
+                orders: store.clone(),
+                audit: audit_trail.clone(),
+                payments: payments.clone(),
+                clock: clock.clone(),
+            },
+            policy.refund_approval_above,
+        );
         Self {
             store,
             files,
@@ -158,6 +173,8 @@ impl App {
             policy,
             notifier,
             payments,
+            refunds,
+            audit_trail,
             ocr: None,
             ca: None,
             seal_maker: None,
@@ -172,7 +189,14 @@ impl App {
     #[must_use]
     pub fn with_gateways(mut self, gateways: payment::Gateways) -> Self {
         self.payments.gateways = gateways;
+        // The services that pay out through the gateways hold their own copy.
+        self.refunds.payments = self.payments.clone();
         self
+    }
+
+    /// Refunds finance asks for and approves.
+    pub fn refunds(&self) -> &refunds::Refunds {
+        &self.refunds
     }
 
     /// Paying for orders.

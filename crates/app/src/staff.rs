@@ -5,11 +5,13 @@
 use domain::staff::{Role, Roles, Username};
 use domain::{FieldErrors, OrderId, StaffId};
 use rand::Rng;
+use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 use totp_rs::{Builder, Secret, Totp};
 
+use crate::clock::Clock;
 use crate::crypto::{random_token, token_digest};
-use crate::ports::{AuditEntry, NewStaff, StaffRecord, StaffSessionRecord};
+use crate::ports::{AuditEntry, AuditLog, NewStaff, StaffRecord, StaffSessionRecord};
 use crate::{App, Error, StoreError};
 
 /// Staff sessions end after 15 idle minutes or 8 hours (applicants: 30 minutes, 12 hours).
@@ -77,6 +79,36 @@ fn totp(secret: &[u8], account: &str) -> Result<Totp, Error> {
         .with_issuer(Some("sealdesk"))
         .build()
         .map_err(|e| Error::Internal(StoreError::Other(format!("totp: {e}"))))
+}
+
+/// Writes what staff do to the audit log, stamped with the clock's time.
+#[derive(Clone)]
+pub struct AuditTrail {
+    log: Arc<dyn AuditLog>,
+    clock: Arc<dyn Clock>,
+}
+
+impl AuditTrail {
+    pub fn new(log: Arc<dyn AuditLog>, clock: Arc<dyn Clock>) -> Self {
+        Self { log, clock }
+    }
+
+    pub(crate) async fn record(
+        &self,
+        staff: Option<StaffId>,
+        action: &str,
+        order: Option<OrderId>,
+        detail: &str,
+    ) -> Result<(), Error> {
+        let entry = AuditEntry {
+            at: self.clock.now(),
+            staff_id: staff,
+            action: action.into(),
+            order_id: order,
+            detail: detail.into(),
+        };
+        Ok(self.log.append_audit(&entry).await?)
+    }
 }
 
 impl App {
@@ -335,14 +367,7 @@ impl App {
         order: Option<OrderId>,
         detail: &str,
     ) -> Result<(), Error> {
-        let entry = AuditEntry {
-            at: self.clock.now(),
-            staff_id: staff,
-            action: action.into(),
-            order_id: order,
-            detail: detail.into(),
-        };
-        Ok(self.store.append_audit(&entry).await?)
+        self.audit_trail.record(staff, action, order, detail).await
     }
 
     /// The audit log, newest first (admin), optionally for one order.

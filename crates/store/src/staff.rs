@@ -2,7 +2,7 @@
 //! itself refuses to change or remove audit rows; see the migration).
 
 use app::StoreError;
-use app::ports::{AuditEntry, NewStaff, StaffRecord, StaffRepo, StaffSessionRecord};
+use app::ports::{AuditEntry, AuditLog, NewStaff, StaffRecord, StaffRepo, StaffSessionRecord};
 use async_trait::async_trait;
 use domain::staff::Roles;
 use domain::{OrderId, StaffId};
@@ -224,7 +224,10 @@ impl StaffRepo for Db {
             .map_err(db_err)?;
         Ok(())
     }
+}
 
+#[async_trait]
+impl AuditLog for Db {
     async fn append_audit(&self, e: &AuditEntry) -> Result<(), StoreError> {
         crate::history::record_audit(&self.pool, e).await
     }

@@ -789,7 +789,7 @@ async fn migrations_are_idempotent() {
 }
 
 async fn audit_rows_can_be_added_but_never_changed_or_removed(db: &Db) {
-    use app::ports::{AuditEntry, StaffRepo};
+    use app::ports::{AuditEntry, AuditLog};
     let entry = AuditEntry {
         at: T0,
         staff_id: Some(domain::StaffId(1)),
@@ -849,7 +849,7 @@ async fn staff_accounts_sessions_and_totp_steps(db: &Db) {
 }
 
 async fn a_review_decision_needs_the_claim_and_is_written_whole(db: &Db) {
-    use app::ports::{AuditEntry, NewStaff, ReviewDecision, ReviewRepo, StaffRepo};
+    use app::ports::{AuditEntry, AuditLog, NewStaff, ReviewDecision, ReviewRepo, StaffRepo};
     use domain::staff::{Role, Roles};
     let staff = |name: &str| NewStaff {
         username: name.into(),
@@ -1573,8 +1573,8 @@ fn certificate(order: domain::OrderId, user: UserId, serial: &str) -> app::ports
 
 async fn a_certificate_is_recorded_with_its_order_once_and_revoked_once(db: &Db) {
     use app::ports::{
-        AuditEntry, CertificateRepo, FulfilmentRepo, IssuedForOrder, KeyPins, OrderBook, OrderRepo, Revocation,
-        StaffRepo, StationRepo,
+        AuditEntry, AuditLog, CertificateRepo, FulfilmentRepo, IssuedForOrder, KeyPins, OrderBook, OrderRepo,
+        Revocation, StationRepo,
     };
     use domain::certificate::RevocationReason;
     use domain::pricing::KeyType;

@@ -1,66 +1,16 @@
 //! The rules of paying, against in-memory fakes of the ports: what each notification, query and
 //! refund attempt does to the order, the money and finance's alerts.
 
-use std::sync::Arc;
-
 use domain::payment::{PaymentStatus, RefundStatus};
-use domain::{Money, OrderId, OrderStatus, Phone, UserId};
-use time::macros::datetime;
+use domain::{Money, OrderStatus, UserId};
 
 use super::*;
-use crate::clock::ManualClock;
-use crate::fakes::{Books, Herald, ScriptedGateway};
+use crate::fakes::{Desk, ScriptedGateway};
 
-const TOTAL: i64 = 30_000;
+const TOTAL: i64 = Desk::TOTAL;
 
-struct World {
-    books: Arc<Books>,
-    herald: Arc<Herald>,
-    alipay: Arc<ScriptedGateway>,
-    clock: Arc<ManualClock>,
-    payments: Payments,
-    user: CurrentUser,
-    order: OrderId,
-}
-
-fn world() -> World {
-    let clock = Arc::new(ManualClock::new(datetime!(2026-12-03 10:00 UTC)));
-    let books = Arc::new(Books::default());
-    let herald = Arc::new(Herald::default());
-    let alipay = Arc::new(ScriptedGateway::new(Channel::Alipay));
-    let cpcn = Arc::new(ScriptedGateway::new(Channel::Cpcn));
-    let user = CurrentUser {
-        id: UserId(7),
-        phone: Phone::parse("13800138000").unwrap(),
-        name: None,
-        email: None,
-        session_digest: String::new(),
-    };
-    let order = books.add_order(user.id, TOTAL, clock.now());
-    let payments = Payments::new(
-        PaymentPorts {
-            ledger: books.clone(),
-            journal: books.clone(),
-            orders: books.clone(),
-            announcer: herald.clone(),
-            clock: clock.clone(),
-        },
-        Gateways::new([alipay.clone() as Arc<dyn Gateway>, cpcn]),
-        PaymentRules::from(&Policy::default()),
-    );
-    World { books, herald, alipay, clock, payments, user, order }
-}
-
-impl World {
-    /// Opens the order's Alipay trade as 去支付 does; returns its trade number.
-    async fn open_trade(&self) -> String {
-        self.payments.start_payment(&self.user, self.order, &Method::AlipayQr).await.unwrap();
-        self.books.payments().last().unwrap().out_trade_no.clone()
-    }
-
-    async fn notify(&self, body: &[u8]) -> String {
-        self.payments.handle_notice(Channel::Alipay, body).await.body
-    }
+fn world() -> Desk {
+    Desk::new(&Policy::default())
 }
 
 #[tokio::test]

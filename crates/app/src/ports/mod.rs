@@ -58,6 +58,7 @@ pub trait Store:
     + PaymentJournal
     + BillBook
     + StaffRepo
+    + AuditLog
     + ReviewRepo
     + FulfilmentRepo
     + NotificationRepo

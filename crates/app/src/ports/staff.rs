@@ -93,6 +93,11 @@ pub trait StaffRepo: Send + Sync {
     async fn staff_session(&self, digest: &str) -> Result<Option<StaffSessionRecord>, StoreError>;
     async fn touch_staff_session(&self, digest: &str, now: OffsetDateTime) -> Result<(), StoreError>;
     async fn delete_staff_session(&self, digest: &str) -> Result<(), StoreError>;
+}
+
+/// The audit log: who did what to which order, appended and never changed.
+#[async_trait]
+pub trait AuditLog: Send + Sync {
     async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError>;
     /// Newest first, optionally for one order.
     async fn audit_log(&self, order: Option<OrderId>, limit: i64) -> Result<Vec<AuditEntry>, StoreError>;

@@ -271,7 +271,7 @@ pub async fn refund(
     PagePath(id): PagePath<OrderId>,
     Form(form): Form<RefundForm>,
 ) -> PageResult {
-    match state.app.request_refund(&staff, id, &form.reason).await {
+    match state.app.refunds().request_refund(&staff, id, &form.reason).await {
         Ok(refund) if refund.status == domain::payment::RefundStatus::AwaitingApproval => {
             Ok(to_case(id, "refund_awaiting"))
         }
@@ -285,7 +285,7 @@ pub async fn approve_refund(
     Staff(staff, _): Staff,
     PagePath(id): PagePath<domain::RefundId>,
 ) -> PageResult {
-    state.app.approve_refund(&staff, id).await.map_err(PageError::refused)?;
+    state.app.refunds().approve_refund(&staff, id).await.map_err(PageError::refused)?;
     Ok(Redirect::to("/admin/finance?notice=refunded").into_response())
 }
 
@@ -313,7 +313,7 @@ pub async fn retry_refund(
     Staff(staff, _): Staff,
     PagePath(id): PagePath<domain::RefundId>,
 ) -> PageResult {
-    match state.app.retry_failed_refund(&staff, id).await {
+    match state.app.refunds().retry_failed_refund(&staff, id).await {
         Ok(true) => Ok(Redirect::to("/admin/finance?notice=refunded").into_response()),
         Ok(false) => Ok(Redirect::to("/admin/finance?notice=refund_retrying").into_response()),
         Err(err) => Err(PageError::refused(err)),
@@ -327,7 +327,7 @@ pub async fn settle_refund_offline(
     PagePath(id): PagePath<domain::RefundId>,
     Form(form): Form<NoteForm>,
 ) -> PageResult {
-    state.app.settle_failed_refund_offline(&staff, id, &form.note).await.map_err(PageError::refused)?;
+    state.app.refunds().settle_failed_refund_offline(&staff, id, &form.note).await.map_err(PageError::refused)?;
     Ok(Redirect::to("/admin/finance?notice=refund_settled").into_response())
 }
 
