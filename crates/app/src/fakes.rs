@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
 use domain::application::{Business, SubjectKind};
+use domain::document::DocumentKind;
 use domain::payment::{PaymentStatus, RefundStatus, refund_request_no};
 use domain::pricing::{Delivery, FeeBreakdown};
 use domain::{Actor, ApplicationId, Money, OrderId, OrderStatus, PaymentId, Phone, RefundId, StaffId, UserId};
@@ -20,10 +21,12 @@ use crate::gateway::{
 use crate::notifications::{Announcer, Tell};
 use crate::payment::{Gateways, PaymentPorts, PaymentRules, Payments};
 use crate::ports::{
-    AuditEntry, AuditLog, FinanceAlert, NewNotification, NewOrder, NoticeLog, OrderBook, OrderEventRecord, OrderRecord,
-    PaymentJournal, PaymentLedger, PaymentRecord, RefundDesk, RefundRecord, Settlement,
+    AuditEntry, AuditLog, DocumentRecord, DocumentShelf, FinanceAlert, NewNotification, NewOrder, NoticeLog, OrderBook,
+    OrderEventRecord, OrderRecord, PaymentJournal, PaymentLedger, PaymentRecord, RefundDesk, RefundRecord,
+    ReviewDecision, ReviewRepo, Settlement, UserDirectory, UserRecord,
 };
 use crate::refunds::{RefundPorts, Refunds};
+use crate::review::{Review, ReviewPorts};
 use crate::sessions::CurrentUser;
 use crate::staff::AuditTrail;
 use crate::{Policy, StoreError};
@@ -50,6 +53,14 @@ struct BooksState {
     /// Messages queued with a state change.
     queued: Vec<NewNotification>,
     audit: Vec<AuditEntry>,
+    /// Applicants' accounts.
+    users: Vec<UserRecord>,
+    /// Each application's documents.
+    documents: Vec<DocumentRecord>,
+    /// Who reviews which order, since when.
+    claims: BTreeMap<OrderId, (StaffId, OffsetDateTime)>,
+    /// The documents approved per order: (kind, sha256).
+    pins: BTreeMap<OrderId, Vec<(String, String)>>,
     /// Every write fails (a database that went away).
     broken: bool,
 }
@@ -133,6 +144,40 @@ impl Books {
     /// The dedupe keys of the messages queued, in order.
     pub fn queued(&self) -> Vec<String> {
         lock(&self.state).queued.iter().map(|m| m.dedupe_key.clone()).collect()
+    }
+
+    /// An applicant's account with mobile number `phone`.
+    pub fn add_user(&self, id: UserId, phone: &str, at: OffsetDateTime) {
+        let Ok(phone) = Phone::parse(phone) else { unreachable!("a valid number") };
+        let user = UserRecord { id, phone, password_hash: String::new(), name: None, email: None, created_at: at };
+        lock(&self.state).users.push(user);
+    }
+
+    /// Uploads (or replaces) a document of the order's application with content digest `sha256`.
+    pub fn add_document(&self, order: OrderId, kind: DocumentKind, sha256: &str, at: OffsetDateTime) {
+        let mut state = lock(&self.state);
+        let Some(application_id) = state.orders.get(&order).map(|o| o.order.application_id) else { return };
+        state.documents.retain(|d| !(d.application_id == application_id && d.kind == kind));
+        state.documents.push(DocumentRecord {
+            application_id,
+            kind,
+            file_key: format!("{sha256}.bin"),
+            wrapped_key: String::new(),
+            content_type: "image/jpeg".into(),
+            size: 1,
+            sha256: sha256.into(),
+            uploaded_at: at,
+        });
+    }
+
+    /// The documents pinned when the order was approved.
+    pub fn pins(&self, order: OrderId) -> Vec<(String, String)> {
+        lock(&self.state).pins.get(&order).cloned().unwrap_or_default()
+    }
+
+    /// Who holds the order's review claim.
+    pub fn claim(&self, order: OrderId) -> Option<StaffId> {
+        lock(&self.state).claims.get(&order).map(|(by, _)| *by)
     }
 
     /// The actions written to the audit log, oldest first.
@@ -476,6 +521,94 @@ impl AuditLog for Books {
     }
 }
 
+#[async_trait]
+impl UserDirectory for Books {
+    async fn user_by_phone(&self, phone: &Phone) -> Result<Option<UserRecord>, StoreError> {
+        Ok(lock(&self.state).users.iter().find(|u| u.phone == *phone).cloned())
+    }
+
+    async fn user_by_id(&self, id: UserId) -> Result<Option<UserRecord>, StoreError> {
+        Ok(lock(&self.state).users.iter().find(|u| u.id == id).cloned())
+    }
+}
+
+#[async_trait]
+impl DocumentShelf for Books {
+    async fn documents(&self, user: UserId, application: ApplicationId) -> Result<Vec<DocumentRecord>, StoreError> {
+        let state = lock(&self.state);
+        let owns = state.orders.values().any(|o| o.order.user_id == user && o.order.application_id == application);
+        Ok(state.documents.iter().filter(|d| owns && d.application_id == application).cloned().collect())
+    }
+
+    async fn document(
+        &self,
+        user: UserId,
+        application: ApplicationId,
+        kind: DocumentKind,
+    ) -> Result<Option<DocumentRecord>, StoreError> {
+        Ok(self.documents(user, application).await?.into_iter().find(|d| d.kind == kind))
+    }
+}
+
+#[async_trait]
+impl ReviewRepo for Books {
+    async fn review_queue(&self) -> Result<Vec<(OrderRecord, Option<StaffId>, Option<OffsetDateTime>)>, StoreError> {
+        let state = lock(&self.state);
+        let in_review = state.orders.values().filter(|o| o.status == OrderStatus::UnderReview);
+        Ok(in_review
+            .map(|o| {
+                let claim = state.claims.get(&o.id);
+                (o.clone(), claim.map(|(by, _)| *by), claim.map(|(_, at)| *at))
+            })
+            .collect())
+    }
+
+    async fn claim_order(
+        &self,
+        id: OrderId,
+        staff: StaffId,
+        stale_before: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let mut state = lock(&self.state);
+        state.write()?;
+        if state.orders.get(&id).is_none_or(|o| o.status != OrderStatus::UnderReview) {
+            return Ok(false);
+        }
+        if state.claims.get(&id).is_some_and(|(by, at)| *by != staff && *at >= stale_before) {
+            return Ok(false);
+        }
+        state.claims.insert(id, (staff, now));
+        Ok(true)
+    }
+
+    async fn order_claim(&self, id: OrderId) -> Result<Option<(StaffId, OffsetDateTime)>, StoreError> {
+        Ok(lock(&self.state).claims.get(&id).copied())
+    }
+
+    async fn decide_review(&self, decision: &ReviewDecision<'_>) -> Result<bool, StoreError> {
+        let mut state = lock(&self.state);
+        state.write()?;
+        let in_state = state.orders.get(&decision.id).is_some_and(|o| o.status == decision.from);
+        let holds_claim = state.claims.get(&decision.id).is_some_and(|(by, _)| *by == decision.staff);
+        if !(in_state && holds_claim) {
+            return Ok(false);
+        }
+        state.move_order(decision.id, decision.to, decision.reason.unwrap_or(""), decision.audit.at);
+        if !decision.pins.is_empty() {
+            state.pins.insert(decision.id, decision.pins.to_vec());
+        }
+        state.claims.remove(&decision.id);
+        state.audit.push(decision.audit.clone());
+        state.queued.extend_from_slice(decision.notify);
+        Ok(true)
+    }
+
+    async fn review_pins(&self, id: OrderId) -> Result<Vec<(String, String)>, StoreError> {
+        Ok(lock(&self.state).pins.get(&id).cloned().unwrap_or_default())
+    }
+}
+
 /// Composes one SMS per event and counts the deliveries asked for.
 #[derive(Default)]
 pub struct Herald {
@@ -624,8 +757,8 @@ impl Gateway for ScriptedGateway {
     }
 }
 
-/// An applicant with one order of [`Desk::TOTAL`] fen waiting for payment, the services that pay
-/// and refund it, and the fakes behind them, on a clock that moves when told.
+/// An applicant with one order of [`Desk::TOTAL`] fen waiting for payment, the services that pay,
+/// refund and review it, and the fakes behind them, on a clock that moves when told.
 pub struct Desk {
     pub books: Arc<Books>,
     pub herald: Arc<Herald>,
@@ -633,6 +766,7 @@ pub struct Desk {
     pub clock: Arc<ManualClock>,
     pub payments: Payments,
     pub refunds: Refunds,
+    pub review: Review,
     pub user: CurrentUser,
     pub order: OrderId,
 }
@@ -653,7 +787,9 @@ impl Desk {
             email: None,
             session_digest: String::new(),
         };
+        books.add_user(user.id, user.phone.as_str(), clock.now());
         let order = books.add_order(user.id, Self::TOTAL, clock.now());
+        let audit = AuditTrail::new(books.clone(), clock.clone());
         let payments = Payments::new(
             PaymentPorts {
                 ledger: books.clone(),
@@ -670,13 +806,22 @@ impl Desk {
                 desk: books.clone(),
                 ledger: books.clone(),
                 orders: books.clone(),
-                audit: AuditTrail::new(books.clone(), clock.clone()),
+                audit: audit.clone(),
                 payments: payments.clone(),
                 clock: clock.clone(),
             },
             policy.refund_approval_above,
         );
-        Self { books, herald, alipay, clock, payments, refunds, user, order }
+        let review = Review::new(ReviewPorts {
+            claims: books.clone(),
+            orders: books.clone(),
+            documents: books.clone(),
+            owners: books.clone(),
+            announcer: herald.clone(),
+            audit,
+            clock: clock.clone(),
+        });
+        Self { books, herald, alipay, clock, payments, refunds, review, user, order }
     }
 
     /// Opens the order's Alipay trade as 去支付 does; returns its trade number.

@@ -107,6 +107,7 @@ pub struct App {
     pub(crate) notifier: Arc<notifications::Notifier>,
     pub(crate) payments: payment::Payments,
     pub(crate) refunds: refunds::Refunds,
+    pub(crate) review: review::Review,
     pub(crate) audit_trail: staff::AuditTrail,
     pub(crate) ocr: Option<recognition::OcrPool>,
     pub(crate) ca: Option<Arc<dyn ca::CertificateAuthority>>,
@@ -164,6 +165,15 @@ impl App {
             },
             policy.refund_approval_above,
         );
+        let review = review::Review::new(review::ReviewPorts {
+            claims: store.clone(),
+            orders: store.clone(),
+            documents: store.clone(),
+            owners: store.clone(),
+            announcer: notifier.clone(),
+            audit: audit_trail.clone(),
+            clock: clock.clone(),
+        });
         Self {
             store,
             files,
@@ -174,6 +184,7 @@ impl App {
             notifier,
             payments,
             refunds,
+            review,
             audit_trail,
             ocr: None,
             ca: None,
@@ -192,6 +203,11 @@ impl App {
         // The services that pay out through the gateways hold their own copy.
         self.refunds.payments = self.payments.clone();
         self
+    }
+
+    /// Reviewers' claims and decisions.
+    pub fn review(&self) -> &review::Review {
+        &self.review
     }
 
     /// Refunds finance asks for and approves.

@@ -14,7 +14,7 @@ use crate::clock::Clock;
 use crate::crypto::Keys;
 use crate::ports::{
     ApplicationRepo, Attachment, FileStore, InvoiceRepo, Mail, Mailer, NewNotification, NotificationRecord,
-    NotificationRepo, OrderRecord, SmsSender, UserRepo,
+    NotificationRepo, OrderRecord, SmsSender, UserDirectory,
 };
 use crate::{Error, StoreError};
 
@@ -74,7 +74,7 @@ pub trait Announcer: Send + Sync {
 /// Messages to applicants: composed per event, queued by the event, delivered with retries.
 #[derive(Clone)]
 pub struct Notifier {
-    users: Arc<dyn UserRepo>,
+    users: Arc<dyn UserDirectory>,
     applications: Arc<dyn ApplicationRepo>,
     queue: Arc<dyn NotificationRepo>,
     /// Invoices mailed as attachments, read and decrypted when the mail goes.
@@ -88,7 +88,7 @@ pub struct Notifier {
 
 /// The ports a [`Notifier`] works with.
 pub struct NotifierPorts {
-    pub users: Arc<dyn UserRepo>,
+    pub users: Arc<dyn UserDirectory>,
     pub applications: Arc<dyn ApplicationRepo>,
     pub queue: Arc<dyn NotificationRepo>,
     pub invoices: Arc<dyn InvoiceRepo>,

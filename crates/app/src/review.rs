@@ -9,11 +9,16 @@ use domain::staff::Role;
 use domain::{OrderId, OrderStatus};
 use time::{Duration, OffsetDateTime};
 
+use std::sync::Arc;
+
 use crate::applications::ApplicationView;
-use crate::notifications::Tell;
+use crate::clock::Clock;
+use crate::notifications::{Announcer, Tell};
 use crate::orders::OrderView;
-use crate::ports::{AuditEntry, DocumentRecord, OrderRecord, ReviewDecision};
-use crate::staff::CurrentStaff;
+use crate::ports::{
+    AuditEntry, DocumentRecord, DocumentShelf, OrderBook, OrderRecord, ReviewDecision, ReviewRepo, UserDirectory,
+};
+use crate::staff::{AuditTrail, CurrentStaff};
 use crate::{App, Error};
 
 /// A claim nobody acted on for this long may be taken over.
@@ -54,6 +59,145 @@ impl ReviewCase {
             Some("corrected") => Some("申请人修改了照片识别结果"),
             _ => None,
         }
+    }
+}
+
+/// 审核's decisions: claiming an order, and 通过 or 不通过 under the claim. It holds only the
+/// ports they need, so the rules are tested against in-memory fakes.
+#[derive(Clone)]
+pub struct Review {
+    claims: Arc<dyn ReviewRepo>,
+    orders: Arc<dyn OrderBook>,
+    documents: Arc<dyn DocumentShelf>,
+    owners: Arc<dyn UserDirectory>,
+    announcer: Arc<dyn Announcer>,
+    audit: AuditTrail,
+    clock: Arc<dyn Clock>,
+}
+
+/// The ports a [`Review`] works with.
+pub struct ReviewPorts {
+    pub claims: Arc<dyn ReviewRepo>,
+    pub orders: Arc<dyn OrderBook>,
+    pub documents: Arc<dyn DocumentShelf>,
+    pub owners: Arc<dyn UserDirectory>,
+    pub announcer: Arc<dyn Announcer>,
+    pub audit: AuditTrail,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Review {
+    pub fn new(ports: ReviewPorts) -> Self {
+        let ReviewPorts { claims, orders, documents, owners, announcer, audit, clock } = ports;
+        Self { claims, orders, documents, owners, announcer, audit, clock }
+    }
+
+    /// Whether the staff member submitted the order themselves (by their own mobile number).
+    pub(crate) async fn is_own_order(&self, staff: &CurrentStaff, order: &OrderRecord) -> Result<bool, Error> {
+        let Some(phone) = &staff.phone else { return Ok(false) };
+        let owner = self.owners.user_by_id(order.order.user_id).await?;
+        Ok(owner.is_some_and(|u| u.phone.as_str() == phone))
+    }
+
+    /// Takes the order for review (or keeps it); refused while another reviewer holds it.
+    pub async fn claim_review(&self, staff: &CurrentStaff, id: OrderId) -> Result<(), Error> {
+        staff.require(&[Role::Reviewer])?;
+        let record = self.orders.order_by_id(id).await?.ok_or(Error::NotFound)?;
+        if self.is_own_order(staff, &record).await? {
+            return Err(own_order());
+        }
+        let now = self.clock.now();
+        if !self.claims.claim_order(id, staff.id, now - CLAIM_TIMEOUT, now).await? {
+            return Err(match record.status {
+                OrderStatus::UnderReview => {
+                    Error::Conflict { code: "claimed_by_other", message: "该订单正由其他审核员处理".into() }
+                }
+                _ => not_in_review(),
+            });
+        }
+        self.audit.record(Some(staff.id), "order.claim", Some(id), "").await
+    }
+
+    /// 通过: the order goes to 待处理 with the current documents pinned.
+    pub async fn approve_review(&self, staff: &CurrentStaff, id: OrderId) -> Result<(), Error> {
+        self.claim_review(staff, id).await?;
+        let record = self.orders.order_by_id(id).await?.ok_or(Error::NotFound)?;
+        let documents = self.documents.documents(record.order.user_id, record.order.application_id).await?;
+        let pins: Vec<(String, String)> =
+            documents.iter().map(|d: &DocumentRecord| (d.kind.as_str().to_owned(), d.sha256.clone())).collect();
+        let detail = pins.iter().map(|(k, h)| format!("{k}={}", &h[..12.min(h.len())])).collect::<Vec<_>>().join(" ");
+        let sms = format!("您的订单 {} 已审核通过，我们将尽快为您制作证书。", record.order.order_no);
+        let tell = Tell {
+            key: format!("order:{}:approved:{}", id.0, self.orders.order_events(id).await?.len()),
+            sms: &sms,
+            subject: "【电子签章】审核通过",
+            text: "您递交的申请材料已审核通过，我们将尽快为您制作数字证书 USB-Key。",
+        };
+        let notify = self.announcer.applicant_messages(&record, &tell).await?;
+        self.decide(staff, id, OrderStatus::Processing, "审核通过", &pins, &notify, "order.approve", &detail).await?;
+        self.announcer.deliver_now().await;
+        Ok(())
+    }
+
+    /// 不通过 with the reasons the applicant will see.
+    pub async fn reject_review(
+        &self,
+        staff: &CurrentStaff,
+        id: OrderId,
+        reasons: &[String],
+        note: &str,
+    ) -> Result<(), Error> {
+        let text = domain::review::rejection_text(reasons, note)?;
+        self.claim_review(staff, id).await?;
+        let record = self.orders.order_by_id(id).await?.ok_or(Error::NotFound)?;
+        let sms = format!("您的订单 {} 审核未通过：{text}。请登录修改后重新提交。", record.order.order_no);
+        let body = format!(
+            "您递交的申请材料未通过审核，原因：{text}。\n请登录系统，在“我的订单”中点击“修改订单”，按原因修改后重新提交。"
+        );
+        let tell = Tell {
+            key: format!("order:{}:rejected:{}", id.0, self.orders.order_events(id).await?.len()),
+            sms: &sms,
+            subject: "【电子签章】审核未通过，请修改后重新提交",
+            text: &body,
+        };
+        let notify = self.announcer.applicant_messages(&record, &tell).await?;
+        self.decide(staff, id, OrderStatus::Rejected, &text, &[], &notify, "order.reject", &text).await?;
+        self.announcer.deliver_now().await;
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn decide(
+        &self,
+        staff: &CurrentStaff,
+        id: OrderId,
+        to: OrderStatus,
+        reason: &str,
+        pins: &[(String, String)],
+        notify: &[crate::ports::NewNotification],
+        action: &str,
+        detail: &str,
+    ) -> Result<(), Error> {
+        domain::order_status::transition(OrderStatus::UnderReview, event_for(to), domain::Actor::Reviewer)
+            .map_err(|e| Error::Conflict { code: "order_state_conflict", message: e.message() })?;
+        let audit = AuditEntry {
+            at: self.clock.now(),
+            staff_id: Some(staff.id),
+            action: action.into(),
+            order_id: Some(id),
+            detail: detail.into(),
+        };
+        let decision = ReviewDecision {
+            id,
+            from: OrderStatus::UnderReview,
+            to,
+            staff: staff.id,
+            reason: Some(reason),
+            pins,
+            audit: &audit,
+            notify,
+        };
+        if self.claims.decide_review(&decision).await? { Ok(()) } else { Err(not_in_review()) }
     }
 }
 
@@ -100,7 +244,7 @@ impl App {
         let reading_warnings = self.reading_warnings(&application).await?;
         let mut application = self.view(application, &catalog, documents)?;
         application.warnings.extend(reading_warnings);
-        let own_order = self.is_own_order(staff, &record).await?;
+        let own_order = self.review.is_own_order(staff, &record).await?;
         let claim = self.store.order_claim(id).await?.filter(|(_, at)| self.clock.now() - *at < CLAIM_TIMEOUT);
         let mine = claim.is_some_and(|(by, _)| by == staff.id);
         let claimed_by_other = match claim.filter(|(by, _)| *by != staff.id) {
@@ -162,113 +306,6 @@ impl App {
             warnings.extend(reading.warnings.iter().map(|w| format!("{label}：{w}")));
         }
         Ok(warnings)
-    }
-
-    async fn is_own_order(&self, staff: &CurrentStaff, order: &OrderRecord) -> Result<bool, Error> {
-        let Some(phone) = &staff.phone else { return Ok(false) };
-        let owner = self.store.user_by_id(order.order.user_id).await?;
-        Ok(owner.is_some_and(|u| u.phone.as_str() == phone))
-    }
-
-    /// Takes the order for review (or keeps it); refused while another reviewer holds it.
-    pub async fn claim_review(&self, staff: &CurrentStaff, id: OrderId) -> Result<(), Error> {
-        staff.require(&[Role::Reviewer])?;
-        let record = self.store.order_by_id(id).await?.ok_or(Error::NotFound)?;
-        if self.is_own_order(staff, &record).await? {
-            return Err(own_order());
-        }
-        let now = self.clock.now();
-        if !self.store.claim_order(id, staff.id, now - CLAIM_TIMEOUT, now).await? {
-            return Err(match record.status {
-                OrderStatus::UnderReview => {
-                    Error::Conflict { code: "claimed_by_other", message: "该订单正由其他审核员处理".into() }
-                }
-                _ => not_in_review(),
-            });
-        }
-        self.audit(Some(staff.id), "order.claim", Some(id), "").await
-    }
-
-    /// 通过: the order goes to 待处理 with the current documents pinned.
-    pub async fn approve_review(&self, staff: &CurrentStaff, id: OrderId) -> Result<(), Error> {
-        self.claim_review(staff, id).await?;
-        let record = self.store.order_by_id(id).await?.ok_or(Error::NotFound)?;
-        let documents = self.store.documents(record.order.user_id, record.order.application_id).await?;
-        let pins: Vec<(String, String)> =
-            documents.iter().map(|d: &DocumentRecord| (d.kind.as_str().to_owned(), d.sha256.clone())).collect();
-        let detail = pins.iter().map(|(k, h)| format!("{k}={}", &h[..12.min(h.len())])).collect::<Vec<_>>().join(" ");
-        let sms = format!("您的订单 {} 已审核通过，我们将尽快为您制作证书。", record.order.order_no);
-        let tell = Tell {
-            key: format!("order:{}:approved:{}", id.0, self.store.order_events(id).await?.len()),
-            sms: &sms,
-            subject: "【电子签章】审核通过",
-            text: "您递交的申请材料已审核通过，我们将尽快为您制作数字证书 USB-Key。",
-        };
-        let notify = self.notifier.applicant_messages(&record, &tell).await?;
-        self.decide(staff, id, OrderStatus::Processing, "审核通过", &pins, &notify, "order.approve", &detail).await?;
-        self.notifier.deliver_now().await;
-        Ok(())
-    }
-
-    /// 不通过 with the reasons the applicant will see.
-    pub async fn reject_review(
-        &self,
-        staff: &CurrentStaff,
-        id: OrderId,
-        reasons: &[String],
-        note: &str,
-    ) -> Result<(), Error> {
-        let text = domain::review::rejection_text(reasons, note)?;
-        self.claim_review(staff, id).await?;
-        let record = self.store.order_by_id(id).await?.ok_or(Error::NotFound)?;
-        let sms = format!("您的订单 {} 审核未通过：{text}。请登录修改后重新提交。", record.order.order_no);
-        let body = format!(
-            "您递交的申请材料未通过审核，原因：{text}。\n请登录系统，在“我的订单”中点击“修改订单”，按原因修改后重新提交。"
-        );
-        let tell = Tell {
-            key: format!("order:{}:rejected:{}", id.0, self.store.order_events(id).await?.len()),
-            sms: &sms,
-            subject: "【电子签章】审核未通过，请修改后重新提交",
-            text: &body,
-        };
-        let notify = self.notifier.applicant_messages(&record, &tell).await?;
-        self.decide(staff, id, OrderStatus::Rejected, &text, &[], &notify, "order.reject", &text).await?;
-        self.notifier.deliver_now().await;
-        Ok(())
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn decide(
-        &self,
-        staff: &CurrentStaff,
-        id: OrderId,
-        to: OrderStatus,
-        reason: &str,
-        pins: &[(String, String)],
-        notify: &[crate::ports::NewNotification],
-        action: &str,
-        detail: &str,
-    ) -> Result<(), Error> {
-        domain::order_status::transition(OrderStatus::UnderReview, event_for(to), domain::Actor::Reviewer)
-            .map_err(|e| Error::Conflict { code: "order_state_conflict", message: e.message() })?;
-        let audit = AuditEntry {
-            at: self.clock.now(),
-            staff_id: Some(staff.id),
-            action: action.into(),
-            order_id: Some(id),
-            detail: detail.into(),
-        };
-        let decision = ReviewDecision {
-            id,
-            from: OrderStatus::UnderReview,
-            to,
-            staff: staff.id,
-            reason: Some(reason),
-            pins,
-            audit: &audit,
-            notify,
-        };
-        if self.store.decide_review(&decision).await? { Ok(()) } else { Err(not_in_review()) }
     }
 
     /// A document of an order, for staff. Identity images need a stated reason; every view is
@@ -338,3 +375,6 @@ fn own_order() -> Error {
 fn not_in_review() -> Error {
     Error::Conflict { code: "not_in_review", message: "该订单已不在审核中，请刷新后查看".into() }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,7 +1,7 @@
 //! `DocumentRepo` and `ConsentRepo` over `documents` and `consents`.
 
 use app::StoreError;
-use app::ports::{ConsentRepo, DocumentRecord, DocumentRepo};
+use app::ports::{ConsentRepo, DocumentRecord, DocumentRepo, DocumentShelf};
 use async_trait::async_trait;
 use domain::document::DocumentKind;
 use domain::{ApplicationId, UserId};
@@ -100,6 +100,26 @@ impl DocumentRepo for Db {
         Ok(old)
     }
 
+    async fn delete_document(
+        &self,
+        user: UserId,
+        application: ApplicationId,
+        kind: DocumentKind,
+    ) -> Result<Option<String>, StoreError> {
+        sql::query_scalar(
+            "DELETE FROM documents WHERE user_id = $1 AND application_id = $2 AND kind = $3 RETURNING file_key",
+        )
+        .bind(user.0)
+        .bind(application.0)
+        .bind(kind.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)
+    }
+}
+
+#[async_trait]
+impl DocumentShelf for Db {
     async fn documents(&self, user: UserId, application: ApplicationId) -> Result<Vec<DocumentRecord>, StoreError> {
         sql::query_as::<DocumentRow>(&format!(
             "{SELECT_DOCUMENT} WHERE user_id = $1 AND application_id = $2 ORDER BY id"
@@ -131,23 +151,6 @@ impl DocumentRepo for Db {
         .map_err(db_err)?
         .map(DocumentRow::into_record)
         .transpose()
-    }
-
-    async fn delete_document(
-        &self,
-        user: UserId,
-        application: ApplicationId,
-        kind: DocumentKind,
-    ) -> Result<Option<String>, StoreError> {
-        sql::query_scalar(
-            "DELETE FROM documents WHERE user_id = $1 AND application_id = $2 AND kind = $3 RETURNING file_key",
-        )
-        .bind(user.0)
-        .bind(application.0)
-        .bind(kind.as_str())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db_err)
     }
 }
 

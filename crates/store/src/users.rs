@@ -1,7 +1,7 @@
 //! `UserRepo` over the `users` table.
 
 use app::StoreError;
-use app::ports::{UserRecord, UserRepo};
+use app::ports::{UserDirectory, UserRecord, UserRepo};
 use async_trait::async_trait;
 use domain::{Email, Phone, UserId};
 use time::OffsetDateTime;
@@ -134,27 +134,6 @@ impl UserRepo for Db {
         Ok(Some(UserId(id)))
     }
 
-    async fn user_by_phone(&self, phone: &Phone) -> Result<Option<UserRecord>, StoreError> {
-        sql::query_as::<UserRow>(&format!("{SELECT_USER} WHERE phone = $1 AND closed_at IS NULL"))
-            .bind(phone.as_str())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_err)?
-            .map(UserRow::into_record)
-            .transpose()
-    }
-
-    async fn user_by_id(&self, id: UserId) -> Result<Option<UserRecord>, StoreError> {
-        // A closed account is nobody: no login, no messages (its kept orders stay readable).
-        sql::query_as::<UserRow>(&format!("{SELECT_USER} WHERE id = $1 AND closed_at IS NULL"))
-            .bind(id.0)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_err)?
-            .map(UserRow::into_record)
-            .transpose()
-    }
-
     async fn update_profile(
         &self,
         id: UserId,
@@ -195,5 +174,29 @@ impl UserRepo for Db {
             .await
             .map_err(db_err)?;
         tx.commit().await.map_err(db_err)
+    }
+}
+
+#[async_trait]
+impl UserDirectory for Db {
+    async fn user_by_phone(&self, phone: &Phone) -> Result<Option<UserRecord>, StoreError> {
+        sql::query_as::<UserRow>(&format!("{SELECT_USER} WHERE phone = $1 AND closed_at IS NULL"))
+            .bind(phone.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .map(UserRow::into_record)
+            .transpose()
+    }
+
+    async fn user_by_id(&self, id: UserId) -> Result<Option<UserRecord>, StoreError> {
+        // A closed account is nobody: no login, no messages (its kept orders stay readable).
+        sql::query_as::<UserRow>(&format!("{SELECT_USER} WHERE id = $1 AND closed_at IS NULL"))
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .map(UserRow::into_record)
+            .transpose()
     }
 }

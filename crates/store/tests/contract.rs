@@ -5,8 +5,8 @@
 
 use app::ports::{
     AddressRepo, AgentFields, ApplicationRepo, CatalogRepo, ConsentRepo, DevOutboxRepo, DocumentRecord, DocumentRepo,
-    NewApplication, NewOrder, NewSmsCode, OrderBook, OrderInvoice, OrderRepo, SessionRecord, SessionRepo, SmsCodeRepo,
-    Store, SubjectFields, ThrottleRepo, UserRepo,
+    DocumentShelf, NewApplication, NewOrder, NewSmsCode, OrderBook, OrderInvoice, OrderRepo, SessionRecord,
+    SessionRepo, SmsCodeRepo, Store, SubjectFields, ThrottleRepo, UserDirectory, UserRepo,
 };
 use app::{Refusal, StoreError, Unique};
 use domain::application::{Business, ReplacementReason, SubjectKind, UserType};
@@ -1317,7 +1317,7 @@ async fn notifications_are_queued_once_and_leased_to_one_worker(db: &Db) {
 }
 
 async fn a_closed_account_keeps_only_its_orders(db: &Db) {
-    use app::ports::{AddressRepo, ApplicationRepo, DocumentRepo, OrderBook, OrderRepo, UserRepo};
+    use app::ports::{AddressRepo, ApplicationRepo, DocumentRepo, OrderBook, OrderRepo, UserDirectory, UserRepo};
     // With an order: restricted — drafts (and their documents' keys), addresses, sessions go.
     let a = user(db, 1).await;
     db.create_session(&session("closing", a, T0)).await.unwrap();

@@ -73,8 +73,6 @@ pub trait UserRepo: Send + Sync {
         code_id: i64,
         now: OffsetDateTime,
     ) -> Result<Option<UserId>, StoreError>;
-    async fn user_by_phone(&self, phone: &Phone) -> Result<Option<UserRecord>, StoreError>;
-    async fn user_by_id(&self, id: UserId) -> Result<Option<UserRecord>, StoreError>;
     async fn update_profile(
         &self,
         id: UserId,
@@ -91,6 +89,13 @@ pub trait UserRepo: Send + Sync {
         keep: Option<&str>,
         now: OffsetDateTime,
     ) -> Result<(), StoreError>;
+}
+
+/// Accounts looked up by number or id.
+#[async_trait]
+pub trait UserDirectory: Send + Sync {
+    async fn user_by_phone(&self, phone: &Phone) -> Result<Option<UserRecord>, StoreError>;
+    async fn user_by_id(&self, id: UserId) -> Result<Option<UserRecord>, StoreError>;
 }
 
 #[async_trait]

@@ -124,13 +124,6 @@ pub trait DocumentRepo: Send + Sync {
     async fn referenced_file_keys(&self) -> Result<std::collections::HashSet<String>, StoreError>;
     /// Stores or replaces the document of this kind; returns the file key it replaced.
     async fn put_document(&self, user: UserId, doc: &DocumentRecord) -> Result<Option<String>, StoreError>;
-    async fn documents(&self, user: UserId, application: ApplicationId) -> Result<Vec<DocumentRecord>, StoreError>;
-    async fn document(
-        &self,
-        user: UserId,
-        application: ApplicationId,
-        kind: domain::document::DocumentKind,
-    ) -> Result<Option<DocumentRecord>, StoreError>;
     /// Returns the removed document's file key.
     async fn delete_document(
         &self,
@@ -138,6 +131,18 @@ pub trait DocumentRepo: Send + Sync {
         application: ApplicationId,
         kind: domain::document::DocumentKind,
     ) -> Result<Option<String>, StoreError>;
+}
+
+/// An application's current documents, read.
+#[async_trait]
+pub trait DocumentShelf: Send + Sync {
+    async fn documents(&self, user: UserId, application: ApplicationId) -> Result<Vec<DocumentRecord>, StoreError>;
+    async fn document(
+        &self,
+        user: UserId,
+        application: ApplicationId,
+        kind: domain::document::DocumentKind,
+    ) -> Result<Option<DocumentRecord>, StoreError>;
 }
 
 /// Separate consents to processing sensitive personal information; rows are never changed.

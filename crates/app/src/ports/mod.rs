@@ -42,6 +42,7 @@ use crate::StoreError;
 #[async_trait]
 pub trait Store:
     UserRepo
+    + UserDirectory
     + SessionRepo
     + SmsCodeRepo
     + ThrottleRepo
@@ -52,6 +53,7 @@ pub trait Store:
     + OrderRepo
     + OrderBook
     + DocumentRepo
+    + DocumentShelf
     + ConsentRepo
     + PaymentLedger
     + RefundDesk

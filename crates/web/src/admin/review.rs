@@ -194,7 +194,7 @@ pub async fn claim(
     Staff(staff, _): Staff,
     PagePath(id): PagePath<OrderId>,
 ) -> PageResult {
-    state.app.claim_review(&staff, id).await?;
+    state.app.review().claim_review(&staff, id).await?;
     Ok(Redirect::to(&format!("/admin/orders/{}?notice=claimed", id.0)).into_response())
 }
 
@@ -203,7 +203,7 @@ pub async fn approve(
     Staff(staff, _): Staff,
     PagePath(id): PagePath<OrderId>,
 ) -> PageResult {
-    state.app.approve_review(&staff, id).await?;
+    state.app.review().approve_review(&staff, id).await?;
     Ok(Redirect::to(&format!("/admin/orders/{}?notice=approved", id.0)).into_response())
 }
 
@@ -215,7 +215,7 @@ pub async fn reject(
 ) -> PageResult {
     let reasons: Vec<String> = fields.iter().filter(|(k, _)| k == "reasons").map(|(_, v)| v.clone()).collect();
     let note = fields.iter().find(|(k, _)| k == "note").map(|(_, v)| v.as_str()).unwrap_or_default();
-    state.app.reject_review(&staff, id, &reasons, note).await.map_err(PageError::refused)?;
+    state.app.review().reject_review(&staff, id, &reasons, note).await.map_err(PageError::refused)?;
     Ok(Redirect::to(&format!("/admin/orders/{}?notice=rejected", id.0)).into_response())
 }
 
