@@ -6,6 +6,7 @@ use domain::application::SubjectKind;
 use domain::staff::Role;
 use domain::{OrderId, StaffId};
 
+use crate::gateway::Channel;
 use crate::ports::{
     BillCheck, FinanceAlert, InvoiceRecord, NoticeLog, OrderRecord, OrderSearch, PaymentRecord, RefundRecord,
 };
@@ -86,7 +87,7 @@ impl Takings {
                 ),
                 (if m.refund { "退款" } else { "收款" }).to_owned(),
                 m.order_no.clone(),
-                channel_label(&m.channel).to_owned(),
+                m.channel.label().to_owned(),
                 m.out_trade_no.clone(),
                 m.trade_no.clone().unwrap_or_default(),
                 yuan(fen),
@@ -113,15 +114,6 @@ pub fn yuan(fen: i64) -> String {
 fn csv_cell(value: &str) -> String {
     let value = if value.starts_with(['=', '+', '@']) { format!("'{value}") } else { value.to_owned() };
     if value.contains([',', '"', '\n', '\r']) { format!("\"{}\"", value.replace('"', "\"\"")) } else { value }
-}
-
-/// The payment channel's Chinese name.
-pub fn channel_label(channel: &str) -> &str {
-    match channel {
-        "alipay" => "支付宝",
-        "cpcn" => "中金支付",
-        other => other,
-    }
 }
 
 /// Everything finance sees about one order.
@@ -291,7 +283,7 @@ impl App {
         let to = from + time::Duration::days(1);
         let paid: Vec<Recorded> = self
             .store
-            .payments_paid_between("alipay", from, to)
+            .payments_paid_between(Channel::Alipay, from, to)
             .await?
             .into_iter()
             .map(|p| Recorded { out_trade_no: p.out_trade_no, amount: p.amount })
@@ -301,7 +293,7 @@ impl App {
             .money_movements(from, to)
             .await?
             .into_iter()
-            .filter(|m| m.refund && m.channel == "alipay")
+            .filter(|m| m.refund && m.channel == Channel::Alipay)
             .map(|m| Recorded { out_trade_no: m.out_trade_no, amount: m.amount })
             .collect();
         let result = diff(&lines, &paid, &refunded);
@@ -323,7 +315,7 @@ impl App {
             self.payments.alert("bill_mismatch", None, Some(no), &said(&what, no)).await?;
         }
         let check = BillCheck {
-            channel: "alipay".into(),
+            channel: Channel::Alipay,
             day,
             checked_by: by,
             checked_at: self.clock.now(),
@@ -343,19 +335,19 @@ impl App {
         if local.hour() < BILL_READY_HOUR {
             return Ok(None);
         }
-        let Ok(gateway) = self.payments.gateways.get(crate::gateway::Channel::Alipay) else { return Ok(None) };
+        let Ok(gateway) = self.payments.gateways.get(Channel::Alipay) else { return Ok(None) };
         let Some(day) = local.date().previous_day() else { return Ok(None) };
-        if !self.store.claim_bill_check("alipay", day, now, time::Duration::minutes(10)).await? {
+        if !self.store.claim_bill_check(Channel::Alipay, day, now, time::Duration::minutes(10)).await? {
             return Ok(None);
         }
         let bill = match gateway.trade_bill(day, now).await {
             Ok(Some(bytes)) => crate::bill::decode_download(&bytes),
             Ok(None) => {
-                self.store.release_bill_check("alipay", day).await?;
+                self.store.release_bill_check(Channel::Alipay, day).await?;
                 return Ok(None);
             }
             Err(err) => {
-                self.store.release_bill_check("alipay", day).await?;
+                self.store.release_bill_check(Channel::Alipay, day).await?;
                 return Err(Error::Unavailable {
                     code: "bill_unavailable",
                     message: format!("支付宝账单下载失败：{err}"),
@@ -371,7 +363,7 @@ impl App {
                     &format!("{day} 支付宝账单无法读取，请在支付宝商家后台下载后上传核对"),
                 )
                 .await?;
-            let check = BillCheck { channel: "alipay".into(), day, checked_by: None, checked_at: now, differences: 1 };
+            let check = BillCheck { channel: Channel::Alipay, day, checked_by: None, checked_at: now, differences: 1 };
             self.store.record_bill_check(&check).await?;
             return Ok(None);
         };

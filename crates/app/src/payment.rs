@@ -153,7 +153,7 @@ impl Payments {
         let order = &view.record.order;
         let now = self.clock.now();
         let out_trade_no = format!("{}{}", order.order_no, channel.trade_suffix());
-        let payment = self.ledger.open_payment(id, channel.as_str(), &out_trade_no, order.fees.total, now).await?;
+        let payment = self.ledger.open_payment(id, channel, &out_trade_no, order.fees.total, now).await?;
         match payment.status {
             PaymentStatus::Pending => {}
             PaymentStatus::Paid | PaymentStatus::Refunded => {
@@ -210,7 +210,7 @@ impl Payments {
                 tracing::warn!(%channel, reason = %rejected, security_event = "forged_payment_notice", "payment notification refused");
                 metrics::counter!("sealdesk_forged_payment_notices_total", "channel" => channel.as_str()).increment(1);
                 let log = NoticeLog {
-                    channel: channel.as_str().into(),
+                    channel,
                     verified: false,
                     out_trade_no: None,
                     outcome: format!("验签失败：{rejected}"),
@@ -226,7 +226,7 @@ impl Payments {
         match self.apply_notice(gateway.as_ref(), &notice).await {
             Ok(outcome) => {
                 let log = NoticeLog {
-                    channel: channel.as_str().into(),
+                    channel,
                     verified: true,
                     out_trade_no: Some(notice.out_trade_no.clone()),
                     outcome,
@@ -267,7 +267,7 @@ impl Payments {
                 .await?;
             return Ok("不符：商户订单号不存在".into());
         };
-        if payment.channel != gateway.channel().as_str() {
+        if payment.channel != gateway.channel() {
             self.alert(
                 "channel_mismatch",
                 Some(payment.order_id),
@@ -299,7 +299,7 @@ impl Payments {
     /// Asks the gateway about one pending trade and applies what it says. Returns whether the
     /// trade turned out paid.
     async fn query_and_settle(&self, payment: &PaymentRecord) -> Result<bool, Error> {
-        let channel = Channel::parse(&payment.channel).ok_or(Error::NotFound)?;
+        let channel = payment.channel;
         let gateway = self.gateways.get(channel)?;
         match gateway.query(&payment.out_trade_no, self.clock.now()).await.map_err(|e| unavailable(&e))? {
             TradeState::Paid { trade_no, total } if total == payment.amount => {
@@ -363,7 +363,7 @@ impl Payments {
         if refund.status != RefundStatus::Pending {
             return Ok(());
         }
-        let channel = Channel::parse(&refund.channel).ok_or(Error::NotFound)?;
+        let channel = refund.channel;
         let gateway = self.gateways.get(channel)?;
         let now = self.clock.now();
         if let Err(err) =
@@ -444,7 +444,7 @@ impl Payments {
             if payment.status != PaymentStatus::Pending {
                 continue;
             }
-            let channel = Channel::parse(&payment.channel).ok_or(Error::NotFound)?;
+            let channel = payment.channel;
             let gateway = self.gateways.get(channel)?;
             match gateway.close(&payment.out_trade_no, self.clock.now()).await.map_err(|e| unavailable(&e))? {
                 CloseOutcome::Closed | CloseOutcome::NotExist => {

@@ -87,7 +87,7 @@ impl App {
                 .await?
                 .into_iter()
                 .map(|p| {
-                    json!({ "channel": p.channel, "out_trade_no": p.out_trade_no, "amount_fen": p.amount.fen(),
+                    json!({ "channel": p.channel.as_str(), "out_trade_no": p.out_trade_no, "amount_fen": p.amount.fen(),
                                  "status": p.status.as_str() })
                 })
                 .collect();

@@ -4,6 +4,7 @@
 //! copies of one notification racing each other change the order exactly once.
 
 use app::StoreError;
+use app::gateway::Channel;
 use app::ports::{
     BillBook, BillCheck, FinanceAlert, MoneyMovement, NewNotification, NoticeLog, PaymentJournal, PaymentLedger,
     PaymentRecord, RefundDesk, RefundRecord, Settlement,
@@ -20,7 +21,7 @@ sql::row! {
     struct PaymentRow {
         id: i64,
         order_id: i64,
-        channel: String,
+        channel: Channel,
         out_trade_no: String,
         amount_fen: i64,
         status: String,
@@ -61,7 +62,7 @@ sql::row! {
         id: i64,
         payment_id: i64,
         order_id: i64,
-        channel: String,
+        channel: Channel,
         out_trade_no: String,
         out_request_no: String,
         amount_fen: i64,
@@ -122,7 +123,7 @@ impl PaymentLedger for Db {
     async fn open_payment(
         &self,
         order: OrderId,
-        channel: &str,
+        channel: Channel,
         out_trade_no: &str,
         amount: Money,
         now: OffsetDateTime,
@@ -132,7 +133,7 @@ impl PaymentLedger for Db {
              VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT DO NOTHING",
         )
         .bind(order.0)
-        .bind(channel.to_owned())
+        .bind(channel)
         .bind(out_trade_no.to_owned())
         .bind(amount.fen())
         .bind(PaymentStatus::Pending.as_str())
@@ -143,7 +144,7 @@ impl PaymentLedger for Db {
         let _ = inserted;
         let row: PaymentRow = sql::query_as(&format!("{SELECT_PAYMENT} WHERE order_id = $1 AND channel = $2"))
             .bind(order.0)
-            .bind(channel.to_owned())
+            .bind(channel)
             .fetch_one(&self.pool)
             .await
             .map_err(db_err)?;
@@ -527,7 +528,7 @@ impl PaymentJournal for Db {
             "INSERT INTO payment_notices (channel, received_at, verified, out_trade_no, outcome, summary)
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
-        .bind(notice.channel.clone())
+        .bind(notice.channel)
         .bind(notice.received_at)
         .bind(notice.verified)
         .bind(notice.out_trade_no.clone())
@@ -540,7 +541,7 @@ impl PaymentJournal for Db {
     }
 
     async fn notices(&self, out_trade_no: Option<&str>, limit: i64) -> Result<Vec<NoticeLog>, StoreError> {
-        type Row = (String, OffsetDateTime, bool, Option<String>, String, String);
+        type Row = (Channel, OffsetDateTime, bool, Option<String>, String, String);
         let rows: Vec<Row> = match out_trade_no {
             Some(no) => sql::query_as(
                 "SELECT channel, received_at, verified, out_trade_no, outcome, summary FROM payment_notices
@@ -635,14 +636,14 @@ impl PaymentJournal for Db {
 impl BillBook for Db {
     async fn payments_paid_between(
         &self,
-        channel: &str,
+        channel: Channel,
         from: OffsetDateTime,
         to: OffsetDateTime,
     ) -> Result<Vec<PaymentRecord>, StoreError> {
         let rows: Vec<PaymentRow> = sql::query_as(&format!(
             "{SELECT_PAYMENT} WHERE channel = $1 AND paid_at >= $2 AND paid_at < $3 ORDER BY id"
         ))
-        .bind(channel.to_owned())
+        .bind(channel)
         .bind(from)
         .bind(to)
         .fetch_all(&self.pool)
@@ -661,7 +662,7 @@ impl BillBook for Db {
                 at: OffsetDateTime,
                 refund: i64,
                 order_no: String,
-                channel: String,
+                channel: Channel,
                 out_trade_no: String,
                 trade_no: Option<String>,
                 amount_fen: i64,
@@ -700,7 +701,7 @@ impl BillBook for Db {
 
     async fn claim_bill_check(
         &self,
-        channel: &str,
+        channel: Channel,
         day: time::Date,
         now: OffsetDateTime,
         lease: time::Duration,
@@ -710,7 +711,7 @@ impl BillBook for Db {
              ON CONFLICT (channel, day) DO UPDATE SET claimed_at = excluded.claimed_at
              WHERE bill_checks.checked_at IS NULL AND bill_checks.claimed_at < $4",
         )
-        .bind(channel.to_owned())
+        .bind(channel)
         .bind(day.to_string())
         .bind(now)
         .bind(now - lease)
@@ -720,9 +721,9 @@ impl BillBook for Db {
         Ok(taken.rows_affected() == 1)
     }
 
-    async fn release_bill_check(&self, channel: &str, day: time::Date) -> Result<(), StoreError> {
+    async fn release_bill_check(&self, channel: Channel, day: time::Date) -> Result<(), StoreError> {
         sql::query("DELETE FROM bill_checks WHERE channel = $1 AND day = $2 AND checked_at IS NULL")
-            .bind(channel.to_owned())
+            .bind(channel)
             .bind(day.to_string())
             .execute(&self.pool)
             .await
@@ -737,7 +738,7 @@ impl BillBook for Db {
              ON CONFLICT (channel, day) DO UPDATE SET checked_at = excluded.checked_at,
                  checked_by = excluded.checked_by, differences = excluded.differences",
         )
-        .bind(check.channel.clone())
+        .bind(check.channel)
         .bind(check.day.to_string())
         .bind(check.checked_at)
         .bind(check.checked_by)
@@ -749,7 +750,7 @@ impl BillBook for Db {
     }
 
     async fn bill_checks(&self, limit: i64) -> Result<Vec<BillCheck>, StoreError> {
-        type Row = (String, String, OffsetDateTime, Option<StaffId>, i64);
+        type Row = (Channel, String, OffsetDateTime, Option<StaffId>, i64);
         let rows: Vec<Row> = sql::query_as(
             "SELECT channel, day, checked_at, checked_by, differences FROM bill_checks
              WHERE checked_at IS NOT NULL ORDER BY day DESC, channel LIMIT $1",

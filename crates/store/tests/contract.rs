@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use app::gateway::Channel;
 use app::ports::{
     AddressRepo, AgentFields, ApplicationRepo, CatalogRepo, ConsentRepo, DevOutboxRepo, DocumentRecord, DocumentRepo,
     DocumentShelf, NewApplication, NewOrder, NewSmsCode, OrderBook, OrderInvoice, OrderRepo, SessionRecord,
@@ -935,9 +936,9 @@ async fn jobs_see_any_order_count_them_by_state_and_find_stale_payments(db: &Db)
     assert_eq!(counts, vec![(OrderStatus::Cancelled, 1), (OrderStatus::PendingPayment, 2)]);
 
     let total = Money::from_fen(41_500).unwrap();
-    let old = db.open_payment(first, "alipay", "SDJ1A", total, T0).await.unwrap();
-    let newer = db.open_payment(second, "cpcn", "SDJ2C", total, T0 + Duration::minutes(20)).await.unwrap();
-    let settled = db.open_payment(first, "cpcn", "SDJ1C", total, T0).await.unwrap();
+    let old = db.open_payment(first, Channel::Alipay, "SDJ1A", total, T0).await.unwrap();
+    let newer = db.open_payment(second, Channel::Cpcn, "SDJ2C", total, T0 + Duration::minutes(20)).await.unwrap();
+    let settled = db.open_payment(first, Channel::Cpcn, "SDJ1C", total, T0).await.unwrap();
     db.settle_payment(settled.id, "TJ1", "网银支付成功", &[], T0).await.unwrap();
     let stale = |before| async move {
         db.pending_payments_before(before).await.unwrap().into_iter().map(|p| p.id).collect::<Vec<_>>()
@@ -1060,15 +1061,15 @@ async fn a_large_refund_waits_for_a_second_person_and_is_asked_once(db: &Db) {
     let application = draft(db, a).await;
     let total = Money::from_fen(41_500).unwrap();
     let order = db.create_order(&new_order(a, application, "key-rf1", "subject-rf1"), T0).await.unwrap();
-    let p = db.open_payment(order, "alipay", "SDRF1A", total, T0).await.unwrap();
+    let p = db.open_payment(order, Channel::Alipay, "SDRF1A", total, T0).await.unwrap();
     db.settle_payment(p.id, "TRF1", "支付宝支付成功", &[], T0).await.unwrap();
 
     let paid = db.payments_of_order(order).await.unwrap();
     assert_eq!((paid.len(), paid[0].id, paid[0].status), (1, p.id, PaymentStatus::Paid));
     let hour = Duration::hours(1);
-    assert_eq!(db.payments_paid_between("alipay", T0 - hour, T0 + hour).await.unwrap().len(), 1);
-    assert!(db.payments_paid_between("cpcn", T0 - hour, T0 + hour).await.unwrap().is_empty(), "per channel");
-    assert!(db.payments_paid_between("alipay", T0 + hour, T0 + hour * 2).await.unwrap().is_empty(), "per day");
+    assert_eq!(db.payments_paid_between(Channel::Alipay, T0 - hour, T0 + hour).await.unwrap().len(), 1);
+    assert!(db.payments_paid_between(Channel::Cpcn, T0 - hour, T0 + hour).await.unwrap().is_empty(), "per channel");
+    assert!(db.payments_paid_between(Channel::Alipay, T0 + hour, T0 + hour * 2).await.unwrap().is_empty(), "per day");
 
     let refund = db.request_refund(p.id, "客户申请退款", f1, true, T0).await.unwrap();
     assert_eq!(
@@ -1089,7 +1090,7 @@ async fn a_large_refund_waits_for_a_second_person_and_is_asked_once(db: &Db) {
 
     // Below the threshold a refund goes to the gateway at once.
     let small = db.create_order(&new_order(a, application, "key-rf2", "subject-rf2"), T0).await.unwrap();
-    let q = db.open_payment(small, "cpcn", "SDRF2C", total, T0).await.unwrap();
+    let q = db.open_payment(small, Channel::Cpcn, "SDRF2C", total, T0).await.unwrap();
     db.settle_payment(q.id, "TRF2", "网银支付成功", &[], T0).await.unwrap();
     let direct = db.request_refund(q.id, "重复付款", f1, false, T0).await.unwrap();
     assert_eq!(direct.status, RefundStatus::Pending);
@@ -1103,23 +1104,23 @@ async fn a_days_bill_is_checked_by_one_instance_and_taken_over_after_its_lease(d
     use app::ports::{BillBook, BillCheck};
     let day = time::macros::date!(2026 - 11 - 24);
     let lease = Duration::minutes(10);
-    assert!(db.claim_bill_check("alipay", day, T0, lease).await.unwrap());
-    assert!(!db.claim_bill_check("alipay", day, T0 + Duration::minutes(1), lease).await.unwrap(), "held");
-    assert!(db.claim_bill_check("cpcn", day, T0, lease).await.unwrap(), "per channel");
-    assert!(db.claim_bill_check("alipay", day + Duration::days(1), T0, lease).await.unwrap(), "per day");
-    assert!(db.claim_bill_check("alipay", day, T0 + Duration::minutes(11), lease).await.unwrap(), "taken over");
-    db.release_bill_check("alipay", day).await.unwrap();
-    assert!(db.claim_bill_check("alipay", day, T0 + Duration::minutes(12), lease).await.unwrap(), "released");
+    assert!(db.claim_bill_check(Channel::Alipay, day, T0, lease).await.unwrap());
+    assert!(!db.claim_bill_check(Channel::Alipay, day, T0 + Duration::minutes(1), lease).await.unwrap(), "held");
+    assert!(db.claim_bill_check(Channel::Cpcn, day, T0, lease).await.unwrap(), "per channel");
+    assert!(db.claim_bill_check(Channel::Alipay, day + Duration::days(1), T0, lease).await.unwrap(), "per day");
+    assert!(db.claim_bill_check(Channel::Alipay, day, T0 + Duration::minutes(11), lease).await.unwrap(), "taken over");
+    db.release_bill_check(Channel::Alipay, day).await.unwrap();
+    assert!(db.claim_bill_check(Channel::Alipay, day, T0 + Duration::minutes(12), lease).await.unwrap(), "released");
     let check = BillCheck {
-        channel: "alipay".into(),
+        channel: Channel::Alipay,
         day,
         checked_by: None,
         checked_at: T0 + Duration::minutes(13),
         differences: 2,
     };
     db.record_bill_check(&check).await.unwrap();
-    assert!(!db.claim_bill_check("alipay", day, T0 + Duration::hours(5), lease).await.unwrap(), "done is done");
-    let uploaded = BillCheck { channel: "cpcn".into(), day, checked_by: Some(domain::StaffId(7)), ..check.clone() };
+    assert!(!db.claim_bill_check(Channel::Alipay, day, T0 + Duration::hours(5), lease).await.unwrap(), "done is done");
+    let uploaded = BillCheck { channel: Channel::Cpcn, day, checked_by: Some(domain::StaffId(7)), ..check.clone() };
     db.record_bill_check(&uploaded).await.unwrap();
     let checks = db.bill_checks(10).await.unwrap();
     assert_eq!(checks.len(), 2, "{checks:?}");
@@ -1132,7 +1133,7 @@ async fn a_days_bill_is_checked_by_one_instance_and_taken_over_after_its_lease(d
 async fn gateway_notices_are_logged_and_the_refused_ones_counted(db: &Db) {
     use app::ports::{NoticeLog, PaymentJournal};
     let notice = |n: i64, verified: bool, trade: Option<&str>| NoticeLog {
-        channel: "alipay".into(),
+        channel: Channel::Alipay,
         verified,
         out_trade_no: trade.map(str::to_owned),
         outcome: if verified { "applied".into() } else { "bad_signature".into() },
@@ -1162,9 +1163,9 @@ async fn a_payment_settles_once_and_a_late_one_owes_one_refund(db: &Db) {
     let application = draft(db, a).await;
     let paid = db.create_order(&new_order(a, application, "key-p1", "subject-p1"), T0).await.unwrap();
     let total = Money::from_fen(41_500).unwrap();
-    let p = db.open_payment(paid, "alipay", "SDP1A", total, T0).await.unwrap();
+    let p = db.open_payment(paid, Channel::Alipay, "SDP1A", total, T0).await.unwrap();
     assert_eq!(
-        db.open_payment(paid, "alipay", "SDP1A", total, T0).await.unwrap(),
+        db.open_payment(paid, Channel::Alipay, "SDP1A", total, T0).await.unwrap(),
         p,
         "one trade per order and channel"
     );
@@ -1174,7 +1175,7 @@ async fn a_payment_settles_once_and_a_late_one_owes_one_refund(db: &Db) {
     assert_eq!(db.payment_by_trade("SDP1A").await.unwrap().unwrap().status, PaymentStatus::Paid);
 
     let cancelled = db.create_order(&new_order(a, application, "key-p2", "subject-p2"), T0).await.unwrap();
-    let q = db.open_payment(cancelled, "alipay", "SDP2A", total, T0).await.unwrap();
+    let q = db.open_payment(cancelled, Channel::Alipay, "SDP2A", total, T0).await.unwrap();
     assert!(db.close_payment(q.id, T0).await.unwrap());
     assert!(
         db.transition_order(cancelled, OrderStatus::PendingPayment, OrderStatus::Cancelled, Actor::Applicant, None, T0)
@@ -1216,7 +1217,7 @@ async fn a_payment_settles_once_and_a_late_one_owes_one_refund(db: &Db) {
     let late: Vec<_> = moves.iter().filter(|m| m.out_trade_no == "SDP2A").map(|m| (m.refund, m.amount)).collect();
     assert_eq!(late, [(false, total), (true, total)], "received, then refunded: {moves:?}");
     assert_eq!(moves.len(), 3, "and the first order's payment");
-    assert!(moves.iter().all(|m| !m.order_no.is_empty() && m.channel == "alipay"), "{moves:?}");
+    assert!(moves.iter().all(|m| !m.order_no.is_empty() && m.channel == Channel::Alipay), "{moves:?}");
     assert!(db.money_movements(T0 + hour, T0 + hour * 2).await.unwrap().is_empty());
     let refunds = db.refunds_of_order(cancelled).await.unwrap();
     assert_eq!(
@@ -1368,7 +1369,7 @@ async fn orders_are_found_by_number_phone_name_subject_trade_day_and_state(db: &
     let mut other = new_order(b, draft(db, b).await, "k2", "idx-2");
     other.subject_name = "100%_纯\\净水厂".into();
     let second = db.create_order(&other, T0 + Duration::days(2)).await.unwrap();
-    let p = db.open_payment(second, "alipay", "SDQ2A", Money::from_fen(41_500).unwrap(), T0).await.unwrap();
+    let p = db.open_payment(second, Channel::Alipay, "SDQ2A", Money::from_fen(41_500).unwrap(), T0).await.unwrap();
     db.settle_payment(p.id, "2026112522001", "支付宝支付成功", &[], T0).await.unwrap();
 
     let found = |search: OrderSearch| async move {

@@ -2,6 +2,7 @@
 
 use super::notifications::NewNotification;
 use crate::StoreError;
+use crate::gateway::Channel;
 use async_trait::async_trait;
 use domain::{OrderId, PaymentId, RefundId, StaffId};
 use time::OffsetDateTime;
@@ -13,7 +14,7 @@ pub struct MoneyMovement {
     /// `false`: received; `true`: refunded.
     pub refund: bool,
     pub order_no: String,
-    pub channel: String,
+    pub channel: Channel,
     pub out_trade_no: String,
     pub trade_no: Option<String>,
     pub amount: domain::Money,
@@ -24,8 +25,7 @@ pub struct MoneyMovement {
 pub struct PaymentRecord {
     pub id: PaymentId,
     pub order_id: OrderId,
-    /// `alipay` or `cpcn`.
-    pub channel: String,
+    pub channel: Channel,
     pub out_trade_no: String,
     pub amount: domain::Money,
     pub status: domain::payment::PaymentStatus,
@@ -40,7 +40,7 @@ pub struct RefundRecord {
     pub id: RefundId,
     pub payment_id: PaymentId,
     pub order_id: OrderId,
-    pub channel: String,
+    pub channel: Channel,
     pub out_trade_no: String,
     pub out_request_no: String,
     pub amount: domain::Money,
@@ -70,7 +70,7 @@ pub enum Settlement {
 /// A received notification, for the finance record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NoticeLog {
-    pub channel: String,
+    pub channel: Channel,
     pub verified: bool,
     pub out_trade_no: Option<String>,
     pub outcome: String,
@@ -100,7 +100,7 @@ pub trait PaymentLedger: Send + Sync {
     async fn open_payment(
         &self,
         order: OrderId,
-        channel: &str,
+        channel: Channel,
         out_trade_no: &str,
         amount: domain::Money,
         now: OffsetDateTime,
@@ -197,7 +197,7 @@ pub trait BillBook: Send + Sync {
     /// Payments of `channel` settled in `[from, to)` (for the daily bill comparison).
     async fn payments_paid_between(
         &self,
-        channel: &str,
+        channel: Channel,
         from: OffsetDateTime,
         to: OffsetDateTime,
     ) -> Result<Vec<PaymentRecord>, StoreError>;
@@ -208,13 +208,13 @@ pub trait BillBook: Send + Sync {
     /// it and no other instance holds it (a claim older than `lease` is taken over).
     async fn claim_bill_check(
         &self,
-        channel: &str,
+        channel: Channel,
         day: time::Date,
         now: OffsetDateTime,
         lease: time::Duration,
     ) -> Result<bool, StoreError>;
     /// Lets go of a claim whose bill could not be had yet (tried again later).
-    async fn release_bill_check(&self, channel: &str, day: time::Date) -> Result<(), StoreError>;
+    async fn release_bill_check(&self, channel: Channel, day: time::Date) -> Result<(), StoreError>;
     /// Records a finished check of the day's bill (automatic, or an upload by `staff`).
     async fn record_bill_check(&self, check: &BillCheck) -> Result<(), StoreError>;
     /// The newest finished checks, newest day first.
@@ -224,7 +224,7 @@ pub trait BillBook: Send + Sync {
 /// One day's bill compared with our records.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BillCheck {
-    pub channel: String,
+    pub channel: Channel,
     pub day: time::Date,
     /// `None` when the bill was fetched from the gateway by itself.
     pub checked_by: Option<StaffId>,

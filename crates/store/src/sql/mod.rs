@@ -282,7 +282,15 @@ macro_rules! id_columns {
 
 id_columns!(domain::StaffId, domain::NotificationId, domain::PaymentId, domain::RefundId);
 
+impl<'q> Encode<'q> for app::gateway::Channel {
+    const KIND: Kind = Kind::Text;
+    fn encode(self) -> Value<'q> {
+        Value::Text(Cow::Borrowed(self.as_str()))
+    }
+}
+
 text_code_columns!(
+    app::gateway::Channel => app::gateway::Channel::parse,
     domain::OrderStatus => domain::OrderStatus::parse,
     domain::application::SubjectKind => domain::application::SubjectKind::parse,
     domain::application::Business => domain::application::Business::parse,

@@ -39,7 +39,7 @@ pub struct CheckoutBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PaymentBody {
     /// `alipay` or `cpcn`.
-    pub channel: String,
+    pub channel: &'static str,
     pub out_trade_no: String,
     pub amount_fen: i64,
     /// `pending`, `paid`, `closed` or `refunded`.
@@ -119,7 +119,7 @@ pub async fn list_payments(
         payments: payments
             .into_iter()
             .map(|p| PaymentBody {
-                channel: p.channel,
+                channel: p.channel.as_str(),
                 out_trade_no: p.out_trade_no,
                 amount_fen: p.amount.fen(),
                 status: p.status.as_str().into(),

@@ -127,7 +127,7 @@ impl DetailPage {
     }
 
     fn channel(payment: &PaymentRecord) -> &'static str {
-        app::gateway::Channel::parse(&payment.channel).map_or("", app::gateway::Channel::label)
+        payment.channel.label()
     }
 
     fn paid_at(payment: &PaymentRecord) -> String {
