@@ -162,7 +162,7 @@ impl App {
             return Err(Error::field("file", "template_not_pdf", "请上传 PDF 格式的模板"));
         }
         let template = crate::ports::FormTemplate {
-            kind: kind.as_str().to_owned(),
+            kind,
             file_key: format!("template{}.bin", uuid::Uuid::new_v4().simple()),
             size: i64::try_from(clean.bytes.len()).unwrap_or(i64::MAX),
             sha256: hex::encode(Sha256::digest(&clean.bytes)),
@@ -178,16 +178,16 @@ impl App {
     /// Goes back to the built-in printable form.
     pub async fn remove_form_template(&self, staff: &CurrentStaff, kind: &str) -> Result<(), Error> {
         staff.require(&[Role::Admin])?;
+        let kind = domain::document::DocumentKind::parse(kind).ok_or(Error::NotFound)?;
         if let Some(old) = self.store.delete_template(kind).await? {
             let _ = self.files.delete(&old).await;
         }
-        let label =
-            domain::document::DocumentKind::parse(kind).map_or_else(|| kind.to_owned(), |k| k.label().to_owned());
-        self.audit(Some(staff.id), "catalog.template", None, &format!("{label}：恢复内置模板")).await
+        self.audit(Some(staff.id), "catalog.template", None, &format!("{}：恢复内置模板", kind.label())).await
     }
 
     /// The uploaded blank form of `kind`, if any (public).
     pub async fn form_template(&self, kind: &str) -> Result<Option<Vec<u8>>, Error> {
+        let Some(kind) = domain::document::DocumentKind::parse(kind) else { return Ok(None) };
         match self.store.template(kind).await? {
             Some(t) => Ok(Some(self.files.get(&t.file_key).await?)),
             None => Ok(None),
@@ -202,7 +202,7 @@ impl App {
         staff.require(&[Role::Admin])?;
         let mut out = Vec::new();
         for kind in domain::document::DocumentKind::ALL.iter().copied().filter(|k| k.accepts_pdf()) {
-            out.push((kind, self.store.template(kind.as_str()).await?));
+            out.push((kind, self.store.template(kind).await?));
         }
         Ok(out)
     }

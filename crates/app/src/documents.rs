@@ -141,7 +141,7 @@ impl App {
         self.ensure_editable(application).await?;
         let kind = document_kind(kind).map_err(|_| Error::NotFound)?;
         let key = self.store.delete_document(user.id, application, kind).await?.ok_or(Error::NotFound)?;
-        self.store.set_reading(application, kind.as_str(), None, self.clock.now()).await?;
+        self.store.set_reading(application, kind, None, self.clock.now()).await?;
         self.discard_blob(&key).await;
         Ok(())
     }

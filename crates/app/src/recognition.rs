@@ -109,7 +109,11 @@ impl From<ReadingState> for ReadingProgress {
             ("failed", _) => Some(FAILED),
             _ => None,
         };
-        Self { pending: matches!(state.status.as_str(), "queued" | "running"), failure, kind: state.kind }
+        Self {
+            pending: matches!(state.status.as_str(), "queued" | "running"),
+            failure,
+            kind: state.kind.as_str().to_owned(),
+        }
     }
 }
 
@@ -165,7 +169,7 @@ impl App {
         let reading = pool.infer(bytes, expected, Some(admitted)).await?;
         let json = serde_json::to_string(&reading).map_err(|e| StoreError::Other(e.to_string()))?;
         let sealed = self.keys.seal(READING, &json)?;
-        self.store.set_reading(application, kind, Some(&sealed), self.clock.now()).await?;
+        self.store.set_reading(application, document_kind, Some(&sealed), self.clock.now()).await?;
         Ok(masked(reading))
     }
 
@@ -178,10 +182,10 @@ impl App {
     ) -> Result<(), Error> {
         match &self.ocr {
             Some(pool) => {
-                self.store.enqueue_reading(user.id, application, kind.as_str(), self.clock.now()).await?;
+                self.store.enqueue_reading(user.id, application, kind, self.clock.now()).await?;
                 pool.wake.notify_one();
             }
-            None => self.store.set_reading(application, kind.as_str(), None, self.clock.now()).await?,
+            None => self.store.set_reading(application, kind, None, self.clock.now()).await?,
         }
         Ok(())
     }
@@ -208,7 +212,7 @@ impl App {
             running.spawn(async move {
                 if let Err(err) = app.run_reading_job(&pool, &job).await {
                     // The lease runs out and the job is tried again (up to MAX_ATTEMPTS).
-                    tracing::warn!(kind = %job.kind, attempt = job.attempts, error = %err, "reading job failed");
+                    tracing::warn!(kind = job.kind.as_str(), attempt = job.attempts, error = %err, "reading job failed");
                 }
             });
         }
@@ -217,7 +221,7 @@ impl App {
     }
 
     async fn run_reading_job(&self, pool: &OcrPool, job: &ReadingJob) -> Result<(), Error> {
-        let kind = DocumentKind::parse(&job.kind).ok_or(Error::NotFound)?;
+        let kind = job.kind;
         let expected = ocr_kind(kind).ok_or(Error::NotFound)?;
         let Some(document) = self.store.document(job.user, job.application, kind).await? else {
             // Deleted meanwhile: nothing to read.
@@ -251,7 +255,9 @@ impl App {
         let open = |purpose: &str, sealed: &Option<String>| -> Result<Option<String>, Error> {
             Ok(sealed.as_deref().map(|s| self.keys.open(purpose, s)).transpose()?)
         };
-        let Some(step) = FIELD_SOURCES.iter().find(|(_, _, kind, _)| *kind == job.kind).map(|(step, ..)| *step) else {
+        let Some(step) =
+            FIELD_SOURCES.iter().find(|(_, _, kind, _)| *kind == job.kind.as_str()).map(|(step, ..)| *step)
+        else {
             return Ok(());
         };
         let values: Vec<(&'static str, Option<String>)> = match step {
@@ -321,7 +327,7 @@ impl App {
         for (kind, sealed) in self.store.readings(application).await? {
             let json = self.keys.open(READING, &sealed)?;
             if let Ok(reading) = serde_json::from_str::<OcrReading>(&json) {
-                out.insert(kind, reading);
+                out.insert(kind.as_str().to_owned(), reading);
             }
         }
         Ok(out)

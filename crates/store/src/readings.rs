@@ -4,6 +4,7 @@
 use app::StoreError;
 use app::ports::{ReadingJob, ReadingRepo, ReadingState};
 use async_trait::async_trait;
+use domain::document::DocumentKind;
 use domain::{ApplicationId, UserId};
 use time::OffsetDateTime;
 
@@ -16,7 +17,7 @@ impl ReadingRepo for Db {
     async fn set_reading(
         &self,
         application: ApplicationId,
-        kind: &str,
+        kind: DocumentKind,
         sealed: Option<&str>,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
@@ -26,7 +27,7 @@ impl ReadingRepo for Db {
                  ON CONFLICT (application_id, kind) DO UPDATE SET sealed = excluded.sealed, read_at = excluded.read_at",
             )
             .bind(application.0)
-            .bind(kind.to_owned())
+            .bind(kind)
             .bind(sealed.to_owned())
             .bind(now)
             .execute(&self.pool)
@@ -38,7 +39,7 @@ impl ReadingRepo for Db {
         for table in ["document_readings", "reading_jobs"] {
             sql::query(&format!("DELETE FROM {table} WHERE application_id = $1 AND kind = $2"))
                 .bind(application.0)
-                .bind(kind.to_owned())
+                .bind(kind)
                 .execute(&self.pool)
                 .await
                 .map_err(db_err)?;
@@ -50,13 +51,13 @@ impl ReadingRepo for Db {
         &self,
         user: UserId,
         application: ApplicationId,
-        kind: &str,
+        kind: DocumentKind,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
         let mut tx = self.write_tx().await?;
         sql::query("DELETE FROM document_readings WHERE application_id = $1 AND kind = $2")
             .bind(application.0)
-            .bind(kind.to_owned())
+            .bind(kind)
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
@@ -68,7 +69,7 @@ impl ReadingRepo for Db {
                  updated_at = excluded.updated_at",
         )
         .bind(application.0)
-        .bind(kind.to_owned())
+        .bind(kind)
         .bind(user.0)
         .bind(now)
         .execute(&mut *tx)
@@ -84,7 +85,7 @@ impl ReadingRepo for Db {
         max_attempts: i64,
         limit: i64,
     ) -> Result<Vec<ReadingJob>, StoreError> {
-        type Row = (i64, String, i64, i64, i64);
+        type Row = (i64, DocumentKind, i64, i64, i64);
         let mut tx = self.write_tx().await?;
         // A job whose every attempt ran out of time (the worker died or hung) is given up.
         sql::query(
@@ -115,7 +116,7 @@ impl ReadingRepo for Db {
             .bind(now + lease)
             .bind(now)
             .bind(*application)
-            .bind(kind.clone())
+            .bind(*kind)
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
@@ -152,7 +153,7 @@ impl ReadingRepo for Db {
         .bind(error)
         .bind(now)
         .bind(job.application.0)
-        .bind(job.kind.clone())
+        .bind(job.kind)
         .bind(job.version)
         .execute(&mut *tx)
         .await
@@ -166,7 +167,7 @@ impl ReadingRepo for Db {
                  ON CONFLICT (application_id, kind) DO UPDATE SET sealed = excluded.sealed, read_at = excluded.read_at",
             )
             .bind(job.application.0)
-            .bind(job.kind.clone())
+            .bind(job.kind)
             .bind(sealed.to_owned())
             .bind(now)
             .execute(&mut *tx)
@@ -178,7 +179,7 @@ impl ReadingRepo for Db {
     }
 
     async fn reading_states(&self, application: ApplicationId) -> Result<Vec<ReadingState>, StoreError> {
-        let rows: Vec<(String, String, Option<String>)> =
+        let rows: Vec<(DocumentKind, String, Option<String>)> =
             sql::query_as("SELECT kind, status, error FROM reading_jobs WHERE application_id = $1 ORDER BY kind")
                 .bind(application.0)
                 .fetch_all(&self.pool)
@@ -224,7 +225,7 @@ impl ReadingRepo for Db {
             .map_err(db_err)
     }
 
-    async fn readings(&self, application: ApplicationId) -> Result<Vec<(String, String)>, StoreError> {
+    async fn readings(&self, application: ApplicationId) -> Result<Vec<(DocumentKind, String)>, StoreError> {
         sql::query_as("SELECT kind, sealed FROM document_readings WHERE application_id = $1 ORDER BY kind")
             .bind(application.0)
             .fetch_all(&self.pool)

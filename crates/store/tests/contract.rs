@@ -1466,8 +1466,8 @@ async fn a_photo_is_read_by_one_worker_and_a_newer_upload_wins(db: &Db) {
     let a = user(db, 1).await;
     let application = draft(db, a).await;
     let lease = Duration::minutes(2);
-    db.set_reading(application, "license", Some("reading-of-an-older-photo"), T0).await.unwrap();
-    db.enqueue_reading(a, application, "license", T0).await.unwrap();
+    db.set_reading(application, DocumentKind::License, Some("reading-of-an-older-photo"), T0).await.unwrap();
+    db.enqueue_reading(a, application, DocumentKind::License, T0).await.unwrap();
     assert!(db.readings(application).await.unwrap().is_empty(), "a new photo's old reading is gone at once");
     let jobs = db.claim_readings(T0, lease, 3, 10).await.unwrap();
     assert_eq!(
@@ -1477,17 +1477,17 @@ async fn a_photo_is_read_by_one_worker_and_a_newer_upload_wins(db: &Db) {
     assert!(db.claim_readings(T0, lease, 3, 10).await.unwrap().is_empty(), "leased to one worker");
 
     // Uploaded again while the first photo is being read: that reading is dropped.
-    db.enqueue_reading(a, application, "license", T0 + Duration::seconds(5)).await.unwrap();
+    db.enqueue_reading(a, application, DocumentKind::License, T0 + Duration::seconds(5)).await.unwrap();
     assert!(!db.finish_reading(&jobs[0], Ok("sealed-old"), T0).await.unwrap());
     assert!(db.readings(application).await.unwrap().is_empty());
     let newer = db.claim_readings(T0, lease, 3, 10).await.unwrap();
     assert_eq!(newer.iter().map(|j| j.version).collect::<Vec<_>>(), [2]);
     assert!(db.finish_reading(&newer[0], Ok("sealed-new"), T0).await.unwrap());
     assert!(!db.finish_reading(&newer[0], Ok("again"), T0).await.unwrap(), "finished once");
-    assert_eq!(db.readings(application).await.unwrap(), [("license".to_owned(), "sealed-new".to_owned())]);
+    assert_eq!(db.readings(application).await.unwrap(), [(DocumentKind::License, "sealed-new".to_owned())]);
 
     // A worker that dies: its lease runs out and another takes the job, up to the attempts.
-    db.enqueue_reading(a, application, "holder_id_front", T0).await.unwrap();
+    db.enqueue_reading(a, application, DocumentKind::HolderIdFront, T0).await.unwrap();
     for attempt in 1..=3 {
         let at = T0 + lease * (attempt - 1) + Duration::seconds(i64::from(attempt - 1));
         let taken = db.claim_readings(at, lease, 3, 10).await.unwrap();
@@ -1495,16 +1495,16 @@ async fn a_photo_is_read_by_one_worker_and_a_newer_upload_wins(db: &Db) {
     }
     assert!(db.claim_readings(T0 + lease * 4, lease, 3, 10).await.unwrap().is_empty());
     let states = db.reading_states(application).await.unwrap();
-    let gave_up = states.iter().find(|s| s.kind == "holder_id_front").unwrap();
+    let gave_up = states.iter().find(|s| s.kind == DocumentKind::HolderIdFront).unwrap();
     assert_eq!((gave_up.status.as_str(), gave_up.error.as_deref()), ("failed", Some("ocr_timeout")));
-    let done = states.iter().find(|s| s.kind == "license").unwrap();
+    let done = states.iter().find(|s| s.kind == DocumentKind::License).unwrap();
     assert_eq!(done.status, "done");
 
     // A photo that cannot be read says so; a deleted document takes its job with it.
-    db.enqueue_reading(a, application, "holder_id_back", T0).await.unwrap();
+    db.enqueue_reading(a, application, DocumentKind::HolderIdBack, T0).await.unwrap();
     let job = db.claim_readings(T0, lease, 3, 10).await.unwrap().remove(0);
     assert!(db.finish_reading(&job, Err("ocr_failed"), T0).await.unwrap());
-    db.set_reading(application, "license", None, T0).await.unwrap();
+    db.set_reading(application, DocumentKind::License, None, T0).await.unwrap();
     // Per field, kept or corrected: reported again only when it changes.
     let outcomes = [("credit_code", "accepted"), ("company_name", "corrected")];
     assert_eq!(db.set_field_sources(application, &outcomes, T0).await.unwrap(), ["credit_code", "company_name"]);

@@ -3,6 +3,7 @@
 use crate::StoreError;
 use async_trait::async_trait;
 use domain::application::SubjectKind;
+use domain::document::DocumentKind;
 use domain::pricing::{Fees, KeyType};
 use domain::{Money, PackageId, StaffId};
 use time::OffsetDateTime;
@@ -72,7 +73,7 @@ pub trait CatalogRepo: Send + Sync {
 /// An admin-uploaded blank form.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FormTemplate {
-    pub kind: String,
+    pub kind: DocumentKind,
     pub file_key: String,
     pub size: i64,
     pub sha256: String,
@@ -83,7 +84,7 @@ pub struct FormTemplate {
 pub trait TemplateRepo: Send + Sync {
     /// Records the kind's template; returns the file key it replaced.
     async fn set_template(&self, template: &FormTemplate, staff: StaffId) -> Result<Option<String>, StoreError>;
-    async fn template(&self, kind: &str) -> Result<Option<FormTemplate>, StoreError>;
+    async fn template(&self, kind: DocumentKind) -> Result<Option<FormTemplate>, StoreError>;
     /// Removes the kind's template; returns its file key.
-    async fn delete_template(&self, kind: &str) -> Result<Option<String>, StoreError>;
+    async fn delete_template(&self, kind: DocumentKind) -> Result<Option<String>, StoreError>;
 }

@@ -2,6 +2,7 @@
 
 use crate::StoreError;
 use async_trait::async_trait;
+use domain::document::DocumentKind;
 use domain::{ApplicationId, UserId};
 use time::OffsetDateTime;
 
@@ -33,19 +34,19 @@ pub trait ReadingRepo: Send + Sync {
     async fn set_reading(
         &self,
         application: ApplicationId,
-        kind: &str,
+        kind: DocumentKind,
         sealed: Option<&str>,
         now: OffsetDateTime,
     ) -> Result<(), StoreError>;
     /// The sealed readings of an application, by document kind.
-    async fn readings(&self, application: ApplicationId) -> Result<Vec<(String, String)>, StoreError>;
+    async fn readings(&self, application: ApplicationId) -> Result<Vec<(DocumentKind, String)>, StoreError>;
     /// Queues the reading of a newly uploaded photo (its old reading is removed at once, and a
     /// reading of the photo it replaced, still under way, will be dropped).
     async fn enqueue_reading(
         &self,
         user: UserId,
         application: ApplicationId,
-        kind: &str,
+        kind: DocumentKind,
         now: OffsetDateTime,
     ) -> Result<(), StoreError>;
     /// Leases up to `limit` due jobs (queued, or running past their lease) until `now + lease`.
@@ -84,7 +85,7 @@ pub trait ReadingRepo: Send + Sync {
 pub struct ReadingJob {
     pub user: UserId,
     pub application: ApplicationId,
-    pub kind: String,
+    pub kind: DocumentKind,
     /// Which upload of the document this is.
     pub version: i64,
     pub attempts: i64,
@@ -93,7 +94,7 @@ pub struct ReadingJob {
 /// Where the reading of one document stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReadingState {
-    pub kind: String,
+    pub kind: DocumentKind,
     /// `queued`, `running`, `done` or `failed`.
     pub status: String,
     /// Why it failed: `ocr_failed`, `ocr_timeout`.

@@ -289,8 +289,16 @@ impl<'q> Encode<'q> for app::gateway::Channel {
     }
 }
 
+impl<'q> Encode<'q> for domain::document::DocumentKind {
+    const KIND: Kind = Kind::Text;
+    fn encode(self) -> Value<'q> {
+        Value::Text(Cow::Borrowed(self.as_str()))
+    }
+}
+
 text_code_columns!(
     app::gateway::Channel => app::gateway::Channel::parse,
+    domain::document::DocumentKind => domain::document::DocumentKind::parse,
     domain::OrderStatus => domain::OrderStatus::parse,
     domain::application::SubjectKind => domain::application::SubjectKind::parse,
     domain::application::Business => domain::application::Business::parse,
