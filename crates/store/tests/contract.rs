@@ -92,6 +92,11 @@ contract!(
     a_certificate_is_recorded_with_its_order_once_and_revoked_once,
     station_tokens_act_until_revoked,
     a_certificate_keeps_the_first_seal_made_for_it,
+    certificates_expiring_soon_are_listed_and_a_revocation_is_asked_once,
+    a_form_template_is_replaced_per_kind_and_removed,
+    finance_alerts_list_open_ones_first,
+    a_paid_order_that_asked_for_an_invoice_waits_for_it_and_counts_its_sendings,
+    an_edited_order_shows_its_new_subject_name,
 );
 
 fn phone(n: u32) -> Phone {
@@ -1978,4 +1983,182 @@ mod schema {
         }
         assert!(problems.is_empty(), "the migration trees differ:\n{}", problems.join("\n"));
     }
+}
+
+/// A certificate issued for a new order of user `n` (order placed, paid, approved, issued).
+async fn issued_certificate(db: &Db, user_id: UserId, key: &str, serial: &str, not_after: OffsetDateTime) {
+    use app::ports::{AuditEntry, CertificateRepo, IssuedForOrder, KeyPins, OrderRepo};
+    use domain::pricing::KeyType;
+    let application = draft(db, user_id).await;
+    let id = db.create_order(&new_order(user_id, application, key, key), T0).await.unwrap();
+    for (from, to) in
+        [(OrderStatus::PendingPayment, OrderStatus::UnderReview), (OrderStatus::UnderReview, OrderStatus::Processing)]
+    {
+        assert!(db.transition_order(id, from, to, Actor::System, None, T0).await.unwrap());
+    }
+    let pins = KeyPins {
+        order_id: id,
+        token_serial: format!("token-{serial}"),
+        user_pin_sealed: "sealed-user".into(),
+        so_pin_sealed: "sealed-so".into(),
+        stored_at: T0,
+    };
+    let audit = AuditEntry {
+        at: T0,
+        staff_id: None,
+        action: "certificate.issued".into(),
+        order_id: Some(id),
+        detail: String::new(),
+    };
+    let certificate = app::ports::CertificateRecord { not_after, ..certificate(id, user_id, serial) };
+    let write = IssuedForOrder { certificate: &certificate, key_type: KeyType::Main, pins: &pins, audit: &audit };
+    assert!(db.record_issued(&write).await.unwrap());
+}
+
+async fn certificates_expiring_soon_are_listed_and_a_revocation_is_asked_once(db: &Db) {
+    use app::ports::{AuditEntry, AuditLog, CertificateRepo, Revocation, RevocationRequest};
+    use domain::certificate::RevocationReason;
+    let a = user(db, 1).await;
+    issued_certificate(db, a, "k1", "0A", T0 + Duration::days(20)).await;
+    issued_certificate(db, a, "k2", "0B", T0 + Duration::days(10)).await;
+    issued_certificate(db, a, "k3", "0C", T0 + Duration::days(200)).await;
+    let serials = |c: Vec<app::ports::CertificateRecord>| c.into_iter().map(|c| c.serial).collect::<Vec<_>>();
+    let month = T0 + Duration::days(30);
+    assert_eq!(serials(db.certificates_expiring(T0, month, 10).await.unwrap()), ["0B", "0A"], "soonest first");
+    assert_eq!(serials(db.certificates_expiring(T0, month, 1).await.unwrap()), ["0B"], "up to the limit");
+    let later = T0 + Duration::days(15);
+    assert_eq!(serials(db.certificates_expiring(later, month, 10).await.unwrap()), ["0A"], "ending after `from`");
+
+    let revocation = Revocation { at: T0, reason: RevocationReason::KeyCompromise, by: None };
+    let audit = |action: &str| AuditEntry {
+        at: T0,
+        staff_id: Some(domain::StaffId(7)),
+        action: action.into(),
+        order_id: None,
+        detail: String::new(),
+    };
+    assert!(db.record_revoked("0B", &revocation, &audit("certificate.revoked")).await.unwrap());
+    assert_eq!(serials(db.certificates_expiring(T0, month, 10).await.unwrap()), ["0A"], "a revoked one is not");
+
+    let request = RevocationRequest {
+        serial: "0A".into(),
+        reason: RevocationReason::CessationOfOperation,
+        note: "企业注销".into(),
+        requested_by: domain::StaffId(7),
+        requested_at: T0,
+    };
+    assert!(db.request_revocation(&request, &audit("revocation.request")).await.unwrap());
+    let again = RevocationRequest { note: "重复".into(), requested_by: domain::StaffId(8), ..request.clone() };
+    assert!(!db.request_revocation(&again, &audit("revocation.request")).await.unwrap(), "one request waits");
+    let revoked = RevocationRequest { serial: "0B".into(), ..request.clone() };
+    assert!(!db.request_revocation(&revoked, &audit("revocation.request")).await.unwrap(), "already revoked");
+    let unknown = RevocationRequest { serial: "FF".into(), ..request.clone() };
+    assert!(!db.request_revocation(&unknown, &audit("revocation.request")).await.unwrap());
+    assert_eq!(db.revocation_request("0A").await.unwrap(), Some(request.clone()));
+    assert_eq!(db.revocation_request("0C").await.unwrap(), None);
+    assert_eq!(db.revocation_requests().await.unwrap(), [request]);
+    let requested = db.audit_log(None, 10).await.unwrap();
+    assert_eq!(requested.iter().filter(|e| e.action == "revocation.request").count(), 1, "audited with the request");
+}
+
+async fn a_form_template_is_replaced_per_kind_and_removed(db: &Db) {
+    use app::ports::{FormTemplate, TemplateRepo};
+    let template = |kind, key: &str| FormTemplate {
+        kind,
+        file_key: key.into(),
+        size: 1234,
+        sha256: "ab".repeat(32),
+        uploaded_at: T0,
+    };
+    let staff = domain::StaffId(7);
+    assert_eq!(db.template(DocumentKind::ApplicationForm).await.unwrap(), None, "built-in until uploaded");
+    assert_eq!(db.set_template(&template(DocumentKind::ApplicationForm, "form-1"), staff).await.unwrap(), None);
+    assert_eq!(db.set_template(&template(DocumentKind::Authorization, "auth-1"), staff).await.unwrap(), None);
+    let replaced = db.set_template(&template(DocumentKind::ApplicationForm, "form-2"), staff).await.unwrap();
+    assert_eq!(replaced.as_deref(), Some("form-1"), "the replaced file is handed back for deletion");
+    assert_eq!(
+        db.template(DocumentKind::ApplicationForm).await.unwrap(),
+        Some(template(DocumentKind::ApplicationForm, "form-2"))
+    );
+    assert_eq!(db.delete_template(DocumentKind::ApplicationForm).await.unwrap().as_deref(), Some("form-2"));
+    assert_eq!(db.delete_template(DocumentKind::ApplicationForm).await.unwrap(), None, "gone once");
+    assert_eq!(db.template(DocumentKind::ApplicationForm).await.unwrap(), None);
+    assert_eq!(db.template(DocumentKind::Authorization).await.unwrap().unwrap().file_key, "auth-1", "per kind");
+}
+
+async fn finance_alerts_list_open_ones_first(db: &Db) {
+    use app::ports::{FinanceAlert, PaymentJournal};
+    let alert = |kind: &str, minutes: i64| FinanceAlert {
+        id: 0,
+        kind: kind.into(),
+        order_id: None,
+        out_trade_no: Some(format!("SD{minutes}A")),
+        detail: "签名有效的付款通知与订单不符".into(),
+        created_at: T0 + Duration::minutes(minutes),
+        resolution: None,
+    };
+    for (kind, minutes) in [("notice_mismatch", 1), ("unknown_trade", 2), ("bill_mismatch", 3)] {
+        db.add_finance_alert(&alert(kind, minutes)).await.unwrap();
+    }
+    let kinds = |alerts: &[FinanceAlert]| alerts.iter().map(|a| a.kind.clone()).collect::<Vec<_>>();
+    let listed = db.finance_alerts(10).await.unwrap();
+    assert_eq!(kinds(&listed), ["bill_mismatch", "unknown_trade", "notice_mismatch"], "newest first");
+    assert_eq!(listed[2], FinanceAlert { id: listed[2].id, ..alert("notice_mismatch", 1) }, "stored as raised");
+    let newest = listed[0].id;
+    assert!(db.resolve_finance_alert(newest, domain::StaffId(7), "已核实，支付宝延迟入账", T0).await.unwrap());
+    let listed = db.finance_alerts(10).await.unwrap();
+    assert_eq!(kinds(&listed), ["unknown_trade", "notice_mismatch", "bill_mismatch"], "a resolved one goes below");
+    assert_eq!(listed[2].resolution.as_deref(), Some("已核实，支付宝延迟入账"));
+    assert_eq!(db.finance_alerts(1).await.unwrap().len(), 1);
+}
+
+async fn a_paid_order_that_asked_for_an_invoice_waits_for_it_and_counts_its_sendings(db: &Db) {
+    use app::ports::{InvoiceRecord, InvoiceRepo, OrderRepo};
+    let a = user(db, 1).await;
+    let wants = db.create_order(&new_order(a, draft(db, a).await, "k1", "s1"), T0).await.unwrap();
+    let none = NewOrder { invoice: None, ..new_order(a, draft(db, a).await, "k2", "s2") };
+    let without = db.create_order(&none, T0 + Duration::minutes(1)).await.unwrap();
+    let queue = || async { db.invoice_queue().await.unwrap().into_iter().map(|o| o.id).collect::<Vec<_>>() };
+    assert!(queue().await.is_empty(), "an unpaid order is not invoiced");
+    for id in [wants, without] {
+        assert!(
+            db.transition_order(
+                id,
+                OrderStatus::PendingPayment,
+                OrderStatus::UnderReview,
+                Actor::PaymentGateway,
+                None,
+                T0
+            )
+            .await
+            .unwrap()
+        );
+    }
+    assert_eq!(queue().await, [wants], "only the order that asked for one");
+    let invoice = InvoiceRecord {
+        order_id: wants,
+        invoice_no: "24442000000012345678".into(),
+        issued_by: Some(domain::StaffId(7)),
+        issued_at: T0,
+        sent_count: 0,
+        red: None,
+        files: Vec::new(),
+    };
+    assert!(db.save_invoice(&invoice).await.unwrap());
+    assert!(queue().await.is_empty(), "issued");
+    assert_eq!(db.invoice_sent(wants).await.unwrap(), 1);
+    assert_eq!(db.invoice_sent(wants).await.unwrap(), 2, "resent on request");
+    assert_eq!(db.invoice(wants).await.unwrap().unwrap().sent_count, 2);
+}
+
+async fn an_edited_order_shows_its_new_subject_name(db: &Db) {
+    use app::ports::{OrderBook, OrderRepo};
+    let a = user(db, 1).await;
+    let id = db.create_order(&new_order(a, draft(db, a).await, "k1", "s1"), T0).await.unwrap();
+    let other = db.create_order(&new_order(a, draft(db, a).await, "k2", "s2"), T0).await.unwrap();
+    db.set_order_subject_name(id, "示例科技（深圳）有限公司", T0 + Duration::hours(1)).await.unwrap();
+    assert_eq!(db.order_by_id(id).await.unwrap().unwrap().order.subject_name, "示例科技（深圳）有限公司");
+    assert_eq!(db.order_by_id(other).await.unwrap().unwrap().order.subject_name, "示例科技有限公司", "only that one");
+    let listed = db.order_summaries(a).await.unwrap();
+    assert!(listed.iter().any(|o| o.subject_name == "示例科技（深圳）有限公司"), "the list shows it too");
 }
