@@ -14,6 +14,8 @@ use domain::{Actor, ApplicationId, Money, OrderId, OrderStatus, PaymentId, Phone
 use time::OffsetDateTime;
 
 use crate::clock::{Clock, ManualClock};
+use crate::crypto::Keys;
+use crate::fulfilment::{Fulfilment, FulfilmentPorts};
 use crate::gateway::{
     Ack, Channel, Charge, Checkout, CloseOutcome, Decision, Gateway, GatewayError, Method, Notice, NoticeRejected,
     TradeState,
@@ -21,9 +23,10 @@ use crate::gateway::{
 use crate::notifications::{Announcer, Tell};
 use crate::payment::{Gateways, PaymentPorts, PaymentRules, Payments};
 use crate::ports::{
-    AuditEntry, AuditLog, DocumentRecord, DocumentShelf, FinanceAlert, NewNotification, NewOrder, NoticeLog, OrderBook,
-    OrderEventRecord, OrderRecord, PaymentJournal, PaymentLedger, PaymentRecord, RefundDesk, RefundRecord,
-    ReviewDecision, ReviewRepo, Settlement, UserDirectory, UserRecord,
+    AuditEntry, AuditLog, Dispatch, DispatchChange, DocumentRecord, DocumentShelf, FinanceAlert, FulfilmentRecord,
+    FulfilmentRepo, KeyPinBook, KeyPins, NewNotification, NewOrder, NoticeLog, OrderBook, OrderEventRecord,
+    OrderRecord, PaymentJournal, PaymentLedger, PaymentRecord, RefundDesk, RefundRecord, ReviewDecision, ReviewRepo,
+    Settlement, UserDirectory, UserRecord,
 };
 use crate::refunds::{RefundPorts, Refunds};
 use crate::review::{Review, ReviewPorts};
@@ -59,8 +62,12 @@ struct BooksState {
     documents: Vec<DocumentRecord>,
     /// Who reviews which order, since when.
     claims: BTreeMap<OrderId, (StaffId, OffsetDateTime)>,
+    /// The produced key and its delivery, per order.
+    fulfilments: BTreeMap<OrderId, FulfilmentRecord>,
+    /// The PINs each produced key was initialised with.
+    pins: Vec<KeyPins>,
     /// The documents approved per order: (kind, sha256).
-    pins: BTreeMap<OrderId, Vec<(String, String)>>,
+    approved: BTreeMap<OrderId, Vec<(String, String)>>,
     /// Every write fails (a database that went away).
     broken: bool,
 }
@@ -119,6 +126,13 @@ impl Books {
         lock(&self.state).orders.get(&id).map(|o| o.status)
     }
 
+    /// Changes how the order is delivered (as placed at 确认订单).
+    pub fn set_delivery(&self, id: OrderId, delivery: Delivery) {
+        if let Some(order) = lock(&self.state).orders.get_mut(&id) {
+            order.order.delivery = delivery;
+        }
+    }
+
     /// Moves an order as another capability would (the applicant cancelling, a reviewer).
     pub fn set_status(&self, id: OrderId, to: OrderStatus, at: OffsetDateTime) {
         lock(&self.state).move_order(id, to, "set by the test", at);
@@ -172,7 +186,22 @@ impl Books {
 
     /// The documents pinned when the order was approved.
     pub fn pins(&self, order: OrderId) -> Vec<(String, String)> {
-        lock(&self.state).pins.get(&order).cloned().unwrap_or_default()
+        lock(&self.state).approved.get(&order).cloned().unwrap_or_default()
+    }
+
+    /// Records the PINs a station initialised the order's key with.
+    pub fn add_key_pins(&self, pins: KeyPins) {
+        lock(&self.state).pins.push(pins);
+    }
+
+    /// The order's produced key and delivery.
+    pub fn fulfilment_of(&self, order: OrderId) -> Option<FulfilmentRecord> {
+        lock(&self.state).fulfilments.get(&order).cloned()
+    }
+
+    /// The bodies of the messages queued, in order.
+    pub fn queued_bodies(&self) -> Vec<String> {
+        lock(&self.state).queued.iter().map(|m| m.body.clone()).collect()
     }
 
     /// Who holds the order's review claim.
@@ -596,7 +625,7 @@ impl ReviewRepo for Books {
         }
         state.move_order(decision.id, decision.to, decision.reason.unwrap_or(""), decision.audit.at);
         if !decision.pins.is_empty() {
-            state.pins.insert(decision.id, decision.pins.to_vec());
+            state.approved.insert(decision.id, decision.pins.to_vec());
         }
         state.claims.remove(&decision.id);
         state.audit.push(decision.audit.clone());
@@ -605,7 +634,96 @@ impl ReviewRepo for Books {
     }
 
     async fn review_pins(&self, id: OrderId) -> Result<Vec<(String, String)>, StoreError> {
-        Ok(lock(&self.state).pins.get(&id).cloned().unwrap_or_default())
+        Ok(lock(&self.state).approved.get(&id).cloned().unwrap_or_default())
+    }
+}
+
+#[async_trait]
+impl FulfilmentRepo for Books {
+    async fn save_key(
+        &self,
+        id: OrderId,
+        key: &domain::fulfilment::KeyRecord,
+        staff: StaffId,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let mut state = lock(&self.state);
+        state.write()?;
+        if state.orders.get(&id).is_none_or(|o| o.status != OrderStatus::Processing) {
+            return Ok(false);
+        }
+        let record = FulfilmentRecord {
+            order_id: id,
+            key: key.clone(),
+            produced_by: Some(staff),
+            produced_at: now,
+            courier: None,
+            tracking_no: None,
+            shipped_at: None,
+            pickup_code: None,
+            ready_at: None,
+            completed_at: None,
+        };
+        state.fulfilments.insert(id, record);
+        Ok(true)
+    }
+
+    async fn fulfilment(&self, id: OrderId) -> Result<Option<FulfilmentRecord>, StoreError> {
+        Ok(lock(&self.state).fulfilments.get(&id).cloned())
+    }
+
+    async fn dispatch(&self, step: &Dispatch<'_>) -> Result<bool, StoreError> {
+        let mut state = lock(&self.state);
+        state.write()?;
+        if state.orders.get(&step.id).is_none_or(|o| o.status != step.from) || !state.fulfilments.contains_key(&step.id)
+        {
+            return Ok(false);
+        }
+        state.move_order(step.id, step.to, step.reason, step.now);
+        if let Some(record) = state.fulfilments.get_mut(&step.id) {
+            match &step.change {
+                DispatchChange::Shipped { courier, tracking_no } => {
+                    record.courier = Some(courier.clone());
+                    record.tracking_no = Some(tracking_no.clone());
+                    record.shipped_at = Some(step.now);
+                }
+                DispatchChange::ReadyForPickup { sealed_code } => {
+                    record.pickup_code = Some(sealed_code.clone());
+                    record.ready_at = Some(step.now);
+                }
+                DispatchChange::Completed => record.completed_at = Some(step.now),
+            }
+        }
+        if let Some(audit) = step.audit {
+            state.audit.push(audit.clone());
+        }
+        state.queued.extend_from_slice(step.notify);
+        Ok(true)
+    }
+
+    async fn fulfilment_queue(&self) -> Result<Vec<OrderRecord>, StoreError> {
+        let state = lock(&self.state);
+        let waiting = state.orders.values().filter(|o| {
+            o.status == OrderStatus::Processing
+                || (o.status == OrderStatus::Delivering && o.order.delivery == Delivery::Pickup)
+        });
+        Ok(waiting.cloned().collect())
+    }
+
+    async fn shipped_before(&self, before: OffsetDateTime) -> Result<Vec<OrderId>, StoreError> {
+        let state = lock(&self.state);
+        let shipped = state.fulfilments.values().filter(|f| {
+            f.shipped_at.is_some_and(|at| at < before)
+                && state.orders.get(&f.order_id).is_some_and(|o| o.status == OrderStatus::Delivering)
+        });
+        Ok(shipped.map(|f| f.order_id).collect())
+    }
+}
+
+#[async_trait]
+impl KeyPinBook for Books {
+    async fn key_pins(&self, order: OrderId) -> Result<Option<KeyPins>, StoreError> {
+        Ok(lock(&self.state).pins.iter().rev().find(|p| p.order_id == order).cloned())
     }
 }
 
@@ -758,7 +876,7 @@ impl Gateway for ScriptedGateway {
 }
 
 /// An applicant with one order of [`Desk::TOTAL`] fen waiting for payment, the services that pay,
-/// refund and review it, and the fakes behind them, on a clock that moves when told.
+/// refund, review and deliver it, and the fakes behind them, on a clock that moves when told.
 pub struct Desk {
     pub books: Arc<Books>,
     pub herald: Arc<Herald>,
@@ -767,6 +885,8 @@ pub struct Desk {
     pub payments: Payments,
     pub refunds: Refunds,
     pub review: Review,
+    pub fulfilment: Fulfilment,
+    pub keys: Arc<Keys>,
     pub user: CurrentUser,
     pub order: OrderId,
 }
@@ -821,7 +941,21 @@ impl Desk {
             audit,
             clock: clock.clone(),
         });
-        Self { books, herald, alipay, clock, payments, refunds, review, user, order }
+        let keys = Arc::new(Keys::new(vec![7; 32]).unwrap_or_else(|_| unreachable!("32 bytes make a key")));
+        let fulfilment = Fulfilment::new(
+            FulfilmentPorts {
+                dispatch: books.clone(),
+                orders: books.clone(),
+                owners: books.clone(),
+                pins: books.clone(),
+                announcer: herald.clone(),
+                audit: AuditTrail::new(books.clone(), clock.clone()),
+                keys: keys.clone(),
+                clock: clock.clone(),
+            },
+            policy.auto_complete_after,
+        );
+        Self { books, herald, alipay, clock, payments, refunds, review, fulfilment, keys, user, order }
     }
 
     /// Opens the order's Alipay trade as 去支付 does; returns its trade number.

@@ -9,12 +9,19 @@ use domain::staff::Role;
 use domain::{Actor, OrderEvent, OrderId, OrderStatus, order_status};
 use rand::Rng;
 
-use crate::notifications::Tell;
+use std::sync::Arc;
+
+use crate::Error;
+use crate::clock::Clock;
+use crate::crypto::Keys;
+use crate::notifications::{Announcer, Tell};
 use crate::orders::OrderView;
-use crate::ports::{AuditEntry, Dispatch, DispatchChange, FulfilmentRecord, NewNotification, OrderRecord};
+use crate::ports::{
+    AuditEntry, Dispatch, DispatchChange, FulfilmentRecord, FulfilmentRepo, KeyPinBook, NewNotification, OrderBook,
+    OrderRecord, UserDirectory,
+};
 use crate::sessions::CurrentUser;
-use crate::staff::CurrentStaff;
-use crate::{App, Error};
+use crate::staff::{AuditTrail, CurrentStaff};
 
 const PICKUP_CODE: &str = "pickup-code";
 
@@ -44,12 +51,61 @@ fn moved() -> Error {
     Error::Conflict { code: "order_state_conflict", message: "订单状态已变化，请刷新后查看".into() }
 }
 
-impl App {
+/// 制证与发货 after the key is made: recording it, shipping or readying it for pickup, handing
+/// it over, the applicant's receipt and the automatic completion. It holds only the ports it
+/// needs, so the rules are tested against in-memory fakes.
+#[derive(Clone)]
+pub struct Fulfilment {
+    dispatch: Arc<dyn FulfilmentRepo>,
+    orders: Arc<dyn OrderBook>,
+    owners: Arc<dyn UserDirectory>,
+    pins: Arc<dyn KeyPinBook>,
+    announcer: Arc<dyn Announcer>,
+    audit: AuditTrail,
+    keys: Arc<Keys>,
+    clock: Arc<dyn Clock>,
+    /// How long after shipping a courier order completes unless the applicant confirmed earlier.
+    auto_complete_after: time::Duration,
+}
+
+/// The ports a [`Fulfilment`] works with.
+pub struct FulfilmentPorts {
+    pub dispatch: Arc<dyn FulfilmentRepo>,
+    pub orders: Arc<dyn OrderBook>,
+    pub owners: Arc<dyn UserDirectory>,
+    pub pins: Arc<dyn KeyPinBook>,
+    pub announcer: Arc<dyn Announcer>,
+    pub audit: AuditTrail,
+    pub keys: Arc<Keys>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Fulfilment {
+    pub fn new(ports: FulfilmentPorts, auto_complete_after: time::Duration) -> Self {
+        let FulfilmentPorts { dispatch, orders, owners, pins, announcer, audit, keys, clock } = ports;
+        Self { dispatch, orders, owners, pins, announcer, audit, keys, clock, auto_complete_after }
+    }
+
+    /// The user's own order with its history; `NotFound` for anyone else's.
+    async fn order(&self, user: &CurrentUser, id: OrderId) -> Result<OrderView, Error> {
+        let record = self.orders.order(user.id, id).await?.ok_or(Error::NotFound)?;
+        let events = self.orders.order_events(id).await?;
+        Ok(OrderView { record, events })
+    }
+
+    /// The key's user PIN, once a station recorded it.
+    async fn user_pin(&self, id: OrderId) -> Result<Option<String>, Error> {
+        match self.pins.key_pins(id).await? {
+            Some(pins) => Ok(Some(self.keys.open(crate::station::USER_PIN, &pins.user_pin_sealed)?)),
+            None => Ok(None),
+        }
+    }
+
     pub async fn fulfilment_queue(&self, staff: &CurrentStaff) -> Result<Vec<FulfilmentItem>, Error> {
         staff.require(&[Role::Fulfilment])?;
         let mut items = Vec::new();
-        for order in self.store.fulfilment_queue().await? {
-            let fulfilment = self.store.fulfilment(order.id).await?;
+        for order in self.dispatch.fulfilment_queue().await? {
+            let fulfilment = self.dispatch.fulfilment(order.id).await?;
             items.push(FulfilmentItem { order, fulfilment });
         }
         Ok(items)
@@ -57,33 +113,33 @@ impl App {
 
     pub async fn fulfilment_of(&self, staff: &CurrentStaff, id: OrderId) -> Result<Option<FulfilmentRecord>, Error> {
         staff.require(&[Role::Fulfilment, Role::Reviewer])?;
-        Ok(self.store.fulfilment(id).await?)
+        Ok(self.dispatch.fulfilment(id).await?)
     }
 
     /// Records the produced key (key type, certificate serial, validity).
     pub async fn record_key(&self, staff: &CurrentStaff, id: OrderId, draft: &KeyDraft) -> Result<(), Error> {
         staff.require(&[Role::Fulfilment])?;
         let key = draft.validate()?;
-        self.store.order_by_id(id).await?.ok_or(Error::NotFound)?;
-        if !self.store.save_key(id, &key, staff.id, self.clock.now()).await? {
+        self.orders.order_by_id(id).await?.ok_or(Error::NotFound)?;
+        if !self.dispatch.save_key(id, &key, staff.id, self.clock.now()).await? {
             return Err(Error::Conflict {
                 code: "order_state_conflict",
                 message: "只有待处理的订单可以登记制证信息".into(),
             });
         }
         let detail = format!("{} {} {}–{}", key.key_type.label(), key.serial, key.valid_from, key.valid_to);
-        self.audit(Some(staff.id), "order.key_recorded", Some(id), &detail).await
+        self.audit.record(Some(staff.id), "order.key_recorded", Some(id), &detail).await
     }
 
     async fn ready_order(&self, id: OrderId, delivery: Delivery) -> Result<OrderRecord, Error> {
-        let order = self.store.order_by_id(id).await?.ok_or(Error::NotFound)?;
+        let order = self.orders.order_by_id(id).await?.ok_or(Error::NotFound)?;
         if order.order.delivery != delivery {
             return Err(Error::Conflict {
                 code: "delivery_mismatch",
                 message: format!("该订单的配送方式是{}", order.order.delivery.label()),
             });
         }
-        if self.store.fulfilment(id).await?.is_none() {
+        if self.dispatch.fulfilment(id).await?.is_none() {
             return Err(Error::Conflict {
                 code: "key_not_recorded",
                 message: "请先登记制证信息（介质、证书序列号、有效期）".into(),
@@ -109,10 +165,10 @@ impl App {
             subject: "【电子签章】USB-Key 已发货",
             text: &text,
         };
-        let notify = self.notifier.applicant_messages(&order, &tell).await?;
+        let notify = self.announcer.applicant_messages(&order, &tell).await?;
         let change = DispatchChange::Shipped { courier, tracking_no };
         self.step(id, order.status, to, Actor::Fulfilment, &reason, change, Some(&audit), &notify).await?;
-        self.notifier.deliver_now().await;
+        self.announcer.deliver_now().await;
         Ok(())
     }
 
@@ -143,10 +199,10 @@ impl App {
             subject: "【电子签章】USB-Key 可以领取了",
             text: &text,
         };
-        let notify = self.notifier.applicant_messages(&order, &tell).await?;
+        let notify = self.announcer.applicant_messages(&order, &tell).await?;
         let change = DispatchChange::ReadyForPickup { sealed_code };
         self.step(id, order.status, to, Actor::Fulfilment, reason, change, Some(&audit), &notify).await?;
-        self.notifier.deliver_now().await;
+        self.announcer.deliver_now().await;
         Ok(())
     }
 
@@ -154,10 +210,10 @@ impl App {
     pub async fn hand_over(&self, staff: &CurrentStaff, id: OrderId, code: &str) -> Result<(), Error> {
         staff.require(&[Role::Fulfilment])?;
         let order = self.ready_order(id, Delivery::Pickup).await?;
-        let sealed = self.store.fulfilment(id).await?.and_then(|f| f.pickup_code).ok_or_else(moved)?;
+        let sealed = self.dispatch.fulfilment(id).await?.and_then(|f| f.pickup_code).ok_or_else(moved)?;
         let expected = self.keys.open(PICKUP_CODE, &sealed)?;
         if !crate::crypto::constant_time_eq(code.trim(), &expected) {
-            self.audit(Some(staff.id), "order.handover_refused", Some(id), "取件码不正确").await?;
+            self.audit.record(Some(staff.id), "order.handover_refused", Some(id), "取件码不正确").await?;
             return Err(Error::field("code", "pickup_code_invalid", "取件码不正确，请核对申请人的短信或核验身份证件"));
         }
         let to = order_status::transition(order.status, OrderEvent::HandOver, Actor::Fulfilment).map_err(conflict)?;
@@ -174,7 +230,7 @@ impl App {
             &notify,
         )
         .await?;
-        self.notifier.deliver_now().await;
+        self.announcer.deliver_now().await;
         Ok(())
     }
 
@@ -182,7 +238,7 @@ impl App {
     /// hands (receipt confirmed or handed over), so a key lost on the way is useless to a finder.
     async fn pin_message(&self, order: &OrderRecord) -> Result<Vec<NewNotification>, Error> {
         let Some(pin) = self.user_pin(order.id).await? else { return Ok(Vec::new()) };
-        let Some(user) = self.store.user_by_id(order.order.user_id).await? else { return Ok(Vec::new()) };
+        let Some(user) = self.owners.user_by_id(order.order.user_id).await? else { return Ok(Vec::new()) };
         Ok(vec![NewNotification {
             dedupe_key: format!("order:{}:user-pin:sms", order.id.0),
             channel: "sms".into(),
@@ -220,17 +276,17 @@ impl App {
             &notify,
         )
         .await?;
-        self.notifier.deliver_now().await;
+        self.announcer.deliver_now().await;
         self.order(user, id).await
     }
 
     /// Completes couriered orders shipped more than `Policy::auto_complete_after` ago.
     pub async fn auto_complete_orders(&self) -> Result<usize, Error> {
-        let before = self.clock.now() - self.policy.auto_complete_after;
+        let before = self.clock.now() - self.auto_complete_after;
         let mut done = 0;
-        for id in self.store.shipped_before(before).await? {
+        for id in self.dispatch.shipped_before(before).await? {
             let reason = "发货后超过确认期限，系统自动确认收货";
-            let Some(order) = self.store.order_by_id(id).await? else { continue };
+            let Some(order) = self.orders.order_by_id(id).await? else { continue };
             let notify = self.pin_message(&order).await?;
             match self
                 .step(
@@ -256,7 +312,7 @@ impl App {
     /// What the owner sees about delivery.
     pub async fn delivery_view(&self, user: &CurrentUser, id: OrderId) -> Result<DeliveryView, Error> {
         let view = self.order(user, id).await?;
-        let Some(f) = self.store.fulfilment(id).await? else { return Ok(DeliveryView::default()) };
+        let Some(f) = self.dispatch.fulfilment(id).await? else { return Ok(DeliveryView::default()) };
         let pickup_code = match (&f.pickup_code, view.record.status) {
             (Some(sealed), OrderStatus::Delivering) => Some(self.keys.open(PICKUP_CODE, sealed)?),
             _ => None,
@@ -293,6 +349,9 @@ impl App {
         notify: &[NewNotification],
     ) -> Result<(), Error> {
         let step = Dispatch { id, from, to, actor, reason, change, audit, notify, now: self.clock.now() };
-        if self.store.dispatch(&step).await? { Ok(()) } else { Err(moved()) }
+        if self.dispatch.dispatch(&step).await? { Ok(()) } else { Err(moved()) }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -108,6 +108,7 @@ pub struct App {
     pub(crate) payments: payment::Payments,
     pub(crate) refunds: refunds::Refunds,
     pub(crate) review: review::Review,
+    pub(crate) fulfilment: fulfilment::Fulfilment,
     pub(crate) audit_trail: staff::AuditTrail,
     pub(crate) ocr: Option<recognition::OcrPool>,
     pub(crate) ca: Option<Arc<dyn ca::CertificateAuthority>>,
@@ -165,6 +166,19 @@ impl App {
             },
             policy.refund_approval_above,
         );
+        let fulfilment = fulfilment::Fulfilment::new(
+            fulfilment::FulfilmentPorts {
+                dispatch: store.clone(),
+                orders: store.clone(),
+                owners: store.clone(),
+                pins: store.clone(),
+                announcer: notifier.clone(),
+                audit: audit_trail.clone(),
+                keys: keys.clone(),
+                clock: clock.clone(),
+            },
+            policy.auto_complete_after,
+        );
         let review = review::Review::new(review::ReviewPorts {
             claims: store.clone(),
             orders: store.clone(),
@@ -185,6 +199,7 @@ impl App {
             payments,
             refunds,
             review,
+            fulfilment,
             audit_trail,
             ocr: None,
             ca: None,
@@ -203,6 +218,11 @@ impl App {
         // The services that pay out through the gateways hold their own copy.
         self.refunds.payments = self.payments.clone();
         self
+    }
+
+    /// Recording, shipping and handing over produced keys.
+    pub fn fulfilment(&self) -> &fulfilment::Fulfilment {
+        &self.fulfilment
     }
 
     /// Reviewers' claims and decisions.

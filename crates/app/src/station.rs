@@ -16,7 +16,7 @@ use crate::{App, Error};
 /// Station tokens start with this, so a leaked one is recognisable in a scan.
 pub const TOKEN_PREFIX: &str = "sdst_";
 
-const USER_PIN: &str = "key-user-pin";
+pub(crate) const USER_PIN: &str = "key-user-pin";
 const SO_PIN: &str = "key-so-pin";
 
 /// A token just created: the only time its secret is seen.
@@ -106,14 +106,6 @@ impl App {
             so_pin_sealed: self.keys.seal(SO_PIN, pins.so_pin)?,
             stored_at: self.clock.now(),
         })
-    }
-
-    /// The user PIN of the order's key, opened for the message that hands it to the applicant.
-    pub(crate) async fn user_pin(&self, id: OrderId) -> Result<Option<String>, Error> {
-        match self.store.key_pins(id).await? {
-            Some(pins) => Ok(Some(self.keys.open(USER_PIN, &pins.user_pin_sealed)?)),
-            None => Ok(None),
-        }
     }
 }
 

@@ -500,7 +500,7 @@ async fn housekeeping(app: App) {
             tracing::warn!(error = %err, "payment reconciliation failed");
         }
         if turn(&app, "orders.auto_complete", MINUTE).await
-            && let Err(err) = app.auto_complete_orders().await
+            && let Err(err) = app.fulfilment().auto_complete_orders().await
         {
             tracing::warn!(error = %err, "auto-complete failed");
         }

@@ -4,7 +4,7 @@
 
 use app::StoreError;
 use app::ports::{
-    AuditEntry, CertificateRecord, CertificateRepo, IssuedForOrder, KeyPins, Revocation, RevocationRequest,
+    AuditEntry, CertificateRecord, CertificateRepo, IssuedForOrder, KeyPinBook, KeyPins, Revocation, RevocationRequest,
     StationRepo, StationTokenRecord,
 };
 use async_trait::async_trait;
@@ -364,7 +364,10 @@ impl StationRepo for Db {
         .map_err(db_err)?;
         Ok(done.rows_affected() == 1)
     }
+}
 
+#[async_trait]
+impl KeyPinBook for Db {
     async fn key_pins(&self, order: OrderId) -> Result<Option<KeyPins>, StoreError> {
         type Row = (i64, String, String, String, OffsetDateTime);
         let row: Option<Row> = sql::query_as(

@@ -1579,8 +1579,8 @@ fn certificate(order: domain::OrderId, user: UserId, serial: &str) -> app::ports
 
 async fn a_certificate_is_recorded_with_its_order_once_and_revoked_once(db: &Db) {
     use app::ports::{
-        AuditEntry, AuditLog, CertificateRepo, FulfilmentRepo, IssuedForOrder, KeyPins, OrderBook, OrderRepo,
-        Revocation, StationRepo,
+        AuditEntry, AuditLog, CertificateRepo, FulfilmentRepo, IssuedForOrder, KeyPinBook, KeyPins, OrderBook,
+        OrderRepo, Revocation,
     };
     use domain::certificate::RevocationReason;
     use domain::pricing::KeyType;

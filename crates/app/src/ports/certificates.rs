@@ -164,5 +164,10 @@ pub trait StationRepo: Send + Sync {
     async fn station_tokens(&self, staff: StaffId) -> Result<Vec<StationTokenRecord>, StoreError>;
     /// `false` when the token is not the staff member's or was already revoked.
     async fn revoke_station_token(&self, staff: StaffId, id: i64, now: OffsetDateTime) -> Result<bool, StoreError>;
+}
+
+/// The PINs a produced key was initialised with, sealed, per order.
+#[async_trait]
+pub trait KeyPinBook: Send + Sync {
     async fn key_pins(&self, order: OrderId) -> Result<Option<KeyPins>, StoreError>;
 }

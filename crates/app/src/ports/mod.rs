@@ -69,6 +69,7 @@ pub trait Store:
     + TemplateRepo
     + CertificateRepo
     + StationRepo
+    + KeyPinBook
     + SealRepo
 {
     async fn ping(&self) -> Result<(), StoreError>;

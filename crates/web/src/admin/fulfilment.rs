@@ -37,7 +37,7 @@ fn done(id: OrderId, notice: &str) -> Response {
 }
 
 pub async fn list(State(state): State<AppState>, Staff(staff, visitor): Staff) -> PageResult {
-    let items = state.app.fulfilment_queue(&staff).await?;
+    let items = state.app.fulfilment().fulfilment_queue(&staff).await?;
     let layout = AdminLayout::new("制证发货", &visitor, Some(&staff));
     Ok(render(StatusCode::OK, &ListPage { layout, items }))
 }
@@ -64,7 +64,7 @@ pub async fn record_key(
         .with("valid_to", form.valid_to.clone());
     let draft =
         KeyDraft { key_type: form.key_type, serial: form.serial, valid_from: form.valid_from, valid_to: form.valid_to };
-    match state.app.record_key(&staff, id, &draft).await {
+    match state.app.fulfilment().record_key(&staff, id, &draft).await {
         Ok(()) => Ok(done(id, "key_recorded")),
         Err(err @ app::Error::Validation(_)) => reshow_case(&state, &staff, &visitor, id, typed, err).await,
         Err(err) => Err(PageError::refused(err)),
@@ -84,7 +84,7 @@ pub async fn ship(
     PagePath(id): PagePath<OrderId>,
     Form(form): Form<ShipForm>,
 ) -> PageResult {
-    match state.app.ship(&staff, id, &form.courier, &form.tracking_no).await {
+    match state.app.fulfilment().ship(&staff, id, &form.courier, &form.tracking_no).await {
         Ok(()) => Ok(done(id, "shipped")),
         Err(err @ app::Error::Validation(_)) => {
             let typed =
@@ -100,7 +100,7 @@ pub async fn ready(
     Staff(staff, _): Staff,
     PagePath(id): PagePath<OrderId>,
 ) -> PageResult {
-    state.app.ready_for_pickup(&staff, id).await.map_err(PageError::refused)?;
+    state.app.fulfilment().ready_for_pickup(&staff, id).await.map_err(PageError::refused)?;
     Ok(done(id, "ready"))
 }
 
@@ -116,7 +116,7 @@ pub async fn hand_over(
     PagePath(id): PagePath<OrderId>,
     Form(form): Form<CodeForm>,
 ) -> PageResult {
-    match state.app.hand_over(&staff, id, &form.code).await {
+    match state.app.fulfilment().hand_over(&staff, id, &form.code).await {
         Ok(()) => Ok(done(id, "handed_over")),
         Err(err @ app::Error::Validation(_)) => {
             let typed = crate::html::Form::default().with("code", form.code);
@@ -132,7 +132,7 @@ pub async fn packing(
     PagePath(id): PagePath<OrderId>,
 ) -> PageResult {
     let case = state.app.review_case(&staff, id).await?;
-    let fulfilment = state.app.fulfilment_of(&staff, id).await?;
+    let fulfilment = state.app.fulfilment().fulfilment_of(&staff, id).await?;
     Ok(render(
         StatusCode::OK,
         &PackingPage { order: case.view.record, fulfilment, operator: state.config.operator.clone() },

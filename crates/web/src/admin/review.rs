@@ -132,7 +132,7 @@ async fn case_page(
     form: crate::html::Form,
 ) -> Result<CasePage, app::Error> {
     let case = state.app.review_case(staff, id).await?;
-    let fulfilment = state.app.fulfilment_of(staff, id).await?;
+    let fulfilment = state.app.fulfilment().fulfilment_of(staff, id).await?;
     let certificates = state.app.order_certificates(staff, id).await?;
     let layout = AdminLayout::new("订单详情", visitor, Some(staff)).with_notice(notice);
     let seal_source = state.app.seal_source(id).await?;

@@ -305,7 +305,7 @@ pub async fn confirm_receipt(
     ApiUser(user): ApiUser,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<OrderBody>, ApiError> {
-    Ok(Json(state.app.confirm_receipt(&user, OrderId(id)).await?.into()))
+    Ok(Json(state.app.fulfilment().confirm_receipt(&user, OrderId(id)).await?.into()))
 }
 
 #[cfg(test)]

@@ -184,7 +184,7 @@ async fn detail(
     let view = state.app.order(&user, id).await?;
     let application = state.app.application(&user, view.record.order.application_id).await?;
     let (payments, refunds) = state.app.payments().order_payments(&user, id).await?;
-    let delivery = state.app.delivery_view(&user, id).await?;
+    let delivery = state.app.fulfilment().delivery_view(&user, id).await?;
     let invoice = state.app.invoice_of(&user, id).await?;
     let layout = Layout::new(&state, &visitor, "订单详情", Nav::Orders).with_notice(q.notice.as_deref());
     let seal_mm = state.app.company_seal_size().millimetres();
@@ -215,7 +215,7 @@ async fn confirm_receipt(
     PageUser(user, _): PageUser,
     PagePath(id): PagePath<OrderId>,
 ) -> PageResult {
-    state.app.confirm_receipt(&user, id).await?;
+    state.app.fulfilment().confirm_receipt(&user, id).await?;
     Ok(see_other(&format!("/orders/{}?notice=receipt_confirmed", id.0)))
 }
 

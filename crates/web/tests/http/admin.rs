@@ -390,9 +390,9 @@ async fn an_unconfirmed_delivery_completes_by_itself_after_ten_days() {
         .submit(&format!("/admin/orders/{order}/ship"), &[("courier", "中国邮政EMS"), ("tracking_no", "EA123456789CN")])
         .await;
     app.advance(Duration::days(9));
-    assert_eq!(app.app.auto_complete_orders().await.unwrap(), 0);
+    assert_eq!(app.app.fulfilment().auto_complete_orders().await.unwrap(), 0);
     app.advance(Duration::days(2));
-    assert_eq!(app.app.auto_complete_orders().await.unwrap(), 1);
+    assert_eq!(app.app.fulfilment().auto_complete_orders().await.unwrap(), 1);
     // The applicant's session is long gone; log in again to look.
     let mut again = app.client();
     again.login("13800138111", support::PASSWORD).await;
