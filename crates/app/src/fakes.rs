@@ -10,7 +10,9 @@ use domain::application::{Business, SubjectKind};
 use domain::document::DocumentKind;
 use domain::payment::{PaymentStatus, RefundStatus, refund_request_no};
 use domain::pricing::{Delivery, FeeBreakdown};
-use domain::{Actor, ApplicationId, Money, OrderId, OrderStatus, PaymentId, Phone, RefundId, StaffId, UserId};
+use domain::{
+    Actor, ApplicationId, Money, NotificationId, OrderId, OrderStatus, PaymentId, Phone, RefundId, StaffId, UserId,
+};
 use time::OffsetDateTime;
 
 use crate::clock::{Clock, ManualClock};
@@ -23,10 +25,11 @@ use crate::gateway::{
 use crate::notifications::{Announcer, Tell};
 use crate::payment::{Gateways, PaymentPorts, PaymentRules, Payments};
 use crate::ports::{
-    AuditEntry, AuditLog, Dispatch, DispatchChange, DocumentRecord, DocumentShelf, FinanceAlert, FulfilmentRecord,
-    FulfilmentRepo, KeyPinBook, KeyPins, NewNotification, NewOrder, NoticeLog, OrderBook, OrderEventRecord,
+    ApplicationBook, ApplicationRecord, AuditEntry, AuditLog, Dispatch, DispatchChange, DocumentRecord, DocumentShelf,
+    FileStore, FinanceAlert, FulfilmentRecord, FulfilmentRepo, InvoiceBook, InvoiceRecord, KeyPinBook, KeyPins, Mail,
+    Mailer, NewNotification, NewOrder, NoticeLog, NotificationRecord, NotificationRepo, OrderBook, OrderEventRecord,
     OrderRecord, PaymentJournal, PaymentLedger, PaymentRecord, RefundDesk, RefundRecord, ReviewDecision, ReviewRepo,
-    Settlement, UserDirectory, UserRecord,
+    Settlement, SmsSender, StoredFile, UserDirectory, UserRecord,
 };
 use crate::refunds::{RefundPorts, Refunds};
 use crate::review::{Review, ReviewPorts};
@@ -62,6 +65,12 @@ struct BooksState {
     documents: Vec<DocumentRecord>,
     /// Who reviews which order, since when.
     claims: BTreeMap<OrderId, (StaffId, OffsetDateTime)>,
+    /// Applicants' applications.
+    applications: Vec<(UserId, ApplicationRecord)>,
+    /// Orders' invoices.
+    invoices: Vec<InvoiceRecord>,
+    /// The notification queue: each message with when it is next due and until when it is leased.
+    notifications: Vec<(NotificationRecord, OffsetDateTime, Option<OffsetDateTime>)>,
     /// The produced key and its delivery, per order.
     fulfilments: BTreeMap<OrderId, FulfilmentRecord>,
     /// The PINs each produced key was initialised with.
@@ -187,6 +196,54 @@ impl Books {
     /// The documents pinned when the order was approved.
     pub fn pins(&self, order: OrderId) -> Vec<(String, String)> {
         lock(&self.state).approved.get(&order).cloned().unwrap_or_default()
+    }
+
+    /// Sets the agent's email on the order's application (the account has none).
+    pub fn set_agent_email(&self, order: OrderId, email: Option<&str>, at: OffsetDateTime) {
+        let mut state = lock(&self.state);
+        let Some((user, id)) = state.orders.get(&order).map(|o| (o.order.user_id, o.order.application_id)) else {
+            return;
+        };
+        state.applications.retain(|(_, a)| a.id != id);
+        let application = ApplicationRecord {
+            id,
+            subject_kind: SubjectKind::Enterprise,
+            business: Business::New,
+            replacement_reason: None,
+            replaced_serial: None,
+            package_id: None,
+            company_name: Some("测试科技有限公司".into()),
+            credit_code: None,
+            credit_code_checksum_ok: None,
+            user_type: None,
+            holder_name: None,
+            holder_id_sealed: None,
+            agent_name: None,
+            agent_id_sealed: None,
+            agent_phone: None,
+            agent_email: email.map(str::to_owned),
+            created_at: at,
+            updated_at: at,
+        };
+        state.applications.push((user, application));
+    }
+
+    /// Sets the email on the applicant's account.
+    pub fn set_account_email(&self, user: UserId, email: Option<&str>) {
+        if let Some(account) = lock(&self.state).users.iter_mut().find(|u| u.id == user) {
+            account.email = email.map(str::to_owned);
+        }
+    }
+
+    /// Records an issued invoice.
+    pub fn add_invoice(&self, invoice: InvoiceRecord) {
+        lock(&self.state).invoices.push(invoice);
+    }
+
+    /// The queue: (dedupe key, status, attempts), oldest first.
+    pub fn notification_states(&self) -> Vec<(String, String, i64)> {
+        let state = lock(&self.state);
+        state.notifications.iter().map(|(n, ..)| (n.dedupe_key.clone(), n.status.clone(), n.attempts)).collect()
     }
 
     /// Records the PINs a station initialised the order's key with.
@@ -717,6 +774,177 @@ impl FulfilmentRepo for Books {
                 && state.orders.get(&f.order_id).is_some_and(|o| o.status == OrderStatus::Delivering)
         });
         Ok(shipped.map(|f| f.order_id).collect())
+    }
+}
+
+#[async_trait]
+impl ApplicationBook for Books {
+    async fn applications(&self, user: UserId) -> Result<Vec<ApplicationRecord>, StoreError> {
+        let state = lock(&self.state);
+        Ok(state.applications.iter().filter(|(owner, _)| *owner == user).map(|(_, a)| a.clone()).collect())
+    }
+
+    async fn application(&self, user: UserId, id: ApplicationId) -> Result<Option<ApplicationRecord>, StoreError> {
+        Ok(self.applications(user).await?.into_iter().find(|a| a.id == id))
+    }
+}
+
+#[async_trait]
+impl InvoiceBook for Books {
+    async fn invoice(&self, order: OrderId) -> Result<Option<InvoiceRecord>, StoreError> {
+        Ok(lock(&self.state).invoices.iter().find(|i| i.order_id == order).cloned())
+    }
+}
+
+#[async_trait]
+impl NotificationRepo for Books {
+    async fn enqueue_notifications(&self, messages: &[NewNotification], now: OffsetDateTime) -> Result<(), StoreError> {
+        let mut state = lock(&self.state);
+        state.write()?;
+        for message in messages {
+            if state.notifications.iter().any(|(n, ..)| n.dedupe_key == message.dedupe_key) {
+                continue;
+            }
+            let id = NotificationId(i64::try_from(state.notifications.len()).unwrap_or(0) + 1);
+            let record = NotificationRecord {
+                id,
+                dedupe_key: message.dedupe_key.clone(),
+                channel: message.channel.clone(),
+                recipient: message.recipient.clone(),
+                subject: message.subject.clone(),
+                body: message.body.clone(),
+                html: message.html.clone(),
+                attachments: message.attachments.clone(),
+                attempts: 0,
+                status: "pending".into(),
+            };
+            state.notifications.push((record, now, None));
+        }
+        Ok(())
+    }
+
+    async fn claim_notifications(
+        &self,
+        now: OffsetDateTime,
+        lease: time::Duration,
+        limit: i64,
+    ) -> Result<Vec<NotificationRecord>, StoreError> {
+        let mut state = lock(&self.state);
+        state.write()?;
+        let mut claimed = Vec::new();
+        for (record, due, leased) in &mut state.notifications {
+            if claimed.len() >= usize::try_from(limit).unwrap_or(0) {
+                break;
+            }
+            if record.status == "pending" && *due <= now && leased.is_none_or(|until| until <= now) {
+                record.attempts += 1;
+                *leased = Some(now + lease);
+                claimed.push(record.clone());
+            }
+        }
+        Ok(claimed)
+    }
+
+    async fn notification_sent(&self, id: NotificationId, _now: OffsetDateTime) -> Result<(), StoreError> {
+        let mut state = lock(&self.state);
+        state.write()?;
+        if let Some((record, _, leased)) = state.notifications.iter_mut().find(|(n, ..)| n.id == id) {
+            record.status = "sent".into();
+            *leased = None;
+        }
+        Ok(())
+    }
+
+    async fn notification_failed(
+        &self,
+        id: NotificationId,
+        _error: &str,
+        retry_at: Option<OffsetDateTime>,
+    ) -> Result<(), StoreError> {
+        let mut state = lock(&self.state);
+        state.write()?;
+        if let Some((record, due, leased)) = state.notifications.iter_mut().find(|(n, ..)| n.id == id) {
+            *leased = None;
+            match retry_at {
+                Some(at) => *due = at,
+                None => record.status = "failed".into(),
+            }
+        }
+        Ok(())
+    }
+
+    async fn notifications(&self, limit: i64) -> Result<Vec<NotificationRecord>, StoreError> {
+        let state = lock(&self.state);
+        let newest = state.notifications.iter().rev().map(|(n, ..)| n.clone());
+        Ok(newest.take(usize::try_from(limit).unwrap_or(0)).collect())
+    }
+}
+
+/// Blobs in memory.
+#[derive(Default)]
+pub struct Blobs(Mutex<BTreeMap<String, Vec<u8>>>);
+
+#[async_trait]
+impl FileStore for Blobs {
+    async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), StoreError> {
+        lock(&self.0).insert(key.into(), bytes);
+        Ok(())
+    }
+
+    async fn get(&self, key: &str) -> Result<Vec<u8>, StoreError> {
+        lock(&self.0).get(key).cloned().ok_or_else(|| StoreError::Other(format!("no blob {key}")))
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        lock(&self.0).remove(key);
+        Ok(())
+    }
+
+    async fn list(&self) -> Result<Vec<StoredFile>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    async fn delete_temporary(&self, _name: &str) -> Result<(), StoreError> {
+        Err(StoreError::Other("no temporary files in memory".into()))
+    }
+}
+
+/// The SMS gateway and the mail relay: records what was sent; the next `failures` sends fail.
+#[derive(Default)]
+pub struct Relay {
+    pub failures: Mutex<u32>,
+    pub sms: Mutex<Vec<(String, String)>>,
+    pub mail: Mutex<Vec<Mail>>,
+}
+
+impl Relay {
+    fn fails(&self) -> bool {
+        let mut failures = lock(&self.failures);
+        let fail = *failures > 0;
+        *failures = failures.saturating_sub(1);
+        fail
+    }
+}
+
+#[async_trait]
+impl SmsSender for Relay {
+    async fn send_sms(&self, to: &Phone, text: &str) -> Result<(), StoreError> {
+        if self.fails() {
+            return Err(StoreError::Other("gateway timeout".into()));
+        }
+        lock(&self.sms).push((to.as_str().to_owned(), text.to_owned()));
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Mailer for Relay {
+    async fn send_mail(&self, mail: &Mail) -> Result<(), StoreError> {
+        if self.fails() {
+            return Err(StoreError::Other("relay refused".into()));
+        }
+        lock(&self.mail).push(mail.clone());
+        Ok(())
     }
 }
 

@@ -13,7 +13,7 @@ use time::Duration;
 use crate::clock::Clock;
 use crate::crypto::Keys;
 use crate::ports::{
-    ApplicationRepo, Attachment, FileStore, InvoiceRepo, Mail, Mailer, NewNotification, NotificationRecord,
+    ApplicationBook, Attachment, FileStore, InvoiceBook, Mail, Mailer, NewNotification, NotificationRecord,
     NotificationRepo, OrderRecord, SmsSender, UserDirectory,
 };
 use crate::{Error, StoreError};
@@ -75,10 +75,10 @@ pub trait Announcer: Send + Sync {
 #[derive(Clone)]
 pub struct Notifier {
     users: Arc<dyn UserDirectory>,
-    applications: Arc<dyn ApplicationRepo>,
+    applications: Arc<dyn ApplicationBook>,
     queue: Arc<dyn NotificationRepo>,
     /// Invoices mailed as attachments, read and decrypted when the mail goes.
-    invoices: Arc<dyn InvoiceRepo>,
+    invoices: Arc<dyn InvoiceBook>,
     files: Arc<dyn FileStore>,
     keys: Arc<Keys>,
     sms: Arc<dyn SmsSender>,
@@ -89,9 +89,9 @@ pub struct Notifier {
 /// The ports a [`Notifier`] works with.
 pub struct NotifierPorts {
     pub users: Arc<dyn UserDirectory>,
-    pub applications: Arc<dyn ApplicationRepo>,
+    pub applications: Arc<dyn ApplicationBook>,
     pub queue: Arc<dyn NotificationRepo>,
-    pub invoices: Arc<dyn InvoiceRepo>,
+    pub invoices: Arc<dyn InvoiceBook>,
     pub files: Arc<dyn FileStore>,
     pub keys: Arc<Keys>,
     pub sms: Arc<dyn SmsSender>,
@@ -134,7 +134,9 @@ impl Notifier {
             attachments: None,
         }];
         let application = self.applications.application(order.order.user_id, order.order.application_id).await?;
-        let email = application.and_then(|a| a.agent_email).or(user.email).and_then(|e| Email::parse(&e).ok());
+        // An address that does not parse (kept from before validation tightened) is passed over.
+        let usable = |e: Option<String>| e.and_then(|e| Email::parse(&e).ok());
+        let email = usable(application.and_then(|a| a.agent_email)).or_else(|| usable(user.email));
         if let Some(email) = email {
             let text = format!("您好：\n\n{}\n\n订单号：{}\n", tell.text, order.order.order_no);
             messages.push(NewNotification {
@@ -247,3 +249,6 @@ impl Notifier {
         Ok(attached)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,7 +1,7 @@
 //! `ApplicationRepo` over `applications`; every statement is scoped by `user_id`.
 
 use app::StoreError;
-use app::ports::{AgentFields, ApplicationRecord, ApplicationRepo, NewApplication, SubjectFields};
+use app::ports::{AgentFields, ApplicationBook, ApplicationRecord, ApplicationRepo, NewApplication, SubjectFields};
 use async_trait::async_trait;
 use domain::application::{Business, ReplacementReason, SubjectKind, UserType};
 use domain::{ApplicationId, PackageId, UserId};
@@ -95,28 +95,6 @@ impl ApplicationRepo for Db {
         .await
         .map_err(db_err)?;
         Ok(ApplicationId(id))
-    }
-
-    async fn applications(&self, user: UserId) -> Result<Vec<ApplicationRecord>, StoreError> {
-        sql::query_as::<ApplicationRow>(&format!("{SELECT_APPLICATION} WHERE user_id = $1 ORDER BY id DESC"))
-            .bind(user.0)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err)?
-            .into_iter()
-            .map(ApplicationRow::into_record)
-            .collect()
-    }
-
-    async fn application(&self, user: UserId, id: ApplicationId) -> Result<Option<ApplicationRecord>, StoreError> {
-        sql::query_as::<ApplicationRow>(&format!("{SELECT_APPLICATION} WHERE user_id = $1 AND id = $2"))
-            .bind(user.0)
-            .bind(id.0)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_err)?
-            .map(ApplicationRow::into_record)
-            .transpose()
     }
 
     async fn set_application_package(
@@ -225,5 +203,30 @@ impl ApplicationRepo for Db {
             .await
             .map_err(db_err)?;
         Ok(done.rows_affected() == 1)
+    }
+}
+
+#[async_trait]
+impl ApplicationBook for Db {
+    async fn applications(&self, user: UserId) -> Result<Vec<ApplicationRecord>, StoreError> {
+        sql::query_as::<ApplicationRow>(&format!("{SELECT_APPLICATION} WHERE user_id = $1 ORDER BY id DESC"))
+            .bind(user.0)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?
+            .into_iter()
+            .map(ApplicationRow::into_record)
+            .collect()
+    }
+
+    async fn application(&self, user: UserId, id: ApplicationId) -> Result<Option<ApplicationRecord>, StoreError> {
+        sql::query_as::<ApplicationRow>(&format!("{SELECT_APPLICATION} WHERE user_id = $1 AND id = $2"))
+            .bind(user.0)
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .map(ApplicationRow::into_record)
+            .transpose()
     }
 }

@@ -2,7 +2,7 @@
 //! void them, and the queues of orders still to invoice or to void.
 
 use app::StoreError;
-use app::ports::{InvoiceFile, InvoiceRecord, InvoiceRepo, OrderRecord, RedInvoice};
+use app::ports::{InvoiceBook, InvoiceFile, InvoiceRecord, InvoiceRepo, OrderRecord, RedInvoice};
 use async_trait::async_trait;
 use domain::invoice::InvoiceFormat;
 use domain::{OrderId, OrderStatus, StaffId};
@@ -114,6 +114,49 @@ impl InvoiceRepo for Db {
         Ok(true)
     }
 
+    async fn invoice_sent(&self, order: OrderId) -> Result<i64, StoreError> {
+        sql::query_scalar("UPDATE invoices SET sent_count = sent_count + 1 WHERE order_id = $1 RETURNING sent_count")
+            .bind(order.0)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err)
+    }
+
+    async fn invoice_queue(&self) -> Result<Vec<OrderRecord>, StoreError> {
+        sql::query_as::<OrderRow>(&format!(
+            "{SELECT_ORDER} WHERE invoice_kind <> 'none' AND status NOT IN ($1, $2, $3)
+               AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.order_id = orders.id)
+             ORDER BY created_at, id"
+        ))
+        .bind(OrderStatus::PendingPayment.as_str())
+        .bind(OrderStatus::Cancelled.as_str())
+        .bind(OrderStatus::Refunded.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?
+        .into_iter()
+        .map(OrderRow::into_record)
+        .collect()
+    }
+
+    async fn red_invoice_queue(&self) -> Result<Vec<OrderRecord>, StoreError> {
+        sql::query_as::<OrderRow>(&format!(
+            "{SELECT_ORDER} WHERE status = $1
+               AND EXISTS (SELECT 1 FROM invoices i WHERE i.order_id = orders.id AND i.red_invoice_no IS NULL)
+             ORDER BY created_at, id"
+        ))
+        .bind(OrderStatus::Refunded.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?
+        .into_iter()
+        .map(OrderRow::into_record)
+        .collect()
+    }
+}
+
+#[async_trait]
+impl InvoiceBook for Db {
     async fn invoice(&self, order: OrderId) -> Result<Option<InvoiceRecord>, StoreError> {
         let row: Option<Row> = sql::query_as(
             "SELECT order_id, invoice_no, issued_by, issued_at, sent_count, red_invoice_no, red_issued_by, red_issued_at
@@ -162,45 +205,5 @@ impl InvoiceRepo for Db {
             red,
             files,
         }))
-    }
-
-    async fn invoice_sent(&self, order: OrderId) -> Result<i64, StoreError> {
-        sql::query_scalar("UPDATE invoices SET sent_count = sent_count + 1 WHERE order_id = $1 RETURNING sent_count")
-            .bind(order.0)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(db_err)
-    }
-
-    async fn invoice_queue(&self) -> Result<Vec<OrderRecord>, StoreError> {
-        sql::query_as::<OrderRow>(&format!(
-            "{SELECT_ORDER} WHERE invoice_kind <> 'none' AND status NOT IN ($1, $2, $3)
-               AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.order_id = orders.id)
-             ORDER BY created_at, id"
-        ))
-        .bind(OrderStatus::PendingPayment.as_str())
-        .bind(OrderStatus::Cancelled.as_str())
-        .bind(OrderStatus::Refunded.as_str())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err)?
-        .into_iter()
-        .map(OrderRow::into_record)
-        .collect()
-    }
-
-    async fn red_invoice_queue(&self) -> Result<Vec<OrderRecord>, StoreError> {
-        sql::query_as::<OrderRow>(&format!(
-            "{SELECT_ORDER} WHERE status = $1
-               AND EXISTS (SELECT 1 FROM invoices i WHERE i.order_id = orders.id AND i.red_invoice_no IS NULL)
-             ORDER BY created_at, id"
-        ))
-        .bind(OrderStatus::Refunded.as_str())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err)?
-        .into_iter()
-        .map(OrderRow::into_record)
-        .collect()
     }
 }

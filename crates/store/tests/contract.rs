@@ -5,9 +5,9 @@
 
 use app::gateway::Channel;
 use app::ports::{
-    AddressRepo, AgentFields, ApplicationRepo, CatalogRepo, ConsentRepo, DevOutboxRepo, DocumentRecord, DocumentRepo,
-    DocumentShelf, NewApplication, NewOrder, NewSmsCode, OrderBook, OrderInvoice, OrderRepo, SessionRecord,
-    SessionRepo, SmsCodeRepo, Store, SubjectFields, ThrottleRepo, UserDirectory, UserRepo,
+    AddressRepo, AgentFields, ApplicationBook, ApplicationRepo, CatalogRepo, ConsentRepo, DevOutboxRepo,
+    DocumentRecord, DocumentRepo, DocumentShelf, NewApplication, NewOrder, NewSmsCode, OrderBook, OrderInvoice,
+    OrderRepo, SessionRecord, SessionRepo, SmsCodeRepo, Store, SubjectFields, ThrottleRepo, UserDirectory, UserRepo,
 };
 use app::{Refusal, StoreError, Unique};
 use domain::application::{Business, ReplacementReason, SubjectKind, UserType};
@@ -1323,7 +1323,7 @@ async fn notifications_are_queued_once_and_leased_to_one_worker(db: &Db) {
 }
 
 async fn a_closed_account_keeps_only_its_orders(db: &Db) {
-    use app::ports::{AddressRepo, ApplicationRepo, DocumentRepo, OrderBook, OrderRepo, UserDirectory, UserRepo};
+    use app::ports::{AddressRepo, ApplicationBook, DocumentRepo, OrderBook, OrderRepo, UserDirectory, UserRepo};
     // With an order: restricted — drafts (and their documents' keys), addresses, sessions go.
     let a = user(db, 1).await;
     db.create_session(&session("closing", a, T0)).await.unwrap();
@@ -1404,7 +1404,7 @@ async fn orders_are_found_by_number_phone_name_subject_trade_day_and_state(db: &
 }
 
 async fn an_invoice_keeps_its_files_and_is_voided_once_by_a_red_letter_invoice(db: &Db) {
-    use app::ports::{DocumentRepo, InvoiceFile, InvoiceRecord, InvoiceRepo, RedInvoice};
+    use app::ports::{DocumentRepo, InvoiceBook, InvoiceFile, InvoiceRecord, InvoiceRepo, RedInvoice};
     use domain::invoice::InvoiceFormat;
     let a = user(db, 1).await;
     let order = db.create_order(&new_order(a, draft(db, a).await, "k1", "idx-1"), T0).await.unwrap();
@@ -2113,7 +2113,7 @@ async fn finance_alerts_list_open_ones_first(db: &Db) {
 }
 
 async fn a_paid_order_that_asked_for_an_invoice_waits_for_it_and_counts_its_sendings(db: &Db) {
-    use app::ports::{InvoiceRecord, InvoiceRepo, OrderRepo};
+    use app::ports::{InvoiceBook, InvoiceRecord, InvoiceRepo, OrderRepo};
     let a = user(db, 1).await;
     let wants = db.create_order(&new_order(a, draft(db, a).await, "k1", "s1"), T0).await.unwrap();
     let none = NewOrder { invoice: None, ..new_order(a, draft(db, a).await, "k2", "s2") };

@@ -69,9 +69,6 @@ pub trait ApplicationRepo: Send + Sync {
         new: &NewApplication,
         now: OffsetDateTime,
     ) -> Result<ApplicationId, StoreError>;
-    /// Newest first.
-    async fn applications(&self, user: UserId) -> Result<Vec<ApplicationRecord>, StoreError>;
-    async fn application(&self, user: UserId, id: ApplicationId) -> Result<Option<ApplicationRecord>, StoreError>;
     async fn set_application_package(
         &self,
         user: UserId,
@@ -99,6 +96,14 @@ pub trait ApplicationRepo: Send + Sync {
         &self,
         before: OffsetDateTime,
     ) -> Result<Vec<(UserId, ApplicationId, Vec<String>)>, StoreError>;
+}
+
+/// An applicant's applications, read.
+#[async_trait]
+pub trait ApplicationBook: Send + Sync {
+    /// Newest first.
+    async fn applications(&self, user: UserId) -> Result<Vec<ApplicationRecord>, StoreError>;
+    async fn application(&self, user: UserId, id: ApplicationId) -> Result<Option<ApplicationRecord>, StoreError>;
 }
 
 /// A stored document of an application; the blob itself is encrypted in the file store.

@@ -66,11 +66,16 @@ pub trait InvoiceRepo: Send + Sync {
         red: &RedInvoice,
         files: &[InvoiceFile],
     ) -> Result<bool, StoreError>;
-    async fn invoice(&self, order: OrderId) -> Result<Option<InvoiceRecord>, StoreError>;
     /// Counts one more sending; returns the new count.
     async fn invoice_sent(&self, order: OrderId) -> Result<i64, StoreError>;
     /// Paid orders that asked for an invoice and have none yet, oldest first.
     async fn invoice_queue(&self) -> Result<Vec<OrderRecord>, StoreError>;
     /// Refunded orders whose invoice is not yet voided by a red-letter invoice, oldest first.
     async fn red_invoice_queue(&self) -> Result<Vec<OrderRecord>, StoreError>;
+}
+
+/// An order's invoice, read.
+#[async_trait]
+pub trait InvoiceBook: Send + Sync {
+    async fn invoice(&self, order: OrderId) -> Result<Option<InvoiceRecord>, StoreError>;
 }

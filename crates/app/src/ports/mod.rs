@@ -50,6 +50,7 @@ pub trait Store:
     + DevOutboxRepo
     + CatalogRepo
     + ApplicationRepo
+    + ApplicationBook
     + OrderRepo
     + OrderBook
     + DocumentRepo
@@ -65,6 +66,7 @@ pub trait Store:
     + FulfilmentRepo
     + NotificationRepo
     + InvoiceRepo
+    + InvoiceBook
     + ReadingRepo
     + TemplateRepo
     + CertificateRepo
