@@ -1,8 +1,15 @@
 //! Applicant accounts: registration by SMS-verified mobile number, login with throttling,
 //! password reset and change, profile.
 
-use crate::sessions::{CurrentUser, SessionToken};
-use crate::{App, Error, StoreError};
+use std::sync::Arc;
+
+use crate::clock::Clock;
+use crate::crypto::Keys;
+use crate::passwords::PasswordPool;
+use crate::ports::{ThrottleRepo, UserDirectory, UserRepo};
+use crate::sessions::{CurrentUser, SessionToken, Sessions};
+use crate::sms_codes::SmsCodes;
+use crate::{Error, StoreError};
 use domain::password::PasswordError;
 use domain::{Email, FieldErrors, NewPassword, PersonName, Phone, SmsCode, SmsPurpose};
 
@@ -42,42 +49,98 @@ pub struct Profile {
     pub registered_at: time::OffsetDateTime,
 }
 
-impl App {
+/// Failed logins counted per subject (an account, a client address, a staff username) within a
+/// sliding window; the table keeps a keyed hash of the subject, never the number or address.
+#[derive(Clone)]
+pub struct Throttle {
+    repo: Arc<dyn ThrottleRepo>,
+    keys: Arc<Keys>,
+    clock: Arc<dyn Clock>,
+    /// Window in which failures are counted.
+    window: time::Duration,
+}
+
+impl Throttle {
+    pub fn new(repo: Arc<dyn ThrottleRepo>, keys: Arc<Keys>, clock: Arc<dyn Clock>, window: time::Duration) -> Self {
+        Self { repo, keys, clock, window }
+    }
+
     /// What the throttle table keeps for a login subject (`login:phone:…`, `login:client:…`,
     /// `staff-login:…`): a keyed hash, so the table names no phone number or address.
-    pub(crate) fn throttle_key(&self, subject: &str) -> String {
+    pub(crate) fn key(&self, subject: &str) -> String {
         format!("t:{}", self.keys.blind_index("login-throttle", subject))
     }
 
     /// The throttle key of an account's logins (and of its password checked again).
-    pub(crate) fn account_throttle_key(&self, phone: &Phone) -> String {
-        self.throttle_key(&format!("login:phone:{}", phone.as_str()))
+    pub(crate) fn account_key(&self, phone: &Phone) -> String {
+        self.key(&format!("login:phone:{}", phone.as_str()))
     }
 
-    /// `Some(seconds to wait)` when `key` has `limit` failures within the login window.
-    pub(crate) async fn throttled_for(
-        &self,
-        key: &str,
-        limit: i64,
-        now: time::OffsetDateTime,
-    ) -> Result<Option<i64>, Error> {
-        let failures = self.store.failures_since(key, now - self.policy.login_window).await?;
+    /// `Some(seconds to wait)` when `key` has `limit` failures within the window.
+    pub(crate) async fn wait(&self, key: &str, limit: i64) -> Result<Option<i64>, Error> {
+        let now = self.clock.now();
+        let failures = self.repo.failures_since(key, now - self.window).await?;
         if i64::try_from(failures.len()).unwrap_or(i64::MAX) < limit {
             return Ok(None);
         }
-        let wait = failures.first().map_or(0, |first| (*first + self.policy.login_window - now).whole_seconds());
+        let wait = failures.first().map_or(0, |first| (*first + self.window - now).whole_seconds());
         Ok(Some(wait.max(1)))
+    }
+
+    pub(crate) async fn fail(&self, key: &str) -> Result<(), Error> {
+        Ok(self.repo.record_failure(key, self.clock.now()).await?)
+    }
+
+    pub(crate) async fn clear(&self, key: &str) -> Result<(), Error> {
+        Ok(self.repo.clear_failures(key).await?)
     }
 }
 
-impl App {
+/// Applicant accounts: registration, login, password reset and change, the profile. It holds
+/// only the ports it needs, so its rules are tested against in-memory fakes.
+#[derive(Clone)]
+pub struct Accounts {
+    users: Arc<dyn UserRepo>,
+    directory: Arc<dyn UserDirectory>,
+    sessions: Sessions,
+    codes: SmsCodes,
+    throttle: Throttle,
+    passwords: Arc<PasswordPool>,
+    clock: Arc<dyn Clock>,
+    limits: LoginLimits,
+}
+
+/// Failures before logins are refused unevaluated until the window passes.
+#[derive(Debug, Clone, Copy)]
+pub struct LoginLimits {
+    pub per_account: i64,
+    pub per_client: i64,
+}
+
+/// The ports and services an [`Accounts`] works with.
+pub struct AccountPorts {
+    pub users: Arc<dyn UserRepo>,
+    pub directory: Arc<dyn UserDirectory>,
+    pub sessions: Sessions,
+    pub codes: SmsCodes,
+    pub throttle: Throttle,
+    pub passwords: Arc<PasswordPool>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Accounts {
+    pub fn new(ports: AccountPorts, limits: LoginLimits) -> Self {
+        let AccountPorts { users, directory, sessions, codes, throttle, passwords, clock } = ports;
+        Self { users, directory, sessions, codes, throttle, passwords, clock, limits }
+    }
+
     /// Creates an account after checking the SMS code. The caller then logs in.
     pub async fn register(&self, form: &Registration) -> Result<(), Error> {
         let (phone, code, password) = parse_phone_code_password(form)?;
-        let code_id = self.check_sms_code(&phone, SmsPurpose::Register, &code).await?;
+        let code_id = self.codes.check(&phone, SmsPurpose::Register, &code).await?;
         // The slow hash first; the code is used only together with the account's creation.
         let hash = self.passwords.hash(password.expose().to_owned()).await?;
-        match self.store.create_user_with_code(&phone, &hash, code_id, self.clock.now()).await {
+        match self.users.create_user_with_code(&phone, &hash, code_id, self.clock.now()).await {
             Ok(Some(_)) => {
                 tracing::info!("account registered");
                 Ok(())
@@ -94,19 +157,16 @@ impl App {
     /// client address; past the limit, attempts are refused unevaluated until the window passes or
     /// the owner resets the password by SMS (which clears the account's count).
     pub async fn login(&self, phone: &str, password: &str, client: &str) -> Result<SessionToken, Error> {
-        let now = self.clock.now();
         let Ok(phone) = Phone::parse(phone) else {
             return Err(Error::field("phone", "phone_invalid", "请输入正确的11位手机号"));
         };
         if password.is_empty() {
             return Err(Error::field("password", "password_required", "请输入密码"));
         }
-        let account_key = self.account_throttle_key(&phone);
-        let client_key = self.throttle_key(&format!("login:client:{client}"));
-        for (key, limit) in
-            [(&account_key, self.policy.login_failures_per_account), (&client_key, self.policy.login_failures_per_ip)]
-        {
-            if let Some(wait) = self.throttled_for(key, limit, now).await? {
+        let account_key = self.throttle.account_key(&phone);
+        let client_key = self.throttle.key(&format!("login:client:{client}"));
+        for (key, limit) in [(&account_key, self.limits.per_account), (&client_key, self.limits.per_client)] {
+            if let Some(wait) = self.throttle.wait(key, limit).await? {
                 tracing::warn!(
                     throttle = if key == &account_key { "account" } else { "client" },
                     "login refused while throttled"
@@ -121,19 +181,19 @@ impl App {
                 });
             }
         }
-        let user = self.store.user_by_phone(&phone).await?;
+        let user = self.directory.user_by_phone(&phone).await?;
         let hash = user.as_ref().map(|u| u.password_hash.clone());
         // Busy is answered before anything is counted: it is no failed attempt.
         let verified = self.passwords.verify(password.to_owned(), hash).await?;
         match user {
             Some(user) if verified => {
-                self.store.clear_failures(&account_key).await?;
+                self.throttle.clear(&account_key).await?;
                 tracing::info!(user = %user.id, "login succeeded");
-                self.start_session(user.id).await
+                self.sessions.start(user.id).await
             }
             _ => {
-                self.store.record_failure(&account_key, now).await?;
-                self.store.record_failure(&client_key, now).await?;
+                self.throttle.fail(&account_key).await?;
+                self.throttle.fail(&client_key).await?;
                 tracing::warn!(account = %phone, "login failed");
                 Err(Error::InvalidCredentials)
             }
@@ -144,14 +204,14 @@ impl App {
     /// lifts a login throttle on it.
     pub async fn reset_password(&self, form: &PasswordReset) -> Result<(), Error> {
         let (phone, code, password) = parse_phone_code_password(form)?;
-        self.consume_sms_code(&phone, SmsPurpose::ResetPassword, &code).await?;
-        let Some(user) = self.store.user_by_phone(&phone).await? else {
+        self.codes.consume(&phone, SmsPurpose::ResetPassword, &code).await?;
+        let Some(user) = self.directory.user_by_phone(&phone).await? else {
             // Unreachable in practice (no code is sent to unknown numbers), and must look the same.
             return Err(Error::field("code", "sms_code_wrong", "验证码错误或已过期，请重新获取"));
         };
         let hash = self.passwords.hash(password.expose().to_owned()).await?;
-        self.store.set_password(user.id, &hash, None, self.clock.now()).await?;
-        self.store.clear_failures(&self.account_throttle_key(&phone)).await?;
+        self.users.set_password(user.id, &hash, None, self.clock.now()).await?;
+        self.throttle.clear(&self.throttle.account_key(&phone)).await?;
         tracing::info!(user = %user.id, "password reset by sms");
         Ok(())
     }
@@ -169,19 +229,19 @@ impl App {
             NewPassword::parse(&form.new_password, &form.new_password_confirm, &[user.phone.as_str()]),
         );
         let new = new.filter(|_| errors.is_empty()).ok_or(errors)?;
-        let record = self.store.user_by_id(user.id).await?.ok_or(Error::Unauthenticated)?;
+        let record = self.directory.user_by_id(user.id).await?.ok_or(Error::Unauthenticated)?;
         if !self.passwords.verify(form.old_password.clone(), Some(record.password_hash)).await? {
-            self.store.record_failure(&self.account_throttle_key(&user.phone), self.clock.now()).await?;
+            self.throttle.fail(&self.throttle.account_key(&user.phone)).await?;
             return Err(Error::field("old_password", "old_password_wrong", "原密码不正确"));
         }
         let hash = self.passwords.hash(new.expose().to_owned()).await?;
-        self.store.set_password(user.id, &hash, None, self.clock.now()).await?;
+        self.users.set_password(user.id, &hash, None, self.clock.now()).await?;
         tracing::info!(user = %user.id, "password changed; sessions ended");
-        self.start_session(user.id).await
+        self.sessions.start(user.id).await
     }
 
     pub async fn profile(&self, user: &CurrentUser) -> Result<Profile, Error> {
-        let record = self.store.user_by_id(user.id).await?.ok_or(Error::Unauthenticated)?;
+        let record = self.directory.user_by_id(user.id).await?.ok_or(Error::Unauthenticated)?;
         Ok(Profile {
             phone_masked: record.phone.masked(),
             name: record.name,
@@ -197,7 +257,7 @@ impl App {
         if !errors.is_empty() {
             return Err(errors.into());
         }
-        self.store
+        self.users
             .update_profile(user.id, name.as_ref().map(PersonName::as_str), email.as_ref(), self.clock.now())
             .await?;
         Ok(())
@@ -231,3 +291,6 @@ fn check_new_password(
     let target = if matches!(parsed, Err(PasswordError::Mismatch)) { confirm_field } else { field };
     errors.check(target, parsed)
 }
+
+#[cfg(test)]
+mod tests;

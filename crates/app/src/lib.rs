@@ -100,11 +100,14 @@ impl Default for Policy {
 pub struct App {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) files: Arc<dyn FileStore>,
-    pub(crate) sms: Arc<dyn SmsSender>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) keys: Arc<Keys>,
     pub(crate) policy: Policy,
     pub(crate) notifier: Arc<notifications::Notifier>,
+    pub(crate) throttle: accounts::Throttle,
+    pub(crate) sessions: sessions::Sessions,
+    pub(crate) sms_codes: sms_codes::SmsCodes,
+    pub(crate) accounts: accounts::Accounts,
     pub(crate) payments: payment::Payments,
     pub(crate) refunds: refunds::Refunds,
     pub(crate) review: review::Review,
@@ -143,6 +146,25 @@ impl App {
             mailer,
             clock: clock.clone(),
         }));
+        let passwords = Arc::new(passwords::PasswordPool::for_this_machine());
+        let throttle = accounts::Throttle::new(store.clone(), keys.clone(), clock.clone(), policy.login_window);
+        let sessions = sessions::Sessions::new(store.clone(), keys.clone(), clock.clone(), &policy);
+        let sms_codes = sms_codes::SmsCodes::new(store.clone(), store.clone(), sms, keys.clone(), clock.clone());
+        let accounts = accounts::Accounts::new(
+            accounts::AccountPorts {
+                users: store.clone(),
+                directory: store.clone(),
+                sessions: sessions.clone(),
+                codes: sms_codes.clone(),
+                throttle: throttle.clone(),
+                passwords: passwords.clone(),
+                clock: clock.clone(),
+            },
+            accounts::LoginLimits {
+                per_account: policy.login_failures_per_account,
+                per_client: policy.login_failures_per_ip,
+            },
+        );
         let payments = payment::Payments::new(
             payment::PaymentPorts {
                 ledger: store.clone(),
@@ -191,11 +213,14 @@ impl App {
         Self {
             store,
             files,
-            sms,
             clock,
             keys,
             policy,
             notifier,
+            throttle,
+            sessions,
+            sms_codes,
+            accounts,
             payments,
             refunds,
             review,
@@ -205,7 +230,7 @@ impl App {
             ca: None,
             seal_maker: None,
             local_keys: None,
-            passwords: Arc::new(passwords::PasswordPool::for_this_machine()),
+            passwords,
             decodes: media::DecodeBudget::default(),
             instance: Arc::from(crypto::random_token()),
         }
@@ -233,6 +258,21 @@ impl App {
     /// Refunds finance asks for and approves.
     pub fn refunds(&self) -> &refunds::Refunds {
         &self.refunds
+    }
+
+    /// Applicant accounts: registration, login, passwords, the profile.
+    pub fn accounts(&self) -> &accounts::Accounts {
+        &self.accounts
+    }
+
+    /// Applicants' sessions and their CSRF tokens.
+    pub fn sessions(&self) -> &sessions::Sessions {
+        &self.sessions
+    }
+
+    /// SMS verification codes.
+    pub fn sms_codes(&self) -> &sms_codes::SmsCodes {
+        &self.sms_codes
     }
 
     /// Paying for orders.

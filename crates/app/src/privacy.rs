@@ -131,7 +131,7 @@ impl App {
         user: &CurrentUser,
         client: &str,
     ) -> Result<crate::sms_codes::CodeSent, Error> {
-        self.send_sms_code(user.phone.as_str(), SmsPurpose::CloseAccount, client).await
+        self.sms_codes.send(user.phone.as_str(), SmsPurpose::CloseAccount, client).await
     }
 
     /// 注销账户, confirmed by the SMS code. Refused while an order is still under way (it would
@@ -156,7 +156,7 @@ impl App {
         }
         let code = SmsCode::parse(code)
             .map_err(|e| Error::field("code", domain::field::Rejection::code(&e), &e.to_string()))?;
-        self.consume_sms_code(&user.phone, SmsPurpose::CloseAccount, &code).await?;
+        self.sms_codes.consume(&user.phone, SmsPurpose::CloseAccount, &code).await?;
         let now = self.clock.now();
         let restricted_until = if orders.is_empty() {
             None
@@ -201,9 +201,8 @@ impl App {
     /// The password again, counted against the account's login throttle like a login (a
     /// borrowed session cannot guess its way to the ID numbers).
     async fn check_password_again(&self, user: &CurrentUser, password: &str) -> Result<(), Error> {
-        let key = self.account_throttle_key(&user.phone);
-        let now = self.clock.now();
-        if let Some(wait) = self.throttled_for(&key, self.policy.login_failures_per_account, now).await? {
+        let key = self.throttle.account_key(&user.phone);
+        if let Some(wait) = self.throttle.wait(&key, self.policy.login_failures_per_account).await? {
             return Err(Error::RateLimited {
                 code: "login_throttled",
                 message: "密码错误次数过多，请稍后再试".into(),
@@ -214,7 +213,7 @@ impl App {
         if self.passwords.verify(password.to_owned(), Some(record.password_hash)).await? {
             Ok(())
         } else {
-            self.store.record_failure(&key, now).await?;
+            self.throttle.fail(&key).await?;
             Err(Error::field("password", "password_wrong", "登录密码不正确"))
         }
     }

@@ -1,12 +1,15 @@
 //! Server-side sessions (SECURITY A4, A5): 256-bit random tokens, stored as digests, with idle and
 //! absolute timeouts; a new token at login and at every privilege change.
 
+use std::sync::Arc;
+
 use domain::{Phone, UserId};
 use time::{Duration, OffsetDateTime};
 
-use crate::crypto::{random_token, token_digest};
-use crate::ports::SessionRecord;
-use crate::{App, Error};
+use crate::Error;
+use crate::clock::Clock;
+use crate::crypto::{Keys, random_token, token_digest};
+use crate::ports::{SessionRecord, SessionRepo};
 
 /// Touch the session row at most this often, to keep reads read-only.
 const TOUCH_EVERY: Duration = Duration::seconds(60);
@@ -39,17 +42,33 @@ impl std::fmt::Debug for SessionToken {
     }
 }
 
-impl App {
-    pub(crate) async fn start_session(&self, user: UserId) -> Result<SessionToken, Error> {
+/// Applicants' sessions: started at login, checked on every request, ended at logout.
+#[derive(Clone)]
+pub struct Sessions {
+    repo: Arc<dyn SessionRepo>,
+    keys: Arc<Keys>,
+    clock: Arc<dyn Clock>,
+    /// Idle timeout (SECURITY A5: ≤ 30 min).
+    idle: Duration,
+    /// Absolute lifetime (SECURITY A5: ≤ 12 h).
+    absolute: Duration,
+}
+
+impl Sessions {
+    pub fn new(repo: Arc<dyn SessionRepo>, keys: Arc<Keys>, clock: Arc<dyn Clock>, policy: &crate::Policy) -> Self {
+        Self { repo, keys, clock, idle: policy.session_idle, absolute: policy.session_absolute }
+    }
+
+    pub(crate) async fn start(&self, user: UserId) -> Result<SessionToken, Error> {
         let now = self.clock.now();
         let token = random_token();
-        self.store
+        self.repo
             .create_session(&SessionRecord {
                 token_digest: token_digest(&token),
                 user_id: user,
                 created_at: now,
                 last_seen_at: now,
-                expires_at: now + self.policy.session_absolute,
+                expires_at: now + self.absolute,
             })
             .await?;
         Ok(SessionToken(token))
@@ -58,16 +77,16 @@ impl App {
     /// The user of a session token, or `None` when it is unknown, idle too long or too old.
     pub async fn authenticate(&self, token: &str) -> Result<Option<CurrentUser>, Error> {
         let digest = token_digest(token);
-        let Some((session, user)) = self.store.session_with_user(&digest).await? else {
+        let Some((session, user)) = self.repo.session_with_user(&digest).await? else {
             return Ok(None);
         };
         let now = self.clock.now();
         if self.session_expired(&session, now) {
-            self.store.delete_session(&digest).await?;
+            self.repo.delete_session(&digest).await?;
             return Ok(None);
         }
         if now - session.last_seen_at >= TOUCH_EVERY {
-            self.store.touch_session(&digest, now).await?;
+            self.repo.touch_session(&digest, now).await?;
         }
         Ok(Some(CurrentUser {
             id: user.id,
@@ -79,16 +98,14 @@ impl App {
     }
 
     fn session_expired(&self, session: &SessionRecord, now: OffsetDateTime) -> bool {
-        now >= session.expires_at || now - session.last_seen_at >= self.policy.session_idle
+        now >= session.expires_at || now - session.last_seen_at >= self.idle
     }
 
     /// Ends the session (logout).
     pub async fn end_session(&self, user: &CurrentUser) -> Result<(), Error> {
-        Ok(self.store.delete_session(&user.session_digest).await?)
+        Ok(self.repo.delete_session(&user.session_digest).await?)
     }
-}
 
-impl App {
     /// The CSRF token for a visitor, bound to their session token (or, before login, to their
     /// anonymous cookie). Derived, not stored: a new session means a new token.
     pub fn csrf_token(&self, binding: &str) -> String {

@@ -9,9 +9,12 @@ use domain::{FieldErrors, Phone, SmsCode, SmsPurpose};
 use rand::Rng;
 use time::Duration;
 
-use crate::crypto::constant_time_eq;
-use crate::ports::NewSmsCode;
-use crate::{App, Error};
+use std::sync::Arc;
+
+use crate::Error;
+use crate::clock::Clock;
+use crate::crypto::{Keys, constant_time_eq};
+use crate::ports::{NewSmsCode, SmsCodeRepo, SmsSender, UserDirectory};
 
 /// What the caller learns after asking for a code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,20 +23,40 @@ pub struct CodeSent {
     pub resend_after_secs: i64,
 }
 
-impl App {
+/// SMS verification codes: issued under the send limits, checked, used once.
+#[derive(Clone)]
+pub struct SmsCodes {
+    codes: Arc<dyn SmsCodeRepo>,
+    users: Arc<dyn UserDirectory>,
+    sms: Arc<dyn SmsSender>,
+    keys: Arc<Keys>,
+    clock: Arc<dyn Clock>,
+}
+
+impl SmsCodes {
+    pub fn new(
+        codes: Arc<dyn SmsCodeRepo>,
+        users: Arc<dyn UserDirectory>,
+        sms: Arc<dyn SmsSender>,
+        keys: Arc<Keys>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self { codes, users, sms, keys, clock }
+    }
+
     /// Sends a fresh code for `purpose` to `phone`. `client` is the caller's address, for the
     /// per-address cap.
-    pub async fn send_sms_code(&self, phone: &str, purpose: SmsPurpose, client: &str) -> Result<CodeSent, Error> {
+    pub async fn send(&self, phone: &str, purpose: SmsPurpose, client: &str) -> Result<CodeSent, Error> {
         let mut errors = FieldErrors::new();
         let phone = errors.check("phone", Phone::parse(phone)).ok_or(errors)?;
         let now = self.clock.now();
 
-        let registered = self.store.user_by_phone(&phone).await?.is_some();
+        let registered = self.users.user_by_phone(&phone).await?.is_some();
         if purpose == SmsPurpose::Register && registered {
             return Err(Error::field("phone", "phone_registered", "该手机号已注册，请直接登录或找回密码"));
         }
 
-        let sent = self.store.sms_sends_to_phone_since(&phone, now - Duration::hours(24)).await?;
+        let sent = self.codes.sms_sends_to_phone_since(&phone, now - Duration::hours(24)).await?;
         if let Some(last) = sent.last() {
             let wait = RESEND_INTERVAL_SECS - (now - *last).whole_seconds();
             if wait > 0 {
@@ -44,12 +67,12 @@ impl App {
             let wait = sent.first().map_or(0, |first| (*first + Duration::hours(24) - now).whole_seconds());
             return Err(rate_limited("sms_daily_limit", "该手机号今日获取验证码次数已达上限，请明天再试".into(), wait));
         }
-        if self.store.sms_sends_from_client_since(client, now - Duration::hours(1)).await? >= HOURLY_SENDS_PER_IP {
+        if self.codes.sms_sends_from_client_since(client, now - Duration::hours(1)).await? >= HOURLY_SENDS_PER_IP {
             return Err(rate_limited("sms_client_limit", "当前网络获取验证码过于频繁，请稍后再试".into(), 3600));
         }
 
         let code = SmsCode::from_number(rand::rng().random_range(0..1_000_000));
-        self.store
+        self.codes
             .insert_sms_code(&NewSmsCode {
                 phone: &phone,
                 purpose,
@@ -73,30 +96,20 @@ impl App {
     }
 
     /// Checks and consumes a code. Any failure is reported on the `code` field.
-    pub(crate) async fn consume_sms_code(
-        &self,
-        phone: &Phone,
-        purpose: SmsPurpose,
-        code: &SmsCode,
-    ) -> Result<(), Error> {
-        let id = self.check_sms_code(phone, purpose, code).await?;
-        if self.store.consume_sms_code(id, self.clock.now()).await? { Ok(()) } else { Err(invalid_code()) }
+    pub(crate) async fn consume(&self, phone: &Phone, purpose: SmsPurpose, code: &SmsCode) -> Result<(), Error> {
+        let id = self.check(phone, purpose, code).await?;
+        if self.codes.consume_sms_code(id, self.clock.now()).await? { Ok(()) } else { Err(invalid_code()) }
     }
 
     /// The id of the active code `code` for `phone` and `purpose`, not yet used (a wrong guess
     /// is counted; enough of them kill the code). The caller uses it.
-    pub(crate) async fn check_sms_code(
-        &self,
-        phone: &Phone,
-        purpose: SmsPurpose,
-        code: &SmsCode,
-    ) -> Result<i64, Error> {
+    pub(crate) async fn check(&self, phone: &Phone, purpose: SmsPurpose, code: &SmsCode) -> Result<i64, Error> {
         let now = self.clock.now();
-        let Some(record) = self.store.active_sms_code(phone, purpose, now).await? else {
+        let Some(record) = self.codes.active_sms_code(phone, purpose, now).await? else {
             return Err(invalid_code());
         };
         if !constant_time_eq(&record.code_mac, &self.code_mac(phone, purpose, code)) {
-            let guesses = self.store.record_wrong_guess(record.id, MAX_WRONG_GUESSES, now).await?;
+            let guesses = self.codes.record_wrong_guess(record.id, MAX_WRONG_GUESSES, now).await?;
             tracing::warn!(wrong_guesses = guesses, purpose = purpose.as_str(), "wrong sms code");
             return Err(invalid_code());
         }

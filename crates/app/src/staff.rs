@@ -197,7 +197,7 @@ impl App {
     /// Step one: username and password. Never says which of the two was wrong.
     pub async fn staff_login(&self, username: &str, password: &str) -> Result<StaffLogin, Error> {
         let now = self.clock.now();
-        let key = self.throttle_key(&format!("staff-login:{}", username.trim().to_ascii_lowercase()));
+        let key = self.throttle.key(&format!("staff-login:{}", username.trim().to_ascii_lowercase()));
         let failures = self.store.failures_since(&key, now - STAFF_WINDOW).await?;
         if failures.len() >= STAFF_FAILURES {
             let until = failures.iter().min().map_or(now, |first| *first + STAFF_WINDOW);
@@ -255,7 +255,7 @@ impl App {
         let sealed = staff.totp_secret.as_deref().ok_or(Error::Unauthenticated)?;
         let secret = Secret::try_from_base32(self.keys.open(TOTP_PURPOSE, sealed)?)
             .map_err(|_| StoreError::Other("stored TOTP secret".into()))?;
-        let key = self.throttle_key(&format!("staff-totp:{}", staff.id));
+        let key = self.throttle.key(&format!("staff-totp:{}", staff.id));
         if self.store.failures_since(&key, now - STAFF_WINDOW).await?.len() >= STAFF_FAILURES {
             self.store.delete_staff_session(&digest).await?;
             return Err(Error::RateLimited {

@@ -96,7 +96,7 @@ pub async fn visitor_layer(State(state): State<AppState>, request: Request, next
     let config = &state.config;
     let jar = CookieJar::from_headers(request.headers());
     let user = match jar.get(&cookie_name(config, "sid")).map(Cookie::value) {
-        Some(token) if !token.is_empty() => match state.app.authenticate(token).await {
+        Some(token) if !token.is_empty() => match state.app.sessions().authenticate(token).await {
             Ok(user) => user.map(|u| (u, token.to_owned())),
             Err(err) => {
                 // Fail closed: without a verdict the request is treated as anonymous.
@@ -114,7 +114,7 @@ pub async fn visitor_layer(State(state): State<AppState>, request: Request, next
         user.as_ref().map(|(_, token)| token.as_str()).or(existing_anon).or(new_anon.as_deref()).unwrap_or_default();
     let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
     let visitor = Visitor {
-        csrf_token: state.app.csrf_token(binding),
+        csrf_token: state.app.sessions().csrf_token(binding),
         user: user.map(|(u, _)| u),
         client: client_address(config, request.headers(), peer),
     };

@@ -54,7 +54,7 @@ pub async fn send_sms_code(
     visitor: Visitor,
     ApiJson(req): ApiJson<SendCodeRequest>,
 ) -> Result<Response, ApiError> {
-    let sent = state.app.send_sms_code(&req.phone, req.purpose.into(), &visitor.client).await?;
+    let sent = state.app.sms_codes().send(&req.phone, req.purpose.into(), &visitor.client).await?;
     Ok((StatusCode::ACCEPTED, Json(SendCodeResponse { resend_after_secs: sent.resend_after_secs })).into_response())
 }
 
@@ -80,7 +80,7 @@ pub async fn register(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<RegisterRequest>,
 ) -> Result<Response, ApiError> {
-    state.app.register(&req.into()).await?;
+    state.app.accounts().register(&req.into()).await?;
     Ok(StatusCode::CREATED.into_response())
 }
 
@@ -130,10 +130,13 @@ pub async fn login(
     visitor: Visitor,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
-    let token = state.app.login(&req.phone, &req.password, &visitor.client).await?;
-    let user = state.app.authenticate(&token.0).await?.ok_or(app::Error::Unauthenticated)?;
-    let body =
-        SessionResponse { authenticated: true, user: Some(summary(&user)), csrf_token: state.app.csrf_token(&token.0) };
+    let token = state.app.accounts().login(&req.phone, &req.password, &visitor.client).await?;
+    let user = state.app.sessions().authenticate(&token.0).await?.ok_or(app::Error::Unauthenticated)?;
+    let body = SessionResponse {
+        authenticated: true,
+        user: Some(summary(&user)),
+        csrf_token: state.app.sessions().csrf_token(&token.0),
+    };
     Ok(([(header::SET_COOKIE, session_cookie(&state.config, &token))], Json(body)).into_response())
 }
 
@@ -141,7 +144,7 @@ pub async fn login(
 #[utoipa::path(delete, path = "/api/v1/session", tag = "accounts", responses((status = 204), (status = 403, body = ErrorBody)))]
 pub async fn logout(State(state): State<AppState>, visitor: Visitor) -> Result<Response, ApiError> {
     if let Some(user) = &visitor.user {
-        state.app.end_session(user).await?;
+        state.app.sessions().end_session(user).await?;
     }
     Ok(([(header::SET_COOKIE, clear_session_cookie(&state.config))], no_content()).into_response())
 }
@@ -154,7 +157,7 @@ pub async fn reset_password(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<RegisterRequest>,
 ) -> Result<Response, ApiError> {
-    state.app.reset_password(&req.into()).await?;
+    state.app.accounts().reset_password(&req.into()).await?;
     Ok(no_content())
 }
 
@@ -173,7 +176,7 @@ pub async fn get_profile(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
 ) -> Result<Json<ProfileResponse>, ApiError> {
-    let p = state.app.profile(&user).await?;
+    let p = state.app.accounts().profile(&user).await?;
     Ok(Json(ProfileResponse {
         phone_masked: p.phone_masked,
         name: p.name,
@@ -200,7 +203,7 @@ pub async fn update_profile(
     ApiUser(user): ApiUser,
     ApiJson(req): ApiJson<ProfileRequest>,
 ) -> Result<Response, ApiError> {
-    state.app.update_profile(&user, &ProfileUpdate { name: req.name, email: req.email }).await?;
+    state.app.accounts().update_profile(&user, &ProfileUpdate { name: req.name, email: req.email }).await?;
     Ok(no_content())
 }
 
@@ -225,8 +228,11 @@ pub async fn change_password(
         new_password: req.new_password,
         new_password_confirm: req.new_password_confirm,
     };
-    let token = state.app.change_password(&user, &form).await?;
-    let body =
-        SessionResponse { authenticated: true, user: Some(summary(&user)), csrf_token: state.app.csrf_token(&token.0) };
+    let token = state.app.accounts().change_password(&user, &form).await?;
+    let body = SessionResponse {
+        authenticated: true,
+        user: Some(summary(&user)),
+        csrf_token: state.app.sessions().csrf_token(&token.0),
+    };
     Ok(([(header::SET_COOKIE, session_cookie(&state.config, &token))], Json(body)).into_response())
 }

@@ -54,7 +54,7 @@ async fn page(
     notice: Option<&str>,
 ) -> PageResult {
     let Forms { profile, password, export, close } = forms;
-    let current = state.app.profile(user).await?;
+    let current = state.app.accounts().profile(user).await?;
     let profile = profile.unwrap_or_else(|| {
         Form::default()
             .with("name", current.name.clone().unwrap_or_default())
@@ -88,7 +88,7 @@ async fn save_profile(
     FormBody(f): FormBody<ProfileForm>,
 ) -> PageResult {
     let update = ProfileUpdate { name: f.name.clone(), email: f.email.clone() };
-    match state.app.update_profile(&user, &update).await {
+    match state.app.accounts().update_profile(&user, &update).await {
         Ok(()) => Ok(see_other("/account?notice=profile_saved")),
         Err(err) => {
             let mut form = Form::default().with("name", f.name).with("email", f.email);
@@ -116,7 +116,7 @@ async fn change_password(
         new_password: f.new_password,
         new_password_confirm: f.new_password_confirm,
     };
-    match state.app.change_password(&user, &change).await {
+    match state.app.accounts().change_password(&user, &change).await {
         Ok(token) => {
             let mut response = see_other("/account?notice=password_changed");
             response.headers_mut().append(header::SET_COOKIE, session_cookie(&state.config, &token));

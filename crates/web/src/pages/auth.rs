@@ -56,7 +56,7 @@ pub struct LoginForm {
 }
 
 async fn login(State(state): State<AppState>, visitor: Visitor, FormBody(f): FormBody<LoginForm>) -> Response {
-    match state.app.login(&f.phone, &f.password, &visitor.client).await {
+    match state.app.accounts().login(&f.phone, &f.password, &visitor.client).await {
         Ok(token) => {
             let mut response = see_other(safe_next(Some(&f.next)));
             response.headers_mut().append(header::SET_COOKIE, session_cookie(&state.config, &token));
@@ -73,7 +73,7 @@ async fn login(State(state): State<AppState>, visitor: Visitor, FormBody(f): For
 
 async fn logout(State(state): State<AppState>, visitor: Visitor) -> PageResult {
     if let Some(user) = &visitor.user {
-        state.app.end_session(user).await?;
+        state.app.sessions().end_session(user).await?;
     }
     let mut response = see_other("/login?notice=logged_out");
     response.headers_mut().append(header::SET_COOKIE, clear_session_cookie(&state.config));
@@ -141,7 +141,7 @@ async fn forgot(State(state): State<AppState>, visitor: Visitor, FormBody(f): Fo
 async fn submit_code_password(state: &AppState, visitor: &Visitor, flow: &Flow, f: CodePasswordForm) -> Response {
     let mut form = Form::default().with("phone", f.phone.clone()).with("code", f.code.clone());
     if f.action == "send_code" {
-        let status = match state.app.send_sms_code(&f.phone, flow.purpose, &visitor.client).await {
+        let status = match state.app.sms_codes().send(&f.phone, flow.purpose, &visitor.client).await {
             Ok(_) => {
                 let masked = Phone::parse(&f.phone).map(|p| p.masked()).unwrap_or_default();
                 form.success = Some(format!("验证码已发送至 {masked}，10分钟内有效。"));
@@ -158,8 +158,8 @@ async fn submit_code_password(state: &AppState, visitor: &Visitor, flow: &Flow, 
         password_confirm: f.password_confirm,
     };
     let result = match flow.purpose {
-        SmsPurpose::Register => state.app.register(&submitted).await,
-        SmsPurpose::ResetPassword => state.app.reset_password(&submitted).await,
+        SmsPurpose::Register => state.app.accounts().register(&submitted).await,
+        SmsPurpose::ResetPassword => state.app.accounts().reset_password(&submitted).await,
         // Closing is confirmed on 我的账户, never through these pages.
         SmsPurpose::CloseAccount => Err(app::Error::NotFound),
     };
