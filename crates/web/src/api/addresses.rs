@@ -130,9 +130,9 @@ pub async fn create_address(
 pub async fn get_address(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<AddressId>,
 ) -> Result<Json<AddressDetail>, ApiError> {
-    Ok(Json(state.app.address(&user, AddressId(id)).await?.into()))
+    Ok(Json(state.app.address(&user, id).await?.into()))
 }
 
 /// Replace an address.
@@ -142,10 +142,10 @@ pub async fn get_address(
 pub async fn update_address(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<AddressId>,
     ApiJson(req): ApiJson<AddressRequest>,
 ) -> Result<Json<AddressDetail>, ApiError> {
-    Ok(Json(state.app.update_address(&user, AddressId(id), &req.into()).await?.into()))
+    Ok(Json(state.app.update_address(&user, id, &req.into()).await?.into()))
 }
 
 /// Delete an address. If it was the default, the newest remaining one becomes default.
@@ -154,9 +154,9 @@ pub async fn update_address(
 pub async fn delete_address(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<AddressId>,
 ) -> Result<Response, ApiError> {
-    state.app.delete_address(&user, AddressId(id)).await?;
+    state.app.delete_address(&user, id).await?;
     Ok(no_content())
 }
 
@@ -166,8 +166,8 @@ pub async fn delete_address(
 pub async fn set_default_address(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<AddressId>,
 ) -> Result<Response, ApiError> {
-    state.app.set_default_address(&user, AddressId(id)).await?;
+    state.app.set_default_address(&user, id).await?;
     Ok(no_content())
 }

@@ -152,9 +152,9 @@ pub async fn list_applications(
 pub async fn get_application(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<ApplicationId>,
 ) -> Result<Json<ApplicationResponse>, ApiError> {
-    Ok(Json(state.app.application(&user, ApplicationId(id)).await?.into()))
+    Ok(Json(state.app.application(&user, id).await?.into()))
 }
 
 /// Discard an application draft.
@@ -163,9 +163,9 @@ pub async fn get_application(
 pub async fn discard_application(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<ApplicationId>,
 ) -> Result<Response, ApiError> {
-    state.app.discard_application(&user, ApplicationId(id)).await?;
+    state.app.discard_application(&user, id).await?;
     Ok(no_content())
 }
 
@@ -175,10 +175,10 @@ pub async fn discard_application(
 pub async fn choose_package(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<ApplicationId>,
     ApiJson(req): ApiJson<PackageRequest>,
 ) -> Result<Json<ApplicationResponse>, ApiError> {
-    Ok(Json(state.app.choose_package(&user, ApplicationId(id), req.package_id).await?.into()))
+    Ok(Json(state.app.choose_package(&user, id, req.package_id).await?.into()))
 }
 
 /// Step 企业/法定代表人 or 个人: the certificate holder.
@@ -187,7 +187,7 @@ pub async fn choose_package(
 pub async fn save_subject(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<ApplicationId>,
     ApiJson(req): ApiJson<SubjectRequest>,
 ) -> Result<Json<ApplicationResponse>, ApiError> {
     let form = SubjectForm {
@@ -197,7 +197,7 @@ pub async fn save_subject(
         holder_name: req.holder_name,
         holder_id_number: req.holder_id_number,
     };
-    Ok(Json(state.app.save_subject(&user, ApplicationId(id), &form).await?.into()))
+    Ok(Json(state.app.save_subject(&user, id, &form).await?.into()))
 }
 
 /// Step 经办人: the person handling the application.
@@ -206,9 +206,9 @@ pub async fn save_subject(
 pub async fn save_agent(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<ApplicationId>,
     ApiJson(req): ApiJson<AgentRequest>,
 ) -> Result<Json<ApplicationResponse>, ApiError> {
     let form = AgentForm { name: req.name, id_number: req.id_number, phone: req.phone, email: req.email };
-    Ok(Json(state.app.save_agent(&user, ApplicationId(id), &form).await?.into()))
+    Ok(Json(state.app.save_agent(&user, id, &form).await?.into()))
 }

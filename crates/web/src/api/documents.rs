@@ -98,11 +98,11 @@ pub struct UploadForm {
 pub async fn upload_document(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    ApiPath((id, kind)): ApiPath<(i64, String)>,
+    ApiPath((id, kind)): ApiPath<(ApplicationId, String)>,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, ApiError> {
     let bytes = read_file_field(multipart?).await?;
-    let record = state.app.upload_document(&user, ApplicationId(id), &kind, bytes).await?;
+    let record = state.app.upload_document(&user, id, &kind, bytes).await?;
     Ok((StatusCode::CREATED, Json(DocumentBody::from(record))).into_response())
 }
 
@@ -145,9 +145,9 @@ fn bad_form() -> ApiError {
 pub async fn list_documents(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<ApplicationId>,
 ) -> Result<Json<Vec<DocumentBody>>, ApiError> {
-    Ok(Json(state.app.documents(&user, ApplicationId(id)).await?.into_iter().map(Into::into).collect()))
+    Ok(Json(state.app.documents(&user, id).await?.into_iter().map(Into::into).collect()))
 }
 
 /// Download a document: always an attachment with a name we choose and the type we stored — a
@@ -160,9 +160,9 @@ pub async fn list_documents(
 pub async fn download_document(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    ApiPath((id, kind)): ApiPath<(i64, String)>,
+    ApiPath((id, kind)): ApiPath<(ApplicationId, String)>,
 ) -> Result<Response, ApiError> {
-    let (record, bytes) = state.app.download_document(&user, ApplicationId(id), &kind).await?;
+    let (record, bytes) = state.app.download_document(&user, id, &kind).await?;
     let extension = if record.content_type == "application/pdf" { "pdf" } else { "jpg" };
     let disposition = format!("attachment; filename=\"{}.{extension}\"", record.kind.as_str());
     let mut response = bytes.into_response();
@@ -185,9 +185,9 @@ pub async fn download_document(
 pub async fn delete_document(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    ApiPath((id, kind)): ApiPath<(i64, String)>,
+    ApiPath((id, kind)): ApiPath<(ApplicationId, String)>,
 ) -> Result<Response, ApiError> {
-    state.app.delete_document(&user, ApplicationId(id), &kind).await?;
+    state.app.delete_document(&user, id, &kind).await?;
     Ok(no_content())
 }
 
@@ -217,9 +217,9 @@ impl From<app::ports::OcrReading> for ReadingBody {
 pub async fn read_document(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    ApiPath((id, kind)): ApiPath<(i64, String)>,
+    ApiPath((id, kind)): ApiPath<(ApplicationId, String)>,
 ) -> Result<Json<ReadingBody>, ApiError> {
-    Ok(Json(state.app.read_document(&user, ApplicationId(id), &kind).await?.into()))
+    Ok(Json(state.app.read_document(&user, id, &kind).await?.into()))
 }
 
 /// What OCR read from each uploaded photo of the application, by document kind.
@@ -230,9 +230,9 @@ pub async fn read_document(
 pub async fn list_readings(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<ApplicationId>,
 ) -> Result<Json<std::collections::BTreeMap<String, ReadingBody>>, ApiError> {
-    let readings = state.app.document_readings(&user, ApplicationId(id)).await?;
+    let readings = state.app.document_readings(&user, id).await?;
     Ok(Json(readings.into_iter().map(|(k, r)| (k, r.into())).collect()))
 }
 
@@ -254,9 +254,9 @@ pub struct ReadingStatusBody {
 pub async fn reading_status(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<ApplicationId>,
 ) -> Result<Json<Vec<ReadingStatusBody>>, ApiError> {
-    let progress = state.app.reading_progress(&user, ApplicationId(id)).await?;
+    let progress = state.app.reading_progress(&user, id).await?;
     Ok(Json(
         progress
             .into_iter()

@@ -211,7 +211,7 @@ impl From<OrderView> for OrderBody {
 pub async fn confirm_order(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<ApplicationId>,
     headers: HeaderMap,
     ApiJson(req): ApiJson<ConfirmRequest>,
 ) -> Result<Response, ApiError> {
@@ -232,7 +232,7 @@ pub async fn confirm_order(
         },
         invoice_address_id: req.invoice_address_id,
     };
-    let view = state.app.confirm_order(&user, ApplicationId(id), &form, key).await?;
+    let view = state.app.confirm_order(&user, id, &form, key).await?;
     Ok((StatusCode::CREATED, Json(OrderBody::from(view))).into_response())
 }
 
@@ -268,9 +268,9 @@ pub async fn list_orders(
 pub async fn get_order(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<OrderId>,
 ) -> Result<Json<OrderBody>, ApiError> {
-    Ok(Json(state.app.order(&user, OrderId(id)).await?.into()))
+    Ok(Json(state.app.order(&user, id).await?.into()))
 }
 
 /// 取消: cancel an unpaid order (its trades are closed at the gateway first; 503 when the
@@ -281,9 +281,9 @@ pub async fn get_order(
 pub async fn cancel_order(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<OrderId>,
 ) -> Result<Json<OrderBody>, ApiError> {
-    Ok(Json(state.app.cancel_order(&user, OrderId(id)).await?.into()))
+    Ok(Json(state.app.cancel_order(&user, id).await?.into()))
 }
 
 /// 重新提交: after 修改订单, send a rejected order back to review.
@@ -292,9 +292,9 @@ pub async fn cancel_order(
 pub async fn resubmit_order(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<OrderId>,
 ) -> Result<Json<OrderBody>, ApiError> {
-    Ok(Json(state.app.resubmit_order(&user, OrderId(id)).await?.into()))
+    Ok(Json(state.app.resubmit_order(&user, id).await?.into()))
 }
 
 /// 确认收货: the applicant confirms a couriered key arrived (待收货 → 已完成).
@@ -303,9 +303,9 @@ pub async fn resubmit_order(
 pub async fn confirm_receipt(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<OrderId>,
 ) -> Result<Json<OrderBody>, ApiError> {
-    Ok(Json(state.app.fulfilment().confirm_receipt(&user, OrderId(id)).await?.into()))
+    Ok(Json(state.app.fulfilment().confirm_receipt(&user, id).await?.into()))
 }
 
 #[cfg(test)]

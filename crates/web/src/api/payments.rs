@@ -70,12 +70,12 @@ pub struct PaymentsBody {
 pub async fn start_payment(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<OrderId>,
     ApiJson(body): ApiJson<StartPaymentRequest>,
 ) -> Result<Json<CheckoutBody>, ApiError> {
     let method = app::gateway::Method::parse(&body.method, &body.bank_id)
         .ok_or_else(|| app::Error::field("method", "method_invalid", "请选择支付方式"))?;
-    let checkout = state.app.payments().start_payment(&user, OrderId(id), &method).await?;
+    let checkout = state.app.payments().start_payment(&user, id, &method).await?;
     Ok(Json(match checkout {
         Checkout::Form(form) => CheckoutBody {
             kind: "form".into(),
@@ -101,9 +101,9 @@ pub async fn start_payment(
 pub async fn refresh_payment(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<OrderId>,
 ) -> Result<Json<OrderBody>, ApiError> {
-    Ok(Json(state.app.payments().refresh_payment(&user, OrderId(id)).await?.into()))
+    Ok(Json(state.app.payments().refresh_payment(&user, id).await?.into()))
 }
 
 /// The order's payments and refunds.
@@ -112,9 +112,9 @@ pub async fn refresh_payment(
 pub async fn list_payments(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<OrderId>,
 ) -> Result<Json<PaymentsBody>, ApiError> {
-    let (payments, refunds) = state.app.payments().order_payments(&user, OrderId(id)).await?;
+    let (payments, refunds) = state.app.payments().order_payments(&user, id).await?;
     Ok(Json(PaymentsBody {
         payments: payments
             .into_iter()
