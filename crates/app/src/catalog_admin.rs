@@ -114,7 +114,7 @@ impl App {
         staff: &CurrentStaff,
         point: &PickupPoint,
         active: bool,
-    ) -> Result<i64, Error> {
+    ) -> Result<domain::PickupPointId, Error> {
         staff.require(&[Role::Admin])?;
         let mut errors = FieldErrors::new();
         let clean = |s: &str| s.trim().to_owned();

@@ -11,8 +11,8 @@ use domain::document::DocumentKind;
 use domain::payment::{PaymentStatus, RefundStatus, refund_request_no};
 use domain::pricing::{Delivery, FeeBreakdown};
 use domain::{
-    Actor, ApplicationId, Email, Money, NotificationId, OrderId, OrderStatus, PaymentId, Phone, RefundId, SmsPurpose,
-    StaffId, UserId,
+    Actor, ApplicationId, Email, FinanceAlertId, Money, NotificationId, OrderId, OrderStatus, PaymentId, Phone,
+    RefundId, SmsCodeId, SmsPurpose, StaffId, UserId,
 };
 use time::OffsetDateTime;
 
@@ -512,7 +512,7 @@ impl PaymentJournal for Books {
 
     async fn resolve_finance_alert(
         &self,
-        id: i64,
+        id: FinanceAlertId,
         _staff: StaffId,
         note: &str,
         _now: OffsetDateTime,
@@ -531,7 +531,7 @@ impl PaymentJournal for Books {
     async fn add_finance_alert(&self, alert: &FinanceAlert) -> Result<(), StoreError> {
         let mut state = lock(&self.state);
         state.write()?;
-        let id = i64::try_from(state.alerts.len()).unwrap_or(0) + 1;
+        let id = FinanceAlertId(i64::try_from(state.alerts.len()).unwrap_or(0) + 1);
         state.alerts.push(FinanceAlert { id, ..alert.clone() });
         Ok(())
     }
@@ -844,7 +844,7 @@ impl UserRepo for Books {
         &self,
         phone: &Phone,
         password_hash: &str,
-        code_id: i64,
+        code_id: SmsCodeId,
         now: OffsetDateTime,
     ) -> Result<Option<UserId>, StoreError> {
         {
@@ -934,8 +934,12 @@ impl SmsCodeRepo for Books {
             earlier.used = true;
         }
         let id = i64::try_from(state.codes.len()).unwrap_or(0) + 1;
-        let record =
-            SmsCodeRecord { id, code_mac: code.code_mac.clone(), expires_at: code.expires_at, wrong_guesses: 0 };
+        let record = SmsCodeRecord {
+            id: SmsCodeId(id),
+            code_mac: code.code_mac.clone(),
+            expires_at: code.expires_at,
+            wrong_guesses: 0,
+        };
         state.codes.push(IssuedCode {
             phone,
             purpose: code.purpose,
@@ -958,7 +962,7 @@ impl SmsCodeRepo for Books {
         Ok(active.map(|c| c.record.clone()).filter(|r| r.expires_at > now))
     }
 
-    async fn record_wrong_guess(&self, id: i64, kill_at: i64, _now: OffsetDateTime) -> Result<i64, StoreError> {
+    async fn record_wrong_guess(&self, id: SmsCodeId, kill_at: i64, _now: OffsetDateTime) -> Result<i64, StoreError> {
         let mut state = lock(&self.state);
         state.write()?;
         let Some(code) = state.codes.iter_mut().find(|c| c.record.id == id) else { return Ok(0) };
@@ -969,7 +973,7 @@ impl SmsCodeRepo for Books {
         Ok(code.record.wrong_guesses)
     }
 
-    async fn consume_sms_code(&self, id: i64, _now: OffsetDateTime) -> Result<bool, StoreError> {
+    async fn consume_sms_code(&self, id: SmsCodeId, _now: OffsetDateTime) -> Result<bool, StoreError> {
         let mut state = lock(&self.state);
         state.write()?;
         let Some(code) = state.codes.iter_mut().find(|c| c.record.id == id && !c.used) else { return Ok(false) };

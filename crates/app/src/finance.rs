@@ -225,7 +225,12 @@ impl App {
 
     /// 标记已处理: finance writes down how an alert (a bill difference, a failed refund) was
     /// settled; audited, and the alert moves below the open ones.
-    pub async fn resolve_finance_alert(&self, staff: &CurrentStaff, id: i64, note: &str) -> Result<(), Error> {
+    pub async fn resolve_finance_alert(
+        &self,
+        staff: &CurrentStaff,
+        id: domain::FinanceAlertId,
+        note: &str,
+    ) -> Result<(), Error> {
         staff.require(&[Role::Finance])?;
         let note = note.trim();
         if note.chars().count() < 2 || note.chars().count() > 200 {

@@ -27,7 +27,7 @@ pub struct ConfirmForm {
     /// Courier to an address typed here instead of `address_id`: saved to the address book with
     /// the order, in one transaction (nothing is saved when the order is refused).
     pub new_address: Option<AddressDraft>,
-    pub pickup_point_id: Option<i64>,
+    pub pickup_point_id: Option<domain::PickupPointId>,
     pub invoice: InvoiceDraft,
     /// For a paper invoice posted to another address.
     pub invoice_address_id: Option<i64>,

@@ -426,7 +426,7 @@ impl Payments {
     ) -> Result<(), Error> {
         metrics::counter!("sealdesk_finance_alerts_total", "kind" => kind.to_owned()).increment(1);
         let alert = FinanceAlert {
-            id: 0,
+            id: domain::FinanceAlertId(0),
             resolution: None,
             kind: kind.into(),
             order_id: order,

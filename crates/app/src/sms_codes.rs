@@ -103,7 +103,12 @@ impl SmsCodes {
 
     /// The id of the active code `code` for `phone` and `purpose`, not yet used (a wrong guess
     /// is counted; enough of them kill the code). The caller uses it.
-    pub(crate) async fn check(&self, phone: &Phone, purpose: SmsPurpose, code: &SmsCode) -> Result<i64, Error> {
+    pub(crate) async fn check(
+        &self,
+        phone: &Phone,
+        purpose: SmsPurpose,
+        code: &SmsCode,
+    ) -> Result<domain::SmsCodeId, Error> {
         let now = self.clock.now();
         let Some(record) = self.codes.active_sms_code(phone, purpose, now).await? else {
             return Err(invalid_code());

@@ -22,7 +22,7 @@ const SO_PIN: &str = "key-so-pin";
 /// A token just created: the only time its secret is seen.
 #[derive(Clone)]
 pub struct NewStationToken {
-    pub id: i64,
+    pub id: domain::StationTokenId,
     pub token: String,
 }
 
@@ -57,7 +57,7 @@ impl App {
         Ok(self.store.station_tokens(staff.id).await?)
     }
 
-    pub async fn revoke_station_token(&self, staff: &CurrentStaff, id: i64) -> Result<(), Error> {
+    pub async fn revoke_station_token(&self, staff: &CurrentStaff, id: domain::StationTokenId) -> Result<(), Error> {
         staff.require(&[Role::Fulfilment])?;
         if !self.store.revoke_station_token(staff.id, id, self.clock.now()).await? {
             return Err(Error::NotFound);

@@ -14,6 +14,14 @@ macro_rules! id_type {
                 self.0.fmt(f)
             }
         }
+
+        impl std::str::FromStr for $name {
+            type Err = std::num::ParseIntError;
+
+            fn from_str(text: &str) -> Result<Self, Self::Err> {
+                text.parse().map(Self)
+            }
+        }
     )+};
 }
 
@@ -36,4 +44,12 @@ id_type! {
     StaffId,
     /// A queued message (SMS or e-mail) in the outbox.
     NotificationId,
+    /// Something finance must look at.
+    FinanceAlertId,
+    /// An SMS verification code as issued.
+    SmsCodeId,
+    /// A workstation's token for making keys.
+    StationTokenId,
+    /// A pickup point of the catalog.
+    PickupPointId,
 }

@@ -33,7 +33,10 @@ pub use credit_code::CreditCode;
 pub use division::{Division, Divisions, Region};
 pub use email::Email;
 pub use field::{FieldError, FieldErrors};
-pub use ids::{AddressId, ApplicationId, NotificationId, OrderId, PackageId, PaymentId, RefundId, StaffId, UserId};
+pub use ids::{
+    AddressId, ApplicationId, FinanceAlertId, NotificationId, OrderId, PackageId, PaymentId, PickupPointId, RefundId,
+    SmsCodeId, StaffId, StationTokenId, UserId,
+};
 pub use money::Money;
 pub use order_status::{Actor, OrderEvent, OrderStatus};
 pub use password::NewPassword;

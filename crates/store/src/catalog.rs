@@ -32,7 +32,7 @@ sql::row! {
 
 sql::row! {
     struct PickupRow {
-        id: i64,
+        id: domain::PickupPointId,
         name: String,
         address: String,
         phone: String,
@@ -143,8 +143,8 @@ impl CatalogRepo for Db {
             .collect())
     }
 
-    async fn save_pickup_point(&self, p: &PickupPoint, active: bool) -> Result<i64, StoreError> {
-        if p.id == 0 {
+    async fn save_pickup_point(&self, p: &PickupPoint, active: bool) -> Result<domain::PickupPointId, StoreError> {
+        if p.id.0 == 0 {
             return sql::query_scalar(
                 "INSERT INTO pickup_points (name, address, phone, hours, active) VALUES ($1, $2, $3, $4, $5) RETURNING id",
             )

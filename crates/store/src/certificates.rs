@@ -10,7 +10,7 @@ use app::ports::{
 use async_trait::async_trait;
 use domain::certificate::{KeyAlgorithm, RevocationReason};
 use domain::fulfilment::KeyRecord;
-use domain::{Actor, OrderId, OrderStatus, StaffId, UserId};
+use domain::{Actor, OrderId, OrderStatus, StaffId, StationTokenId, UserId};
 use time::OffsetDateTime;
 
 use crate::fulfilment::write_key;
@@ -305,7 +305,7 @@ impl StationRepo for Db {
         name: &str,
         digest: &str,
         now: OffsetDateTime,
-    ) -> Result<i64, StoreError> {
+    ) -> Result<StationTokenId, StoreError> {
         sql::query_scalar(
             "INSERT INTO station_tokens (staff_id, name, digest, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
         )
@@ -330,7 +330,7 @@ impl StationRepo for Db {
     }
 
     async fn station_tokens(&self, staff: StaffId) -> Result<Vec<StationTokenRecord>, StoreError> {
-        type Row = (i64, StaffId, String, OffsetDateTime, Option<OffsetDateTime>, Option<OffsetDateTime>);
+        type Row = (StationTokenId, StaffId, String, OffsetDateTime, Option<OffsetDateTime>, Option<OffsetDateTime>);
         let rows: Vec<Row> = sql::query_as(
             "SELECT id, staff_id, name, created_at, last_used_at, revoked_at FROM station_tokens
              WHERE staff_id = $1 ORDER BY id DESC",
@@ -352,7 +352,12 @@ impl StationRepo for Db {
             .collect())
     }
 
-    async fn revoke_station_token(&self, staff: StaffId, id: i64, now: OffsetDateTime) -> Result<bool, StoreError> {
+    async fn revoke_station_token(
+        &self,
+        staff: StaffId,
+        id: StationTokenId,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
         let done = sql::query(
             "UPDATE station_tokens SET revoked_at = $1 WHERE id = $2 AND staff_id = $3 AND revoked_at IS NULL",
         )

@@ -11,7 +11,7 @@ use app::ports::{
 };
 use async_trait::async_trait;
 use domain::payment::{PaymentStatus, RefundStatus, refund_request_no};
-use domain::{Actor, Money, OrderId, OrderStatus, PaymentId, RefundId, StaffId};
+use domain::{Actor, FinanceAlertId, Money, OrderId, OrderStatus, PaymentId, RefundId, StaffId};
 use time::OffsetDateTime;
 
 use crate::sql::{self, Tx};
@@ -257,7 +257,7 @@ impl PaymentLedger for Db {
         insert_alert(
             &mut tx,
             &FinanceAlert {
-                id: 0,
+                id: FinanceAlertId(0),
                 resolution: None,
                 kind: "refund_owed".into(),
                 order_id: Some(OrderId(row.order_id)),
@@ -586,7 +586,7 @@ impl PaymentJournal for Db {
     }
 
     async fn finance_alerts(&self, limit: i64) -> Result<Vec<FinanceAlert>, StoreError> {
-        type Row = (i64, String, Option<i64>, Option<String>, String, OffsetDateTime, Option<String>);
+        type Row = (FinanceAlertId, String, Option<i64>, Option<String>, String, OffsetDateTime, Option<String>);
         // Open ones first, newest first within each.
         let rows: Vec<Row> = sql::query_as(
             "SELECT id, kind, order_id, out_trade_no, detail, created_at, resolution FROM finance_alerts
@@ -612,7 +612,7 @@ impl PaymentJournal for Db {
 
     async fn resolve_finance_alert(
         &self,
-        id: i64,
+        id: FinanceAlertId,
         staff: StaffId,
         note: &str,
         now: OffsetDateTime,

@@ -3,7 +3,7 @@
 use app::StoreError;
 use app::ports::{NewSmsCode, SmsCodeRecord, SmsCodeRepo};
 use async_trait::async_trait;
-use domain::{Phone, SmsPurpose};
+use domain::{Phone, SmsCodeId, SmsPurpose};
 use time::OffsetDateTime;
 
 use crate::sql;
@@ -11,7 +11,7 @@ use crate::{Db, db_err};
 
 sql::row! {
     struct CodeRow {
-        id: i64,
+        id: SmsCodeId,
         code_mac: String,
         expires_at: OffsetDateTime,
         wrong_guesses: i64,
@@ -69,7 +69,7 @@ impl SmsCodeRepo for Db {
         }))
     }
 
-    async fn record_wrong_guess(&self, id: i64, kill_at: i64, now: OffsetDateTime) -> Result<i64, StoreError> {
+    async fn record_wrong_guess(&self, id: SmsCodeId, kill_at: i64, now: OffsetDateTime) -> Result<i64, StoreError> {
         sql::query_scalar(
             "UPDATE sms_codes SET wrong_guesses = wrong_guesses + 1,
                  consumed_at = CASE WHEN wrong_guesses + 1 >= $1 THEN $2 ELSE consumed_at END
@@ -83,7 +83,7 @@ impl SmsCodeRepo for Db {
         .map_err(db_err)
     }
 
-    async fn consume_sms_code(&self, id: i64, now: OffsetDateTime) -> Result<bool, StoreError> {
+    async fn consume_sms_code(&self, id: SmsCodeId, now: OffsetDateTime) -> Result<bool, StoreError> {
         let done = sql::query("UPDATE sms_codes SET consumed_at = $1 WHERE id = $2 AND consumed_at IS NULL")
             .bind(now)
             .bind(id)

@@ -3,7 +3,7 @@
 use app::StoreError;
 use app::ports::{UserDirectory, UserRecord, UserRepo};
 use async_trait::async_trait;
-use domain::{Email, Phone, UserId};
+use domain::{Email, Phone, SmsCodeId, UserId};
 use time::OffsetDateTime;
 
 use crate::sql;
@@ -108,7 +108,7 @@ impl UserRepo for Db {
         &self,
         phone: &Phone,
         password_hash: &str,
-        code_id: i64,
+        code_id: SmsCodeId,
         now: OffsetDateTime,
     ) -> Result<Option<UserId>, StoreError> {
         let mut tx = self.write_tx().await?;

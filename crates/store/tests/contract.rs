@@ -987,7 +987,7 @@ async fn the_catalog_is_edited_and_only_what_is_offered_is_shown(db: &Db) {
     assert_eq!(db.catalog().await.unwrap().fees, fees);
 
     let point = PickupPoint {
-        id: 0,
+        id: domain::PickupPointId(0),
         name: "福州服务网点".into(),
         address: "福州市鼓楼区五四路 1 号".into(),
         phone: "0591-00000000".into(),
@@ -2089,7 +2089,7 @@ async fn a_form_template_is_replaced_per_kind_and_removed(db: &Db) {
 async fn finance_alerts_list_open_ones_first(db: &Db) {
     use app::ports::{FinanceAlert, PaymentJournal};
     let alert = |kind: &str, minutes: i64| FinanceAlert {
-        id: 0,
+        id: domain::FinanceAlertId(0),
         kind: kind.into(),
         order_id: None,
         out_trade_no: Some(format!("SD{minutes}A")),

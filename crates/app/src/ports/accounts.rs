@@ -2,7 +2,7 @@
 
 use crate::StoreError;
 use async_trait::async_trait;
-use domain::{Email, Phone, SmsPurpose, UserId};
+use domain::{Email, Phone, SmsCodeId, SmsPurpose, UserId};
 use time::OffsetDateTime;
 
 /// An applicant account as stored.
@@ -29,7 +29,7 @@ pub struct SessionRecord {
 /// An issued SMS code; only its keyed MAC is stored.
 #[derive(Debug, Clone)]
 pub struct SmsCodeRecord {
-    pub id: i64,
+    pub id: SmsCodeId,
     pub code_mac: String,
     pub expires_at: OffsetDateTime,
     pub wrong_guesses: i64,
@@ -70,7 +70,7 @@ pub trait UserRepo: Send + Sync {
         &self,
         phone: &Phone,
         password_hash: &str,
-        code_id: i64,
+        code_id: SmsCodeId,
         now: OffsetDateTime,
     ) -> Result<Option<UserId>, StoreError>;
     async fn update_profile(
@@ -120,9 +120,9 @@ pub trait SmsCodeRepo: Send + Sync {
         now: OffsetDateTime,
     ) -> Result<Option<SmsCodeRecord>, StoreError>;
     /// Counts a wrong guess; at `kill_at` wrong guesses the code is retired. Returns the new count.
-    async fn record_wrong_guess(&self, id: i64, kill_at: i64, now: OffsetDateTime) -> Result<i64, StoreError>;
+    async fn record_wrong_guess(&self, id: SmsCodeId, kill_at: i64, now: OffsetDateTime) -> Result<i64, StoreError>;
     /// Marks the code used; `false` when it was already used (a concurrent request won).
-    async fn consume_sms_code(&self, id: i64, now: OffsetDateTime) -> Result<bool, StoreError>;
+    async fn consume_sms_code(&self, id: SmsCodeId, now: OffsetDateTime) -> Result<bool, StoreError>;
     async fn sms_sends_to_phone_since(
         &self,
         phone: &Phone,

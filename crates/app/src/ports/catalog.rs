@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use domain::application::SubjectKind;
 use domain::document::DocumentKind;
 use domain::pricing::{Fees, KeyType};
-use domain::{Money, PackageId, StaffId};
+use domain::{Money, PackageId, PickupPointId, StaffId};
 use time::OffsetDateTime;
 
 /// A package of the catalog (套餐).
@@ -30,7 +30,7 @@ impl PackageRecord {
 /// Where a key can be collected (自提点).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PickupPoint {
-    pub id: i64,
+    pub id: PickupPointId,
     pub name: String,
     pub address: String,
     pub phone: String,
@@ -67,7 +67,7 @@ pub trait CatalogRepo: Send + Sync {
     /// Every pickup point with whether it is offered (admin).
     async fn all_pickup_points(&self) -> Result<Vec<(PickupPoint, bool)>, StoreError>;
     /// Inserts (id 0) or updates a pickup point; returns its id.
-    async fn save_pickup_point(&self, point: &PickupPoint, active: bool) -> Result<i64, StoreError>;
+    async fn save_pickup_point(&self, point: &PickupPoint, active: bool) -> Result<PickupPointId, StoreError>;
 }
 
 /// An admin-uploaded blank form.

@@ -4,7 +4,7 @@ use super::staff::AuditEntry;
 use crate::StoreError;
 use async_trait::async_trait;
 use domain::pricing::KeyType;
-use domain::{OrderId, StaffId, UserId};
+use domain::{OrderId, StaffId, StationTokenId, UserId};
 use time::OffsetDateTime;
 
 /// A certificate the CA issued for an order, as the desk keeps it.
@@ -131,7 +131,7 @@ pub trait SealRepo: Send + Sync {
 /// An API token a fulfilment workstation authenticates with (only its digest is kept).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StationTokenRecord {
-    pub id: i64,
+    pub id: StationTokenId,
     pub staff_id: StaffId,
     pub name: String,
     pub created_at: OffsetDateTime,
@@ -158,12 +158,17 @@ pub trait StationRepo: Send + Sync {
         name: &str,
         digest: &str,
         now: OffsetDateTime,
-    ) -> Result<i64, StoreError>;
+    ) -> Result<StationTokenId, StoreError>;
     /// The staff member a token not revoked belongs to (noting its use).
     async fn station_token_staff(&self, digest: &str, now: OffsetDateTime) -> Result<Option<StaffId>, StoreError>;
     async fn station_tokens(&self, staff: StaffId) -> Result<Vec<StationTokenRecord>, StoreError>;
     /// `false` when the token is not the staff member's or was already revoked.
-    async fn revoke_station_token(&self, staff: StaffId, id: i64, now: OffsetDateTime) -> Result<bool, StoreError>;
+    async fn revoke_station_token(
+        &self,
+        staff: StaffId,
+        id: StationTokenId,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
 }
 
 /// The PINs a produced key was initialised with, sealed, per order.

@@ -4,7 +4,7 @@ use super::notifications::NewNotification;
 use crate::StoreError;
 use crate::gateway::Channel;
 use async_trait::async_trait;
-use domain::{OrderId, PaymentId, RefundId, StaffId};
+use domain::{FinanceAlertId, OrderId, PaymentId, RefundId, StaffId};
 use time::OffsetDateTime;
 
 /// A payment received or a refund made, as the takings report lists it.
@@ -83,7 +83,7 @@ pub struct NoticeLog {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FinanceAlert {
     /// 0 for one not stored yet.
-    pub id: i64,
+    pub id: FinanceAlertId,
     pub kind: String,
     pub order_id: Option<OrderId>,
     pub out_trade_no: Option<String>,
@@ -181,7 +181,7 @@ pub trait PaymentJournal: Send + Sync {
     /// Marks an open alert resolved with finance's note; `false` if there is none such.
     async fn resolve_finance_alert(
         &self,
-        id: i64,
+        id: FinanceAlertId,
         staff: StaffId,
         note: &str,
         now: OffsetDateTime,

@@ -280,7 +280,16 @@ macro_rules! id_columns {
     )+};
 }
 
-id_columns!(domain::StaffId, domain::NotificationId, domain::PaymentId, domain::RefundId);
+id_columns!(
+    domain::StaffId,
+    domain::NotificationId,
+    domain::PaymentId,
+    domain::RefundId,
+    domain::FinanceAlertId,
+    domain::SmsCodeId,
+    domain::StationTokenId,
+    domain::PickupPointId,
+);
 
 impl<'q> Encode<'q> for app::gateway::Channel {
     const KIND: Kind = Kind::Text;

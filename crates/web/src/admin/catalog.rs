@@ -111,7 +111,7 @@ async fn save_point(
     state: &AppState,
     staff: &app::staff::CurrentStaff,
     visitor: &crate::visitor::Visitor,
-    id: i64,
+    id: domain::PickupPointId,
     form: PointForm,
 ) -> PageResult {
     let point = PickupPoint { id, name: form.name, address: form.address, phone: form.phone, hours: form.hours };
@@ -124,16 +124,16 @@ pub async fn new_point(
     Staff(staff, visitor): Staff,
     Form(form): Form<PointForm>,
 ) -> PageResult {
-    save_point(&state, &staff, &visitor, 0, form).await
+    save_point(&state, &staff, &visitor, domain::PickupPointId(0), form).await
 }
 
 pub async fn edit_point(
     State(state): State<AppState>,
     Staff(staff, visitor): Staff,
-    PagePath(id): PagePath<i64>,
+    PagePath(id): PagePath<domain::PickupPointId>,
     Form(form): Form<PointForm>,
 ) -> PageResult {
-    if id <= 0 {
+    if id.0 <= 0 {
         return Err(PageError::not_found());
     }
     save_point(&state, &staff, &visitor, id, form).await

@@ -300,7 +300,7 @@ pub struct NoteForm {
 pub async fn resolve_alert(
     State(state): State<AppState>,
     Staff(staff, _): Staff,
-    PagePath(id): PagePath<i64>,
+    PagePath(id): PagePath<domain::FinanceAlertId>,
     Form(form): Form<NoteForm>,
 ) -> PageResult {
     state.app.resolve_finance_alert(&staff, id, &form.note).await.map_err(PageError::refused)?;

@@ -75,7 +75,7 @@ pub async fn create(
 pub async fn revoke_token(
     State(state): State<AppState>,
     Staff(staff, _): Staff,
-    PagePath(id): PagePath<i64>,
+    PagePath(id): PagePath<domain::StationTokenId>,
 ) -> PageResult {
     state.app.revoke_station_token(&staff, id).await.map_err(PageError::refused)?;
     Ok(Redirect::to("/admin/station").into_response())

@@ -72,7 +72,7 @@ pub async fn get_catalog(State(state): State<AppState>) -> Result<Json<CatalogRe
         pickup_points: c
             .pickup_points
             .into_iter()
-            .map(|p| PickupPointItem { id: p.id, name: p.name, address: p.address, phone: p.phone, hours: p.hours })
+            .map(|p| PickupPointItem { id: p.id.0, name: p.name, address: p.address, phone: p.phone, hours: p.hours })
             .collect(),
     }))
 }

@@ -220,7 +220,7 @@ pub async fn confirm_order(
         delivery: req.delivery,
         address_id: req.address_id,
         new_address: req.new_address.map(Into::into),
-        pickup_point_id: req.pickup_point_id,
+        pickup_point_id: req.pickup_point_id.map(domain::PickupPointId),
         invoice: InvoiceDraft {
             kind: req.invoice_kind,
             title: req.invoice_title,
