@@ -18,6 +18,7 @@ use time::OffsetDateTime;
 
 use crate::clock::{Clock, ManualClock};
 use crate::crypto::Keys;
+use crate::finance::BillChecks;
 use crate::fulfilment::{Fulfilment, FulfilmentPorts};
 use crate::gateway::{
     Ack, Channel, Charge, Checkout, CloseOutcome, Decision, Gateway, GatewayError, Method, Notice, NoticeRejected,
@@ -26,12 +27,12 @@ use crate::gateway::{
 use crate::notifications::{Announcer, Tell};
 use crate::payment::{Gateways, PaymentPorts, PaymentRules, Payments};
 use crate::ports::{
-    ApplicationBook, ApplicationRecord, AuditEntry, AuditLog, Dispatch, DispatchChange, DocumentRecord, DocumentShelf,
-    FileStore, FinanceAlert, FulfilmentRecord, FulfilmentRepo, InvoiceBook, InvoiceRecord, KeyPinBook, KeyPins, Mail,
-    Mailer, NewNotification, NewOrder, NewSmsCode, NoticeLog, NotificationRecord, NotificationRepo, OrderBook,
-    OrderEventRecord, OrderRecord, PaymentJournal, PaymentLedger, PaymentRecord, RefundDesk, RefundRecord,
-    ReviewDecision, ReviewRepo, SessionRecord, SessionRepo, Settlement, SmsCodeRecord, SmsCodeRepo, SmsSender,
-    StoredFile, ThrottleRepo, UserDirectory, UserRecord, UserRepo,
+    ApplicationBook, ApplicationRecord, AuditEntry, AuditLog, BillBook, BillCheck, Dispatch, DispatchChange,
+    DocumentRecord, DocumentShelf, FileStore, FinanceAlert, FulfilmentRecord, FulfilmentRepo, InvoiceBook,
+    InvoiceRecord, KeyPinBook, KeyPins, Mail, Mailer, MoneyMovement, NewNotification, NewOrder, NewSmsCode, NoticeLog,
+    NotificationRecord, NotificationRepo, OrderBook, OrderEventRecord, OrderRecord, PaymentJournal, PaymentLedger,
+    PaymentRecord, RefundDesk, RefundRecord, ReviewDecision, ReviewRepo, SessionRecord, SessionRepo, Settlement,
+    SmsCodeRecord, SmsCodeRepo, SmsSender, StoredFile, ThrottleRepo, UserDirectory, UserRecord, UserRepo,
 };
 use crate::refunds::{RefundPorts, Refunds};
 use crate::review::{Review, ReviewPorts};
@@ -64,7 +65,7 @@ struct BooksState {
     orders: BTreeMap<OrderId, OrderRecord>,
     events: Vec<(OrderId, OrderEventRecord)>,
     payments: Vec<PaymentRecord>,
-    /// Each refund with the time its next attempt is due.
+    /// Each refund with the time its next attempt is due (once done: when it was made).
     refunds: Vec<(RefundRecord, OffsetDateTime)>,
     notices: Vec<NoticeLog>,
     alerts: Vec<FinanceAlert>,
@@ -83,6 +84,8 @@ struct BooksState {
     codes: Vec<IssuedCode>,
     /// Throttled failures: (key, at).
     failures: Vec<(String, OffsetDateTime)>,
+    /// Bill checks claimed or done: (channel, day) → (claimed at, the finished check).
+    bill_checks: BTreeMap<(Channel, time::Date), (OffsetDateTime, Option<BillCheck>)>,
     /// Applicants' applications.
     applications: Vec<(UserId, ApplicationRecord)>,
     /// Orders' invoices.
@@ -266,6 +269,17 @@ impl Books {
     /// Records an issued invoice.
     pub fn add_invoice(&self, invoice: InvoiceRecord) {
         lock(&self.state).invoices.push(invoice);
+    }
+
+    /// The finished bill checks: (day, who, differences).
+    pub fn finished_bill_checks(&self) -> Vec<(time::Date, Option<StaffId>, i64)> {
+        let state = lock(&self.state);
+        state
+            .bill_checks
+            .values()
+            .filter_map(|(_, c)| c.as_ref())
+            .map(|c| (c.day, c.checked_by, c.differences))
+            .collect()
     }
 
     /// The queue: (dedupe key, status, attempts), oldest first.
@@ -467,7 +481,7 @@ impl PaymentLedger for Books {
     ) -> Result<bool, StoreError> {
         let mut state = lock(&self.state);
         state.write()?;
-        let Some((refund, _)) = state
+        let Some((refund, due)) = state
             .refunds
             .iter_mut()
             .find(|(r, _)| r.id == refund_id && matches!(r.status, RefundStatus::Pending | RefundStatus::Failed))
@@ -476,6 +490,7 @@ impl PaymentLedger for Books {
         };
         refund.status = RefundStatus::Done;
         refund.resolution = resolution.map(str::to_owned);
+        *due = now;
         let (payment_id, order_id) = (refund.payment_id, refund.order_id);
         if let Some(payment) = state.payments.iter_mut().find(|p| p.id == payment_id) {
             payment.status = PaymentStatus::Refunded;
@@ -802,6 +817,98 @@ impl FulfilmentRepo for Books {
                 && state.orders.get(&f.order_id).is_some_and(|o| o.status == OrderStatus::Delivering)
         });
         Ok(shipped.map(|f| f.order_id).collect())
+    }
+}
+
+#[async_trait]
+impl BillBook for Books {
+    async fn payments_paid_between(
+        &self,
+        channel: Channel,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> Result<Vec<PaymentRecord>, StoreError> {
+        let state = lock(&self.state);
+        let paid =
+            state.payments.iter().filter(|p| p.channel == channel && p.paid_at.is_some_and(|at| from <= at && at < to));
+        Ok(paid.cloned().collect())
+    }
+
+    async fn money_movements(
+        &self,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> Result<Vec<MoneyMovement>, StoreError> {
+        let state = lock(&self.state);
+        let order_no = |id: OrderId| state.orders.get(&id).map(|o| o.order.order_no.clone()).unwrap_or_default();
+        let mut moves: Vec<MoneyMovement> = state
+            .payments
+            .iter()
+            .filter_map(|p| p.paid_at.filter(|at| from <= *at && *at < to).map(|at| (p, at)))
+            .map(|(p, at)| MoneyMovement {
+                at,
+                refund: false,
+                order_no: order_no(p.order_id),
+                channel: p.channel,
+                out_trade_no: p.out_trade_no.clone(),
+                trade_no: p.trade_no.clone(),
+                amount: p.amount,
+            })
+            .collect();
+        let done = state.refunds.iter().filter(|(r, at)| r.status == RefundStatus::Done && from <= *at && *at < to);
+        moves.extend(done.map(|(r, at)| MoneyMovement {
+            at: *at,
+            refund: true,
+            order_no: order_no(r.order_id),
+            channel: r.channel,
+            out_trade_no: r.out_trade_no.clone(),
+            trade_no: None,
+            amount: r.amount,
+        }));
+        moves.sort_by_key(|m| m.at);
+        Ok(moves)
+    }
+
+    async fn claim_bill_check(
+        &self,
+        channel: Channel,
+        day: time::Date,
+        now: OffsetDateTime,
+        lease: time::Duration,
+    ) -> Result<bool, StoreError> {
+        let mut state = lock(&self.state);
+        state.write()?;
+        match state.bill_checks.get(&(channel, day)) {
+            Some((_, Some(_))) => Ok(false),
+            Some((claimed, None)) if now - *claimed < lease => Ok(false),
+            _ => {
+                state.bill_checks.insert((channel, day), (now, None));
+                Ok(true)
+            }
+        }
+    }
+
+    async fn release_bill_check(&self, channel: Channel, day: time::Date) -> Result<(), StoreError> {
+        let mut state = lock(&self.state);
+        if matches!(state.bill_checks.get(&(channel, day)), Some((_, None))) {
+            state.bill_checks.remove(&(channel, day));
+        }
+        Ok(())
+    }
+
+    async fn record_bill_check(&self, check: &BillCheck) -> Result<(), StoreError> {
+        let mut state = lock(&self.state);
+        state.write()?;
+        state.bill_checks.insert((check.channel, check.day), (check.checked_at, Some(check.clone())));
+        Ok(())
+    }
+
+    async fn bill_checks(&self, limit: i64) -> Result<Vec<BillCheck>, StoreError> {
+        let state = lock(&self.state);
+        let mut checks: Vec<BillCheck> = state.bill_checks.values().filter_map(|(_, c)| c.clone()).collect();
+        checks.sort_by_key(|c| std::cmp::Reverse(c.day));
+        checks.truncate(usize::try_from(limit).unwrap_or(0));
+        Ok(checks)
     }
 }
 
@@ -1244,6 +1351,8 @@ pub struct ScriptedGateway {
     pub refunds: Mutex<Vec<(String, Money, String)>>,
     /// The checkouts opened.
     pub charges: Mutex<Vec<Charge>>,
+    /// The day's bill as the gateway serves it: `None` while it is not out yet.
+    pub bill: Mutex<Option<Vec<u8>>>,
 }
 
 impl ScriptedGateway {
@@ -1255,6 +1364,7 @@ impl ScriptedGateway {
             refund_failures: Mutex::new(0),
             refunds: Mutex::new(Vec::new()),
             charges: Mutex::new(Vec::new()),
+            bill: Mutex::new(None),
         }
     }
 
@@ -1306,6 +1416,10 @@ impl Gateway for ScriptedGateway {
         Ok(true)
     }
 
+    async fn trade_bill(&self, _day: time::Date, _now: OffsetDateTime) -> Result<Option<Vec<u8>>, GatewayError> {
+        Ok(lock(&self.bill).clone())
+    }
+
     fn verify_notice(&self, body: &[u8]) -> Result<Notice, NoticeRejected> {
         let text = std::str::from_utf8(body).map_err(|_| NoticeRejected("not UTF-8".into()))?;
         let fields: BTreeMap<String, String> = text
@@ -1352,6 +1466,7 @@ pub struct Desk {
     pub clock: Arc<ManualClock>,
     pub payments: Payments,
     pub refunds: Refunds,
+    pub bill_checks: BillChecks,
     pub review: Review,
     pub fulfilment: Fulfilment,
     pub keys: Arc<Keys>,
@@ -1423,7 +1538,8 @@ impl Desk {
             },
             policy.auto_complete_after,
         );
-        Self { books, herald, alipay, clock, payments, refunds, review, fulfilment, keys, user, order }
+        let bill_checks = BillChecks::new(books.clone(), payments.clone(), clock.clone());
+        Self { books, herald, alipay, clock, payments, refunds, bill_checks, review, fulfilment, keys, user, order }
     }
 
     /// Opens the order's Alipay trade as 去支付 does; returns its trade number.

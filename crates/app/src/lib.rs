@@ -110,6 +110,7 @@ pub struct App {
     pub(crate) accounts: accounts::Accounts,
     pub(crate) payments: payment::Payments,
     pub(crate) refunds: refunds::Refunds,
+    pub(crate) bill_checks: finance::BillChecks,
     pub(crate) review: review::Review,
     pub(crate) fulfilment: fulfilment::Fulfilment,
     pub(crate) audit_trail: staff::AuditTrail,
@@ -147,24 +148,8 @@ impl App {
             clock: clock.clone(),
         }));
         let passwords = Arc::new(passwords::PasswordPool::for_this_machine());
-        let throttle = accounts::Throttle::new(store.clone(), keys.clone(), clock.clone(), policy.login_window);
-        let sessions = sessions::Sessions::new(store.clone(), keys.clone(), clock.clone(), &policy);
-        let sms_codes = sms_codes::SmsCodes::new(store.clone(), store.clone(), sms, keys.clone(), clock.clone());
-        let accounts = accounts::Accounts::new(
-            accounts::AccountPorts {
-                users: store.clone(),
-                directory: store.clone(),
-                sessions: sessions.clone(),
-                codes: sms_codes.clone(),
-                throttle: throttle.clone(),
-                passwords: passwords.clone(),
-                clock: clock.clone(),
-            },
-            accounts::LoginLimits {
-                per_account: policy.login_failures_per_account,
-                per_client: policy.login_failures_per_ip,
-            },
-        );
+        let (throttle, sessions, sms_codes, accounts) =
+            account_services(&store, sms, &keys, &clock, &policy, &passwords);
         let payments = payment::Payments::new(
             payment::PaymentPorts {
                 ledger: store.clone(),
@@ -201,6 +186,7 @@ impl App {
             },
             policy.auto_complete_after,
         );
+        let bill_checks = finance::BillChecks::new(store.clone(), payments.clone(), clock.clone());
         let review = review::Review::new(review::ReviewPorts {
             claims: store.clone(),
             orders: store.clone(),
@@ -223,6 +209,7 @@ impl App {
             accounts,
             payments,
             refunds,
+            bill_checks,
             review,
             fulfilment,
             audit_trail,
@@ -240,8 +227,9 @@ impl App {
     #[must_use]
     pub fn with_gateways(mut self, gateways: payment::Gateways) -> Self {
         self.payments.gateways = gateways;
-        // The services that pay out through the gateways hold their own copy.
+        // The services that reach the gateways hold their own copy.
         self.refunds.payments = self.payments.clone();
+        self.bill_checks.payments = self.payments.clone();
         self
     }
 
@@ -253,6 +241,11 @@ impl App {
     /// Reviewers' claims and decisions.
     pub fn review(&self) -> &review::Review {
         &self.review
+    }
+
+    /// The daily comparison of the gateways' bills with our records.
+    pub fn bill_checks(&self) -> &finance::BillChecks {
+        &self.bill_checks
     }
 
     /// Refunds finance asks for and approves.
@@ -323,4 +316,35 @@ impl App {
     pub async fn purge_expired(&self) -> Result<u64, Error> {
         Ok(self.store.purge_expired(self.clock.now()).await?)
     }
+}
+
+/// The services of applicants' accounts over one store: the login throttle, sessions, SMS codes
+/// and the accounts themselves.
+fn account_services(
+    store: &Arc<dyn Store>,
+    sms: Arc<dyn SmsSender>,
+    keys: &Arc<Keys>,
+    clock: &Arc<dyn Clock>,
+    policy: &Policy,
+    passwords: &Arc<passwords::PasswordPool>,
+) -> (accounts::Throttle, sessions::Sessions, sms_codes::SmsCodes, accounts::Accounts) {
+    let throttle = accounts::Throttle::new(store.clone(), keys.clone(), clock.clone(), policy.login_window);
+    let sessions = sessions::Sessions::new(store.clone(), keys.clone(), clock.clone(), policy);
+    let sms_codes = sms_codes::SmsCodes::new(store.clone(), store.clone(), sms, keys.clone(), clock.clone());
+    let accounts = accounts::Accounts::new(
+        accounts::AccountPorts {
+            users: store.clone(),
+            directory: store.clone(),
+            sessions: sessions.clone(),
+            codes: sms_codes.clone(),
+            throttle: throttle.clone(),
+            passwords: passwords.clone(),
+            clock: clock.clone(),
+        },
+        accounts::LoginLimits {
+            per_account: policy.login_failures_per_account,
+            per_client: policy.login_failures_per_ip,
+        },
+    );
+    (throttle, sessions, sms_codes, accounts)
 }

@@ -490,7 +490,7 @@ async fn housekeeping(app: App) {
         }
         // Yesterday's gateway bill, once it is out (and once per day: the day is claimed too).
         if turn(&app, "bills.fetch", time::Duration::minutes(10)).await
-            && let Err(err) = app.fetch_daily_bills().await
+            && let Err(err) = app.bill_checks().fetch_daily_bills().await
         {
             tracing::warn!(error = %err, "daily bill check deferred");
         }

@@ -63,7 +63,8 @@ pub async fn compare_bill(
     let Ok(day) = time::Date::parse(day.trim(), format) else {
         return Err(PageError::refused(app::Error::field("day", "date_invalid", "请选择账单日期")));
     };
-    let diff = state.app.compare_alipay_bill_file(&staff, day, &file).await.map_err(PageError::refused)?;
+    let diff =
+        state.app.bill_checks().compare_alipay_bill_file(&staff, day, &file).await.map_err(PageError::refused)?;
     Ok(render(StatusCode::OK, &BillPage { layout: AdminLayout::new("支付宝对账", &visitor, Some(&staff)), day, diff }))
 }
 

@@ -227,7 +227,7 @@ async fn the_daily_alipay_bill_matches_our_payments_and_differences_are_alerted(
         bill_line("T1", &first, "200.00"),
         bill_line("T2", &second, "200.00")
     );
-    let report = app.app.compare_alipay_bill(&staff, day, &clean).await.unwrap();
+    let report = app.app.bill_checks().compare_alipay_bill(&staff, day, &clean).await.unwrap();
     assert!(report.is_clean(), "{report:?}");
 
     let tampered = format!(
@@ -235,7 +235,7 @@ async fn the_daily_alipay_bill_matches_our_payments_and_differences_are_alerted(
         bill_line("T1", &first, "199.00"),
         bill_line("T9", "SD2026112599999999A", "200.00")
     );
-    let report = app.app.compare_alipay_bill(&staff, day, &tampered).await.unwrap();
+    let report = app.app.bill_checks().compare_alipay_bill(&staff, day, &tampered).await.unwrap();
     assert_eq!(
         (report.amount_mismatch.len(), report.missing_here.len(), report.missing_there.len()),
         (1, 1, 1),
@@ -243,7 +243,7 @@ async fn the_daily_alipay_bill_matches_our_payments_and_differences_are_alerted(
     );
     let alerts = app.app.payments().finance_alerts(20).await.unwrap();
     assert_eq!(alerts.iter().filter(|a| a.kind == "bill_mismatch").count(), 3);
-    assert!(app.app.compare_alipay_bill(&staff, day, "not a bill").await.is_err());
+    assert!(app.app.bill_checks().compare_alipay_bill(&staff, day, "not a bill").await.is_err());
 }
 
 /// A refund the gateway refuses (the trade was already refunded in Alipay's own console) is
@@ -597,9 +597,9 @@ async fn each_morning_yesterdays_alipay_bill_is_fetched_and_checked_once() {
     let app = TestApp::paying(store::testing::TestDb::sqlite().await, &fast()).await;
     let mut finance = app.staff("cai.zao", "finance", None).await;
     // 2026-11-25, 10:00 China time: the bill of the 24th (no trades) is out.
-    let empty = app.app.fetch_daily_bills().await.unwrap().expect("the 24th's bill");
+    let empty = app.app.bill_checks().fetch_daily_bills().await.unwrap().expect("the 24th's bill");
     assert!(empty.is_clean());
-    assert!(app.app.fetch_daily_bills().await.unwrap().is_none(), "once per day");
+    assert!(app.app.bill_checks().fetch_daily_bills().await.unwrap().is_none(), "once per day");
     let alipay = app.pay().gateways.iter().find(|g| g.channel() == payments::Channel::Alipay).unwrap();
     let today = app.clock_now().to_offset(time::macros::offset!(+8)).date();
     assert_eq!(
@@ -616,9 +616,9 @@ async fn each_morning_yesterdays_alipay_bill_is_fetched_and_checked_once() {
     assert_eq!(app.pay().alipay.net_received(), 20_000);
 
     app.advance(time::Duration::hours(23));
-    assert!(app.app.fetch_daily_bills().await.unwrap().is_none(), "09:00: the bill is not out yet");
+    assert!(app.app.bill_checks().fetch_daily_bills().await.unwrap().is_none(), "09:00: the bill is not out yet");
     app.advance(time::Duration::hours(1));
-    let day = app.app.fetch_daily_bills().await.unwrap().expect("the 25th's bill");
+    let day = app.app.bill_checks().fetch_daily_bills().await.unwrap().expect("the 25th's bill");
     assert!(day.is_clean(), "a payment, and a payment refunded the same day, as we recorded them: {day:?}");
     // (A day later the first staff session has long expired.)
     let desk = app.staff("cai.zao.2", "finance", None).await.get("/admin/finance").await.body;
@@ -629,7 +629,7 @@ async fn each_morning_yesterdays_alipay_bill_is_fetched_and_checked_once() {
     let out_trade_no = app.db.db.payments_of_order(domain::OrderId(kept)).await.unwrap().remove(0).out_trade_no;
     app.pay().alipay.refund_in_console(&out_trade_no).unwrap();
     app.advance(time::Duration::days(1));
-    let day = app.app.fetch_daily_bills().await.unwrap().expect("the 26th's bill");
+    let day = app.app.bill_checks().fetch_daily_bills().await.unwrap().expect("the 26th's bill");
     assert_eq!(day.refunds_missing_here, std::slice::from_ref(&out_trade_no), "{day:?}");
     let desk = app.staff("cai.zao.3", "finance", None).await.get("/admin/finance").await.body;
     assert!(desk.contains("2026-11-26 支付宝：自动核对，<strong>1 处差异</strong>"), "{desk}");
