@@ -7,8 +7,11 @@ use domain::staff::Role;
 use domain::{FieldErrors, Money, OrderStatus, PackageId};
 use time::Duration;
 
-use crate::ports::{PackageRecord, PickupPoint};
-use crate::staff::CurrentStaff;
+use std::sync::Arc;
+
+use crate::clock::Clock;
+use crate::ports::{CatalogRepo, FileStore, PackageRecord, PickupPoint, TemplateRepo};
+use crate::staff::{AuditTrail, CurrentStaff};
 use crate::{App, Error};
 
 /// What the admin dashboard shows.
@@ -56,13 +59,36 @@ impl App {
         let today = self.takings_between(day, day).await?;
         Ok(Dashboard { counts, in_review: queue.len(), oldest_review: oldest, today })
     }
+}
+
+/// The catalog as admins keep it: packages and prices, fees, pickup points and the blank forms.
+/// It holds only the ports it needs, so its rules are tested against in-memory fakes.
+#[derive(Clone)]
+pub struct Catalogue {
+    repo: Arc<dyn CatalogRepo>,
+    templates: Arc<dyn TemplateRepo>,
+    files: Arc<dyn FileStore>,
+    audit: AuditTrail,
+    clock: Arc<dyn Clock>,
+}
+
+impl Catalogue {
+    pub fn new(
+        repo: Arc<dyn CatalogRepo>,
+        templates: Arc<dyn TemplateRepo>,
+        files: Arc<dyn FileStore>,
+        audit: AuditTrail,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self { repo, templates, files, audit, clock }
+    }
 
     pub async fn catalog_admin(&self, staff: &CurrentStaff) -> Result<CatalogAdmin, Error> {
         staff.require(&[Role::Admin])?;
         Ok(CatalogAdmin {
-            packages: self.store.all_packages().await?,
-            fees: self.store.catalog().await?.fees,
-            pickup_points: self.store.all_pickup_points().await?,
+            packages: self.repo.all_packages().await?,
+            fees: self.repo.catalog().await?.fees,
+            pickup_points: self.repo.all_pickup_points().await?,
         })
     }
 
@@ -74,8 +100,8 @@ impl App {
         let Some(price) = price.filter(|_| errors.is_empty()) else {
             return Err(Error::field("price", "amount_invalid", "请填写大于 0 的价格（元，最多两位小数）"));
         };
-        let before = self.store.all_packages().await?.into_iter().find(|p| p.id == PackageId(id));
-        if !self.store.set_package(PackageId(id), price, active).await? {
+        let before = self.repo.all_packages().await?.into_iter().find(|p| p.id == PackageId(id));
+        if !self.repo.set_package(PackageId(id), price, active).await? {
             return Err(Error::NotFound);
         }
         let state = if active { "上架" } else { "下架" };
@@ -84,7 +110,7 @@ impl App {
             Some(p) => format!("{}：{} 元 → {} 元，{state}", p.name(), p.price.to_yuan(), price.to_yuan()),
             None => format!("套餐 {id}：{} 元，{state}", price.to_yuan()),
         };
-        self.audit(Some(staff.id), "catalog.package", None, &detail).await
+        self.audit.record(Some(staff.id), "catalog.package", None, &detail).await
     }
 
     pub async fn set_fees(
@@ -102,10 +128,10 @@ impl App {
             yuan("service", service, &mut errors),
         );
         let (Some(courier), Some(pickup), Some(service)) = fees else { return Err(errors.into()) };
-        self.store.set_fees(&Fees { courier, pickup, service }).await?;
+        self.repo.set_fees(&Fees { courier, pickup, service }).await?;
         let detail =
             format!("快递 {} 元，自提 {} 元，服务费 {} 元", courier.to_yuan(), pickup.to_yuan(), service.to_yuan());
-        self.audit(Some(staff.id), "catalog.fees", None, &detail).await
+        self.audit.record(Some(staff.id), "catalog.fees", None, &detail).await
     }
 
     /// Adds (`id` 0) or edits a pickup point.
@@ -142,13 +168,13 @@ impl App {
         if !errors.is_empty() {
             return Err(errors.into());
         }
-        let id = self.store.save_pickup_point(&point, active).await?;
-        self.audit(Some(staff.id), "catalog.pickup_point", None, &format!("{}：{}", point.name, point.address)).await?;
+        let id = self.repo.save_pickup_point(&point, active).await?;
+        self.audit
+            .record(Some(staff.id), "catalog.pickup_point", None, &format!("{}：{}", point.name, point.address))
+            .await?;
         Ok(id)
     }
-}
 
-impl App {
     /// Replaces a blank form (申请表, 授权书, 服务协议) with an uploaded PDF.
     pub async fn upload_form_template(&self, staff: &CurrentStaff, kind: &str, pdf: Vec<u8>) -> Result<(), Error> {
         use sha2::{Digest, Sha256};
@@ -169,26 +195,26 @@ impl App {
             uploaded_at: self.clock.now(),
         };
         self.files.put(&template.file_key, clean.bytes).await?;
-        if let Some(old) = self.store.set_template(&template, staff.id).await? {
+        if let Some(old) = self.templates.set_template(&template, staff.id).await? {
             let _ = self.files.delete(&old).await;
         }
-        self.audit(Some(staff.id), "catalog.template", None, &format!("{}：上传新模板", kind.label())).await
+        self.audit.record(Some(staff.id), "catalog.template", None, &format!("{}：上传新模板", kind.label())).await
     }
 
     /// Goes back to the built-in printable form.
     pub async fn remove_form_template(&self, staff: &CurrentStaff, kind: &str) -> Result<(), Error> {
         staff.require(&[Role::Admin])?;
         let kind = domain::document::DocumentKind::parse(kind).ok_or(Error::NotFound)?;
-        if let Some(old) = self.store.delete_template(kind).await? {
+        if let Some(old) = self.templates.delete_template(kind).await? {
             let _ = self.files.delete(&old).await;
         }
-        self.audit(Some(staff.id), "catalog.template", None, &format!("{}：恢复内置模板", kind.label())).await
+        self.audit.record(Some(staff.id), "catalog.template", None, &format!("{}：恢复内置模板", kind.label())).await
     }
 
     /// The uploaded blank form of `kind`, if any (public).
     pub async fn form_template(&self, kind: &str) -> Result<Option<Vec<u8>>, Error> {
         let Some(kind) = domain::document::DocumentKind::parse(kind) else { return Ok(None) };
-        match self.store.template(kind).await? {
+        match self.templates.template(kind).await? {
             Some(t) => Ok(Some(self.files.get(&t.file_key).await?)),
             None => Ok(None),
         }
@@ -202,8 +228,11 @@ impl App {
         staff.require(&[Role::Admin])?;
         let mut out = Vec::new();
         for kind in domain::document::DocumentKind::ALL.iter().copied().filter(|k| k.accepts_pdf()) {
-            out.push((kind, self.store.template(kind).await?));
+            out.push((kind, self.templates.template(kind).await?));
         }
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests;

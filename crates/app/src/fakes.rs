@@ -9,10 +9,10 @@ use async_trait::async_trait;
 use domain::application::{Business, SubjectKind};
 use domain::document::DocumentKind;
 use domain::payment::{PaymentStatus, RefundStatus, refund_request_no};
-use domain::pricing::{Delivery, FeeBreakdown};
+use domain::pricing::{Delivery, FeeBreakdown, Fees};
 use domain::{
-    Actor, ApplicationId, Email, FinanceAlertId, Money, NotificationId, OrderId, OrderStatus, PaymentId, Phone,
-    RefundId, SmsCodeId, SmsPurpose, StaffId, UserId,
+    Actor, ApplicationId, Email, FinanceAlertId, Money, NotificationId, OrderId, OrderStatus, PackageId, PaymentId,
+    Phone, PickupPointId, RefundId, SmsCodeId, SmsPurpose, StaffId, UserId,
 };
 use time::OffsetDateTime;
 
@@ -27,12 +27,13 @@ use crate::gateway::{
 use crate::notifications::{Announcer, Tell};
 use crate::payment::{Gateways, PaymentPorts, PaymentRules, Payments};
 use crate::ports::{
-    ApplicationBook, ApplicationRecord, AuditEntry, AuditLog, BillBook, BillCheck, Dispatch, DispatchChange,
-    DocumentRecord, DocumentShelf, FileStore, FinanceAlert, FulfilmentRecord, FulfilmentRepo, InvoiceBook,
-    InvoiceRecord, KeyPinBook, KeyPins, Mail, Mailer, MoneyMovement, NewNotification, NewOrder, NewSmsCode, NoticeLog,
-    NotificationRecord, NotificationRepo, OrderBook, OrderEventRecord, OrderRecord, PaymentJournal, PaymentLedger,
-    PaymentRecord, RefundDesk, RefundRecord, ReviewDecision, ReviewRepo, SessionRecord, SessionRepo, Settlement,
-    SmsCodeRecord, SmsCodeRepo, SmsSender, StoredFile, ThrottleRepo, UserDirectory, UserRecord, UserRepo,
+    ApplicationBook, ApplicationRecord, AuditEntry, AuditLog, BillBook, BillCheck, Catalog, CatalogRepo, Dispatch,
+    DispatchChange, DocumentRecord, DocumentShelf, FileStore, FinanceAlert, FormTemplate, FulfilmentRecord,
+    FulfilmentRepo, InvoiceBook, InvoiceRecord, KeyPinBook, KeyPins, Mail, Mailer, MoneyMovement, NewNotification,
+    NewOrder, NewSmsCode, NoticeLog, NotificationRecord, NotificationRepo, OrderBook, OrderEventRecord, OrderRecord,
+    PackageRecord, PaymentJournal, PaymentLedger, PaymentRecord, PickupPoint, RefundDesk, RefundRecord, ReviewDecision,
+    ReviewRepo, SessionRecord, SessionRepo, Settlement, SmsCodeRecord, SmsCodeRepo, SmsSender, StoredFile,
+    TemplateRepo, ThrottleRepo, UserDirectory, UserRecord, UserRepo,
 };
 use crate::refunds::{RefundPorts, Refunds};
 use crate::review::{Review, ReviewPorts};
@@ -86,6 +87,12 @@ struct BooksState {
     failures: Vec<(String, OffsetDateTime)>,
     /// Bill checks claimed or done: (channel, day) → (claimed at, the finished check).
     bill_checks: BTreeMap<(Channel, time::Date), (OffsetDateTime, Option<BillCheck>)>,
+    /// The catalog: packages, fees and pickup points with whether they are offered.
+    packages: Vec<PackageRecord>,
+    fees: Option<Fees>,
+    pickup_points: Vec<(PickupPoint, bool)>,
+    /// Uploaded blank forms.
+    templates: Vec<FormTemplate>,
     /// Applicants' applications.
     applications: Vec<(UserId, ApplicationRecord)>,
     /// Orders' invoices.
@@ -280,6 +287,16 @@ impl Books {
             .filter_map(|(_, c)| c.as_ref())
             .map(|c| (c.day, c.checked_by, c.differences))
             .collect()
+    }
+
+    /// Adds a package to the catalog.
+    pub fn add_package(&self, package: PackageRecord) {
+        lock(&self.state).packages.push(package);
+    }
+
+    /// The audit log's details, oldest first.
+    pub fn audit_details(&self) -> Vec<String> {
+        lock(&self.state).audit.iter().map(|e| e.detail.clone()).collect()
     }
 
     /// The queue: (dedupe key, status, attempts), oldest first.
@@ -913,6 +930,82 @@ impl BillBook for Books {
 }
 
 #[async_trait]
+impl CatalogRepo for Books {
+    async fn catalog(&self) -> Result<Catalog, StoreError> {
+        let state = lock(&self.state);
+        Ok(Catalog {
+            packages: state.packages.iter().filter(|p| p.active).cloned().collect(),
+            fees: state.fees.unwrap_or(Fees { courier: Money::ZERO, pickup: Money::ZERO, service: Money::ZERO }),
+            pickup_points: state.pickup_points.iter().filter(|(_, on)| *on).map(|(p, _)| p.clone()).collect(),
+        })
+    }
+
+    async fn all_packages(&self) -> Result<Vec<PackageRecord>, StoreError> {
+        Ok(lock(&self.state).packages.clone())
+    }
+
+    async fn set_package(&self, id: PackageId, price: Money, active: bool) -> Result<bool, StoreError> {
+        let mut state = lock(&self.state);
+        state.write()?;
+        Ok(match state.packages.iter_mut().find(|p| p.id == id) {
+            Some(package) => {
+                package.price = price;
+                package.active = active;
+                true
+            }
+            None => false,
+        })
+    }
+
+    async fn set_fees(&self, fees: &Fees) -> Result<(), StoreError> {
+        let mut state = lock(&self.state);
+        state.write()?;
+        state.fees = Some(*fees);
+        Ok(())
+    }
+
+    async fn all_pickup_points(&self) -> Result<Vec<(PickupPoint, bool)>, StoreError> {
+        Ok(lock(&self.state).pickup_points.clone())
+    }
+
+    async fn save_pickup_point(&self, point: &PickupPoint, active: bool) -> Result<PickupPointId, StoreError> {
+        let mut state = lock(&self.state);
+        state.write()?;
+        if point.id.0 == 0 {
+            let id = PickupPointId(i64::try_from(state.pickup_points.len()).unwrap_or(0) + 1);
+            state.pickup_points.push((PickupPoint { id, ..point.clone() }, active));
+            return Ok(id);
+        }
+        if let Some(entry) = state.pickup_points.iter_mut().find(|(p, _)| p.id == point.id) {
+            *entry = (point.clone(), active);
+        }
+        Ok(point.id)
+    }
+}
+
+#[async_trait]
+impl TemplateRepo for Books {
+    async fn set_template(&self, template: &FormTemplate, _staff: StaffId) -> Result<Option<String>, StoreError> {
+        let mut state = lock(&self.state);
+        state.write()?;
+        let old = state.templates.iter().position(|t| t.kind == template.kind).map(|i| state.templates.remove(i));
+        state.templates.push(template.clone());
+        Ok(old.map(|t| t.file_key))
+    }
+
+    async fn template(&self, kind: DocumentKind) -> Result<Option<FormTemplate>, StoreError> {
+        Ok(lock(&self.state).templates.iter().find(|t| t.kind == kind).cloned())
+    }
+
+    async fn delete_template(&self, kind: DocumentKind) -> Result<Option<String>, StoreError> {
+        let mut state = lock(&self.state);
+        state.write()?;
+        let old = state.templates.iter().position(|t| t.kind == kind).map(|i| state.templates.remove(i));
+        Ok(old.map(|t| t.file_key))
+    }
+}
+
+#[async_trait]
 impl UserRepo for Books {
     async fn close_user(
         &self,
@@ -1230,6 +1323,13 @@ impl NotificationRepo for Books {
 /// Blobs in memory.
 #[derive(Default)]
 pub struct Blobs(Mutex<BTreeMap<String, Vec<u8>>>);
+
+impl Blobs {
+    /// The keys of the blobs kept.
+    pub fn keys(&self) -> Vec<String> {
+        lock(&self.0).keys().cloned().collect()
+    }
+}
 
 #[async_trait]
 impl FileStore for Blobs {

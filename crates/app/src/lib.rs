@@ -111,6 +111,7 @@ pub struct App {
     pub(crate) payments: payment::Payments,
     pub(crate) refunds: refunds::Refunds,
     pub(crate) bill_checks: finance::BillChecks,
+    pub(crate) catalogue: catalog_admin::Catalogue,
     pub(crate) review: review::Review,
     pub(crate) fulfilment: fulfilment::Fulfilment,
     pub(crate) audit_trail: staff::AuditTrail,
@@ -187,6 +188,13 @@ impl App {
             policy.auto_complete_after,
         );
         let bill_checks = finance::BillChecks::new(store.clone(), payments.clone(), clock.clone());
+        let catalogue = catalog_admin::Catalogue::new(
+            store.clone(),
+            store.clone(),
+            files.clone(),
+            audit_trail.clone(),
+            clock.clone(),
+        );
         let review = review::Review::new(review::ReviewPorts {
             claims: store.clone(),
             orders: store.clone(),
@@ -210,6 +218,7 @@ impl App {
             payments,
             refunds,
             bill_checks,
+            catalogue,
             review,
             fulfilment,
             audit_trail,
@@ -246,6 +255,11 @@ impl App {
     /// The daily comparison of the gateways' bills with our records.
     pub fn bill_checks(&self) -> &finance::BillChecks {
         &self.bill_checks
+    }
+
+    /// The catalog as admins keep it.
+    pub fn catalogue(&self) -> &catalog_admin::Catalogue {
+        &self.catalogue
     }
 
     /// Refunds finance asks for and approves.

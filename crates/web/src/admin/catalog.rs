@@ -32,7 +32,7 @@ async fn show(
     notice: Option<&str>,
     message: Option<String>,
 ) -> PageResult {
-    let catalog = state.app.catalog_admin(staff).await?;
+    let catalog = state.app.catalogue().catalog_admin(staff).await?;
     let layout = AdminLayout::new("套餐与价格", visitor, Some(staff)).with_notice(notice);
     let status = if message.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     Ok(render(status, &CatalogPage { layout, catalog, message }))
@@ -76,7 +76,7 @@ pub async fn package(
     PagePath(id): PagePath<i64>,
     Form(form): Form<PackageForm>,
 ) -> PageResult {
-    let result = state.app.set_package(&staff, id, &form.price, form.active.is_some()).await;
+    let result = state.app.catalogue().set_package(&staff, id, &form.price, form.active.is_some()).await;
     outcome(&state, &staff, &visitor, result).await
 }
 
@@ -93,7 +93,7 @@ pub async fn fees(
     Staff(staff, visitor): Staff,
     Form(form): Form<FeesForm>,
 ) -> PageResult {
-    let result = state.app.set_fees(&staff, &form.courier, &form.pickup, &form.service).await;
+    let result = state.app.catalogue().set_fees(&staff, &form.courier, &form.pickup, &form.service).await;
     outcome(&state, &staff, &visitor, result).await
 }
 
@@ -115,7 +115,7 @@ async fn save_point(
     form: PointForm,
 ) -> PageResult {
     let point = PickupPoint { id, name: form.name, address: form.address, phone: form.phone, hours: form.hours };
-    let result = state.app.save_pickup_point(staff, &point, form.active.is_some()).await;
+    let result = state.app.catalogue().save_pickup_point(staff, &point, form.active.is_some()).await;
     outcome(state, staff, visitor, result).await
 }
 
@@ -151,7 +151,7 @@ pub async fn templates(
     Staff(staff, visitor): Staff,
     Query(q): Query<NoticeQuery>,
 ) -> PageResult {
-    let templates = state.app.form_templates(&staff).await?;
+    let templates = state.app.catalogue().form_templates(&staff).await?;
     let layout = AdminLayout::new("文档模板", &visitor, Some(&staff)).with_notice(q.notice.as_deref());
     Ok(render(StatusCode::OK, &TemplatesPage { layout, templates }))
 }
@@ -163,7 +163,7 @@ pub async fn upload_template(
     multipart: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> PageResult {
     let file = crate::html::uploaded_file(multipart).await;
-    state.app.upload_form_template(&staff, &kind, file).await.map_err(PageError::refused)?;
+    state.app.catalogue().upload_form_template(&staff, &kind, file).await.map_err(PageError::refused)?;
     Ok(Redirect::to("/admin/templates?notice=catalog_saved").into_response())
 }
 
@@ -172,6 +172,6 @@ pub async fn remove_template(
     Staff(staff, _): Staff,
     PagePath(kind): PagePath<String>,
 ) -> PageResult {
-    state.app.remove_form_template(&staff, &kind).await?;
+    state.app.catalogue().remove_form_template(&staff, &kind).await?;
     Ok(Redirect::to("/admin/templates?notice=catalog_saved").into_response())
 }

@@ -90,7 +90,7 @@ fn printable(doc: &str) -> Option<DocumentKind> {
 async fn blank(State(state): State<AppState>, _visitor: Visitor, PagePath(doc): PagePath<String>) -> PageResult {
     let Some(doc) = printable(&doc) else { return Err(PageError::not_found()) };
     // The form the operator uploaded, when there is one; else the built-in printable page.
-    match state.app.form_template(doc.as_str()).await {
+    match state.app.catalogue().form_template(doc.as_str()).await {
         Ok(Some(pdf)) => {
             use axum::response::IntoResponse;
             let disposition = format!("attachment; filename=\"{}.pdf\"", doc.as_str());
