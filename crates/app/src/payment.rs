@@ -1,6 +1,6 @@
 //! Paying for an order (SECURITY F1–F7). The order's state changes only on a verified
 //! notification or on an active query of the gateway — never because a browser came back from
-//! the cashier. Every confirmation goes through one path, [`App::confirm_paid`]: the amount is
+//! the cashier. Every confirmation goes through one path, `Payments::settle`: the amount is
 //! compared in fen, the payment is settled once (unique trade number, conditional updates), and
 //! money that arrives for an order that cannot take it any more is refunded exactly once.
 
