@@ -3,7 +3,7 @@
 //! Each capability is one module. Most are services that hold only the narrow ports of
 //! [`ports`] they use (a [`payment::Payments`] holds a ledger, a journal, an order book and an
 //! announcer, never the whole store), so their rules are tested against the small in-memory
-//! fakes of `fakes.rs`; [`App`] wires them over one store and hands them out
+//! fakes of `fakes/`; [`App`] wires them over one store and hands them out
 //! (`app.payments()`, `app.review()`, …). The capabilities not yet split out still work on
 //! [`App`] itself. Web handlers call these functions and nothing else, so the HTML pages and
 //! the JSON API share every rule.
