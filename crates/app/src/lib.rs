@@ -112,6 +112,7 @@ pub struct App {
     pub(crate) sessions: sessions::Sessions,
     pub(crate) sms_codes: sms_codes::SmsCodes,
     pub(crate) accounts: accounts::Accounts,
+    pub(crate) address_book: addresses::AddressBook,
     pub(crate) payments: payment::Payments,
     pub(crate) refunds: refunds::Refunds,
     pub(crate) bill_checks: finance::BillChecks,
@@ -155,6 +156,7 @@ impl App {
         let passwords = Arc::new(passwords::PasswordPool::for_this_machine());
         let (throttle, sessions, sms_codes, accounts) =
             account_services(&store, sms, &keys, &clock, &policy, &passwords);
+        let address_book = addresses::AddressBook::new(store.clone(), clock.clone());
         let payments = payment::Payments::new(
             payment::PaymentPorts {
                 ledger: store.clone(),
@@ -219,6 +221,7 @@ impl App {
             sessions,
             sms_codes,
             accounts,
+            address_book,
             payments,
             refunds,
             bill_checks,
@@ -274,6 +277,11 @@ impl App {
     /// Applicant accounts: registration, login, passwords, the profile.
     pub fn accounts(&self) -> &accounts::Accounts {
         &self.accounts
+    }
+
+    /// The applicant's address book.
+    pub fn address_book(&self) -> &addresses::AddressBook {
+        &self.address_book
     }
 
     /// Applicants' sessions and their CSRF tokens.

@@ -23,10 +23,10 @@ use crate::gateway::{
 use crate::notifications::{Announcer, Tell};
 use crate::payment::{Gateways, PaymentPorts, PaymentRules, Payments};
 use crate::ports::{
-    ApplicationRecord, AuditEntry, BillCheck, DocumentRecord, FileStore, FinanceAlert, FormTemplate, FulfilmentRecord,
-    InvoiceRecord, KeyPins, Mail, Mailer, NewNotification, NewOrder, NoticeLog, NotificationRecord, OrderEventRecord,
-    OrderRecord, PackageRecord, PaymentRecord, PickupPoint, RefundRecord, SessionRecord, SmsCodeRecord, SmsSender,
-    StoredFile, UserRecord,
+    AddressRecord, ApplicationRecord, AuditEntry, BillCheck, DocumentRecord, FileStore, FinanceAlert, FormTemplate,
+    FulfilmentRecord, InvoiceRecord, KeyPins, Mail, Mailer, NewNotification, NewOrder, NoticeLog, NotificationRecord,
+    OrderEventRecord, OrderRecord, PackageRecord, PaymentRecord, PickupPoint, RefundRecord, SessionRecord,
+    SmsCodeRecord, SmsSender, StoredFile, UserRecord,
 };
 use crate::refunds::{RefundPorts, Refunds};
 use crate::review::{Review, ReviewPorts};
@@ -35,6 +35,7 @@ use crate::staff::AuditTrail;
 use crate::{Policy, StoreError};
 
 mod accounts;
+mod addresses;
 mod catalog;
 mod fulfilment;
 mod notifications;
@@ -80,6 +81,8 @@ struct BooksState {
     documents: Vec<DocumentRecord>,
     /// Who reviews which order, since when.
     claims: BTreeMap<OrderId, (StaffId, OffsetDateTime)>,
+    /// Address books: (owner, address).
+    addresses: Vec<(UserId, AddressRecord)>,
     /// Sessions by token digest.
     sessions: Vec<SessionRecord>,
     /// SMS codes issued.

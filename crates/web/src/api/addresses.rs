@@ -108,7 +108,7 @@ pub async fn list_addresses(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
 ) -> Result<Json<Vec<AddressSummary>>, ApiError> {
-    Ok(Json(state.app.list_addresses(&user).await?.into_iter().map(Into::into).collect()))
+    Ok(Json(state.app.address_book().list_addresses(&user).await?.into_iter().map(Into::into).collect()))
 }
 
 /// Add an address. The first one becomes the default.
@@ -120,7 +120,7 @@ pub async fn create_address(
     ApiUser(user): ApiUser,
     ApiJson(req): ApiJson<AddressRequest>,
 ) -> Result<Response, ApiError> {
-    let record = state.app.add_address(&user, &req.into()).await?;
+    let record = state.app.address_book().add_address(&user, &req.into()).await?;
     Ok((StatusCode::CREATED, Json(AddressDetail::from(record))).into_response())
 }
 
@@ -132,7 +132,7 @@ pub async fn get_address(
     ApiUser(user): ApiUser,
     ApiPath(id): ApiPath<AddressId>,
 ) -> Result<Json<AddressDetail>, ApiError> {
-    Ok(Json(state.app.address(&user, id).await?.into()))
+    Ok(Json(state.app.address_book().address(&user, id).await?.into()))
 }
 
 /// Replace an address.
@@ -145,7 +145,7 @@ pub async fn update_address(
     ApiPath(id): ApiPath<AddressId>,
     ApiJson(req): ApiJson<AddressRequest>,
 ) -> Result<Json<AddressDetail>, ApiError> {
-    Ok(Json(state.app.update_address(&user, id, &req.into()).await?.into()))
+    Ok(Json(state.app.address_book().update_address(&user, id, &req.into()).await?.into()))
 }
 
 /// Delete an address. If it was the default, the newest remaining one becomes default.
@@ -156,7 +156,7 @@ pub async fn delete_address(
     ApiUser(user): ApiUser,
     ApiPath(id): ApiPath<AddressId>,
 ) -> Result<Response, ApiError> {
-    state.app.delete_address(&user, id).await?;
+    state.app.address_book().delete_address(&user, id).await?;
     Ok(no_content())
 }
 
@@ -168,6 +168,6 @@ pub async fn set_default_address(
     ApiUser(user): ApiUser,
     ApiPath(id): ApiPath<AddressId>,
 ) -> Result<Response, ApiError> {
-    state.app.set_default_address(&user, id).await?;
+    state.app.address_book().set_default_address(&user, id).await?;
     Ok(no_content())
 }

@@ -38,7 +38,7 @@ async fn list(
     PageUser(user, visitor): PageUser,
     Query(q): Query<NoticeQuery>,
 ) -> PageResult {
-    let records = state.app.list_addresses(&user).await?;
+    let records = state.app.address_book().list_addresses(&user).await?;
     let layout = Layout::new(&state, &visitor, "收货地址", Nav::Addresses).with_notice(q.notice.as_deref());
     Ok(render(StatusCode::OK, &ListPage { layout, addresses: records }))
 }
@@ -88,7 +88,7 @@ async fn edit_form(
     PageUser(user, visitor): PageUser,
     PagePath(id): PagePath<AddressId>,
 ) -> PageResult {
-    let r = state.app.address(&user, id).await?;
+    let r = state.app.address_book().address(&user, id).await?;
     let form = Form::default()
         .with("recipient", r.recipient)
         .with("phone", r.phone)
@@ -140,7 +140,7 @@ async fn create(
     PageUser(user, visitor): PageUser,
     FormBody(f): FormBody<AddressForm>,
 ) -> Response {
-    match state.app.add_address(&user, &f.draft()).await {
+    match state.app.address_book().add_address(&user, &f.draft()).await {
         Ok(_) => see_other("/addresses?notice=address_saved"),
         Err(err) => {
             let is_default = f.is_default.is_some();
@@ -157,7 +157,7 @@ async fn update(
     PagePath(id): PagePath<AddressId>,
     FormBody(f): FormBody<AddressForm>,
 ) -> PageResult {
-    match state.app.update_address(&user, id, &f.draft()).await {
+    match state.app.address_book().update_address(&user, id, &f.draft()).await {
         Ok(_) => Ok(see_other("/addresses?notice=address_saved")),
         Err(app::Error::NotFound) => Err(PageError::not_found()),
         Err(err) => {
@@ -174,7 +174,7 @@ async fn delete(
     PageUser(user, _): PageUser,
     PagePath(id): PagePath<AddressId>,
 ) -> PageResult {
-    state.app.delete_address(&user, id).await?;
+    state.app.address_book().delete_address(&user, id).await?;
     Ok(see_other("/addresses?notice=address_deleted"))
 }
 
@@ -183,6 +183,6 @@ async fn set_default(
     PageUser(user, _): PageUser,
     PagePath(id): PagePath<AddressId>,
 ) -> PageResult {
-    state.app.set_default_address(&user, id).await?;
+    state.app.address_book().set_default_address(&user, id).await?;
     Ok(see_other("/addresses?notice=default_set"))
 }

@@ -419,7 +419,7 @@ async fn show_step(
     status: StatusCode,
 ) -> PageResult {
     let title = step.label();
-    let (catalog, addresses) = match (state.app.catalog().await, state.app.list_addresses(user).await) {
+    let (catalog, addresses) = match (state.app.catalog().await, state.app.address_book().list_addresses(user).await) {
         (Ok(c), Ok(a)) => (c, a),
         (Err(err), _) | (_, Err(err)) => return Err(err.into()),
     };
