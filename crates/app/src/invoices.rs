@@ -10,12 +10,19 @@ use domain::staff::Role;
 use sha2::{Digest, Sha256};
 use std::io::Cursor;
 
+use std::sync::Arc;
+
+use crate::clock::Clock;
 use crate::media::{UploadError, sanitize};
-use crate::notifications::Tell;
-use crate::ports::{InvoiceFile, InvoiceRecord, OrderRecord, RedInvoice};
+use crate::notifications::{Announcer, Tell};
+use crate::orders::OrderView;
+use crate::ports::{
+    InvoiceBook, InvoiceFile, InvoiceRecord, InvoiceRepo, NotificationRepo, OrderBook, OrderRecord, RedInvoice,
+};
 use crate::sessions::CurrentUser;
-use crate::staff::CurrentStaff;
-use crate::{App, Error, StoreError};
+use crate::staff::{AuditTrail, CurrentStaff};
+use crate::vault::Vault;
+use crate::{Error, StoreError};
 
 /// The files finance uploads for one invoice: the PDF, and the OFD and XML when it has them.
 #[derive(Debug, Clone, Default)]
@@ -102,7 +109,46 @@ fn attachment_ref(order: &OrderRecord, red: bool) -> String {
     format!("{}:{}", if red { "red-invoice" } else { "invoice" }, order.id.0)
 }
 
-impl App {
+/// 发票 by finance: issued with its files, mailed, resent, voided by a red-letter invoice; the
+/// applicant downloads theirs. It holds only the ports it needs, so its rules are tested
+/// against in-memory fakes.
+#[derive(Clone)]
+pub struct Invoices {
+    repo: Arc<dyn InvoiceRepo>,
+    book: Arc<dyn InvoiceBook>,
+    orders: Arc<dyn OrderBook>,
+    queue: Arc<dyn NotificationRepo>,
+    announcer: Arc<dyn Announcer>,
+    vault: Vault,
+    audit: AuditTrail,
+    clock: Arc<dyn Clock>,
+}
+
+/// The ports an [`Invoices`] works with.
+pub struct InvoicePorts {
+    pub repo: Arc<dyn InvoiceRepo>,
+    pub book: Arc<dyn InvoiceBook>,
+    pub orders: Arc<dyn OrderBook>,
+    pub queue: Arc<dyn NotificationRepo>,
+    pub announcer: Arc<dyn Announcer>,
+    pub vault: Vault,
+    pub audit: AuditTrail,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Invoices {
+    pub fn new(ports: InvoicePorts) -> Self {
+        let InvoicePorts { repo, book, orders, queue, announcer, vault, audit, clock } = ports;
+        Self { repo, book, orders, queue, announcer, vault, audit, clock }
+    }
+
+    /// The user's own order with its history; `NotFound` for anyone else's.
+    async fn order(&self, user: &CurrentUser, id: domain::OrderId) -> Result<OrderView, Error> {
+        let record = self.orders.order(user.id, id).await?.ok_or(Error::NotFound)?;
+        let events = self.orders.order_events(id).await?;
+        Ok(OrderView { record, events })
+    }
+
     /// Checks, encrypts and stores the files; returns what the store records of them.
     async fn store_invoice_files(&self, upload: InvoiceUpload, red: bool) -> Result<Vec<InvoiceFile>, Error> {
         let files = tokio::task::spawn_blocking(move || checked(upload))
@@ -110,7 +156,7 @@ impl App {
             .map_err(|e| StoreError::Other(format!("invoice check task failed: {e}")))??;
         let mut stored = Vec::with_capacity(files.len());
         for (format, bytes) in files {
-            let (file_key, wrapped_key) = self.store_sealed(&bytes).await?;
+            let (file_key, wrapped_key) = self.vault.put(&bytes).await?;
             stored.push(InvoiceFile {
                 red,
                 format,
@@ -132,7 +178,7 @@ impl App {
         upload: InvoiceUpload,
     ) -> Result<(), Error> {
         staff.require(&[Role::Finance])?;
-        let order = self.store.order_by_id(id).await?.ok_or(Error::NotFound)?;
+        let order = self.orders.order_by_id(id).await?.ok_or(Error::NotFound)?;
         if order.order.invoice.is_none() {
             return Err(Error::Conflict { code: "no_invoice_requested", message: "该订单未申请发票".into() });
         }
@@ -147,12 +193,12 @@ impl App {
             red: None,
             files,
         };
-        if !self.store.save_invoice(&record).await? {
+        if !self.repo.save_invoice(&record).await? {
             return Err(Error::Conflict {
                 code: "invoice_voided", message: "该订单的发票已红冲，不能再更换".into()
             });
         }
-        self.audit(Some(staff.id), "invoice.issue", Some(id), &invoice_no).await?;
+        self.audit.record(Some(staff.id), "invoice.issue", Some(id), &invoice_no).await?;
         self.send_invoice(&order).await
     }
 
@@ -166,9 +212,9 @@ impl App {
         upload: InvoiceUpload,
     ) -> Result<(), Error> {
         staff.require(&[Role::Finance])?;
-        let order = self.store.order_by_id(id).await?.ok_or(Error::NotFound)?;
+        let order = self.orders.order_by_id(id).await?.ok_or(Error::NotFound)?;
         let invoice = self
-            .store
+            .book
             .invoice(id)
             .await?
             .ok_or(Error::Conflict {
@@ -185,18 +231,19 @@ impl App {
         }
         let files = self.store_invoice_files(upload, true).await?;
         let red = RedInvoice { invoice_no: red_no.clone(), issued_by: Some(staff.id), issued_at: self.clock.now() };
-        if !self.store.save_red_invoice(id, &red, &files).await? {
+        if !self.repo.save_red_invoice(id, &red, &files).await? {
             return Err(Error::Conflict {
                 code: "invoice_already_voided", message: "该发票已红冲，请刷新页面".into()
             });
         }
-        self.audit(
-            Some(staff.id),
-            "invoice.red",
-            Some(id),
-            &format!("原发票 {}，红字发票 {red_no}", invoice.invoice_no),
-        )
-        .await?;
+        self.audit
+            .record(
+                Some(staff.id),
+                "invoice.red",
+                Some(id),
+                &format!("原发票 {}，红字发票 {red_no}", invoice.invoice_no),
+            )
+            .await?;
         let sms = format!(
             "您的订单 {} 已退款，原电子发票（号码 {}）已作废并开具红字发票（号码 {red_no}），可登录“我的订单”下载，留有邮箱的已随邮件发送。",
             order.order.order_no, invoice.invoice_no
@@ -217,15 +264,15 @@ impl App {
     /// Sends the invoice email again (resend on request).
     pub async fn resend_invoice(&self, staff: &CurrentStaff, id: domain::OrderId) -> Result<(), Error> {
         staff.require(&[Role::Finance])?;
-        let order = self.store.order_by_id(id).await?.ok_or(Error::NotFound)?;
-        self.store.invoice(id).await?.ok_or(Error::NotFound)?;
-        self.audit(Some(staff.id), "invoice.resend", Some(id), "").await?;
+        let order = self.orders.order_by_id(id).await?.ok_or(Error::NotFound)?;
+        self.book.invoice(id).await?.ok_or(Error::NotFound)?;
+        self.audit.record(Some(staff.id), "invoice.resend", Some(id), "").await?;
         self.send_invoice(&order).await
     }
 
     async fn send_invoice(&self, order: &OrderRecord) -> Result<(), Error> {
-        let count = self.store.invoice_sent(order.id).await?;
-        let invoice = self.store.invoice(order.id).await?.ok_or(Error::NotFound)?;
+        let count = self.repo.invoice_sent(order.id).await?;
+        let invoice = self.book.invoice(order.id).await?.ok_or(Error::NotFound)?;
         let formats: Vec<&str> = invoice.formats(false).iter().map(|f| f.label()).collect();
         let sms = format!(
             "您的订单 {} 的电子发票已开具（发票号码 {}），可登录“我的订单”下载，留有邮箱的已随邮件发送。",
@@ -248,15 +295,15 @@ impl App {
     /// The SMS and the email with the invoice's files attached, to the address given for the
     /// invoice when there is one.
     async fn enqueue_invoice_mail(&self, order: &OrderRecord, tell: &Tell<'_>, red: bool) -> Result<(), Error> {
-        let mut messages = self.notifier.applicant_messages(order, tell).await?;
+        let mut messages = self.announcer.applicant_messages(order, tell).await?;
         for m in messages.iter_mut().filter(|m| m.channel == "email") {
             if let Some(email) = order.order.invoice.as_ref().and_then(|i| i.email.clone()) {
                 m.recipient = email;
             }
             m.attachments = Some(attachment_ref(order, red));
         }
-        self.store.enqueue_notifications(&messages, self.clock.now()).await?;
-        self.notifier.deliver_now().await;
+        self.queue.enqueue_notifications(&messages, self.clock.now()).await?;
+        self.announcer.deliver_now().await;
         Ok(())
     }
 
@@ -276,16 +323,19 @@ impl App {
             invoice.invoice_no.clone()
         };
         let file = invoice.file(red, format).ok_or(Error::NotFound)?;
-        let bytes = self.read_sealed(&file.file_key, &file.wrapped_key).await?;
+        let bytes = self.vault.get(&file.file_key, &file.wrapped_key).await?;
         Ok((format.file_name(&number, red), format.content_type(), bytes))
     }
 
     /// The user's order's invoice, if issued (with its red-letter invoice when voided).
     pub async fn invoice_of(&self, user: &CurrentUser, id: domain::OrderId) -> Result<Option<InvoiceRecord>, Error> {
         self.order(user, id).await?;
-        Ok(self.store.invoice(id).await?)
+        Ok(self.book.invoice(id).await?)
     }
 }
+
+#[cfg(test)]
+mod service_tests;
 
 #[cfg(test)]
 mod tests {

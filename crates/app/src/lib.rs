@@ -42,6 +42,7 @@ pub mod sessions;
 pub mod sms_codes;
 pub mod staff;
 pub mod station;
+pub mod vault;
 
 pub use error::{Error, Refusal, StoreError, Unique};
 
@@ -107,6 +108,7 @@ pub struct App {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) keys: Arc<Keys>,
     pub(crate) policy: Policy,
+    pub(crate) vault: vault::Vault,
     pub(crate) notifier: Arc<notifications::Notifier>,
     pub(crate) throttle: accounts::Throttle,
     pub(crate) sessions: sessions::Sessions,
@@ -117,6 +119,7 @@ pub struct App {
     pub(crate) refunds: refunds::Refunds,
     pub(crate) bill_checks: finance::BillChecks,
     pub(crate) catalogue: catalog_admin::Catalogue,
+    pub(crate) invoices: invoices::Invoices,
     pub(crate) review: review::Review,
     pub(crate) fulfilment: fulfilment::Fulfilment,
     pub(crate) audit_trail: staff::AuditTrail,
@@ -142,13 +145,13 @@ impl App {
         policy: Policy,
     ) -> Self {
         let keys = Arc::new(keys);
+        let vault = vault::Vault::new(files.clone(), keys.clone());
         let notifier = Arc::new(notifications::Notifier::new(notifications::NotifierPorts {
             users: store.clone(),
             applications: store.clone(),
             queue: store.clone(),
             invoices: store.clone(),
-            files: files.clone(),
-            keys: keys.clone(),
+            vault: vault.clone(),
             sms: sms.clone(),
             mailer,
             clock: clock.clone(),
@@ -169,17 +172,6 @@ impl App {
             payment::PaymentRules::from(&policy),
         );
         let audit_trail = staff::AuditTrail::new(store.clone(), clock.clone());
-        let refunds = refunds::Refunds::new(
-            refunds::RefundPorts {
-                desk: store.clone(),
-                ledger: store.clone(),
-                orders: store.clone(),
-                audit: audit_trail.clone(),
-                payments: payments.clone(),
-                clock: clock.clone(),
-            },
-            policy.refund_approval_above,
-        );
         let fulfilment = fulfilment::Fulfilment::new(
             fulfilment::FulfilmentPorts {
                 dispatch: store.clone(),
@@ -193,7 +185,8 @@ impl App {
             },
             policy.auto_complete_after,
         );
-        let bill_checks = finance::BillChecks::new(store.clone(), payments.clone(), clock.clone());
+        let (refunds, bill_checks, invoices) =
+            back_office_services(&store, &payments, &notifier, &vault, &audit_trail, &clock, &policy);
         let catalogue = catalog_admin::Catalogue::new(
             store.clone(),
             store.clone(),
@@ -216,6 +209,7 @@ impl App {
             clock,
             keys,
             policy,
+            vault,
             notifier,
             throttle,
             sessions,
@@ -226,6 +220,7 @@ impl App {
             refunds,
             bill_checks,
             catalogue,
+            invoices,
             review,
             fulfilment,
             audit_trail,
@@ -262,6 +257,11 @@ impl App {
     /// The daily comparison of the gateways' bills with our records.
     pub fn bill_checks(&self) -> &finance::BillChecks {
         &self.bill_checks
+    }
+
+    /// Invoices: issued, mailed, voided, downloaded.
+    pub fn invoices(&self) -> &invoices::Invoices {
+        &self.invoices
     }
 
     /// The catalog as admins keep it.
@@ -320,16 +320,12 @@ impl App {
     /// Seals `bytes` under a fresh file key and stores them; returns (file key, wrapped key),
     /// which the row referring to the blob keeps.
     pub(crate) async fn store_sealed(&self, bytes: &[u8]) -> Result<(String, String), Error> {
-        let file_key = format!("{}.bin", uuid::Uuid::new_v4().simple());
-        let (blob, wrapped_key) = self.keys.seal_blob(&file_key, bytes)?;
-        self.files.put(&file_key, blob).await?;
-        Ok((file_key, wrapped_key))
+        self.vault.put(bytes).await
     }
 
     /// Reads and opens a blob stored by [`App::store_sealed`].
     pub(crate) async fn read_sealed(&self, file_key: &str, wrapped_key: &str) -> Result<Vec<u8>, Error> {
-        let blob = self.files.get(file_key).await?;
-        Ok(self.keys.open_blob(file_key, &blob, wrapped_key)?)
+        self.vault.get(file_key, wrapped_key).await
     }
 
     /// Whether this instance runs the periodic sweep `name` now: one instance of the cluster
@@ -373,4 +369,39 @@ fn account_services(
         },
     );
     (throttle, sessions, sms_codes, accounts)
+}
+
+/// The back office's money services over one store: refunds, the bill checks, invoices.
+fn back_office_services(
+    store: &Arc<dyn Store>,
+    payments: &payment::Payments,
+    notifier: &Arc<notifications::Notifier>,
+    vault: &vault::Vault,
+    audit_trail: &staff::AuditTrail,
+    clock: &Arc<dyn Clock>,
+    policy: &Policy,
+) -> (refunds::Refunds, finance::BillChecks, invoices::Invoices) {
+    let refunds = refunds::Refunds::new(
+        refunds::RefundPorts {
+            desk: store.clone(),
+            ledger: store.clone(),
+            orders: store.clone(),
+            audit: audit_trail.clone(),
+            payments: payments.clone(),
+            clock: clock.clone(),
+        },
+        policy.refund_approval_above,
+    );
+    let bill_checks = finance::BillChecks::new(store.clone(), payments.clone(), clock.clone());
+    let invoices = invoices::Invoices::new(invoices::InvoicePorts {
+        repo: store.clone(),
+        book: store.clone(),
+        orders: store.clone(),
+        queue: store.clone(),
+        announcer: notifier.clone(),
+        vault: vault.clone(),
+        audit: audit_trail.clone(),
+        clock: clock.clone(),
+    });
+    (refunds, bill_checks, invoices)
 }

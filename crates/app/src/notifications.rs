@@ -11,11 +11,11 @@ use domain::mask::mask_middle;
 use time::Duration;
 
 use crate::clock::Clock;
-use crate::crypto::Keys;
 use crate::ports::{
-    ApplicationBook, Attachment, FileStore, InvoiceBook, Mail, Mailer, NewNotification, NotificationRecord,
-    NotificationRepo, OrderRecord, SmsSender, UserDirectory,
+    ApplicationBook, Attachment, InvoiceBook, Mail, Mailer, NewNotification, NotificationRecord, NotificationRepo,
+    OrderRecord, SmsSender, UserDirectory,
 };
+use crate::vault::Vault;
 use crate::{Error, StoreError};
 
 /// Waits before the 2nd, 3rd, … attempt; after the last one the message is given up (and shows
@@ -79,8 +79,7 @@ pub struct Notifier {
     queue: Arc<dyn NotificationRepo>,
     /// Invoices mailed as attachments, read and decrypted when the mail goes.
     invoices: Arc<dyn InvoiceBook>,
-    files: Arc<dyn FileStore>,
-    keys: Arc<Keys>,
+    vault: Vault,
     sms: Arc<dyn SmsSender>,
     mailer: Arc<dyn Mailer>,
     clock: Arc<dyn Clock>,
@@ -92,8 +91,7 @@ pub struct NotifierPorts {
     pub applications: Arc<dyn ApplicationBook>,
     pub queue: Arc<dyn NotificationRepo>,
     pub invoices: Arc<dyn InvoiceBook>,
-    pub files: Arc<dyn FileStore>,
-    pub keys: Arc<Keys>,
+    pub vault: Vault,
     pub sms: Arc<dyn SmsSender>,
     pub mailer: Arc<dyn Mailer>,
     pub clock: Arc<dyn Clock>,
@@ -112,8 +110,8 @@ impl Announcer for Notifier {
 
 impl Notifier {
     pub fn new(ports: NotifierPorts) -> Self {
-        let NotifierPorts { users, applications, queue, invoices, files, keys, sms, mailer, clock } = ports;
-        Self { users, applications, queue, invoices, files, keys, sms, mailer, clock }
+        let NotifierPorts { users, applications, queue, invoices, vault, sms, mailer, clock } = ports;
+        Self { users, applications, queue, invoices, vault, sms, mailer, clock }
     }
 
     /// The SMS (to the account's phone) and email (to the agent's address, else the account's)
@@ -238,8 +236,11 @@ impl Notifier {
         };
         let mut attached = Vec::new();
         for file in invoice.files.iter().filter(|f| f.red == red) {
-            let blob = self.files.get(&file.file_key).await?;
-            let bytes = self.keys.open_blob(&file.file_key, &blob, &file.wrapped_key)?;
+            let bytes = self
+                .vault
+                .get(&file.file_key, &file.wrapped_key)
+                .await
+                .map_err(|e| StoreError::Other(e.to_string()))?;
             attached.push(Attachment {
                 file_name: file.format.file_name(&number, red),
                 content_type: file.format.content_type().to_owned(),

@@ -20,24 +20,27 @@ use crate::gateway::{
     Ack, Channel, Charge, Checkout, CloseOutcome, Decision, Gateway, GatewayError, Method, Notice, NoticeRejected,
     TradeState,
 };
+use crate::invoices::{InvoicePorts, Invoices};
 use crate::notifications::{Announcer, Tell};
 use crate::payment::{Gateways, PaymentPorts, PaymentRules, Payments};
 use crate::ports::{
     AddressRecord, ApplicationRecord, AuditEntry, BillCheck, DocumentRecord, FileStore, FinanceAlert, FormTemplate,
     FulfilmentRecord, InvoiceRecord, KeyPins, Mail, Mailer, NewNotification, NewOrder, NoticeLog, NotificationRecord,
-    OrderEventRecord, OrderRecord, PackageRecord, PaymentRecord, PickupPoint, RefundRecord, SessionRecord,
-    SmsCodeRecord, SmsSender, StoredFile, UserRecord,
+    OrderEventRecord, OrderInvoice, OrderRecord, PackageRecord, PaymentRecord, PickupPoint, RefundRecord,
+    SessionRecord, SmsCodeRecord, SmsSender, StoredFile, UserRecord,
 };
 use crate::refunds::{RefundPorts, Refunds};
 use crate::review::{Review, ReviewPorts};
 use crate::sessions::CurrentUser;
 use crate::staff::AuditTrail;
+use crate::vault::Vault;
 use crate::{Policy, StoreError};
 
 mod accounts;
 mod addresses;
 mod catalog;
 mod fulfilment;
+mod invoices;
 mod notifications;
 mod orders;
 mod payments;
@@ -165,6 +168,29 @@ impl Books {
 
     pub fn status(&self, id: OrderId) -> Option<OrderStatus> {
         lock(&self.state).orders.get(&id).map(|o| o.status)
+    }
+
+    /// The order asks for an electronic invoice, mailed to `email`.
+    pub fn request_invoice(&self, id: OrderId, email: &str) {
+        if let Some(order) = lock(&self.state).orders.get_mut(&id) {
+            order.order.invoice = Some(OrderInvoice {
+                kind: "normal".into(),
+                title: "测试科技有限公司".into(),
+                taxpayer_no: Some("91350100M000100Y43".into()),
+                address_phone: None,
+                bank_account: None,
+                delivery: "email".into(),
+                email: Some(email.into()),
+                ship_to: None,
+            });
+        }
+    }
+
+    /// The messages in the notification queue: (dedupe key, recipient, attachment reference).
+    pub fn outbox(&self) -> Vec<(String, String, Option<String>)> {
+        let state = lock(&self.state);
+        let queued = state.notifications.iter().map(|(n, ..)| n);
+        queued.map(|n| (n.dedupe_key.clone(), n.recipient.clone(), n.attachments.clone())).collect()
     }
 
     /// Changes how the order is delivered (as placed at 确认订单).
@@ -415,10 +441,13 @@ impl Mailer for Relay {
     }
 }
 
-/// Composes one SMS per event and counts the deliveries asked for.
+/// Composes one SMS per event (and an email when the applicant has an address) and counts the
+/// deliveries asked for.
 #[derive(Default)]
 pub struct Herald {
     deliveries: Mutex<usize>,
+    /// The applicant's email address, if they gave one.
+    pub email: Mutex<Option<String>>,
 }
 
 impl Herald {
@@ -434,7 +463,7 @@ impl Announcer for Herald {
         _order: &OrderRecord,
         tell: &Tell<'_>,
     ) -> Result<Vec<NewNotification>, crate::Error> {
-        Ok(vec![NewNotification {
+        let sms = NewNotification {
             dedupe_key: format!("{}:sms", tell.key),
             channel: "sms".into(),
             recipient: "13800138000".into(),
@@ -442,7 +471,17 @@ impl Announcer for Herald {
             body: tell.sms.to_owned(),
             html: None,
             attachments: None,
-        }])
+        };
+        let email = lock(&self.email).clone().map(|to| NewNotification {
+            dedupe_key: format!("{}:email", tell.key),
+            channel: "email".into(),
+            recipient: to,
+            subject: tell.subject.to_owned(),
+            body: tell.text.to_owned(),
+            html: None,
+            attachments: None,
+        });
+        Ok(std::iter::once(sms).chain(email).collect())
     }
 
     async fn deliver_now(&self) {
@@ -580,6 +619,8 @@ pub struct Desk {
     pub payments: Payments,
     pub refunds: Refunds,
     pub bill_checks: BillChecks,
+    pub invoices: Invoices,
+    pub blobs: Arc<Blobs>,
     pub review: Review,
     pub fulfilment: Fulfilment,
     pub keys: Arc<Keys>,
@@ -652,7 +693,33 @@ impl Desk {
             policy.auto_complete_after,
         );
         let bill_checks = BillChecks::new(books.clone(), payments.clone(), clock.clone());
-        Self { books, herald, alipay, clock, payments, refunds, bill_checks, review, fulfilment, keys, user, order }
+        let blobs = Arc::new(Blobs::default());
+        let invoices = Invoices::new(InvoicePorts {
+            repo: books.clone(),
+            book: books.clone(),
+            orders: books.clone(),
+            queue: books.clone(),
+            announcer: herald.clone(),
+            vault: Vault::new(blobs.clone(), keys.clone()),
+            audit: AuditTrail::new(books.clone(), clock.clone()),
+            clock: clock.clone(),
+        });
+        Self {
+            books,
+            herald,
+            alipay,
+            clock,
+            payments,
+            refunds,
+            bill_checks,
+            invoices,
+            blobs,
+            review,
+            fulfilment,
+            keys,
+            user,
+            order,
+        }
     }
 
     /// Opens the order's Alipay trade as 去支付 does; returns its trade number.

@@ -9,7 +9,9 @@ use time::macros::datetime;
 
 use super::*;
 use crate::clock::ManualClock;
+use crate::crypto::Keys;
 use crate::fakes::{Blobs, Books, Relay};
+use crate::ports::FileStore;
 use crate::ports::{InvoiceFile, InvoiceRecord};
 
 struct Post {
@@ -37,8 +39,7 @@ fn post() -> Post {
         applications: books.clone(),
         queue: books.clone(),
         invoices: books.clone(),
-        files: blobs.clone(),
-        keys: keys.clone(),
+        vault: Vault::new(blobs.clone(), keys.clone()),
         sms: relay.clone(),
         mailer: relay.clone(),
         clock: clock.clone(),

@@ -364,7 +364,7 @@ pub async fn issue_invoice(
     multipart: Result<Multipart, MultipartRejection>,
 ) -> PageResult {
     let (number, upload) = invoice_form(multipart, "invoice_no").await;
-    state.app.issue_invoice(&staff, id, &number, upload).await.map_err(PageError::refused)?;
+    state.app.invoices().issue_invoice(&staff, id, &number, upload).await.map_err(PageError::refused)?;
     Ok(to_case(id, "invoice_issued"))
 }
 
@@ -376,7 +376,7 @@ pub async fn issue_red_invoice(
     multipart: Result<Multipart, MultipartRejection>,
 ) -> PageResult {
     let (number, upload) = invoice_form(multipart, "red_invoice_no").await;
-    state.app.issue_red_invoice(&staff, id, &number, upload).await.map_err(PageError::refused)?;
+    state.app.invoices().issue_red_invoice(&staff, id, &number, upload).await.map_err(PageError::refused)?;
     Ok(to_case(id, "invoice_voided"))
 }
 
@@ -385,6 +385,6 @@ pub async fn resend_invoice(
     Staff(staff, _): Staff,
     PagePath(id): PagePath<OrderId>,
 ) -> PageResult {
-    state.app.resend_invoice(&staff, id).await.map_err(PageError::refused)?;
+    state.app.invoices().resend_invoice(&staff, id).await.map_err(PageError::refused)?;
     Ok(to_case(id, "invoice_sent"))
 }

@@ -185,7 +185,7 @@ async fn detail(
     let application = state.app.application(&user, view.record.order.application_id).await?;
     let (payments, refunds) = state.app.payments().order_payments(&user, id).await?;
     let delivery = state.app.fulfilment().delivery_view(&user, id).await?;
-    let invoice = state.app.invoice_of(&user, id).await?;
+    let invoice = state.app.invoices().invoice_of(&user, id).await?;
     let layout = Layout::new(&state, &visitor, "订单详情", Nav::Orders).with_notice(q.notice.as_deref());
     let seal_mm = state.app.company_seal_size().millimetres();
     let page = DetailPage { layout, view, application, payments, refunds, delivery, invoice, seal_mm };
@@ -238,7 +238,7 @@ async fn invoice_file(
     let Some(format) = domain::invoice::InvoiceFormat::parse(format) else {
         return Err(PageError::not_found());
     };
-    let (name, content_type, bytes) = state.app.download_invoice(&user, id, red, format).await?;
+    let (name, content_type, bytes) = state.app.invoices().download_invoice(&user, id, red, format).await?;
     Ok((
         StatusCode::OK,
         [
