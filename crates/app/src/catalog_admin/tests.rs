@@ -4,16 +4,16 @@
 
 use std::sync::Arc;
 
+use domain::PickupPointId;
 use domain::application::SubjectKind;
 use domain::document::DocumentKind;
 use domain::pricing::KeyType;
 use domain::staff::{Role, Roles};
-use domain::{PickupPointId, StaffId};
 use time::macros::datetime;
 
 use super::*;
 use crate::clock::ManualClock;
-use crate::fakes::{Blobs, Books};
+use crate::fakes::{self, Blobs, Books};
 
 struct Shop {
     books: Arc<Books>,
@@ -40,15 +40,7 @@ fn shop() -> Shop {
 }
 
 fn admin() -> CurrentStaff {
-    CurrentStaff {
-        id: StaffId(1),
-        username: "admin".into(),
-        name: "管理员".into(),
-        phone: None,
-        roles: Roles::of(&[Role::Admin]),
-        session_digest: String::new(),
-        must_change_password: false,
-    }
+    fakes::staff(1, &[Role::Admin])
 }
 
 fn fields(err: &Error) -> Vec<&'static str> {

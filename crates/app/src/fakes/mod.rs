@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use domain::application::{Business, SubjectKind};
 use domain::document::DocumentKind;
 use domain::pricing::{Delivery, FeeBreakdown, Fees};
+use domain::staff::{Role, Roles};
 use domain::{Actor, ApplicationId, Money, OrderId, OrderStatus, Phone, SmsPurpose, StaffId, UserId};
 use time::OffsetDateTime;
 
@@ -33,6 +34,7 @@ use crate::refunds::{RefundPorts, Refunds};
 use crate::review::{Review, ReviewPorts};
 use crate::sessions::CurrentUser;
 use crate::staff::AuditTrail;
+use crate::staff::CurrentStaff;
 use crate::vault::Vault;
 use crate::{Policy, StoreError};
 
@@ -606,6 +608,19 @@ impl Gateway for ScriptedGateway {
 
     fn nack(&self) -> Ack {
         Ack { content_type: "text/plain; charset=utf-8", body: "fail".into() }
+    }
+}
+
+/// A staff member holding `roles`.
+pub fn staff(id: i64, roles: &[Role]) -> CurrentStaff {
+    CurrentStaff {
+        id: StaffId(id),
+        username: format!("staff{id}"),
+        name: format!("员工{id}"),
+        phone: None,
+        roles: Roles::of(roles),
+        session_digest: String::new(),
+        must_change_password: false,
     }
 }
 

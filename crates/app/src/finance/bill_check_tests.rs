@@ -1,12 +1,11 @@
 //! The daily bill check against in-memory fakes: asked for once a day after the bill is out,
 //! each difference an alert, a bill that cannot be read left to finance.
 
-use domain::StaffId;
 use domain::staff::{Role, Roles};
 
 use super::*;
 use crate::Policy;
-use crate::fakes::Desk;
+use crate::fakes::{self, Desk};
 
 /// A bill as Alipay's detail CSV lists it, one trade per `(out_trade_no, yuan)`.
 fn bill(trades: &[(&str, &str)]) -> Vec<u8> {
@@ -67,15 +66,7 @@ async fn a_bill_not_out_yet_is_asked_for_again_and_an_unreadable_one_is_left_to_
 
     *desk.alipay.bill.lock().unwrap() = Some(bill(&[(&trade, "300.00")]));
     assert!(desk.bill_checks.fetch_daily_bills().await.unwrap().is_none(), "not fetched again by itself");
-    let finance = CurrentStaff {
-        id: StaffId(4),
-        username: "finance".into(),
-        name: "财务".into(),
-        phone: None,
-        roles: Roles::of(&[Role::Finance]),
-        session_digest: String::new(),
-        must_change_password: false,
-    };
+    let finance = fakes::staff(4, &[Role::Finance]);
     let day = time::macros::date!(2026 - 12 - 02);
     let err = desk.bill_checks.compare_alipay_bill_file(&finance, day, &[]).await.unwrap_err();
     assert!(matches!(err, Error::Validation(_)), "{err:?}");

@@ -2,25 +2,17 @@
 //! recorded, the user PIN only once the key is in the applicant's hands, the pickup code checked
 //! and seen by its owner only, couriered orders completed by the applicant or after the period.
 
+use domain::UserId;
 use domain::pricing::Delivery;
 use domain::staff::{Role, Roles};
-use domain::{StaffId, UserId};
 
 use super::*;
 use crate::Policy;
-use crate::fakes::Desk;
+use crate::fakes::{self, Desk};
 use crate::ports::KeyPins;
 
 fn staff() -> CurrentStaff {
-    CurrentStaff {
-        id: StaffId(5),
-        username: "maker".into(),
-        name: "制证员".into(),
-        phone: None,
-        roles: Roles::of(&[Role::Fulfilment]),
-        session_digest: String::new(),
-        must_change_password: false,
-    }
+    fakes::staff(5, &[Role::Fulfilment])
 }
 
 fn key() -> KeyDraft {

@@ -2,26 +2,18 @@
 //! their files to the invoice's address, resent under a new key, voided once after the refund,
 //! downloaded by their owner only.
 
+use domain::UserId;
 use domain::staff::{Role, Roles};
-use domain::{StaffId, UserId};
 
 use super::*;
 use crate::Policy;
-use crate::fakes::Desk;
+use crate::fakes::{self, Desk};
 use crate::ports::FileStore as _;
 
 const PDF: &[u8] = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
 
 fn finance() -> CurrentStaff {
-    CurrentStaff {
-        id: StaffId(4),
-        username: "finance".into(),
-        name: "财务".into(),
-        phone: None,
-        roles: Roles::of(&[Role::Finance]),
-        session_digest: String::new(),
-        must_change_password: false,
-    }
+    fakes::staff(4, &[Role::Finance])
 }
 
 fn pdf() -> InvoiceUpload {

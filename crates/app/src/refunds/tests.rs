@@ -2,23 +2,15 @@
 //! set amount, who may refund what, and the failed refund retried or settled by hand.
 
 use domain::payment::RefundStatus;
-use domain::staff::{Role, Roles};
-use domain::{Money, OrderStatus, StaffId};
+use domain::staff::Role;
+use domain::{Money, OrderStatus};
 
 use super::*;
 use crate::Policy;
-use crate::fakes::Desk;
+use crate::fakes::{self, Desk};
 
 fn staff(id: i64, role: Role) -> CurrentStaff {
-    CurrentStaff {
-        id: StaffId(id),
-        username: format!("staff{id}"),
-        name: format!("员工{id}"),
-        phone: None,
-        roles: Roles::of(&[role]),
-        session_digest: String::new(),
-        must_change_password: false,
-    }
+    fakes::staff(id, &[role])
 }
 
 /// A paid order in review, with refunds above `approval_above_fen` needing a second person.

@@ -1,24 +1,15 @@
 //! Reviewers' claims and decisions, against in-memory fakes: one reviewer per order at a time,
 //! a stale claim taken over, never one's own order, and what 通过 and 不通过 write.
 
-use domain::StaffId;
 use domain::document::DocumentKind;
 use domain::staff::{Role, Roles};
 
 use super::*;
 use crate::Policy;
-use crate::fakes::Desk;
+use crate::fakes::{self, Desk};
 
 fn reviewer(id: i64, phone: Option<&str>) -> CurrentStaff {
-    CurrentStaff {
-        id: StaffId(id),
-        username: format!("reviewer{id}"),
-        name: format!("审核员{id}"),
-        phone: phone.map(str::to_owned),
-        roles: Roles::of(&[Role::Reviewer]),
-        session_digest: String::new(),
-        must_change_password: false,
-    }
+    CurrentStaff { phone: phone.map(str::to_owned), ..fakes::staff(id, &[Role::Reviewer]) }
 }
 
 /// A paid order in 审核中 with its license and the holder's ID card uploaded.
