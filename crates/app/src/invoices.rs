@@ -144,9 +144,7 @@ impl Invoices {
 
     /// The user's own order with its history; `NotFound` for anyone else's.
     async fn order(&self, user: &CurrentUser, id: domain::OrderId) -> Result<OrderView, Error> {
-        let record = self.orders.order(user.id, id).await?.ok_or(Error::NotFound)?;
-        let events = self.orders.order_events(id).await?;
-        Ok(OrderView { record, events })
+        OrderView::of_owner(self.orders.as_ref(), user, id).await
     }
 
     /// Checks, encrypts and stores the files; returns what the store records of them.

@@ -41,6 +41,18 @@ pub struct OrderView {
 }
 
 impl OrderView {
+    /// `user`'s own order with its history; `NotFound` for anyone else's (the one lookup every
+    /// capability makes before acting on an applicant's order).
+    pub(crate) async fn of_owner(
+        orders: &dyn crate::ports::OrderBook,
+        user: &CurrentUser,
+        id: OrderId,
+    ) -> Result<Self, Error> {
+        let record = orders.order(user.id, id).await?.ok_or(Error::NotFound)?;
+        let events = orders.order_events(id).await?;
+        Ok(Self { record, events })
+    }
+
     /// The courier address with the phone masked, line by line.
     pub fn ship_to_masked(&self) -> Option<String> {
         self.record.order.ship_to.as_deref().map(mask_snapshot)
@@ -312,9 +324,7 @@ impl App {
     }
 
     pub async fn order(&self, user: &CurrentUser, id: OrderId) -> Result<OrderView, Error> {
-        let record = self.store.order(user.id, id).await?.ok_or(Error::NotFound)?;
-        let events = self.store.order_events(id).await?;
-        Ok(OrderView { record, events })
+        OrderView::of_owner(self.store.as_ref(), user, id).await
     }
 
     /// 取消: only an unpaid order. Its open trades are closed at the gateway first; one that
