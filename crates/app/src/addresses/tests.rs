@@ -8,7 +8,7 @@ use time::macros::datetime;
 
 use super::*;
 use crate::clock::ManualClock;
-use crate::fakes::Books;
+use crate::fakes::{Books, invalid_fields};
 
 fn book() -> AddressBook {
     let clock = Arc::new(ManualClock::new(datetime!(2026-12-03 10:00 UTC)));
@@ -37,19 +37,12 @@ fn draft(detail: &str) -> AddressDraft {
     }
 }
 
-fn fields(err: &Error) -> Vec<&'static str> {
-    match err {
-        Error::Validation(errors) => errors.iter().map(|e| e.field).collect(),
-        other => panic!("not a validation error: {other:?}"),
-    }
-}
-
 #[tokio::test]
 async fn a_form_reports_every_problem_and_a_foreign_address_is_not_found() {
     let b = book();
     let bad = AddressDraft { recipient: String::new(), phone: "123".into(), city_code: "110100".into(), ..draft("") };
     let err = b.add_address(&user(1), &bad).await.unwrap_err();
-    let got = fields(&err);
+    let got = invalid_fields(&err);
     for field in ["recipient", "phone", "city_code", "detail"] {
         assert!(got.contains(&field), "{field} missing in {got:?}");
     }

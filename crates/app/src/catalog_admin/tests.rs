@@ -13,7 +13,7 @@ use time::macros::datetime;
 
 use super::*;
 use crate::clock::ManualClock;
-use crate::fakes::{self, Blobs, Books};
+use crate::fakes::{self, Blobs, Books, invalid_fields};
 
 struct Shop {
     books: Arc<Books>,
@@ -43,19 +43,12 @@ fn admin() -> CurrentStaff {
     fakes::staff(1, &[Role::Admin])
 }
 
-fn fields(err: &Error) -> Vec<&'static str> {
-    match err {
-        Error::Validation(errors) => errors.iter().map(|e| e.field).collect(),
-        other => panic!("not a validation error: {other:?}"),
-    }
-}
-
 #[tokio::test]
 async fn a_price_is_positive_yuan_and_each_change_is_audited_with_before_and_after() {
     let s = shop();
     for bad in ["0", "-5", "abc", "1.234", ""] {
         let err = s.catalogue.set_package(&admin(), 1, bad, true).await.unwrap_err();
-        assert_eq!(fields(&err), ["price"], "{bad:?}");
+        assert_eq!(invalid_fields(&err), ["price"], "{bad:?}");
     }
     s.catalogue.set_package(&admin(), 1, " 399.5 ", false).await.unwrap();
     let package = &s.catalogue.catalog_admin(&admin()).await.unwrap().packages[0];
@@ -71,7 +64,7 @@ async fn a_price_is_positive_yuan_and_each_change_is_audited_with_before_and_aft
 async fn fees_are_checked_together_and_may_be_zero() {
     let s = shop();
     let err = s.catalogue.set_fees(&admin(), "x", "1.001", "元").await.unwrap_err();
-    assert_eq!(fields(&err), ["courier", "pickup", "service"], "every problem at once");
+    assert_eq!(invalid_fields(&err), ["courier", "pickup", "service"], "every problem at once");
     s.catalogue.set_fees(&admin(), "15", "0", "0.00").await.unwrap();
     let fees = s.catalogue.catalog_admin(&admin()).await.unwrap().fees;
     assert_eq!((fees.courier.fen(), fees.pickup.fen(), fees.service.fen()), (1500, 0, 0));
@@ -88,7 +81,7 @@ async fn a_pickup_point_is_checked_before_it_is_offered_and_edited_in_place() {
         hours: String::new(),
     };
     let err = s.catalogue.save_pickup_point(&admin(), &blank, true).await.unwrap_err();
-    assert_eq!(fields(&err), ["name", "address", "phone", "hours"]);
+    assert_eq!(invalid_fields(&err), ["name", "address", "phone", "hours"]);
     let hall = PickupPoint {
         id: PickupPointId(0),
         name: " 鼓楼服务大厅 ".into(),
@@ -111,7 +104,7 @@ async fn a_blank_form_is_replaced_by_a_clean_pdf_and_removed_again() {
     let err = s.catalogue.upload_form_template(&admin(), "license", pdf.clone()).await.unwrap_err();
     assert!(matches!(err, Error::NotFound), "a license is no blank form: {err:?}");
     let err = s.catalogue.upload_form_template(&admin(), "application_form", b"GIF89a".to_vec()).await.unwrap_err();
-    assert_eq!(fields(&err), ["file"]);
+    assert_eq!(invalid_fields(&err), ["file"]);
 
     s.catalogue.upload_form_template(&admin(), "application_form", pdf.clone()).await.unwrap();
     let first = s.blobs.keys();

@@ -611,6 +611,14 @@ impl Gateway for ScriptedGateway {
     }
 }
 
+/// The fields a validation error names, in order (a test failure for any other error).
+pub fn invalid_fields(err: &crate::Error) -> Vec<&'static str> {
+    match err {
+        crate::Error::Validation(errors) => errors.iter().map(|e| e.field).collect(),
+        other => panic!("not a validation error: {other:?}"),
+    }
+}
+
 /// A staff member holding `roles`.
 pub fn staff(id: i64, roles: &[Role]) -> CurrentStaff {
     CurrentStaff {

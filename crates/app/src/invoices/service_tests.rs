@@ -7,7 +7,7 @@ use domain::staff::{Role, Roles};
 
 use super::*;
 use crate::Policy;
-use crate::fakes::{self, Desk};
+use crate::fakes::{self, Desk, invalid_fields};
 use crate::ports::FileStore as _;
 
 const PDF: &[u8] = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
@@ -30,13 +30,6 @@ async fn paid_with_invoice() -> Desk {
     desk
 }
 
-fn field_of(err: &Error) -> &'static str {
-    match err {
-        Error::Validation(errors) => errors.iter().next().map(|e| e.field).unwrap_or_default(),
-        other => panic!("not a validation error: {other:?}"),
-    }
-}
-
 #[tokio::test]
 async fn an_invoice_is_issued_where_asked_for_stored_encrypted_and_mailed_with_its_file() {
     let plain = Desk::new(&Policy::default());
@@ -46,13 +39,13 @@ async fn an_invoice_is_issued_where_asked_for_stored_encrypted_and_mailed_with_i
 
     let desk = paid_with_invoice().await;
     let err = desk.invoices.issue_invoice(&finance(), desk.order, "2444-abc", pdf()).await.unwrap_err();
-    assert_eq!(field_of(&err), "invoice_no");
+    assert_eq!(invalid_fields(&err)[0], "invoice_no");
     let gif = InvoiceUpload { pdf: b"GIF89a".to_vec(), ofd: None, xml: None };
     let err = desk.invoices.issue_invoice(&finance(), desk.order, "24442000000012345678", gif).await.unwrap_err();
-    assert_eq!(field_of(&err), "file");
+    assert_eq!(invalid_fields(&err)[0], "file");
     let xml = InvoiceUpload { xml: Some(b"<!DOCTYPE x [<!ENTITY a 'b'>]><x/>".to_vec()), ..pdf() };
     let err = desk.invoices.issue_invoice(&finance(), desk.order, "24442000000012345678", xml).await.unwrap_err();
-    assert_eq!(field_of(&err), "xml");
+    assert_eq!(invalid_fields(&err)[0], "xml");
     assert!(desk.blobs.keys().is_empty(), "nothing is stored from a refused upload");
 
     desk.invoices.issue_invoice(&finance(), desk.order, " 24442000000012345678 ", pdf()).await.unwrap();
@@ -92,7 +85,7 @@ async fn a_red_letter_invoice_voids_it_once_after_the_refund() {
 
     desk.books.set_status(desk.order, domain::OrderStatus::Refunded, desk.clock.now());
     let err = desk.invoices.issue_red_invoice(&finance(), desk.order, "24442000000012345678", pdf()).await.unwrap_err();
-    assert_eq!(field_of(&err), "red_invoice_no", "not the invoice's own number");
+    assert_eq!(invalid_fields(&err)[0], "red_invoice_no", "not the invoice's own number");
     desk.invoices.issue_red_invoice(&finance(), desk.order, "24442000000099999999", pdf()).await.unwrap();
     let err = desk.invoices.issue_red_invoice(&finance(), desk.order, "24442000000088888888", pdf()).await.unwrap_err();
     assert!(matches!(err, Error::Conflict { code: "invoice_already_voided", .. }), "{err:?}");
